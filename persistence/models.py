@@ -1,0 +1,542 @@
+"""Tortoise models: the tables of the service. Times are stored in UTC."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    APPLICANT = "APPLICANT"
+    OFFICER = "OFFICER"
+    ADMIN = "ADMIN"
+    ANALYST = "ANALYST"
+
+
+class ServiceGroup(StrEnum):
+    VISA = "VISA"
+    RESIDENCE = "RESIDENCE"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "BOOKED"
+    CANCELLED = "CANCELLED"
+    CANCELLED_BY_OFFICE = "CANCELLED_BY_OFFICE"
+    RESCHEDULED = "RESCHEDULED"
+    CHECKED_IN = "CHECKED_IN"
+    COMPLETED = "COMPLETED"
+    NO_SHOW = "NO_SHOW"
+
+
+class DelegationStatus(StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    DECLINED = "DECLINED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+
+
+class KeyPurpose(StrEnum):
+    ACCESS = "ACCESS"
+    DOCUMENT = "DOCUMENT"
+
+
+class KeyState(StrEnum):
+    NEXT = "NEXT"
+    ACTIVE = "ACTIVE"
+    RETIRED = "RETIRED"
+
+
+class Office(Model):
+    """An exit-entry service centre."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name_en = fields.CharField(max_length=200)
+    name_zh = fields.CharField(max_length=200)
+    address_en = fields.CharField(max_length=400)
+    address_zh = fields.CharField(max_length=400)
+    province = fields.CharField(max_length=64, db_index=True)
+    province_code = fields.CharField(max_length=2)
+    city = fields.CharField(max_length=64, db_index=True)
+    latitude = fields.FloatField()
+    longitude = fields.FloatField()
+    phone = fields.CharField(max_length=40)
+    time_zone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    counters_visa = fields.SmallIntField(default=1)
+    counters_residence = fields.SmallIntField(default=1)
+
+    class Meta:
+        table = "office"
+
+
+class OfficeHours(Model):
+    """One opening interval of an office's weekly schedule (weekday 1 = Monday)."""
+
+    id = fields.IntField(primary_key=True)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="hours", on_delete=fields.CASCADE
+    )
+    weekday = fields.SmallIntField()
+    opens = fields.CharField(max_length=5)
+    closes = fields.CharField(max_length=5)
+
+    class Meta:
+        table = "office_hours"
+
+
+class OfficeService(Model):
+    """A service an office offers."""
+
+    id = fields.IntField(primary_key=True)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="offered", on_delete=fields.CASCADE
+    )
+    service = fields.CharField(max_length=40)
+
+    class Meta:
+        table = "office_service"
+        unique_together = (("office", "service"),)
+
+
+class OfficeClosure(Model):
+    """A day an office is closed on top of the official calendar."""
+
+    id = fields.IntField(primary_key=True)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="closures", on_delete=fields.CASCADE
+    )
+    date = fields.DateField()
+    reason_en = fields.CharField(max_length=400, null=True)
+    reason_zh = fields.CharField(max_length=400, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "office_closure"
+        unique_together = (("office", "date"),)
+
+
+class CalendarDay(Model):
+    """A day of China's official calendar that differs from the plain week."""
+
+    day = fields.DateField(primary_key=True)
+    kind = fields.CharField(max_length=20)
+    name = fields.CharField(max_length=100)
+    provisional = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "calendar_day"
+
+
+class CalendarYear(Model):
+    """Which years the calendar data covers, and whether only provisionally."""
+
+    id = fields.IntField(primary_key=True)
+    year = fields.IntField(unique=True)
+    provisional = fields.BooleanField()
+
+    class Meta:
+        table = "calendar_year"
+
+
+class ServiceType(Model):
+    """An entry of the service catalogue."""
+
+    code = fields.CharField(max_length=40, primary_key=True)
+    name_en = fields.CharField(max_length=200)
+    name_zh = fields.CharField(max_length=200)
+    group = fields.CharField(max_length=20)
+    processing_working_days = fields.SmallIntField()
+    position = fields.SmallIntField(default=0)
+
+    class Meta:
+        table = "service_type"
+
+
+class Guidance(Model):
+    """One version of the guidance for a service in one language."""
+
+    id = fields.IntField(primary_key=True)
+    service = fields.CharField(max_length=40)
+    lang = fields.CharField(max_length=2)
+    version = fields.IntField()
+    effective_from = fields.DateField()
+    content = fields.JSONField()
+
+    class Meta:
+        table = "guidance"
+        unique_together = (("service", "lang", "version"),)
+
+
+class Person(Model):
+    """A foreigner known to the administration."""
+
+    id = fields.IntField(primary_key=True)
+    surname = fields.CharField(max_length=100)
+    given_names = fields.CharField(max_length=200)
+    surname_key = fields.CharField(max_length=100, db_index=True)
+    nationality = fields.CharField(max_length=3)
+    birth_date = fields.DateField()
+    sex = fields.CharField(max_length=1)
+    # Opaque subject for signed documents; never the database id.
+    subject = fields.CharField(max_length=40, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "person"
+
+
+class Passport(Model):
+    """A passport bound to a person: one is current, earlier ones are superseded.
+
+    Migration 0002 adds a partial unique index: at most one current passport per person.
+    """
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="passports", on_delete=fields.RESTRICT
+    )
+    number = fields.CharField(max_length=20)
+    issuing_country = fields.CharField(max_length=3)
+    valid_until = fields.DateField()
+    bound_from = fields.DateField()
+    bound_until = fields.DateField(null=True)
+    is_current = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "passport"
+        unique_together = (("number", "issuing_country"),)
+
+
+class Account(Model):
+    """A sign-in: an e-mail, a password hash, roles, and at most one person."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    display_name = fields.CharField(max_length=100)
+    password_hash = fields.CharField(max_length=200)
+    person: fields.OneToOneNullableRelation[Person] = fields.OneToOneField(
+        "models.Person", related_name="account", null=True, on_delete=fields.SET_NULL
+    )
+    office: fields.ForeignKeyNullableRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="staff", null=True, on_delete=fields.RESTRICT
+    )
+    password_changed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class AccountRole(Model):
+    """A role held by an account."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="role_rows", on_delete=fields.CASCADE
+    )
+    role = fields.CharField(max_length=20)
+
+    class Meta:
+        table = "account_role"
+        unique_together = (("account", "role"),)
+
+
+class RefreshToken(Model):
+    """A refresh token, stored hashed. Tokens rotated from one sign-in share a family."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    family = fields.CharField(max_length=40, db_index=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_token"
+
+
+class SigningKey(Model):
+    """A signing key pair. The private half is encrypted at rest."""
+
+    kid = fields.CharField(max_length=64, primary_key=True)
+    purpose = fields.CharField(max_length=10)
+    state = fields.CharField(max_length=10)
+    alg = fields.CharField(max_length=10)
+    public_jwk = fields.JSONField()
+    private_pem = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    activated_at = fields.DatetimeField(null=True)
+    retired_at = fields.DatetimeField(null=True)
+    # The last moment a document signed with this key is valid: it is published until then.
+    last_expiry = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "signing_key"
+
+
+class Slot(Model):
+    """A bookable time at an office for one service group.
+
+    Migration 0002 makes the database refuse `booked` outside 0..capacity.
+    """
+
+    id = fields.IntField(primary_key=True)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="slots", on_delete=fields.CASCADE
+    )
+    service_group = fields.CharField(max_length=20)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    capacity = fields.SmallIntField()
+    booked = fields.SmallIntField(default=0)
+    # False when a closure was added over it: it offers no places any more.
+    open = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "slot"
+        unique_together = (("office", "service_group", "starts_at"),)
+        indexes = (("office_id", "starts_at"),)
+
+
+class Delegation(Model):
+    """A helper account's right to act for a dependant person within scopes."""
+
+    id = fields.IntField(primary_key=True)
+    helper: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="delegations_given", on_delete=fields.CASCADE
+    )
+    dependant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="delegations", on_delete=fields.CASCADE
+    )
+    relationship = fields.CharField(max_length=20)
+    scopes = fields.JSONField()
+    status = fields.CharField(max_length=10, db_index=True)
+    valid_until = fields.DateField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    pending_until = fields.DatetimeField(null=True)
+    responded_at = fields.DatetimeField(null=True)
+    confirmed_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="delegations_confirmed", null=True, on_delete=fields.SET_NULL
+    )
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "delegation"
+
+
+class Appointment(Model):
+    """A booked place in a slot for one applicant and one service."""
+
+    id = fields.IntField(primary_key=True)
+    reference = fields.CharField(max_length=16, unique=True)
+    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    service = fields.CharField(max_length=40)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    slot: fields.ForeignKeyRelation[Slot] = fields.ForeignKeyField(
+        "models.Slot", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    status = fields.CharField(max_length=24, db_index=True)
+    # Set while the appointment is active (BOOKED or CHECKED_IN), NULL otherwise: the unique
+    # constraint on it is what allows one active appointment per applicant and service.
+    active_key = fields.CharField(max_length=80, null=True, unique=True)
+    booked_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="bookings", on_delete=fields.RESTRICT
+    )
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
+        "models.Delegation", related_name="appointments", null=True, on_delete=fields.SET_NULL
+    )
+    reschedule_count = fields.SmallIntField(default=0)
+    rescheduled_from: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
+        "models.Appointment", related_name="rescheduled_to_rows", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "appointment"
+        indexes = (("applicant_id", "created_at"),)
+
+
+class IdempotencyRecord(Model):
+    """The outcome of a mutation sent with an idempotency key, replayed on a retry."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="idempotency_records", on_delete=fields.CASCADE
+    )
+    operation = fields.CharField(max_length=40)
+    key = fields.CharField(max_length=100)
+    request_hash = fields.CharField(max_length=64)
+    outcome = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_record"
+        unique_together = (("account", "operation", "key"),)
+
+
+class Application(Model):
+    """An application lodged at an office."""
+
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=40, unique=True)
+    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="applications", on_delete=fields.RESTRICT
+    )
+    service = fields.CharField(max_length=40)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="applications", on_delete=fields.RESTRICT
+    )
+    appointment: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
+        "models.Appointment", related_name="applications", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharField(max_length=24, db_index=True)
+    submitted_at = fields.DatetimeField()
+    accepted_on = fields.DateField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    recorded_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="applications_recorded", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "application"
+        indexes = (("applicant_id", "submitted_at"),)
+
+
+class ApplicationCounter(Model):
+    """The last application number given per office and year."""
+
+    id = fields.IntField(primary_key=True)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="application_counters", on_delete=fields.CASCADE
+    )
+    year = fields.IntField()
+    last_number = fields.IntField(default=0)
+
+    class Meta:
+        table = "application_counter"
+        unique_together = (("office", "year"),)
+
+
+class ApplicationEvent(Model):
+    """A dated status change of an application."""
+
+    id = fields.IntField(primary_key=True)
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "models.Application", related_name="events", on_delete=fields.CASCADE
+    )
+    status = fields.CharField(max_length=24)
+    at = fields.DatetimeField()
+    note = fields.TextField(null=True)
+    actor: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="application_events", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "application_event"
+
+
+class Document(Model):
+    """An issued visa, stay permit or residence permit."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="documents", on_delete=fields.RESTRICT
+    )
+    application: fields.ForeignKeyNullableRelation[Application] = fields.ForeignKeyField(
+        "models.Application", related_name="documents", null=True, on_delete=fields.SET_NULL
+    )
+    kind = fields.CharField(max_length=20)
+    category = fields.CharField(max_length=30)
+    number = fields.CharField(max_length=40, unique=True)
+    valid_from = fields.DateField()
+    valid_until = fields.DateField()
+    entries = fields.CharField(max_length=10, null=True)
+    duration_of_stay_days = fields.IntField(null=True)
+    issued_by: fields.ForeignKeyNullableRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="documents_issued", null=True, on_delete=fields.SET_NULL
+    )
+    issued_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "document"
+
+
+class PermanentResidentCard(Model):
+    """A Foreign Permanent Resident ID Card."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="pr_cards", on_delete=fields.RESTRICT
+    )
+    number = fields.CharField(max_length=18, unique=True)
+    issued_on = fields.DateField()
+    valid_until = fields.DateField()
+    issued_by: fields.ForeignKeyNullableRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="pr_cards_issued", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "pr_card"
+
+
+class Certificate(Model):
+    """A signed passport-information certificate, kept by its token id (jti)."""
+
+    id = fields.IntField(primary_key=True)
+    jti = fields.CharField(max_length=64, unique=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="certificates", on_delete=fields.RESTRICT
+    )
+    issued_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="certificates_issued", on_delete=fields.RESTRICT
+    )
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
+        "models.Delegation", related_name="certificates", null=True, on_delete=fields.SET_NULL
+    )
+    kid = fields.CharField(max_length=64)
+    token = fields.TextField()
+    issued_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=400, null=True)
+
+    class Meta:
+        table = "certificate"
+
+
+class AuditEvent(Model):
+    """A read or an action on a person's records by someone other than that person."""
+
+    id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    actor_kind = fields.CharField(max_length=10)
+    subject: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="audit_events", on_delete=fields.CASCADE
+    )
+    action = fields.CharField(max_length=60)
+    target = fields.CharField(max_length=100, null=True)
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
+        "models.Delegation", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "audit_event"
+        indexes = (("subject_id", "at"),)

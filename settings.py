@@ -1,0 +1,173 @@
+"""Every setting of the service, read once from the environment with safe defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _str(name: str, default: str) -> str:
+    raw = os.environ.get(name)
+    return raw if raw not in (None, "") else default
+
+
+def _opt(name: str) -> str | None:
+    raw = os.environ.get(name)
+    return raw or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one server process. Policies (limits, windows) live here, not in code."""
+
+    app_env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = f"sqlite://{ROOT / 'data' / 'app.db'}"
+    redis_url: str | None = None
+    # Encrypts private signing keys at rest; required in production, generated in development.
+    key_encryption_key: str | None = None
+    data_dir: Path = ROOT / "data"
+    public_base_url: str = "http://127.0.0.1:8000"
+    issuer: str = "https://immigration.example.gov.cn"
+
+    # Passwords (Argon2id). Tests use cheap parameters through the environment.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 2
+    password_min_length: int = 10
+
+    # Tokens
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+
+    # Rate limits: count per window (seconds).
+    signin_failures_per_account: int = 10
+    signin_failures_per_ip: int = 50
+    signin_failure_window_s: int = 900
+    signups_per_ip: int = 60
+    signup_window_s: int = 60
+    identity_attempts_per_account: int = 10
+    identity_attempt_window_s: int = 3600
+    bookings_per_account: int = 20
+    booking_window_s: int = 60
+
+    # Appointments
+    slot_minutes: int = 30
+    booking_horizon_working_days: int = 14
+    booking_min_lead_minutes: int = 120
+    reschedule_limit: int = 2
+    change_window_hours: int = 24
+
+    # Delegation
+    max_active_dependants: int = 10
+    pending_delegation_days: int = 14
+
+    # Signed documents
+    certificate_validity_days: int = 90
+
+    # Query limits
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_page_size: int = 100
+    max_batch_size: int = 10
+    max_body_bytes: int = 1_000_000
+
+    demo_password: str = "demo-pass-2024"
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def tortoise_config(self) -> dict:
+        """The Tortoise ORM configuration, shared by the server, migrations and tests."""
+        url = self.database_url
+        if url.startswith("sqlite://") and "busy_timeout" not in url:
+            url += ("&" if "?" in url else "?") + "busy_timeout=10000"
+        if url.startswith("postgresql://"):
+            url = "postgres://" + url.removeprefix("postgresql://")
+        return {
+            "connections": {"default": url},
+            "apps": {
+                "models": {
+                    "models": ["persistence.models"],
+                    "default_connection": "default",
+                    "migrations": "persistence.migrations",
+                }
+            },
+            "use_tz": True,
+            "timezone": "UTC",
+        }
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load() -> Settings:
+    """Build the settings from the environment."""
+    port = _int("PORT", 8000)
+    host = _str("HOST", "127.0.0.1")
+    d = Settings()
+    return Settings(
+        app_env=_str("APP_ENV", "development"),
+        host=host,
+        port=port,
+        database_url=_str("DATABASE_URL", d.database_url),
+        redis_url=_opt("REDIS_URL"),
+        key_encryption_key=_opt("KEY_ENCRYPTION_KEY"),
+        data_dir=Path(_str("DATA_DIR", str(d.data_dir))),
+        public_base_url=_str("PUBLIC_BASE_URL", f"http://{host}:{port}"),
+        issuer=_str("ISSUER", d.issuer),
+        argon2_time_cost=_int("ARGON2_TIME_COST", d.argon2_time_cost),
+        argon2_memory_kib=_int("ARGON2_MEMORY_KIB", d.argon2_memory_kib),
+        argon2_parallelism=_int("ARGON2_PARALLELISM", d.argon2_parallelism),
+        password_min_length=_int("PASSWORD_MIN_LENGTH", d.password_min_length),
+        access_token_minutes=_int("ACCESS_TOKEN_MINUTES", d.access_token_minutes),
+        refresh_token_days=_int("REFRESH_TOKEN_DAYS", d.refresh_token_days),
+        signin_failures_per_account=_int(
+            "SIGNIN_FAILURES_PER_ACCOUNT", d.signin_failures_per_account
+        ),
+        signin_failures_per_ip=_int("SIGNIN_FAILURES_PER_IP", d.signin_failures_per_ip),
+        signin_failure_window_s=_int("SIGNIN_FAILURE_WINDOW_S", d.signin_failure_window_s),
+        signups_per_ip=_int("SIGNUPS_PER_IP", d.signups_per_ip),
+        signup_window_s=_int("SIGNUP_WINDOW_S", d.signup_window_s),
+        identity_attempts_per_account=_int(
+            "IDENTITY_ATTEMPTS_PER_ACCOUNT", d.identity_attempts_per_account
+        ),
+        identity_attempt_window_s=_int("IDENTITY_ATTEMPT_WINDOW_S", d.identity_attempt_window_s),
+        bookings_per_account=_int("BOOKINGS_PER_ACCOUNT", d.bookings_per_account),
+        booking_window_s=_int("BOOKING_WINDOW_S", d.booking_window_s),
+        slot_minutes=_int("SLOT_MINUTES", d.slot_minutes),
+        booking_horizon_working_days=_int(
+            "BOOKING_HORIZON_WORKING_DAYS", d.booking_horizon_working_days
+        ),
+        booking_min_lead_minutes=_int("BOOKING_MIN_LEAD_MINUTES", d.booking_min_lead_minutes),
+        reschedule_limit=_int("RESCHEDULE_LIMIT", d.reschedule_limit),
+        change_window_hours=_int("CHANGE_WINDOW_HOURS", d.change_window_hours),
+        max_active_dependants=_int("MAX_ACTIVE_DEPENDANTS", d.max_active_dependants),
+        pending_delegation_days=_int("PENDING_DELEGATION_DAYS", d.pending_delegation_days),
+        certificate_validity_days=_int("CERTIFICATE_VALIDITY_DAYS", d.certificate_validity_days),
+        max_query_depth=_int("MAX_QUERY_DEPTH", d.max_query_depth),
+        max_aliases=_int("MAX_ALIASES", d.max_aliases),
+        max_tokens=_int("MAX_TOKENS", d.max_tokens),
+        max_page_size=_int("MAX_PAGE_SIZE", d.max_page_size),
+        max_batch_size=_int("MAX_BATCH_SIZE", d.max_batch_size),
+        max_body_bytes=_int("MAX_BODY_BYTES", d.max_body_bytes),
+    )
+
+
+# The migration CLI (`tortoise -c settings.TORTOISE_ORM ...`) reads this.
+TORTOISE_ORM = load().tortoise_config()
