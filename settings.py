@@ -82,7 +82,8 @@ class Settings:
     max_batch_size: int = 10
     max_body_bytes: int = 1_000_000
 
-    demo_password: str = "demo-pass-2024"
+    # The published password of the development-only demo sign-ins (CONTRACT.md).
+    demo_password: str = "demo-pass-2024"  # noqa: S105
 
     @property
     def is_production(self) -> bool:

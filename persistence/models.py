@@ -360,7 +360,9 @@ class Appointment(Model):
     )
     reschedule_count = fields.SmallIntField(default=0)
     rescheduled_from: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
-        "models.Appointment", related_name="rescheduled_to_rows", null=True,
+        "models.Appointment",
+        related_name="rescheduled_to_rows",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     created_at = fields.DatetimeField(auto_now_add=True)

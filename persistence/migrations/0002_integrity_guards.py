@@ -1,10 +1,13 @@
-"""Guards the ORM cannot declare portably: one current passport, slot capacity bounds."""
+"""Guards the ORM cannot declare portably: one current passport, one active key, capacity."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 _COMMON = [
     'CREATE UNIQUE INDEX "uq_passport_one_current" ON "passport" ("person_id") WHERE is_current',
+    # One ACTIVE and one NEXT key per purpose, even when several processes start at once.
+    'CREATE UNIQUE INDEX "uq_signing_key_state" ON "signing_key" ("purpose", "state") '
+    "WHERE state IN ('ACTIVE', 'NEXT')",
 ]
 _POSTGRES = [
     'ALTER TABLE "slot" ADD CONSTRAINT "ck_slot_capacity" CHECK (booked >= 0 AND booked <= capacity)',
@@ -30,6 +33,7 @@ async def forward(apps, schema_editor) -> None:
 async def backward(apps, schema_editor) -> None:
     client = schema_editor.client
     await client.execute_script('DROP INDEX IF EXISTS "uq_passport_one_current"')
+    await client.execute_script('DROP INDEX IF EXISTS "uq_signing_key_state"')
     if client.capabilities.dialect == "sqlite":
         await client.execute_script('DROP TRIGGER IF EXISTS "ck_slot_capacity_update"')
         await client.execute_script('DROP TRIGGER IF EXISTS "ck_slot_capacity_insert"')

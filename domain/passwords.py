@@ -1,0 +1,49 @@
+"""The minimum strength a password must have."""
+
+from __future__ import annotations
+
+# A short list of the passwords attackers try first; long enough to refuse the obvious.
+_COMMON = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "qwerty123",
+        "iloveyou",
+        "11111111",
+        "00000000",
+        "abc12345",
+        "letmein123",
+        "welcome123",
+        "admin12345",
+        "123123123",
+        "1q2w3e4r5t",
+        "zaq12wsx",
+        "password!",
+        "qwerty12345",
+        "changeme123",
+        "dragon1234",
+    }
+)
+
+
+def password_problem(password: str, *, min_length: int, email: str = "") -> str | None:
+    """Why a password is too weak, or None when it is acceptable."""
+    if len(password) < min_length:
+        return f"Use at least {min_length} characters."
+    if len(password) > 256:
+        return "Use at most 256 characters."
+    lowered = password.lower()
+    if lowered in _COMMON:
+        return "This password is too common; choose another."
+    if len(set(password)) < 5:
+        return "Use a less repetitive password."
+    local = email.split("@", 1)[0].lower()
+    if local and len(local) >= 4 and local in lowered:
+        return "The password must not contain your e-mail address."
+    return None

@@ -1,0 +1,103 @@
+"""Queries on accounts, roles and refresh tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+
+from persistence.models import Account, AccountRole, RefreshToken
+
+
+async def account_with_roles(account_id: int) -> tuple[Account, frozenset[str]] | None:
+    account = await Account.get_or_none(id=account_id)
+    if account is None:
+        return None
+    roles = await AccountRole.filter(account_id=account_id).values_list("role", flat=True)
+    return account, frozenset(roles)
+
+
+async def roles_of(account_id: int) -> list[str]:
+    return sorted(await AccountRole.filter(account_id=account_id).values_list("role", flat=True))
+
+
+async def by_email(email: str) -> Account | None:
+    return await Account.get_or_none(email=email)
+
+
+async def create_account(
+    *,
+    email: str,
+    display_name: str,
+    password_hash: str,
+    roles: list[str],
+    office_id: int | None = None,
+    person_id: int | None = None,
+) -> Account | None:
+    """A new account, or None when the e-mail address is taken."""
+    try:
+        account = await Account.create(
+            email=email,
+            display_name=display_name,
+            password_hash=password_hash,
+            office_id=office_id,
+            person_id=person_id,
+        )
+    except IntegrityError:
+        return None
+    await AccountRole.bulk_create([AccountRole(account_id=account.id, role=r) for r in roles])
+    return account
+
+
+async def set_password(account: Account, password_hash: str, now: datetime) -> None:
+    account.password_hash = password_hash
+    account.password_changed_at = now
+    await account.save(update_fields=["password_hash", "password_changed_at"])
+
+
+async def store_refresh_token(
+    *, account_id: int, family: str, token_hash: str, expires_at: datetime
+) -> None:
+    await RefreshToken.create(
+        account_id=account_id, family=family, token_hash=token_hash, expires_at=expires_at
+    )
+
+
+async def refresh_token(token_hash: str) -> RefreshToken | None:
+    return await RefreshToken.get_or_none(token_hash=token_hash)
+
+
+async def mark_used(token_id: int, now: datetime) -> bool:
+    """Use a refresh token once; False when another request already used it."""
+    return (
+        await RefreshToken.filter(
+            id=token_id, used_at__isnull=True, revoked_at__isnull=True
+        ).update(used_at=now)
+        == 1
+    )
+
+
+async def revoke_family(family: str, now: datetime) -> None:
+    await RefreshToken.filter(family=family, revoked_at__isnull=True).update(revoked_at=now)
+
+
+async def revoke_other_families(account_id: int, keep_family: str | None, now: datetime) -> None:
+    query = RefreshToken.filter(account_id=account_id, revoked_at__isnull=True)
+    if keep_family:
+        query = query.exclude(family=keep_family)
+    await query.update(revoked_at=now)
+
+
+async def link_person(account_id: int, person_id: int) -> bool:
+    """Link an unlinked account to an unclaimed person; False when either is taken."""
+    try:
+        return (
+            await Account.filter(id=account_id, person_id__isnull=True).update(person_id=person_id)
+            == 1
+        )
+    except IntegrityError:
+        return False
+
+
+async def unlink_person(person_id: int) -> None:
+    await Account.filter(person_id=person_id).update(person_id=None)

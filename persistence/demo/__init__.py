@@ -1,0 +1,1 @@
+"""Sample (demo) data for development databases; never loaded in production."""

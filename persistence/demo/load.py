@@ -1,0 +1,370 @@
+"""Loading reference data (every environment) and sample data (empty development databases)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from domain.identifiers import make_pr_card_number, normalise_name
+from persistence.catalogue_data import GUIDANCE, SERVICES
+from persistence.demo.offices import OFFICES
+from persistence.models import (
+    Account,
+    AccountRole,
+    Application,
+    ApplicationCounter,
+    ApplicationEvent,
+    Delegation,
+    Document,
+    Guidance,
+    Office,
+    OfficeClosure,
+    OfficeHours,
+    OfficeService,
+    Passport,
+    PermanentResidentCard,
+    Person,
+    ServiceType,
+)
+
+log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def load_reference_data() -> None:
+    """The service catalogue and its guidance versions; adds what is missing, changes nothing."""
+    known = set(await ServiceType.all().values_list("code", flat=True))
+    await ServiceType.bulk_create(
+        [
+            ServiceType(
+                code=s["code"],
+                name_en=s["name"]["EN"],
+                name_zh=s["name"]["ZH"],
+                group=s["group"],
+                processing_working_days=s["processing_working_days"],
+                position=i,
+            )
+            for i, s in enumerate(SERVICES)
+            if s["code"] not in known
+        ]
+    )
+    have = {
+        (g, lang, v)
+        for g, lang, v in await Guidance.all().values_list("service", "lang", "version")
+    }
+    fresh = []
+    for entry in GUIDANCE:
+        if (entry["service"], entry["lang"], entry["version"]) in have:
+            continue
+        content = {
+            k: entry[k]
+            for k in (
+                "requirements",
+                "materials",
+                "steps",
+                "fees",
+                "processing_working_days",
+                "legal_basis",
+            )
+        }
+        fresh.append(
+            Guidance(
+                service=entry["service"],
+                lang=entry["lang"],
+                version=entry["version"],
+                effective_from=date.fromisoformat(entry["effective_from"]),
+                content=content,
+            )
+        )
+    await Guidance.bulk_create(fresh)
+
+
+async def load_offices() -> dict[str, Office]:
+    """The sample service centres with hours, services and closures."""
+    offices: dict[str, Office] = {}
+    for data in OFFICES:
+        office = await Office.create(
+            code=data["code"],
+            name_en=data["name"]["EN"],
+            name_zh=data["name"]["ZH"],
+            address_en=data["address"]["EN"],
+            address_zh=data["address"]["ZH"],
+            province=data["province"],
+            province_code=data["province_code"],
+            city=data["city"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            phone=data["phone"],
+            time_zone=data["time_zone"],
+            counters_visa=data["counters"]["VISA"],
+            counters_residence=data["counters"]["RESIDENCE"],
+        )
+        await OfficeHours.bulk_create(
+            [
+                OfficeHours(office_id=office.id, weekday=w, opens=o, closes=c)
+                for w, o, c in data["hours"]
+            ]
+        )
+        await OfficeService.bulk_create(
+            [OfficeService(office_id=office.id, service=s) for s in data["services"]]
+        )
+        await OfficeClosure.bulk_create(
+            [
+                OfficeClosure(
+                    office_id=office.id,
+                    date=date.fromisoformat(d),
+                    reason_en=reason["EN"],
+                    reason_zh=reason["ZH"],
+                )
+                for d, reason in data["closures"]
+            ]
+        )
+        offices[office.code] = office
+    return offices
+
+
+async def _account(
+    email: str, name: str, password_hash: str, roles: list[str], **extra: object
+) -> Account:
+    account = await Account.create(
+        email=email, display_name=name, password_hash=password_hash, **extra
+    )
+    await AccountRole.bulk_create([AccountRole(account_id=account.id, role=r) for r in roles])
+    return account
+
+
+async def _person(
+    surname: str,
+    given: str,
+    nationality: str,
+    born: date,
+    sex: str,
+    passport: str,
+    passport_until: date,
+    bound_from: date,
+) -> Person:
+    person = await Person.create(
+        surname=surname,
+        given_names=given,
+        surname_key=normalise_name(surname),
+        nationality=nationality,
+        birth_date=born,
+        sex=sex,
+        subject=secrets.token_urlsafe(18),
+    )
+    await Passport.create(
+        person_id=person.id,
+        number=passport,
+        issuing_country=nationality,
+        valid_until=passport_until,
+        bound_from=bound_from,
+        is_current=True,
+    )
+    return person
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+async def _application(
+    person: Person,
+    office: Office,
+    service: str,
+    officer: Account,
+    history: list[tuple[str, date]],
+    number: int,
+) -> Application:
+    submitted = history[0][1]
+    status, _ = history[-1]
+    accepted = next((d for s, d in history if s == "ACCEPTED"), None)
+    application = await Application.create(
+        number=f"{office.code}-{submitted.year}-{number:06d}",
+        applicant_id=person.id,
+        service=service,
+        office_id=office.id,
+        status=status,
+        submitted_at=_at(submitted, 10),
+        accepted_on=accepted,
+        recorded_by_id=officer.id,
+    )
+    await ApplicationEvent.bulk_create(
+        [
+            ApplicationEvent(
+                application_id=application.id, status=s, at=_at(d, 10 + i), actor_id=officer.id
+            )
+            for i, (s, d) in enumerate(history)
+        ]
+    )
+    counter, _ = await ApplicationCounter.get_or_create(
+        office_id=office.id, year=submitted.year, defaults={"last_number": 0}
+    )
+    counter.last_number = max(counter.last_number, number)
+    await counter.save()
+    return application
+
+
+async def load_demo_data(password_hash: str, today: date) -> None:
+    """Sample offices, the demo sign-ins of CONTRACT.md and their records, relative to today."""
+    async with in_transaction():
+        offices = await load_offices()
+        main = offices["BJ-DC"]
+        officer = await _account(
+            "officer@demo.test", "Officer Li Wei", password_hash, ["OFFICER"], office_id=main.id
+        )
+        await _account("admin@demo.test", "Administrator", password_hash, ["ADMIN"])
+        await _account("analyst@demo.test", "Analyst", password_hash, ["ANALYST"])
+
+        # A foreign resident with a visa, a residence permit and an application under review.
+        anna = await _person(
+            "Schmidt",
+            "Anna Maria",
+            "DEU",
+            date(1990, 4, 12),
+            "F",
+            "C01X00T47",
+            today + timedelta(days=2400),
+            today - timedelta(days=700),
+        )
+        await _account(
+            "applicant@demo.test", "Anna Schmidt", password_hash, ["APPLICANT"], person_id=anna.id
+        )
+        await Document.create(
+            person_id=anna.id,
+            kind="VISA",
+            category="Z",
+            number="E12345678",
+            valid_from=today - timedelta(days=700),
+            valid_until=today - timedelta(days=610),
+            entries="SINGLE",
+            duration_of_stay_days=30,
+            issued_by_id=None,
+        )
+        await Document.create(
+            person_id=anna.id,
+            kind="RESIDENCE_PERMIT",
+            category="WORK",
+            number="BJ2025R004812",
+            valid_from=today - timedelta(days=640),
+            valid_until=today + timedelta(days=45),
+            issued_by_id=main.id,
+        )
+        await _application(
+            anna,
+            main,
+            "RESIDENCE_PERMIT_EXTENSION",
+            officer,
+            [
+                ("SUBMITTED", today - timedelta(days=9)),
+                ("ACCEPTED", today - timedelta(days=8)),
+                ("UNDER_REVIEW", today - timedelta(days=6)),
+            ],
+            number=1,
+        )
+
+        # A permanent resident: a 2023-format card and two passports, the older superseded.
+        pr_born = date(1978, 9, 23)
+        michael = await Person.create(
+            surname="Johnson",
+            given_names="Michael James",
+            surname_key=normalise_name("Johnson"),
+            nationality="USA",
+            birth_date=pr_born,
+            sex="M",
+            subject=secrets.token_urlsafe(18),
+        )
+        card_issued = today - timedelta(days=990)
+        switch = today - timedelta(days=520)
+        await Passport.create(
+            person_id=michael.id,
+            number="488812345",
+            issuing_country="USA",
+            valid_until=switch + timedelta(days=60),
+            bound_from=card_issued,
+            bound_until=switch,
+            is_current=False,
+        )
+        await Passport.create(
+            person_id=michael.id,
+            number="590123456",
+            issuing_country="USA",
+            valid_until=switch + timedelta(days=3650),
+            bound_from=switch,
+            is_current=True,
+        )
+        await PermanentResidentCard.create(
+            person_id=michael.id,
+            number=make_pr_card_number("11", "USA", pr_born, "M", 6),
+            issued_on=card_issued,
+            valid_until=card_issued + timedelta(days=3652),
+            issued_by_id=main.id,
+        )
+        await _account(
+            "pr@demo.test", "Michael Johnson", password_hash, ["APPLICANT"], person_id=michael.id
+        )
+
+        # A helper with two active dependants: a child and an elderly person, neither with an
+        # account; the elderly person's delegation was confirmed by an officer at the counter.
+        helper = await _account("helper@demo.test", "Wang Fang", password_hash, ["APPLICANT"])
+        child = await _person(
+            "Tanaka",
+            "Yui",
+            "JPN",
+            today.replace(year=today.year - 9),
+            "F",
+            "TR1234567",
+            today + timedelta(days=1500),
+            today - timedelta(days=400),
+        )
+        elder = await _person(
+            "Kim",
+            "Soon-ja",
+            "KOR",
+            date(1948, 2, 11),
+            "F",
+            "M12345678",
+            today + timedelta(days=900),
+            today - timedelta(days=300),
+        )
+        await Document.create(
+            person_id=child.id,
+            kind="RESIDENCE_PERMIT",
+            category="FAMILY_REUNION",
+            number="BJ2026R001177",
+            valid_from=today - timedelta(days=200),
+            valid_until=today + timedelta(days=530),
+            issued_by_id=main.id,
+        )
+        await _application(
+            elder,
+            main,
+            "STAY_PERMIT_EXTENSION",
+            officer,
+            [("SUBMITTED", today - timedelta(days=3))],
+            number=2,
+        )
+        await Delegation.create(
+            helper_id=helper.id,
+            dependant_id=child.id,
+            relationship="CHILD",
+            scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
+            status="ACTIVE",
+        )
+        await Delegation.create(
+            helper_id=helper.id,
+            dependant_id=elder.id,
+            relationship="PARENT",
+            scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"],
+            status="ACTIVE",
+            confirmed_by_id=officer.id,
+            responded_at=_at(today - timedelta(days=20), 11),
+        )
+    log.info("loaded sample data: %d offices and the demo sign-ins", len(offices))
+
+
+async def database_is_empty() -> bool:
+    return not await Account.exists() and not await Office.exists()

@@ -1,0 +1,89 @@
+"""Queries on offices, their hours, services and closures, and the service catalogue."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from tortoise.expressions import Q
+
+from persistence.models import (
+    Guidance,
+    Office,
+    OfficeClosure,
+    OfficeHours,
+    OfficeService,
+    ServiceType,
+)
+
+
+async def find_offices(
+    *, province: str | None, city: str | None, service: str | None, text: str | None
+) -> list[Office]:
+    query = Office.all()
+    if province:
+        query = query.filter(province__iexact=province.strip())
+    if city:
+        query = query.filter(city__iexact=city.strip())
+    if service:
+        query = query.filter(id__in=OfficeService.filter(service=service).values("office_id"))
+    if text:
+        words = text.split()
+        for word in words[:8]:
+            query = query.filter(
+                Q(name_en__icontains=word)
+                | Q(name_zh__icontains=word)
+                | Q(address_en__icontains=word)
+                | Q(address_zh__icontains=word)
+                | Q(city__icontains=word)
+                | Q(code__icontains=word)
+            )
+    return await query.order_by("code")
+
+
+async def office(office_id: int) -> Office | None:
+    return await Office.get_or_none(id=office_id)
+
+
+async def offices_by_ids(ids: Sequence[int]) -> list[Office | None]:
+    rows = {o.id: o for o in await Office.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def hours_by_office(ids: Sequence[int]) -> list[list[OfficeHours]]:
+    grouped: dict[int, list[OfficeHours]] = defaultdict(list)
+    for row in await OfficeHours.filter(office_id__in=list(ids)).order_by("weekday", "opens"):
+        grouped[row.office_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def services_by_office(ids: Sequence[int]) -> list[list[str]]:
+    grouped: dict[int, list[str]] = defaultdict(list)
+    rows = await OfficeService.filter(office_id__in=list(ids)).values_list("office_id", "service")
+    for office_id, service in rows:
+        grouped[office_id].append(service)
+    return [grouped[i] for i in ids]
+
+
+async def closures_by_office(ids: Sequence[int]) -> list[list[OfficeClosure]]:
+    grouped: dict[int, list[OfficeClosure]] = defaultdict(list)
+    for row in await OfficeClosure.filter(office_id__in=list(ids)).order_by("date"):
+        grouped[row.office_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def closure_on(office_id: int, day: date) -> OfficeClosure | None:
+    return await OfficeClosure.get_or_none(office_id=office_id, date=day)
+
+
+async def service_types() -> list[ServiceType]:
+    return await ServiceType.all().order_by("position")
+
+
+async def current_guidance(service: str, lang: str, today: date) -> Guidance | None:
+    return (
+        await Guidance.filter(service=service, lang=lang, effective_from__lte=today)
+        .order_by("-version")
+        .first()
+    )

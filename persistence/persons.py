@@ -1,0 +1,93 @@
+"""Queries on persons and their passports."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from persistence.models import Passport, Person
+
+
+async def person(person_id: int) -> Person | None:
+    return await Person.get_or_none(id=person_id)
+
+
+async def passport_taken(number: str, issuing_country: str) -> bool:
+    return await Passport.filter(number=number, issuing_country=issuing_country).exists()
+
+
+async def register(
+    *,
+    surname: str,
+    given_names: str,
+    surname_key: str,
+    nationality: str,
+    birth_date: date,
+    sex: str,
+    passport_number: str,
+    passport_country: str,
+    passport_valid_until: date,
+    bound_from: date,
+) -> Person | None:
+    """A new person with a current passport; None when the passport is already registered."""
+    try:
+        async with in_transaction():
+            person = await Person.create(
+                surname=surname,
+                given_names=given_names,
+                surname_key=surname_key,
+                nationality=nationality,
+                birth_date=birth_date,
+                sex=sex,
+                subject=secrets.token_urlsafe(18),
+            )
+            await Passport.create(
+                person_id=person.id,
+                number=passport_number,
+                issuing_country=passport_country,
+                valid_until=passport_valid_until,
+                bound_from=bound_from,
+                is_current=True,
+            )
+    except IntegrityError:
+        return None
+    return person
+
+
+async def match_identity(
+    *, passport_number: str, nationality: str, birth_date: date, surname_key: str
+) -> Person | None:
+    """The person whose passport (any bound one), nationality, birth date and surname match."""
+    passports = await Passport.filter(number=passport_number).prefetch_related("person")
+    for passport in passports:
+        candidate = passport.person
+        if (
+            candidate.nationality == nationality
+            and candidate.birth_date == birth_date
+            and candidate.surname_key == surname_key
+        ):
+            return candidate
+    return None
+
+
+async def passports_by_person(ids: Sequence[int]) -> list[list[Passport]]:
+    """Each person's passports, current first, then the most recently bound."""
+    grouped: dict[int, list[Passport]] = defaultdict(list)
+    rows = await Passport.filter(person_id__in=list(ids)).order_by("-is_current", "-bound_from")
+    for row in rows:
+        grouped[row.person_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def persons_by_ids(ids: Sequence[int]) -> list[Person | None]:
+    rows = {p.id: p for p in await Person.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def passport(passport_id: int) -> Passport | None:
+    return await Passport.get_or_none(id=passport_id)

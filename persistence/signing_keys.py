@@ -1,0 +1,78 @@
+"""Stored signing keys: loading, adding, and moving a purpose's keys one state forward."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from persistence.models import KeyState, SigningKey
+
+
+async def keys_for(purpose: str) -> list[SigningKey]:
+    return await SigningKey.filter(purpose=purpose).order_by("created_at")
+
+
+async def key_by_kid(kid: str) -> SigningKey | None:
+    return await SigningKey.get_or_none(kid=kid)
+
+
+async def add_key(
+    *,
+    kid: str,
+    purpose: str,
+    state: str,
+    alg: str,
+    public_jwk: dict,
+    private_pem: str,
+    now: datetime,
+) -> bool:
+    """Insert a key; False when another process already holds that purpose's state."""
+    try:
+        await SigningKey.create(
+            kid=kid,
+            purpose=purpose,
+            state=state,
+            alg=alg,
+            public_jwk=public_jwk,
+            private_pem=private_pem,
+            activated_at=now if state == KeyState.ACTIVE else None,
+        )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def rotate(
+    purpose: str, *, new_kid: str, alg: str, public_jwk: dict, private_pem: str, now: datetime
+) -> tuple[str, str] | None:
+    """Retire ACTIVE, promote NEXT, add a fresh NEXT, in one transaction.
+
+    Returns (active kid, next kid), or None when there is no NEXT key to promote.
+    """
+    async with in_transaction():
+        nxt = await SigningKey.filter(purpose=purpose, state=KeyState.NEXT).first()
+        if nxt is None:
+            return None
+        await SigningKey.filter(purpose=purpose, state=KeyState.ACTIVE).update(
+            state=KeyState.RETIRED, retired_at=now
+        )
+        nxt.state = KeyState.ACTIVE
+        nxt.activated_at = now
+        await nxt.save(update_fields=["state", "activated_at"])
+        await SigningKey.create(
+            kid=new_kid,
+            purpose=purpose,
+            state=KeyState.NEXT,
+            alg=alg,
+            public_jwk=public_jwk,
+            private_pem=private_pem,
+        )
+    return nxt.kid, new_kid
+
+
+async def extend_last_expiry(kid: str, expires_at: datetime) -> None:
+    """Remember the latest expiry of a document signed by this key (keeps it published)."""
+    await SigningKey.filter(kid=kid).filter(last_expiry__isnull=True).update(last_expiry=expires_at)
+    await SigningKey.filter(kid=kid, last_expiry__lt=expires_at).update(last_expiry=expires_at)

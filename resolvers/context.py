@@ -1,0 +1,111 @@
+"""What a request carries: the app's services, the signed-in account, per-request loaders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from argon2 import PasswordHasher
+
+from domain.calendar import WorkingCalendar
+from persistence.models import Account, AuditEvent
+from persistence.rate_limits import RateLimiter
+from settings import Settings
+from signing.keys import KeyRing
+
+if TYPE_CHECKING:
+    from resolvers.authorization import Authorizer
+    from resolvers.events import EventBus
+    from resolvers.loaders import Loaders
+
+
+class Clock:
+    """The current time; tests replace it to pin "now"."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock(Clock):
+    """A clock that stays where it is put (for tests and demo scenarios)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class Services:
+    """Everything a request may need that lives as long as the process."""
+
+    settings: Settings
+    keys: KeyRing
+    limiter: RateLimiter
+    clock: Clock
+    hasher: PasswordHasher
+    calendar: WorkingCalendar
+    events: EventBus | None = None
+
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def verify_password(self, password_hash: str, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        try:
+            return await asyncio.to_thread(self.hasher.verify, password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+@dataclass
+class Context:
+    """The GraphQL context of one request or one WebSocket connection."""
+
+    services: Services
+    account: Account | None
+    roles: frozenset[str]
+    client_ip: str
+    accept_language: str | None
+    session_family: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    audit_buffer: list[AuditEvent] = field(default_factory=list)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _loaders: Loaders | None = None
+    _authorizer: Authorizer | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from resolvers.loaders import Loaders
+
+            self._loaders = Loaders()
+        return self._loaders
+
+    @property
+    def authorizer(self) -> Authorizer:
+        if self._authorizer is None:
+            from resolvers.authorization import Authorizer
+
+            self._authorizer = Authorizer(self)
+        return self._authorizer
+
+    def take_audit(self) -> list[AuditEvent]:
+        events, self.audit_buffer = self.audit_buffer, []
+        return events
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))

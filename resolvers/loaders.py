@@ -1,0 +1,24 @@
+"""DataLoaders of one request: every relation a list can reach is fetched in one batch."""
+
+from __future__ import annotations
+
+from strawberry.dataloader import DataLoader
+
+from persistence import offices, persons
+
+
+class Loaders:
+    """Created per request, so nothing cached here outlives the request that loaded it."""
+
+    def __init__(self) -> None:
+        self.office = DataLoader(load_fn=offices.offices_by_ids)
+        self.office_hours = DataLoader(load_fn=offices.hours_by_office)
+        self.office_services = DataLoader(load_fn=offices.services_by_office)
+        self.office_closures = DataLoader(load_fn=offices.closures_by_office)
+        self.service_type = DataLoader(load_fn=_service_types)
+        self.passports = DataLoader(load_fn=persons.passports_by_person)
+
+
+async def _service_types(codes: list[str]) -> list:
+    rows = {row.code: row for row in await offices.service_types()}
+    return [rows.get(code) for code in codes]

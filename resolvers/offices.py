@@ -1,0 +1,96 @@
+"""The office directory: searching, distances, opening hours and closures."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.office_hours import OpeningInterval, intervals_on, is_open, parse_hours
+from persistence import offices as store
+from persistence.models import Office, OfficeClosure
+from resolvers.context import Context
+from resolvers.outcomes import bad_input
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True)
+class OfficeHit:
+    office: Office
+    distance_km: float | None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+async def opening_hours(ctx: Context, office: Office) -> list[OpeningInterval]:
+    rows = await ctx.loaders.office_hours.load(office.id)
+    return parse_hours((r.weekday, r.opens, r.closes) for r in rows)
+
+
+async def closed_dates(ctx: Context, office: Office) -> set[date]:
+    return {c.date for c in await ctx.loaders.office_closures.load(office.id)}
+
+
+async def open_on(ctx: Context, office: Office, day: date) -> bool:
+    hours = await opening_hours(ctx, office)
+    closed = await closed_dates(ctx, office)
+    return bool(intervals_on(day, hours, ctx.services.calendar, closed))
+
+
+async def is_open_at(ctx: Context, office: Office, at: datetime | None) -> bool:
+    at = at or ctx.now()
+    if at.tzinfo is None:
+        raise bad_input("`at` must carry a UTC offset, e.g. 2026-12-01T10:00:00+08:00.")
+    hours = await opening_hours(ctx, office)
+    closed = await closed_dates(ctx, office)
+    return is_open(at, ZoneInfo(office.time_zone), hours, ctx.services.calendar, closed)
+
+
+async def closures_between(
+    ctx: Context, office: Office, start: date, end: date
+) -> list[OfficeClosure]:
+    if end < start:
+        raise bad_input("`to` must not be before `from`.")
+    if end - start > timedelta(days=366):
+        raise bad_input("Ask for at most 366 days of closures at a time.")
+    return [c for c in await ctx.loaders.office_closures.load(office.id) if start <= c.date <= end]
+
+
+async def search(
+    ctx: Context,
+    *,
+    province: str | None,
+    city: str | None,
+    service: str | None,
+    text: str | None,
+    near: tuple[float, float] | None,
+    open_day: date | None,
+) -> list[OfficeHit]:
+    if text is not None and len(text) > 100:
+        raise bad_input("Search text is limited to 100 characters.")
+    if near is not None:
+        lat, lon = near
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise bad_input("`near` needs a latitude in -90..90 and a longitude in -180..180.")
+    rows = await store.find_offices(province=province, city=city, service=service, text=text)
+    if open_day is not None:
+        flags = await asyncio.gather(*(open_on(ctx, office, open_day) for office in rows))
+        rows = [office for office, ok in zip(rows, flags, strict=True) if ok]
+    if near is None:
+        return [OfficeHit(office, None) for office in rows]
+    hits = [
+        OfficeHit(
+            office, round(distance_km(near[0], near[1], office.latitude, office.longitude), 3)
+        )
+        for office in rows
+    ]
+    return sorted(hits, key=lambda h: (h.distance_km, h.office.code))

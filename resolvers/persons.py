@@ -1,0 +1,172 @@
+"""Registering persons and linking accounts to them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.identifiers import (
+    InvalidIdentifier,
+    normalise_name,
+    normalise_nationality,
+    normalise_passport_number,
+)
+from persistence import accounts as account_store
+from persistence import persons as store
+from persistence.models import Person, Role
+from resolvers.authorization import is_staff
+from resolvers.context import Context
+from resolvers.outcomes import Refusal, invalid, not_permitted, rate_limited, unauthenticated
+
+_NO_MATCH = (
+    "No person matches these passport details. Check them against your passport; if they are "
+    "right, an officer at any service centre can help."
+)
+
+
+def require_account(ctx: Context) -> None:
+    if ctx.account is None:
+        raise unauthenticated()
+
+
+def _name(text: str, field_name: str) -> str:
+    cleaned = " ".join(text.split())
+    if not 1 <= len(cleaned) <= 100:
+        raise invalid("Enter 1 to 100 characters.", field_name)
+    return cleaned
+
+
+def _country(code: str, field_name: str) -> str:
+    try:
+        return normalise_nationality(code)
+    except InvalidIdentifier as exc:
+        raise invalid(f"{exc} Use an ISO 3166-1 alpha-3 code such as DEU.", field_name) from exc
+
+
+def _passport_number(number: str) -> str:
+    try:
+        return normalise_passport_number(number)
+    except InvalidIdentifier as exc:
+        raise invalid(str(exc), "passportNumber") from exc
+
+
+def _birth_date(ctx: Context, birth_date: date) -> date:
+    if not date(1900, 1, 1) <= birth_date <= ctx.now().date():
+        raise invalid("The birth date must be between 1900-01-01 and today.", "birthDate")
+    return birth_date
+
+
+async def register_person(
+    ctx: Context,
+    *,
+    surname: str,
+    given_names: str,
+    nationality: str,
+    birth_date: date,
+    sex: str,
+    passport_number: str,
+    passport_country: str,
+    passport_valid_until: date,
+) -> Person:
+    require_account(ctx)
+    if not is_staff(ctx):
+        raise not_permitted()
+    surname = _name(surname, "surname")
+    given_names = " ".join(given_names.split())
+    if len(given_names) > 200:
+        raise invalid("Enter at most 200 characters.", "givenNames")
+    nationality = _country(nationality, "nationality")
+    passport_country = _country(passport_country, "passportIssuingCountry")
+    number = _passport_number(passport_number)
+    _birth_date(ctx, birth_date)
+    if passport_valid_until < ctx.now().date():
+        raise invalid("The passport has expired.", "passportValidUntil")
+    person = await store.register(
+        surname=surname,
+        given_names=given_names,
+        surname_key=normalise_name(surname),
+        nationality=nationality,
+        birth_date=birth_date,
+        sex=sex,
+        passport_number=number,
+        passport_country=passport_country,
+        passport_valid_until=passport_valid_until,
+        bound_from=ctx.now().date(),
+    )
+    if person is None:
+        raise invalid(
+            "A passport with this number and country is already registered.", "passportNumber"
+        )
+    return person
+
+
+async def find_by_identity(
+    ctx: Context,
+    *,
+    bucket: str,
+    passport_number: str,
+    nationality: str,
+    birth_date: date,
+    surname: str,
+) -> Person:
+    """The person matching all four facts, rate-limited per `bucket`; a miss says nothing of
+    which fact failed."""
+    settings = ctx.settings
+    limiter = ctx.services.limiter
+    window = settings.identity_attempt_window_s
+    wait = await limiter.blocked_for(bucket, settings.identity_attempts_per_account, window)
+    if wait:
+        raise rate_limited(wait)
+    await limiter.hit(bucket, window)
+    try:
+        number = normalise_passport_number(passport_number)
+        nationality = normalise_nationality(nationality)
+    except InvalidIdentifier as exc:
+        raise Refusal("IdentityNotFound", _NO_MATCH) from exc
+    person = await store.match_identity(
+        passport_number=number,
+        nationality=nationality,
+        birth_date=birth_date,
+        surname_key=normalise_name(surname),
+    )
+    if person is None:
+        raise Refusal("IdentityNotFound", _NO_MATCH)
+    return person
+
+
+async def link_identity(
+    ctx: Context, *, passport_number: str, nationality: str, birth_date: date, surname: str
+) -> Person:
+    require_account(ctx)
+    account = ctx.account
+    assert account is not None
+    if not ctx.has_role(Role.APPLICANT):
+        raise invalid("Staff accounts are not linked to a person.")
+    if account.person_id is not None:
+        raise invalid("Your account is already linked to a person.")
+    person = await find_by_identity(
+        ctx,
+        bucket=f"identity:acct:{account.id}",
+        passport_number=passport_number,
+        nationality=nationality,
+        birth_date=birth_date,
+        surname=surname,
+    )
+    if not await account_store.link_person(account.id, person.id):
+        # The person already has an account: say no more than for a mismatch.
+        raise Refusal("IdentityNotFound", _NO_MATCH)
+    account.person_id = person.id
+    return person
+
+
+async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
+    require_account(ctx)
+    if not is_staff(ctx) or person_id is None:
+        raise not_permitted()
+    person = await store.person(person_id)
+    if person is None:
+        raise not_permitted()
+    await account_store.unlink_person(person.id)
+    grant = await ctx.authorizer.may_act_for(person.id, None)
+    if grant:
+        ctx.authorizer.record(grant, "UNLINK_IDENTITY")
+    return person

@@ -1,0 +1,119 @@
+"""The service catalogue and its guidance."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from persistence import offices as store
+from persistence.models import Guidance as GuidanceRow
+from persistence.models import ServiceType as ServiceRow
+from resolvers.context import Context
+from schema.common import LangArg, Language, Money, ServiceCode
+from schema.i18n import language, pick
+
+
+@strawberry.type(description="A fee charged for a service.")
+class Fee:
+    item: str = strawberry.field(description="What the fee is for.")
+    amount: Money = strawberry.field(description="How much it is.")
+    condition: str | None = strawberry.field(description="When it applies, if not always.")
+
+
+@strawberry.type(description="A document or item to bring.")
+class Material:
+    name: str = strawberry.field(description="What to bring.")
+    description: str | None = strawberry.field(
+        description="Details: format, copies, who issues it."
+    )
+    required: bool = strawberry.field(description="True when the application needs it.")
+    condition: str | None = strawberry.field(description="When it is needed, if not always.")
+    copies: int | None = strawberry.field(description="How many copies, when it matters.")
+
+
+@strawberry.type(description="How to apply for a service: one published version in one language.")
+class Guidance:
+    service: ServiceCode = strawberry.field(description="The service it is for.")
+    lang: Language = strawberry.field(description="The language of the texts.")
+    version: int = strawberry.field(description="Version number; higher is newer.")
+    effective_from: date = strawberry.field(description="The day this version took effect.")
+    requirements: list[str] = strawberry.field(description="Who may apply, and when.")
+    materials: list[Material] = strawberry.field(description="What to bring.")
+    steps: list[str] = strawberry.field(description="The procedure, step by step.")
+    fees: list[Fee] = strawberry.field(description="Fees in CNY, with their conditions.")
+    processing_working_days: int = strawberry.field(
+        description="Statutory processing time in working days (China's official calendar)."
+    )
+    legal_basis: list[str] = strawberry.field(description="Laws and regulations it rests on.")
+
+    @classmethod
+    def from_row(cls, row: GuidanceRow) -> Guidance:
+        content = row.content
+        return cls(
+            service=ServiceCode(row.service),
+            lang=Language(row.lang),
+            version=row.version,
+            effective_from=row.effective_from,
+            requirements=list(content["requirements"]),
+            materials=[
+                Material(
+                    name=m["name"],
+                    description=m.get("description"),
+                    required=m["required"],
+                    condition=m.get("condition"),
+                    copies=m.get("copies"),
+                )
+                for m in content["materials"]
+            ],
+            steps=list(content["steps"]),
+            fees=[
+                Fee(
+                    item=f["item"],
+                    amount=Money(
+                        amount=str(Decimal(f["amount"]).quantize(Decimal("0.01"))),
+                        currency=f.get("currency", "CNY"),
+                    ),
+                    condition=f.get("condition"),
+                )
+                for f in content["fees"]
+            ],
+            processing_working_days=content["processing_working_days"],
+            legal_basis=list(content["legal_basis"]),
+        )
+
+
+async def current_guidance(
+    info: Info, service: ServiceCode, lang: Language | None
+) -> Guidance | None:
+    ctx: Context = info.context
+    chosen = language(ctx, lang)
+    row = await store.current_guidance(service.value, chosen.value, ctx.now().date())
+    return Guidance.from_row(row) if row else None
+
+
+@strawberry.type(description="A service of the catalogue.")
+class ServiceType:
+    row: strawberry.Private[ServiceRow]
+    code: ServiceCode = strawberry.field(description="The service's code.")
+    processing_working_days: int = strawberry.field(
+        description="Statutory processing time in working days (China's official calendar)."
+    )
+
+    @strawberry.field(description="The service's name.")
+    def name(self, info: Info, lang: LangArg = None) -> str:
+        return pick(info.context, lang, self.row.name_en, self.row.name_zh)
+
+    @strawberry.field(description="The guidance in force today for this service.")
+    async def guidance(self, info: Info, lang: LangArg = None) -> Guidance | None:
+        return await current_guidance(info, self.code, lang)
+
+    @classmethod
+    def from_row(cls, row: ServiceRow) -> ServiceType:
+        return cls(
+            row=row,
+            code=ServiceCode(row.code),
+            processing_working_days=row.processing_working_days,
+        )

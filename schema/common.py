@@ -1,0 +1,259 @@
+"""Types every domain shares: Node, paging, languages, money, and the error members of results."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from resolvers.outcomes import Refusal
+
+# ---------------------------------------------------------------- global IDs
+
+
+def to_global_id(type_name: str, pk: int | str) -> strawberry.ID:
+    raw = f"{type_name}:{pk}".encode()
+    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, int] | None:
+    """(type name, primary key) of a global ID, or None for anything malformed or mistyped."""
+    if not isinstance(global_id, str) or not 0 < len(global_id) <= 200:
+        return None
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, pk = text.partition(":")
+    if not sep or not pk.isdigit() or len(pk) > 18:
+        return None
+    if expected is not None and type_name != expected:
+        return None
+    return type_name, int(pk)
+
+
+@strawberry.interface(description="An object with an opaque global ID, fetchable with `node`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global identifier of the object.")
+
+
+# ---------------------------------------------------------------- paging
+
+
+@strawberry.type(description="Where a page of a connection stands.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item of this page; pass it as `after` for the next page."
+    )
+
+
+FirstArg = Annotated[
+    int | None,
+    strawberry.argument(description="How many items to return (default 20, at most 100)."),
+]
+AfterArg = Annotated[
+    str | None,
+    strawberry.argument(description="Return the items after this cursor (from `endCursor`)."),
+]
+
+# ---------------------------------------------------------------- enums
+
+
+@strawberry.enum(description="Languages that texts of the service exist in.")
+class Language(Enum):
+    EN = strawberry.enum_value("EN", description="English.")
+    ZH = strawberry.enum_value("ZH", description="Simplified Chinese.")
+
+
+LangArg = Annotated[
+    Language | None,
+    strawberry.argument(
+        description="Language of the text; by default from Accept-Language, falling back to EN."
+    ),
+]
+
+
+@strawberry.enum(description="What an account may do.")
+class Role(Enum):
+    APPLICANT = strawberry.enum_value(
+        "APPLICANT", description="Any signed-up user: acts for its own person and dependants."
+    )
+    OFFICER = strawberry.enum_value(
+        "OFFICER", description="Staff of one office: records and moves that office's cases."
+    )
+    ADMIN = strawberry.enum_value(
+        "ADMIN", description="Runs offices, guidance, staff and signing keys; acts at every office."
+    )
+    ANALYST = strawberry.enum_value(
+        "ANALYST", description="Sees aggregate statistics only, never a person."
+    )
+
+
+@strawberry.enum(description="Sex as printed in the passport.")
+class Sex(Enum):
+    F = strawberry.enum_value("F", description="Female.")
+    M = strawberry.enum_value("M", description="Male.")
+    X = strawberry.enum_value("X", description="Unspecified.")
+
+
+@strawberry.enum(description="The services that can be booked and applied for.")
+class ServiceCode(Enum):
+    VISA_EXTENSION = strawberry.enum_value("VISA_EXTENSION", description="Extension of a visa.")
+    VISA_RENEWAL = strawberry.enum_value("VISA_RENEWAL", description="Renewal of a visa.")
+    VISA_REISSUANCE = strawberry.enum_value(
+        "VISA_REISSUANCE", description="Reissuance of a lost or damaged visa."
+    )
+    STAY_PERMIT_ISSUANCE = strawberry.enum_value(
+        "STAY_PERMIT_ISSUANCE", description="Issuance of a stay permit."
+    )
+    STAY_PERMIT_EXTENSION = strawberry.enum_value(
+        "STAY_PERMIT_EXTENSION", description="Extension of a stay permit."
+    )
+    STAY_PERMIT_RENEWAL = strawberry.enum_value(
+        "STAY_PERMIT_RENEWAL", description="Renewal of a stay permit."
+    )
+    STAY_PERMIT_REISSUANCE = strawberry.enum_value(
+        "STAY_PERMIT_REISSUANCE", description="Reissuance of a lost or damaged stay permit."
+    )
+    RESIDENCE_PERMIT_ISSUANCE = strawberry.enum_value(
+        "RESIDENCE_PERMIT_ISSUANCE", description="Issuance of a residence permit."
+    )
+    RESIDENCE_PERMIT_EXTENSION = strawberry.enum_value(
+        "RESIDENCE_PERMIT_EXTENSION", description="Extension of a residence permit."
+    )
+    RESIDENCE_PERMIT_RENEWAL = strawberry.enum_value(
+        "RESIDENCE_PERMIT_RENEWAL", description="Renewal of a residence permit."
+    )
+    RESIDENCE_PERMIT_REISSUANCE = strawberry.enum_value(
+        "RESIDENCE_PERMIT_REISSUANCE",
+        description="Reissuance of a lost or damaged residence permit.",
+    )
+
+
+# ---------------------------------------------------------------- small value types
+
+
+@strawberry.type(description="An amount of money: decimal text and an ISO 4217 currency.")
+class Money:
+    amount: str = strawberry.field(description='Decimal amount as text, e.g. "160.00".')
+    currency: str = strawberry.field(description='ISO 4217 currency code, e.g. "CNY".')
+
+
+@strawberry.type(description="A point on the earth (WGS 84).")
+class GeoPoint:
+    latitude: float = strawberry.field(description="Latitude in degrees.")
+    longitude: float = strawberry.field(description="Longitude in degrees.")
+
+
+@strawberry.input(description="A point on the earth (WGS 84).")
+class GeoPointInput:
+    latitude: float = strawberry.field(description="Latitude in degrees, -90 to 90.")
+    longitude: float = strawberry.field(description="Longitude in degrees, -180 to 180.")
+
+
+# ---------------------------------------------------------------- error members
+
+
+@strawberry.type(description="The object does not exist or the caller may not act on it.")
+class NotPermitted:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="An input value is not acceptable.")
+class ValidationError:
+    message: str = strawberry.field(description="What went wrong, for people.")
+    field: str | None = strawberry.field(
+        default=None, description="The input field at fault, when one is."
+    )
+
+
+@strawberry.type(description="Too many attempts: wait before trying again.")
+class RateLimited:
+    message: str = strawberry.field(description="What went wrong, for people.")
+    retry_after_seconds: int = strawberry.field(
+        description="Seconds to wait before the next attempt can succeed."
+    )
+
+
+@strawberry.type(description="The e-mail address or password is wrong.")
+class InvalidCredentials:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="An account with this e-mail address already exists.")
+class EmailTaken:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="The refresh token is unknown, expired, used or revoked.")
+class InvalidRefreshToken:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="No person matches all the identity facts given.")
+class IdentityNotFound:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="The slot has no place left or cannot be booked.")
+class SlotUnavailable:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="Too late to change this appointment.")
+class ChangeWindowClosed:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="The appointment has been rescheduled as often as allowed.")
+class RescheduleLimitReached:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="A limit on how many of something one may hold was reached.")
+class LimitReached:
+    message: str = strawberry.field(description="What went wrong, for people.")
+    limit: int = strawberry.field(description="The limit in force.")
+
+
+@strawberry.type(description="The person holds no valid Foreign Permanent Resident ID Card.")
+class NotPermanentResident:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+ERROR_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        NotPermitted,
+        ValidationError,
+        RateLimited,
+        InvalidCredentials,
+        EmailTaken,
+        InvalidRefreshToken,
+        IdentityNotFound,
+        SlotUnavailable,
+        ChangeWindowClosed,
+        RescheduleLimitReached,
+        LimitReached,
+        NotPermanentResident,
+    )
+}
+
+
+def register_error_type(cls: type) -> type:
+    """Make an error member defined in a domain module available to `error_member`."""
+    ERROR_TYPES[cls.__name__] = cls
+    return cls
+
+
+def error_member(refusal: Refusal, allowed: tuple[type, ...]) -> Any:
+    """The union member for a refusal; a refusal the union does not list is a programming error."""
+    cls = ERROR_TYPES[refusal.kind]
+    if cls not in allowed:
+        raise TypeError(f"{refusal.kind} is not a member of this result union")
+    return cls(message=refusal.message, **refusal.fields)

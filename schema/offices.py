@@ -1,0 +1,149 @@
+"""The office directory: offices, their hours and closures, and the filter to search them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import Office as OfficeRow
+from persistence.models import OfficeClosure
+from resolvers import offices as resolve
+from resolvers.context import Context
+from schema.catalogue import ServiceType
+from schema.common import (
+    GeoPoint,
+    GeoPointInput,
+    LangArg,
+    Node,
+    PageInfo,
+    ServiceCode,
+    to_global_id,
+)
+from schema.i18n import pick
+
+
+@strawberry.type(description="One opening interval of an office's regular week.")
+class OpeningHours:
+    weekday: int = strawberry.field(description="Day of the week, 1 = Monday ... 7 = Sunday.")
+    opens: str = strawberry.field(description='Opening time, local to the office, e.g. "09:00".')
+    closes: str = strawberry.field(description='Closing time, local to the office, e.g. "12:00".')
+
+
+@strawberry.type(description="A day an office is closed beyond the official calendar.")
+class Closure:
+    date: date = strawberry.field(description="The closed day (in the office's time zone).")
+    reason: str | None = strawberry.field(description="Why the office is closed.")
+
+    @classmethod
+    def from_row(cls, ctx: Context, row: OfficeClosure, lang: object = None) -> Closure:
+        reason = pick(ctx, lang, row.reason_en or "", row.reason_zh or "") or None  # type: ignore[arg-type]
+        return cls(date=row.date, reason=reason)
+
+
+@strawberry.type(description="An exit-entry service centre.")
+class Office(Node):
+    row: strawberry.Private[OfficeRow]
+    code: str = strawberry.field(description="Short code of the office, e.g. BJ-DC.")
+    province: str = strawberry.field(description="Province-level division, e.g. Guangdong.")
+    city: str = strawberry.field(description="City, e.g. Shenzhen.")
+    location: GeoPoint = strawberry.field(description="Where the office is.")
+    phone: str = strawberry.field(description="Enquiry telephone number.")
+    time_zone: str = strawberry.field(description="IANA time zone of the office's hours.")
+
+    @classmethod
+    def from_row(cls, row: OfficeRow) -> Office:
+        return cls(
+            row=row,
+            id=to_global_id("Office", row.id),
+            code=row.code,
+            province=row.province,
+            city=row.city,
+            location=GeoPoint(latitude=row.latitude, longitude=row.longitude),
+            phone=row.phone,
+            time_zone=row.time_zone,
+        )
+
+    @strawberry.field(description="The office's name.")
+    def name(self, info: Info, lang: LangArg = None) -> str:
+        return pick(info.context, lang, self.row.name_en, self.row.name_zh)
+
+    @strawberry.field(description="The office's postal address.")
+    def address(self, info: Info, lang: LangArg = None) -> str:
+        return pick(info.context, lang, self.row.address_en, self.row.address_zh)
+
+    @strawberry.field(description="The regular week's opening intervals; the gap is lunch.")
+    async def hours(self, info: Info) -> list[OpeningHours]:
+        rows = await info.context.loaders.office_hours.load(self.row.id)
+        return [OpeningHours(weekday=r.weekday, opens=r.opens, closes=r.closes) for r in rows]
+
+    @strawberry.field(description="Closures between two days (at most 366 days apart).")
+    async def closures(
+        self,
+        info: Info,
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First day, inclusive.")
+        ],
+        to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
+        lang: LangArg = None,
+    ) -> list[Closure]:
+        rows = await resolve.closures_between(info.context, self.row, from_, to)
+        return [Closure.from_row(info.context, r, lang) for r in rows]
+
+    @strawberry.field(
+        description="Whether the office is open at a moment (default: now), after the official "
+        "calendar, the lunch break and closures."
+    )
+    async def is_open(
+        self,
+        info: Info,
+        at: Annotated[
+            datetime | None,
+            strawberry.argument(description="The moment to ask about, with a UTC offset."),
+        ] = None,
+    ) -> bool:
+        return await resolve.is_open_at(info.context, self.row, at)
+
+    @strawberry.field(description="The services this office offers.")
+    async def services(self, info: Info) -> list[ServiceType]:
+        codes = await info.context.loaders.office_services.load(self.row.id)
+        rows = await info.context.loaders.service_type.load_many(codes)
+        ordered = sorted((r for r in rows if r is not None), key=lambda r: r.position)
+        return [ServiceType.from_row(r) for r in ordered]
+
+
+@strawberry.type(description="An office in a list, with its distance when searching near a point.")
+class OfficeEdge:
+    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
+    node: Office = strawberry.field(description="The office.")
+    distance_km: float | None = strawberry.field(
+        description="Great-circle distance in km from `filter.near`, when given."
+    )
+
+
+@strawberry.type(description="A page of offices.")
+class OfficeConnection:
+    edges: list[OfficeEdge] = strawberry.field(description="The offices of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+
+
+@strawberry.input(description="Filters for the office directory; all given filters must match.")
+class OfficeFilter:
+    province: str | None = strawberry.field(
+        default=None, description="Province-level division, e.g. Guangdong (any case)."
+    )
+    city: str | None = strawberry.field(default=None, description="City, e.g. Shenzhen.")
+    service: ServiceCode | None = strawberry.field(
+        default=None, description="Only offices offering this service."
+    )
+    text: str | None = strawberry.field(
+        default=None, description="Words to find in the name, address, city or code (EN or ZH)."
+    )
+    near: GeoPointInput | None = strawberry.field(
+        default=None, description="Sort nearest first from this point and give distances."
+    )
+    open_on: date | None = strawberry.field(
+        default=None, description="Only offices open on this day (official calendar, closures)."
+    )

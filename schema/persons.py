@@ -1,0 +1,107 @@
+"""Persons and what the viewer may see of them; passports; registering and linking."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import Passport as PassportRow
+from persistence.models import Person as PersonRow
+from resolvers.context import Context
+from schema.common import Node, Sex, to_global_id
+
+
+@strawberry.enum(description="What a helper may do for a dependant.")
+class DelegationScope(Enum):
+    BOOK_APPOINTMENTS = strawberry.enum_value(
+        "BOOK_APPOINTMENTS", description="See, book, cancel and reschedule appointments."
+    )
+    VIEW_APPLICATIONS = strawberry.enum_value(
+        "VIEW_APPLICATIONS", description="See applications and follow their updates."
+    )
+    VIEW_DOCUMENTS = strawberry.enum_value(
+        "VIEW_DOCUMENTS",
+        description="See documents, the PR card and passports; obtain passport certificates.",
+    )
+
+
+@strawberry.type(description="A passport bound to a person.")
+class Passport(Node):
+    number: str = strawberry.field(description="Passport number.")
+    issuing_country: str = strawberry.field(description="Issuing country, ISO 3166-1 alpha-3.")
+    valid_until: date = strawberry.field(description="Expiry date printed in the passport.")
+    current: bool = strawberry.field(description="True for the passport bound now.")
+    bound_from: date = strawberry.field(description="The day it was bound to the person.")
+    bound_until: date | None = strawberry.field(
+        description="The day it was superseded by a newer passport; null while current."
+    )
+
+    @classmethod
+    def from_row(cls, row: PassportRow) -> Passport:
+        return cls(
+            id=to_global_id("Passport", row.id),
+            number=row.number,
+            issuing_country=row.issuing_country,
+            valid_until=row.valid_until,
+            current=row.is_current,
+            bound_from=row.bound_from,
+            bound_until=row.bound_until,
+        )
+
+
+@strawberry.type(
+    description="A foreigner known to the administration. Fields a helper's scopes do not cover "
+    "are null."
+)
+class Person(Node):
+    row: strawberry.Private[PersonRow]
+    surname: str = strawberry.field(description="Surname as in the passport.")
+    given_names: str = strawberry.field(description="Given names as in the passport.")
+    nationality: str = strawberry.field(description="Nationality, ISO 3166-1 alpha-3.")
+    birth_date: date = strawberry.field(description="Date of birth.")
+
+    @classmethod
+    def from_row(cls, row: PersonRow) -> Person:
+        return cls(
+            row=row,
+            id=to_global_id("Person", row.id),
+            surname=row.surname,
+            given_names=row.given_names,
+            nationality=row.nationality,
+            birth_date=row.birth_date,
+        )
+
+    @strawberry.field(
+        description="What the viewer may do for this person (all three for oneself and staff)."
+    )
+    async def granted_scopes(self, info: Info) -> list[DelegationScope]:
+        ctx: Context = info.context
+        scopes = await ctx.authorizer.granted_scopes(self.row.id)
+        return [s for s in DelegationScope if s.value in scopes]
+
+    @strawberry.field(
+        description="Passports bound to the person, current first; superseded ones keep their "
+        "binding dates. Needs VIEW_DOCUMENTS."
+    )
+    async def passports(self, info: Info) -> list[Passport] | None:
+        ctx: Context = info.context
+        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_DOCUMENTS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_PASSPORTS")
+        rows = await ctx.loaders.passports.load(self.row.id)
+        return [Passport.from_row(r) for r in rows]
+
+
+async def visible_person(ctx: Context, row: PersonRow | None) -> Person | None:
+    """The person if the viewer may see at least their identity, else None (as if missing)."""
+    if row is None:
+        return None
+    grant = await ctx.authorizer.may_act_for(row.id, None)
+    return Person.from_row(row) if grant else None
+
+
+__all__ = ["DelegationScope", "Passport", "Person", "Sex", "visible_person"]

@@ -1,0 +1,109 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from persistence import offices as office_store
+from persistence import persons as person_store
+from resolvers import offices as office_resolvers
+from resolvers.context import Context
+from schema import paging
+from schema.accounts import Account, Viewer
+from schema.catalogue import Guidance, ServiceType, current_guidance
+from schema.common import AfterArg, FirstArg, LangArg, Node, PageInfo, ServiceCode, from_global_id
+from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
+from schema.persons import Passport, visible_person
+
+
+async def resolve_node(ctx: Context, global_id: str) -> Node | None:
+    """Any object by global ID; what the viewer may not see is null, exactly like missing."""
+    decoded = from_global_id(global_id)
+    if decoded is None:
+        return None
+    type_name, pk = decoded
+    if type_name == "Office":
+        row = await office_store.office(pk)
+        return Office.from_row(row) if row else None
+    if type_name == "Person":
+        return await visible_person(ctx, await person_store.person(pk))
+    if type_name == "Account":
+        if ctx.account is None or ctx.account.id != pk:
+            return None
+        return await Account.from_row(ctx.account)
+    if type_name == "Passport":
+        passport = await person_store.passport(pk)
+        if passport is None:
+            return None
+        grant = await ctx.authorizer.may_act_for(passport.person_id, "VIEW_DOCUMENTS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_PASSPORTS", f"Passport:{pk}")
+        return Passport.from_row(passport)
+    return None
+
+
+@strawberry.type(description="Everything that can be read.")
+class Query:
+    @strawberry.field(description="Any object by its global ID; null when missing or not yours.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The object's global ID.")],
+    ) -> Node | None:
+        return await resolve_node(info.context, id)
+
+    @strawberry.field(description="The signed-in user; null when anonymous.")
+    async def viewer(self, info: Info) -> Viewer | None:
+        ctx: Context = info.context
+        if ctx.account is None:
+            return None
+        return Viewer(row=ctx.account, account=await Account.from_row(ctx.account))
+
+    @strawberry.field(description="The service catalogue: all services that can be applied for.")
+    async def services(self, info: Info) -> list[ServiceType]:
+        rows = await office_store.service_types()
+        return [ServiceType.from_row(r) for r in rows]
+
+    @strawberry.field(description="The guidance in force today for a service.")
+    async def guidance(
+        self,
+        info: Info,
+        service: Annotated[ServiceCode, strawberry.argument(description="The service.")],
+        lang: LangArg = None,
+    ) -> Guidance | None:
+        return await current_guidance(info, service, lang)
+
+    @strawberry.field(
+        description="The office directory, by code or nearest first when `filter.near` is set."
+    )
+    async def offices(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        filter: Annotated[
+            OfficeFilter | None, strawberry.argument(description="Which offices to list.")
+        ] = None,
+    ) -> OfficeConnection:
+        f = filter or OfficeFilter()
+        hits = await office_resolvers.search(
+            info.context,
+            province=f.province,
+            city=f.city,
+            service=f.service.value if f.service else None,
+            text=f.text,
+            near=(f.near.latitude, f.near.longitude) if f.near else None,
+            open_day=f.open_on,
+        )
+        edges, has_next, end = paging.page(hits, first, after)
+        return OfficeConnection(
+            edges=[
+                OfficeEdge(cursor=c, node=Office.from_row(h.office), distance_km=h.distance_km)
+                for c, h in edges
+            ],
+            page_info=PageInfo(has_next_page=has_next, end_cursor=end),
+        )

@@ -1,0 +1,126 @@
+"""The ASGI app: Starlette routes, the lifespan that brings the database and keys up, GraphQL."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from argon2 import PasswordHasher
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import settings as settings_module
+from persistence import calendar as calendar_store
+from persistence.database import close_database, database_ready, open_database
+from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
+from persistence.rate_limits import make_rate_limiter
+from resolvers.context import Clock, Services
+from schema import schema
+from settings import Settings
+from signing.keys import KeyRing
+from web.graphql_http import GraphQLEndpoint
+
+log = logging.getLogger("server")
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        hash_len=RFC_9106_LOW_MEMORY.hash_len,
+        salt_len=RFC_9106_LOW_MEMORY.salt_len,
+    )
+
+
+async def start_services(settings: Settings, clock: Clock) -> Services:
+    """Migrate, seed reference data (and sample data in development), load keys and calendar."""
+    await open_database(settings)
+    now = clock.now()
+    await calendar_store.seed_years(range(now.year - 1, now.year + 3))
+    await load_reference_data()
+    hasher = password_hasher(settings)
+    if not settings.is_production and await database_is_empty():
+        await load_demo_data(hasher.hash(settings.demo_password), now.date())
+    keys = KeyRing(settings)
+    await keys.ensure(now)
+    return Services(
+        settings=settings,
+        keys=keys,
+        limiter=make_rate_limiter(settings.redis_url),
+        clock=clock,
+        hasher=hasher,
+        calendar=await calendar_store.load_calendar(),
+    )
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    """The whole service as an ASGI app; tests call this with their own settings and clock."""
+    settings = settings or settings_module.load()
+    clock = clock or Clock()
+    holder: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await start_services(settings, clock)
+        app.state.services = services
+        holder["graphql"] = GraphQLEndpoint(schema, services)
+        try:
+            yield
+        finally:
+            await services.limiter.close()
+            await close_database()
+
+    async def graphql(request: Request) -> Response:
+        return await holder["graphql"].handle(request)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        ok = await database_ready()
+        return JSONResponse({"status": "ready" if ok else "unavailable"}, 200 if ok else 503)
+
+    async def jwks(request: Request) -> Response:
+        services: Services = request.app.state.services
+        await services.keys.reload()
+        body = orjson.dumps({"keys": services.keys.published_document_keys(clock.now())})
+        return Response(
+            body,
+            media_type="application/jwk-set+json",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            Route("/health", health),
+            Route("/ready", ready),
+            Route("/.well-known/jwks.json", jwks),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = settings_module.load()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Turning an Authorization header into a signed-in account with roles from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from persistence import accounts as store
+from persistence.models import Account
+from resolvers.context import Services
+from signing import access_tokens
+
+
+class Unauthenticated(Exception):
+    """A token was sent but cannot be trusted: the client must refresh or sign in again."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    account: Account
+    roles: frozenset[str]
+    session: str | None
+
+
+async def authenticate(services: Services, header: str | None) -> Identity | None:
+    """None when no token is sent; Unauthenticated when one is sent and is not valid."""
+    if header is None or header.strip() == "":
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send the access token as 'Authorization: Bearer <token>'.")
+    try:
+        claims = await access_tokens.verify(
+            services.keys,
+            token.strip(),
+            issuer=services.settings.issuer,
+            now=services.clock.now(),
+        )
+    except access_tokens.InvalidAccessToken as exc:
+        raise Unauthenticated("The access token is invalid or expired.") from exc
+    loaded = await store.account_with_roles(claims.account_id)
+    if loaded is None:
+        raise Unauthenticated("The access token is invalid or expired.")
+    account, roles = loaded
+    return Identity(account=account, roles=roles, session=claims.session)

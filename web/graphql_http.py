@@ -1,0 +1,309 @@
+"""GraphQL over HTTP: request parsing, content negotiation, status codes, authentication.
+
+Follows the GraphQL-over-HTTP specification: `application/graphql-response+json` answers
+request errors (parse, validation, variables) with 400 and no `data`; `application/json`
+answers them with 200 as legacy clients expect. Mutations are refused over GET.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from persistence.audit import write_audit
+from resolvers.context import Context, Services
+from web.authentication import Unauthenticated, authenticate
+
+log = logging.getLogger("graphql")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+class RequestProblem(Exception):
+    """The HTTP request itself is wrong: answered before any GraphQL runs."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class GraphQLParams:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with, per the Accept header (406 when none is acceptable)."""
+    if not accept or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for index, part in enumerate(accept.split(",")):
+        media, _, params = part.strip().partition(";")
+        media = media.strip().lower()
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if media == GRAPHQL_RESPONSE or media == "application/*+json":
+            chosen = GRAPHQL_RESPONSE
+        elif media in (JSON, "application/*", "*/*"):
+            chosen = JSON
+        else:
+            continue
+        candidate = (quality, -index, chosen)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    if best is None:
+        raise RequestProblem(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
+    return best[2]
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value == "":
+            return None
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise RequestProblem(400, f"`{name}` is not valid JSON.") from exc
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RequestProblem(400, f"`{name}` must be a JSON object.")
+    return value
+
+
+def params_from(raw: Any, *, from_query_string: bool) -> GraphQLParams:
+    if not isinstance(raw, dict):
+        raise RequestProblem(400, "The request body must be a JSON object.")
+    query = raw.get("query")
+    extensions = _json_object(raw.get("extensions"), "extensions")
+    if query is None and not (extensions and "persistedQuery" in extensions):
+        raise RequestProblem(400, "The request has no `query`.")
+    if query is not None and not isinstance(query, str):
+        raise RequestProblem(400, "`query` must be a string.")
+    variables = raw.get("variables")
+    if from_query_string or isinstance(variables, str):
+        if not from_query_string:
+            raise RequestProblem(400, "`variables` must be a JSON object.")
+    variables = _json_object(variables, "variables")
+    operation_name = raw.get("operationName")
+    if operation_name == "":
+        operation_name = None
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestProblem(400, "`operationName` must be a string.")
+    return GraphQLParams(query or "", variables, operation_name, extensions)
+
+
+async def read_params(
+    request: Request, max_body: int, max_batch: int
+) -> list[GraphQLParams] | GraphQLParams:
+    if request.method == "GET":
+        return params_from(dict(request.query_params), from_query_string=True)
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
+    if media != JSON:
+        raise RequestProblem(415, f"Send the request as {JSON}.")
+    charset = _charset(content_type)
+    if charset not in (None, "utf-8", "utf8"):
+        raise RequestProblem(415, "Send the request body in UTF-8.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body:
+        raise RequestProblem(413, f"The request body is larger than {max_body} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_body:
+            raise RequestProblem(413, f"The request body is larger than {max_body} bytes.")
+    if not body:
+        raise RequestProblem(400, "The request body is empty.")
+    try:
+        raw = orjson.loads(bytes(body))
+    except orjson.JSONDecodeError as exc:
+        raise RequestProblem(400, "The request body is not valid JSON.") from exc
+    if isinstance(raw, list):
+        if not raw:
+            raise RequestProblem(400, "A batch must hold at least one operation.")
+        if len(raw) > max_batch:
+            raise RequestProblem(400, f"A batch may hold at most {max_batch} operations.")
+        return [params_from(item, from_query_string=False) for item in raw]
+    return params_from(raw, from_query_string=False)
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def wants_ide(request: Request) -> bool:
+    if request.method != "GET" or "query" in request.query_params:
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """The error as the client sees it; anything not caused by the client is masked."""
+    original = error.original_error
+    if original is not None and not isinstance(original, GraphQLError):
+        log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=original)
+        masked: dict[str, Any] = {
+            "message": f"Internal error. Quote request id {request_id} if you report it.",
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        }
+        if error.path:
+            masked["path"] = error.path
+        return masked
+    formatted = error.formatted
+    extensions = dict(formatted.get("extensions") or {})
+    if "code" not in extensions:
+        extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_REQUEST"
+    formatted["extensions"] = extensions
+    return dict(formatted)
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Parse, validation and variable errors: no data, and no error tied to a field path."""
+    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+
+
+def encode(payload: Any) -> bytes:
+    return orjson.dumps(payload)
+
+
+def json_response(
+    payload: Any, status: int, media: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        encode(payload),
+        status_code=status,
+        media_type=f"{media}; charset=utf-8",
+        headers=headers,
+    )
+
+
+class GraphQLEndpoint:
+    """The ASGI endpoint for POST and GET on /graphql."""
+
+    def __init__(self, schema: Any, services: Services) -> None:
+        self.schema = schema
+        self.services = services
+
+    async def handle(self, request: Request) -> Response:
+        settings = self.services.settings
+        if request.method not in ("GET", "POST"):
+            return Response(
+                "GraphQL accepts GET (queries) and POST.",
+                status_code=405,
+                headers={"Allow": "GET, POST"},
+            )
+        if wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        try:
+            media = response_media_type(request.headers.get("accept"))
+        except RequestProblem as problem:
+            return Response(problem.message, status_code=problem.status)
+        try:
+            params = await read_params(request, settings.max_body_bytes, settings.max_batch_size)
+            ctx = await self.context_for(request)
+        except RequestProblem as problem:
+            return json_response(
+                {"errors": [{"message": problem.message, "extensions": {"code": _code(problem)}}]},
+                problem.status,
+                media,
+                problem.headers,
+            )
+        if isinstance(params, list):
+            results = [await self.run(request, p, ctx, media) for p in params]
+            status = 200
+            return json_response([body for body, _ in results], status, media, ctx.response_headers)
+        body, status = await self.run(request, params, ctx, media)
+        headers = dict(ctx.response_headers)
+        if status == 405:
+            headers["Allow"] = "POST"
+        return json_response(body, status, media, headers)
+
+    async def context_for(self, request: Request) -> Context:
+        try:
+            identity = await authenticate(self.services, request.headers.get("authorization"))
+        except Unauthenticated as exc:
+            raise RequestProblem(
+                401, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from exc
+        return Context(
+            services=self.services,
+            account=identity.account if identity else None,
+            roles=identity.roles if identity else frozenset(),
+            session_family=identity.session if identity else None,
+            client_ip=client_ip(request),
+            accept_language=request.headers.get("accept-language"),
+        )
+
+    async def run(
+        self, request: Request, params: GraphQLParams, ctx: Context, media: str
+    ) -> tuple[dict[str, Any], int]:
+        allowed = {OperationType.QUERY, OperationType.MUTATION, OperationType.SUBSCRIPTION}
+        if request.method == "GET":
+            allowed = {OperationType.QUERY}
+        try:
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=ctx,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError:
+            message = "Only queries may be sent with GET; send mutations with POST."
+            return {
+                "errors": [{"message": message, "extensions": {"code": "METHOD_NOT_ALLOWED"}}]
+            }, 405
+        await write_audit(ctx.take_audit())
+        body: dict[str, Any] = {}
+        request_error = is_request_error(result)
+        if not (request_error and media == GRAPHQL_RESPONSE):
+            body["data"] = result.data
+        if result.errors:
+            body["errors"] = [format_error(e, ctx.request_id) for e in result.errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
+        return body, status
+
+
+def _code(problem: RequestProblem) -> str:
+    return {401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}.get(
+        problem.status, "BAD_REQUEST"
+    )
