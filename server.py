@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from argon2 import PasswordHasher
@@ -16,10 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import settings as settings_module
+from domain.booking import horizon_end
+from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence.database import close_database, database_ready, open_database
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_rate_limiter
+from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from schema import schema
 from settings import Settings
@@ -27,6 +32,7 @@ from signing.keys import KeyRing
 from web.graphql_http import GraphQLEndpoint
 
 log = logging.getLogger("server")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def password_hasher(settings: Settings) -> PasswordHasher:
@@ -50,7 +56,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         await load_demo_data(hasher.hash(settings.demo_password), now.date())
     keys = KeyRing(settings)
     await keys.ensure(now)
-    return Services(
+    services = Services(
         settings=settings,
         keys=keys,
         limiter=make_rate_limiter(settings.redis_url),
@@ -58,6 +64,30 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         hasher=hasher,
         calendar=await calendar_store.load_calendar(),
     )
+    await upkeep(services)
+    return services
+
+
+async def upkeep(services: Services) -> None:
+    """Idempotent housekeeping any process may run: slots for the booking horizon, no-shows."""
+    now = services.clock.now()
+    today = now.astimezone(SHANGHAI).date()
+    last = horizon_end(today, services.calendar, booking_policy(services.settings))
+    created = await appointment_store.generate_slots(
+        services.calendar, today, last, services.settings.slot_minutes
+    )
+    no_shows = await appointment_store.mark_no_shows(now)
+    if created or no_shows:
+        log.info("upkeep: %d slots created up to %s, %d no-shows", created, last, no_shows)
+
+
+async def upkeep_forever(services: Services, every_s: float = 600) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await upkeep(services)
+        except Exception:  # keep serving; the next round retries
+            log.exception("upkeep failed")
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
@@ -71,9 +101,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         services = await start_services(settings, clock)
         app.state.services = services
         holder["graphql"] = GraphQLEndpoint(schema, services)
+        task = asyncio.create_task(upkeep_forever(services))
         try:
             yield
         finally:
+            task.cancel()
             await services.limiter.close()
             await close_database()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
@@ -101,3 +102,8 @@ async def link_person(account_id: int, person_id: int) -> bool:
 
 async def unlink_person(person_id: int) -> None:
     await Account.filter(person_id=person_id).update(person_id=None)
+
+
+async def accounts_by_ids(ids: Sequence[int]) -> list[Account | None]:
+    rows = {a.id: a for a in await Account.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]

@@ -355,6 +355,8 @@ class Appointment(Model):
     booked_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bookings", on_delete=fields.RESTRICT
     )
+    # SELF, HELPER, OFFICER or ADMIN: in what capacity the booking was made.
+    booked_by_kind = fields.CharField(max_length=10)
     delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
         "models.Delegation", related_name="appointments", null=True, on_delete=fields.SET_NULL
     )

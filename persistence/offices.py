@@ -87,3 +87,9 @@ async def current_guidance(service: str, lang: str, today: date) -> Guidance | N
         .order_by("-version")
         .first()
     )
+
+
+async def add_closure(office_id: int, day: date, reason: str) -> OfficeClosure:
+    return await OfficeClosure.create(
+        office_id=office_id, date=day, reason_en=reason, reason_zh=reason
+    )

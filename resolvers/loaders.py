@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from persistence import offices, persons
+from persistence import accounts, appointments, offices, persons
 
 
 class Loaders:
@@ -17,6 +17,10 @@ class Loaders:
         self.office_closures = DataLoader(load_fn=offices.closures_by_office)
         self.service_type = DataLoader(load_fn=_service_types)
         self.passports = DataLoader(load_fn=persons.passports_by_person)
+        self.person = DataLoader(load_fn=persons.persons_by_ids)
+        self.account = DataLoader(load_fn=accounts.accounts_by_ids)
+        self.appointment = DataLoader(load_fn=appointments.appointments_by_ids)
+        self.rescheduled_to = DataLoader(load_fn=appointments.rescheduled_to)
 
 
 async def _service_types(codes: list[str]) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,15 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+class Replay(Exception):
+    """Roll back and answer with the outcome `load` gives: the same idempotency key came
+    again, or a concurrent request with that key committed first."""
+
+    def __init__(self, load: Callable[[], Awaitable[Any]]) -> None:
+        super().__init__("replay")
+        self.load = load
 
 
 def not_permitted() -> Refusal:

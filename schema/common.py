@@ -256,4 +256,7 @@ def error_member(refusal: Refusal, allowed: tuple[type, ...]) -> Any:
     cls = ERROR_TYPES[refusal.kind]
     if cls not in allowed:
         raise TypeError(f"{refusal.kind} is not a member of this result union")
+    factory = getattr(cls, "from_refusal", None)
+    if factory is not None:
+        return factory(refusal.message, **refusal.fields)
     return cls(message=refusal.message, **refusal.fields)

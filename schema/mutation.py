@@ -120,8 +120,8 @@ RegisterPersonResult = Annotated[
 ]
 
 
-@strawberry.type(description="Everything that changes state.")
-class Mutation:
+@strawberry.type(description="Mutations on accounts and persons.")
+class AccountMutations:
     @strawberry.mutation(description="Create an account (role APPLICANT) and sign it in.")
     async def sign_up(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +14,8 @@ from resolvers import offices as resolve
 from resolvers.context import Context
 from schema.catalogue import ServiceType
 from schema.common import (
+    AfterArg,
+    FirstArg,
     GeoPoint,
     GeoPointInput,
     LangArg,
@@ -23,6 +25,9 @@ from schema.common import (
     to_global_id,
 )
 from schema.i18n import pick
+
+if TYPE_CHECKING:
+    from schema.appointments import AppointmentConnection
 
 
 @strawberry.type(description="One opening interval of an office's regular week.")
@@ -105,6 +110,38 @@ class Office(Node):
         ] = None,
     ) -> bool:
         return await resolve.is_open_at(info.context, self.row, at)
+
+    @strawberry.field(
+        description="Officers of this office and admins: the appointments of a day, by start "
+        "time. Null for everyone else."
+    )
+    async def appointments(
+        self,
+        info: Info,
+        on: Annotated[date, strawberry.argument(description="The day, in the office's zone.")],
+        first: FirstArg = None,
+        after: AfterArg = None,
+    ) -> Annotated[AppointmentConnection, strawberry.lazy("schema.appointments")] | None:
+        from zoneinfo import ZoneInfo
+
+        from persistence import appointments as appointment_store
+        from resolvers.authorization import staff_office_ok
+        from schema import paging
+        from schema.appointments import appointment_page
+
+        ctx: Context = info.context
+        if not staff_office_ok(ctx, self.row.id):
+            return None
+        start, end = appointment_store.local_day_bounds(on, ZoneInfo(self.row.time_zone))
+        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        rows = await appointment_store.office_appointments(
+            self.row.id, start, end, offset, size + 1
+        )
+        for row in rows:
+            grant = await ctx.authorizer.may_act_for(row.applicant_id, None)
+            if grant:
+                ctx.authorizer.record(grant, "READ_APPOINTMENTS", row.reference)
+        return await appointment_page(rows, offset, size)
 
     @strawberry.field(description="The services this office offers.")
     async def services(self, info: Info) -> list[ServiceType]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -11,7 +12,11 @@ from strawberry.types import Info
 from persistence.models import Passport as PassportRow
 from persistence.models import Person as PersonRow
 from resolvers.context import Context
-from schema.common import Node, Sex, to_global_id
+from schema import paging
+from schema.common import AfterArg, FirstArg, Node, Sex, to_global_id
+
+if TYPE_CHECKING:
+    from schema.appointments import AppointmentConnection
 
 
 @strawberry.enum(description="What a helper may do for a dependant.")
@@ -81,6 +86,24 @@ class Person(Node):
         ctx: Context = info.context
         scopes = await ctx.authorizer.granted_scopes(self.row.id)
         return [s for s in DelegationScope if s.value in scopes]
+
+    @strawberry.field(
+        description="The person's appointments, latest first. Needs BOOK_APPOINTMENTS."
+    )
+    async def appointments(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
+    ) -> Annotated[AppointmentConnection, strawberry.lazy("schema.appointments")] | None:
+        from persistence import appointments as appointment_store
+        from schema.appointments import appointment_page
+
+        ctx: Context = info.context
+        grant = await ctx.authorizer.may_act_for(self.row.id, "BOOK_APPOINTMENTS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_APPOINTMENTS")
+        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        rows = await appointment_store.person_appointments(self.row.id, offset, size + 1)
+        return await appointment_page(rows, offset, size)
 
     @strawberry.field(
         description="Passports bound to the person, current first; superseded ones keep their "

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from persistence import appointments as appointment_store
 from persistence import offices as office_store
 from persistence import persons as person_store
+from resolvers import appointments as appointment_resolvers
 from resolvers import offices as office_resolvers
 from resolvers.context import Context
 from schema import paging
 from schema.accounts import Account, Viewer
+from schema.appointments import Appointment, Slot
 from schema.catalogue import Guidance, ServiceType, current_guidance
-from schema.common import AfterArg, FirstArg, LangArg, Node, PageInfo, ServiceCode, from_global_id
+from schema.common import (
+    AfterArg,
+    FirstArg,
+    LangArg,
+    Node,
+    PageInfo,
+    ServiceCode,
+    from_global_id,
+)
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
 from schema.persons import Passport, visible_person
 
@@ -34,6 +46,18 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
         if ctx.account is None or ctx.account.id != pk:
             return None
         return await Account.from_row(ctx.account)
+    if type_name == "Slot":
+        slot = await appointment_store.slot(pk)
+        return Slot.from_row(slot) if slot else None
+    if type_name == "Appointment":
+        appointment = await appointment_store.appointment(pk)
+        if appointment is None:
+            return None
+        grant = await ctx.authorizer.may_act_for(appointment.applicant_id, "BOOK_APPOINTMENTS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_APPOINTMENTS", appointment.reference)
+        return Appointment.from_row(appointment)
     if type_name == "Passport":
         passport = await person_store.passport(pk)
         if passport is None:
@@ -107,3 +131,23 @@ class Query:
             ],
             page_info=PageInfo(has_next_page=has_next, end_cursor=end),
         )
+
+    @strawberry.field(
+        description="Bookable slots of an office for a service between two days (at most 31 "
+        "days apart), with places left; times carry the office's offset."
+    )
+    async def available_slots(
+        self,
+        info: Info,
+        office_id: Annotated[strawberry.ID, strawberry.argument(description="The office.")],
+        service: Annotated[ServiceCode, strawberry.argument(description="The service.")],
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First day, inclusive.")
+        ],
+        to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
+    ) -> list[Slot]:
+        decoded = from_global_id(office_id, "Office")
+        rows = await appointment_resolvers.available_slots(
+            info.context, decoded[1] if decoded else None, service.value, from_, to
+        )
+        return [Slot.from_row(r) for r in rows]

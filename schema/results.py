@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from persistence.audit import write_audit
 from resolvers.context import Context
-from resolvers.outcomes import Refusal
+from resolvers.outcomes import Refusal, Replay
 from schema.common import error_member
 
 T = TypeVar("T")
@@ -22,7 +22,8 @@ async def run_mutation(
     success: Callable[[T], Awaitable[Any]],
 ) -> Any:
     """Run `work` in one transaction: a raised refusal rolls everything back, a returned one
-    keeps what was written; either becomes the union member the result lists."""
+    keeps what was written; either becomes the union member the result lists. A raised
+    Replay rolls back and answers with an earlier outcome (idempotency keys)."""
     try:
         async with in_transaction():
             value = await work()
@@ -30,6 +31,9 @@ async def run_mutation(
     except Refusal as refusal:
         ctx.audit_buffer.clear()
         return error_member(refusal, members)
+    except Replay as replay:
+        ctx.audit_buffer.clear()
+        value = await replay.load()
     if isinstance(value, Refusal):
         return error_member(value, members)
     return await success(value)

@@ -117,20 +117,30 @@ _addresses = itertools.count(1)
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A client with its own IP address, so per-IP limits of other tests do not interfere."""
     n = next(_addresses)
-    transport = httpx.ASGITransport(app=app, client=(f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}", 4000))
+    transport = httpx.ASGITransport(
+        app=app, client=(f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}", 4000)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 
 
 async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict | None = None, token: str | None = None,
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict | None = None,
+    token: str | None = None,
     **headers: str,
 ) -> dict:
     """POST a GraphQL request; returns the JSON body (asserting HTTP 200)."""
-    sent = {"content-type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}}
+    sent = {
+        "content-type": "application/json",
+        **{k.replace("_", "-"): v for k, v in headers.items()},
+    }
     if token:
         sent["authorization"] = f"Bearer {token}"
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -164,7 +174,9 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = DEMO_PA
     return result["accessToken"]
 
 
-async def sign_up(client: httpx.AsyncClient, email: str | None = None, password: str = "a-Strong-passphrase-1") -> dict:
+async def sign_up(
+    client: httpx.AsyncClient, email: str | None = None, password: str = "a-Strong-passphrase-1"
+) -> dict:
     email = email or f"user-{secrets.token_hex(5)}@example.test"
     body = await gql(client, SIGN_UP, {"email": email, "password": password, "name": "Test User"})
     result = body["data"]["signUp"]

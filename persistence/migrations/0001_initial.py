@@ -321,6 +321,7 @@ class Migration(migrations.Migration):
                 ('status', fields.CharField(db_index=True, max_length=24)),
                 ('active_key', fields.CharField(null=True, unique=True, max_length=80)),
                 ('booked_by', fields.ForeignKeyField('models.Account', source_field='booked_by_id', db_constraint=True, to_field='id', related_name='bookings', on_delete=OnDelete.RESTRICT)),
+                ('booked_by_kind', fields.CharField(max_length=10)),
                 ('delegation', fields.ForeignKeyField('models.Delegation', source_field='delegation_id', null=True, db_constraint=True, to_field='id', related_name='appointments', on_delete=OnDelete.SET_NULL)),
                 ('reschedule_count', fields.SmallIntField(default=0)),
                 ('rescheduled_from', fields.ForeignKeyField('models.Appointment', source_field='rescheduled_from_id', null=True, db_constraint=True, to_field='id', related_name='rescheduled_to_rows', on_delete=OnDelete.SET_NULL)),

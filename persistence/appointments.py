@@ -1,0 +1,223 @@
+"""Slots and appointments: generating slots, and the atomic writes that book and free places."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS
+from domain.calendar import WorkingCalendar
+from domain.office_hours import intervals_on, parse_hours, slot_windows
+from persistence.models import (
+    Appointment,
+    Office,
+    OfficeClosure,
+    OfficeHours,
+    OfficeService,
+    Slot,
+)
+
+
+class ActiveAppointmentExists(Exception):
+    """The applicant already holds an active appointment for the service."""
+
+
+def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in the zone, in UTC."""
+    start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+async def generate_slots(
+    calendar: WorkingCalendar,
+    start: date,
+    end: date,
+    slot_minutes: int,
+    office_ids: Sequence[int] | None = None,
+) -> int:
+    """Create the slots of every office for days start..end; idempotent. Returns how many
+    were created."""
+    query = Office.all()
+    if office_ids is not None:
+        query = query.filter(id__in=list(office_ids))
+    offices = await query
+    ids = [o.id for o in offices]
+    hours: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for row in await OfficeHours.filter(office_id__in=ids):
+        hours[row.office_id].append((row.weekday, row.opens, row.closes))
+    groups: dict[int, set[str]] = defaultdict(set)
+    for office_id, service in await OfficeService.filter(office_id__in=ids).values_list(
+        "office_id", "service"
+    ):
+        groups[office_id].add(SERVICE_GROUPS[service])
+    closed: dict[int, set[date]] = defaultdict(set)
+    for office_id, day in await OfficeClosure.filter(
+        office_id__in=ids, date__gte=start, date__lte=end
+    ).values_list("office_id", "date"):
+        closed[office_id].add(day)
+    created = 0
+    for office in offices:
+        tz = ZoneInfo(office.time_zone)
+        parsed = parse_hours(hours[office.id])
+        capacity = {"VISA": office.counters_visa, "RESIDENCE": office.counters_residence}
+        rows: list[Slot] = []
+        day = start
+        while day <= end:
+            intervals = intervals_on(day, parsed, calendar, closed[office.id])
+            for begin, finish in slot_windows(day, intervals, slot_minutes, tz):
+                for group in sorted(groups[office.id]):
+                    if capacity[group] > 0:
+                        rows.append(
+                            Slot(
+                                office_id=office.id,
+                                service_group=group,
+                                starts_at=begin.astimezone(UTC),
+                                ends_at=finish.astimezone(UTC),
+                                capacity=capacity[group],
+                                booked=0,
+                            )
+                        )
+            day += timedelta(days=1)
+        if rows:
+            before = await Slot.filter(office_id=office.id).count()
+            await Slot.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+            created += await Slot.filter(office_id=office.id).count() - before
+    return created
+
+
+async def slot(slot_id: int) -> Slot | None:
+    return await Slot.get_or_none(id=slot_id)
+
+
+async def slots_by_ids(ids: Sequence[int]) -> list[Slot | None]:
+    rows = {s.id: s for s in await Slot.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def open_slots(
+    office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
+) -> list[Slot]:
+    """Slots of the office and group starting in [start, end) and not before `earliest`, with
+    places left."""
+    return await Slot.filter(
+        office_id=office_id,
+        service_group=group,
+        open=True,
+        starts_at__gte=max(start, earliest),
+        starts_at__lt=end,
+        booked__lt=F("capacity"),
+    ).order_by("starts_at")
+
+
+async def take_place(slot_id: int) -> bool:
+    """Take one place if one is left: the database decides, atomically."""
+    return (
+        await Slot.filter(id=slot_id, open=True, booked__lt=F("capacity")).update(
+            booked=F("booked") + 1
+        )
+        == 1
+    )
+
+
+async def free_place(slot_id: int) -> None:
+    await Slot.filter(id=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+async def active_appointment(applicant_id: int, service: str) -> Appointment | None:
+    return await Appointment.filter(
+        applicant_id=applicant_id, service=service, status__in=list(ACTIVE_STATUSES)
+    ).first()
+
+
+async def create_appointment(**values: object) -> Appointment:
+    try:
+        return await Appointment.create(**values)
+    except IntegrityError as exc:
+        if "active_key" in str(exc):
+            raise ActiveAppointmentExists from exc
+        raise
+
+
+async def appointment(appointment_id: int) -> Appointment | None:
+    return await Appointment.get_or_none(id=appointment_id)
+
+
+async def appointments_by_ids(ids: Sequence[int]) -> list[Appointment | None]:
+    rows = {a.id: a for a in await Appointment.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def rescheduled_to(ids: Sequence[int]) -> list[Appointment | None]:
+    rows = {
+        a.rescheduled_from_id: a
+        for a in await Appointment.filter(rescheduled_from_id__in=list(ids))
+    }
+    return [rows.get(i) for i in ids]
+
+
+async def change_status(
+    appointment_id: int, from_status: str, to_status: str, **extra: object
+) -> bool:
+    """Move an appointment between statuses only if it is still in `from_status`."""
+    values: dict[str, object] = {"status": to_status, **extra}
+    if to_status not in ACTIVE_STATUSES:
+        values["active_key"] = None
+    return await Appointment.filter(id=appointment_id, status=from_status).update(**values) == 1
+
+
+async def person_appointments(person_id: int, offset: int, limit: int) -> list[Appointment]:
+    return (
+        await Appointment.filter(applicant_id=person_id)
+        .order_by("-starts_at", "-id")
+        .offset(offset)
+        .limit(limit)
+    )
+
+
+async def office_appointments(
+    office_id: int, start: datetime, end: datetime, offset: int, limit: int
+) -> list[Appointment]:
+    return (
+        await Appointment.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=end)
+        .order_by("starts_at", "id")
+        .offset(offset)
+        .limit(limit)
+    )
+
+
+async def close_day(office_id: int, start: datetime, end: datetime) -> int:
+    """Close the office's slots in [start, end) and cancel their booked appointments as
+    CANCELLED_BY_OFFICE; each place is freed once. Returns how many were cancelled."""
+    slots = await Slot.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=end)
+    cancelled = 0
+    for row in slots:
+        count = await Appointment.filter(slot_id=row.id, status="BOOKED").update(
+            status="CANCELLED_BY_OFFICE", active_key=None
+        )
+        cancelled += count
+        await Slot.filter(id=row.id).update(open=False, booked=F("booked") - count)
+    return cancelled
+
+
+async def mark_no_shows(now: datetime) -> int:
+    """BOOKED appointments whose day has ended become NO_SHOW. Returns how many."""
+    candidates = await Appointment.filter(status="BOOKED", ends_at__lt=now).prefetch_related(
+        "office"
+    )
+    changed = 0
+    for row in candidates:
+        _, day_end = local_day_bounds(
+            row.starts_at.astimezone(ZoneInfo(row.office.time_zone)).date(),
+            ZoneInfo(row.office.time_zone),
+        )
+        if day_end <= now:
+            changed += await Appointment.filter(id=row.id, status="BOOKED").update(
+                status="NO_SHOW", active_key=None
+            )
+    return changed

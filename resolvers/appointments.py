@@ -1,0 +1,362 @@
+"""Booking, cancelling, rescheduling and checking in appointments; listing open slots."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from domain.booking import (
+    SERVICE_GROUPS,
+    BookingPolicy,
+    active_key,
+    cancel_refusal,
+    change_refusal,
+    eligibility_refusal,
+    horizon_end,
+    reschedule_limit_reached,
+    slot_refusal,
+)
+from domain.identifiers import random_reference
+from persistence import appointments as store
+from persistence import idempotency
+from persistence import offices as office_store
+from persistence.models import Appointment, IdempotencyRecord, Role, Slot
+from resolvers.authorization import Grant, staff_office_ok
+from resolvers.context import Context
+from resolvers.outcomes import (
+    Refusal,
+    Replay,
+    bad_input,
+    invalid,
+    not_permitted,
+    rate_limited,
+    unauthenticated,
+)
+from settings import Settings
+
+BOOK = "BOOK_APPOINTMENTS"
+MAX_RANGE_DAYS = 31
+
+
+def policy(ctx: Context) -> BookingPolicy:
+    return booking_policy(ctx.settings)
+
+
+def booking_policy(s: Settings) -> BookingPolicy:
+    return BookingPolicy(
+        min_lead=timedelta(minutes=s.booking_min_lead_minutes),
+        horizon_working_days=s.booking_horizon_working_days,
+        change_window=timedelta(hours=s.change_window_hours),
+        reschedule_limit=s.reschedule_limit,
+    )
+
+
+def office_today(ctx: Context, tz: ZoneInfo) -> date:
+    return ctx.now().astimezone(tz).date()
+
+
+async def available_slots(
+    ctx: Context, office_id: int | None, service: str, start: date, end: date
+) -> list[Slot]:
+    if end < start:
+        raise bad_input("`to` must not be before `from`.")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise bad_input(f"Ask for at most {MAX_RANGE_DAYS} days of slots at a time.")
+    office = await office_store.office(office_id) if office_id is not None else None
+    if office is None:
+        raise bad_input("No office has this ID.")
+    offered = await ctx.loaders.office_services.load(office.id)
+    if service not in offered:
+        return []
+    tz = ZoneInfo(office.time_zone)
+    p = policy(ctx)
+    last = min(end, horizon_end(office_today(ctx, tz), ctx.services.calendar, p))
+    if last < start:
+        return []
+    range_start, _ = store.local_day_bounds(start, tz)
+    _, range_end = store.local_day_bounds(last, tz)
+    return await store.open_slots(
+        office.id, SERVICE_GROUPS[service], range_start, range_end, ctx.now() + p.min_lead
+    )
+
+
+async def _grant_for(ctx: Context, person_id: int | None) -> Grant:
+    if ctx.account is None:
+        raise unauthenticated()
+    grant = await ctx.authorizer.may_act_for(person_id, BOOK) if person_id is not None else None
+    if grant is None:
+        raise not_permitted()
+    return grant
+
+
+async def _rate_limit(ctx: Context) -> None:
+    assert ctx.account is not None
+    s = ctx.settings
+    bucket = f"booking:acct:{ctx.account.id}"
+    wait = await ctx.services.limiter.blocked_for(
+        bucket, s.bookings_per_account, s.booking_window_s
+    )
+    if wait:
+        raise rate_limited(wait)
+    await ctx.services.limiter.hit(bucket, s.booking_window_s)
+
+
+def _request_hash(**values: object) -> str:
+    return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def _claim_key(
+    ctx: Context, operation: str, key: str | None, request_hash: str
+) -> IdempotencyRecord | None:
+    """Reserve the idempotency key inside the transaction, or replay what it already gave."""
+    if key is None:
+        return None
+    assert ctx.account is not None
+    if not 1 <= len(key) <= 100:
+        raise invalid("An idempotency key has 1 to 100 characters.", "idempotencyKey")
+    account_id = ctx.account.id
+
+    async def replay() -> Appointment | Refusal:
+        record = await idempotency.find(account_id, operation, key)
+        if record is None or record.request_hash != request_hash:
+            return invalid(
+                "This idempotency key was already used with different input.", "idempotencyKey"
+            )
+        found = await store.appointment(record.outcome["appointment"])
+        assert found is not None
+        return found
+
+    existing = await idempotency.find(account_id, operation, key)
+    if existing is not None:
+        raise Replay(replay)
+    if not await idempotency.remember(account_id, operation, key, request_hash, {}):
+        raise Replay(replay)
+    return await idempotency.find(account_id, operation, key)
+
+
+async def _remember_outcome(record: IdempotencyRecord | None, appointment: Appointment) -> None:
+    if record is not None:
+        record.outcome = {"appointment": appointment.id}
+        await record.save(update_fields=["outcome"])
+
+
+async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot:
+    slot = await store.slot(slot_id) if slot_id is not None else None
+    if slot is None or not slot.open:
+        raise Refusal("SlotUnavailable", "This slot does not exist or is closed.")
+    if slot.service_group != SERVICE_GROUPS[service]:
+        raise invalid("This slot is not for this service.", "slotId")
+    offered = await ctx.loaders.office_services.load(slot.office_id)
+    if service not in offered:
+        raise invalid("This office does not offer this service.", "service")
+    office = await office_store.office(slot.office_id)
+    assert office is not None
+    tz = ZoneInfo(office.time_zone)
+    reason = slot_refusal(
+        starts_at=slot.starts_at,
+        local_day=slot.starts_at.astimezone(tz).date(),
+        now=ctx.now(),
+        today=office_today(ctx, tz),
+        calendar=ctx.services.calendar,
+        policy=policy(ctx),
+    )
+    if reason:
+        raise Refusal("SlotUnavailable", reason)
+    return slot
+
+
+def _full() -> Refusal:
+    return Refusal("SlotUnavailable", "This slot is fully booked. Choose another time.")
+
+
+async def _place_appointment(
+    ctx: Context, grant: Grant, slot: Slot, service: str, **extra: object
+) -> Appointment:
+    """Take a place in the slot and create the appointment; raises to roll back on failure."""
+    assert ctx.account is not None
+    if not await store.take_place(slot.id):
+        raise _full()
+    try:
+        return await store.create_appointment(
+            reference=random_reference(),
+            applicant_id=grant.person_id,
+            service=service,
+            office_id=slot.office_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            status="BOOKED",
+            active_key=active_key(grant.person_id, service),
+            booked_by_id=ctx.account.id,
+            booked_by_kind=grant.actor_kind,
+            delegation_id=grant.delegation_id,
+            **extra,
+        )
+    except store.ActiveAppointmentExists as exc:
+        raise Refusal(
+            "AlreadyBooked",
+            "An appointment for this service is already booked.",
+            {"appointment": None},
+        ) from exc
+
+
+async def book(
+    ctx: Context,
+    *,
+    person_id: int | None,
+    slot_id: int | None,
+    service: str,
+    idempotency_key: str | None,
+) -> Appointment:
+    grant = await _grant_for(ctx, person_id)
+    await _rate_limit(ctx)
+    record = await _claim_key(
+        ctx,
+        "bookAppointment",
+        idempotency_key,
+        _request_hash(applicant=person_id, slot=slot_id, service=service),
+    )
+    existing = await store.active_appointment(grant.person_id, service)
+    if existing is not None:
+        raise Refusal(
+            "AlreadyBooked",
+            f"An appointment for this service is already booked ({existing.reference}). "
+            "Cancel or reschedule it instead.",
+            {"appointment": existing},
+        )
+    reason = eligibility_refusal(service, frozenset())
+    if reason:
+        raise invalid(reason, "service")
+    slot = await _bookable_slot(ctx, slot_id, service)
+    appointment = await _place_appointment(ctx, grant, slot, service)
+    await _remember_outcome(record, appointment)
+    ctx.authorizer.record(grant, "BOOK_APPOINTMENT", appointment.reference)
+    return appointment
+
+
+async def _owned_appointment(ctx: Context, appointment_id: int | None) -> tuple[Appointment, Grant]:
+    if ctx.account is None:
+        raise unauthenticated()
+    appointment = await store.appointment(appointment_id) if appointment_id is not None else None
+    if appointment is None:
+        raise not_permitted()
+    grant = await ctx.authorizer.may_act_for(appointment.applicant_id, BOOK)
+    if grant is None:
+        raise not_permitted()
+    return appointment, grant
+
+
+async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
+    appointment, grant = await _owned_appointment(ctx, appointment_id)
+    if appointment.status == "CANCELLED":
+        return appointment  # cancelling twice changes nothing and frees nothing twice
+    reason = cancel_refusal(
+        status=appointment.status, starts_at=appointment.starts_at, now=ctx.now()
+    )
+    if reason:
+        raise Refusal("ChangeWindowClosed", reason)
+    if await store.change_status(appointment.id, "BOOKED", "CANCELLED"):
+        await store.free_place(appointment.slot_id)
+    ctx.authorizer.record(grant, "CANCEL_APPOINTMENT", appointment.reference)
+    refreshed = await store.appointment(appointment.id)
+    assert refreshed is not None
+    return refreshed
+
+
+async def reschedule(
+    ctx: Context, *, appointment_id: int | None, slot_id: int | None, idempotency_key: str | None
+) -> tuple[Appointment, Appointment]:
+    old, grant = await _owned_appointment(ctx, appointment_id)
+    await _rate_limit(ctx)
+    record = await _claim_key(
+        ctx,
+        "rescheduleAppointment",
+        idempotency_key,
+        _request_hash(appointment=appointment_id, slot=slot_id),
+    )
+    p = policy(ctx)
+    reason = change_refusal(status=old.status, starts_at=old.starts_at, now=ctx.now(), policy=p)
+    if reason:
+        raise Refusal("ChangeWindowClosed", reason)
+    if reschedule_limit_reached(old.reschedule_count, p):
+        raise Refusal(
+            "RescheduleLimitReached",
+            f"This appointment has been rescheduled {p.reschedule_limit} times, the most "
+            "allowed. Cancel it and book again.",
+        )
+    if slot_id == old.slot_id:
+        raise invalid("Choose a different slot.", "slotId")
+    slot = await _bookable_slot(ctx, slot_id, old.service)
+    if not await store.change_status(old.id, "BOOKED", "RESCHEDULED"):
+        raise Refusal("ChangeWindowClosed", "This appointment changed meanwhile; reload it.")
+    await store.free_place(old.slot_id)
+    new = await _place_appointment(
+        ctx,
+        grant,
+        slot,
+        old.service,
+        reschedule_count=old.reschedule_count + 1,
+        rescheduled_from_id=old.id,
+    )
+    await _remember_outcome(record, new)
+    ctx.authorizer.record(grant, "RESCHEDULE_APPOINTMENT", f"{old.reference}->{new.reference}")
+    previous = await store.appointment(old.id)
+    assert previous is not None
+    return new, previous
+
+
+async def check_in(ctx: Context, appointment_id: int | None) -> Appointment:
+    if ctx.account is None:
+        raise unauthenticated()
+    appointment = await store.appointment(appointment_id) if appointment_id is not None else None
+    if appointment is None or not staff_office_ok(ctx, appointment.office_id):
+        raise not_permitted()
+    if appointment.status != "BOOKED":
+        raise invalid(
+            f"Only a booked appointment can be checked in; this one is {appointment.status}."
+        )
+    office = await office_store.office(appointment.office_id)
+    assert office is not None
+    tz = ZoneInfo(office.time_zone)
+    if appointment.starts_at.astimezone(tz).date() != office_today(ctx, tz):
+        raise invalid("Appointments are checked in on their day only.")
+    await store.change_status(appointment.id, "BOOKED", "CHECKED_IN")
+    grant = await ctx.authorizer.may_act_for(appointment.applicant_id, None)
+    if grant:
+        ctx.authorizer.record(grant, "CHECK_IN_APPOINTMENT", appointment.reference)
+    refreshed = await store.appointment(appointment.id)
+    assert refreshed is not None
+    return refreshed
+
+
+@dataclass(frozen=True)
+class ClosureAdded:
+    day: date
+    reason: str
+    cancelled: int
+
+
+async def add_closure(ctx: Context, office_id: int | None, day: date, reason: str) -> ClosureAdded:
+    if ctx.account is None:
+        raise unauthenticated()
+    if not ctx.has_role(Role.ADMIN):
+        raise not_permitted()
+    office = await office_store.office(office_id) if office_id is not None else None
+    if office is None:
+        raise not_permitted()
+    reason = " ".join(reason.split())
+    if not 1 <= len(reason) <= 400:
+        raise invalid("Give a reason of 1 to 400 characters.", "reason")
+    tz = ZoneInfo(office.time_zone)
+    if day < office_today(ctx, tz):
+        raise invalid("A closure cannot be added in the past.", "date")
+    if await office_store.closure_on(office.id, day) is not None:
+        raise invalid("The office is already closed on that day.", "date")
+    await office_store.add_closure(office.id, day, reason)
+    start, end = store.local_day_bounds(day, tz)
+    cancelled = await store.close_day(office.id, start, end)
+    return ClosureAdded(day=day, reason=reason, cancelled=cancelled)

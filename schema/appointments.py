@@ -1,0 +1,428 @@
+"""Slots and appointments: types, results and the mutations that book and change them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import Appointment as AppointmentRow
+from persistence.models import Slot as SlotRow
+from resolvers import appointments as resolve
+from resolvers.context import Context
+from schema import paging
+from schema.accounts import Actor, ActorKind
+from schema.common import (
+    ChangeWindowClosed,
+    Node,
+    NotPermitted,
+    PageInfo,
+    RateLimited,
+    RescheduleLimitReached,
+    ServiceCode,
+    SlotUnavailable,
+    ValidationError,
+    from_global_id,
+    register_error_type,
+    to_global_id,
+)
+from schema.offices import Closure, Office
+from schema.persons import Person
+from schema.results import run_mutation
+
+
+@strawberry.enum(description="Where an appointment stands.")
+class AppointmentStatus(Enum):
+    BOOKED = strawberry.enum_value("BOOKED", description="Booked and coming up.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="Cancelled by the applicant side.")
+    CANCELLED_BY_OFFICE = strawberry.enum_value(
+        "CANCELLED_BY_OFFICE", description="Cancelled because the office closed that day."
+    )
+    RESCHEDULED = strawberry.enum_value(
+        "RESCHEDULED", description="Moved to another slot; see rescheduledTo."
+    )
+    CHECKED_IN = strawberry.enum_value("CHECKED_IN", description="The applicant arrived.")
+    COMPLETED = strawberry.enum_value(
+        "COMPLETED", description="An application was recorded at the appointment."
+    )
+    NO_SHOW = strawberry.enum_value("NO_SHOW", description="Not checked in by the end of its day.")
+
+
+async def _office(ctx: Context, office_id: int) -> Office:
+    row = await ctx.loaders.office.load(office_id)
+    return Office.from_row(row)
+
+
+def _local(moment: datetime, tz_name: str) -> datetime:
+    return moment.astimezone(ZoneInfo(tz_name))
+
+
+@strawberry.type(description="A bookable time at an office. Times carry the office's offset.")
+class Slot(Node):
+    row: strawberry.Private[SlotRow]
+
+    @classmethod
+    def from_row(cls, row: SlotRow) -> Slot:
+        return cls(row=row, id=to_global_id("Slot", row.id))
+
+    @strawberry.field(description="The office of the slot.")
+    async def office(self, info: Info) -> Office:
+        return await _office(info.context, self.row.office_id)
+
+    @strawberry.field(description="When the slot starts, with the office's UTC offset.")
+    async def starts_at(self, info: Info) -> datetime:
+        office = await info.context.loaders.office.load(self.row.office_id)
+        return _local(self.row.starts_at, office.time_zone)
+
+    @strawberry.field(description="When the slot ends, with the office's UTC offset.")
+    async def ends_at(self, info: Info) -> datetime:
+        office = await info.context.loaders.office.load(self.row.office_id)
+        return _local(self.row.ends_at, office.time_zone)
+
+    @strawberry.field(description="Places left.")
+    def remaining(self) -> int:
+        return max(0, self.row.capacity - self.row.booked) if self.row.open else 0
+
+
+@strawberry.type(description="An in-person appointment at an office for one applicant.")
+class Appointment(Node):
+    row: strawberry.Private[AppointmentRow]
+    reference: str = strawberry.field(
+        description="Reference to quote at the office: unambiguous characters and a check "
+        "character."
+    )
+    status: AppointmentStatus = strawberry.field(description="Where the appointment stands.")
+    service: ServiceCode = strawberry.field(description="The service it is for.")
+    reschedule_count: int = strawberry.field(description="How often it has been rescheduled.")
+
+    @classmethod
+    def from_row(cls, row: AppointmentRow) -> Appointment:
+        return cls(
+            row=row,
+            id=to_global_id("Appointment", row.id),
+            reference=row.reference,
+            status=AppointmentStatus(row.status),
+            service=ServiceCode(row.service),
+            reschedule_count=row.reschedule_count,
+        )
+
+    @strawberry.field(description="Who the appointment is for.")
+    async def applicant(self, info: Info) -> Person:
+        row = await info.context.loaders.person.load(self.row.applicant_id)
+        return Person.from_row(row)
+
+    @strawberry.field(description="Where.")
+    async def office(self, info: Info) -> Office:
+        return await _office(info.context, self.row.office_id)
+
+    @strawberry.field(description="When it starts, with the office's UTC offset.")
+    async def starts_at(self, info: Info) -> datetime:
+        office = await info.context.loaders.office.load(self.row.office_id)
+        return _local(self.row.starts_at, office.time_zone)
+
+    @strawberry.field(description="When it ends, with the office's UTC offset.")
+    async def ends_at(self, info: Info) -> datetime:
+        office = await info.context.loaders.office.load(self.row.office_id)
+        return _local(self.row.ends_at, office.time_zone)
+
+    @strawberry.field(description="Who booked it, and in what capacity.")
+    async def booked_by(self, info: Info) -> Actor:
+        account = await info.context.loaders.account.load(self.row.booked_by_id)
+        return Actor(
+            id=to_global_id("Actor", self.row.booked_by_id),
+            display_name=account.display_name if account else "",
+            kind=ActorKind(self.row.booked_by_kind),
+        )
+
+    @strawberry.field(description="The appointment this one replaced, if it was rescheduled.")
+    async def rescheduled_from(self, info: Info) -> Appointment | None:
+        if self.row.rescheduled_from_id is None:
+            return None
+        row = await info.context.loaders.appointment.load(self.row.rescheduled_from_id)
+        return Appointment.from_row(row) if row else None
+
+    @strawberry.field(description="The appointment that replaced this one, if rescheduled.")
+    async def rescheduled_to(self, info: Info) -> Appointment | None:
+        if self.row.status != "RESCHEDULED":
+            return None
+        row = await info.context.loaders.rescheduled_to.load(self.row.id)
+        return Appointment.from_row(row) if row else None
+
+
+@strawberry.type(description="An appointment in a list.")
+class AppointmentEdge:
+    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
+    node: Appointment = strawberry.field(description="The appointment.")
+
+
+@strawberry.type(description="A page of appointments.")
+class AppointmentConnection:
+    edges: list[AppointmentEdge] = strawberry.field(description="The appointments of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+
+
+@register_error_type
+@strawberry.type(description="The applicant already holds an active appointment for this service.")
+class AlreadyBooked:
+    message: str = strawberry.field(description="What went wrong, for people.")
+    row: strawberry.Private[AppointmentRow | None] = None
+
+    @classmethod
+    def from_refusal(cls, message: str, appointment: AppointmentRow | None = None) -> AlreadyBooked:
+        return cls(message=message, row=appointment)
+
+    @strawberry.field(description="The appointment already booked, when the caller may see it.")
+    def appointment(self) -> Appointment | None:
+        return Appointment.from_row(self.row) if self.row is not None else None
+
+
+@strawberry.type(description="The appointment is booked.")
+class BookingConfirmed:
+    appointment: Appointment = strawberry.field(description="The new appointment.")
+
+
+@strawberry.type(description="The appointment is cancelled and its place freed.")
+class AppointmentCancelled:
+    appointment: Appointment = strawberry.field(description="The cancelled appointment.")
+
+
+@strawberry.type(description="The appointment moved to a new slot; the old place is freed.")
+class AppointmentRescheduled:
+    appointment: Appointment = strawberry.field(description="The new appointment.")
+    previous: Appointment = strawberry.field(description="The replaced appointment.")
+
+
+@strawberry.type(description="The applicant has arrived.")
+class AppointmentCheckedIn:
+    appointment: Appointment = strawberry.field(description="The checked-in appointment.")
+
+
+@strawberry.input(description="What to book.")
+class BookAppointmentInput:
+    applicant_id: strawberry.ID = strawberry.field(
+        description="The person to book for: yourself or a dependant with BOOK_APPOINTMENTS."
+    )
+    slot_id: strawberry.ID = strawberry.field(description="The slot, from availableSlots.")
+    service: ServiceCode = strawberry.field(description="The service to be served for.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Any unique string (e.g. a UUID): retrying with the same key returns the "
+        "same booking and never books twice.",
+    )
+
+
+@strawberry.input(description="Which appointment to move, and where.")
+class RescheduleAppointmentInput:
+    appointment_id: strawberry.ID = strawberry.field(description="The booked appointment.")
+    slot_id: strawberry.ID = strawberry.field(description="The new slot.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the same outcome."
+    )
+
+
+@strawberry.input(description="A day an office closes.")
+class AddOfficeClosureInput:
+    office_id: strawberry.ID = strawberry.field(description="The office.")
+    date: dt.date = strawberry.field(description="The day, in the office's time zone.")
+    reason: str = strawberry.field(description="Why it closes; shown to the public.")
+
+
+@strawberry.type(
+    description="The closure is recorded; that day's booked appointments were cancelled."
+)
+class OfficeClosureAdded:
+    closure: Closure = strawberry.field(description="The new closure.")
+    cancelled_appointments: int = strawberry.field(
+        description="How many booked appointments were cancelled as CANCELLED_BY_OFFICE."
+    )
+
+
+BookAppointmentResult = Annotated[
+    BookingConfirmed
+    | SlotUnavailable
+    | AlreadyBooked
+    | NotPermitted
+    | ValidationError
+    | RateLimited,
+    strawberry.union("BookAppointmentResult", description="The outcome of bookAppointment."),
+]
+CancelAppointmentResult = Annotated[
+    AppointmentCancelled | ChangeWindowClosed | NotPermitted,
+    strawberry.union("CancelAppointmentResult", description="The outcome of cancelAppointment."),
+]
+RescheduleAppointmentResult = Annotated[
+    AppointmentRescheduled
+    | SlotUnavailable
+    | ChangeWindowClosed
+    | RescheduleLimitReached
+    | NotPermitted
+    | ValidationError
+    | RateLimited,
+    strawberry.union(
+        "RescheduleAppointmentResult", description="The outcome of rescheduleAppointment."
+    ),
+]
+CheckInAppointmentResult = Annotated[
+    AppointmentCheckedIn | NotPermitted | ValidationError,
+    strawberry.union("CheckInAppointmentResult", description="The outcome of checkInAppointment."),
+]
+AddOfficeClosureResult = Annotated[
+    OfficeClosureAdded | ValidationError | NotPermitted,
+    strawberry.union("AddOfficeClosureResult", description="The outcome of addOfficeClosure."),
+]
+
+
+def _pk(global_id: str, type_name: str) -> int | None:
+    decoded = from_global_id(global_id, type_name)
+    return decoded[1] if decoded else None
+
+
+@strawberry.type(description="Mutations on appointments.")
+class AppointmentMutations:
+    @strawberry.mutation(
+        description="Book a place in a slot for yourself or a dependant. Capacity is enforced "
+        "atomically; one active appointment per applicant and service."
+    )
+    async def book_appointment(
+        self,
+        info: Info,
+        input: Annotated[BookAppointmentInput, strawberry.argument(description="What to book.")],
+    ) -> BookAppointmentResult:
+        ctx: Context = info.context
+
+        async def done(row: AppointmentRow) -> BookingConfirmed:
+            return BookingConfirmed(appointment=Appointment.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (SlotUnavailable, AlreadyBooked, NotPermitted, ValidationError, RateLimited),
+            lambda: resolve.book(
+                ctx,
+                person_id=_pk(input.applicant_id, "Person"),
+                slot_id=_pk(input.slot_id, "Slot"),
+                service=input.service.value,
+                idempotency_key=input.idempotency_key,
+            ),
+            done,
+        )
+
+    @strawberry.mutation(
+        description="Cancel a booked appointment (until it starts); frees its place."
+    )
+    async def cancel_appointment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The appointment.")],
+    ) -> CancelAppointmentResult:
+        ctx: Context = info.context
+
+        async def done(row: AppointmentRow) -> AppointmentCancelled:
+            return AppointmentCancelled(appointment=Appointment.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (ChangeWindowClosed, NotPermitted),
+            lambda: resolve.cancel(ctx, _pk(id, "Appointment")),
+            done,
+        )
+
+    @strawberry.mutation(
+        description="Move a booked appointment to another slot in one step: the new place is "
+        "taken and the old one freed, or nothing changes. Limited in count and until a set "
+        "time before the start."
+    )
+    async def reschedule_appointment(
+        self,
+        info: Info,
+        input: Annotated[RescheduleAppointmentInput, strawberry.argument(description="The move.")],
+    ) -> RescheduleAppointmentResult:
+        ctx: Context = info.context
+
+        async def done(pair: tuple[AppointmentRow, AppointmentRow]) -> AppointmentRescheduled:
+            new, previous = pair
+            return AppointmentRescheduled(
+                appointment=Appointment.from_row(new), previous=Appointment.from_row(previous)
+            )
+
+        return await run_mutation(
+            ctx,
+            (
+                SlotUnavailable,
+                ChangeWindowClosed,
+                RescheduleLimitReached,
+                NotPermitted,
+                ValidationError,
+                RateLimited,
+            ),
+            lambda: resolve.reschedule(
+                ctx,
+                appointment_id=_pk(input.appointment_id, "Appointment"),
+                slot_id=_pk(input.slot_id, "Slot"),
+                idempotency_key=input.idempotency_key,
+            ),
+            done,
+        )
+
+    @strawberry.mutation(description="Officers of the office (and admins): the applicant arrived.")
+    async def check_in_appointment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The appointment.")],
+    ) -> CheckInAppointmentResult:
+        ctx: Context = info.context
+
+        async def done(row: AppointmentRow) -> AppointmentCheckedIn:
+            return AppointmentCheckedIn(appointment=Appointment.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (NotPermitted, ValidationError),
+            lambda: resolve.check_in(ctx, _pk(id, "Appointment")),
+            done,
+        )
+
+    @strawberry.mutation(
+        description="Admins: close an office on a day; booked appointments that day are "
+        "cancelled as CANCELLED_BY_OFFICE."
+    )
+    async def add_office_closure(
+        self,
+        info: Info,
+        input: Annotated[AddOfficeClosureInput, strawberry.argument(description="The closure.")],
+    ) -> AddOfficeClosureResult:
+        ctx: Context = info.context
+
+        async def done(added: resolve.ClosureAdded) -> OfficeClosureAdded:
+            return OfficeClosureAdded(
+                closure=Closure(date=added.day, reason=added.reason),
+                cancelled_appointments=added.cancelled,
+            )
+
+        return await run_mutation(
+            ctx,
+            (ValidationError, NotPermitted),
+            lambda: resolve.add_closure(
+                ctx, _pk(input.office_id, "Office"), input.date, input.reason
+            ),
+            done,
+        )
+
+
+async def appointment_page(
+    rows: list[AppointmentRow], offset: int, size: int
+) -> AppointmentConnection:
+    has_next = len(rows) > size
+    rows = rows[:size]
+    edges = [
+        AppointmentEdge(cursor=paging.offset_cursor(offset + i), node=Appointment.from_row(r))
+        for i, r in enumerate(rows)
+    ]
+    return AppointmentConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+    )
