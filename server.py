@@ -21,7 +21,7 @@ import settings as settings_module
 from domain.booking import horizon_end
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
-from persistence.database import close_database, database_ready, open_database
+from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_rate_limiter
 from resolvers.appointments import booking_policy
@@ -47,15 +47,16 @@ def password_hasher(settings: Settings) -> PasswordHasher:
 
 async def start_services(settings: Settings, clock: Clock) -> Services:
     """Migrate, seed reference data (and sample data in development), load keys and calendar."""
-    await open_database(settings)
     now = clock.now()
-    await calendar_store.seed_years(range(now.year - 1, now.year + 3))
-    await load_reference_data()
     hasher = password_hasher(settings)
-    if not settings.is_production and await database_is_empty():
-        await load_demo_data(hasher.hash(settings.demo_password), now.date())
     keys = KeyRing(settings)
-    await keys.ensure(now)
+    async with startup_lock(settings):
+        await open_database(settings)
+        await calendar_store.seed_years(range(now.year - 1, now.year + 3))
+        await load_reference_data()
+        if not settings.is_production and await database_is_empty():
+            await load_demo_data(hasher.hash(settings.demo_password), now.date())
+        await keys.ensure(now)
     services = Services(
         settings=settings,
         keys=keys,

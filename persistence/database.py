@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+from collections.abc import AsyncIterator
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
@@ -39,3 +42,28 @@ async def database_ready() -> bool:
         log.exception("readiness check failed")
         return False
     return True
+
+
+@contextlib.asynccontextmanager
+async def startup_lock(settings: Settings) -> AsyncIterator[None]:
+    """Let one process at a time migrate and seed: an advisory lock on PostgreSQL, a file lock
+    next to an SQLite database."""
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(settings.data_dir / ".startup.lock", "w") as handle:  # noqa: ASYNC230 (tiny, once)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    import asyncpg
+
+    url = settings.database_url.replace("postgres://", "postgresql://", 1)
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("SELECT pg_advisory_lock(727274)")
+        yield
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock(727274)")
+        await connection.close()
