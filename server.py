@@ -15,7 +15,8 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 import settings as settings_module
 from domain.booking import horizon_end
@@ -26,10 +27,12 @@ from persistence.demo.load import database_is_empty, load_demo_data, load_refere
 from persistence.rate_limits import make_rate_limiter
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
+from resolvers.events import EventBus
 from schema import schema
 from settings import Settings
 from signing.keys import KeyRing
 from web.graphql_http import GraphQLEndpoint
+from web.websocket import GraphQLWebSocket
 
 log = logging.getLogger("server")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -64,7 +67,9 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         clock=clock,
         hasher=hasher,
         calendar=await calendar_store.load_calendar(),
+        events=EventBus(settings.redis_url),
     )
+    await services.events.start()
     await upkeep(services)
     return services
 
@@ -102,16 +107,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         services = await start_services(settings, clock)
         app.state.services = services
         holder["graphql"] = GraphQLEndpoint(schema, services)
+        holder["ws"] = GraphQLWebSocket(schema, services)
         task = asyncio.create_task(upkeep_forever(services))
         try:
             yield
         finally:
             task.cancel()
             await services.limiter.close()
+            await services.events.close()
             await close_database()
 
     async def graphql(request: Request) -> Response:
         return await holder["graphql"].handle(request)
+
+    async def graphql_ws(websocket: WebSocket) -> None:
+        await holder["ws"](websocket.scope, websocket.receive, websocket.send)
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -133,6 +143,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            WebSocketRoute("/graphql", graphql_ws),
             Route("/health", health),
             Route("/ready", ready),
             Route("/.well-known/jwks.json", jwks),

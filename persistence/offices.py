@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from persistence.models import (
     Guidance,
@@ -27,7 +27,9 @@ async def find_offices(
     if city:
         query = query.filter(city__iexact=city.strip())
     if service:
-        query = query.filter(id__in=OfficeService.filter(service=service).values("office_id"))
+        query = query.filter(
+            id__in=Subquery(OfficeService.filter(service=service).values("office_id"))
+        )
     if text:
         words = text.split()
         for word in words[:8]:

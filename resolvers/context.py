@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,10 @@ class Services:
     calendar: WorkingCalendar
     events: EventBus | None = None
 
+    async def publish_application_event(self, applicant_id: int, event_id: int) -> None:
+        if self.events is not None:
+            await self.events.publish(applicant_id, event_id)
+
     async def hash_password(self, password: str) -> str:
         return await asyncio.to_thread(self.hasher.hash, password)
 
@@ -73,10 +78,12 @@ class Context:
     client_ip: str
     accept_language: str | None
     session_family: str | None = None
+    connection_params: dict[str, Any] | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     audit_buffer: list[AuditEvent] = field(default_factory=list)
     response_headers: dict[str, str] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    pending_after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _loaders: Loaders | None = None
     _authorizer: Authorizer | None = None
 
@@ -95,6 +102,13 @@ class Context:
             self._loaders = Loaders()
         return self._loaders
 
+    def fresh_authorizer(self) -> Authorizer:
+        """A policy without the request's cached delegations (long-lived subscriptions)."""
+        from resolvers.authorization import Authorizer
+
+        self._authorizer = Authorizer(self)
+        return self._authorizer
+
     @property
     def authorizer(self) -> Authorizer:
         if self._authorizer is None:
@@ -102,6 +116,15 @@ class Context:
 
             self._authorizer = Authorizer(self)
         return self._authorizer
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` once the mutation's transaction has committed (e.g. notify)."""
+        self.pending_after_commit.append(action)
+
+    async def run_after_commit(self) -> None:
+        actions, self.pending_after_commit = self.pending_after_commit, []
+        for action in actions:
+            await action()
 
     def take_audit(self) -> list[AuditEvent]:
         events, self.audit_buffer = self.audit_buffer, []

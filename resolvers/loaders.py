@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from persistence import accounts, appointments, offices, persons
+from persistence import accounts, appointments, offices, persons, records
 
 
 class Loaders:
@@ -21,6 +21,10 @@ class Loaders:
         self.account = DataLoader(load_fn=accounts.accounts_by_ids)
         self.appointment = DataLoader(load_fn=appointments.appointments_by_ids)
         self.rescheduled_to = DataLoader(load_fn=appointments.rescheduled_to)
+        self.application = DataLoader(load_fn=records.applications_by_ids)
+        self.application_events = DataLoader(load_fn=records.events_by_application)
+        self.documents = DataLoader(load_fn=records.documents_by_person)
+        self.pr_cards = DataLoader(load_fn=records.cards_by_person)
 
 
 async def _service_types(codes: list[str]) -> list:

@@ -12,13 +12,26 @@ from schema.mutation import AccountMutations
 from schema.offices import Office
 from schema.persons import Passport, Person
 from schema.query import Query
+from schema.records import Application, Document, PermanentResidentCard, RecordMutations
+from schema.subscription import Subscription
 
-Mutation = merge_types("Mutation", (AccountMutations, AppointmentMutations))
+Mutation = merge_types("Mutation", (AccountMutations, AppointmentMutations, RecordMutations))
 Mutation.__strawberry_definition__.description = "Everything that changes state."
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Office, Person, Passport, Account, Slot, Appointment],
+    subscription=Subscription,
+    types=[
+        Office,
+        Person,
+        Passport,
+        Account,
+        Slot,
+        Appointment,
+        Application,
+        Document,
+        PermanentResidentCard,
+    ],
     config=StrawberryConfig(auto_camel_case=True),
 )

@@ -17,6 +17,13 @@ from schema.common import AfterArg, FirstArg, Node, Sex, to_global_id
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
+    from schema.records import (
+        ApplicationConnection,
+        ApplicationStatus,
+        Document,
+        DocumentKind,
+        PermanentResidentCard,
+    )
 
 
 @strawberry.enum(description="What a helper may do for a dependant.")
@@ -104,6 +111,81 @@ class Person(Node):
         offset, size = paging.cursor_offset(after), paging.page_size(first)
         rows = await appointment_store.person_appointments(self.row.id, offset, size + 1)
         return await appointment_page(rows, offset, size)
+
+    @strawberry.field(
+        description="The person's applications, latest first. Needs VIEW_APPLICATIONS."
+    )
+    async def applications(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        status: Annotated[
+            Annotated[ApplicationStatus, strawberry.lazy("schema.records")] | None,
+            strawberry.argument(description="Only applications in this status."),
+        ] = None,
+    ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
+        from persistence import records as record_store
+        from schema.records import application_page
+
+        ctx: Context = info.context
+        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_APPLICATIONS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_APPLICATIONS")
+        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        rows = await record_store.person_applications(
+            self.row.id, status.value if status else None, offset, size + 1
+        )
+        return application_page(rows, offset, size)
+
+    @strawberry.field(
+        description="Issued visas and permits, latest ending first. Needs VIEW_DOCUMENTS."
+    )
+    async def documents(
+        self,
+        info: Info,
+        kind: Annotated[
+            Annotated[DocumentKind, strawberry.lazy("schema.records")] | None,
+            strawberry.argument(description="Only documents of this kind."),
+        ] = None,
+        valid_on: Annotated[
+            date | None, strawberry.argument(description="Only documents valid on this day.")
+        ] = None,
+    ) -> list[Annotated[Document, strawberry.lazy("schema.records")]] | None:
+        from resolvers.records import local_today
+        from schema.records import Document
+
+        ctx: Context = info.context
+        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_DOCUMENTS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_DOCUMENTS")
+        rows = await ctx.loaders.documents.load(self.row.id)
+        today = local_today(ctx)
+        return [
+            Document.from_row(r, today)
+            for r in rows
+            if (kind is None or r.kind == kind.value)
+            and (valid_on is None or r.valid_from <= valid_on <= r.valid_until)
+        ]
+
+    @strawberry.field(
+        description="The person's Foreign Permanent Resident ID Card (the latest issued). Needs "
+        "VIEW_DOCUMENTS."
+    )
+    async def permanent_resident_card(
+        self, info: Info
+    ) -> Annotated[PermanentResidentCard, strawberry.lazy("schema.records")] | None:
+        from schema.records import PermanentResidentCard
+
+        ctx: Context = info.context
+        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_DOCUMENTS")
+        if grant is None:
+            return None
+        ctx.authorizer.record(grant, "READ_PR_CARD")
+        rows = await ctx.loaders.pr_cards.load(self.row.id)
+        return PermanentResidentCard.from_row(rows[0]) if rows else None
 
     @strawberry.field(
         description="Passports bound to the person, current first; superseded ones keep their "

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from persistence import appointments as appointment_store
 from persistence import offices as office_store
 from persistence import persons as person_store
+from persistence import records as record_store
 from resolvers import appointments as appointment_resolvers
 from resolvers import offices as office_resolvers
 from resolvers.context import Context
@@ -58,6 +59,8 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
             return None
         ctx.authorizer.record(grant, "READ_APPOINTMENTS", appointment.reference)
         return Appointment.from_row(appointment)
+    if type_name in ("Application", "Document", "PermanentResidentCard"):
+        return await resolve_record_node(ctx, type_name, pk)
     if type_name == "Passport":
         passport = await person_store.passport(pk)
         if passport is None:
@@ -68,6 +71,33 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
         ctx.authorizer.record(grant, "READ_PASSPORTS", f"Passport:{pk}")
         return Passport.from_row(passport)
     return None
+
+
+async def resolve_record_node(ctx: Context, type_name: str, pk: int) -> Node | None:
+    from resolvers.records import local_today
+    from schema.records import Application, Document, PermanentResidentCard
+
+    if type_name == "Application":
+        row = await record_store.application(pk)
+        scope, action = "VIEW_APPLICATIONS", "READ_APPLICATIONS"
+    elif type_name == "Document":
+        row = await record_store.document(pk)
+        scope, action = "VIEW_DOCUMENTS", "READ_DOCUMENTS"
+    else:
+        row = await record_store.card(pk)
+        scope, action = "VIEW_DOCUMENTS", "READ_PR_CARD"
+    if row is None:
+        return None
+    person_id = row.applicant_id if type_name == "Application" else row.person_id
+    grant = await ctx.authorizer.may_act_for(person_id, scope)
+    if grant is None:
+        return None
+    ctx.authorizer.record(grant, action, f"{type_name}:{pk}")
+    if type_name == "Application":
+        return Application.from_row(row)
+    if type_name == "Document":
+        return Document.from_row(row, local_today(ctx))
+    return PermanentResidentCard.from_row(row)
 
 
 @strawberry.type(description="Everything that can be read.")

@@ -30,10 +30,14 @@ async def run_mutation(
             await write_audit(ctx.take_audit())
     except Refusal as refusal:
         ctx.audit_buffer.clear()
+        ctx.pending_after_commit.clear()
         return error_member(refusal, members)
     except Replay as replay:
         ctx.audit_buffer.clear()
+        ctx.pending_after_commit.clear()
         value = await replay.load()
+    else:
+        await ctx.run_after_commit()
     if isinstance(value, Refusal):
         return error_member(value, members)
     return await success(value)

@@ -7,16 +7,17 @@ answers them with 200 as legacy clients expect. Mutations are refused over GET.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -193,6 +194,33 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return dict(formatted)
 
 
+@functools.lru_cache(maxsize=512)
+def _operation_names(query: str) -> tuple[str | None, ...] | None:
+    """Names of the document's operations; None when it does not parse (GraphQL says why)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    return tuple(
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def operation_problem(query: str, operation_name: str | None) -> str | None:
+    """GraphQL's GetOperation: several operations need an operationName that names one."""
+    # Only modest documents are cached, so the cache cannot hold much memory.
+    names = _operation_names(query) if len(query) <= 20_000 else _operation_names.__wrapped__(query)
+    if names is None:
+        return None
+    if operation_name is None and len(names) > 1:
+        return "The document has several operations: name the one to run in operationName."
+    if operation_name is not None and operation_name not in names:
+        return f"The document has no operation named {operation_name!r}."
+    return None
+
+
 def is_request_error(result: ExecutionResult) -> bool:
     """Parse, validation and variable errors: no data, and no error tied to a field path."""
     return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
@@ -273,6 +301,12 @@ class GraphQLEndpoint:
     async def run(
         self, request: Request, params: GraphQLParams, ctx: Context, media: str
     ) -> tuple[dict[str, Any], int]:
+        problem = operation_problem(params.query, params.operation_name)
+        if problem is not None:
+            error = {"message": problem, "extensions": {"code": "BAD_REQUEST"}}
+            if media == GRAPHQL_RESPONSE:
+                return {"errors": [error]}, 400
+            return {"data": None, "errors": [error]}, 200
         allowed = {OperationType.QUERY, OperationType.MUTATION, OperationType.SUBSCRIPTION}
         if request.method == "GET":
             allowed = {OperationType.QUERY}
@@ -285,6 +319,11 @@ class GraphQLEndpoint:
                 allowed_operation_types=allowed,
                 operation_extensions=params.extensions,
             )
+        except CannotGetOperationTypeError:
+            error = {"message": "No operation of that name.", "extensions": {"code": "BAD_REQUEST"}}
+            if media == GRAPHQL_RESPONSE:
+                return {"errors": [error]}, 400
+            return {"data": None, "errors": [error]}, 200
         except InvalidOperationTypeError:
             message = "Only queries may be sent with GET; send mutations with POST."
             return {

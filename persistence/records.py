@@ -1,0 +1,150 @@
+"""Queries on applications and their events, documents, PR cards and passport bindings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from persistence.models import (
+    Application,
+    ApplicationCounter,
+    ApplicationEvent,
+    Document,
+    Passport,
+    PermanentResidentCard,
+)
+
+
+async def next_application_number(office_id: int, office_code: str, year: int) -> str:
+    """The next number of the office and year; the row update serialises concurrent callers."""
+    counter, _ = await ApplicationCounter.get_or_create(
+        office_id=office_id, year=year, defaults={"last_number": 0}
+    )
+    await ApplicationCounter.filter(id=counter.id).update(last_number=F("last_number") + 1)
+    await counter.refresh_from_db(fields=["last_number"])
+    return f"{office_code}-{year}-{counter.last_number:06d}"
+
+
+async def create_application(**values: object) -> Application:
+    return await Application.create(**values)
+
+
+async def add_event(
+    application_id: int, status: str, at: datetime, note: str | None, actor_id: int | None
+) -> ApplicationEvent:
+    return await ApplicationEvent.create(
+        application_id=application_id, status=status, at=at, note=note, actor_id=actor_id
+    )
+
+
+async def application(application_id: int) -> Application | None:
+    return await Application.get_or_none(id=application_id)
+
+
+async def applications_by_ids(ids: Sequence[int]) -> list[Application | None]:
+    rows = {a.id: a for a in await Application.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def move_application(
+    application_id: int, from_status: str, to_status: str, **extra: object
+) -> bool:
+    """Change the status only if it is still `from_status` (concurrent officers)."""
+    return (
+        await Application.filter(id=application_id, status=from_status).update(
+            status=to_status, **extra
+        )
+        == 1
+    )
+
+
+async def person_applications(
+    person_id: int, status: str | None, offset: int, limit: int
+) -> list[Application]:
+    query = Application.filter(applicant_id=person_id)
+    if status:
+        query = query.filter(status=status)
+    return await query.order_by("-submitted_at", "-id").offset(offset).limit(limit)
+
+
+async def events_by_application(ids: Sequence[int]) -> list[list[ApplicationEvent]]:
+    grouped: dict[int, list[ApplicationEvent]] = defaultdict(list)
+    for row in await ApplicationEvent.filter(application_id__in=list(ids)).order_by("at", "id"):
+        grouped[row.application_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def documents_by_person(ids: Sequence[int]) -> list[list[Document]]:
+    grouped: dict[int, list[Document]] = defaultdict(list)
+    for row in await Document.filter(person_id__in=list(ids)).order_by("-valid_until", "-id"):
+        grouped[row.person_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def document(document_id: int) -> Document | None:
+    return await Document.get_or_none(id=document_id)
+
+
+async def create_document(**values: object) -> Document | None:
+    """A new document, or None when its number is taken."""
+    try:
+        return await Document.create(**values)
+    except IntegrityError:
+        return None
+
+
+async def document_count(year: int) -> int:
+    return await Document.filter(issued_at__gte=datetime(year, 1, 1)).count()
+
+
+async def cards_by_person(ids: Sequence[int]) -> list[list[PermanentResidentCard]]:
+    grouped: dict[int, list[PermanentResidentCard]] = defaultdict(list)
+    for row in await PermanentResidentCard.filter(person_id__in=list(ids)).order_by(
+        "-issued_on", "-id"
+    ):
+        grouped[row.person_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def card(card_id: int) -> PermanentResidentCard | None:
+    return await PermanentResidentCard.get_or_none(id=card_id)
+
+
+async def cards_with_prefix(prefix: str) -> int:
+    return await PermanentResidentCard.filter(number__startswith=prefix).count()
+
+
+async def create_card(**values: object) -> PermanentResidentCard | None:
+    try:
+        return await PermanentResidentCard.create(**values)
+    except IntegrityError:
+        return None
+
+
+async def bind_passport(
+    person_id: int, number: str, country: str, valid_until: date, today: date
+) -> tuple[Passport, Passport | None] | None:
+    """Make a new passport current and supersede the current one; None when the passport is
+    already bound to someone."""
+    if await Passport.filter(number=number, issuing_country=country).exists():
+        return None
+    previous = await Passport.filter(person_id=person_id, is_current=True).first()
+    if previous is not None:
+        await Passport.filter(id=previous.id).update(is_current=False, bound_until=today)
+        await previous.refresh_from_db()
+    try:
+        passport = await Passport.create(
+            person_id=person_id,
+            number=number,
+            issuing_country=country,
+            valid_until=valid_until,
+            bound_from=today,
+            is_current=True,
+        )
+    except IntegrityError:
+        return None
+    return passport, previous

@@ -1,0 +1,300 @@
+"""The officers' side of records: applications and their status, documents, PR cards, passports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from domain.applications import may_move
+from domain.documents import category_problem, kind_for_service
+from domain.identifiers import (
+    InvalidIdentifier,
+    decode_pr_card_number,
+    make_pr_card_number,
+    normalise_nationality,
+    normalise_passport_number,
+)
+from persistence import appointments as appointment_store
+from persistence import offices as office_store
+from persistence import persons as person_store
+from persistence import records as store
+from persistence.models import (
+    Application,
+    Document,
+    Office,
+    Passport,
+    PermanentResidentCard,
+    Person,
+    Role,
+)
+from resolvers.authorization import is_staff, staff_office_ok
+from resolvers.context import Context
+from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
+
+
+def _require_staff(ctx: Context) -> None:
+    if ctx.account is None:
+        raise unauthenticated()
+    if not is_staff(ctx):
+        raise not_permitted()
+
+
+async def _person(person_id: int | None) -> Person:
+    person = await person_store.person(person_id) if person_id is not None else None
+    if person is None:
+        raise not_permitted()
+    return person
+
+
+def _audit(ctx: Context, person_id: int, action: str, target: str) -> None:
+    from resolvers.authorization import Grant
+
+    kind = "ADMIN" if ctx.has_role(Role.ADMIN) else "OFFICER"
+    ctx.authorizer.record(Grant(person_id, kind, frozenset()), action, target)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_today(ctx: Context, office: Office | None = None) -> date:
+    return ctx.now().astimezone(ZoneInfo(office.time_zone) if office else SHANGHAI).date()
+
+
+async def record_application(
+    ctx: Context,
+    *,
+    person_id: int | None,
+    service: str,
+    appointment_id: int | None,
+    office_id: int | None,
+) -> Application:
+    _require_staff(ctx)
+    assert ctx.account is not None
+    if office_id is None:
+        office_id = ctx.account.office_id
+    office = await office_store.office(office_id) if office_id is not None else None
+    if office is None:
+        raise invalid("Name the office the application is lodged at.", "officeId")
+    if not staff_office_ok(ctx, office.id):
+        raise not_permitted()
+    person = await _person(person_id)
+    if service not in await ctx.loaders.office_services.load(office.id):
+        raise invalid("This office does not offer this service.", "service")
+    if appointment_id is not None:
+        appointment = await appointment_store.appointment(appointment_id)
+        if (
+            appointment is None
+            or appointment.applicant_id != person.id
+            or appointment.office_id != office.id
+        ):
+            raise invalid(
+                "The appointment is not this applicant's at this office.", "appointmentId"
+            )
+        if appointment.service != service:
+            raise invalid("The appointment is for another service.", "appointmentId")
+        if not await appointment_store.change_status(appointment.id, "CHECKED_IN", "COMPLETED"):
+            raise invalid(
+                "Only a checked-in appointment can lead to an application.", "appointmentId"
+            )
+    now = ctx.now()
+    number = await store.next_application_number(
+        office.id, office.code, local_today(ctx, office).year
+    )
+    application = await store.create_application(
+        number=number,
+        applicant_id=person.id,
+        service=service,
+        office_id=office.id,
+        appointment_id=appointment_id,
+        status="SUBMITTED",
+        submitted_at=now,
+        recorded_by_id=ctx.account.id,
+    )
+    event = await store.add_event(application.id, "SUBMITTED", now, None, ctx.account.id)
+    _audit(ctx, person.id, "RECORD_APPLICATION", number)
+    ctx.after_commit(lambda: ctx.services.publish_application_event(person.id, event.id))
+    return application
+
+
+async def update_status(
+    ctx: Context, application_id: int | None, status: str, note: str | None
+) -> Application:
+    _require_staff(ctx)
+    assert ctx.account is not None
+    application = await store.application(application_id) if application_id is not None else None
+    if application is None or not staff_office_ok(ctx, application.office_id):
+        raise not_permitted()
+    if note is not None and len(note) > 2000:
+        raise invalid("A note has at most 2000 characters.", "note")
+    current = application.status
+    if not may_move(current, status):
+        raise Refusal(
+            "InvalidTransition",
+            f"An application that is {current} cannot become {status}.",
+            {"from_": current, "to": status},
+        )
+    now = ctx.now()
+    office = await office_store.office(application.office_id)
+    extra: dict[str, object] = {}
+    if status == "ACCEPTED":
+        extra["accepted_on"] = local_today(ctx, office)
+    if status in ("APPROVED", "REJECTED"):
+        extra["decided_at"] = now
+    if not await store.move_application(application.id, current, status, **extra):
+        raise Refusal(
+            "InvalidTransition",
+            "The application changed meanwhile; reload it.",
+            {"from_": current, "to": status},
+        )
+    event = await store.add_event(application.id, status, now, note, ctx.account.id)
+    _audit(
+        ctx, application.applicant_id, "UPDATE_APPLICATION_STATUS", f"{application.number}:{status}"
+    )
+    applicant_id = application.applicant_id
+    ctx.after_commit(lambda: ctx.services.publish_application_event(applicant_id, event.id))
+    refreshed = await store.application(application.id)
+    assert refreshed is not None
+    return refreshed
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    application_id: int | None
+    kind: str
+    category: str
+    valid_from: date
+    valid_until: date
+    number: str | None
+    entries: str | None
+    duration_of_stay_days: int | None
+
+
+async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
+    _require_staff(ctx)
+    application = (
+        await store.application(request.application_id)
+        if request.application_id is not None
+        else None
+    )
+    if application is None or not staff_office_ok(ctx, application.office_id):
+        raise not_permitted()
+    if application.status != "APPROVED":
+        raise invalid("Documents are issued for APPROVED applications only.", "applicationId")
+    if request.kind != kind_for_service(application.service):
+        raise invalid(
+            f"A {application.service} application yields a "
+            f"{kind_for_service(application.service)}.",
+            "kind",
+        )
+    category = request.category.strip().upper()
+    problem = category_problem(request.kind, category)
+    if problem:
+        raise invalid(problem, "category")
+    if request.valid_until <= request.valid_from:
+        raise invalid("validUntil must be after validFrom.", "validUntil")
+    if request.kind == "VISA":
+        if request.entries is None:
+            raise invalid("A visa states its entries.", "entries")
+        if request.duration_of_stay_days is None or not 1 <= request.duration_of_stay_days <= 3650:
+            raise invalid(
+                "A visa states its duration of stay (1 to 3650 days).", "durationOfStayDays"
+            )
+    elif request.entries is not None or request.duration_of_stay_days is not None:
+        raise invalid("Only visas have entries and a duration of stay.", "entries")
+    office = await office_store.office(application.office_id)
+    assert office is not None
+    number = (request.number or "").strip().upper()
+    if request.number is not None and not 5 <= len(number) <= 40:
+        raise invalid("A document number has 5 to 40 characters.", "number")
+    if not number:
+        prefix = {"VISA": "V", "STAY_PERMIT": "S", "RESIDENCE_PERMIT": "R"}[request.kind]
+        year = local_today(ctx, office).year
+        number = f"{office.province_code}{year}{prefix}{application.id:07d}"
+    document = await store.create_document(
+        person_id=application.applicant_id,
+        application_id=application.id,
+        kind=request.kind,
+        category=category,
+        number=number,
+        valid_from=request.valid_from,
+        valid_until=request.valid_until,
+        entries=request.entries,
+        duration_of_stay_days=request.duration_of_stay_days,
+        issued_by_id=office.id,
+    )
+    if document is None:
+        raise invalid("A document with this number exists.", "number")
+    _audit(ctx, application.applicant_id, "ISSUE_DOCUMENT", number)
+    return document
+
+
+async def issue_pr_card(
+    ctx: Context,
+    *,
+    person_id: int | None,
+    issued_on: date,
+    valid_until: date,
+    number: str | None,
+) -> PermanentResidentCard:
+    _require_staff(ctx)
+    assert ctx.account is not None
+    person = await _person(person_id)
+    if valid_until <= issued_on:
+        raise invalid("validUntil must be after issuedOn.", "validUntil")
+    office = await office_store.office(ctx.account.office_id) if ctx.account.office_id else None
+    if number is not None:
+        try:
+            decoded = decode_pr_card_number(number)
+        except InvalidIdentifier as exc:
+            raise invalid(str(exc), "number") from exc
+        if decoded.nationality_alpha3 != person.nationality or (
+            decoded.birth_date != person.birth_date
+        ):
+            raise invalid(
+                "The number does not match the person's nationality and birth date.", "number"
+            )
+        card_number = decoded.number
+    else:
+        if office is None:
+            raise invalid("Admins without an office must give the card number.", "number")
+        card_number = await _new_card_number(office.province_code, person)
+    card = await store.create_card(
+        person_id=person.id,
+        number=card_number,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        issued_by_id=office.id if office else None,
+    )
+    if card is None:
+        raise invalid("A card with this number exists.", "number")
+    _audit(ctx, person.id, "ISSUE_PR_CARD", card_number)
+    return card
+
+
+async def _new_card_number(province_code: str, person: Person) -> str:
+    probe = make_pr_card_number(province_code, person.nationality, person.birth_date, person.sex, 0)
+    taken = await store.cards_with_prefix(probe[:14])
+    return make_pr_card_number(
+        province_code, person.nationality, person.birth_date, person.sex, taken
+    )
+
+
+async def bind_passport(
+    ctx: Context, *, person_id: int | None, number: str, country: str, valid_until: date
+) -> tuple[Passport, Passport | None]:
+    _require_staff(ctx)
+    person = await _person(person_id)
+    try:
+        number = normalise_passport_number(number)
+        country = normalise_nationality(country)
+    except InvalidIdentifier as exc:
+        raise invalid(str(exc), "passportNumber") from exc
+    today = local_today(ctx)
+    if valid_until < today:
+        raise invalid("The passport has expired.", "validUntil")
+    bound = await store.bind_passport(person.id, number, country, valid_until, today)
+    if bound is None:
+        raise invalid("This passport is already bound to a person.", "passportNumber")
+    _audit(ctx, person.id, "BIND_PASSPORT", number)
+    return bound

@@ -1,0 +1,477 @@
+"""Applications and their history, issued documents, PR cards: types, results, mutations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from domain.applications import expected_decision_on
+from domain.documents import days_remaining, extension_deadline
+from persistence.models import Application as ApplicationRow
+from persistence.models import ApplicationEvent as EventRow
+from persistence.models import Document as DocumentRow
+from persistence.models import PermanentResidentCard as CardRow
+from resolvers import records as resolve
+from resolvers.context import Context
+from schema import paging
+from schema.common import (
+    Node,
+    NotPermitted,
+    PageInfo,
+    ServiceCode,
+    ValidationError,
+    from_global_id,
+    register_error_type,
+    to_global_id,
+)
+from schema.offices import Office
+from schema.persons import Passport
+from schema.results import run_mutation
+
+
+@strawberry.enum(description="Where an application stands.")
+class ApplicationStatus(Enum):
+    SUBMITTED = strawberry.enum_value("SUBMITTED", description="Lodged at the counter.")
+    ACCEPTED = strawberry.enum_value(
+        "ACCEPTED", description="Materials accepted: the statutory time runs from here."
+    )
+    UNDER_REVIEW = strawberry.enum_value("UNDER_REVIEW", description="Being examined.")
+    MATERIALS_REQUESTED = strawberry.enum_value(
+        "MATERIALS_REQUESTED", description="More materials are needed from the applicant."
+    )
+    APPROVED = strawberry.enum_value("APPROVED", description="Decided in the applicant's favour.")
+    REJECTED = strawberry.enum_value("REJECTED", description="Refused.")
+    READY_FOR_COLLECTION = strawberry.enum_value(
+        "READY_FOR_COLLECTION", description="The document can be collected at the office."
+    )
+    COLLECTED = strawberry.enum_value("COLLECTED", description="The document was collected.")
+    WITHDRAWN = strawberry.enum_value("WITHDRAWN", description="Withdrawn before a decision.")
+
+
+@strawberry.enum(description="Kinds of issued documents.")
+class DocumentKind(Enum):
+    VISA = strawberry.enum_value("VISA", description="A visa.")
+    STAY_PERMIT = strawberry.enum_value("STAY_PERMIT", description="A stay permit.")
+    RESIDENCE_PERMIT = strawberry.enum_value("RESIDENCE_PERMIT", description="A residence permit.")
+
+
+@strawberry.enum(description="How many entries a visa allows.")
+class Entries(Enum):
+    SINGLE = strawberry.enum_value("SINGLE", description="One entry.")
+    DOUBLE = strawberry.enum_value("DOUBLE", description="Two entries.")
+    MULTIPLE = strawberry.enum_value("MULTIPLE", description="Any number of entries.")
+
+
+@strawberry.type(description="A dated status change of an application.")
+class ApplicationEvent:
+    row: strawberry.Private[EventRow]
+    status: ApplicationStatus = strawberry.field(description="The status it moved to.")
+    at: dt.datetime = strawberry.field(description="When.")
+    note: str | None = strawberry.field(description="The officer's note to the applicant.")
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> ApplicationEvent:
+        return cls(row=row, status=ApplicationStatus(row.status), at=row.at, note=row.note)
+
+    @strawberry.field(description="The application it belongs to.")
+    async def application(self, info: Info) -> Application:
+        row = await info.context.loaders.application.load(self.row.application_id)
+        return Application.from_row(row)
+
+
+@strawberry.type(description="An application lodged at an office, with its dated history.")
+class Application(Node):
+    row: strawberry.Private[ApplicationRow]
+    number: str = strawberry.field(description="Application number: office, year, sequence.")
+    service: ServiceCode = strawberry.field(description="What was applied for.")
+    status: ApplicationStatus = strawberry.field(description="Where it stands now.")
+    submitted_at: dt.datetime = strawberry.field(description="When it was lodged.")
+
+    @classmethod
+    def from_row(cls, row: ApplicationRow) -> Application:
+        return cls(
+            row=row,
+            id=to_global_id("Application", row.id),
+            number=row.number,
+            service=ServiceCode(row.service),
+            status=ApplicationStatus(row.status),
+            submitted_at=row.submitted_at,
+        )
+
+    @strawberry.field(description="Where it was lodged.")
+    async def office(self, info: Info) -> Office:
+        return Office.from_row(await info.context.loaders.office.load(self.row.office_id))
+
+    @strawberry.field(
+        description="The statutory decision date on China's working-day calendar: from "
+        "submission until accepted, then from the acceptance date. Null once decided."
+    )
+    async def expected_decision_on(self, info: Info) -> dt.date | None:
+        ctx: Context = info.context
+        service = await ctx.loaders.service_type.load(self.row.service)
+        return expected_decision_on(
+            status=self.row.status,
+            submitted_on=self.row.submitted_at.astimezone(resolve.SHANGHAI).date(),
+            accepted_on=self.row.accepted_on,
+            processing_working_days=service.processing_working_days,
+            calendar=ctx.services.calendar,
+        )
+
+    @strawberry.field(description="Every status change, oldest first.")
+    async def events(self, info: Info) -> list[ApplicationEvent]:
+        rows = await info.context.loaders.application_events.load(self.row.id)
+        return [ApplicationEvent.from_row(r) for r in rows]
+
+
+@strawberry.type(description="An application in a list.")
+class ApplicationEdge:
+    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
+    node: Application = strawberry.field(description="The application.")
+
+
+@strawberry.type(description="A page of applications.")
+class ApplicationConnection:
+    edges: list[ApplicationEdge] = strawberry.field(description="The applications of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+
+
+def application_page(rows: list[ApplicationRow], offset: int, size: int) -> ApplicationConnection:
+    has_next = len(rows) > size
+    edges = [
+        ApplicationEdge(cursor=paging.offset_cursor(offset + i), node=Application.from_row(r))
+        for i, r in enumerate(rows[:size])
+    ]
+    return ApplicationConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+    )
+
+
+@strawberry.type(description="An issued visa, stay permit or residence permit.")
+class Document(Node):
+    row: strawberry.Private[DocumentRow]
+    today: strawberry.Private[dt.date]
+    kind: DocumentKind = strawberry.field(description="What it is.")
+    category: str = strawberry.field(
+        description="Visa category (Z, X1, Q1, ...) or the permit's purpose (WORK, STUDY, "
+        "FAMILY_REUNION, PRIVATE_AFFAIRS, JOURNALIST)."
+    )
+    number: str = strawberry.field(description="Document number.")
+    valid_from: dt.date = strawberry.field(description="First valid day.")
+    valid_until: dt.date = strawberry.field(description="Last valid day.")
+    entries: Entries | None = strawberry.field(description="Entries a visa allows.")
+    duration_of_stay_days: int | None = strawberry.field(
+        description="Days of stay per entry a visa allows."
+    )
+
+    @classmethod
+    def from_row(cls, row: DocumentRow, today: dt.date) -> Document:
+        return cls(
+            row=row,
+            today=today,
+            id=to_global_id("Document", row.id),
+            kind=DocumentKind(row.kind),
+            category=row.category,
+            number=row.number,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            entries=Entries(row.entries) if row.entries else None,
+            duration_of_stay_days=row.duration_of_stay_days,
+        )
+
+    @strawberry.field(description="The office that issued it.")
+    async def issued_by(self, info: Info) -> Office | None:
+        if self.row.issued_by_id is None:
+            return None
+        return Office.from_row(await info.context.loaders.office.load(self.row.issued_by_id))
+
+    @strawberry.field(description="Days from today until it ends (0 once expired).")
+    def days_remaining(self) -> int:
+        return days_remaining(self.row.valid_until, self.today)
+
+    @strawberry.field(
+        description="The last day to apply for an extension: 7 days before a visa or stay "
+        "permit ends, 30 days before a residence permit ends."
+    )
+    def extension_deadline(self) -> dt.date | None:
+        return extension_deadline(self.row.kind, self.row.valid_until)
+
+
+@strawberry.type(description="A Foreign Permanent Resident ID Card.")
+class PermanentResidentCard(Node):
+    number: str = strawberry.field(description="Card number (2023 or older format).")
+    issued_on: dt.date = strawberry.field(description="Day of issue.")
+    valid_until: dt.date = strawberry.field(description="Last valid day.")
+
+    @classmethod
+    def from_row(cls, row: CardRow) -> PermanentResidentCard:
+        return cls(
+            id=to_global_id("PermanentResidentCard", row.id),
+            number=row.number,
+            issued_on=row.issued_on,
+            valid_until=row.valid_until,
+        )
+
+
+@register_error_type
+@strawberry.type(description="The application cannot move from its status to the one asked.")
+class InvalidTransition:
+    message: str = strawberry.field(description="What went wrong, for people.")
+    from_: ApplicationStatus = strawberry.field(name="from", description="Its status now.")
+    to: ApplicationStatus = strawberry.field(description="The status asked for.")
+
+    @classmethod
+    def from_refusal(cls, message: str, from_: str, to: str) -> InvalidTransition:
+        return cls(message=message, from_=ApplicationStatus(from_), to=ApplicationStatus(to))
+
+
+@strawberry.type(description="The application is recorded with status SUBMITTED.")
+class ApplicationRecorded:
+    application: Application = strawberry.field(description="The new application.")
+
+
+@strawberry.type(description="The application moved to the new status.")
+class ApplicationStatusUpdated:
+    application: Application = strawberry.field(description="The application.")
+
+
+@strawberry.type(description="The document is issued.")
+class DocumentIssued:
+    document: Document = strawberry.field(description="The new document.")
+
+
+@strawberry.type(description="The card is issued.")
+class PermanentResidentCardIssued:
+    card: PermanentResidentCard = strawberry.field(description="The new card.")
+
+
+@strawberry.type(description="The passport is bound; the previous one, if any, is superseded.")
+class PassportBound:
+    passport: Passport = strawberry.field(description="The new current passport.")
+    previous: Passport | None = strawberry.field(description="The superseded passport.")
+
+
+@strawberry.input(description="An application lodged at the counter.")
+class RecordApplicationInput:
+    applicant_id: strawberry.ID = strawberry.field(description="The applicant.")
+    service: ServiceCode = strawberry.field(description="What is applied for.")
+    appointment_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The checked-in appointment it comes from (becomes COMPLETED)."
+    )
+    office_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The office; an officer's own office by default."
+    )
+
+
+@strawberry.input(description="A status change.")
+class UpdateApplicationStatusInput:
+    application_id: strawberry.ID = strawberry.field(description="The application.")
+    status: ApplicationStatus = strawberry.field(description="The new status.")
+    note: str | None = strawberry.field(default=None, description="A note to the applicant.")
+
+
+@strawberry.input(description="A document to issue for an approved application.")
+class IssueDocumentInput:
+    application_id: strawberry.ID = strawberry.field(description="The APPROVED application.")
+    kind: DocumentKind = strawberry.field(description="What to issue.")
+    category: str = strawberry.field(description="Visa category or permit purpose.")
+    valid_from: dt.date = strawberry.field(description="First valid day.")
+    valid_until: dt.date = strawberry.field(description="Last valid day.")
+    number: str | None = strawberry.field(default=None, description="Number; generated if absent.")
+    entries: Entries | None = strawberry.field(default=None, description="Visas: entries.")
+    duration_of_stay_days: int | None = strawberry.field(
+        default=None, description="Visas: days of stay per entry."
+    )
+
+
+@strawberry.input(description="A PR card to issue.")
+class IssuePermanentResidentCardInput:
+    person_id: strawberry.ID = strawberry.field(description="The permanent resident.")
+    issued_on: dt.date = strawberry.field(description="Day of issue.")
+    valid_until: dt.date = strawberry.field(description="Last valid day.")
+    number: str | None = strawberry.field(
+        default=None, description="Card number; a 2023-format number is generated if absent."
+    )
+
+
+@strawberry.input(description="A new passport to bind to a person.")
+class BindPassportInput:
+    person_id: strawberry.ID = strawberry.field(description="The person.")
+    passport_number: str = strawberry.field(description="Passport number.")
+    issuing_country: str = strawberry.field(description="Issuing country, ISO 3166-1 alpha-3.")
+    valid_until: dt.date = strawberry.field(description="Expiry date of the passport.")
+
+
+RecordApplicationResult = Annotated[
+    ApplicationRecorded | ValidationError | NotPermitted,
+    strawberry.union("RecordApplicationResult", description="The outcome of recordApplication."),
+]
+UpdateApplicationStatusResult = Annotated[
+    ApplicationStatusUpdated | InvalidTransition | NotPermitted,
+    strawberry.union(
+        "UpdateApplicationStatusResult", description="The outcome of updateApplicationStatus."
+    ),
+]
+IssueDocumentResult = Annotated[
+    DocumentIssued | ValidationError | NotPermitted,
+    strawberry.union("IssueDocumentResult", description="The outcome of issueDocument."),
+]
+IssuePermanentResidentCardResult = Annotated[
+    PermanentResidentCardIssued | ValidationError | NotPermitted,
+    strawberry.union(
+        "IssuePermanentResidentCardResult",
+        description="The outcome of issuePermanentResidentCard.",
+    ),
+]
+BindPassportResult = Annotated[
+    PassportBound | ValidationError | NotPermitted,
+    strawberry.union("BindPassportResult", description="The outcome of bindPassport."),
+]
+
+
+def _pk(global_id: str | None, type_name: str) -> int | None:
+    if global_id is None:
+        return None
+    decoded = from_global_id(global_id, type_name)
+    return decoded[1] if decoded else None
+
+
+@strawberry.type(description="Officers' and admins' mutations on records.")
+class RecordMutations:
+    @strawberry.mutation(
+        description="Officers (own office) and admins: record an application, optionally from "
+        "a checked-in appointment."
+    )
+    async def record_application(
+        self,
+        info: Info,
+        input: Annotated[RecordApplicationInput, strawberry.argument(description="It.")],
+    ) -> RecordApplicationResult:
+        ctx: Context = info.context
+
+        async def done(row: ApplicationRow) -> ApplicationRecorded:
+            return ApplicationRecorded(application=Application.from_row(row))
+
+        office_pk = _pk(input.office_id, "Office") if input.office_id else None
+        if input.office_id and office_pk is None:
+            office_pk = -1
+        return await run_mutation(
+            ctx,
+            (ValidationError, NotPermitted),
+            lambda: resolve.record_application(
+                ctx,
+                person_id=_pk(input.applicant_id, "Person"),
+                service=input.service.value,
+                appointment_id=_pk(input.appointment_id, "Appointment")
+                if input.appointment_id
+                else None,
+                office_id=office_pk,
+            ),
+            done,
+        )
+
+    @strawberry.mutation(
+        description="Officers (own office) and admins: move an application along its status "
+        "machine, with an optional note."
+    )
+    async def update_application_status(
+        self,
+        info: Info,
+        input: Annotated[UpdateApplicationStatusInput, strawberry.argument(description="It.")],
+    ) -> UpdateApplicationStatusResult:
+        ctx: Context = info.context
+
+        async def done(row: ApplicationRow) -> ApplicationStatusUpdated:
+            return ApplicationStatusUpdated(application=Application.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (InvalidTransition, NotPermitted),
+            lambda: resolve.update_status(
+                ctx, _pk(input.application_id, "Application"), input.status.value, input.note
+            ),
+            done,
+        )
+
+    @strawberry.mutation(description="Officers (own office) and admins: issue a document.")
+    async def issue_document(
+        self,
+        info: Info,
+        input: Annotated[IssueDocumentInput, strawberry.argument(description="It.")],
+    ) -> IssueDocumentResult:
+        ctx: Context = info.context
+
+        async def done(row: DocumentRow) -> DocumentIssued:
+            return DocumentIssued(document=Document.from_row(row, resolve.local_today(ctx)))
+
+        request = resolve.DocumentRequest(
+            application_id=_pk(input.application_id, "Application"),
+            kind=input.kind.value,
+            category=input.category,
+            valid_from=input.valid_from,
+            valid_until=input.valid_until,
+            number=input.number,
+            entries=input.entries.value if input.entries else None,
+            duration_of_stay_days=input.duration_of_stay_days,
+        )
+        return await run_mutation(
+            ctx, (ValidationError, NotPermitted), lambda: resolve.issue_document(ctx, request), done
+        )
+
+    @strawberry.mutation(description="Officers and admins: issue a PR card.")
+    async def issue_permanent_resident_card(
+        self,
+        info: Info,
+        input: Annotated[IssuePermanentResidentCardInput, strawberry.argument(description="It.")],
+    ) -> IssuePermanentResidentCardResult:
+        ctx: Context = info.context
+
+        async def done(row: CardRow) -> PermanentResidentCardIssued:
+            return PermanentResidentCardIssued(card=PermanentResidentCard.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (ValidationError, NotPermitted),
+            lambda: resolve.issue_pr_card(
+                ctx,
+                person_id=_pk(input.person_id, "Person"),
+                issued_on=input.issued_on,
+                valid_until=input.valid_until,
+                number=input.number,
+            ),
+            done,
+        )
+
+    @strawberry.mutation(
+        description="Officers and admins: bind a new passport; the current one is superseded."
+    )
+    async def bind_passport(
+        self,
+        info: Info,
+        input: Annotated[BindPassportInput, strawberry.argument(description="It.")],
+    ) -> BindPassportResult:
+        ctx: Context = info.context
+
+        async def done(pair: tuple) -> PassportBound:
+            new, previous = pair
+            return PassportBound(
+                passport=Passport.from_row(new),
+                previous=Passport.from_row(previous) if previous else None,
+            )
+
+        return await run_mutation(
+            ctx,
+            (ValidationError, NotPermitted),
+            lambda: resolve.bind_passport(
+                ctx,
+                person_id=_pk(input.person_id, "Person"),
+                number=input.passport_number,
+                country=input.issuing_country,
+                valid_until=input.valid_until,
+            ),
+            done,
+        )

@@ -1,0 +1,63 @@
+"""The root Subscription type (graphql-transport-ws)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import ApplicationEvent as EventRow
+from resolvers.context import Context
+from resolvers.outcomes import ClientError, unauthenticated
+from schema.common import from_global_id
+from schema.records import ApplicationEvent
+
+# How often a quiet subscription re-checks that its delegation still holds.
+RECHECK_SECONDS = 5.0
+NO_SUCH_APPLICANT = "No such applicant, or you may not follow their applications."
+
+
+@strawberry.type(description="Live updates.")
+class Subscription:
+    @strawberry.subscription(
+        description="Every status change of the applicant's applications, as it happens. Needs "
+        "VIEW_APPLICATIONS; ends when that right ends."
+    )
+    async def application_updates(
+        self,
+        info: Info,
+        applicant_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The applicant to follow.")
+        ],
+    ) -> AsyncGenerator[ApplicationEvent, None]:
+        ctx: Context = info.context
+        if ctx.account is None:
+            raise unauthenticated()
+        decoded = from_global_id(applicant_id, "Person")
+        person_id = decoded[1] if decoded else None
+        scope = "VIEW_APPLICATIONS"
+        if person_id is None or await ctx.fresh_authorizer().may_act_for(person_id, scope) is None:
+            raise ClientError(NO_SUCH_APPLICANT, "NOT_FOUND")
+        assert ctx.services.events is not None
+        async with ctx.services.events.subscribe(person_id) as queue:
+            while True:
+                try:
+                    event_id = await asyncio.wait_for(queue.get(), RECHECK_SECONDS)
+                except TimeoutError:
+                    event_id = None
+                grant = await ctx.fresh_authorizer().may_act_for(person_id, scope)
+                if grant is None:
+                    return
+                if event_id is None:
+                    continue
+                row = await EventRow.get_or_none(id=event_id)
+                if row is not None:
+                    grant_audit = ctx.authorizer
+                    grant_audit.record(grant, "READ_APPLICATIONS", f"event:{event_id}")
+                    from persistence.audit import write_audit
+
+                    await write_audit(ctx.take_audit())
+                    yield ApplicationEvent.from_row(row)

@@ -1,0 +1,51 @@
+"""GraphQL subscriptions over WebSocket (graphql-transport-ws only), authenticated by the
+connection_init payload {"authorization": "Bearer ..."}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from resolvers.context import Context, Services
+from web.authentication import Unauthenticated, authenticate
+
+
+class GraphQLWebSocket(GraphQL):
+    """Strawberry's WebSocket handling with this service's context and authentication."""
+
+    def __init__(self, schema: Any, services: Services) -> None:
+        super().__init__(
+            schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), graphql_ide=None
+        )
+        self.services = services
+
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        return Context(
+            services=self.services,
+            account=None,
+            roles=frozenset(),
+            client_ip=request.client.host if request.client else "unknown",
+            accept_language=request.headers.get("accept-language"),
+        )
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params or {}
+        header = params.get("authorization") if isinstance(params, dict) else None
+        try:
+            identity = await authenticate(
+                self.services, header if isinstance(header, str) else None
+            )
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError(
+                {"message": str(exc), "code": "UNAUTHENTICATED"}
+            ) from exc
+        if identity is not None:
+            context.account = identity.account
+            context.roles = identity.roles
+            context.session_family = identity.session
+        return None
