@@ -30,6 +30,7 @@ from schema.common import (
 )
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
 from schema.persons import Passport, visible_person
+from schema.statistics import Statistics
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:
@@ -181,3 +182,42 @@ class Query:
             info.context, decoded[1] if decoded else None, service.value, from_, to
         )
         return [Slot.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Analysts and admins: aggregates over a period (at most 366 days); counts "
+        "under 5 are null. Others get FORBIDDEN."
+    )
+    async def statistics(
+        self,
+        info: Info,
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First day, inclusive.")
+        ],
+        to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
+        office_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this office; all offices when absent."),
+        ] = None,
+    ) -> Statistics:
+        from resolvers.statistics import statistics
+        from schema.records import ApplicationStatus
+        from schema.statistics import ServiceCount, StatusCount
+
+        decoded = from_global_id(office_id, "Office") if office_id is not None else None
+        figures = await statistics(
+            info.context, from_, to, decoded[1] if decoded else None, office_id is not None
+        )
+        return Statistics(
+            from_=from_,
+            to=to,
+            appointments_booked=figures.booked,
+            appointments_cancelled=figures.cancelled,
+            no_shows=figures.no_shows,
+            slot_utilisation=figures.slot_utilisation,
+            applications_by_status=[
+                StatusCount(status=ApplicationStatus(s), count=c) for s, c in figures.by_status
+            ],
+            median_days_to_decision=[
+                ServiceCount(service=ServiceCode(s), count=c) for s, c in figures.median_days
+            ],
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from zoneinfo import ZoneInfo
 from typing import Annotated
 
 import strawberry
@@ -70,12 +71,17 @@ class Entries(Enum):
 class ApplicationEvent:
     row: strawberry.Private[EventRow]
     status: ApplicationStatus = strawberry.field(description="The status it moved to.")
-    at: dt.datetime = strawberry.field(description="When.")
     note: str | None = strawberry.field(description="The officer's note to the applicant.")
 
     @classmethod
     def from_row(cls, row: EventRow) -> ApplicationEvent:
-        return cls(row=row, status=ApplicationStatus(row.status), at=row.at, note=row.note)
+        return cls(row=row, status=ApplicationStatus(row.status), note=row.note)
+
+    @strawberry.field(description="When, with the office's UTC offset.")
+    async def at(self, info: Info) -> dt.datetime:
+        application = await info.context.loaders.application.load(self.row.application_id)
+        office = await info.context.loaders.office.load(application.office_id)
+        return self.row.at.astimezone(ZoneInfo(office.time_zone))
 
     @strawberry.field(description="The application it belongs to.")
     async def application(self, info: Info) -> Application:
