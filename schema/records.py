@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from zoneinfo import ZoneInfo
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types import Info
