@@ -22,6 +22,7 @@ import settings as settings_module
 from domain.booking import horizon_end
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
+from persistence import delegations as delegation_store
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_rate_limiter
@@ -83,8 +84,15 @@ async def upkeep(services: Services) -> None:
         services.calendar, today, last, services.settings.slot_minutes
     )
     no_shows = await appointment_store.mark_no_shows(now)
-    if created or no_shows:
-        log.info("upkeep: %d slots created up to %s, %d no-shows", created, last, no_shows)
+    expired = await delegation_store.expire_due(now, today)
+    if created or no_shows or expired:
+        log.info(
+            "upkeep: %d slots created up to %s, %d no-shows, %d delegations expired",
+            created,
+            last,
+            no_shows,
+            expired,
+        )
 
 
 async def upkeep_forever(services: Services, every_s: float = 600) -> None:

@@ -38,3 +38,32 @@ def grants(status: str, scopes: frozenset[str], wanted: str | None) -> bool:
     if status != "ACTIVE":
         return False
     return wanted is None or wanted in scopes
+
+
+ADULT_AGE = 18
+
+
+def age_on(birth_date: date, today: date) -> int:
+    years = today.year - birth_date.year
+    if (today.month, today.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def initial_status(*, dependant_has_account: bool, birth_date: date, today: date) -> str:
+    """A person with an account answers themselves; a minor without one is represented at
+    once; an adult without one must be confirmed by an officer at a counter."""
+    if dependant_has_account:
+        return "PENDING"
+    if age_on(birth_date, today) < ADULT_AGE:
+        return "ACTIVE"
+    return "PENDING"
+
+
+def scope_problem(scopes: list[str]) -> str | None:
+    if not scopes:
+        return "Grant at least one scope."
+    unknown = set(scopes) - ALL_SCOPES
+    if unknown:
+        return f"Unknown scopes: {', '.join(sorted(unknown))}."
+    return None

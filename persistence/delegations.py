@@ -2,10 +2,79 @@
 
 from __future__ import annotations
 
-from persistence.models import Delegation
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from persistence.models import AuditEvent, Delegation
 
 
 async def granting_for_helper(helper_id: int) -> list[Delegation]:
     """The helper's delegations that may grant something (status ACTIVE, not yet filtered by
     validity dates: the caller applies the domain rule)."""
     return await Delegation.filter(helper_id=helper_id, status="ACTIVE")
+
+
+async def delegation(delegation_id: int) -> Delegation | None:
+    return await Delegation.get_or_none(id=delegation_id)
+
+
+async def delegations_by_ids(ids: Sequence[int]) -> list[Delegation | None]:
+    rows = {d.id: d for d in await Delegation.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def of_helper(helper_id: int) -> list[Delegation]:
+    return await Delegation.filter(helper_id=helper_id).order_by("-created_at", "-id")
+
+
+async def of_dependant(person_id: int) -> list[Delegation]:
+    return await Delegation.filter(dependant_id=person_id).order_by("-created_at", "-id")
+
+
+async def open_between(helper_id: int, person_id: int) -> list[Delegation]:
+    return await Delegation.filter(
+        helper_id=helper_id, dependant_id=person_id, status__in=["PENDING", "ACTIVE"]
+    )
+
+
+async def open_count(helper_id: int) -> list[Delegation]:
+    return await Delegation.filter(helper_id=helper_id, status__in=["PENDING", "ACTIVE"])
+
+
+async def create(**values: object) -> Delegation:
+    return await Delegation.create(**values)
+
+
+async def move(
+    delegation_id: int, from_statuses: list[str], to_status: str, **extra: object
+) -> bool:
+    return (
+        await Delegation.filter(id=delegation_id, status__in=from_statuses).update(
+            status=to_status, **extra
+        )
+        == 1
+    )
+
+
+async def expire_due(now: datetime, today: date) -> int:
+    """Write down the expiry of delegations past their end or answer deadline."""
+    ended = await Delegation.filter(status="ACTIVE", valid_until__lt=today).update(
+        status="EXPIRED", ended_at=now
+    )
+    lapsed = await Delegation.filter(status="PENDING", pending_until__lte=now).update(
+        status="EXPIRED", ended_at=now
+    )
+    return ended + lapsed
+
+
+async def audit_of(person_id: int, offset: int, limit: int) -> list[AuditEvent]:
+    return (
+        await AuditEvent.filter(subject_id=person_id)
+        .order_by("-at", "-id")
+        .offset(offset)
+        .limit(limit)
+    )
+
+
+async def audit_event(event_id: int) -> AuditEvent | None:
+    return await AuditEvent.get_or_none(id=event_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -109,8 +110,22 @@ def _request_hash(**values: object) -> str:
     return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+async def _as_is(appointment: Appointment) -> Appointment:
+    return appointment
+
+
+async def _with_previous(appointment: Appointment) -> tuple[Appointment, Appointment]:
+    previous = await store.appointment(appointment.rescheduled_from_id or 0)
+    assert previous is not None
+    return appointment, previous
+
+
 async def _claim_key(
-    ctx: Context, operation: str, key: str | None, request_hash: str
+    ctx: Context,
+    operation: str,
+    key: str | None,
+    request_hash: str,
+    outcome: Callable[[Appointment], Awaitable[object]] = _as_is,
 ) -> IdempotencyRecord | None:
     """Reserve the idempotency key inside the transaction, or replay what it already gave."""
     if key is None:
@@ -120,7 +135,7 @@ async def _claim_key(
         raise invalid("An idempotency key has 1 to 100 characters.", "idempotencyKey")
     account_id = ctx.account.id
 
-    async def replay() -> Appointment | Refusal:
+    async def replay() -> object:
         record = await idempotency.find(account_id, operation, key)
         if record is None or record.request_hash != request_hash:
             return invalid(
@@ -128,7 +143,7 @@ async def _claim_key(
             )
         found = await store.appointment(record.outcome["appointment"])
         assert found is not None
-        return found
+        return await outcome(found)
 
     existing = await idempotency.find(account_id, operation, key)
     if existing is not None:
@@ -277,6 +292,7 @@ async def reschedule(
         "rescheduleAppointment",
         idempotency_key,
         _request_hash(appointment=appointment_id, slot=slot_id),
+        _with_previous,
     )
     p = policy(ctx)
     reason = change_refusal(status=old.status, starts_at=old.starts_at, now=ctx.now(), policy=p)

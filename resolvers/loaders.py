@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from persistence import accounts, appointments, offices, persons, records
+from persistence import accounts, appointments, delegations, offices, persons, records
 
 
 class Loaders:
@@ -25,6 +25,7 @@ class Loaders:
         self.application_events = DataLoader(load_fn=records.events_by_application)
         self.documents = DataLoader(load_fn=records.documents_by_person)
         self.pr_cards = DataLoader(load_fn=records.cards_by_person)
+        self.delegation = DataLoader(load_fn=delegations.delegations_by_ids)
 
 
 async def _service_types(codes: list[str]) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,8 +13,12 @@ from persistence import accounts as account_store
 from persistence import persons as person_store
 from persistence.models import Account as AccountRow
 from resolvers.context import Context
-from schema.common import Node, Role, to_global_id
+from schema import paging
+from schema.common import AfterArg, FirstArg, Node, Role, to_global_id
 from schema.persons import Person, visible_person
+
+if TYPE_CHECKING:
+    from schema.delegations import AuditEventConnection, Delegation
 
 
 @strawberry.enum(description="In what capacity someone acted.")
@@ -72,6 +76,42 @@ class Viewer:
         ids.extend(i for i in await ctx.authorizer.dependant_ids() if i not in ids)
         rows = await person_store.persons_by_ids(ids)
         return [Person.from_row(r) for r in rows if r is not None]
+
+    @strawberry.field(description="Delegations where you are the helper, newest first.")
+    async def dependants(
+        self, info: Info
+    ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
+        from persistence import delegations as delegation_store
+        from schema.delegations import Delegation
+
+        return [Delegation.from_row(r) for r in await delegation_store.of_helper(self.row.id)]
+
+    @strawberry.field(description="Delegations where your person is the dependant, newest first.")
+    async def helpers(
+        self, info: Info
+    ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
+        from persistence import delegations as delegation_store
+        from schema.delegations import Delegation
+
+        if self.row.person_id is None:
+            return []
+        rows = await delegation_store.of_dependant(self.row.person_id)
+        return [Delegation.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="What helpers and officers read or did on your records, newest first."
+    )
+    async def actions_on_my_behalf(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
+    ) -> Annotated[AuditEventConnection, strawberry.lazy("schema.delegations")]:
+        from persistence import delegations as delegation_store
+        from schema.delegations import audit_page
+
+        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        if self.row.person_id is None:
+            return audit_page([], offset, size)
+        rows = await delegation_store.audit_of(self.row.person_id, offset, size + 1)
+        return audit_page(rows, offset, size)
 
 
 @strawberry.type(description="A signed-in session: tokens and the account they are for.")

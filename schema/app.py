@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
+from schema.delegations import AuditEvent, Delegation, DelegationMutations
 from schema.mutation import AccountMutations
 from schema.offices import Office
 from schema.persons import Passport, Person
@@ -15,7 +16,9 @@ from schema.query import Query
 from schema.records import Application, Document, PermanentResidentCard, RecordMutations
 from schema.subscription import Subscription
 
-Mutation = merge_types("Mutation", (AccountMutations, AppointmentMutations, RecordMutations))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, AppointmentMutations, RecordMutations, DelegationMutations)
+)
 Mutation.__strawberry_definition__.description = "Everything that changes state."
 
 schema = strawberry.Schema(
@@ -32,6 +35,8 @@ schema = strawberry.Schema(
         Application,
         Document,
         PermanentResidentCard,
+        Delegation,
+        AuditEvent,
     ],
     config=StrawberryConfig(auto_camel_case=True),
 )

@@ -62,6 +62,8 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
         return Appointment.from_row(appointment)
     if type_name in ("Application", "Document", "PermanentResidentCard"):
         return await resolve_record_node(ctx, type_name, pk)
+    if type_name in ("Delegation", "AuditEvent"):
+        return await resolve_delegation_node(ctx, type_name, pk)
     if type_name == "Passport":
         passport = await person_store.passport(pk)
         if passport is None:
@@ -71,6 +73,30 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
             return None
         ctx.authorizer.record(grant, "READ_PASSPORTS", f"Passport:{pk}")
         return Passport.from_row(passport)
+    return None
+
+
+async def resolve_delegation_node(ctx: Context, type_name: str, pk: int) -> Node | None:
+    """A delegation for its helper, its dependant and staff; an audit event for its subject."""
+    from persistence import delegations as delegation_store
+    from resolvers.authorization import is_staff
+    from schema.delegations import AuditEvent, Delegation
+
+    account = ctx.account
+    if account is None:
+        return None
+    if type_name == "AuditEvent":
+        event = await delegation_store.audit_event(pk)
+        if event is None or account.person_id != event.subject_id:
+            return None
+        return AuditEvent.from_row(event)
+    delegation = await delegation_store.delegation(pk)
+    if delegation is None:
+        return None
+    if account.id == delegation.helper_id or account.person_id == delegation.dependant_id:
+        return Delegation.from_row(delegation)
+    if is_staff(ctx):
+        return Delegation.from_row(delegation)
     return None
 
 

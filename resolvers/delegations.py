@@ -1,0 +1,152 @@
+"""Assistance by relatives or friends: adding dependants, answering, confirming, revoking."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from domain.delegation import effective_status, initial_status, scope_problem
+from persistence import delegations as store
+from persistence.models import Account, Delegation, Role
+from resolvers.authorization import Grant, is_staff
+from resolvers.context import Context
+from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
+from resolvers.persons import find_by_identity
+from resolvers.records import local_today
+
+
+def status_of(ctx: Context, delegation: Delegation) -> str:
+    return effective_status(
+        delegation.status,
+        valid_until=delegation.valid_until,
+        pending_until=delegation.pending_until,
+        now=ctx.now(),
+        today=local_today(ctx),
+    )
+
+
+def _trail(ctx: Context, delegation: Delegation, action: str) -> None:
+    """Put the change on the dependant's audit trail, as done by the caller."""
+    assert ctx.account is not None
+    if ctx.account.person_id == delegation.dependant_id:
+        return
+    kind = (
+        "HELPER"
+        if ctx.account.id == delegation.helper_id
+        else ("ADMIN" if ctx.has_role(Role.ADMIN) else "OFFICER")
+    )
+    ctx.authorizer.record(
+        Grant(delegation.dependant_id, kind, frozenset(), delegation.id),
+        action,
+        f"Delegation:{delegation.id}",
+    )
+
+
+async def add_dependant(
+    ctx: Context,
+    *,
+    passport_number: str,
+    nationality: str,
+    birth_date: date,
+    surname: str,
+    relationship: str,
+    scopes: list[str],
+    valid_until: date | None,
+) -> Delegation:
+    if ctx.account is None:
+        raise unauthenticated()
+    account = ctx.account
+    problem = scope_problem(scopes)
+    if problem:
+        raise invalid(problem, "scopes")
+    today = local_today(ctx)
+    if valid_until is not None and valid_until < today:
+        raise invalid("validUntil must not be in the past.", "validUntil")
+    person = await find_by_identity(
+        ctx,
+        bucket=f"identity:dependant:{account.id}",
+        passport_number=passport_number,
+        nationality=nationality,
+        birth_date=birth_date,
+        surname=surname,
+    )
+    if person.id == account.person_id:
+        raise invalid("You act for yourself already; add someone else.")
+    if await store.open_between(account.id, person.id):
+        raise invalid("You have already added this person; see your dependants.")
+    held = [d for d in await store.open_count(account.id) if status_of(ctx, d) != "EXPIRED"]
+    limit = ctx.settings.max_active_dependants
+    if len(held) >= limit:
+        raise Refusal(
+            "LimitReached", f"You can assist at most {limit} people at a time.", {"limit": limit}
+        )
+    has_account = await Account.filter(person_id=person.id).exists()
+    status = initial_status(
+        dependant_has_account=has_account, birth_date=person.birth_date, today=today
+    )
+    now = ctx.now()
+    delegation = await store.create(
+        helper_id=account.id,
+        dependant_id=person.id,
+        relationship=relationship,
+        scopes=sorted(set(scopes)),
+        status=status,
+        valid_until=valid_until,
+        pending_until=now + timedelta(days=ctx.settings.pending_delegation_days)
+        if status == "PENDING"
+        else None,
+    )
+    _trail(ctx, delegation, "ADD_DEPENDANT")
+    return delegation
+
+
+async def _delegation(delegation_id: int | None) -> Delegation:
+    delegation = await store.delegation(delegation_id) if delegation_id is not None else None
+    if delegation is None:
+        raise not_permitted()
+    return delegation
+
+
+async def respond(ctx: Context, delegation_id: int | None, accept: bool) -> Delegation:
+    if ctx.account is None:
+        raise unauthenticated()
+    delegation = await _delegation(delegation_id)
+    if ctx.account.person_id != delegation.dependant_id:
+        raise not_permitted()
+    if status_of(ctx, delegation) != "PENDING":
+        raise not_permitted()
+    target = "ACTIVE" if accept else "DECLINED"
+    if not await store.move(delegation.id, ["PENDING"], target, responded_at=ctx.now()):
+        raise not_permitted()
+    return await _delegation(delegation.id)
+
+
+async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
+    if ctx.account is None:
+        raise unauthenticated()
+    delegation = await _delegation(delegation_id)
+    account = ctx.account
+    if account.id != delegation.helper_id and account.person_id != delegation.dependant_id:
+        raise not_permitted()
+    if status_of(ctx, delegation) in ("PENDING", "ACTIVE"):
+        await store.move(delegation.id, ["PENDING", "ACTIVE"], "REVOKED", ended_at=ctx.now())
+        _trail(ctx, delegation, "REVOKE_DELEGATION")
+    return await _delegation(delegation.id)
+
+
+async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
+    if ctx.account is None:
+        raise unauthenticated()
+    if not is_staff(ctx):
+        raise not_permitted()
+    delegation = await _delegation(delegation_id)
+    if status_of(ctx, delegation) != "PENDING":
+        raise not_permitted()
+    if await Account.filter(person_id=delegation.dependant_id).exists():
+        # A person with an account answers for themselves.
+        raise not_permitted()
+    if not await store.move(
+        delegation.id, ["PENDING"], "ACTIVE", confirmed_by_id=ctx.account.id, responded_at=ctx.now()
+    ):
+        raise not_permitted()
+    _trail(ctx, delegation, "CONFIRM_DELEGATION")
+    return await _delegation(delegation.id)

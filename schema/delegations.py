@@ -1,0 +1,319 @@
+"""Delegations between helpers and dependants, and the audit trail a person can read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import AuditEvent as AuditRow
+from persistence.models import Delegation as DelegationRow
+from resolvers import delegations as resolve
+from resolvers.context import Context
+from schema import paging
+from schema.accounts import Actor, ActorKind
+from schema.common import (
+    IdentityNotFound,
+    LimitReached,
+    Node,
+    NotPermitted,
+    PageInfo,
+    RateLimited,
+    ValidationError,
+    from_global_id,
+    to_global_id,
+)
+from schema.persons import DelegationScope, Person
+from schema.results import run_mutation
+
+SHANGHAI = "Asia/Shanghai"
+
+
+@strawberry.enum(description="What the dependant is to the helper.")
+class Relationship(Enum):
+    PARENT = strawberry.enum_value("PARENT", description="The helper's parent.")
+    CHILD = strawberry.enum_value("CHILD", description="The helper's child.")
+    SPOUSE = strawberry.enum_value("SPOUSE", description="The helper's spouse.")
+    GRANDPARENT = strawberry.enum_value("GRANDPARENT", description="The helper's grandparent.")
+    GRANDCHILD = strawberry.enum_value("GRANDCHILD", description="The helper's grandchild.")
+    SIBLING = strawberry.enum_value("SIBLING", description="The helper's brother or sister.")
+    RELATIVE = strawberry.enum_value("RELATIVE", description="Another relative.")
+    FRIEND = strawberry.enum_value("FRIEND", description="A friend.")
+    GUARDIAN = strawberry.enum_value(
+        "GUARDIAN", description="The helper is the dependant's legal guardian."
+    )
+    OTHER = strawberry.enum_value("OTHER", description="Another relationship.")
+
+
+@strawberry.enum(description="Where a delegation stands. Only ACTIVE grants anything.")
+class DelegationStatus(Enum):
+    PENDING = strawberry.enum_value(
+        "PENDING",
+        description="Waiting for the dependant's answer or an officer's confirmation (14 days).",
+    )
+    ACTIVE = strawberry.enum_value("ACTIVE", description="In force: the scopes are granted.")
+    DECLINED = strawberry.enum_value("DECLINED", description="The dependant said no.")
+    REVOKED = strawberry.enum_value("REVOKED", description="Ended by the helper or dependant.")
+    EXPIRED = strawberry.enum_value(
+        "EXPIRED", description="Past its end date, or not answered in time."
+    )
+
+
+async def actor_for(ctx: Context, account_id: int | None, kind: str) -> Actor:
+    account = await ctx.loaders.account.load(account_id) if account_id is not None else None
+    return Actor(
+        id=to_global_id("Actor", account_id or 0),
+        display_name=account.display_name if account else "System",
+        kind=ActorKind(kind),
+    )
+
+
+@strawberry.type(description="A helper's right to act for a dependant within scopes.")
+class Delegation(Node):
+    row: strawberry.Private[DelegationRow]
+    relationship: Relationship = strawberry.field(
+        description="What the dependant is to the helper."
+    )
+    scopes: list[DelegationScope] = strawberry.field(description="What the helper may do.")
+    valid_until: dt.date | None = strawberry.field(description="Last day it holds, if limited.")
+
+    @classmethod
+    def from_row(cls, row: DelegationRow) -> Delegation:
+        return cls(
+            row=row,
+            id=to_global_id("Delegation", row.id),
+            relationship=Relationship(row.relationship),
+            scopes=[s for s in DelegationScope if s.value in row.scopes],
+            valid_until=row.valid_until,
+        )
+
+    @strawberry.field(description="The helper (no e-mail address).")
+    async def helper(self, info: Info) -> Actor:
+        return await actor_for(info.context, self.row.helper_id, "HELPER")
+
+    @strawberry.field(description="The person helped.")
+    async def dependant(self, info: Info) -> Person:
+        return Person.from_row(await info.context.loaders.person.load(self.row.dependant_id))
+
+    @strawberry.field(description="Where it stands now (expiry applies at once).")
+    def status(self, info: Info) -> DelegationStatus:
+        return DelegationStatus(resolve.status_of(info.context, self.row))
+
+    @strawberry.field(description="When the helper added the dependant.")
+    def created_at(self) -> dt.datetime:
+        from zoneinfo import ZoneInfo
+
+        return self.row.created_at.astimezone(ZoneInfo(SHANGHAI))
+
+
+@strawberry.type(description="A read or an action on a person's records by someone else.")
+class AuditEvent(Node):
+    row: strawberry.Private[AuditRow]
+    action: str = strawberry.field(
+        description="What was done, e.g. READ_APPLICATIONS, BOOK_APPOINTMENT."
+    )
+    target: str | None = strawberry.field(description="What it was done to, if one thing.")
+
+    @classmethod
+    def from_row(cls, row: AuditRow) -> AuditEvent:
+        return cls(
+            row=row, id=to_global_id("AuditEvent", row.id), action=row.action, target=row.target
+        )
+
+    @strawberry.field(description="When.")
+    def at(self) -> dt.datetime:
+        from zoneinfo import ZoneInfo
+
+        return self.row.at.astimezone(ZoneInfo(SHANGHAI))
+
+    @strawberry.field(description="Who did it, and in what capacity.")
+    async def actor(self, info: Info) -> Actor:
+        return await actor_for(info.context, self.row.actor_id, self.row.actor_kind)
+
+    @strawberry.field(description="Whose records.")
+    async def subject(self, info: Info) -> Person | None:
+        row = await info.context.loaders.person.load(self.row.subject_id)
+        return Person.from_row(row) if row else None
+
+    @strawberry.field(description="True when done through a delegation, on the person's behalf.")
+    def on_behalf(self) -> bool:
+        return self.row.delegation_id is not None
+
+    @strawberry.field(description="The delegation it was done through, if any.")
+    async def delegation(self, info: Info) -> Delegation | None:
+        if self.row.delegation_id is None:
+            return None
+        row = await info.context.loaders.delegation.load(self.row.delegation_id)
+        return Delegation.from_row(row) if row else None
+
+
+@strawberry.type(description="An audit event in a list.")
+class AuditEventEdge:
+    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
+    node: AuditEvent = strawberry.field(description="The event.")
+
+
+@strawberry.type(description="A page of audit events.")
+class AuditEventConnection:
+    edges: list[AuditEventEdge] = strawberry.field(description="The events of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+
+
+def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnection:
+    edges = [
+        AuditEventEdge(cursor=paging.offset_cursor(offset + i), node=AuditEvent.from_row(r))
+        for i, r in enumerate(rows[:size])
+    ]
+    return AuditEventConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+@strawberry.type(description="The dependant is added.")
+class DependantAdded:
+    delegation: Delegation = strawberry.field(
+        description="The delegation: ACTIVE for a minor without an account, else PENDING."
+    )
+
+
+@strawberry.type(description="The answer is recorded.")
+class DelegationResponded:
+    delegation: Delegation = strawberry.field(description="The delegation.")
+
+
+@strawberry.type(description="The delegation has ended.")
+class DelegationRevoked:
+    delegation: Delegation = strawberry.field(description="The delegation.")
+
+
+@strawberry.type(description="An officer confirmed the delegation at the counter.")
+class DelegationConfirmed:
+    delegation: Delegation = strawberry.field(description="The delegation.")
+
+
+@strawberry.input(description="Someone to help: four passport facts, the relationship, scopes.")
+class AddDependantInput:
+    passport_number: str = strawberry.field(description="The dependant's passport number.")
+    nationality: str = strawberry.field(description="Nationality, ISO 3166-1 alpha-3.")
+    birth_date: dt.date = strawberry.field(description="Date of birth.")
+    surname: str = strawberry.field(description="Surname as in the passport.")
+    relationship: Relationship = strawberry.field(description="What the dependant is to you.")
+    scopes: list[DelegationScope] = strawberry.field(description="What you may do for them.")
+    valid_until: dt.date | None = strawberry.field(
+        default=None, description="Last day the delegation holds; open-ended when absent."
+    )
+
+
+@strawberry.input(description="The dependant's answer to a pending delegation.")
+class RespondToDelegationInput:
+    delegation_id: strawberry.ID = strawberry.field(description="The delegation.")
+    accept: bool = strawberry.field(description="True to accept, false to decline.")
+
+
+AddDependantResult = Annotated[
+    DependantAdded | IdentityNotFound | LimitReached | ValidationError | RateLimited,
+    strawberry.union("AddDependantResult", description="The outcome of addDependant."),
+]
+RespondToDelegationResult = Annotated[
+    DelegationResponded | NotPermitted,
+    strawberry.union(
+        "RespondToDelegationResult", description="The outcome of respondToDelegation."
+    ),
+]
+RevokeDelegationResult = Annotated[
+    DelegationRevoked | NotPermitted,
+    strawberry.union("RevokeDelegationResult", description="The outcome of revokeDelegation."),
+]
+ConfirmDelegationResult = Annotated[
+    DelegationConfirmed | NotPermitted,
+    strawberry.union("ConfirmDelegationResult", description="The outcome of confirmDelegation."),
+]
+
+
+def _pk(global_id: str) -> int | None:
+    decoded = from_global_id(global_id, "Delegation")
+    return decoded[1] if decoded else None
+
+
+IdArg = Annotated[strawberry.ID, strawberry.argument(description="The delegation.")]
+
+
+@strawberry.type(description="Mutations on delegations.")
+class DelegationMutations:
+    @strawberry.mutation(
+        description="Add someone you help, by four passport facts (no hint which one failed; "
+        "rate-limited). Minors without an account are ACTIVE at once; others are PENDING."
+    )
+    async def add_dependant(
+        self,
+        info: Info,
+        input: Annotated[AddDependantInput, strawberry.argument(description="The dependant.")],
+    ) -> AddDependantResult:
+        ctx: Context = info.context
+
+        async def done(row: DelegationRow) -> DependantAdded:
+            return DependantAdded(delegation=Delegation.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (IdentityNotFound, LimitReached, ValidationError, RateLimited),
+            lambda: resolve.add_dependant(
+                ctx,
+                passport_number=input.passport_number,
+                nationality=input.nationality,
+                birth_date=input.birth_date,
+                surname=input.surname,
+                relationship=input.relationship.value,
+                scopes=[s.value for s in input.scopes],
+                valid_until=input.valid_until,
+            ),
+            done,
+        )
+
+    @strawberry.mutation(description="The dependant accepts or declines a pending delegation.")
+    async def respond_to_delegation(
+        self,
+        info: Info,
+        input: Annotated[RespondToDelegationInput, strawberry.argument(description="The answer.")],
+    ) -> RespondToDelegationResult:
+        ctx: Context = info.context
+
+        async def done(row: DelegationRow) -> DelegationResponded:
+            return DelegationResponded(delegation=Delegation.from_row(row))
+
+        return await run_mutation(
+            ctx,
+            (NotPermitted,),
+            lambda: resolve.respond(ctx, _pk(input.delegation_id), input.accept),
+            done,
+        )
+
+    @strawberry.mutation(
+        description="The helper or the dependant ends a delegation; it stops granting anything "
+        "on the very next request."
+    )
+    async def revoke_delegation(self, info: Info, id: IdArg) -> RevokeDelegationResult:
+        ctx: Context = info.context
+
+        async def done(row: DelegationRow) -> DelegationRevoked:
+            return DelegationRevoked(delegation=Delegation.from_row(row))
+
+        return await run_mutation(ctx, (NotPermitted,), lambda: resolve.revoke(ctx, _pk(id)), done)
+
+    @strawberry.mutation(
+        description="Officers and admins: confirm, at a counter, a pending delegation for an "
+        "adult without an account."
+    )
+    async def confirm_delegation(self, info: Info, id: IdArg) -> ConfirmDelegationResult:
+        ctx: Context = info.context
+
+        async def done(row: DelegationRow) -> DelegationConfirmed:
+            return DelegationConfirmed(delegation=Delegation.from_row(row))
+
+        return await run_mutation(ctx, (NotPermitted,), lambda: resolve.confirm(ctx, _pk(id)), done)
