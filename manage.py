@@ -1,5 +1,5 @@
 """Operator commands: `python manage.py generate-slots --from 2026-12-01 --to 2026-12-31`,
-`python manage.py mark-no-shows`."""
+`python manage.py mark-no-shows`, `python manage.py rotate-signing-key`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ async def _no_shows() -> None:
         await close_database()
 
 
+async def _rotate() -> None:
+    from signing.keys import KeyRing
+
+    s = settings_module.load()
+    await open_database(s)
+    try:
+        ring = KeyRing(s)
+        await ring.ensure(datetime.now(UTC))
+        active, upcoming = await ring.rotate_documents(datetime.now(UTC)) or ("?", "?")
+        print(f"signing with {active}; published next key {upcoming}")
+    finally:
+        await close_database()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -41,11 +55,14 @@ def main() -> None:
     generate.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
     generate.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
     commands.add_parser("mark-no-shows", help="mark past unattended appointments NO_SHOW")
+    commands.add_parser("rotate-signing-key", help="sign with the next key, publish a new next")
     args = parser.parse_args()
     if args.command == "generate-slots":
         if args.end < args.start or (args.end - args.start).days > 400:
             parser.error("--to must be on or after --from, at most 400 days later")
         asyncio.run(_generate(args.start, args.end))
+    elif args.command == "rotate-signing-key":
+        asyncio.run(_rotate())
     else:
         asyncio.run(_no_shows())
 

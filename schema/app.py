@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
+from schema.certificates import Certificate, CertificateMutations
 from schema.delegations import AuditEvent, Delegation, DelegationMutations
 from schema.mutation import AccountMutations
 from schema.offices import Office
@@ -17,7 +18,14 @@ from schema.records import Application, Document, PermanentResidentCard, RecordM
 from schema.subscription import Subscription
 
 Mutation = merge_types(
-    "Mutation", (AccountMutations, AppointmentMutations, RecordMutations, DelegationMutations)
+    "Mutation",
+    (
+        AccountMutations,
+        AppointmentMutations,
+        RecordMutations,
+        DelegationMutations,
+        CertificateMutations,
+    ),
 )
 Mutation.__strawberry_definition__.description = "Everything that changes state."
 
@@ -37,6 +45,7 @@ schema = strawberry.Schema(
         PermanentResidentCard,
         Delegation,
         AuditEvent,
+        Certificate,
     ],
     config=StrawberryConfig(auto_camel_case=True),
 )

@@ -19,6 +19,7 @@ from schema import paging
 from schema.accounts import Account, Viewer
 from schema.appointments import Appointment, Slot
 from schema.catalogue import Guidance, ServiceType, current_guidance
+from schema.certificates import DocumentVerification
 from schema.common import (
     AfterArg,
     FirstArg,
@@ -62,6 +63,8 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
         return Appointment.from_row(appointment)
     if type_name in ("Application", "Document", "PermanentResidentCard"):
         return await resolve_record_node(ctx, type_name, pk)
+    if type_name == "Certificate":
+        return await resolve_certificate_node(ctx, pk)
     if type_name in ("Delegation", "AuditEvent"):
         return await resolve_delegation_node(ctx, type_name, pk)
     if type_name == "Passport":
@@ -74,6 +77,20 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
         ctx.authorizer.record(grant, "READ_PASSPORTS", f"Passport:{pk}")
         return Passport.from_row(passport)
     return None
+
+
+async def resolve_certificate_node(ctx: Context, pk: int) -> Node | None:
+    from persistence import certificates as certificate_store
+    from schema.certificates import Certificate
+
+    row = await certificate_store.by_id(pk)
+    if row is None:
+        return None
+    grant = await ctx.authorizer.may_act_for(row.person_id, "VIEW_DOCUMENTS")
+    if grant is None:
+        return None
+    ctx.authorizer.record(grant, "READ_CERTIFICATE", row.jti)
+    return Certificate.from_row(row)
 
 
 async def resolve_delegation_node(ctx: Context, type_name: str, pk: int) -> Node | None:
@@ -247,3 +264,17 @@ class Query:
                 ServiceCount(service=ServiceCode(s), count=c) for s, c in figures.median_days
             ],
         )
+
+    @strawberry.field(
+        description="Anyone: check a signed document (signature with the published keys, "
+        "expiry, revocation)."
+    )
+    async def verify_document(
+        self,
+        info: Info,
+        token: Annotated[str, strawberry.argument(description="The compact JWS to check.")],
+    ) -> DocumentVerification:
+        from resolvers.certificates import verify
+        from schema.certificates import verification
+
+        return verification(await verify(info.context, token))

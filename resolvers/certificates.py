@@ -1,0 +1,136 @@
+"""Passport-information certificates: issuing, revoking, verifying; rotating the signing key."""
+
+from __future__ import annotations
+
+from persistence import certificates as store
+from persistence import persons as person_store
+from persistence import records as record_store
+from persistence import signing_keys
+from persistence.models import Certificate, KeyPurpose, Role
+from resolvers.context import Context
+from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
+from resolvers.records import local_today
+from signing import certificates
+from signing.keys import ALG
+
+
+async def issue(ctx: Context, person_id: int | None) -> Certificate:
+    if ctx.account is None:
+        raise unauthenticated()
+    grant = (
+        await ctx.authorizer.may_act_for(person_id, "VIEW_DOCUMENTS")
+        if person_id is not None
+        else None
+    )
+    person = await person_store.person(person_id) if grant and person_id is not None else None
+    if grant is None or person is None:
+        raise not_permitted()
+    today = local_today(ctx)
+    cards = [
+        c
+        for c in (await record_store.cards_by_person([person.id]))[0]
+        if c.issued_on <= today <= c.valid_until
+    ]
+    if not cards:
+        raise Refusal(
+            "NotPermanentResident", "This person holds no valid Foreign Permanent Resident ID Card."
+        )
+    card = cards[0]
+    passports = (await person_store.passports_by_person([person.id]))[0]
+    facts = {
+        "name": {"surname": person.surname, "givenNames": person.given_names},
+        "nationality": person.nationality,
+        "birthDate": person.birth_date.isoformat(),
+        "prCard": {
+            "number": card.number,
+            "issuedOn": card.issued_on.isoformat(),
+            "validUntil": card.valid_until.isoformat(),
+        },
+        "passports": [
+            {
+                "number": p.number,
+                "issuingCountry": p.issuing_country,
+                "validUntil": p.valid_until.isoformat(),
+                "boundFrom": p.bound_from.isoformat(),
+                "boundUntil": p.bound_until.isoformat() if p.bound_until else None,
+                "current": p.is_current,
+            }
+            for p in passports
+        ],
+    }
+    ring = ctx.services.keys
+    await ring.reload()  # another process may have rotated: sign with the active key of record
+    key = ring.active(KeyPurpose.DOCUMENT)
+    signed = certificates.sign(
+        private_key=key.private,
+        kid=key.kid,
+        alg=ALG,
+        issuer=ctx.settings.issuer,
+        subject=person.subject,
+        facts=facts,
+        now=ctx.now(),
+        validity_days=ctx.settings.certificate_validity_days,
+    )
+    await signing_keys.extend_last_expiry(key.kid, signed.expires_at)
+    certificate = await store.store(
+        jti=signed.jti,
+        person_id=person.id,
+        issued_by_id=ctx.account.id,
+        delegation_id=grant.delegation_id,
+        kid=key.kid,
+        token=signed.token,
+        issued_at=signed.issued_at,
+        expires_at=signed.expires_at,
+    )
+    ctx.authorizer.record(grant, "ISSUE_PASSPORT_CERTIFICATE", signed.jti)
+    return certificate
+
+
+async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certificate:
+    if ctx.account is None:
+        raise unauthenticated()
+    if not ctx.has_role(Role.OFFICER, Role.ADMIN):
+        raise not_permitted()
+    reason = " ".join(reason.split())
+    if not 1 <= len(reason) <= 400:
+        raise invalid("Give a reason of 1 to 400 characters.", "reason")
+    certificate = await store.by_id(certificate_id) if certificate_id is not None else None
+    if certificate is None:
+        raise not_permitted()
+    await store.revoke(certificate.id, reason, ctx.now())
+    grant = await ctx.authorizer.may_act_for(certificate.person_id, None)
+    if grant:
+        ctx.authorizer.record(grant, "REVOKE_CERTIFICATE", certificate.jti)
+    refreshed = await store.by_id(certificate.id)
+    assert refreshed is not None
+    return refreshed
+
+
+async def verify(ctx: Context, token: str) -> certificates.Verification:
+    """Anyone may verify: signature with a published key, expiry, then revocation."""
+    ring = ctx.services.keys
+    now = ctx.now()
+    keys = {k["kid"]: k for k in ring.published_document_keys(now)}
+    header_kid = certificates.key_id_of(token)
+    if header_kid is not None and header_kid not in keys:
+        await ring.reload()  # a key published by another process since we last looked
+        keys = {k["kid"]: k for k in ring.published_document_keys(now)}
+    result = certificates.verify(token, keys, now)
+    if result.claims is not None and isinstance(result.claims.get("jti"), str):
+        stored = await store.by_jti(result.claims["jti"])
+        if stored is not None and stored.revoked_at is not None:
+            return certificates.revoked(result)
+    return result
+
+
+async def rotate(ctx: Context) -> tuple[str, str]:
+    if ctx.account is None:
+        raise unauthenticated()
+    if not ctx.has_role(Role.ADMIN):
+        raise not_permitted()
+    rotated = await ctx.services.keys.rotate_documents(ctx.now())
+    if rotated is None:
+        await ctx.services.keys.ensure(ctx.now())
+        rotated = await ctx.services.keys.rotate_documents(ctx.now())
+    assert rotated is not None
+    return rotated
