@@ -44,7 +44,7 @@ class Authorizer:
         if self._delegations is None:
             account = self._ctx.account
             rows = await delegation_store.granting_for_helper(account.id) if account else []
-            now, today = self._ctx.now(), self._ctx.now().date()
+            now, today = self._ctx.now(), self._ctx.today()
             self._delegations = {
                 d.dependant_id: d
                 for d in rows

@@ -6,8 +6,9 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from resolvers.authorization import Authorizer
     from resolvers.events import EventBus
     from resolvers.loaders import Loaders
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Clock:
@@ -93,6 +97,10 @@ class Context:
 
     def now(self) -> datetime:
         return self.services.clock.now()
+
+    def today(self) -> date:
+        """Today in China (Asia/Shanghai), the day that validity dates are counted in."""
+        return self.now().astimezone(SHANGHAI).date()
 
     @property
     def loaders(self) -> Loaders:

@@ -317,7 +317,7 @@ RecordApplicationResult = Annotated[
     strawberry.union("RecordApplicationResult", description="The outcome of recordApplication."),
 ]
 UpdateApplicationStatusResult = Annotated[
-    ApplicationStatusUpdated | InvalidTransition | NotPermitted,
+    ApplicationStatusUpdated | InvalidTransition | NotPermitted | ValidationError,
     strawberry.union(
         "UpdateApplicationStatusResult", description="The outcome of updateApplicationStatus."
     ),
