@@ -25,7 +25,7 @@ from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
-from persistence.rate_limits import make_rate_limiter
+from persistence.rate_limits import make_cost_budget, make_rate_limiter
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
@@ -69,6 +69,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         hasher=hasher,
         calendar=await calendar_store.load_calendar(),
         events=EventBus(settings.redis_url),
+        budget=make_cost_budget(settings.redis_url),
     )
     await services.events.start()
     await upkeep(services)
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             task.cancel()
             await services.limiter.close()
             await services.events.close()
+            await services.budget.close()
             await close_database()
 
     async def graphql(request: Request) -> Response:

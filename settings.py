@@ -81,6 +81,8 @@ class Settings:
     max_page_size: int = 100
     max_batch_size: int = 10
     max_body_bytes: int = 1_000_000
+    max_query_cost: int = 5000
+    cost_budget_per_minute: int = 100_000
 
     # The published password of the development-only demo sign-ins (CONTRACT.md).
     demo_password: str = "demo-pass-2024"  # noqa: S105
@@ -167,6 +169,8 @@ def load() -> Settings:
         max_page_size=_int("MAX_PAGE_SIZE", d.max_page_size),
         max_batch_size=_int("MAX_BATCH_SIZE", d.max_batch_size),
         max_body_bytes=_int("MAX_BODY_BYTES", d.max_body_bytes),
+        max_query_cost=_int("MAX_QUERY_COST", d.max_query_cost),
+        cost_budget_per_minute=_int("COST_BUDGET_PER_MINUTE", d.cost_budget_per_minute),
     )
 
 

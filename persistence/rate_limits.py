@@ -94,3 +94,63 @@ class RedisRateLimiter:
 
 def make_rate_limiter(redis_url: str | None, prefix: str = "rl:") -> RateLimiter:
     return RedisRateLimiter(redis_url, prefix) if redis_url else MemoryRateLimiter()
+
+
+class CostBudget(Protocol):
+    async def spend(self, bucket: str, points: int, budget: int, window_s: int) -> int | None:
+        """Spend points from the bucket's budget for the current window; the points left, or
+        None (and nothing spent) when the budget cannot cover them."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryCostBudget:
+    """Fixed-window point budgets in this process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._clock = clock
+
+    async def spend(self, bucket: str, points: int, budget: int, window_s: int) -> int | None:
+        window = int(self._clock() // window_s)
+        start, used = self._windows.get(bucket, (window, 0))
+        if start != window:
+            used = 0
+        if used + points > budget:
+            return None
+        self._windows[bucket] = (window, used + points)
+        if len(self._windows) > 100_000:
+            self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+        return budget - used - points
+
+    async def close(self) -> None:
+        self._windows.clear()
+
+
+class RedisCostBudget:
+    """Fixed-window point budgets in Redis, shared by every process."""
+
+    def __init__(self, url: str, prefix: str = "cost:") -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._prefix = prefix
+
+    async def spend(self, bucket: str, points: int, budget: int, window_s: int) -> int | None:
+        window = int(time.time() // window_s)
+        key = f"{self._prefix}{bucket}:{window}"
+        pipe = self._redis.pipeline()
+        pipe.incrby(key, points)
+        pipe.expire(key, window_s + 1)
+        used, _ = await pipe.execute()
+        if used > budget:
+            await self._redis.decrby(key, points)
+            return None
+        return budget - used
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def make_cost_budget(redis_url: str | None) -> CostBudget:
+    return RedisCostBudget(redis_url) if redis_url else MemoryCostBudget()

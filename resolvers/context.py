@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 
 from domain.calendar import WorkingCalendar
 from persistence.models import Account, AuditEvent
-from persistence.rate_limits import RateLimiter
+from persistence.rate_limits import CostBudget, MemoryCostBudget, RateLimiter
 from settings import Settings
 from signing.keys import KeyRing
 
@@ -55,6 +55,7 @@ class Services:
     hasher: PasswordHasher
     calendar: WorkingCalendar
     events: EventBus | None = None
+    budget: CostBudget = field(default_factory=MemoryCostBudget)
 
     async def publish_application_event(self, applicant_id: int, event_id: int) -> None:
         if self.events is not None:

@@ -108,19 +108,21 @@ async def find_by_identity(
     birth_date: date,
     surname: str,
 ) -> Person:
-    """The person matching all four facts, rate-limited per `bucket`; a miss says nothing of
-    which fact failed."""
+    """The person matching all four facts; misses are rate-limited per `bucket`, and a miss
+    says nothing of which fact failed."""
     settings = ctx.settings
     limiter = ctx.services.limiter
     window = settings.identity_attempt_window_s
     wait = await limiter.blocked_for(bucket, settings.identity_attempts_per_account, window)
     if wait:
         raise rate_limited(wait)
-    await limiter.hit(bucket, window)
+    # Only misses count: enumeration needs many of them, while a helper adding ten real
+    # dependants must not be stopped.
     try:
         number = normalise_passport_number(passport_number)
         nationality = normalise_nationality(nationality)
     except InvalidIdentifier as exc:
+        await limiter.hit(bucket, window)
         raise Refusal("IdentityNotFound", _NO_MATCH) from exc
     person = await store.match_identity(
         passport_number=number,
@@ -129,6 +131,7 @@ async def find_by_identity(
         surname_key=normalise_name(surname),
     )
     if person is None:
+        await limiter.hit(bucket, window)
         raise Refusal("IdentityNotFound", _NO_MATCH)
     return person
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+import settings
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
@@ -29,6 +31,8 @@ Mutation = merge_types(
 )
 Mutation.__strawberry_definition__.description = "Everything that changes state."
 
+_limits = settings.load()
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -48,4 +52,9 @@ schema = strawberry.Schema(
         Certificate,
     ],
     config=StrawberryConfig(auto_camel_case=True),
+    extensions=[
+        QueryDepthLimiter(max_depth=_limits.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=_limits.max_aliases),
+        MaxTokensLimiter(max_token_count=_limits.max_tokens),
+    ],
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -23,6 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from persistence.audit import write_audit
 from resolvers.context import Context, Services
+from schema.limits import Cost, estimate
 from web.authentication import Unauthenticated, authenticate
 
 log = logging.getLogger("graphql")
@@ -195,30 +196,47 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=512)
-def _operation_names(query: str) -> tuple[str | None, ...] | None:
-    """Names of the document's operations; None when it does not parse (GraphQL says why)."""
+def _parse_cached(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
     try:
-        document = parse(query)
-    except GraphQLError:
-        return None
-    return tuple(
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLError as error:
+        return error
+
+
+def parse_document(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
+    """The parsed document, or the syntax (or token limit) error; modest documents are cached
+    so the cache cannot hold much memory."""
+    if len(query) <= 20_000:
+        return _parse_cached(query, max_tokens)
+    return _parse_cached.__wrapped__(query, max_tokens)
+
+
+def operation_problem(document: DocumentNode, operation_name: str | None) -> str | None:
+    """GraphQL's GetOperation: several operations need an operationName that names one."""
+    names = [
         d.name.value if d.name else None
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
-    )
-
-
-def operation_problem(query: str, operation_name: str | None) -> str | None:
-    """GraphQL's GetOperation: several operations need an operationName that names one."""
-    # Only modest documents are cached, so the cache cannot hold much memory.
-    names = _operation_names(query) if len(query) <= 20_000 else _operation_names.__wrapped__(query)
-    if names is None:
-        return None
+    ]
     if operation_name is None and len(names) > 1:
         return "The document has several operations: name the one to run in operationName."
     if operation_name is not None and operation_name not in names:
         return f"The document has no operation named {operation_name!r}."
     return None
+
+
+def request_error(message: str, code: str, media: str) -> tuple[dict[str, Any], int]:
+    """A refusal before execution: 400 without data for graphql-response+json, else 200."""
+    error = {"message": message, "extensions": {"code": code}}
+    if media == GRAPHQL_RESPONSE:
+        return {"errors": [error]}, 400
+    return {"data": None, "errors": [error]}, 200
+
+
+def budget_bucket(ctx: Context) -> str:
+    if ctx.account is not None:
+        return f"cost:acct:{ctx.account.id}"
+    return f"cost:ip:{ctx.client_ip}"
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -301,12 +319,39 @@ class GraphQLEndpoint:
     async def run(
         self, request: Request, params: GraphQLParams, ctx: Context, media: str
     ) -> tuple[dict[str, Any], int]:
-        problem = operation_problem(params.query, params.operation_name)
-        if problem is not None:
-            error = {"message": problem, "extensions": {"code": "BAD_REQUEST"}}
-            if media == GRAPHQL_RESPONSE:
-                return {"errors": [error]}, 400
-            return {"data": None, "errors": [error]}, 200
+        settings = self.services.settings
+        document = parse_document(params.query, settings.max_tokens)
+        cost: Cost | None = None
+        if isinstance(document, DocumentNode):
+            problem = operation_problem(document, params.operation_name)
+            if problem is not None:
+                return request_error(problem, "BAD_REQUEST", media)
+            cost = estimate(self.schema._schema, document, params.operation_name, params.variables)
+            if cost.requested > settings.max_query_cost:
+                return request_error(
+                    f"This query would cost {cost.requested} points; the most one query may "
+                    f"cost is {settings.max_query_cost}. Ask for fewer items or fields.",
+                    "QUERY_TOO_COMPLEX",
+                    media,
+                )
+            remaining = await self.services.budget.spend(
+                budget_bucket(ctx), cost.requested, settings.cost_budget_per_minute, 60
+            )
+            if remaining is None:
+                body = {
+                    "errors": [
+                        {
+                            "message": "Query budget used up for this minute; try again shortly.",
+                            "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": 60},
+                        }
+                    ]
+                }
+                return body, 429
+            ctx.extras["cost"] = {
+                "requestedQueryCost": cost.requested,
+                "maximumAvailable": settings.cost_budget_per_minute,
+                "remaining": remaining,
+            }
         allowed = {OperationType.QUERY, OperationType.MUTATION, OperationType.SUBSCRIPTION}
         if request.method == "GET":
             allowed = {OperationType.QUERY}
@@ -331,14 +376,17 @@ class GraphQLEndpoint:
             }, 405
         await write_audit(ctx.take_audit())
         body: dict[str, Any] = {}
-        request_error = is_request_error(result)
-        if not (request_error and media == GRAPHQL_RESPONSE):
+        failed_request = is_request_error(result)
+        if not (failed_request and media == GRAPHQL_RESPONSE):
             body["data"] = result.data
         if result.errors:
             body["errors"] = [format_error(e, ctx.request_id) for e in result.errors]
-        if result.extensions:
-            body["extensions"] = result.extensions
-        status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
+        extensions = dict(result.extensions or {})
+        if "cost" in ctx.extras:
+            extensions["cost"] = ctx.extras["cost"]
+        if extensions:
+            body["extensions"] = extensions
+        status = 400 if failed_request and media == GRAPHQL_RESPONSE else 200
         return body, status
 
 
