@@ -32,6 +32,7 @@ from resolvers.events import EventBus
 from schema import schema
 from settings import Settings
 from signing.keys import KeyRing
+from web.caching import PersistedQueries, ResponseCache
 from web.graphql_http import GraphQLEndpoint
 from web.websocket import GraphQLWebSocket
 
@@ -115,7 +116,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await start_services(settings, clock)
         app.state.services = services
-        holder["graphql"] = GraphQLEndpoint(schema, services)
+        persisted = PersistedQueries(settings.redis_url, settings.persisted_queries_file)
+        response_cache = ResponseCache(settings.redis_url, settings.public_cache_seconds)
+        await persisted.start()
+        await response_cache.start()
+        services.on_public_change = response_cache.invalidate
+        holder["graphql"] = GraphQLEndpoint(schema, services, persisted, response_cache)
         holder["ws"] = GraphQLWebSocket(schema, services)
         task = asyncio.create_task(upkeep_forever(services))
         try:
@@ -125,6 +131,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await services.limiter.close()
             await services.events.close()
             await services.budget.close()
+            await persisted.close()
+            await response_cache.close()
             await close_database()
 
     async def graphql(request: Request) -> Response:

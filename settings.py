@@ -82,6 +82,9 @@ class Settings:
     max_batch_size: int = 10
     max_body_bytes: int = 1_000_000
     max_query_cost: int = 5000
+    public_cache_seconds: int = 30
+    # A JSON file of the only documents accepted (registered-only mode); unset accepts any.
+    persisted_queries_file: str | None = None
     cost_budget_per_minute: int = 100_000
 
     # The published password of the development-only demo sign-ins (CONTRACT.md).
@@ -170,6 +173,8 @@ def load() -> Settings:
         max_batch_size=_int("MAX_BATCH_SIZE", d.max_batch_size),
         max_body_bytes=_int("MAX_BODY_BYTES", d.max_body_bytes),
         max_query_cost=_int("MAX_QUERY_COST", d.max_query_cost),
+        public_cache_seconds=_int("PUBLIC_CACHE_SECONDS", d.public_cache_seconds),
+        persisted_queries_file=_opt("PERSISTED_QUERIES_FILE"),
         cost_budget_per_minute=_int("COST_BUDGET_PER_MINUTE", d.cost_budget_per_minute),
     )
 

@@ -375,4 +375,5 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
     await office_store.add_closure(office.id, day, reason)
     start, end = store.local_day_bounds(day, tz)
     cancelled = await store.close_day(office.id, start, end)
+    ctx.after_commit(ctx.services.public_data_changed)
     return ClosureAdded(day=day, reason=reason, cancelled=cancelled)

@@ -56,6 +56,12 @@ class Services:
     calendar: WorkingCalendar
     events: EventBus | None = None
     budget: CostBudget = field(default_factory=MemoryCostBudget)
+    # Called after public data (offices, closures, guidance) changed: drops cached answers.
+    on_public_change: Callable[[], Awaitable[None]] | None = None
+
+    async def public_data_changed(self) -> None:
+        if self.on_public_change is not None:
+            await self.on_public_change()
 
     async def publish_application_event(self, applicant_id: int, event_id: int) -> None:
         if self.events is not None:

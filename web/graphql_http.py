@@ -25,6 +25,7 @@ from persistence.audit import write_audit
 from resolvers.context import Context, Services
 from schema.limits import Cost, estimate
 from web.authentication import Unauthenticated, authenticate
+from web.caching import PersistedQueries, ResponseCache, is_public, sha256
 
 log = logging.getLogger("graphql")
 
@@ -262,9 +263,17 @@ def json_response(
 class GraphQLEndpoint:
     """The ASGI endpoint for POST and GET on /graphql."""
 
-    def __init__(self, schema: Any, services: Services) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        services: Services,
+        persisted: PersistedQueries,
+        response_cache: ResponseCache,
+    ) -> None:
         self.schema = schema
         self.services = services
+        self.persisted = persisted
+        self.response_cache = response_cache
 
     async def handle(self, request: Request) -> Response:
         settings = self.services.settings
@@ -291,14 +300,102 @@ class GraphQLEndpoint:
                 problem.headers,
             )
         if isinstance(params, list):
-            results = [await self.run(request, p, ctx, media) for p in params]
-            status = 200
-            return json_response([body for body, _ in results], status, media, ctx.response_headers)
+            results = []
+            for item in params:
+                resolved = await self.resolve_persisted(item, media)
+                if isinstance(resolved, GraphQLParams):
+                    results.append((await self.run(request, resolved, ctx, media))[0])
+                else:
+                    results.append(resolved[0])
+            return json_response(results, 200, media, ctx.response_headers)
+        resolved = await self.resolve_persisted(params, media)
+        if not isinstance(resolved, GraphQLParams):
+            body, status = resolved
+            return json_response(body, status, media)
+        params = resolved
+        anonymous = ctx.account is None
+        cache_key = None
+        if anonymous:
+            # The time bucket keeps answers that depend on "now" (opening state, the guidance
+            # in force) from outliving their period, whatever the clock does.
+            ttl = max(1, self.services.settings.public_cache_seconds)
+            period = int(self.services.clock.now().timestamp() // ttl)
+            cache_key = ResponseCache.key(
+                params.query,
+                params.variables,
+                params.operation_name,
+                f"{request.headers.get('accept-language', '')}|{period}",
+                media,
+            )
+            hit = self.response_cache.get(cache_key)
+            if hit is not None:
+                return self.cached_response(request, *hit, media)
         body, status = await self.run(request, params, ctx, media)
         headers = dict(ctx.response_headers)
         if status == 405:
             headers["Allow"] = "POST"
+        if (
+            cache_key is not None
+            and status == 200
+            and ctx.extras.get("public")
+            and ("errors" not in body)
+        ):
+            encoded = encode(body)
+            etag = self.response_cache.put(cache_key, status, encoded)
+            return self.cached_response(request, status, encoded, etag, media)
+        headers.setdefault("Cache-Control", "no-store" if not anonymous else "no-cache")
         return json_response(body, status, media, headers)
+
+    def cached_response(
+        self, request: Request, status: int, body: bytes, etag: str, media: str
+    ) -> Response:
+        """A public answer: cacheable by CDNs and clients, revalidated by ETag."""
+        ttl = int(self.services.settings.public_cache_seconds)
+        headers = {
+            "ETag": etag,
+            "Cache-Control": f"public, max-age={ttl}",
+            "Vary": "Accept, Accept-Language, Authorization",
+        }
+        if request.method == "GET" and etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(
+            body, status_code=status, media_type=f"{media}; charset=utf-8", headers=headers
+        )
+
+    async def resolve_persisted(
+        self, params: GraphQLParams, media: str
+    ) -> GraphQLParams | tuple[dict[str, Any], int]:
+        """Apply automatic persisted queries: a known hash stands for its document."""
+        persisted = (params.extensions or {}).get("persistedQuery")
+        registry_only = self.persisted.registry is not None
+        if not isinstance(persisted, dict):
+            if registry_only and sha256(params.query) not in self.persisted.registry:
+                return request_error(
+                    "Only registered documents are accepted here.",
+                    "PERSISTED_QUERY_REQUIRED",
+                    media,
+                )
+            return params
+        digest = persisted.get("sha256Hash")
+        if persisted.get("version") != 1 or not isinstance(digest, str):
+            return request_error("Unsupported persistedQuery extension.", "BAD_REQUEST", media)
+        if not params.query:
+            stored = await self.persisted.get(digest)
+            if stored is None:
+                error = {
+                    "message": "PersistedQueryNotFound",
+                    "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"},
+                }
+                return {"errors": [error]}, 200
+            return GraphQLParams(stored, params.variables, params.operation_name, params.extensions)
+        if sha256(params.query) != digest:
+            return request_error("The query does not match its sha256Hash.", "BAD_REQUEST", media)
+        if registry_only and digest not in self.persisted.registry:
+            return request_error(
+                "Only registered documents are accepted here.", "PERSISTED_QUERY_REQUIRED", media
+            )
+        await self.persisted.put(digest, params.query)
+        return params
 
     async def context_for(self, request: Request) -> Context:
         try:
@@ -326,6 +423,7 @@ class GraphQLEndpoint:
             problem = operation_problem(document, params.operation_name)
             if problem is not None:
                 return request_error(problem, "BAD_REQUEST", media)
+            ctx.extras["public"] = is_public(document, params.operation_name)
             cost = estimate(self.schema._schema, document, params.operation_name, params.variables)
             if cost.requested > settings.max_query_cost:
                 return request_error(

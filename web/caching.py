@@ -1,0 +1,172 @@
+"""Automatic persisted queries and the response cache for public, anonymous reads."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode
+
+log = logging.getLogger(__name__)
+
+# Root fields whose answers are the same for every anonymous caller.
+PUBLIC_ROOT_FIELDS = frozenset(
+    {"offices", "services", "guidance", "__schema", "__type", "__typename"}
+)
+INVALIDATION_CHANNEL = "public-cache-invalidation"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PersistedQueries:
+    """Documents by their SHA-256 (Apollo's automatic persisted queries), optionally shared
+    through Redis, and an optional registry of the only documents accepted."""
+
+    def __init__(
+        self, redis_url: str | None, registry_file: str | None, capacity: int = 5000
+    ) -> None:
+        self._memory: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+        self._redis_url = redis_url
+        self._redis = None
+        self.registry: dict[str, str] | None = None
+        if registry_file:
+            data = json.loads(Path(registry_file).read_text())
+            self.registry = (
+                {sha256(q): q for q in data.values()}
+                if isinstance(data, dict)
+                else {sha256(q): q for q in data}
+            )
+
+    async def start(self) -> None:
+        if self._redis_url:
+            import redis.asyncio as redis
+
+            self._redis = redis.from_url(self._redis_url)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def get(self, digest: str) -> str | None:
+        if self.registry is not None:
+            return self.registry.get(digest)
+        if digest in self._memory:
+            self._memory.move_to_end(digest)
+            return self._memory[digest]
+        if self._redis is not None:
+            raw = await self._redis.get(f"apq:{digest}")
+            if raw is not None:
+                self._remember(digest, raw.decode())
+                return raw.decode()
+        return None
+
+    async def put(self, digest: str, query: str) -> None:
+        if self.registry is not None:
+            return
+        self._remember(digest, query)
+        if self._redis is not None:
+            await self._redis.set(f"apq:{digest}", query, ex=86400)
+
+    def _remember(self, digest: str, query: str) -> None:
+        self._memory[digest] = query
+        self._memory.move_to_end(digest)
+        while len(self._memory) > self._capacity:
+            self._memory.popitem(last=False)
+
+
+def is_public(document: DocumentNode, operation_name: str | None) -> bool:
+    """True when the operation is a query touching only public root fields."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = next(
+        (
+            o
+            for o in operations
+            if operation_name is None or (o.name is not None and o.name.value == operation_name)
+        ),
+        None,
+    )
+    if chosen is None or chosen.operation.value != "query":
+        return False
+    return all(
+        isinstance(s, FieldNode) and s.name.value in PUBLIC_ROOT_FIELDS
+        for s in chosen.selection_set.selections
+    )
+
+
+class ResponseCache:
+    """Encoded answers to public anonymous queries, served before parsing. Entries live for
+    `ttl` seconds (opening state depends on the clock) and are dropped at once, in every
+    process, when the public data behind them changes."""
+
+    def __init__(self, redis_url: str | None, ttl: float, capacity: int = 2000) -> None:
+        self._entries: OrderedDict[str, tuple[float, int, bytes, str]] = OrderedDict()
+        self._ttl = ttl
+        self._capacity = capacity
+        self._redis_url = redis_url
+        self._redis = None
+        self._listener: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        if not self._redis_url:
+            return
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(self._redis_url)
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(INVALIDATION_CHANNEL)
+        self._listener = asyncio.create_task(self._listen(pubsub))
+
+    async def _listen(self, pubsub: object) -> None:
+        async for message in pubsub.listen():  # type: ignore[attr-defined]
+            if message.get("type") == "message":
+                self._entries.clear()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    @staticmethod
+    def key(
+        query: str, variables: object, operation_name: str | None, language: str, media: str
+    ) -> str:
+        raw = json.dumps(
+            [query, variables, operation_name, language, media],
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        return sha256(raw)
+
+    def get(self, key: str) -> tuple[int, bytes, str] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        stored_at, status, body, etag = entry
+        if time.monotonic() - stored_at > self._ttl:
+            self._entries.pop(key, None)
+            return None
+        return status, body, etag
+
+    def put(self, key: str, status: int, body: bytes) -> str:
+        etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+        self._entries[key] = (time.monotonic(), status, body, etag)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+        return etag
+
+    async def invalidate(self) -> None:
+        """Public data changed: forget every entry here and in the other processes."""
+        self._entries.clear()
+        if self._redis is not None:
+            await self._redis.publish(INVALIDATION_CHANNEL, "all")
