@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,11 +30,13 @@ from persistence.rate_limits import make_cost_budget, make_rate_limiter
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
+from resolvers.metrics import REGISTRY
 from schema import schema
 from settings import Settings
 from signing.keys import KeyRing
 from web.caching import PersistedQueries, ResponseCache
 from web.graphql_http import GraphQLEndpoint
+from web.logging_setup import configure as configure_logging
 from web.websocket import GraphQLWebSocket
 
 log = logging.getLogger("server")
@@ -141,6 +144,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def graphql_ws(websocket: WebSocket) -> None:
         await holder["ws"](websocket.scope, websocket.receive, websocket.send)
 
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             WebSocketRoute("/graphql", graphql_ws),
             Route("/health", health),
+            Route("/metrics", metrics),
             Route("/ready", ready),
             Route("/.well-known/jwks.json", jwks),
         ],
@@ -174,13 +181,16 @@ def main() -> None:
     import uvicorn
 
     settings = settings_module.load()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
+    # SIGTERM: stop accepting, finish in-flight requests (up to 20 s), then close the database.
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,
         proxy_headers=False,
+        timeout_graceful_shutdown=20,
     )
 
 

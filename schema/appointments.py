@@ -15,6 +15,7 @@ from persistence.models import Appointment as AppointmentRow
 from persistence.models import Slot as SlotRow
 from resolvers import appointments as resolve
 from resolvers.context import Context
+from resolvers.metrics import BOOKINGS
 from schema import paging
 from schema.accounts import Actor, ActorKind
 from schema.common import (
@@ -298,7 +299,7 @@ class AppointmentMutations:
         async def done(row: AppointmentRow) -> BookingConfirmed:
             return BookingConfirmed(appointment=Appointment.from_row(row))
 
-        return await run_mutation(
+        result = await run_mutation(
             ctx,
             (SlotUnavailable, AlreadyBooked, NotPermitted, ValidationError, RateLimited),
             lambda: resolve.book(
@@ -310,6 +311,8 @@ class AppointmentMutations:
             ),
             done,
         )
+        BOOKINGS.labels("bookAppointment", type(result).__name__).inc()
+        return result
 
     @strawberry.mutation(
         description="Cancel a booked appointment (until it starts); frees its place."
@@ -349,7 +352,7 @@ class AppointmentMutations:
                 appointment=Appointment.from_row(new), previous=Appointment.from_row(previous)
             )
 
-        return await run_mutation(
+        result = await run_mutation(
             ctx,
             (
                 SlotUnavailable,
@@ -367,6 +370,8 @@ class AppointmentMutations:
             ),
             done,
         )
+        BOOKINGS.labels("rescheduleAppointment", type(result).__name__).inc()
+        return result
 
     @strawberry.mutation(description="Officers of the office (and admins): the applicant arrived.")
     async def check_in_appointment(

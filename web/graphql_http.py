@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +25,11 @@ from strawberry.types.graphql import OperationType
 
 from persistence.audit import write_audit
 from resolvers.context import Context, Services
+from resolvers.metrics import LATENCY, REQUESTS, operation_label
 from schema.limits import Cost, estimate
 from web.authentication import Unauthenticated, authenticate
 from web.caching import PersistedQueries, ResponseCache, is_public, sha256
+from web.logging_setup import request_id
 
 log = logging.getLogger("graphql")
 
@@ -276,6 +280,22 @@ class GraphQLEndpoint:
         self.response_cache = response_cache
 
     async def handle(self, request: Request) -> Response:
+        """Answer one HTTP request, timing it and tagging its logs with a request id."""
+        rid = request.headers.get("x-request-id", "")
+        rid = rid if rid.isalnum() and len(rid) <= 64 else uuid.uuid4().hex[:16]
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        meta = {"operation": "unparsed"}
+        try:
+            response = await self.answer(request, rid, meta)
+        finally:
+            request_id.reset(token)
+        response.headers["X-Request-Id"] = rid
+        LATENCY.labels(meta["operation"]).observe(time.perf_counter() - started)
+        REQUESTS.labels(meta["operation"], str(response.status_code)).inc()
+        return response
+
+    async def answer(self, request: Request, rid: str, meta: dict[str, str]) -> Response:
         settings = self.services.settings
         if request.method not in ("GET", "POST"):
             return Response(
@@ -291,7 +311,10 @@ class GraphQLEndpoint:
             return Response(problem.message, status_code=problem.status)
         try:
             params = await read_params(request, settings.max_body_bytes, settings.max_batch_size)
-            ctx = await self.context_for(request)
+            meta["operation"] = (
+                "batch" if isinstance(params, list) else operation_label(params.operation_name)
+            )
+            ctx = await self.context_for(request, rid)
         except RequestProblem as problem:
             return json_response(
                 {"errors": [{"message": problem.message, "extensions": {"code": _code(problem)}}]},
@@ -397,7 +420,7 @@ class GraphQLEndpoint:
         await self.persisted.put(digest, params.query)
         return params
 
-    async def context_for(self, request: Request) -> Context:
+    async def context_for(self, request: Request, rid: str) -> Context:
         try:
             identity = await authenticate(self.services, request.headers.get("authorization"))
         except Unauthenticated as exc:
@@ -411,6 +434,7 @@ class GraphQLEndpoint:
             session_family=identity.session if identity else None,
             client_ip=client_ip(request),
             accept_language=request.headers.get("accept-language"),
+            request_id=rid,
         )
 
     async def run(
