@@ -117,6 +117,12 @@ class Context:
             self._loaders = Loaders()
         return self._loaders
 
+    def forget_cached(self) -> None:
+        """Drop what loaders and the policy cached: a mutation may have changed it, and each
+        operation of a batch or a WebSocket connection must see the data as it is now."""
+        self._loaders = None
+        self._authorizer = None
+
     def fresh_authorizer(self) -> Authorizer:
         """A policy without the request's cached delegations (long-lived subscriptions)."""
         from resolvers.authorization import Authorizer

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 import settings
+from persistence.audit import write_audit
+from resolvers.context import Context
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
@@ -33,6 +40,21 @@ Mutation.__strawberry_definition__.description = "Everything that changes state.
 
 _limits = settings.load()
 
+
+class FreshCachesPerOperation(SchemaExtension):
+    """Each operation (of a batch, or on a WebSocket) starts without cached loads or grants,
+    and ends with its reads written to the audit trail."""
+
+    async def on_operation(self):  # type: ignore[no-untyped-def]
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.forget_cached()
+        yield
+        if isinstance(context, Context):
+            # WebSocket operations have no HTTP handler to write their audit trail.
+            await write_audit(context.take_audit())
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -53,6 +75,7 @@ schema = strawberry.Schema(
     ],
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
+        FreshCachesPerOperation,
         QueryDepthLimiter(max_depth=_limits.max_query_depth),
         MaxAliasesLimiter(max_alias_count=_limits.max_aliases),
         MaxTokensLimiter(max_token_count=_limits.max_tokens),

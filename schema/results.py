@@ -38,6 +38,8 @@ async def run_mutation(
         value = await replay.load()
     else:
         await ctx.run_after_commit()
+    finally:
+        ctx.forget_cached()
     if isinstance(value, Refusal):
         return error_member(value, members)
     return await success(value)

@@ -53,6 +53,7 @@ class Subscription:
                     return
                 if event_id is None:
                     continue
+                ctx.forget_cached()  # each event shows its application as it is now
                 row = await EventRow.get_or_none(id=event_id)
                 if row is not None:
                     grant_audit = ctx.authorizer

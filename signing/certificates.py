@@ -97,6 +97,14 @@ def _b64json(part: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(padded.encode()))
 
 
+def _canonical(part: str) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode((part + "=" * (-len(part) % 4)).encode())
+    except (binascii.Error, ValueError):
+        return False
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=") == part
+
+
 def _header(token: str) -> dict[str, Any] | None:
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
@@ -132,6 +140,10 @@ def verify(token: str, keys: dict[str, dict[str, Any]], now: datetime) -> Verifi
     key_data = keys.get(kid)
     if key_data is None:
         return Verification(False, "UNKNOWN_KEY", key_id=kid)
+    if not all(_canonical(part) for part in token.split(".")):
+        # Base64url with altered unused bits decodes to the same bytes: refuse it anyway, so
+        # that any changed character of a token fails.
+        return Verification(False, "BAD_SIGNATURE", key_id=kid)
     alg = key_data.get("alg")
     if header.get("alg") != alg:
         return Verification(False, "BAD_SIGNATURE", key_id=kid)
