@@ -193,15 +193,25 @@ async def office_appointments(
 
 async def close_day(office_id: int, start: datetime, end: datetime) -> int:
     """Close the office's slots in [start, end) and cancel their booked appointments as
-    CANCELLED_BY_OFFICE; each place is freed once. Returns how many were cancelled."""
-    slots = await Slot.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=end)
+    CANCELLED_BY_OFFICE; each place is freed once. Returns how many were cancelled.
+
+    The slots are closed first: on PostgreSQL that waits for bookings in flight on them (they
+    hold the slot rows), so their appointments are committed, and seen, before cancelling.
+    """
+    await Slot.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=end).update(
+        open=False
+    )
+    slot_ids = await Slot.filter(
+        office_id=office_id, starts_at__gte=start, starts_at__lt=end
+    ).values_list("id", flat=True)
     cancelled = 0
-    for row in slots:
-        count = await Appointment.filter(slot_id=row.id, status="BOOKED").update(
+    for slot_id in slot_ids:
+        count = await Appointment.filter(slot_id=slot_id, status="BOOKED").update(
             status="CANCELLED_BY_OFFICE", active_key=None
         )
-        cancelled += count
-        await Slot.filter(id=row.id).update(open=False, booked=F("booked") - count)
+        if count:
+            cancelled += count
+            await Slot.filter(id=slot_id).update(booked=F("booked") - count)
     return cancelled
 
 

@@ -184,6 +184,17 @@ async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slo
     return slot
 
 
+def _already_booked(existing: Appointment | None) -> Refusal:
+    if existing is None:
+        message = "An appointment for this service is already booked."
+    else:
+        message = (
+            f"An appointment for this service is already booked ({existing.reference}). "
+            "Cancel or reschedule it instead."
+        )
+    return Refusal("AlreadyBooked", message, {"appointment": existing})
+
+
 def _full() -> Refusal:
     return Refusal("SlotUnavailable", "This slot is fully booked. Choose another time.")
 
@@ -212,11 +223,14 @@ async def _place_appointment(
             **extra,
         )
     except store.ActiveAppointmentExists as exc:
-        raise Refusal(
-            "AlreadyBooked",
-            "An appointment for this service is already booked.",
-            {"appointment": None},
-        ) from exc
+        # A concurrent booking won; read it after this transaction has rolled back.
+        applicant_id = grant.person_id
+
+        async def already_booked() -> Refusal:
+            existing = await store.active_appointment(applicant_id, service)
+            return _already_booked(existing)
+
+        raise Replay(already_booked) from exc
 
 
 async def book(
@@ -237,12 +251,7 @@ async def book(
     )
     existing = await store.active_appointment(grant.person_id, service)
     if existing is not None:
-        raise Refusal(
-            "AlreadyBooked",
-            f"An appointment for this service is already booked ({existing.reference}). "
-            "Cancel or reschedule it instead.",
-            {"appointment": existing},
-        )
+        raise _already_booked(existing)
     reason = eligibility_refusal(service, frozenset())
     if reason:
         raise invalid(reason, "service")

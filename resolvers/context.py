@@ -103,7 +103,8 @@ class Context:
         return self.services.settings
 
     def now(self) -> datetime:
-        return self.services.clock.now()
+        """The current time in UTC (the database compares UTC times)."""
+        return self.services.clock.now().astimezone(UTC)
 
     def today(self) -> date:
         """Today in China (Asia/Shanghai), the day that validity dates are counted in."""

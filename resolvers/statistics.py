@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from domain.statistics import median_days, suppressed, utilisation
 from persistence import statistics as store
@@ -49,8 +49,9 @@ async def statistics(
         raise bad_input(f"Ask for at most {MAX_DAYS} days at a time.")
     if office_given and office_id is None:
         raise bad_input("No office has this ID.")
-    lower = datetime.combine(start, time.min, tzinfo=SHANGHAI)
-    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+    # Bounds in UTC: the database compares stored UTC times.
+    lower = datetime.combine(start, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=SHANGHAI).astimezone(UTC)
     appointments = await store.appointment_counts(lower, upper, office_id)
     booked_places, capacity = await store.slot_totals(lower, upper, office_id)
     applications = await store.application_counts(lower, upper, office_id)

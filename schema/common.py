@@ -29,7 +29,8 @@ def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, in
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, pk = text.partition(":")
-    if not sep or not pk.isdigit() or len(pk) > 18:
+    # Primary keys are 32-bit integers: anything larger cannot exist.
+    if not sep or not pk.isdigit() or len(pk) > 10 or int(pk) > 2**31 - 1:
         return None
     if expected is not None and type_name != expected:
         return None

@@ -95,7 +95,6 @@ class Application(Node):
     number: str = strawberry.field(description="Application number: office, year, sequence.")
     service: ServiceCode = strawberry.field(description="What was applied for.")
     status: ApplicationStatus = strawberry.field(description="Where it stands now.")
-    submitted_at: dt.datetime = strawberry.field(description="When it was lodged.")
 
     @classmethod
     def from_row(cls, row: ApplicationRow) -> Application:
@@ -105,8 +104,12 @@ class Application(Node):
             number=row.number,
             service=ServiceCode(row.service),
             status=ApplicationStatus(row.status),
-            submitted_at=row.submitted_at,
         )
+
+    @strawberry.field(description="When it was lodged, with the office's UTC offset.")
+    async def submitted_at(self, info: Info) -> dt.datetime:
+        office = await info.context.loaders.office.load(self.row.office_id)
+        return self.row.submitted_at.astimezone(ZoneInfo(office.time_zone))
 
     @strawberry.field(description="Where it was lodged.")
     async def office(self, info: Info) -> Office:
@@ -396,7 +399,7 @@ class RecordMutations:
 
         return await run_mutation(
             ctx,
-            (InvalidTransition, NotPermitted),
+            (InvalidTransition, NotPermitted, ValidationError),
             lambda: resolve.update_status(
                 ctx, _pk(input.application_id, "Application"), input.status.value, input.note
             ),

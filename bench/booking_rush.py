@@ -1,0 +1,435 @@
+"""Booking rush: many applicants book a few small slots at the same moment, over HTTP.
+
+Creates a fresh database (an SQLite file in a temporary folder, or a new PostgreSQL database
+that is dropped afterwards), starts the real server on it as a subprocess, creates N
+applicants straight in the database once the server has migrated it, sets K open slots to
+the given capacity, signs every applicant in, then fires N bookAppointment requests at once
+(each for one of the K slots at random) and reports what happened. A slot must never hold
+more bookings than its capacity: the script exits with status 1 when anything was oversold.
+
+    .venv/bin/python bench/booking_rush.py --database sqlite --clients 200
+    .venv/bin/python bench/booking_rush.py --database postgres --clients 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "booking-rush-pass-2026"  # noqa: S105 (throw-away accounts in a throw-away database)
+SERVICE = "VISA_EXTENSION"
+OFFICE_CODE = "BJ-DC"
+
+SIGN_IN = """
+mutation($email: String!, $password: String!) {
+  signIn(input: {email: $email, password: $password}) {
+    __typename ... on AuthSession { accessToken }
+  }
+}"""
+
+BOOK = """
+mutation($input: BookAppointmentInput!) {
+  bookAppointment(input: $input) {
+    __typename
+    ... on BookingConfirmed { appointment { id reference } }
+  }
+}"""
+
+SLOTS = """
+query($office: ID!, $service: ServiceCode!, $from: Date!, $to: Date!) {
+  availableSlots(officeId: $office, service: $service, from: $from, to: $to) {
+    id startsAt remaining
+  }
+}"""
+
+OFFICES = "{ offices(first: 100) { edges { node { id code } } } }"
+
+
+# ----------------------------------------------------------------------------- databases
+
+
+def _pg_url(base: str, name: str) -> str:
+    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _pg_admin(base: str, statement: str) -> None:
+    import asyncpg
+
+    parts = urlsplit(base.replace("postgres://", "postgresql://", 1))
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+# -------------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(database_url: str, port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "APP_ENV": "development",
+        "DATA_DIR": str(data_dir),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+        "BOOKINGS_PER_ACCOUNT": "1000000",
+    }
+    env.pop("REDIS_URL", None)
+    # The child keeps its own copy of the descriptor; the parent closes its copy at once.
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                "-m",
+                "uvicorn",
+                "--factory",
+                "server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_ready(base_url: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {process.returncode}")
+            try:
+                response = await client.get("/ready")
+                if response.status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become ready in time")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ------------------------------------------------------------------------ setting the scene
+
+
+async def create_applicants(n: int) -> list[tuple[str, int]]:
+    """n persons with linked APPLICANT accounts: (e-mail, person id)."""
+    from argon2 import PasswordHasher
+    from tortoise.transactions import in_transaction
+
+    from domain.identifiers import normalise_name
+    from persistence.models import Account, AccountRole, Passport, Person
+
+    hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    run = secrets.token_hex(3)
+    made: list[tuple[str, int]] = []
+    async with in_transaction():
+        for i in range(n):
+            person = await Person.create(
+                surname="Rush",
+                given_names=f"Applicant {i}",
+                surname_key=normalise_name("Rush"),
+                nationality="GBR",
+                birth_date=date(1980, 1, 1) + timedelta(days=i),
+                sex="X",
+                subject=secrets.token_urlsafe(18),
+            )
+            await Passport.create(
+                person_id=person.id,
+                number=f"B{secrets.token_hex(4).upper()}",
+                issuing_country="GBR",
+                valid_until=date(2035, 1, 1),
+                bound_from=date(2026, 1, 1),
+                is_current=True,
+            )
+            email = f"rush-{run}-{i}@bench.test"
+            account = await Account.create(
+                email=email, display_name=f"Rush {i}", password_hash=hashed, person_id=person.id
+            )
+            await AccountRole.create(account_id=account.id, role="APPLICANT")
+            made.append((email, person.id))
+    return made
+
+
+async def choose_slots(client: httpx.AsyncClient, k: int, capacity: int) -> list[tuple[str, int]]:
+    """K open, unbooked slots starting at least a day ahead, set to `capacity` places:
+    (global id, primary key)."""
+    from persistence.models import Slot
+    from schema.common import from_global_id
+
+    offices = (await client.post("/graphql", json={"query": OFFICES})).json()
+    office = next(
+        e["node"]["id"]
+        for e in offices["data"]["offices"]["edges"]
+        if e["node"]["code"] == OFFICE_CODE
+    )
+    today = datetime.now(UTC).date()
+    body = (
+        await client.post(
+            "/graphql",
+            json={
+                "query": SLOTS,
+                "variables": {
+                    "office": office,
+                    "service": SERVICE,
+                    "from": (today + timedelta(days=1)).isoformat(),
+                    "to": (today + timedelta(days=30)).isoformat(),
+                },
+            },
+        )
+    ).json()
+    earliest = datetime.now(UTC) + timedelta(days=1)
+    candidates = []
+    for s in body["data"]["availableSlots"]:
+        if datetime.fromisoformat(s["startsAt"]) < earliest:
+            continue
+        decoded = from_global_id(s["id"], "Slot")
+        assert decoded is not None
+        row = await Slot.get(id=decoded[1])
+        if row.booked == 0 and row.open:
+            candidates.append((s["id"], row.id))
+    if len(candidates) < k:
+        raise RuntimeError(f"only {len(candidates)} open slots found, {k} wanted")
+    chosen = random.sample(candidates, k)
+    await Slot.filter(id__in=[pk for _, pk in chosen]).update(capacity=capacity, booked=0)
+    return chosen
+
+
+async def sign_in_all(client: httpx.AsyncClient, emails: list[str]) -> list[str]:
+    gate = asyncio.Semaphore(32)
+
+    async def one(email: str) -> str:
+        async with gate:
+            response = await client.post(
+                "/graphql",
+                json={"query": SIGN_IN, "variables": {"email": email, "password": PASSWORD}},
+            )
+        result = response.json()["data"]["signIn"]
+        if result["__typename"] != "AuthSession":
+            raise RuntimeError(f"sign-in of {email} failed: {result}")
+        return result["accessToken"]
+
+    return await asyncio.gather(*(one(e) for e in emails))
+
+
+# ---------------------------------------------------------------------------------- rush
+
+
+async def rush(
+    client: httpx.AsyncClient,
+    tokens: list[str],
+    applicants: list[tuple[str, int]],
+    slots: list[tuple[str, int]],
+) -> tuple[list[str], list[float], float]:
+    from schema.common import to_global_id
+
+    start = asyncio.Event()
+
+    async def one(token: str, person_id: int) -> tuple[str, float]:
+        slot_id, _ = random.choice(slots)
+        payload = {
+            "query": BOOK,
+            "variables": {
+                "input": {
+                    "applicantId": to_global_id("Person", person_id),
+                    "slotId": slot_id,
+                    "service": SERVICE,
+                }
+            },
+        }
+        await start.wait()
+        began = time.perf_counter()
+        try:
+            response = await client.post(
+                "/graphql", json=payload, headers={"authorization": f"Bearer {token}"}
+            )
+            body = response.json()
+            outcome = (
+                body["data"]["bookAppointment"]["__typename"]
+                if response.status_code == 200 and body.get("data")
+                else f"HTTP {response.status_code} error"
+            )
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            outcome = f"error: {type(exc).__name__}"
+        return outcome, (time.perf_counter() - began) * 1000
+
+    tasks = [
+        asyncio.create_task(one(token, person_id))
+        for token, (_, person_id) in zip(tokens, applicants, strict=True)
+    ]
+    await asyncio.sleep(0.1)  # let every task reach the gate
+    began = time.perf_counter()
+    start.set()
+    done = await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - began
+    return [o for o, _ in done], [ms for _, ms in done], elapsed
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def measure(args: argparse.Namespace, database_url: str, base_url: str) -> int:
+    from tortoise import Tortoise
+
+    import settings as settings_module
+    from persistence.models import Appointment, Slot
+
+    config = settings_module.Settings(database_url=database_url).tortoise_config()
+    await Tortoise.init(config=config)
+    try:
+        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+        async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=limits) as client:
+            t0 = time.perf_counter()
+            applicants = await create_applicants(args.clients)
+            slots = await choose_slots(client, args.slots, args.capacity)
+            tokens = await sign_in_all(client, [email for email, _ in applicants])
+            setup_s = time.perf_counter() - t0
+            outcomes, latencies, elapsed = await rush(client, tokens, applicants, slots)
+
+        counts = Counter(outcomes)
+        confirmed = counts.pop("BookingConfirmed", 0)
+        per_slot = []
+        for _, pk in slots:
+            row = await Slot.get(id=pk)
+            appointments = await Appointment.filter(slot_id=pk, status="BOOKED").count()
+            per_slot.append((pk, row.capacity, row.booked, appointments))
+    finally:
+        await Tortoise.close_connections()
+
+    oversold_slots = [max(0, booked - capacity) for _, capacity, booked, _ in per_slot]
+    over_confirmed = max(0, confirmed - args.slots * args.capacity)
+    mismatched = [pk for pk, _, booked, rows in per_slot if booked != rows]
+    oversold = sum(oversold_slots) + over_confirmed
+
+    print(f"database:           {args.database}")
+    print(f"clients:            {args.clients}   slots: {args.slots}   capacity: {args.capacity}")
+    print(f"setup:              {setup_s:.1f} s (applicants, slots, sign-ins)")
+    print(f"attempts:           {len(outcomes)}")
+    print(f"confirmed:          {confirmed}   (places: {args.slots * args.capacity})")
+    rejected = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none"
+    print(f"rejected:           {sum(counts.values())}   ({rejected})")
+    print(
+        f"oversold:           {oversold}   (per slot: {oversold_slots}; "
+        f"confirmed beyond capacity: {over_confirmed})"
+    )
+    print(
+        "slots (id, capacity, booked, BOOKED rows): "
+        + "; ".join(f"{pk}: {c}/{b}/{r}" for pk, c, b, r in per_slot)
+    )
+    if mismatched:
+        print(f"MISMATCH between slot.booked and appointments on slots {mismatched}")
+    print(f"latency p50:        {percentile(latencies, 50):.1f} ms")
+    print(f"latency p99:        {percentile(latencies, 99):.1f} ms")
+    print(f"wall time:          {elapsed:.2f} s")
+    print(
+        f"bookings/s:         {len(outcomes) / elapsed:.1f} requests/s, "
+        f"{confirmed / elapsed:.1f} confirmed/s"
+    )
+    return 1 if oversold or mismatched else 0
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
+    pg_name: str | None = None
+    if args.database == "sqlite":
+        database_url = f"sqlite://{workdir / 'bench.db'}"
+    else:
+        pg_name = f"bench_{secrets.token_hex(4)}"
+        await _pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
+        database_url = _pg_url(args.postgres_url, pg_name)
+    port = _free_port()
+    log_path = workdir / "server.log"
+    process = start_server(database_url, port, workdir / "data", log_path)
+    status = 2
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        status = await measure(args, database_url, f"http://127.0.0.1:{port}")
+    except Exception:
+        print(f"--- server log ({log_path}) ---", file=sys.stderr)
+        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        stop_server(process)
+        if pg_name is not None:
+            await _pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        if status != 2 or not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=200, help="concurrent applicants (200)")
+    parser.add_argument("--slots", type=int, default=3, help="slots they compete for (3)")
+    parser.add_argument("--capacity", type=int, default=5, help="places per slot (5)")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="server in which a temporary database is created and dropped",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder when the run fails"
+    )
+    args = parser.parse_args(argv)
+    if args.clients < 1 or args.slots < 1 or args.capacity < 1:
+        parser.error("--clients, --slots and --capacity must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(main_async(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
