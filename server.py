@@ -24,6 +24,7 @@ from domain.booking import horizon_end
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
+from persistence import statement_counter
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_cost_budget, make_rate_limiter
@@ -65,6 +66,8 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         if not settings.is_production and await database_is_empty():
             await load_demo_data(hasher.hash(settings.demo_password), now.date())
         await keys.ensure(now)
+    if settings.report_sql:
+        statement_counter.enable()
     services = Services(
         settings=settings,
         keys=keys,

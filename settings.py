@@ -83,6 +83,8 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_query_cost: int = 5000
     public_cache_seconds: int = 30
+    # Report each request's SQL statement count in X-SQL-Statements (tests, benchmarks).
+    report_sql: bool = False
     # A JSON file of the only documents accepted (registered-only mode); unset accepts any.
     persisted_queries_file: str | None = None
     cost_budget_per_minute: int = 100_000
@@ -174,6 +176,7 @@ def load() -> Settings:
         max_body_bytes=_int("MAX_BODY_BYTES", d.max_body_bytes),
         max_query_cost=_int("MAX_QUERY_COST", d.max_query_cost),
         public_cache_seconds=_int("PUBLIC_CACHE_SECONDS", d.public_cache_seconds),
+        report_sql=_str("REPORT_SQL_STATEMENTS", "0") == "1",
         persisted_queries_file=_opt("PERSISTED_QUERIES_FILE"),
         cost_budget_per_minute=_int("COST_BUDGET_PER_MINUTE", d.cost_budget_per_minute),
     )

@@ -52,7 +52,13 @@ async def rotate(
     Returns (active kid, next kid), or None when there is no NEXT key to promote.
     """
     async with in_transaction():
-        nxt = await SigningKey.filter(purpose=purpose, state=KeyState.NEXT).first()
+        # Locks the NEXT row on PostgreSQL, so concurrent rotations happen one after another
+        # (SQLite runs write transactions one at a time anyway).
+        nxt = (
+            await SigningKey.filter(purpose=purpose, state=KeyState.NEXT)
+            .select_for_update()
+            .first()
+        )
         if nxt is None:
             return None
         await SigningKey.filter(purpose=purpose, state=KeyState.ACTIVE).update(

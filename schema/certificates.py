@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 from enum import Enum
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -26,6 +28,16 @@ from schema.results import run_mutation
 from signing.certificates import qr_svg
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@functools.lru_cache(maxsize=256)
+def _qr_svg(token: str) -> str:
+    return qr_svg(token)
+
+
+async def cached_qr_svg(token: str) -> str:
+    """Drawing a QR code takes tens of milliseconds: off the event loop, and only once."""
+    return await asyncio.to_thread(_qr_svg, token)
 
 
 @strawberry.enum(description="Why a document did not verify.")
@@ -59,8 +71,8 @@ class Certificate(Node):
         return cls(row=row, id=to_global_id("Certificate", row.id), token=row.token)
 
     @strawberry.field(description="The token as an SVG QR code.")
-    def qr_svg(self) -> str:
-        return qr_svg(self.row.token)
+    async def qr_svg(self) -> str:
+        return await cached_qr_svg(self.row.token)
 
     @strawberry.field(description="When it was signed.")
     def issued_at(self) -> dt.datetime:

@@ -112,6 +112,8 @@ class _Estimator:
         first = _first(node, self.variables)
         if "first" in definition.args:
             multiplier = min(max(first if first is not None else DEFAULT_PAGE, 0), MAX_PAGE)
+        elif name == "edges":
+            multiplier = 1  # the connection's page size already counts its edges
         elif is_list:
             multiplier = LIST_ESTIMATE
         else:

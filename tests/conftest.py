@@ -90,6 +90,7 @@ def test_settings(database_url: str) -> settings_module.Settings:
         argon2_memory_kib=1024,
         argon2_parallelism=1,
         key_encryption_key="test-key-encryption-key",
+        report_sql=True,
     )
 
 

@@ -23,6 +23,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from persistence import statement_counter
 from persistence.audit import write_audit
 from resolvers.context import Context, Services
 from resolvers.metrics import LATENCY, REQUESTS, operation_label
@@ -216,6 +217,16 @@ def parse_document(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
     return _parse_cached.__wrapped__(query, max_tokens)
 
 
+def single_operation_name(document: DocumentNode | GraphQLError) -> str | None:
+    """The name of the document's only operation, for metrics."""
+    if not isinstance(document, DocumentNode):
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None
+
+
 def operation_problem(document: DocumentNode, operation_name: str | None) -> str | None:
     """GraphQL's GetOperation: several operations need an operationName that names one."""
     names = [
@@ -286,11 +297,14 @@ class GraphQLEndpoint:
         token = request_id.set(rid)
         started = time.perf_counter()
         meta = {"operation": "unparsed"}
+        statements = statement_counter.start() if self.services.settings.report_sql else None
         try:
             response = await self.answer(request, rid, meta)
         finally:
             request_id.reset(token)
         response.headers["X-Request-Id"] = rid
+        if statements is not None:
+            response.headers["X-SQL-Statements"] = str(statements[0])
         LATENCY.labels(meta["operation"]).observe(time.perf_counter() - started)
         REQUESTS.labels(meta["operation"], str(response.status_code)).inc()
         return response
@@ -336,6 +350,10 @@ class GraphQLEndpoint:
             body, status = resolved
             return json_response(body, status, media)
         params = resolved
+        if params.operation_name is None:
+            meta["operation"] = operation_label(
+                single_operation_name(parse_document(params.query, settings.max_tokens))
+            )
         anonymous = ctx.account is None
         cache_key = None
         if anonymous:

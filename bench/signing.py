@@ -1,0 +1,412 @@
+"""Signing throughput: passport-information certificates signed and verified per second.
+
+By default measures the pure functions the service uses (signing.certificates.sign and
+verify) with a freshly generated Ed25519 key and a certificate of realistic size, in this
+process, one at a time. With --http it also starts the real server as a subprocess on a fresh
+database (SQLite file in a temporary folder, or a new PostgreSQL database that is dropped
+afterwards), signs in the demo permanent resident and measures end-to-end
+issuePassportCertificate (and verifyDocument) requests per second with C concurrent clients.
+
+    .venv/bin/python bench/signing.py                 # N = 2000
+    .venv/bin/python bench/signing.py -n 5000
+    .venv/bin/python bench/signing.py --http --requests 500 --concurrency 16
+    .venv/bin/python bench/signing.py --http --database postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEMO_EMAIL = "pr@demo.test"
+DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
+
+FACTS = {
+    "name": {"surname": "Johnson", "givenNames": "Michael James"},
+    "nationality": "USA",
+    "birthDate": "1978-09-23",
+    "prCard": {"number": "110840780923M001", "issuedOn": "2023-05-01", "validUntil": "2033-04-30"},
+    "passports": [
+        {
+            "number": "590123456",
+            "issuingCountry": "USA",
+            "validUntil": "2035-06-23",
+            "boundFrom": "2025-06-25",
+            "boundUntil": None,
+            "current": True,
+        },
+        {
+            "number": "488812345",
+            "issuingCountry": "USA",
+            "validUntil": "2026-01-10",
+            "boundFrom": "2024-03-12",
+            "boundUntil": "2025-06-25",
+            "current": False,
+        },
+    ],
+}
+
+# --------------------------------------------------------------------------- in process
+
+
+def bench_functions(n: int) -> dict[str, float]:
+    from jwcrypto import jwk
+
+    from signing.certificates import qr_svg, sign, verify
+
+    key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
+    kid = f"doc-{key.thumbprint()[:16]}"
+    public = key.export_public(as_dict=True)
+    public.update({"kid": kid, "alg": "EdDSA", "use": "sig"})
+    keys = {kid: public}
+    now = datetime.now(UTC)
+
+    def one_sign() -> str:
+        return sign(
+            private_key=key,
+            kid=kid,
+            alg="EdDSA",
+            issuer="https://immigration.example.gov.cn",
+            subject=secrets.token_urlsafe(18),
+            facts=FACTS,
+            now=now,
+            validity_days=90,
+        ).token
+
+    for _ in range(min(50, n)):  # warm up
+        verify(one_sign(), keys, now)
+
+    began = time.perf_counter()
+    tokens = [one_sign() for _ in range(n)]
+    signing_s = time.perf_counter() - began
+
+    began = time.perf_counter()
+    results = [verify(token, keys, now) for token in tokens]
+    verifying_s = time.perf_counter() - began
+    invalid = sum(1 for r in results if not r.valid)
+    if invalid:
+        raise RuntimeError(f"{invalid} of {n} freshly signed certificates did not verify")
+
+    qr_n = max(1, n // 10)
+    began = time.perf_counter()
+    for token in tokens[:qr_n]:
+        qr_svg(token)
+    qr_s = time.perf_counter() - began
+
+    return {
+        "n": n,
+        "qr_per_s": qr_n / qr_s,
+        "qr_ms": qr_s / qr_n * 1000,
+        "token_bytes": statistics.mean(len(t) for t in tokens),
+        "signed_per_s": n / signing_s,
+        "verified_per_s": n / verifying_s,
+        "sign_ms": signing_s / n * 1000,
+        "verify_ms": verifying_s / n * 1000,
+    }
+
+
+# ------------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_url(base: str, name: str) -> str:
+    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _pg_admin(base: str, statement: str) -> None:
+    import asyncpg
+
+    parts = urlsplit(base.replace("postgres://", "postgresql://", 1))
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+def start_server(database_url: str, port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "APP_ENV": "development",  # loads the demo data into the empty database
+        "DATA_DIR": str(data_dir),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+        "COST_BUDGET_PER_MINUTE": "100000000",
+    }
+    env.pop("REDIS_URL", None)
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_ready(base_url: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {process.returncode}")
+            try:
+                if (await client.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become ready in time")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --------------------------------------------------------------------------------- HTTP
+
+SIGN_IN = """
+mutation($email: String!, $password: String!) {
+  signIn(input: {email: $email, password: $password}) {
+    __typename ... on AuthSession { accessToken }
+  }
+}"""
+ME = "{ viewer { person { id } } }"
+ISSUE = """
+mutation($id: ID!) {
+  issuePassportCertificate(personId: $id) {
+    __typename ... on CertificateIssued { certificate { id token %s } }
+  }
+}"""
+VERIFY = "query($token: String!) { verifyDocument(token: $token) { valid failure } }"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def fire(client, requests: int, concurrency: int, make_payload, headers, check):
+    """`requests` POSTs, at most `concurrency` at a time: (outcomes, latencies ms, wall s)."""
+    gate = asyncio.Semaphore(concurrency)
+    outcomes: list[str] = []
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        async with gate:
+            began = time.perf_counter()
+            response = await client.post("/graphql", json=make_payload(i), headers=headers)
+            latencies.append((time.perf_counter() - began) * 1000)
+            outcomes.append(check(response))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(requests)))
+    return outcomes, latencies, time.perf_counter() - began
+
+
+async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, object]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        body = (
+            await client.post(
+                "/graphql",
+                json={
+                    "query": SIGN_IN,
+                    "variables": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+                },
+            )
+        ).json()
+        token = body["data"]["signIn"]["accessToken"]
+        auth = {"authorization": f"Bearer {token}"}
+        body = (await client.post("/graphql", json={"query": ME}, headers=auth)).json()
+        person_id = body["data"]["viewer"]["person"]["id"]
+
+        tokens: list[str] = []
+
+        def issued(response) -> str:
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}"
+            result = (response.json().get("data") or {}).get("issuePassportCertificate")
+            if not result:
+                return "error"
+            if result["__typename"] == "CertificateIssued":
+                tokens.append(result["certificate"]["token"])
+            return result["__typename"]
+
+        query = ISSUE % ("" if args.no_qr else "qrSvg")
+        issue_payload = {"query": query, "variables": {"id": person_id}}
+        await fire(
+            client, min(20, args.requests), args.concurrency, lambda i: issue_payload, auth, issued
+        )
+        tokens.clear()
+        outcomes, latencies, wall = await fire(
+            client, args.requests, args.concurrency, lambda i: issue_payload, auth, issued
+        )
+        issue_ok = outcomes.count("CertificateIssued")
+
+        def verified(response) -> str:
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}"
+            result = (response.json().get("data") or {}).get("verifyDocument")
+            return "valid" if result and result["valid"] else f"invalid {result}"
+
+        v_outcomes, v_latencies, v_wall = await fire(
+            client,
+            len(tokens),
+            args.concurrency,
+            lambda i: {"query": VERIFY, "variables": {"token": tokens[i]}},
+            {},
+            verified,
+        )
+    return {
+        "issue_requests": len(outcomes),
+        "issued": issue_ok,
+        "issue_other": sorted({o for o in outcomes if o != "CertificateIssued"}),
+        "issue_per_s": issue_ok / wall,
+        "issue_p50": percentile(latencies, 50),
+        "issue_p99": percentile(latencies, 99),
+        "verify_requests": len(v_outcomes),
+        "verified_valid": v_outcomes.count("valid"),
+        "verify_per_s": len(v_outcomes) / v_wall if v_wall else 0.0,
+        "verify_p50": percentile(v_latencies, 50) if v_latencies else 0.0,
+        "verify_p99": percentile(v_latencies, 99) if v_latencies else 0.0,
+    }
+
+
+async def run_http(args: argparse.Namespace) -> dict[str, object]:
+    workdir = Path(tempfile.mkdtemp(prefix="signing-bench-"))
+    pg_name: str | None = None
+    if args.database == "sqlite":
+        database_url = f"sqlite://{workdir / 'bench.db'}"
+    else:
+        pg_name = f"bench_{secrets.token_hex(4)}"
+        await _pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
+        database_url = _pg_url(args.postgres_url, pg_name)
+    port = _free_port()
+    log_path = workdir / "server.log"
+    process = start_server(database_url, port, workdir / "data", log_path)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        return await bench_http(args, f"http://127.0.0.1:{port}")
+    except Exception:
+        print(f"--- server log ({log_path}) ---", file=sys.stderr)
+        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        stop_server(process)
+        if pg_name is not None:
+            await _pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=2000, help="certificates to sign and verify (2000)")
+    parser.add_argument("--http", action="store_true", help="also measure through a real server")
+    parser.add_argument("--requests", type=int, default=300, help="HTTP issue requests (300)")
+    parser.add_argument("--concurrency", type=int, default=8, help="HTTP clients at once (8)")
+    parser.add_argument(
+        "--no-qr", action="store_true", help="HTTP: do not ask for qrSvg when issuing"
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="server in which a temporary database is created and dropped",
+    )
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.requests < 1 or args.concurrency < 1:
+        parser.error("-n, --requests and --concurrency must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    local = bench_functions(args.n)
+    print(f"in process (signing.certificates, Ed25519, one core), N = {local['n']}")
+    print(f"  token size:        {local['token_bytes']:.0f} characters")
+    print(f"  signed/s:          {local['signed_per_s']:.0f}   ({local['sign_ms']:.3f} ms each)")
+    print(
+        f"  verified/s:        {local['verified_per_s']:.0f}   ({local['verify_ms']:.3f} ms each)"
+    )
+    print(f"  QR SVGs/s:         {local['qr_per_s']:.0f}   ({local['qr_ms']:.2f} ms each)")
+    if args.http:
+        result = asyncio.run(run_http(args))
+        qr = "without" if args.no_qr else "with"
+        print(
+            f"over HTTP ({args.database}, real server, {args.concurrency} concurrent clients, "
+            f"{args.requests} requests, issuing {qr} qrSvg)"
+        )
+        print(
+            f"  issuePassportCertificate: {result['issued']}/{result['issue_requests']} issued, "
+            f"{result['issue_per_s']:.1f}/s, p50 {result['issue_p50']:.1f} ms, "
+            f"p99 {result['issue_p99']:.1f} ms"
+        )
+        if result["issue_other"]:
+            print(f"  other outcomes:    {result['issue_other']}")
+        print(
+            f"  verifyDocument:    {result['verified_valid']}/{result['verify_requests']} valid, "
+            f"{result['verify_per_s']:.1f}/s, p50 {result['verify_p50']:.1f} ms, "
+            f"p99 {result['verify_p99']:.1f} ms"
+        )
+        if result["issued"] != result["issue_requests"]:
+            return 1
+        if result["verified_valid"] != result["verify_requests"]:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

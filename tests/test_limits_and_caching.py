@@ -1,0 +1,168 @@
+"""Limits refuse abusive queries before execution and let ordinary ones through; persisted
+queries, ETags and the public response cache behave as CDNs and Apollo clients expect."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+from graphql import get_introspection_query
+
+from tests.conftest import gql, sign_in
+
+GQL = "application/graphql-response+json"
+
+
+async def post(client, body: dict, accept: str = GQL, **headers: str):
+    return await client.post("/graphql", json=body, headers={"accept": accept, **headers})
+
+
+async def test_graphiql_introspection_passes_every_limit(client):
+    response = await post(client, {"query": get_introspection_query(descriptions=True)})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_too_deep_a_query_is_refused_before_execution(client):
+    inner = "id"
+    for _ in range(14):
+        inner = f"applications {{ edges {{ node {{ office {{ id }} {inner} }} }} }}"
+    query = "{ viewer { person { " + inner + " } } }"
+    response = await post(client, {"query": query})
+    assert response.status_code == 400
+    assert "data" not in response.json()
+    assert "depth" in response.json()["errors"][0]["message"].lower()
+
+
+async def test_too_many_aliases_are_refused(client):
+    query = "{ " + " ".join(f"a{i}: services {{ code }}" for i in range(40)) + " }"
+    response = await post(client, {"query": query})
+    assert response.status_code == 400
+    assert "alias" in response.json()["errors"][0]["message"].lower()
+
+
+async def test_too_many_tokens_are_refused(client):
+    query = "{ services { " + " ".join(["code"] * 2500) + " } }"
+    response = await post(client, {"query": query})
+    assert response.status_code == 400
+    assert "token" in response.json()["errors"][0]["message"].lower()
+
+
+async def test_a_query_over_the_cost_limit_is_refused_with_its_cost(client):
+    query = """{ offices(first: 100) { edges { node { services { guidance {
+                 materials { name } fees { amount { amount } } } } } } } }"""
+    response = await post(client, {"query": query})
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "cost" in error["message"]
+
+
+async def test_ordinary_queries_report_their_cost(client):
+    token = await sign_in(client, "applicant@demo.test")
+    body = await gql(
+        client, "{ viewer { person { applications { edges { node { number } } } } } }", token=token
+    )
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] > 0
+    assert cost["remaining"] < cost["maximumAvailable"]
+
+
+async def test_page_size_is_capped_at_100(client):
+    token = await sign_in(client, "analyst@demo.test")
+    body = await gql(client, "{ offices(first: 1000) { edges { cursor } } }", token=token)
+    assert len(body["data"]["offices"]["edges"]) <= 100
+
+
+async def test_a_batch_over_the_limit_is_refused(client):
+    response = await client.post(
+        "/graphql",
+        json=[{"query": "{ services { code } }"}] * 11,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+
+
+def _hash(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+async def test_automatic_persisted_queries_as_apollo_sends_them(client):
+    query = f"{{ services {{ code }} __typename }} # {secrets.token_hex(4)}"
+    digest = _hash(query)
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    first = await client.get(
+        "/graphql", params={"extensions": json.dumps(extensions)}, headers={"accept": GQL}
+    )
+    assert first.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    registered = await post(client, {"query": query, "extensions": extensions})
+    assert registered.status_code == 200
+    assert len(registered.json()["data"]["services"]) == 11
+    again = await client.get(
+        "/graphql", params={"extensions": json.dumps(extensions)}, headers={"accept": GQL}
+    )
+    assert again.status_code == 200
+    assert again.json()["data"] == registered.json()["data"]
+
+
+async def test_a_hash_that_does_not_match_its_query_is_refused(client):
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    response = await post(client, {"query": "{ services { code } }", "extensions": extensions})
+    assert response.status_code == 400
+
+
+async def test_public_get_has_etag_and_cache_control_and_revalidates(client):
+    query = "{ services { code name } }"
+    first = await client.get("/graphql", params={"query": query}, headers={"accept": GQL})
+    assert first.status_code == 200
+    assert "public" in first.headers["cache-control"]
+    etag = first.headers["etag"]
+    second = await client.get(
+        "/graphql", params={"query": query}, headers={"accept": GQL, "if-none-match": etag}
+    )
+    assert second.status_code == 304
+
+
+async def test_private_answers_are_not_cacheable(client):
+    token = await sign_in(client, "applicant@demo.test")
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ viewer { account { email } } }"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.headers["cache-control"] == "no-store"
+    assert "etag" not in response.headers
+
+
+async def test_a_closure_invalidates_the_cached_directory_at_once(client):
+    query = """query($f: OfficeFilter) { offices(first: 100, filter: $f) { edges { node {
+        code closures(from: "2026-12-28", to: "2026-12-31") { date } } } } }"""
+    variables = {"f": {"city": "Nanjing"}}
+    before = await gql(client, query, variables)
+    office = before["data"]["offices"]["edges"][0]["node"]
+    assert office["closures"] == []
+    token = await sign_in(client, "admin@demo.test")
+    ids = await gql(client, query.replace("code closures", "id code closures"), variables)
+    office_id = ids["data"]["offices"]["edges"][0]["node"]["id"]
+    added = await gql(
+        client,
+        """mutation($o: ID!) { addOfficeClosure(input: {officeId: $o, date: "2026-12-30",
+             reason: "Fire drill"}) { __typename } }""",
+        {"o": office_id},
+        token=token,
+    )
+    assert added["data"]["addOfficeClosure"]["__typename"] == "OfficeClosureAdded"
+    after = await gql(client, query, variables)
+    assert after["data"]["offices"]["edges"][0]["node"]["closures"] == [{"date": "2026-12-30"}]
+
+
+async def test_metrics_count_requests_by_operation(client):
+    await gql(client, "query MetricsProbe { services { code } }")
+    text = (await client.get("/metrics")).text
+    assert 'graphql_requests_total{operation="MetricsProbe",status="200"}' in text
+
+
+async def test_responses_carry_a_request_id(client):
+    response = await post(client, {"query": "{ services { code } }"})
+    assert len(response.headers["x-request-id"]) >= 8
