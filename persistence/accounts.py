@@ -11,7 +11,7 @@ from persistence.models import Account, AccountRole, RefreshToken
 
 
 async def account_with_roles(account_id: int) -> tuple[Account, frozenset[str]] | None:
-    account = await Account.get_or_none(id=account_id)
+    account = await Account.filter(id=account_id).select_related("person").first()
     if account is None:
         return None
     roles = await AccountRole.filter(account_id=account_id).values_list("role", flat=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from strawberry.dataloader import DataLoader
 
 from persistence import accounts, appointments, delegations, offices, persons, records
@@ -29,5 +31,19 @@ class Loaders:
 
 
 async def _service_types(codes: list[str]) -> list:
-    rows = {row.code: row for row in await offices.service_types()}
+    rows = _catalogue_cached()
+    if rows is None:
+        rows = {row.code: row for row in await offices.service_types()}
+        _CATALOGUE.update(rows=rows, at=time.monotonic())
     return [rows.get(code) for code in codes]
+
+
+_CATALOGUE: dict[str, object] = {}
+
+
+def _catalogue_cached() -> dict[str, object] | None:
+    """The service catalogue is reference data: kept for a minute per process."""
+    loaded = _CATALOGUE.get("at")
+    if isinstance(loaded, float) and time.monotonic() - loaded < 60:
+        return _CATALOGUE["rows"]  # type: ignore[return-value]
+    return None

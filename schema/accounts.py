@@ -12,6 +12,7 @@ from strawberry.types import Info
 from persistence import accounts as account_store
 from persistence import persons as person_store
 from persistence.models import Account as AccountRow
+from persistence.models import Person as PersonRow
 from resolvers.context import Context
 from schema import paging
 from schema.common import AfterArg, FirstArg, Node, Role, to_global_id
@@ -35,6 +36,16 @@ class Account(Node):
     email: str = strawberry.field(description="E-mail address (shown to the owner only).")
     display_name: str = strawberry.field(description="Name shown to others.")
     roles: list[Role] = strawberry.field(description="Roles held, from the database.")
+
+    @classmethod
+    def from_viewer(cls, row: AccountRow, roles: frozenset[str]) -> Account:
+        """The signed-in account, with the roles already loaded for the request."""
+        return cls(
+            id=to_global_id("Account", row.id),
+            email=row.email,
+            display_name=row.display_name,
+            roles=[r for r in Role if r.value in roles],
+        )
 
     @classmethod
     async def from_row(cls, row: AccountRow) -> Account:
@@ -63,7 +74,12 @@ class Viewer:
     async def person(self, info: Info) -> Person | None:
         if self.row.person_id is None:
             return None
-        return await visible_person(info.context, await person_store.person(self.row.person_id))
+        loaded = getattr(self.row, "person", None)  # fetched with the account when signed in
+        if isinstance(loaded, PersonRow):
+            info.context.loaders.person.prime(loaded.id, loaded)
+            return await visible_person(info.context, loaded)
+        row = await info.context.loaders.person.load(self.row.person_id)
+        return await visible_person(info.context, row)
 
     @strawberry.field(
         description="Everyone the viewer may act for: their own person, then active dependants."

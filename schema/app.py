@@ -45,13 +45,18 @@ class FreshCachesPerOperation(SchemaExtension):
     """Each operation (of a batch, or on a WebSocket) starts without cached loads or grants,
     and ends with its reads written to the audit trail."""
 
-    async def on_operation(self):  # type: ignore[no-untyped-def]
+    def on_operation(self):  # type: ignore[no-untyped-def]
         context = self.execution_context.context
         if isinstance(context, Context):
             context.forget_cached()
         yield
+
+    async def on_execute(self):  # type: ignore[no-untyped-def]
+        yield
+        context = self.execution_context.context
         if isinstance(context, Context):
-            # WebSocket operations have no HTTP handler to write their audit trail.
+            # Written before the result leaves: a client that disconnects at once has still
+            # been recorded (WebSocket operations have no HTTP handler to do it).
             await write_audit(context.take_audit())
 
 

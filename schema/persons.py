@@ -137,6 +137,8 @@ class Person(Node):
         rows = await record_store.person_applications(
             self.row.id, status.value if status else None, offset, size + 1
         )
+        for row in rows:
+            ctx.loaders.application.prime(row.id, row)
         return application_page(rows, offset, size)
 
     @strawberry.field(

@@ -159,7 +159,7 @@ class Query:
         ctx: Context = info.context
         if ctx.account is None:
             return None
-        return Viewer(row=ctx.account, account=await Account.from_row(ctx.account))
+        return Viewer(row=ctx.account, account=Account.from_viewer(ctx.account, ctx.roles))
 
     @strawberry.field(description="The service catalogue: all services that can be applied for.")
     async def services(self, info: Info) -> list[ServiceType]:

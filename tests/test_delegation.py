@@ -1,0 +1,1089 @@
+"""Assistance by relatives or friends (delegations), through HTTP.
+
+Every test that changes a delegation builds its own helper account and its own persons
+(officer `registerPerson`, optionally a fresh account linked with `linkIdentity`), so the
+demo helper's two dependants are only ever read. Tests that need another day pin the clock
+and sign in again for a token valid at that moment.
+
+The helpers of this module are also used by tests/test_security_paths.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from persistence.models import Delegation as DelegationRow
+from tests.conftest import gql, sign_in, sign_up, unique_email
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOT_PERMITTED = "No such object, or you are not permitted to act on it."
+ALL_SCOPES = ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"]
+PASSWORD = "a-Strong-passphrase-1"
+ADULT_BIRTH_DATE = "1979-05-17"
+
+# ------------------------------------------------------------------------ GraphQL documents
+
+DELEGATION_FIELDS = """
+  id relationship scopes status validUntil createdAt
+  helper { id displayName kind }
+  dependant { id surname givenNames nationality birthDate }
+"""
+
+REGISTER = """
+mutation($input: RegisterPersonInput!) {
+  registerPerson(input: $input) {
+    __typename
+    ... on PersonRegistered { person { id surname givenNames nationality birthDate } }
+    ... on ValidationError { message field }
+    ... on NotPermitted { message }
+  }
+}"""
+
+LINK = """
+mutation($input: LinkIdentityInput!) {
+  linkIdentity(input: $input) {
+    __typename
+    ... on IdentityLinked { person { id } }
+    ... on IdentityNotFound { message }
+    ... on ValidationError { message field }
+    ... on RateLimited { message retryAfterSeconds }
+  }
+}"""
+
+ADD_DEPENDANT = f"""
+mutation($input: AddDependantInput!) {{
+  addDependant(input: $input) {{
+    __typename
+    ... on DependantAdded {{ delegation {{ {DELEGATION_FIELDS} }} }}
+    ... on IdentityNotFound {{ message }}
+    ... on LimitReached {{ message limit }}
+    ... on ValidationError {{ message field }}
+    ... on RateLimited {{ message retryAfterSeconds }}
+  }}
+}}"""
+
+RESPOND = f"""
+mutation($id: ID!, $accept: Boolean!) {{
+  respondToDelegation(input: {{delegationId: $id, accept: $accept}}) {{
+    __typename
+    ... on DelegationResponded {{ delegation {{ {DELEGATION_FIELDS} }} }}
+    ... on NotPermitted {{ message }}
+  }}
+}}"""
+
+REVOKE = f"""
+mutation($id: ID!) {{
+  revokeDelegation(id: $id) {{
+    __typename
+    ... on DelegationRevoked {{ delegation {{ {DELEGATION_FIELDS} }} }}
+    ... on NotPermitted {{ message }}
+  }}
+}}"""
+
+CONFIRM = f"""
+mutation($id: ID!) {{
+  confirmDelegation(id: $id) {{
+    __typename
+    ... on DelegationConfirmed {{ delegation {{ {DELEGATION_FIELDS} }} }}
+    ... on NotPermitted {{ message }}
+  }}
+}}"""
+
+PERSON_FIELDS = """
+  id surname givenNames nationality birthDate grantedScopes
+  appointments(first: 10) { edges { node { id reference status service } } }
+  applications(first: 10) { edges { node { id number status } } }
+  documents { id number kind }
+  permanentResidentCard { id number }
+  passports { id number current }
+"""
+
+PERSON_NODE = (
+    f"query($id: ID!) {{ node(id: $id) {{ __typename id ... on Person {{ {PERSON_FIELDS} }} }} }}"
+)
+
+VIEWER = f"""
+{{ viewer {{
+    account {{ id email }}
+    person {{ id }}
+    applicants {{ id surname grantedScopes }}
+    dependants {{ {DELEGATION_FIELDS} dependant {{ {PERSON_FIELDS} }} }}
+    helpers {{ {DELEGATION_FIELDS} }}
+}} }}"""
+
+ACTIONS = """
+{ viewer { actionsOnMyBehalf(first: 50) { edges { node {
+    id action target at onBehalf
+    actor { id displayName kind }
+    subject { id }
+    delegation { id status }
+} } } } }"""
+
+OFFICES = """
+query($service: ServiceCode!) {
+  offices(first: 100, filter: {service: $service}) { edges { node { id code } } }
+}"""
+
+SLOTS = """
+query($office: ID!, $service: ServiceCode!, $from: Date!, $to: Date!) {
+  availableSlots(officeId: $office, service: $service, from: $from, to: $to) {
+    id startsAt remaining
+  }
+}"""
+
+BOOK = """
+mutation($input: BookAppointmentInput!) {
+  bookAppointment(input: $input) {
+    __typename
+    ... on BookingConfirmed { appointment { id reference status applicant { id }
+                                            bookedBy { id displayName kind } } }
+    ... on SlotUnavailable { message }
+    ... on AlreadyBooked { message existing: appointment { id } }
+    ... on NotPermitted { message }
+    ... on ValidationError { message field }
+    ... on RateLimited { message retryAfterSeconds }
+  }
+}"""
+
+CANCEL = """
+mutation($id: ID!) {
+  cancelAppointment(id: $id) {
+    __typename
+    ... on AppointmentCancelled { appointment { id status } }
+    ... on ChangeWindowClosed { message }
+    ... on NotPermitted { message }
+  }
+}"""
+
+RESCHEDULE = """
+mutation($input: RescheduleAppointmentInput!) {
+  rescheduleAppointment(input: $input) {
+    __typename
+    ... on AppointmentRescheduled { appointment { id status } previous { id status } }
+    ... on SlotUnavailable { message }
+    ... on ChangeWindowClosed { message }
+    ... on RescheduleLimitReached { message }
+    ... on NotPermitted { message }
+    ... on ValidationError { message field }
+  }
+}"""
+
+RECORD_APPLICATION = """
+mutation($input: RecordApplicationInput!) {
+  recordApplication(input: $input) {
+    __typename
+    ... on ApplicationRecorded { application { id number status } }
+    ... on ValidationError { message field }
+    ... on NotPermitted { message }
+  }
+}"""
+
+UPDATE_STATUS = """
+mutation($input: UpdateApplicationStatusInput!) {
+  updateApplicationStatus(input: $input) {
+    __typename
+    ... on ApplicationStatusUpdated { application { id status } }
+    ... on InvalidTransition { message }
+    ... on NotPermitted { message }
+  }
+}"""
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def gid(type_name: str, pk: int | str) -> str:
+    """A global ID built by hand: base64url("Type:pk") without padding."""
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def pk_of(global_id: str) -> int:
+    text = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+    return int(text.partition(":")[2])
+
+
+def beijing_today(clock: Any | None = None) -> date:
+    now = clock.now() if clock is not None else datetime.now(UTC)
+    return now.astimezone(SHANGHAI).date()
+
+
+def beijing(day: date, hour: int, minute: int = 0) -> datetime:
+    """A wall-clock moment in Beijing as an aware UTC datetime (for pinning the clock)."""
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def minor_birth_date() -> str:
+    return date(beijing_today().year - 8, 3, 1).isoformat()
+
+
+def new_passport_number() -> str:
+    return f"D{secrets.token_hex(4).upper()}"
+
+
+def new_surname(prefix: str = "Zz") -> str:
+    """A surname no other test uses, so it can be looked for in response texts."""
+    return prefix + "".join(random.choices(string.ascii_lowercase, k=10))
+
+
+@dataclass
+class Registered:
+    """A person registered by an officer: their global ID and the four identity facts."""
+
+    id: str
+    surname: str
+    given_names: str
+    nationality: str
+    birth_date: str
+    passport_number: str
+
+    def facts(self) -> dict[str, str]:
+        return {
+            "passportNumber": self.passport_number,
+            "nationality": self.nationality,
+            "birthDate": self.birth_date,
+            "surname": self.surname,
+        }
+
+
+@dataclass
+class Member:
+    """An account (optionally linked to a registered person)."""
+
+    email: str
+    token: str
+    account_id: str
+    person: Registered | None = None
+
+    async def refresh(self, client: httpx.AsyncClient) -> str:
+        """Sign in again (after pinning the clock) for a token valid at the clock's now."""
+        self.token = await sign_in(client, self.email, PASSWORD)
+        return self.token
+
+
+async def officer_token(client: httpx.AsyncClient) -> str:
+    return await sign_in(client, "officer@demo.test")
+
+
+async def register_person(
+    client: httpx.AsyncClient,
+    *,
+    birth_date: str = ADULT_BIRTH_DATE,
+    nationality: str = "GBR",
+    surname: str | None = None,
+    officer: str | None = None,
+) -> Registered:
+    officer = officer or await officer_token(client)
+    person = Registered(
+        id="",
+        surname=surname or new_surname(),
+        given_names="Secret" + "".join(random.choices(string.ascii_lowercase, k=8)),
+        nationality=nationality,
+        birth_date=birth_date,
+        passport_number=new_passport_number(),
+    )
+    body = await gql(
+        client,
+        REGISTER,
+        {
+            "input": {
+                **person.facts(),
+                "givenNames": person.given_names,
+                "sex": "X",
+                "passportIssuingCountry": nationality,
+                "passportValidUntil": "2035-06-30",
+            }
+        },
+        token=officer,
+    )
+    result = body["data"]["registerPerson"]
+    assert result["__typename"] == "PersonRegistered", result
+    person.id = result["person"]["id"]
+    return person
+
+
+async def new_member(client: httpx.AsyncClient) -> Member:
+    """A fresh sign-up with no person and no delegations."""
+    email = unique_email()
+    session = await sign_up(client, email, PASSWORD)
+    return Member(email, session["accessToken"], session["account"]["id"])
+
+
+async def member_with_person(
+    client: httpx.AsyncClient, *, birth_date: str = ADULT_BIRTH_DATE, officer: str | None = None
+) -> Member:
+    """A freshly registered person and a fresh account linked to it."""
+    person = await register_person(client, birth_date=birth_date, officer=officer)
+    member = await new_member(client)
+    body = await gql(client, LINK, {"input": person.facts()}, token=member.token)
+    linked = body["data"]["linkIdentity"]
+    assert linked["__typename"] == "IdentityLinked", linked
+    assert linked["person"]["id"] == person.id
+    member.person = person
+    return member
+
+
+async def add_dependant(
+    client: httpx.AsyncClient,
+    token: str,
+    facts: dict[str, str],
+    scopes: list[str] | None = None,
+    relationship: str = "CHILD",
+    valid_until: str | None = None,
+) -> dict:
+    data: dict[str, Any] = {
+        **facts,
+        "relationship": relationship,
+        "scopes": ALL_SCOPES if scopes is None else scopes,
+    }
+    if valid_until is not None:
+        data["validUntil"] = valid_until
+    body = await gql(client, ADD_DEPENDANT, {"input": data}, token=token)
+    assert "errors" not in body, body
+    return body["data"]["addDependant"]
+
+
+async def add_ok(client: httpx.AsyncClient, token: str, person: Registered, **kwargs: Any) -> dict:
+    result = await add_dependant(client, token, person.facts(), **kwargs)
+    assert result["__typename"] == "DependantAdded", result
+    return result["delegation"]
+
+
+async def mutate(client: httpx.AsyncClient, document: str, token: str, **variables: Any) -> dict:
+    body = await gql(client, document, variables, token=token)
+    assert "errors" not in body, body
+    (result,) = body["data"].values()
+    return result
+
+
+async def respond(client: httpx.AsyncClient, token: str, delegation_id: str, accept: bool) -> dict:
+    return await mutate(client, RESPOND, token, id=delegation_id, accept=accept)
+
+
+async def revoke(client: httpx.AsyncClient, token: str, delegation_id: str) -> dict:
+    return await mutate(client, REVOKE, token, id=delegation_id)
+
+
+async def confirm(client: httpx.AsyncClient, token: str, delegation_id: str) -> dict:
+    return await mutate(client, CONFIRM, token, id=delegation_id)
+
+
+async def person_node(client: httpx.AsyncClient, token: str | None, person_id: str) -> dict | None:
+    body = await gql(client, PERSON_NODE, {"id": person_id}, token=token)
+    assert "errors" not in body, body
+    return body["data"]["node"]
+
+
+async def viewer(client: httpx.AsyncClient, token: str) -> dict:
+    body = await gql(client, VIEWER, token=token)
+    assert "errors" not in body, body
+    return body["data"]["viewer"]
+
+
+async def active_dependant(
+    client: httpx.AsyncClient, scopes: list[str] | None = None
+) -> tuple[Member, Registered, dict]:
+    """A fresh helper with a fresh minor (no account): ACTIVE at once."""
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=minor_birth_date())
+    delegation = await add_ok(client, helper.token, child, scopes=scopes)
+    assert delegation["status"] == "ACTIVE", delegation
+    return helper, child, delegation
+
+
+async def accepted_dependant(
+    client: httpx.AsyncClient, scopes: list[str] | None = None
+) -> tuple[Member, Member, dict]:
+    """A fresh helper and a fresh person with an account who accepted the delegation."""
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    added = await add_ok(client, helper.token, dependant.person, scopes=scopes)
+    assert added["status"] == "PENDING", added
+    answered = await respond(client, dependant.token, added["id"], True)
+    assert answered["__typename"] == "DelegationResponded", answered
+    assert answered["delegation"]["status"] == "ACTIVE", answered
+    return helper, dependant, answered["delegation"]
+
+
+async def record_application(
+    client: httpx.AsyncClient,
+    person_id: str,
+    service: str = "RESIDENCE_PERMIT_ISSUANCE",
+    officer: str | None = None,
+) -> dict:
+    officer = officer or await officer_token(client)
+    result = await mutate(
+        client, RECORD_APPLICATION, officer, input={"applicantId": person_id, "service": service}
+    )
+    assert result["__typename"] == "ApplicationRecorded", result
+    return result["application"]
+
+
+async def move_application(
+    client: httpx.AsyncClient, application_id: str, *statuses: str, officer: str | None = None
+) -> None:
+    officer = officer or await officer_token(client)
+    for status in statuses:
+        result = await mutate(
+            client,
+            UPDATE_STATUS,
+            officer,
+            input={"applicationId": application_id, "status": status},
+        )
+        assert result["__typename"] == "ApplicationStatusUpdated", result
+
+
+_offices: dict[str, list[str]] = {}
+
+
+async def open_slots(
+    client: httpx.AsyncClient, service: str = "VISA_EXTENSION", count: int = 1
+) -> list[dict]:
+    """`count` random open slots with places left, at least two days ahead."""
+    if service not in _offices:
+        body = await gql(client, OFFICES, {"service": service})
+        _offices[service] = [e["node"]["id"] for e in body["data"]["offices"]["edges"]]
+    start = beijing_today() + timedelta(days=2)
+    offices = list(_offices[service])
+    random.shuffle(offices)
+    for office in offices:
+        body = await gql(
+            client,
+            SLOTS,
+            {
+                "office": office,
+                "service": service,
+                "from": start.isoformat(),
+                "to": (start + timedelta(days=20)).isoformat(),
+            },
+        )
+        slots = [s for s in body["data"]["availableSlots"] if s["remaining"] >= 2]
+        if len(slots) >= count:
+            return random.sample(slots, count)
+    raise AssertionError(f"no office has {count} open slots for {service}")
+
+
+async def book(
+    client: httpx.AsyncClient,
+    token: str,
+    person_id: str,
+    slot_id: str,
+    service: str = "VISA_EXTENSION",
+    key: str | None = None,
+) -> dict:
+    data: dict[str, Any] = {"applicantId": person_id, "slotId": slot_id, "service": service}
+    if key is not None:
+        data["idempotencyKey"] = key
+    return await mutate(client, BOOK, token, input=data)
+
+
+async def book_ok(
+    client: httpx.AsyncClient, token: str, person_id: str, service: str = "VISA_EXTENSION"
+) -> dict:
+    (slot,) = await open_slots(client, service)
+    result = await book(client, token, person_id, slot["id"], service)
+    assert result["__typename"] == "BookingConfirmed", result
+    return result["appointment"]
+
+
+def scopes_of(person: dict) -> list[str]:
+    return sorted(person["grantedScopes"])
+
+
+def assert_sees_nothing_of(person: dict) -> None:
+    """A Person reached through a delegation that grants nothing: every gated field null."""
+    assert person["grantedScopes"] == [], person
+    for field in ("appointments", "applications", "documents", "permanentResidentCard"):
+        assert person[field] is None, (field, person)
+    assert person["passports"] is None, person
+
+
+# ------------------------------------------------------------------ the demo helper's state
+
+
+async def test_demo_helper_has_two_active_dependants_as_the_contract_says(client):
+    token = await sign_in(client, "helper@demo.test")
+
+    me = await viewer(client, token)
+
+    assert me["person"] is None
+    assert me["helpers"] == []
+    by_surname = {d["dependant"]["surname"]: d for d in me["dependants"]}
+    assert set(by_surname) == {"Tanaka", "Kim"}, me["dependants"]
+    child, elder = by_surname["Tanaka"], by_surname["Kim"]
+    assert child["status"] == elder["status"] == "ACTIVE"
+    assert child["relationship"] == "CHILD"
+    assert sorted(child["scopes"]) == ALL_SCOPES
+    assert child["dependant"]["nationality"] == "JPN"
+    assert elder["relationship"] == "PARENT"
+    assert sorted(elder["scopes"]) == ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"]
+    assert elder["dependant"]["nationality"] == "KOR"
+    assert elder["dependant"]["birthDate"] == "1948-02-11"
+    for delegation in (child, elder):
+        assert delegation["helper"]["kind"] == "HELPER"
+        assert delegation["helper"]["displayName"] == "Wang Fang"
+    # Everyone the helper may act for: the two dependants, and no person of its own.
+    assert {a["surname"] for a in me["applicants"]} == {"Tanaka", "Kim"}
+    assert len(me["applicants"]) == 2
+    assert {a["id"] for a in me["applicants"]} == {
+        child["dependant"]["id"],
+        elder["dependant"]["id"],
+    }
+
+
+async def test_granted_scopes_self_all_three_child_all_three_elder_two(client):
+    applicant = await sign_in(client, "applicant@demo.test")
+    body = await gql(client, "{ viewer { person { id grantedScopes } } }", token=applicant)
+    assert scopes_of(body["data"]["viewer"]["person"]) == ALL_SCOPES
+
+    token = await sign_in(client, "helper@demo.test")
+    applicants = {a["surname"]: a for a in (await viewer(client, token))["applicants"]}
+    assert scopes_of(applicants["Tanaka"]) == ALL_SCOPES
+    assert scopes_of(applicants["Kim"]) == ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"]
+
+
+async def test_granted_scopes_follow_the_delegation(client):
+    helper, child, _ = await active_dependant(client, scopes=["VIEW_DOCUMENTS"])
+
+    node = await person_node(client, helper.token, child.id)
+
+    assert node is not None
+    assert scopes_of(node) == ["VIEW_DOCUMENTS"]
+    assert node["documents"] == [] and node["passports"] is not None
+    assert node["applications"] is None and node["appointments"] is None
+
+
+async def test_elderly_dependant_without_view_documents_shows_only_granted_fields(client):
+    token = await sign_in(client, "helper@demo.test")
+    kim = next(a for a in (await viewer(client, token))["applicants"] if a["surname"] == "Kim")
+
+    node = await person_node(client, token, kim["id"])
+
+    assert node is not None
+    assert (node["surname"], node["nationality"], node["birthDate"]) == (
+        "Kim",
+        "KOR",
+        "1948-02-11",
+    )
+    assert node["documents"] is None
+    assert node["permanentResidentCard"] is None
+    assert node["passports"] is None
+    assert node["applications"] is not None
+    assert len(node["applications"]["edges"]) >= 1  # the demo data's application
+    assert node["appointments"] is not None
+
+
+async def test_child_dependant_with_all_scopes_shows_documents(client):
+    token = await sign_in(client, "helper@demo.test")
+    tanaka = next(
+        a for a in (await viewer(client, token))["applicants"] if a["surname"] == "Tanaka"
+    )
+
+    node = await person_node(client, token, tanaka["id"])
+
+    assert node is not None
+    assert [d["number"] for d in node["documents"]] == ["BJ2026R001177"]
+    assert node["passports"] and node["applications"] is not None
+    assert node["appointments"] is not None
+
+
+# ----------------------------------------------------------------------- adding dependants
+
+
+async def test_minor_without_account_is_active_at_once(client):
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=minor_birth_date())
+
+    delegation = await add_ok(
+        client, helper.token, child, scopes=["BOOK_APPOINTMENTS"], relationship="GRANDCHILD"
+    )
+
+    assert delegation["status"] == "ACTIVE"
+    assert delegation["relationship"] == "GRANDCHILD"
+    assert delegation["scopes"] == ["BOOK_APPOINTMENTS"]
+    assert delegation["validUntil"] is None
+    assert delegation["dependant"]["id"] == child.id
+    assert delegation["helper"]["kind"] == "HELPER"
+    me = await viewer(client, helper.token)
+    assert [a["id"] for a in me["applicants"]] == [child.id]
+    assert [d["id"] for d in me["dependants"]] == [delegation["id"]]
+    assert me["dependants"][0]["dependant"]["grantedScopes"] == ["BOOK_APPOINTMENTS"]
+
+
+async def test_adult_without_account_is_pending_until_an_officer_confirms(client):
+    helper = await new_member(client)
+    adult = await register_person(client)
+
+    delegation = await add_ok(client, helper.token, adult, relationship="PARENT")
+
+    assert delegation["status"] == "PENDING"
+    assert await person_node(client, helper.token, adult.id) is None
+    assert (await viewer(client, helper.token))["applicants"] == []
+
+    confirmed = await confirm(client, await officer_token(client), delegation["id"])
+
+    assert confirmed["__typename"] == "DelegationConfirmed", confirmed
+    assert confirmed["delegation"]["status"] == "ACTIVE"
+    node = await person_node(client, helper.token, adult.id)
+    assert node is not None and scopes_of(node) == ALL_SCOPES
+    assert [a["id"] for a in (await viewer(client, helper.token))["applicants"]] == [adult.id]
+    # Confirming twice changes nothing.
+    again = await confirm(client, await officer_token(client), delegation["id"])
+    assert again == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+
+async def test_applicants_cannot_confirm_a_delegation(client):
+    helper = await new_member(client)
+    adult = await register_person(client)
+    delegation = await add_ok(client, helper.token, adult)
+    bystander = await sign_in(client, "applicant@demo.test")
+
+    for token in (helper.token, bystander, await sign_in(client, "analyst@demo.test")):
+        result = await confirm(client, token, delegation["id"])
+        assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+    assert (await viewer(client, helper.token))["dependants"][0]["status"] == "PENDING"
+    assert await person_node(client, helper.token, adult.id) is None
+
+
+async def test_an_officer_cannot_confirm_for_a_person_who_has_an_account(client):
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    delegation = await add_ok(client, helper.token, dependant.person)
+
+    result = await confirm(client, await officer_token(client), delegation["id"])
+
+    assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    assert await person_node(client, helper.token, dependant.person.id) is None
+
+
+async def test_person_with_an_account_sees_the_pending_delegation_and_accepts(client):
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+
+    added = await add_ok(
+        client, helper.token, dependant.person, scopes=["VIEW_APPLICATIONS"], relationship="FRIEND"
+    )
+
+    assert added["status"] == "PENDING"
+    assert await person_node(client, helper.token, dependant.person.id) is None
+    response = await client.post(
+        "/graphql",
+        json={"query": VIEWER},
+        headers={"authorization": f"Bearer {dependant.token}"},
+    )
+    theirs = response.json()["data"]["viewer"]["helpers"]
+    assert [d["id"] for d in theirs] == [added["id"]]
+    assert theirs[0]["status"] == "PENDING"
+    assert theirs[0]["helper"] == {
+        "id": theirs[0]["helper"]["id"],
+        "displayName": "Test User",
+        "kind": "HELPER",
+    }
+    assert helper.email not in response.text  # the helper appears as an Actor only
+
+    answered = await respond(client, dependant.token, added["id"], True)
+
+    assert answered["__typename"] == "DelegationResponded", answered
+    assert answered["delegation"]["status"] == "ACTIVE"
+    node = await person_node(client, helper.token, dependant.person.id)
+    assert node is not None and scopes_of(node) == ["VIEW_APPLICATIONS"]
+    assert [a["id"] for a in (await viewer(client, helper.token))["applicants"]] == [
+        dependant.person.id
+    ]
+    # Answering again is refused: it is no longer pending.
+    again = await respond(client, dependant.token, added["id"], False)
+    assert again == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+
+async def test_declined_delegation_grants_nothing(client):
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    added = await add_ok(client, helper.token, dependant.person)
+
+    answered = await respond(client, dependant.token, added["id"], False)
+
+    assert answered["__typename"] == "DelegationResponded", answered
+    assert answered["delegation"]["status"] == "DECLINED"
+    assert await person_node(client, helper.token, dependant.person.id) is None
+    me = await viewer(client, helper.token)
+    assert me["applicants"] == []
+    assert me["dependants"][0]["status"] == "DECLINED"
+    assert_sees_nothing_of(me["dependants"][0]["dependant"])
+    (slot,) = await open_slots(client)
+    refused = await book(client, helper.token, dependant.person.id, slot["id"])
+    assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    # A declined delegation cannot be accepted afterwards.
+    late = await respond(client, dependant.token, added["id"], True)
+    assert late == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    assert await person_node(client, helper.token, dependant.person.id) is None
+
+
+async def test_only_the_dependant_may_respond(client):
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    added = await add_ok(client, helper.token, dependant.person)
+    stranger = await new_member(client)
+    other_person = await member_with_person(client)
+
+    for token in (
+        stranger.token,
+        other_person.token,
+        helper.token,  # the helper may not accept on the dependant's behalf
+        await officer_token(client),
+        await sign_in(client, "admin@demo.test"),
+    ):
+        result = await respond(client, token, added["id"], True)
+        assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+    unknown = await respond(client, stranger.token, gid("Delegation", 99999999), True)
+    assert unknown == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    theirs = (await viewer(client, dependant.token))["helpers"]
+    assert theirs[0]["status"] == "PENDING"
+    assert await person_node(client, helper.token, dependant.person.id) is None
+
+
+async def test_pending_delegation_expires_after_fourteen_days(client, clock):
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    added = await add_ok(client, helper.token, dependant.person)
+    start = datetime.now(UTC)
+
+    clock.pinned = start + timedelta(days=13)
+    await dependant.refresh(client)
+    assert (await viewer(client, dependant.token))["helpers"][0]["status"] == "PENDING"
+
+    clock.pinned = start + timedelta(days=15)
+    await dependant.refresh(client)
+    await helper.refresh(client)
+
+    assert (await viewer(client, dependant.token))["helpers"][0]["status"] == "EXPIRED"
+    mine = await viewer(client, helper.token)
+    assert mine["dependants"][0]["status"] == "EXPIRED"
+    assert mine["applicants"] == []
+    assert_sees_nothing_of(mine["dependants"][0]["dependant"])
+    late = await respond(client, dependant.token, added["id"], True)
+    assert late == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    assert await person_node(client, helper.token, dependant.person.id) is None
+    assert (await viewer(client, helper.token))["applicants"] == []
+
+
+async def test_pending_delegation_of_an_adult_cannot_be_confirmed_after_it_expired(client, clock):
+    helper = await new_member(client)
+    adult = await register_person(client)
+    added = await add_ok(client, helper.token, adult)
+
+    clock.pinned = datetime.now(UTC) + timedelta(days=15)
+    result = await confirm(client, await officer_token(client), added["id"])
+
+    assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    await helper.refresh(client)
+    assert (await viewer(client, helper.token))["dependants"][0]["status"] == "EXPIRED"
+    assert await person_node(client, helper.token, adult.id) is None
+
+
+async def test_valid_until_in_the_past_is_a_validation_error(client):
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=minor_birth_date())
+    yesterday = (beijing_today() - timedelta(days=1)).isoformat()
+
+    result = await add_dependant(client, helper.token, child.facts(), valid_until=yesterday)
+
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "validUntil"
+    assert (await viewer(client, helper.token))["dependants"] == []
+
+
+async def test_active_delegation_expires_after_its_valid_until_day(client, clock):
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=minor_birth_date())
+    last_day = beijing_today() + timedelta(days=3)
+    delegation = await add_ok(client, helper.token, child, valid_until=last_day.isoformat())
+    assert delegation["status"] == "ACTIVE"
+    assert delegation["validUntil"] == last_day.isoformat()
+
+    # Late on its last day (Beijing time) it still holds.
+    clock.pinned = beijing(last_day, 22)
+    await helper.refresh(client)
+    assert await person_node(client, helper.token, child.id) is not None
+
+    # Just after midnight in Beijing it has ended, although it is still that day in UTC.
+    clock.pinned = beijing(last_day + timedelta(days=1), 0, 30)
+    await helper.refresh(client)
+
+    mine = await viewer(client, helper.token)
+    assert mine["dependants"][0]["status"] == "EXPIRED"
+    assert mine["applicants"] == []
+    assert_sees_nothing_of(mine["dependants"][0]["dependant"])
+    assert await person_node(client, helper.token, child.id) is None
+    refused = await book(client, helper.token, child.id, gid("Slot", 1))
+    assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+    # And well after it, too.
+    clock.pinned = beijing(last_day + timedelta(days=5), 12)
+    await helper.refresh(client)
+    assert await person_node(client, helper.token, child.id) is None
+    assert (await viewer(client, helper.token))["dependants"][0]["status"] == "EXPIRED"
+
+
+async def test_every_wrong_fact_is_identity_not_found_with_one_message(client):
+    helper = await new_member(client)
+    person = await register_person(client, birth_date=minor_birth_date())
+    right = person.facts()
+    wrong = [
+        {**right, "passportNumber": new_passport_number()},
+        {**right, "nationality": "FRA"},
+        {**right, "birthDate": "2001-01-01"},
+        {**right, "surname": new_surname()},
+        {**right, "passportNumber": "!!"},  # malformed
+        {**right, "nationality": "XX"},  # malformed
+    ]
+
+    results = [await add_dependant(client, helper.token, facts) for facts in wrong]
+
+    assert {r["__typename"] for r in results} == {"IdentityNotFound"}, results
+    assert len({r["message"] for r in results}) == 1, results
+    assert (await viewer(client, helper.token))["dependants"] == []
+    # The right facts still work (surname case ignored).
+    ok = await add_dependant(client, helper.token, {**right, "surname": right["surname"].upper()})
+    assert ok["__typename"] == "DependantAdded", ok
+
+
+async def test_ten_failed_attempts_are_rate_limited(client):
+    helper = await new_member(client)
+    person = await register_person(client, birth_date=minor_birth_date())
+
+    for _ in range(10):
+        failed = await add_dependant(
+            client, helper.token, {**person.facts(), "passportNumber": new_passport_number()}
+        )
+        assert failed["__typename"] == "IdentityNotFound", failed
+
+    limited = await add_dependant(client, helper.token, person.facts())
+
+    assert limited["__typename"] == "RateLimited", limited
+    assert limited["retryAfterSeconds"] > 0
+    assert (await viewer(client, helper.token))["dependants"] == []
+
+
+async def test_adding_the_same_person_twice_is_a_validation_error(client):
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=minor_birth_date())
+    adult = await register_person(client)
+    await add_ok(client, helper.token, child)  # ACTIVE
+    await add_ok(client, helper.token, adult)  # PENDING
+
+    for person in (child, adult):
+        again = await add_dependant(client, helper.token, person.facts(), scopes=["VIEW_DOCUMENTS"])
+        assert again["__typename"] == "ValidationError", again
+
+    assert len((await viewer(client, helper.token))["dependants"]) == 2
+
+
+async def test_adding_yourself_is_a_validation_error(client):
+    member = await member_with_person(client)
+    assert member.person is not None
+
+    result = await add_dependant(client, member.token, member.person.facts())
+
+    assert result["__typename"] == "ValidationError", result
+    assert (await viewer(client, member.token))["dependants"] == []
+
+
+async def test_limit_reached_at_ten_dependants(client):
+    """Ten successful additions are not failed attempts: the eleventh is LimitReached."""
+    helper = await new_member(client)
+    officer = await officer_token(client)
+    children = [
+        await register_person(client, birth_date=minor_birth_date(), officer=officer)
+        for _ in range(11)
+    ]
+    for child in children[:10]:
+        await add_ok(client, helper.token, child, scopes=["BOOK_APPOINTMENTS"])
+
+    eleventh = await add_dependant(client, helper.token, children[10].facts())
+
+    assert eleventh["__typename"] == "LimitReached", eleventh
+    assert eleventh["limit"] == 10
+    assert len((await viewer(client, helper.token))["dependants"]) == 10
+
+
+async def test_limit_counts_active_and_pending_only(client):
+    """Ended delegations (revoked, declined, expired) do not count towards the limit of 10."""
+    helper = await new_member(client)
+    officer = await officer_token(client)
+    persons = [await register_person(client, officer=officer) for _ in range(13)]
+    helper_pk = pk_of(helper.account_id)
+    past = beijing_today() - timedelta(days=3)
+    seeded = [("ACTIVE", None)] * 5 + [("PENDING", None)] * 4
+    seeded += [("REVOKED", None), ("DECLINED", None), ("ACTIVE", past)]
+    for person, (status, valid_until) in zip(persons, seeded, strict=False):
+        await DelegationRow.create(
+            helper_id=helper_pk,
+            dependant_id=pk_of(person.id),
+            relationship="FRIEND",
+            scopes=["BOOK_APPOINTMENTS"],
+            status=status,
+            valid_until=valid_until,
+            pending_until=datetime.now(UTC) + timedelta(days=14) if status == "PENDING" else None,
+        )
+
+    tenth = await add_dependant(client, helper.token, persons[12].facts())
+    assert tenth["__typename"] == "DependantAdded", tenth
+
+    eleventh_person = await register_person(client, officer=officer)
+    eleventh = await add_dependant(client, helper.token, eleventh_person.facts())
+
+    assert eleventh["__typename"] == "LimitReached", eleventh
+    assert eleventh["limit"] == 10
+
+
+# -------------------------------------------------------------------------------- revoking
+
+
+async def test_helper_revokes_and_the_very_next_request_sees_nothing(client):
+    helper, child, delegation = await active_dependant(client)
+    (slot, other_slot) = await open_slots(client, count=2)
+    key = secrets.token_hex(8)
+    booked = await book(client, helper.token, child.id, slot["id"], key=key)
+    assert booked["__typename"] == "BookingConfirmed", booked
+    appointment = booked["appointment"]
+    assert appointment["bookedBy"]["kind"] == "HELPER"
+    assert await person_node(client, helper.token, child.id) is not None
+
+    revoked = await revoke(client, helper.token, delegation["id"])
+
+    assert revoked["__typename"] == "DelegationRevoked", revoked
+    assert revoked["delegation"]["status"] == "REVOKED"
+    assert await person_node(client, helper.token, child.id) is None
+    body = await gql(
+        client, "query($id: ID!) { node(id: $id) { id } }", {"id": appointment["id"]}, helper.token
+    )
+    assert body["data"]["node"] is None
+    mine = await viewer(client, helper.token)
+    assert mine["applicants"] == []
+    assert mine["dependants"][0]["status"] == "REVOKED"
+    assert_sees_nothing_of(mine["dependants"][0]["dependant"])
+    refused = await book(client, helper.token, child.id, other_slot["id"], service="VISA_RENEWAL")
+    assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    # Replaying the earlier booking's idempotency key does not hand the appointment back.
+    replay = await book(client, helper.token, child.id, slot["id"], key=key)
+    assert replay == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    cancelled = await mutate(client, CANCEL, helper.token, id=appointment["id"])
+    assert cancelled == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    moved = await mutate(
+        client,
+        RESCHEDULE,
+        helper.token,
+        input={"appointmentId": appointment["id"], "slotId": other_slot["id"]},
+    )
+    assert moved == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+
+async def test_dependant_revokes_and_the_helper_sees_nothing_on_the_next_request(client):
+    helper, dependant, delegation = await accepted_dependant(client)
+    assert dependant.person is not None
+    assert await person_node(client, helper.token, dependant.person.id) is not None
+
+    revoked = await revoke(client, dependant.token, delegation["id"])
+
+    assert revoked["__typename"] == "DelegationRevoked", revoked
+    assert revoked["delegation"]["status"] == "REVOKED"
+    assert await person_node(client, helper.token, dependant.person.id) is None
+    assert (await viewer(client, helper.token))["applicants"] == []
+    (slot,) = await open_slots(client)
+    refused = await book(client, helper.token, dependant.person.id, slot["id"])
+    assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    assert (await viewer(client, dependant.token))["helpers"][0]["status"] == "REVOKED"
+
+
+async def test_others_cannot_revoke_a_delegation(client):
+    helper, child, delegation = await active_dependant(client)
+    stranger = await new_member(client)
+
+    for token in (stranger.token, await sign_in(client, "helper@demo.test")):
+        result = await revoke(client, token, delegation["id"])
+        assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+
+    assert await person_node(client, helper.token, child.id) is not None
+
+
+# ----------------------------------------------------------------------------- audit trail
+
+
+async def test_actions_on_my_behalf_record_helpers_and_officers_but_not_oneself(client):
+    helper, dependant, delegation = await accepted_dependant(client)
+    assert dependant.person is not None
+    officer = await officer_token(client)
+    await record_application(client, dependant.person.id, officer=officer)
+
+    async def events() -> list[dict]:
+        body = await gql(client, ACTIONS, token=dependant.token)
+        assert "errors" not in body, body
+        return [e["node"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+
+    before = await events()
+    # The person's own reads are not recorded.
+    own = await gql(
+        client,
+        "{ viewer { person { applications { edges { node { id } } } documents { id } "
+        "passports { id } appointments { edges { node { id } } } } } }",
+        token=dependant.token,
+    )
+    assert len(own["data"]["viewer"]["person"]["applications"]["edges"]) == 1
+    assert await events() == before
+
+    # The helper reads the applications and books an appointment.
+    seen = await person_node(client, helper.token, dependant.person.id)
+    assert seen is not None and len(seen["applications"]["edges"]) == 1
+    appointment = await book_ok(client, helper.token, dependant.person.id)
+    # An officer reads the applications.
+    assert await person_node(client, officer, dependant.person.id) is not None
+
+    response = await client.post(
+        "/graphql", json={"query": ACTIONS}, headers={"authorization": f"Bearer {dependant.token}"}
+    )
+    after = [e["node"] for e in response.json()["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    new = [e for e in after if e["id"] not in {b["id"] for b in before}]
+    by_helper = [e for e in new if e["actor"]["kind"] == "HELPER"]
+    by_officer = [e for e in new if e["actor"]["kind"] == "OFFICER"]
+    assert {e["action"] for e in by_helper} >= {"READ_APPLICATIONS", "BOOK_APPOINTMENT"}
+    for event in by_helper:
+        assert event["onBehalf"] is True
+        assert pk_of(event["actor"]["id"]) == pk_of(helper.account_id)
+        assert event["actor"]["displayName"] == "Test User"
+        assert event["subject"] == {"id": dependant.person.id}
+        assert event["delegation"]["id"] == delegation["id"]
+    booking = next(e for e in by_helper if e["action"] == "BOOK_APPOINTMENT")
+    assert booking["target"] == appointment["reference"]
+    assert "READ_APPLICATIONS" in {e["action"] for e in by_officer}
+    for event in by_officer:
+        assert event["onBehalf"] is False
+        assert event["delegation"] is None
+        assert event["actor"]["displayName"] == "Officer Li Wei"
+    assert {e["actor"]["kind"] for e in new} <= {"HELPER", "OFFICER"}  # never SELF
+    assert helper.email not in response.text
+    assert "officer@demo.test" not in response.text
+    # The newest first.
+    moments = [e["at"] for e in after]
+    assert moments == sorted(moments, reverse=True)
+
+
+async def test_actor_has_no_email_field(client):
+    body = await gql(client, '{ __type(name: "Actor") { fields { name } } }')
+    names = {f["name"] for f in body["data"]["__type"]["fields"]}
+    assert "email" not in names
+    assert names >= {"id", "displayName", "kind"}
