@@ -81,8 +81,8 @@ schema = strawberry.Schema(
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
         FreshCachesPerOperation,
-        QueryDepthLimiter(max_depth=_limits.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=_limits.max_aliases),
-        MaxTokensLimiter(max_token_count=_limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=_limits.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=_limits.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=_limits.max_tokens),
     ],
 )

@@ -1,0 +1,43 @@
+"""With Redis, rate limits and query budgets hold across server processes (two limiter
+instances stand for two processes)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+
+from persistence.rate_limits import RedisCostBudget, RedisRateLimiter
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+
+
+async def test_failures_counted_in_one_process_block_the_other():
+    prefix = f"test-{secrets.token_hex(4)}:"
+    first, second = RedisRateLimiter(REDIS_URL, prefix), RedisRateLimiter(REDIS_URL, prefix)
+    try:
+        for _ in range(3):
+            assert await second.blocked_for("signin:acct:x", 4, 60) is None
+            await first.hit("signin:acct:x", 60)
+        await second.hit("signin:acct:x", 60)
+        wait = await first.blocked_for("signin:acct:x", 4, 60)
+        assert wait is not None and 0 < wait <= 60
+        await first.clear("signin:acct:x")
+        assert await second.blocked_for("signin:acct:x", 4, 60) is None
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_query_budget_is_shared_by_every_process():
+    prefix = f"test-{secrets.token_hex(4)}:"
+    first, second = RedisCostBudget(REDIS_URL, prefix), RedisCostBudget(REDIS_URL, prefix)
+    try:
+        assert await first.spend("acct:1", 60, 100, 60) == 40
+        assert await second.spend("acct:1", 50, 100, 60) is None  # would exceed: not spent
+        assert await second.spend("acct:1", 40, 100, 60) == 0
+    finally:
+        await first.close()
+        await second.close()
