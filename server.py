@@ -71,12 +71,12 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
     services = Services(
         settings=settings,
         keys=keys,
-        limiter=make_rate_limiter(settings.redis_url),
+        limiter=make_rate_limiter(settings.redis_url, settings.redis_namespace),
         clock=clock,
         hasher=hasher,
         calendar=await calendar_store.load_calendar(),
-        events=EventBus(settings.redis_url),
-        budget=make_cost_budget(settings.redis_url),
+        events=EventBus(settings.redis_url, settings.redis_namespace),
+        budget=make_cost_budget(settings.redis_url, settings.redis_namespace),
     )
     await services.events.start()
     await upkeep(services)
@@ -122,8 +122,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await start_services(settings, clock)
         app.state.services = services
-        persisted = PersistedQueries(settings.redis_url, settings.persisted_queries_file)
-        response_cache = ResponseCache(settings.redis_url, settings.public_cache_seconds)
+        namespace = settings.redis_namespace
+        persisted = PersistedQueries(
+            settings.redis_url, settings.persisted_queries_file, namespace=namespace
+        )
+        response_cache = ResponseCache(
+            settings.redis_url, settings.public_cache_seconds, namespace=namespace
+        )
         await persisted.start()
         await response_cache.start()
         services.on_public_change = response_cache.invalidate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -95,6 +96,12 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def redis_namespace(self) -> str:
+        """Prefix of every Redis key and channel: processes sharing a database share it, and
+        other deployments (or test runs) on the same Redis never see each other's data."""
+        return hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
 
     @property
     def is_sqlite(self) -> bool:

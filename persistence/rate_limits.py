@@ -92,8 +92,8 @@ class RedisRateLimiter:
         await self._redis.aclose()
 
 
-def make_rate_limiter(redis_url: str | None, prefix: str = "rl:") -> RateLimiter:
-    return RedisRateLimiter(redis_url, prefix) if redis_url else MemoryRateLimiter()
+def make_rate_limiter(redis_url: str | None, namespace: str = "") -> RateLimiter:
+    return RedisRateLimiter(redis_url, f"{namespace}:rl:") if redis_url else MemoryRateLimiter()
 
 
 class CostBudget(Protocol):
@@ -152,5 +152,5 @@ class RedisCostBudget:
         await self._redis.aclose()
 
 
-def make_cost_budget(redis_url: str | None) -> CostBudget:
-    return RedisCostBudget(redis_url) if redis_url else MemoryCostBudget()
+def make_cost_budget(redis_url: str | None, namespace: str = "") -> CostBudget:
+    return RedisCostBudget(redis_url, f"{namespace}:cost:") if redis_url else MemoryCostBudget()

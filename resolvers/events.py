@@ -16,7 +16,8 @@ CHANNEL = "application-events"
 class EventBus:
     """Fans out (applicant id, event id) pairs to the subscribers of that applicant."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, namespace: str = "") -> None:
+        self._channel = f"{namespace}:{CHANNEL}"
         self._queues: dict[int, set[asyncio.Queue[int]]] = defaultdict(set)
         self._redis_url = redis_url
         self._redis = None
@@ -29,7 +30,7 @@ class EventBus:
 
         self._redis = redis.from_url(self._redis_url)
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self._channel)
         self._listener = asyncio.create_task(self._listen(pubsub))
 
     async def _listen(self, pubsub: object) -> None:
@@ -49,7 +50,7 @@ class EventBus:
 
     async def publish(self, applicant_id: int, event_id: int) -> None:
         if self._redis is not None:
-            await self._redis.publish(CHANNEL, f"{applicant_id}:{event_id}")
+            await self._redis.publish(self._channel, f"{applicant_id}:{event_id}")
         else:
             self._deliver(applicant_id, event_id)
 

@@ -30,8 +30,13 @@ class PersistedQueries:
     through Redis, and an optional registry of the only documents accepted."""
 
     def __init__(
-        self, redis_url: str | None, registry_file: str | None, capacity: int = 5000
+        self,
+        redis_url: str | None,
+        registry_file: str | None,
+        capacity: int = 5000,
+        namespace: str = "",
     ) -> None:
+        self._prefix = f"{namespace}:apq:"
         self._memory: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
         self._redis_url = redis_url
@@ -62,7 +67,7 @@ class PersistedQueries:
             self._memory.move_to_end(digest)
             return self._memory[digest]
         if self._redis is not None:
-            raw = await self._redis.get(f"apq:{digest}")
+            raw = await self._redis.get(f"{self._prefix}{digest}")
             if raw is not None:
                 self._remember(digest, raw.decode())
                 return raw.decode()
@@ -73,7 +78,7 @@ class PersistedQueries:
             return
         self._remember(digest, query)
         if self._redis is not None:
-            await self._redis.set(f"apq:{digest}", query, ex=86400)
+            await self._redis.set(f"{self._prefix}{digest}", query, ex=86400)
 
     def _remember(self, digest: str, query: str) -> None:
         self._memory[digest] = query
@@ -106,7 +111,10 @@ class ResponseCache:
     `ttl` seconds (opening state depends on the clock) and are dropped at once, in every
     process, when the public data behind them changes."""
 
-    def __init__(self, redis_url: str | None, ttl: float, capacity: int = 2000) -> None:
+    def __init__(
+        self, redis_url: str | None, ttl: float, capacity: int = 2000, namespace: str = ""
+    ) -> None:
+        self._channel = f"{namespace}:{INVALIDATION_CHANNEL}"
         self._entries: OrderedDict[str, tuple[float, int, bytes, str]] = OrderedDict()
         self._ttl = ttl
         self._capacity = capacity
@@ -121,7 +129,7 @@ class ResponseCache:
 
         self._redis = redis.from_url(self._redis_url)
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(INVALIDATION_CHANNEL)
+        await pubsub.subscribe(self._channel)
         self._listener = asyncio.create_task(self._listen(pubsub))
 
     async def _listen(self, pubsub: object) -> None:
@@ -169,4 +177,4 @@ class ResponseCache:
         """Public data changed: forget every entry here and in the other processes."""
         self._entries.clear()
         if self._redis is not None:
-            await self._redis.publish(INVALIDATION_CHANNEL, "all")
+            await self._redis.publish(self._channel, "all")
