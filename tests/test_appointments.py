@@ -14,10 +14,9 @@ import contextvars
 import random
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from tortoise.transactions import in_transaction
@@ -25,20 +24,31 @@ from tortoise.transactions import in_transaction
 from domain.booking import active_key
 from domain.identifiers import normalise_name, random_reference
 from persistence import appointments as appointment_store
-from persistence.models import Account, AccountRole, Delegation, Office, Passport, Person, Slot
+from persistence.models import Account, AccountRole, Delegation, Passport, Person, Slot
 from persistence.models import Appointment as AppointmentRow
-from schema.common import from_global_id, to_global_id
+from schema.common import to_global_id
+from tests import helpers
 from tests.conftest import gql, sign_in, sign_up, unique_email
+from tests.helpers import (
+    BOOKING_OFFICES,
+    CHECK_IN,
+    NOT_PERMITTED,
+    PASSWORD,
+    available,
+    beijing,
+    beijing_today,
+    fresh_slot,
+    generate_day,
+    new_applicant,
+    office_id,
+    pick_slots,
+    pk_of,
+    remaining,
+)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOT_PERMITTED = "No such object, or you are not permitted to act on it."
 REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}[0-9A-HJKMNP-TV-Z*~$=U]$")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_SYMBOLS = CROCKFORD + "*~$=U"
-PASSWORD = "a-Strong-passphrase-1"
-# Offices that offer every service and keep standard weekday hours; BJ-DC is the demo
-# officer's office and is used where check-in matters.
-BOOKING_OFFICES = ("BJ-HD", "BJ-FT", "SH-CN", "SH-JA", "GZ-TH")
 
 # ------------------------------------------------------------------------ GraphQL documents
 
@@ -90,16 +100,6 @@ mutation($input: RescheduleAppointmentInput!) {{
   }}
 }}"""
 
-CHECK_IN = """
-mutation($id: ID!) {
-  checkInAppointment(id: $id) {
-    __typename
-    ... on AppointmentCheckedIn { appointment { id status } }
-    ... on NotPermitted { message }
-    ... on ValidationError { message field }
-  }
-}"""
-
 ADD_CLOSURE = """
 mutation($input: AddOfficeClosureInput!) {
   addOfficeClosure(input: $input) {
@@ -110,14 +110,6 @@ mutation($input: AddOfficeClosureInput!) {
   }
 }"""
 
-SLOTS = """
-query($office: ID!, $service: ServiceCode!, $from: Date!, $to: Date!) {
-  availableSlots(officeId: $office, service: $service, from: $from, to: $to) {
-    id startsAt endsAt remaining office { code }
-  }
-}"""
-
-SLOT_NODE = "query($id: ID!) { node(id: $id) { id ... on Slot { remaining startsAt } } }"
 APPOINTMENT_NODE = (
     f"query($id: ID!) {{ node(id: $id) {{ id ... on Appointment {{ {APPOINTMENT_FIELDS} }} }} }}"
 )
@@ -127,79 +119,12 @@ MY_APPOINTMENTS = """
 PERSON_APPOINTMENTS = """
 query($id: ID!) { node(id: $id) { ... on Person { id appointments(first: 100) {
     edges { node { id reference status service bookedBy { kind } } } } } } }"""
-OFFICES = "{ offices(first: 100) { edges { node { id code } } pageInfo { hasNextPage } } }"
-
-REGISTER = """
-mutation($input: RegisterPersonInput!) {
-  registerPerson(input: $input) {
-    __typename
-    ... on PersonRegistered { person { id } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-LINK = """
-mutation($input: LinkIdentityInput!) {
-  linkIdentity(input: $input) {
-    __typename
-    ... on IdentityLinked { person { id } }
-    ... on IdentityNotFound { message }
-    ... on ValidationError { message field }
-    ... on RateLimited { message retryAfterSeconds }
-  }
-}"""
 
 # ------------------------------------------------------------------------------- helpers
 
-
-@dataclass
-class Applicant:
-    """A fresh person with an account of its own, linked through the API."""
-
-    email: str
-    password: str
-    token: str
-    person_id: str  # global ID
-
-    async def sign_in_again(self, client: httpx.AsyncClient) -> str:
-        """A new access token, valid for the clock as it is now (after pinning it)."""
-        self.token = await sign_in(client, self.email, self.password)
-        return self.token
-
-
-async def new_applicant(client: httpx.AsyncClient) -> Applicant:
-    """Officer registers a person with a unique passport; a new account links to it."""
-    officer = await sign_in(client, "officer@demo.test")
-    facts = {
-        "surname": "Testperson",
-        "nationality": "GBR",
-        "birthDate": "1988-03-04",
-        "passportNumber": f"T{secrets.token_hex(4).upper()}",
-    }
-    body = await gql(
-        client,
-        REGISTER,
-        {
-            "input": {
-                **facts,
-                "givenNames": "Alex",
-                "sex": "X",
-                "passportIssuingCountry": "GBR",
-                "passportValidUntil": "2034-06-30",
-            }
-        },
-        token=officer,
-    )
-    registered = body["data"]["registerPerson"]
-    assert registered["__typename"] == "PersonRegistered", registered
-    email = unique_email()
-    session = await sign_up(client, email, PASSWORD)
-    body = await gql(client, LINK, {"input": facts}, token=session["accessToken"])
-    linked = body["data"]["linkIdentity"]
-    assert linked["__typename"] == "IdentityLinked", linked
-    assert linked["person"]["id"] == registered["person"]["id"]
-    return Applicant(email, PASSWORD, session["accessToken"], linked["person"]["id"])
+# Bookings answered with every appointment field (the shared helpers ask for fewer).
+book = partial(helpers.book, document=BOOK)
+book_ok = partial(helpers.book_ok, document=BOOK)
 
 
 async def stranger_token(client: httpx.AsyncClient) -> str:
@@ -207,120 +132,8 @@ async def stranger_token(client: httpx.AsyncClient) -> str:
     return (await sign_up(client))["accessToken"]
 
 
-_office_ids: dict[str, str] = {}
-
-
-async def office_id(client: httpx.AsyncClient, code: str) -> str:
-    if not _office_ids:
-        body = await gql(client, OFFICES)
-        for edge in body["data"]["offices"]["edges"]:
-            _office_ids[edge["node"]["code"]] = edge["node"]["id"]
-    return _office_ids[code]
-
-
-def pk(global_id: str) -> int:
-    decoded = from_global_id(global_id)
-    assert decoded is not None, global_id
-    return decoded[1]
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock time in Beijing, as an aware UTC datetime (for pinning the clock)."""
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def today(clock: Any) -> date:
-    return clock.now().astimezone(SHANGHAI).date()
-
-
-def working_day(app: Any, clock: Any, n: int) -> date:
-    return app.state.services.calendar.add_working_days(today(clock), n)
-
-
-async def available(
-    client: httpx.AsyncClient, office_code: str, service: str, start: date, end: date
-) -> list[dict]:
-    body = await gql(
-        client,
-        SLOTS,
-        {
-            "office": await office_id(client, office_code),
-            "service": service,
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-        },
-    )
-    assert "errors" not in body, body
-    return body["data"]["availableSlots"]
-
-
-async def pick_slots(
-    app: Any,
-    client: httpx.AsyncClient,
-    clock: Any,
-    service: str = "VISA_EXTENSION",
-    count: int = 1,
-    *,
-    office: str | None = None,
-    min_remaining: int = 2,
-) -> list[dict]:
-    """`count` distinct random open slots 2 to 12 working days ahead (over 24 h away)."""
-    office = office or random.choice(BOOKING_OFFICES)
-    slots = [
-        s
-        for s in await available(
-            client, office, service, working_day(app, clock, 2), working_day(app, clock, 12)
-        )
-        if s["remaining"] >= min_remaining
-    ]
-    assert len(slots) >= count, f"only {len(slots)} open slots at {office}"
-    return random.sample(slots, count)
-
-
-async def fresh_slot(app: Any, client: httpx.AsyncClient, clock: Any, capacity: int) -> dict:
-    """An open slot nobody has booked, its capacity set to `capacity` in the database."""
-    for candidate in await pick_slots(app, client, clock, count=20, min_remaining=1):
-        row = await Slot.get(id=pk(candidate["id"]))
-        if row.booked == 0 and not await AppointmentRow.exists(slot_id=row.id):
-            await Slot.filter(id=row.id).update(capacity=capacity, booked=0)
-            return {**candidate, "remaining": capacity}
-    raise AssertionError("no unbooked slot found")
-
-
-async def remaining(client: httpx.AsyncClient, slot_id: str) -> int:
-    body = await gql(client, SLOT_NODE, {"id": slot_id})
-    return body["data"]["node"]["remaining"]
-
-
 async def booked_in_db(slot_id: str) -> int:
-    return (await Slot.get(id=pk(slot_id))).booked
-
-
-async def book(
-    client: httpx.AsyncClient,
-    token: str | None,
-    applicant_id: str,
-    slot_id: str,
-    service: str = "VISA_EXTENSION",
-    key: str | None = None,
-) -> dict:
-    data: dict[str, Any] = {"applicantId": applicant_id, "slotId": slot_id, "service": service}
-    if key is not None:
-        data["idempotencyKey"] = key
-    body = await gql(client, BOOK, {"input": data}, token=token)
-    assert "errors" not in body, body
-    return body["data"]["bookAppointment"]
-
-
-async def book_ok(
-    client: httpx.AsyncClient,
-    who: Applicant,
-    slot_id: str,
-    service: str = "VISA_EXTENSION",
-) -> dict:
-    result = await book(client, who.token, who.person_id, slot_id, service)
-    assert result["__typename"] == "BookingConfirmed", result
-    return result["appointment"]
+    return (await Slot.get(id=pk_of(slot_id))).booked
 
 
 async def cancel(client: httpx.AsyncClient, token: str | None, appointment_id: str) -> dict:
@@ -373,13 +186,6 @@ def check_symbol_ok(reference: str) -> bool:
     for char in body:
         value = value * 32 + CROCKFORD.index(char)
     return CHECK_SYMBOLS[value % 37] == check
-
-
-async def generate_day(app: Any, office_code: str, first: date, last: date | None = None) -> None:
-    office = await Office.get(code=office_code)
-    await appointment_store.generate_slots(
-        app.state.services.calendar, first, last or first, 30, office_ids=[office.id]
-    )
 
 
 def slot_at(slots: list[dict], hour: int, minute: int = 0) -> dict:
@@ -535,7 +341,7 @@ async def test_a_slot_within_the_minimum_lead_time_cannot_be_booked(app, client,
 async def test_a_slot_beyond_the_horizon_cannot_be_booked(app, client, clock):
     # Pinned to Monday 2026-11-02: the horizon ends 14 working days later, on Friday
     # 2026-11-20 (November 2026 has no holidays); the Monday after is beyond it.
-    clock.pinned = local(date(2026, 11, 2), 9)
+    clock.pinned = beijing(date(2026, 11, 2), 9)
     last = app.state.services.calendar.add_working_days(date(2026, 11, 2), 14)
     assert last == date(2026, 11, 20)
     await generate_day(app, "SH-JA", last, last + timedelta(days=3))
@@ -544,10 +350,10 @@ async def test_a_slot_beyond_the_horizon_cannot_be_booked(app, client, clock):
     inside = await available(client, "SH-JA", "VISA_EXTENSION", last, last)
     assert inside, "the last day of the horizon has slots"
     beyond = await Slot.filter(
-        office_id=pk(office),
+        office_id=pk_of(office),
         service_group="VISA",
-        starts_at__gte=local(last + timedelta(days=3), 0),
-        starts_at__lt=local(last + timedelta(days=4), 0),
+        starts_at__gte=beijing(last + timedelta(days=3), 0),
+        starts_at__lt=beijing(last + timedelta(days=4), 0),
     ).first()
     assert beyond is not None
     result = await book(client, who.token, who.person_id, to_global_id("Slot", beyond.id))
@@ -626,7 +432,7 @@ async def test_concurrent_retries_with_one_idempotency_key_book_once(app, client
     assert {r["__typename"] for r in results} == {"BookingConfirmed"}, results
     assert len({r["appointment"]["id"] for r in results}) == 1
     assert await booked_in_db(slot["id"]) == before + 1
-    assert await AppointmentRow.filter(applicant_id=pk(who.person_id)).count() == 1
+    assert await AppointmentRow.filter(applicant_id=pk_of(who.person_id)).count() == 1
 
 
 async def test_concurrent_double_booking_without_a_key_books_once(app, client, clock):
@@ -695,12 +501,12 @@ async def test_anonymous_booking_is_unauthenticated(app, client, clock):
 async def test_a_helper_needs_an_active_delegation_with_book_appointments(app, client, clock):
     dependant = await new_applicant(client)
     helper = await sign_up(client)
-    helper_pk = pk(helper["account"]["id"])
+    helper_pk = pk_of(helper["account"]["id"])
     (slot,) = await pick_slots(app, client, clock)
     before = await remaining(client, slot["id"])
     delegation = await Delegation.create(
         helper_id=helper_pk,
-        dependant_id=pk(dependant.person_id),
+        dependant_id=pk_of(dependant.person_id),
         relationship="FRIEND",
         scopes=["VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
         status="ACTIVE",
@@ -712,7 +518,7 @@ async def test_a_helper_needs_an_active_delegation_with_book_appointments(app, c
     assert listed["data"]["node"]["appointments"] is None
 
     await Delegation.filter(id=delegation.id).update(
-        scopes=["BOOK_APPOINTMENTS"], valid_until=today(clock) - timedelta(days=2)
+        scopes=["BOOK_APPOINTMENTS"], valid_until=beijing_today(clock) - timedelta(days=2)
     )
     expired = await book(client, helper["accessToken"], dependant.person_id, slot["id"])
     await Delegation.filter(id=delegation.id).update(valid_until=None, status="REVOKED")
@@ -731,13 +537,13 @@ async def test_a_helper_needs_an_active_delegation_with_book_appointments(app, c
 async def test_a_delegation_valid_until_yesterday_in_beijing_no_longer_books(app, client, clock):
     # 07:00 in Beijing on 2026-11-18 is still 2026-11-17 in UTC; the delegation was valid
     # until 2026-11-17 (a calendar day, Beijing's like every other day of the service).
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "SH-JA", date(2026, 11, 19))
     dependant = await new_applicant(client)
     helper = await sign_up(client)
     await Delegation.create(
-        helper_id=pk(helper["account"]["id"]),
-        dependant_id=pk(dependant.person_id),
+        helper_id=pk_of(helper["account"]["id"]),
+        dependant_id=pk_of(dependant.person_id),
         relationship="FRIEND",
         scopes=["BOOK_APPOINTMENTS"],
         status="ACTIVE",
@@ -747,7 +553,7 @@ async def test_a_delegation_valid_until_yesterday_in_beijing_no_longer_books(app
         await available(client, "SH-JA", "VISA_EXTENSION", date(2026, 11, 19), date(2026, 11, 19)),
         14,
     )
-    clock.pinned = local(date(2026, 11, 18), 7)
+    clock.pinned = beijing(date(2026, 11, 18), 7)
     token = await sign_in(client, helper["account"]["email"], PASSWORD)
 
     result = await book(client, token, dependant.person_id, slot["id"])
@@ -951,7 +757,7 @@ async def test_reschedule_into_a_full_slot_is_slot_unavailable_and_changes_nothi
     assert await remaining(client, old_slot["id"]) == old_remaining
     assert await booked_in_db(old_slot["id"]) == old_booked
     assert await booked_in_db(full["id"]) == 1
-    assert await AppointmentRow.filter(applicant_id=pk(who.person_id)).count() == 1
+    assert await AppointmentRow.filter(applicant_id=pk_of(who.person_id)).count() == 1
 
 
 async def test_stranger_cannot_reschedule(app, client, clock):
@@ -978,7 +784,7 @@ async def test_concurrent_reschedules_of_one_appointment_move_it_once(app, clien
     after = {s["id"]: await booked_in_db(s["id"]) for s in (old_slot, x, y)}
     assert after[old_slot["id"]] == before[old_slot["id"]] - 1
     assert after[x["id"]] + after[y["id"]] == before[x["id"]] + before[y["id"]] + 1
-    rows = await AppointmentRow.filter(applicant_id=pk(who.person_id)).order_by("id")
+    rows = await AppointmentRow.filter(applicant_id=pk_of(who.person_id)).order_by("id")
     assert [r.status for r in rows] == ["RESCHEDULED", "BOOKED"]
 
 
@@ -1080,13 +886,13 @@ async def test_helper_books_for_the_child_dependant(app, client, clock):
 
 async def test_officer_checks_in_an_appointment_of_the_office_on_its_day(app, client, clock):
     day = date(2026, 11, 18)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "BJ-DC", day)
     who = await new_applicant(client)
     slots = await available(client, "BJ-DC", "VISA_EXTENSION", day, day)
     appointment = await book_ok(client, who, slot_at(slots, 10)["id"])
 
-    clock.pinned = local(day, 8)
+    clock.pinned = beijing(day, 8)
     officer = await sign_in(client, "officer@demo.test")
     result = await check_in(client, officer, appointment["id"])
 
@@ -1101,12 +907,12 @@ async def test_officer_checks_in_an_appointment_of_the_office_on_its_day(app, cl
 
 async def test_check_in_follows_the_offices_day_not_utc(app, client, clock):
     day = date(2026, 11, 18)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "BJ-DC", day)
     who = await new_applicant(client)
     slots = await available(client, "BJ-DC", "VISA_EXTENSION", day, day)
     appointment = await book_ok(client, who, slot_at(slots, 9, 30)["id"])
-    clock.pinned = local(day, 7, 30)  # 23:30 UTC on the day before
+    clock.pinned = beijing(day, 7, 30)  # 23:30 UTC on the day before
     officer = await sign_in(client, "officer@demo.test")
     result = await check_in(client, officer, appointment["id"])
     assert result["__typename"] == "AppointmentCheckedIn", result
@@ -1116,7 +922,7 @@ async def test_check_in_by_another_offices_officer_or_an_applicant_is_not_permit
     app, client, clock
 ):
     day = date(2026, 11, 18)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "BJ-HD", day)
     await generate_day(app, "BJ-DC", day)
     who = await new_applicant(client)
@@ -1130,7 +936,7 @@ async def test_check_in_by_another_offices_officer_or_an_applicant_is_not_permit
         "RESIDENCE_PERMIT_EXTENSION",
     )
 
-    clock.pinned = local(day, 8)
+    clock.pinned = beijing(day, 8)
     officer = await sign_in(client, "officer@demo.test")  # officer of BJ-DC
     await who.sign_in_again(client)
     other_office = await check_in(client, officer, elsewhere["id"])
@@ -1145,13 +951,13 @@ async def test_check_in_by_another_offices_officer_or_an_applicant_is_not_permit
 
 async def test_check_in_on_another_day_is_validation_error(app, client, clock):
     day = date(2026, 11, 18)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "BJ-DC", day)
     who = await new_applicant(client)
     slots = await available(client, "BJ-DC", "VISA_EXTENSION", day, day)
     appointment = await book_ok(client, who, slot_at(slots, 14)["id"])
 
-    for moment in (local(day - timedelta(days=1), 8), local(day - timedelta(days=1), 16)):
+    for moment in (beijing(day - timedelta(days=1), 8), beijing(day - timedelta(days=1), 16)):
         clock.pinned = moment
         officer = await sign_in(client, "officer@demo.test")
         result = await check_in(client, officer, appointment["id"])
@@ -1165,7 +971,7 @@ async def test_check_in_on_another_day_is_validation_error(app, client, clock):
 
 async def test_admin_closure_cancels_that_days_bookings(app, client, clock):
     day, next_day = date(2026, 11, 19), date(2026, 11, 20)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "GZ-TH", day, next_day)
     office = await office_id(client, "GZ-TH")
     visa = await available(client, "GZ-TH", "VISA_EXTENSION", day, day)
@@ -1230,7 +1036,7 @@ async def test_admin_closure_cancels_that_days_bookings(app, client, clock):
 
 
 async def test_officer_cannot_add_a_closure(app, client, clock):
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     officer = await sign_in(client, "officer@demo.test")
     own_office = await office_id(client, "BJ-DC")
     result = await add_closure(client, officer, own_office, date(2026, 11, 24))
@@ -1245,7 +1051,7 @@ async def test_officer_cannot_add_a_closure(app, client, clock):
 
 
 async def test_admin_closure_in_the_past_or_of_an_unknown_office_is_refused(client, clock):
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     admin = await sign_in(client, "admin@demo.test")
     past = await add_closure(client, admin, await office_id(client, "BJ-HD"), date(2026, 11, 13))
     assert past["__typename"] == "ValidationError", past
@@ -1268,17 +1074,17 @@ async def test_applicant_cannot_add_a_closure(client, clock):
 
 async def test_a_booked_appointment_becomes_no_show_after_its_day(app, client, clock):
     day = date(2026, 11, 18)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "SH-CN", day)
     who = await new_applicant(client)
     slots = await available(client, "SH-CN", "STAY_PERMIT_EXTENSION", day, day)
     appointment = await book_ok(client, who, slot_at(slots, 10)["id"], "STAY_PERMIT_EXTENSION")
 
     # Later that day the appointment is over, but its day is not.
-    await appointment_store.mark_no_shows(local(day, 23, 30))
+    await appointment_store.mark_no_shows(beijing(day, 23, 30))
     assert (await appointment_as(client, who.token, appointment["id"]))["status"] == "BOOKED"
 
-    assert await appointment_store.mark_no_shows(local(day + timedelta(days=1), 0, 1)) >= 1
+    assert await appointment_store.mark_no_shows(beijing(day + timedelta(days=1), 0, 1)) >= 1
     assert (await appointment_as(client, who.token, appointment["id"]))["status"] == "NO_SHOW"
     # A no-show no longer blocks booking the service again.
     again = await available(client, "SH-CN", "STAY_PERMIT_EXTENSION", day, day)
@@ -1362,7 +1168,7 @@ async def test_fifty_concurrent_bookings_for_five_places(app, client, clock):
     kinds = [r["__typename"] for r in results]
     assert kinds.count("BookingConfirmed") == 5, kinds
     assert kinds.count("SlotUnavailable") == 45, kinds
-    row = await Slot.get(id=pk(slot["id"]))
+    row = await Slot.get(id=pk_of(slot["id"]))
     assert (row.capacity, row.booked) == (5, 5)
     assert await AppointmentRow.filter(slot_id=row.id, status="BOOKED").count() == 5
     assert await remaining(client, slot["id"]) == 0
@@ -1375,7 +1181,7 @@ async def test_a_booking_in_flight_while_a_closure_is_added_is_cancelled_too(app
     closes the day must end up cancelled by the office (or refused), never BOOKED on a day
     the office is closed."""
     day = date(2026, 11, 25)
-    clock.pinned = local(date(2026, 11, 16), 9)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
     await generate_day(app, "SH-CN", day)
     slot = slot_at(await available(client, "SH-CN", "VISA_EXTENSION", day, day), 10)
     who = await new_applicant(client)
@@ -1384,9 +1190,9 @@ async def test_a_booking_in_flight_while_a_closure_is_added_is_cancelled_too(app
     outside = contextvars.copy_context()  # the closure request must not join the transaction
 
     async with in_transaction():
-        assert await appointment_store.take_place(pk(slot["id"]))
-        row = await Slot.get(id=pk(slot["id"]))
-        person = pk(who.person_id)
+        assert await appointment_store.take_place(pk_of(slot["id"]))
+        row = await Slot.get(id=pk_of(slot["id"]))
+        person = pk_of(who.person_id)
         account = await Account.get(person_id=person)
         booked = await appointment_store.create_appointment(
             reference=random_reference(),
@@ -1407,7 +1213,7 @@ async def test_a_booking_in_flight_while_a_closure_is_added_is_cancelled_too(app
 
     assert closure["__typename"] == "OfficeClosureAdded", closure
     status = (await AppointmentRow.get(id=booked.id)).status
-    row = await Slot.get(id=pk(slot["id"]))
+    row = await Slot.get(id=pk_of(slot["id"]))
     assert not row.open
     assert status == "CANCELLED_BY_OFFICE", status
     assert closure["cancelledAppointments"] == 1

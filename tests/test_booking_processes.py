@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import socket
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from persistence.models import Account, AccountRole, Passport, Person, Slot
 from tests.conftest import SIGN_IN
+from tests.helpers import PASSWORD, gid, running_servers, server_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 BOOK = """
 mutation($applicant: ID!, $slot: ID!) {
   bookAppointment(input: {applicantId: $applicant, slotId: $slot, service: VISA_EXTENSION}) {
@@ -27,83 +22,18 @@ mutation($applicant: ID!, $slot: ID!) {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _b64(type_name: str, pk: int) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
-
-
-async def _wait_ready(base: str, process: subprocess.Popen) -> None:
-    async with httpx.AsyncClient() as c:
-        for _ in range(200):
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                if (await c.get(f"{base}/ready")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become ready")
-
-
 @pytest.fixture
 async def two_servers(app, backend, test_settings):
     if backend != "postgres":
         pytest.skip("several processes share a database only on PostgreSQL")
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_settings.database_url,
-        "APP_ENV": "development",
-        "KEY_ENCRYPTION_KEY": test_settings.key_encryption_key or "",
-        "DATA_DIR": str(test_settings.data_dir),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "BOOKINGS_PER_ACCOUNT": "1000",
-    }
-    processes, bases = [], []
-    for _ in range(2):
-        port = _free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        processes.append(process)
-        bases.append(f"http://127.0.0.1:{port}")
-    try:
-        for base, process in zip(bases, processes, strict=True):
-            await _wait_ready(base, process)
-        yield bases
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=20)
+    env = server_environment(test_settings, BOOKINGS_PER_ACCOUNT="1000")
+    async with running_servers(2, env, ready_attempts=200) as ports:
+        yield [f"http://127.0.0.1:{port}" for port in ports]
 
 
 async def test_two_processes_never_oversell_a_slot(app, two_servers):
     services = app.state.services
-    password_hash = services.hasher.hash("a-Strong-passphrase-1")
+    password_hash = services.hasher.hash(PASSWORD)
     applicants = []
     for _ in range(30):
         tag = secrets.token_hex(4).upper()
@@ -147,7 +77,7 @@ async def test_two_processes_never_oversell_a_slot(app, two_servers):
                 "/graphql",
                 json={
                     "query": SIGN_IN,
-                    "variables": {"email": email, "password": "a-Strong-passphrase-1"},
+                    "variables": {"email": email, "password": PASSWORD},
                 },
             )
             token = signed.json()["data"]["signIn"]["accessToken"]
@@ -156,8 +86,8 @@ async def test_two_processes_never_oversell_a_slot(app, two_servers):
                 json={
                     "query": BOOK,
                     "variables": {
-                        "applicant": _b64("Person", person_id),
-                        "slot": _b64("Slot", slot.id),
+                        "applicant": gid("Person", person_id),
+                        "slot": gid("Slot", slot.id),
                     },
                 },
                 headers={"authorization": f"Bearer {token}"},

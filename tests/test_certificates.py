@@ -18,7 +18,6 @@ import secrets
 import warnings
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,13 +26,24 @@ from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
-from persistence.models import Account, AccountRole, KeyPurpose, KeyState, Office, SigningKey
+from persistence.models import KeyPurpose, KeyState, SigningKey
 from schema.common import from_global_id, to_global_id
 from tests.conftest import MovableClock, gql, sign_in, sign_up, unique_email
+from tests.helpers import (
+    ISSUE_CARD,
+    NOT_PERMITTED,
+    OFFICE_CODES,
+    PASSWORD,
+    REVOKE_DELEGATION,
+    add_dependant,
+    beijing_today,
+    linked_applicant,
+    other_office_officer,
+    passport_number,
+    person_input,
+    register_person_as,
+)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOT_PERMITTED = "No such object, or you are not permitted to act on it."
-PASSWORD = "a-Strong-passphrase-1"
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 # ------------------------------------------------------------------------ GraphQL documents
@@ -83,60 +93,6 @@ ME = """
     permanentResidentCard { number issuedOn validUntil }
     passports { number issuingCountry validUntil current boundFrom boundUntil }
 } } }"""
-
-REGISTER = """
-mutation($input: RegisterPersonInput!) {
-  registerPerson(input: $input) {
-    __typename
-    ... on PersonRegistered { person { id } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-ISSUE_CARD = """
-mutation($input: IssuePermanentResidentCardInput!) {
-  issuePermanentResidentCard(input: $input) {
-    __typename
-    ... on PermanentResidentCardIssued { card { id number issuedOn validUntil } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-LINK = """
-mutation($input: LinkIdentityInput!) {
-  linkIdentity(input: $input) {
-    __typename
-    ... on IdentityLinked { person { id } }
-    ... on IdentityNotFound { message }
-    ... on ValidationError { message field }
-    ... on RateLimited { message retryAfterSeconds }
-  }
-}"""
-
-ADD_DEPENDANT = """
-mutation($input: AddDependantInput!) {
-  addDependant(input: $input) {
-    __typename
-    ... on DependantAdded { delegation { id status scopes dependant { id } } }
-    ... on IdentityNotFound { message }
-    ... on LimitReached { message limit }
-    ... on ValidationError { message field }
-    ... on RateLimited { message retryAfterSeconds }
-  }
-}"""
-
-REVOKE_DELEGATION = """
-mutation($id: ID!) {
-  revokeDelegation(id: $id) {
-    __typename
-    ... on DelegationRevoked { delegation { id status } }
-    ... on NotPermitted { message }
-  }
-}"""
-
-OFFICES = "{ offices(first: 100) { edges { node { id code } } } }"
 
 # ----------------------------------------------------------------------------- JOSE helpers
 
@@ -280,10 +236,6 @@ async def pr_holder(client: httpx.AsyncClient) -> tuple[str, dict]:
     return token, await me(client, token)
 
 
-def today() -> date:
-    return datetime.now(UTC).astimezone(SHANGHAI).date()
-
-
 async def registered_person(
     client: httpx.AsyncClient,
     officer_token: str,
@@ -298,25 +250,11 @@ async def registered_person(
         "surname": surname,
         "nationality": "GBR",
         "birthDate": birth_date.isoformat(),
-        "passportNumber": f"P{secrets.token_hex(4).upper()}",
+        "passportNumber": passport_number("P"),
     }
-    body = await gql(
-        client,
-        REGISTER,
-        {
-            "input": {
-                **facts,
-                "givenNames": "Robin",
-                "sex": "X",
-                "passportIssuingCountry": "GBR",
-                "passportValidUntil": (today() + timedelta(days=3000)).isoformat(),
-            }
-        },
-        officer_token,
-    )
-    registered = body["data"]["registerPerson"]
-    assert registered["__typename"] == "PersonRegistered", registered
-    person_id = registered["person"]["id"]
+    valid_until = (beijing_today() + timedelta(days=3000)).isoformat()
+    values = person_input(facts, given_names="Robin", passport_valid_until=valid_until)
+    person_id = (await register_person_as(client, officer_token, values))["id"]
     if card is not None:
         values = {
             "personId": person_id,
@@ -330,7 +268,7 @@ async def registered_person(
 
 
 def minor_birth_date() -> date:
-    return today() - timedelta(days=365 * 2 + secrets.randbelow(365 * 6))
+    return beijing_today() - timedelta(days=365 * 2 + secrets.randbelow(365 * 6))
 
 
 def adult_birth_date() -> date:
@@ -338,19 +276,13 @@ def adult_birth_date() -> date:
 
 
 def valid_card() -> tuple[date, date]:
-    return today() - timedelta(days=30), today() + timedelta(days=3650)
+    return beijing_today() - timedelta(days=30), beijing_today() + timedelta(days=3650)
 
 
-async def add_dependant(
+async def add_active_dependant(
     client: httpx.AsyncClient, helper_token: str, facts: dict, scopes: list[str]
 ) -> dict:
-    body = await gql(
-        client,
-        ADD_DEPENDANT,
-        {"input": {**facts, "relationship": "CHILD", "scopes": scopes}},
-        helper_token,
-    )
-    added = body["data"]["addDependant"]
+    added = await add_dependant(client, helper_token, facts, scopes)
     assert added["__typename"] == "DependantAdded", added
     assert added["delegation"]["status"] == "ACTIVE", added
     return added["delegation"]
@@ -358,11 +290,7 @@ async def add_dependant(
 
 async def linked_account(client: httpx.AsyncClient, facts: dict) -> str:
     """A fresh account linked to the person with these identity facts; its access token."""
-    session = await sign_up(client, unique_email(), PASSWORD)
-    body = await gql(client, LINK, {"input": facts}, session["accessToken"])
-    linked = body["data"]["linkIdentity"]
-    assert linked["__typename"] == "IdentityLinked", linked
-    return session["accessToken"]
+    return (await linked_applicant(client, facts)).token
 
 
 def as_datetime(text: str) -> datetime:
@@ -694,20 +622,6 @@ async def test_a_certificate_expires_after_ninety_days(
 # ----------------------------------------------------------------------------- revocation
 
 
-async def other_office_officer(app: Any, client: httpx.AsyncClient, code: str = "SH-PD") -> str:
-    """A token of a fresh OFFICER of another office (made in the database)."""
-    office = await Office.get(code=code)
-    email = f"officer-{secrets.token_hex(4)}@example.test"
-    account = await Account.create(
-        email=email,
-        display_name=f"Officer of {code}",
-        password_hash=app.state.services.hasher.hash(PASSWORD),
-        office_id=office.id,
-    )
-    await AccountRole.create(account_id=account.id, role="OFFICER")
-    return await sign_in(client, email, PASSWORD)
-
-
 async def test_an_officer_revokes_a_certificate_with_a_reason(client: httpx.AsyncClient) -> None:
     token, person = await pr_holder(client)
     certificate = await issue_ok(client, token, person["id"])
@@ -875,8 +789,8 @@ async def test_no_valid_pr_card_is_not_permanent_resident(client: httpx.AsyncCli
     # A card that has expired, or is not yet in force, is no card.
     officer = await sign_in(client, "officer@demo.test")
     for card in (
-        (today() - timedelta(days=3650), today() - timedelta(days=1)),
-        (today() + timedelta(days=1), today() + timedelta(days=3650)),
+        (beijing_today() - timedelta(days=3650), beijing_today() - timedelta(days=1)),
+        (beijing_today() + timedelta(days=1), beijing_today() + timedelta(days=3650)),
     ):
         facts, person_id = await registered_person(
             client, officer, birth_date=adult_birth_date(), card=card
@@ -916,7 +830,7 @@ async def test_strangers_get_the_same_refusal_as_for_an_unknown_person(
 
     assert await issue(client, stranger, pr_person["id"]) == refusal
     assert await issue(client, stranger, to_global_id("Person", 2_000_000_000)) == refusal
-    offices = await gql(client, OFFICES)
+    offices = await gql(client, OFFICE_CODES)
     office_id = offices["data"]["offices"]["edges"][0]["node"]["id"]
     assert await issue(client, stranger, office_id) == refusal
     # Another applicant, and the helper of other people, are strangers too.
@@ -939,11 +853,11 @@ async def test_a_helper_needs_view_documents_for_a_dependants_certificate(
         client, officer, birth_date=minor_birth_date(), card=valid_card()
     )
     helper = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
-    granted = await add_dependant(
+    granted = await add_active_dependant(
         client, helper, with_scope, ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"]
     )
     assert granted["dependant"]["id"] == with_scope_id
-    limited = await add_dependant(
+    limited = await add_active_dependant(
         client, helper, without_scope, ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"]
     )
     assert limited["dependant"]["id"] == without_scope_id

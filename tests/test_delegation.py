@@ -5,493 +5,51 @@ Every test that changes a delegation builds its own helper account and its own p
 demo helper's two dependants are only ever read. Tests that need another day pin the clock
 and sign in again for a token valid at that moment.
 
-The helpers of this module are also used by tests/test_security_paths.py.
+The helpers it shares with tests/test_security_paths.py live in tests/helpers.py.
 """
 
 from __future__ import annotations
 
-import base64
-import random
 import secrets
-import string
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-import httpx
+from datetime import UTC, datetime, timedelta
 
 from persistence.models import Delegation as DelegationRow
-from tests.conftest import gql, sign_in, sign_up, unique_email
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOT_PERMITTED = "No such object, or you are not permitted to act on it."
-ALL_SCOPES = ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"]
-PASSWORD = "a-Strong-passphrase-1"
-ADULT_BIRTH_DATE = "1979-05-17"
-
-# ------------------------------------------------------------------------ GraphQL documents
-
-DELEGATION_FIELDS = """
-  id relationship scopes status validUntil createdAt
-  helper { id displayName kind }
-  dependant { id surname givenNames nationality birthDate }
-"""
-
-REGISTER = """
-mutation($input: RegisterPersonInput!) {
-  registerPerson(input: $input) {
-    __typename
-    ... on PersonRegistered { person { id surname givenNames nationality birthDate } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-LINK = """
-mutation($input: LinkIdentityInput!) {
-  linkIdentity(input: $input) {
-    __typename
-    ... on IdentityLinked { person { id } }
-    ... on IdentityNotFound { message }
-    ... on ValidationError { message field }
-    ... on RateLimited { message retryAfterSeconds }
-  }
-}"""
-
-ADD_DEPENDANT = f"""
-mutation($input: AddDependantInput!) {{
-  addDependant(input: $input) {{
-    __typename
-    ... on DependantAdded {{ delegation {{ {DELEGATION_FIELDS} }} }}
-    ... on IdentityNotFound {{ message }}
-    ... on LimitReached {{ message limit }}
-    ... on ValidationError {{ message field }}
-    ... on RateLimited {{ message retryAfterSeconds }}
-  }}
-}}"""
-
-RESPOND = f"""
-mutation($id: ID!, $accept: Boolean!) {{
-  respondToDelegation(input: {{delegationId: $id, accept: $accept}}) {{
-    __typename
-    ... on DelegationResponded {{ delegation {{ {DELEGATION_FIELDS} }} }}
-    ... on NotPermitted {{ message }}
-  }}
-}}"""
-
-REVOKE = f"""
-mutation($id: ID!) {{
-  revokeDelegation(id: $id) {{
-    __typename
-    ... on DelegationRevoked {{ delegation {{ {DELEGATION_FIELDS} }} }}
-    ... on NotPermitted {{ message }}
-  }}
-}}"""
-
-CONFIRM = f"""
-mutation($id: ID!) {{
-  confirmDelegation(id: $id) {{
-    __typename
-    ... on DelegationConfirmed {{ delegation {{ {DELEGATION_FIELDS} }} }}
-    ... on NotPermitted {{ message }}
-  }}
-}}"""
-
-PERSON_FIELDS = """
-  id surname givenNames nationality birthDate grantedScopes
-  appointments(first: 10) { edges { node { id reference status service } } }
-  applications(first: 10) { edges { node { id number status } } }
-  documents { id number kind }
-  permanentResidentCard { id number }
-  passports { id number current }
-"""
-
-PERSON_NODE = (
-    f"query($id: ID!) {{ node(id: $id) {{ __typename id ... on Person {{ {PERSON_FIELDS} }} }} }}"
+from tests.conftest import gql, sign_in
+from tests.helpers import (
+    ACTIONS,
+    ALL_SCOPES,
+    CANCEL,
+    NOT_PERMITTED,
+    RESCHEDULE,
+    VIEWER,
+    accepted_dependant,
+    active_dependant,
+    add_dependant,
+    add_ok,
+    beijing,
+    beijing_today,
+    book,
+    book_open_slot,
+    confirm,
+    gid,
+    member_with_person,
+    minor_birth_date,
+    mutate,
+    new_member,
+    new_surname,
+    officer_token,
+    open_slots,
+    passport_number,
+    person_node,
+    pk_of,
+    record_application,
+    register_person,
+    respond,
+    revoke,
+    viewer,
 )
 
-VIEWER = f"""
-{{ viewer {{
-    account {{ id email }}
-    person {{ id }}
-    applicants {{ id surname grantedScopes }}
-    dependants {{ {DELEGATION_FIELDS} dependant {{ {PERSON_FIELDS} }} }}
-    helpers {{ {DELEGATION_FIELDS} }}
-}} }}"""
-
-ACTIONS = """
-{ viewer { actionsOnMyBehalf(first: 50) { edges { node {
-    id action target at onBehalf
-    actor { id displayName kind }
-    subject { id }
-    delegation { id status }
-} } } } }"""
-
-OFFICES = """
-query($service: ServiceCode!) {
-  offices(first: 100, filter: {service: $service}) { edges { node { id code } } }
-}"""
-
-SLOTS = """
-query($office: ID!, $service: ServiceCode!, $from: Date!, $to: Date!) {
-  availableSlots(officeId: $office, service: $service, from: $from, to: $to) {
-    id startsAt remaining
-  }
-}"""
-
-BOOK = """
-mutation($input: BookAppointmentInput!) {
-  bookAppointment(input: $input) {
-    __typename
-    ... on BookingConfirmed { appointment { id reference status applicant { id }
-                                            bookedBy { id displayName kind } } }
-    ... on SlotUnavailable { message }
-    ... on AlreadyBooked { message existing: appointment { id } }
-    ... on NotPermitted { message }
-    ... on ValidationError { message field }
-    ... on RateLimited { message retryAfterSeconds }
-  }
-}"""
-
-CANCEL = """
-mutation($id: ID!) {
-  cancelAppointment(id: $id) {
-    __typename
-    ... on AppointmentCancelled { appointment { id status } }
-    ... on ChangeWindowClosed { message }
-    ... on NotPermitted { message }
-  }
-}"""
-
-RESCHEDULE = """
-mutation($input: RescheduleAppointmentInput!) {
-  rescheduleAppointment(input: $input) {
-    __typename
-    ... on AppointmentRescheduled { appointment { id status } previous { id status } }
-    ... on SlotUnavailable { message }
-    ... on ChangeWindowClosed { message }
-    ... on RescheduleLimitReached { message }
-    ... on NotPermitted { message }
-    ... on ValidationError { message field }
-  }
-}"""
-
-RECORD_APPLICATION = """
-mutation($input: RecordApplicationInput!) {
-  recordApplication(input: $input) {
-    __typename
-    ... on ApplicationRecorded { application { id number status } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-UPDATE_STATUS = """
-mutation($input: UpdateApplicationStatusInput!) {
-  updateApplicationStatus(input: $input) {
-    __typename
-    ... on ApplicationStatusUpdated { application { id status } }
-    ... on InvalidTransition { message }
-    ... on NotPermitted { message }
-  }
-}"""
-
 # ------------------------------------------------------------------------------- helpers
-
-
-def gid(type_name: str, pk: int | str) -> str:
-    """A global ID built by hand: base64url("Type:pk") without padding."""
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
-
-
-def pk_of(global_id: str) -> int:
-    text = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    return int(text.partition(":")[2])
-
-
-def beijing_today(clock: Any | None = None) -> date:
-    now = clock.now() if clock is not None else datetime.now(UTC)
-    return now.astimezone(SHANGHAI).date()
-
-
-def beijing(day: date, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock moment in Beijing as an aware UTC datetime (for pinning the clock)."""
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def minor_birth_date() -> str:
-    return date(beijing_today().year - 8, 3, 1).isoformat()
-
-
-def new_passport_number() -> str:
-    return f"D{secrets.token_hex(4).upper()}"
-
-
-def new_surname(prefix: str = "Zz") -> str:
-    """A surname no other test uses, so it can be looked for in response texts."""
-    return prefix + "".join(random.choices(string.ascii_lowercase, k=10))
-
-
-@dataclass
-class Registered:
-    """A person registered by an officer: their global ID and the four identity facts."""
-
-    id: str
-    surname: str
-    given_names: str
-    nationality: str
-    birth_date: str
-    passport_number: str
-
-    def facts(self) -> dict[str, str]:
-        return {
-            "passportNumber": self.passport_number,
-            "nationality": self.nationality,
-            "birthDate": self.birth_date,
-            "surname": self.surname,
-        }
-
-
-@dataclass
-class Member:
-    """An account (optionally linked to a registered person)."""
-
-    email: str
-    token: str
-    account_id: str
-    person: Registered | None = None
-
-    async def refresh(self, client: httpx.AsyncClient) -> str:
-        """Sign in again (after pinning the clock) for a token valid at the clock's now."""
-        self.token = await sign_in(client, self.email, PASSWORD)
-        return self.token
-
-
-async def officer_token(client: httpx.AsyncClient) -> str:
-    return await sign_in(client, "officer@demo.test")
-
-
-async def register_person(
-    client: httpx.AsyncClient,
-    *,
-    birth_date: str = ADULT_BIRTH_DATE,
-    nationality: str = "GBR",
-    surname: str | None = None,
-    officer: str | None = None,
-) -> Registered:
-    officer = officer or await officer_token(client)
-    person = Registered(
-        id="",
-        surname=surname or new_surname(),
-        given_names="Secret" + "".join(random.choices(string.ascii_lowercase, k=8)),
-        nationality=nationality,
-        birth_date=birth_date,
-        passport_number=new_passport_number(),
-    )
-    body = await gql(
-        client,
-        REGISTER,
-        {
-            "input": {
-                **person.facts(),
-                "givenNames": person.given_names,
-                "sex": "X",
-                "passportIssuingCountry": nationality,
-                "passportValidUntil": "2035-06-30",
-            }
-        },
-        token=officer,
-    )
-    result = body["data"]["registerPerson"]
-    assert result["__typename"] == "PersonRegistered", result
-    person.id = result["person"]["id"]
-    return person
-
-
-async def new_member(client: httpx.AsyncClient) -> Member:
-    """A fresh sign-up with no person and no delegations."""
-    email = unique_email()
-    session = await sign_up(client, email, PASSWORD)
-    return Member(email, session["accessToken"], session["account"]["id"])
-
-
-async def member_with_person(
-    client: httpx.AsyncClient, *, birth_date: str = ADULT_BIRTH_DATE, officer: str | None = None
-) -> Member:
-    """A freshly registered person and a fresh account linked to it."""
-    person = await register_person(client, birth_date=birth_date, officer=officer)
-    member = await new_member(client)
-    body = await gql(client, LINK, {"input": person.facts()}, token=member.token)
-    linked = body["data"]["linkIdentity"]
-    assert linked["__typename"] == "IdentityLinked", linked
-    assert linked["person"]["id"] == person.id
-    member.person = person
-    return member
-
-
-async def add_dependant(
-    client: httpx.AsyncClient,
-    token: str,
-    facts: dict[str, str],
-    scopes: list[str] | None = None,
-    relationship: str = "CHILD",
-    valid_until: str | None = None,
-) -> dict:
-    data: dict[str, Any] = {
-        **facts,
-        "relationship": relationship,
-        "scopes": ALL_SCOPES if scopes is None else scopes,
-    }
-    if valid_until is not None:
-        data["validUntil"] = valid_until
-    body = await gql(client, ADD_DEPENDANT, {"input": data}, token=token)
-    assert "errors" not in body, body
-    return body["data"]["addDependant"]
-
-
-async def add_ok(client: httpx.AsyncClient, token: str, person: Registered, **kwargs: Any) -> dict:
-    result = await add_dependant(client, token, person.facts(), **kwargs)
-    assert result["__typename"] == "DependantAdded", result
-    return result["delegation"]
-
-
-async def mutate(client: httpx.AsyncClient, document: str, token: str, **variables: Any) -> dict:
-    body = await gql(client, document, variables, token=token)
-    assert "errors" not in body, body
-    (result,) = body["data"].values()
-    return result
-
-
-async def respond(client: httpx.AsyncClient, token: str, delegation_id: str, accept: bool) -> dict:
-    return await mutate(client, RESPOND, token, id=delegation_id, accept=accept)
-
-
-async def revoke(client: httpx.AsyncClient, token: str, delegation_id: str) -> dict:
-    return await mutate(client, REVOKE, token, id=delegation_id)
-
-
-async def confirm(client: httpx.AsyncClient, token: str, delegation_id: str) -> dict:
-    return await mutate(client, CONFIRM, token, id=delegation_id)
-
-
-async def person_node(client: httpx.AsyncClient, token: str | None, person_id: str) -> dict | None:
-    body = await gql(client, PERSON_NODE, {"id": person_id}, token=token)
-    assert "errors" not in body, body
-    return body["data"]["node"]
-
-
-async def viewer(client: httpx.AsyncClient, token: str) -> dict:
-    body = await gql(client, VIEWER, token=token)
-    assert "errors" not in body, body
-    return body["data"]["viewer"]
-
-
-async def active_dependant(
-    client: httpx.AsyncClient, scopes: list[str] | None = None
-) -> tuple[Member, Registered, dict]:
-    """A fresh helper with a fresh minor (no account): ACTIVE at once."""
-    helper = await new_member(client)
-    child = await register_person(client, birth_date=minor_birth_date())
-    delegation = await add_ok(client, helper.token, child, scopes=scopes)
-    assert delegation["status"] == "ACTIVE", delegation
-    return helper, child, delegation
-
-
-async def accepted_dependant(
-    client: httpx.AsyncClient, scopes: list[str] | None = None
-) -> tuple[Member, Member, dict]:
-    """A fresh helper and a fresh person with an account who accepted the delegation."""
-    helper = await new_member(client)
-    dependant = await member_with_person(client)
-    assert dependant.person is not None
-    added = await add_ok(client, helper.token, dependant.person, scopes=scopes)
-    assert added["status"] == "PENDING", added
-    answered = await respond(client, dependant.token, added["id"], True)
-    assert answered["__typename"] == "DelegationResponded", answered
-    assert answered["delegation"]["status"] == "ACTIVE", answered
-    return helper, dependant, answered["delegation"]
-
-
-async def record_application(
-    client: httpx.AsyncClient,
-    person_id: str,
-    service: str = "RESIDENCE_PERMIT_ISSUANCE",
-    officer: str | None = None,
-) -> dict:
-    officer = officer or await officer_token(client)
-    result = await mutate(
-        client, RECORD_APPLICATION, officer, input={"applicantId": person_id, "service": service}
-    )
-    assert result["__typename"] == "ApplicationRecorded", result
-    return result["application"]
-
-
-async def move_application(
-    client: httpx.AsyncClient, application_id: str, *statuses: str, officer: str | None = None
-) -> None:
-    officer = officer or await officer_token(client)
-    for status in statuses:
-        result = await mutate(
-            client,
-            UPDATE_STATUS,
-            officer,
-            input={"applicationId": application_id, "status": status},
-        )
-        assert result["__typename"] == "ApplicationStatusUpdated", result
-
-
-_offices: dict[str, list[str]] = {}
-
-
-async def open_slots(
-    client: httpx.AsyncClient, service: str = "VISA_EXTENSION", count: int = 1
-) -> list[dict]:
-    """`count` random open slots with places left, at least two days ahead."""
-    if service not in _offices:
-        body = await gql(client, OFFICES, {"service": service})
-        _offices[service] = [e["node"]["id"] for e in body["data"]["offices"]["edges"]]
-    start = beijing_today() + timedelta(days=2)
-    offices = list(_offices[service])
-    random.shuffle(offices)
-    for office in offices:
-        body = await gql(
-            client,
-            SLOTS,
-            {
-                "office": office,
-                "service": service,
-                "from": start.isoformat(),
-                "to": (start + timedelta(days=20)).isoformat(),
-            },
-        )
-        slots = [s for s in body["data"]["availableSlots"] if s["remaining"] >= 2]
-        if len(slots) >= count:
-            return random.sample(slots, count)
-    raise AssertionError(f"no office has {count} open slots for {service}")
-
-
-async def book(
-    client: httpx.AsyncClient,
-    token: str,
-    person_id: str,
-    slot_id: str,
-    service: str = "VISA_EXTENSION",
-    key: str | None = None,
-) -> dict:
-    data: dict[str, Any] = {"applicantId": person_id, "slotId": slot_id, "service": service}
-    if key is not None:
-        data["idempotencyKey"] = key
-    return await mutate(client, BOOK, token, input=data)
-
-
-async def book_ok(
-    client: httpx.AsyncClient, token: str, person_id: str, service: str = "VISA_EXTENSION"
-) -> dict:
-    (slot,) = await open_slots(client, service)
-    result = await book(client, token, person_id, slot["id"], service)
-    assert result["__typename"] == "BookingConfirmed", result
-    return result["appointment"]
 
 
 def scopes_of(person: dict) -> list[str]:
@@ -844,7 +402,7 @@ async def test_every_wrong_fact_is_identity_not_found_with_one_message(client):
     person = await register_person(client, birth_date=minor_birth_date())
     right = person.facts()
     wrong = [
-        {**right, "passportNumber": new_passport_number()},
+        {**right, "passportNumber": passport_number("D")},
         {**right, "nationality": "FRA"},
         {**right, "birthDate": "2001-01-01"},
         {**right, "surname": new_surname()},
@@ -868,7 +426,7 @@ async def test_ten_failed_attempts_are_rate_limited(client):
 
     for _ in range(10):
         failed = await add_dependant(
-            client, helper.token, {**person.facts(), "passportNumber": new_passport_number()}
+            client, helper.token, {**person.facts(), "passportNumber": passport_number("D")}
         )
         assert failed["__typename"] == "IdentityNotFound", failed
 
@@ -1049,7 +607,7 @@ async def test_actions_on_my_behalf_record_helpers_and_officers_but_not_oneself(
     # The helper reads the applications and books an appointment.
     seen = await person_node(client, helper.token, dependant.person.id)
     assert seen is not None and len(seen["applications"]["edges"]) == 1
-    appointment = await book_ok(client, helper.token, dependant.person.id)
+    appointment = await book_open_slot(client, helper.token, dependant.person.id)
     # An officer reads the applications.
     assert await person_node(client, officer, dependant.person.id) is not None
 

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from tests.conftest import gql
+from tests.helpers import SERVICE_CODES
 
 ALL_OFFICES = {
     "BJ-DC", "BJ-CY", "BJ-HD", "BJ-FT", "BJ-SY", "BJ-XC",
@@ -16,19 +17,6 @@ ALL_OFFICES = {
 }  # fmt: skip
 SATURDAY_OFFICES = {"BJ-DC", "BJ-CY", "SH-PD", "GZ-YX", "SZ-FT", "CD-WH"}
 VISA_ONLY_OFFICES = {"BJ-SY", "BJ-XC", "SH-XH"}
-SERVICE_CODES = [
-    "VISA_EXTENSION",
-    "VISA_RENEWAL",
-    "VISA_REISSUANCE",
-    "STAY_PERMIT_ISSUANCE",
-    "STAY_PERMIT_EXTENSION",
-    "STAY_PERMIT_RENEWAL",
-    "STAY_PERMIT_REISSUANCE",
-    "RESIDENCE_PERMIT_ISSUANCE",
-    "RESIDENCE_PERMIT_EXTENSION",
-    "RESIDENCE_PERMIT_RENEWAL",
-    "RESIDENCE_PERMIT_REISSUANCE",
-]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 OFFICES = """

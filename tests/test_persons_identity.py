@@ -5,8 +5,7 @@ from __future__ import annotations
 import secrets
 
 from tests.conftest import gql, sign_in, sign_up, unique_email
-
-ALL_SCOPES = ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"]
+from tests.helpers import ALL_SCOPES, link_identity, officer_token, register_person_as
 
 REGISTER = """
 mutation($input: RegisterPersonInput!) {
@@ -75,19 +74,12 @@ def facts_of(person: dict) -> dict:
 async def register(client, token: str, **overrides: str) -> tuple[dict, dict]:
     """Register a fresh person as `token`; returns (input, registered person)."""
     values = person_input(**overrides)
-    body = await gql(client, REGISTER, {"input": values}, token=token)
-    result = body["data"]["registerPerson"]
-    assert result["__typename"] == "PersonRegistered", result
-    return values, result["person"]
+    return values, await register_person_as(client, token, values, document=REGISTER)
 
 
 async def link(client, token: str, facts: dict) -> dict:
-    body = await gql(client, LINK, {"input": facts}, token=token)
-    return body["data"]["linkIdentity"]
-
-
-async def officer_token(client) -> str:
-    return await sign_in(client, "officer@demo.test")
+    """linkIdentity's result, answered with the person's facts and granted scopes."""
+    return await link_identity(client, token, facts, document=LINK)
 
 
 # ---------------------------------------------------------------- registering

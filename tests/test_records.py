@@ -13,36 +13,39 @@ import asyncio
 import random
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from domain.calendar import official_calendar
 from domain.identifiers import decode_pr_card_number, make_pr_card_number
-from persistence.models import Account, AccountRole, Delegation, Office
-from schema.common import from_global_id, to_global_id
-from tests.conftest import gql, sign_in, sign_up, unique_email
+from schema.common import to_global_id
+from tests.conftest import gql, sign_in, sign_up
+from tests.helpers import (
+    APPLICATION_STATUSES,
+    CHECK_IN,
+    ISSUE_CARD,
+    NOT_PERMITTED,
+    SHANGHAI,
+    Applicant,
+    available,
+    beijing,
+    beijing_today,
+    book,
+    helper_in_database,
+    linked_applicant,
+    office_id,
+    officer_token,
+    other_office_officer,
+    passport_number,
+    person_input,
+    register_person_as,
+)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOT_PERMITTED = "No such object, or you are not permitted to act on it."
-PASSWORD = "a-Strong-passphrase-1"
 CALENDAR = official_calendar([2026, 2027])
 OPEN = ("SUBMITTED", "ACCEPTED", "UNDER_REVIEW", "MATERIALS_REQUESTED")
-ALL_STATUSES = (
-    "SUBMITTED",
-    "ACCEPTED",
-    "UNDER_REVIEW",
-    "MATERIALS_REQUESTED",
-    "APPROVED",
-    "REJECTED",
-    "READY_FOR_COLLECTION",
-    "COLLECTED",
-    "WITHDRAWN",
-)
 # The statuses passed on the way to each status, from SUBMITTED.
 PATH_TO = {
     "SUBMITTED": [],
@@ -58,27 +61,6 @@ PATH_TO = {
 NUMBER = re.compile(r"^BJ-DC-(\d{4})-\d{6}$")
 
 # ------------------------------------------------------------------------ GraphQL documents
-
-REGISTER = """
-mutation($input: RegisterPersonInput!) {
-  registerPerson(input: $input) {
-    __typename
-    ... on PersonRegistered { person { id } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-LINK = """
-mutation($input: LinkIdentityInput!) {
-  linkIdentity(input: $input) {
-    __typename
-    ... on IdentityLinked { person { id } }
-    ... on IdentityNotFound { message }
-    ... on ValidationError { message field }
-    ... on RateLimited { message retryAfterSeconds }
-  }
-}"""
 
 APPLICATION_FIELDS = """
   id number service status submittedAt expectedDecisionOn office { code }
@@ -120,16 +102,6 @@ mutation($input: IssueDocumentInput!) {{
   }}
 }}"""
 
-ISSUE_CARD = """
-mutation($input: IssuePermanentResidentCardInput!) {
-  issuePermanentResidentCard(input: $input) {
-    __typename
-    ... on PermanentResidentCardIssued { card { id number issuedOn validUntil } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
 BIND = """
 mutation($input: BindPassportInput!) {
   bindPassport(input: $input) {
@@ -159,13 +131,6 @@ MY_PASSPORTS = """
 NODE_STATUS = "query($id: ID!) { node(id: $id) { id ... on Application { status } } }"
 APPOINTMENT_NODE = "query($id: ID!) { node(id: $id) { id ... on Appointment { status } } }"
 
-SLOTS = """
-query($office: ID!, $service: ServiceCode!, $from: Date!, $to: Date!) {
-  availableSlots(officeId: $office, service: $service, from: $from, to: $to) {
-    id startsAt remaining
-  }
-}"""
-
 BOOK = """
 mutation($input: BookAppointmentInput!) {
   bookAppointment(input: $input) {
@@ -179,54 +144,11 @@ mutation($input: BookAppointmentInput!) {
   }
 }"""
 
-CHECK_IN = """
-mutation($id: ID!) {
-  checkInAppointment(id: $id) {
-    __typename
-    ... on AppointmentCheckedIn { appointment { id status } }
-    ... on NotPermitted { message }
-    ... on ValidationError { message field }
-  }
-}"""
-
-OFFICES = "{ offices(first: 100) { edges { node { id code } } } }"
-
 # ------------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Applicant:
-    """A fresh person registered by an officer, with an account of its own linked to it."""
-
-    email: str
-    token: str
-    person_id: str  # global ID
-    facts: dict
-
-    async def sign_in_again(self, client: httpx.AsyncClient) -> str:
-        self.token = await sign_in(client, self.email, PASSWORD)
-        return self.token
-
-
-def passport_number() -> str:
-    return f"R{secrets.token_hex(4).upper()}"
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    """A Beijing wall-clock time as an aware UTC datetime, for pinning the clock."""
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def local_today(clock: Any) -> date:
-    return clock.now().astimezone(SHANGHAI).date()
 
 
 def random_birth_date() -> date:
     return date(1950, 1, 1) + timedelta(days=random.randrange(0, 365 * 50))
-
-
-async def officer(client: httpx.AsyncClient) -> str:
-    return await sign_in(client, "officer@demo.test")
 
 
 async def register_person(
@@ -243,62 +165,17 @@ async def register_person(
         "surname": surname,
         "nationality": nationality,
         "birthDate": (birth_date or random_birth_date()).isoformat(),
-        "passportNumber": passport_number(),
+        "passportNumber": passport_number("R"),
     }
-    body = await gql(
-        client,
-        REGISTER,
-        {
-            "input": {
-                **facts,
-                "givenNames": "Sam",
-                "sex": sex,
-                "passportIssuingCountry": nationality,
-                "passportValidUntil": "2035-06-30",
-            }
-        },
-        token=token,
-    )
-    registered = body["data"]["registerPerson"]
-    assert registered["__typename"] == "PersonRegistered", registered
-    return facts, registered["person"]["id"]
+    values = person_input(facts, given_names="Sam", passport_valid_until="2035-06-30", sex=sex)
+    person = await register_person_as(client, token, values)
+    return facts, person["id"]
 
 
 async def new_applicant(client: httpx.AsyncClient, **person: Any) -> Applicant:
     """The officer registers a person; a new account links itself to that person."""
-    facts, person_id = await register_person(client, await officer(client), **person)
-    email = unique_email()
-    session = await sign_up(client, email, PASSWORD)
-    body = await gql(client, LINK, {"input": facts}, token=session["accessToken"])
-    linked = body["data"]["linkIdentity"]
-    assert linked["__typename"] == "IdentityLinked", linked
-    assert linked["person"]["id"] == person_id
-    return Applicant(email, session["accessToken"], person_id, facts)
-
-
-_office_ids: dict[str, str] = {}
-
-
-async def office_id(client: httpx.AsyncClient, code: str) -> str:
-    if not _office_ids:
-        body = await gql(client, OFFICES)
-        for edge in body["data"]["offices"]["edges"]:
-            _office_ids[edge["node"]["code"]] = edge["node"]["id"]
-    return _office_ids[code]
-
-
-async def other_office_officer(app: Any, client: httpx.AsyncClient, code: str = "SH-PD") -> str:
-    """A token of a fresh OFFICER account of another office (made in the database)."""
-    office = await Office.get(code=code)
-    email = f"officer-{secrets.token_hex(4)}@example.test"
-    account = await Account.create(
-        email=email,
-        display_name=f"Officer of {code}",
-        password_hash=app.state.services.hasher.hash(PASSWORD),
-        office_id=office.id,
-    )
-    await AccountRole.create(account_id=account.id, role="OFFICER")
-    return await sign_in(client, email, PASSWORD)
+    facts, person_id = await register_person(client, await officer_token(client), **person)
+    return await linked_applicant(client, facts, person_id)
 
 
 async def record(
@@ -437,9 +314,9 @@ def instant(text: str) -> datetime:
 
 async def test_officer_flow_from_registration_to_collection_as_the_applicant_sees_it(client, clock):
     submitted_on = date(2026, 12, 21)  # a Monday
-    clock.pinned = local(submitted_on, 9, 30)
+    clock.pinned = beijing(submitted_on, 9, 30)
     who = await new_applicant(client, nationality="AUS")
-    desk = await officer(client)
+    desk = await officer_token(client)
 
     # Recorded: SUBMITTED, numbered by office and year, one event in Beijing time.
     recorded = await record_ok(client, desk, who.person_id, "RESIDENCE_PERMIT_EXTENSION")
@@ -458,15 +335,15 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
     assert submitted["status"] == "SUBMITTED"
     assert submitted["note"] is None
     assert submitted["at"].endswith("+08:00"), submitted["at"]
-    assert instant(submitted["at"]) == local(submitted_on, 9, 30)
-    assert instant(seen["submittedAt"]) == local(submitted_on, 9, 30)
+    assert instant(submitted["at"]) == beijing(submitted_on, 9, 30)
+    assert instant(seen["submittedAt"]) == beijing(submitted_on, 9, 30)
     # Until accepted, the statutory time runs from submission (15 working days here).
     assert seen["expectedDecisionOn"] == CALENDAR.add_working_days(submitted_on, 15).isoformat()
 
     # Accepted two days later: the time now runs from the acceptance date (across New Year).
     accepted_on = date(2026, 12, 23)
-    clock.pinned = local(accepted_on, 10)
-    desk = await officer(client)
+    clock.pinned = beijing(accepted_on, 10)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     updated = await move_ok(client, desk, application_id, "ACCEPTED")
     expected = CALENDAR.add_working_days(accepted_on, 15)
@@ -477,8 +354,8 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
     assert seen["expectedDecisionOn"] == expected.isoformat()
 
     # Under review: the decision date stays counted from acceptance.
-    clock.pinned = local(date(2026, 12, 24), 11)
-    desk = await officer(client)
+    clock.pinned = beijing(date(2026, 12, 24), 11)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     await move_ok(client, desk, application_id, "UNDER_REVIEW")
     seen = await my_application(client, who, application_id)
@@ -487,8 +364,8 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
 
     # Materials requested, with a note for the applicant.
     note = "Please bring your employer's letter and a recent photo."
-    clock.pinned = local(date(2026, 12, 28), 14, 15)
-    desk = await officer(client)
+    clock.pinned = beijing(date(2026, 12, 28), 14, 15)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     await move_ok(client, desk, application_id, "MATERIALS_REQUESTED", note)
     seen = await my_application(client, who, application_id)
@@ -498,15 +375,15 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
         "at": seen["events"][-1]["at"],
         "note": note,
     }
-    assert instant(seen["events"][-1]["at"]) == local(date(2026, 12, 28), 14, 15)
+    assert instant(seen["events"][-1]["at"]) == beijing(date(2026, 12, 28), 14, 15)
 
     # Back under review, then approved: no decision date any more.
-    clock.pinned = local(date(2026, 12, 30), 9)
-    desk = await officer(client)
+    clock.pinned = beijing(date(2026, 12, 30), 9)
+    desk = await officer_token(client)
     await move_ok(client, desk, application_id, "UNDER_REVIEW")
     approved_on = date(2027, 1, 5)
-    clock.pinned = local(approved_on, 16)
-    desk = await officer(client)
+    clock.pinned = beijing(approved_on, 16)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     approved = await move_ok(client, desk, application_id, "APPROVED")
     assert approved["expectedDecisionOn"] is None
@@ -544,12 +421,12 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
     assert mine[0]["daysRemaining"] == (valid_until - approved_on).days
 
     # Ready for collection, then collected.
-    clock.pinned = local(date(2027, 1, 8), 10)
-    desk = await officer(client)
+    clock.pinned = beijing(date(2027, 1, 8), 10)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     await move_ok(client, desk, application_id, "READY_FOR_COLLECTION", "Your permit is ready.")
-    clock.pinned = local(date(2027, 1, 11), 9, 5)
-    desk = await officer(client)
+    clock.pinned = beijing(date(2027, 1, 11), 9, 5)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     await move_ok(client, desk, application_id, "COLLECTED")
 
@@ -581,7 +458,7 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
     ]
 
     # Nothing follows COLLECTED.
-    for status in ALL_STATUSES:
+    for status in APPLICATION_STATUSES:
         refused = await move(client, desk, application_id, status)
         assert refused["__typename"] == "InvalidTransition", (status, refused)
         assert refused["from"] == "COLLECTED"
@@ -592,7 +469,7 @@ async def test_officer_flow_from_registration_to_collection_as_the_applicant_see
 
 async def test_expected_decision_date_uses_the_services_working_days(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     body = await gql(client, "{ services { code processingWorkingDays } }")
     days = {s["code"]: s["processingWorkingDays"] for s in body["data"]["services"]}
     assert days["RESIDENCE_PERMIT_EXTENSION"] == 15
@@ -607,7 +484,7 @@ async def test_expected_decision_date_uses_the_services_working_days(client):
 
 async def test_application_numbers_are_distinct_and_follow_the_office_and_year(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     first = await record_ok(client, desk, who.person_id, "VISA_EXTENSION")
     second = await record_ok(client, desk, who.person_id, "STAY_PERMIT_EXTENSION")
     year = datetime.fromisoformat(first["submittedAt"]).astimezone(SHANGHAI).year
@@ -622,9 +499,9 @@ async def test_application_numbers_are_distinct_and_follow_the_office_and_year(c
 
 
 async def test_submitted_at_carries_the_offices_offset_like_the_events(client, clock):
-    clock.pinned = local(date(2026, 12, 2), 15, 45)
+    clock.pinned = beijing(date(2026, 12, 2), 15, 45)
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     recorded = await record_ok(client, desk, who.person_id, "VISA_EXTENSION")
     # The same moment as the SUBMITTED event, shown in the office's zone (Asia/Shanghai).
     assert recorded["events"][0]["at"] == "2026-12-02T15:45:00+08:00"
@@ -633,7 +510,7 @@ async def test_submitted_at_carries_the_offices_offset_like_the_events(client, c
 
 async def test_concurrent_recordings_get_distinct_numbers(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     services = ["VISA_EXTENSION", "VISA_RENEWAL", "VISA_REISSUANCE", "STAY_PERMIT_ISSUANCE",
                 "STAY_PERMIT_EXTENSION", "STAY_PERMIT_RENEWAL"]  # fmt: skip
     results = await asyncio.gather(*(record(client, desk, who.person_id, s) for s in services))
@@ -644,7 +521,7 @@ async def test_concurrent_recordings_get_distinct_numbers(client):
 
 async def test_concurrent_identical_transitions_move_the_application_once(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await record_ok(client, desk, who.person_id, "VISA_EXTENSION")
     results = await asyncio.gather(
         *(move(client, desk, application["id"], "ACCEPTED") for _ in range(4))
@@ -679,7 +556,7 @@ async def test_concurrent_identical_transitions_move_the_application_once(client
 )
 async def test_an_invalid_transition_is_refused_with_from_and_to(client, start, target):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, start)
     events_before = (await my_application(client, who, application["id"]))["events"]
 
@@ -697,10 +574,10 @@ async def test_an_invalid_transition_is_refused_with_from_and_to(client, start, 
 @pytest.mark.parametrize("start", ["REJECTED", "WITHDRAWN"])
 async def test_rejected_and_withdrawn_are_final(client, start):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, start)
     assert application["expectedDecisionOn"] is None
-    for target in ALL_STATUSES:
+    for target in APPLICATION_STATUSES:
         refused = await move(client, desk, application["id"], target)
         assert refused["__typename"] == "InvalidTransition", (target, refused)
         assert (refused["from"], refused["to"]) == (start, target)
@@ -710,7 +587,7 @@ async def test_rejected_and_withdrawn_are_final(client, start):
 @pytest.mark.parametrize("start", OPEN)
 async def test_withdrawn_is_allowed_from_every_open_state(client, start):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, start)
 
     withdrawn = await move_ok(client, desk, application["id"], "WITHDRAWN", "Applicant withdrew.")
@@ -726,7 +603,7 @@ async def test_withdrawn_is_allowed_from_every_open_state(client, start):
 @pytest.mark.parametrize("start", ["APPROVED", "REJECTED", "READY_FOR_COLLECTION", "COLLECTED"])
 async def test_withdrawn_is_refused_once_decided(client, start):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, start)
 
     refused = await move(client, desk, application["id"], "WITHDRAWN")
@@ -738,7 +615,7 @@ async def test_withdrawn_is_refused_once_decided(client, start):
 
 async def test_rejected_application_has_no_decision_date_and_the_applicant_sees_the_note(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, "UNDER_REVIEW")
     rejected = await move_ok(
         client, desk, application["id"], "REJECTED", "The employment contract has ended."
@@ -751,7 +628,7 @@ async def test_rejected_application_has_no_decision_date_and_the_applicant_sees_
 
 async def test_a_note_longer_than_2000_characters_is_refused(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, "UNDER_REVIEW")
     body = await gql(
         client,
@@ -768,7 +645,7 @@ async def test_a_note_longer_than_2000_characters_is_refused(client):
 
 async def test_the_applicants_status_filter_lists_only_that_status(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     submitted = await record_ok(client, desk, who.person_id, "VISA_EXTENSION")
     review = await application_in(client, desk, who.person_id, "UNDER_REVIEW", "VISA_RENEWAL")
     body = await gql(
@@ -791,7 +668,7 @@ async def test_issuing_a_document_for_an_application_not_approved_is_validation_
     client, status
 ):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, status)
 
     result = await issue(client, desk, application["id"])
@@ -803,7 +680,7 @@ async def test_issuing_a_document_for_an_application_not_approved_is_validation_
 
 async def test_issuing_a_document_of_the_wrong_kind_for_the_service_is_validation_error(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     permit = await application_in(client, desk, who.person_id, "APPROVED")
     visa = await application_in(client, desk, who.person_id, "APPROVED", "VISA_EXTENSION")
 
@@ -826,7 +703,7 @@ async def test_issuing_a_document_of_the_wrong_kind_for_the_service_is_validatio
 
 async def test_issuing_with_an_unknown_category_is_validation_error(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     permit = await application_in(client, desk, who.person_id, "APPROVED")
     result = await issue(client, desk, permit["id"], category="TOURISM")
     assert result["__typename"] == "ValidationError", result
@@ -835,7 +712,7 @@ async def test_issuing_with_an_unknown_category_is_validation_error(client):
 
 async def test_a_document_ending_before_it_starts_is_validation_error(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     permit = await application_in(client, desk, who.person_id, "APPROVED")
     result = await issue(
         client, desk, permit["id"], validFrom="2027-03-01", validUntil="2027-01-01"
@@ -845,9 +722,9 @@ async def test_a_document_ending_before_it_starts_is_validation_error(client):
 
 async def test_a_visa_has_an_extension_deadline_seven_days_before_it_ends(client, clock):
     today = date(2026, 12, 1)
-    clock.pinned = local(today, 10)
+    clock.pinned = beijing(today, 10)
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     visa_application = await application_in(
         client, desk, who.person_id, "APPROVED", "VISA_EXTENSION"
     )
@@ -882,7 +759,7 @@ async def test_a_visa_has_an_extension_deadline_seven_days_before_it_ends(client
 
 async def test_a_stay_permit_has_an_extension_deadline_seven_days_before_it_ends(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(
         client, desk, who.person_id, "APPROVED", "STAY_PERMIT_ISSUANCE"
     )
@@ -901,7 +778,7 @@ async def test_a_stay_permit_has_an_extension_deadline_seven_days_before_it_ends
 
 async def test_a_visa_without_entries_or_duration_of_stay_is_validation_error(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, "APPROVED", "VISA_RENEWAL")
     no_entries = await issue(
         client, desk, application["id"], kind="VISA", category="Z", durationOfStayDays=30
@@ -915,7 +792,7 @@ async def test_a_visa_without_entries_or_duration_of_stay_is_validation_error(cl
 
 async def test_a_given_document_number_is_kept_and_generated_numbers_are_distinct(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     first = await application_in(
         client, desk, who.person_id, "APPROVED", "RESIDENCE_PERMIT_RENEWAL"
     )
@@ -936,7 +813,7 @@ async def test_a_given_document_number_is_kept_and_generated_numbers_are_distinc
 
 async def test_documents_filter_by_kind_and_valid_on(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     visa_app = await application_in(client, desk, who.person_id, "APPROVED", "VISA_EXTENSION")
     permit_app = await application_in(client, desk, who.person_id, "APPROVED")
     visa = await issue(
@@ -982,9 +859,9 @@ async def test_documents_filter_by_kind_and_valid_on(client):
 
 
 async def test_an_expired_document_has_zero_days_remaining(client, clock):
-    clock.pinned = local(date(2026, 12, 2), 10)
+    clock.pinned = beijing(date(2026, 12, 2), 10)
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     application = await application_in(client, desk, who.person_id, "APPROVED", "VISA_REISSUANCE")
     issued = await issue(
         client,
@@ -1008,7 +885,7 @@ async def test_an_expired_document_has_zero_days_remaining(client, clock):
 
 async def test_another_offices_officer_cannot_act_on_or_record_at_bj_dc(app, client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     review = await application_in(client, desk, who.person_id, "UNDER_REVIEW")
     approved = await application_in(client, desk, who.person_id, "APPROVED", "VISA_EXTENSION")
     shanghai = await other_office_officer(app, client, "SH-PD")
@@ -1051,7 +928,7 @@ async def test_admin_acts_at_any_office(client):
     )
     assert recorded["office"] == {"code": "GZ-TH"}
     assert (await move_ok(client, admin, recorded["id"], "ACCEPTED"))["status"] == "ACCEPTED"
-    desk = await officer(client)
+    desk = await officer_token(client)
     bj = await record_ok(client, desk, who.person_id, "VISA_RENEWAL")
     assert (await move_ok(client, admin, bj["id"], "ACCEPTED"))["status"] == "ACCEPTED"
 
@@ -1073,7 +950,7 @@ async def test_recording_for_a_service_the_office_does_not_offer_is_validation_e
 
 async def test_an_applicant_gets_not_permitted_for_officer_mutations(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     review = await application_in(client, desk, who.person_id, "UNDER_REVIEW")
     approved = await application_in(client, desk, who.person_id, "APPROVED", "VISA_EXTENSION")
     demo_applicant = await sign_in(client, "applicant@demo.test")
@@ -1092,7 +969,7 @@ async def test_an_applicant_gets_not_permitted_for_officer_mutations(client):
                 durationOfStayDays=30,
             ),
             await issue_card(client, token, who.person_id),
-            await bind(client, token, who.person_id, passport_number()),
+            await bind(client, token, who.person_id, passport_number("R")),
         ]
         for result in results:
             assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}, result
@@ -1111,13 +988,13 @@ async def test_an_analyst_gets_not_permitted_for_officer_mutations(client):
     analyst = await sign_in(client, "analyst@demo.test")
     result = await record(client, analyst, who.person_id, "VISA_RENEWAL")
     assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}, result
-    result = await bind(client, analyst, who.person_id, passport_number())
+    result = await bind(client, analyst, who.person_id, passport_number("R"))
     assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}, result
 
 
 async def test_anonymous_officer_mutations_are_unauthenticated(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     review = await application_in(client, desk, who.person_id, "UNDER_REVIEW")
     calls = [
         (RECORD, {"input": {"applicantId": who.person_id, "service": "VISA_RENEWAL"}}),
@@ -1149,7 +1026,7 @@ async def test_anonymous_officer_mutations_are_unauthenticated(client):
             {
                 "input": {
                     "personId": who.person_id,
-                    "passportNumber": passport_number(),
+                    "passportNumber": passport_number("R"),
                     "issuingCountry": "GBR",
                     "validUntil": "2036-01-01",
                 }
@@ -1165,7 +1042,7 @@ async def test_anonymous_officer_mutations_are_unauthenticated(client):
 
 
 async def test_unknown_ids_are_not_permitted_with_the_same_message(client):
-    desk = await officer(client)
+    desk = await officer_token(client)
     unknown_application = to_global_id("Application", 987654321)
     unknown_person = to_global_id("Person", 987654321)
     results = [
@@ -1173,7 +1050,7 @@ async def test_unknown_ids_are_not_permitted_with_the_same_message(client):
         await issue(client, desk, unknown_application),
         await record(client, desk, unknown_person, "VISA_RENEWAL"),
         await issue_card(client, desk, unknown_person),
-        await bind(client, desk, unknown_person, passport_number()),
+        await bind(client, desk, unknown_person, passport_number("R")),
         await move(client, desk, "not-a-global-id", "ACCEPTED"),
     ]
     for result in results:
@@ -1182,7 +1059,7 @@ async def test_unknown_ids_are_not_permitted_with_the_same_message(client):
 
 async def test_another_person_cannot_see_an_application_or_document(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     approved = await application_in(client, desk, who.person_id, "APPROVED")
     issued = await issue(client, desk, approved["id"])
     assert issued["__typename"] == "DocumentIssued", issued
@@ -1206,29 +1083,19 @@ async def _booked_appointment_at_bj_dc(
     app: Any, client: httpx.AsyncClient, who: Applicant, service: str
 ) -> dict:
     """A BJ-DC appointment booked by the applicant for a slot 2 to 12 working days ahead."""
-    today = datetime.now(UTC).astimezone(SHANGHAI).date()
+    today = beijing_today()
     calendar = app.state.services.calendar
-    body = await gql(
+    slots = await available(
         client,
-        SLOTS,
-        {
-            "office": await office_id(client, "BJ-DC"),
-            "service": service,
-            "from": calendar.add_working_days(today, 2).isoformat(),
-            "to": calendar.add_working_days(today, 12).isoformat(),
-        },
+        "BJ-DC",
+        service,
+        calendar.add_working_days(today, 2),
+        calendar.add_working_days(today, 12),
     )
-    assert "errors" not in body, body
-    slots = [s for s in body["data"]["availableSlots"] if s["remaining"] >= 1]
+    slots = [s for s in slots if s["remaining"] >= 1]
     assert slots, "no open BJ-DC slot"
     slot = max(slots, key=lambda s: (s["remaining"], random.random()))
-    body = await gql(
-        client,
-        BOOK,
-        {"input": {"applicantId": who.person_id, "slotId": slot["id"], "service": service}},
-        token=who.token,
-    )
-    booked = body["data"]["bookAppointment"]
+    booked = await book(client, who.token, who.person_id, slot["id"], service, document=BOOK)
     assert booked["__typename"] == "BookingConfirmed", booked
     return booked["appointment"]
 
@@ -1239,8 +1106,8 @@ async def test_recording_from_a_checked_in_appointment_completes_it(app, client,
     appointment = await _booked_appointment_at_bj_dc(app, client, who, service)
     day = datetime.fromisoformat(appointment["startsAt"]).astimezone(SHANGHAI).date()
 
-    clock.pinned = local(day, 8)
-    desk = await officer(client)
+    clock.pinned = beijing(day, 8)
+    desk = await officer_token(client)
     checked_in = (await gql(client, CHECK_IN, {"id": appointment["id"]}, token=desk))["data"][
         "checkInAppointment"
     ]
@@ -1269,7 +1136,7 @@ async def test_recording_from_an_appointment_not_checked_in_is_validation_error(
     who = await new_applicant(client)
     service = "VISA_RENEWAL"
     appointment = await _booked_appointment_at_bj_dc(app, client, who, service)
-    desk = await officer(client)
+    desk = await officer_token(client)
 
     result = await record(client, desk, who.person_id, service, appointmentId=appointment["id"])
 
@@ -1284,7 +1151,7 @@ async def test_recording_from_someone_elses_appointment_is_validation_error(app,
     owner = await new_applicant(client)
     other = await new_applicant(client)
     appointment = await _booked_appointment_at_bj_dc(app, client, owner, "VISA_REISSUANCE")
-    desk = await officer(client)
+    desk = await officer_token(client)
     result = await record(
         client, desk, other.person_id, "VISA_REISSUANCE", appointmentId=appointment["id"]
     )
@@ -1299,7 +1166,7 @@ async def test_recording_from_someone_elses_appointment_is_validation_error(app,
 async def test_a_pr_card_without_a_number_gets_a_2023_format_number(client, sex, odd):
     born = random_birth_date()
     who = await new_applicant(client, nationality="CAN", sex=sex, birth_date=born)
-    desk = await officer(client)
+    desk = await officer_token(client)
 
     result = await issue_card(
         client, desk, who.person_id, issuedOn="2026-11-25", validUntil="2036-11-24"
@@ -1325,7 +1192,7 @@ async def test_a_pr_card_without_a_number_gets_a_2023_format_number(client, sex,
 
 async def test_two_generated_pr_card_numbers_of_the_same_facts_differ(client):
     born = random_birth_date()
-    desk = await officer(client)
+    desk = await officer_token(client)
     _, first = await register_person(client, desk, nationality="NZL", sex="M", birth_date=born)
     _, second = await register_person(client, desk, nationality="NZL", sex="M", birth_date=born)
     a = await issue_card(client, desk, first)
@@ -1340,7 +1207,7 @@ async def test_two_generated_pr_card_numbers_of_the_same_facts_differ(client):
 async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(client):
     born = date(1985, 7, 14) + timedelta(days=random.randrange(0, 3000))
     who = await new_applicant(client, nationality="CAN", sex="F", birth_date=born)
-    desk = await officer(client)
+    desk = await officer_token(client)
     legacy = f"CAN1100{born:%y%m%d}{random.randrange(0, 100):02d}"
 
     result = await issue_card(client, desk, who.person_id, number=legacy)
@@ -1354,7 +1221,7 @@ async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(client):
 async def test_a_valid_2023_number_given_by_the_officer_is_kept(client):
     born = random_birth_date()
     who = await new_applicant(client, nationality="FRA", sex="M", birth_date=born)
-    desk = await officer(client)
+    desk = await officer_token(client)
     number = make_pr_card_number("31", "FRA", born, "M", random.randrange(0, 400))
     result = await issue_card(client, desk, who.person_id, number=number)
     assert result["__typename"] == "PermanentResidentCardIssued", result
@@ -1364,7 +1231,7 @@ async def test_a_valid_2023_number_given_by_the_officer_is_kept(client):
 async def test_a_pr_card_number_with_a_corrupted_check_character_is_validation_error(client):
     born = random_birth_date()
     who = await new_applicant(client, nationality="CAN", sex="M", birth_date=born)
-    desk = await officer(client)
+    desk = await officer_token(client)
     valid = make_pr_card_number("11", "CAN", born, "M", random.randrange(0, 400))
     check_chars = "10X98765432"
     corrupted = valid[:17] + check_chars[(check_chars.index(valid[17]) + 1) % 11]
@@ -1381,7 +1248,7 @@ async def test_a_pr_card_number_with_a_corrupted_check_character_is_validation_e
 async def test_a_pr_card_number_not_matching_the_person_is_validation_error(client, problem):
     born = date(1980, 3, 3) + timedelta(days=random.randrange(0, 3000))
     who = await new_applicant(client, nationality="CAN", sex="M", birth_date=born)
-    desk = await officer(client)
+    desk = await officer_token(client)
     number = {
         "nationality": make_pr_card_number("11", "USA", born, "M", 3),
         "birth date": make_pr_card_number("11", "CAN", born + timedelta(days=1), "M", 3),
@@ -1395,7 +1262,7 @@ async def test_a_pr_card_number_not_matching_the_person_is_validation_error(clie
 
 async def test_a_pr_card_valid_until_before_issue_is_validation_error(client):
     who = await new_applicant(client)
-    desk = await officer(client)
+    desk = await officer_token(client)
     result = await issue_card(
         client, desk, who.person_id, issuedOn="2026-11-20", validUntil="2026-11-19"
     )
@@ -1407,13 +1274,13 @@ async def test_a_pr_card_valid_until_before_issue_is_validation_error(client):
 
 async def test_binding_a_passport_supersedes_the_current_one(client, clock):
     registered_on, day = date(2026, 12, 1), date(2026, 12, 3)
-    clock.pinned = local(registered_on, 10)
+    clock.pinned = beijing(registered_on, 10)
     who = await new_applicant(client, nationality="GBR")
-    clock.pinned = local(day, 10)
-    desk = await officer(client)
+    clock.pinned = beijing(day, 10)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
     old_number = who.facts["passportNumber"]
-    new_number = passport_number()
+    new_number = passport_number("R")
 
     result = await bind(client, desk, who.person_id, new_number.lower(), "gbr", "2036-01-31")
 
@@ -1438,10 +1305,10 @@ async def test_binding_a_passport_supersedes_the_current_one(client, clock):
 
     # A third passport later on: only it is current, both older ones keep their dates.
     later = date(2026, 12, 10)
-    clock.pinned = local(later, 10)
-    desk = await officer(client)
+    clock.pinned = beijing(later, 10)
+    desk = await officer_token(client)
     await who.sign_in_again(client)
-    third = passport_number()
+    third = passport_number("R")
     result = await bind(client, desk, who.person_id, third)
     assert result["__typename"] == "PassportBound", result
     assert result["previous"]["number"] == new_number
@@ -1457,8 +1324,8 @@ async def test_binding_a_passport_supersedes_the_current_one(client, clock):
 async def test_binding_a_passport_already_bound_is_validation_error(client):
     who = await new_applicant(client)
     other = await new_applicant(client)
-    desk = await officer(client)
-    fresh = passport_number()
+    desk = await officer_token(client)
+    fresh = passport_number("R")
     assert (await bind(client, desk, who.person_id, fresh))["__typename"] == "PassportBound"
 
     again_same_person = await bind(client, desk, who.person_id, fresh)
@@ -1484,10 +1351,12 @@ async def test_binding_a_passport_already_bound_is_validation_error(client):
 
 async def test_binding_an_expired_or_malformed_passport_is_validation_error(client):
     who = await new_applicant(client)
-    desk = await officer(client)
-    expired = await bind(client, desk, who.person_id, passport_number(), valid_until="2020-01-01")
+    desk = await officer_token(client)
+    expired = await bind(
+        client, desk, who.person_id, passport_number("R"), valid_until="2020-01-01"
+    )
     malformed = await bind(client, desk, who.person_id, "AB-12")
-    unknown_country = await bind(client, desk, who.person_id, passport_number(), country="XXX")
+    unknown_country = await bind(client, desk, who.person_id, passport_number("R"), country="XXX")
     for result in (expired, malformed, unknown_country):
         assert result["__typename"] == "ValidationError", result
     body = await gql(client, MY_PASSPORTS, token=who.token)
@@ -1535,20 +1404,12 @@ async def test_a_helper_sees_only_the_scopes_granted_for_each_dependant(client):
 
 async def _helper_of(client: httpx.AsyncClient, dependant_id: str, scopes: list[str]) -> str:
     """A fresh account with an ACTIVE delegation for the dependant (made in the database)."""
-    session = await sign_up(client)
-    helper_pk = from_global_id(session["account"]["id"])[1]
-    await Delegation.create(
-        helper_id=helper_pk,
-        dependant_id=from_global_id(dependant_id)[1],
-        relationship="PARENT",
-        scopes=scopes,
-        status="ACTIVE",
-    )
-    return session["accessToken"]
+    token, _ = await helper_in_database(client, dependant_id, scopes, "PARENT")
+    return token
 
 
 async def test_fields_outside_a_helpers_scopes_are_null_for_a_fresh_dependant(client):
-    desk = await officer(client)
+    desk = await officer_token(client)
     facts, dependant = await register_person(client, desk, nationality="KOR", sex="F")
     approved = await application_in(client, desk, dependant, "APPROVED", "STAY_PERMIT_RENEWAL")
     issued = await issue(

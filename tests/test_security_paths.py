@@ -29,12 +29,13 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from persistence.models import Certificate as CertificateRow
 from tests.conftest import gql, sign_in
-from tests.test_delegation import (
+from tests.helpers import (
     ACTIONS,
     BOOK,
     CANCEL,
     NOT_PERMITTED,
     RESCHEDULE,
+    UPDATE_STATUS,
     Member,
     Registered,
     accepted_dependant,
@@ -42,7 +43,7 @@ from tests.test_delegation import (
     add_ok,
     beijing_today,
     book,
-    book_ok,
+    book_open_slot,
     confirm,
     gid,
     member_with_person,
@@ -163,16 +164,6 @@ mutation($input: RecordApplicationInput!) {
     __typename
     ... on ApplicationRecorded { application { id number } }
     ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-UPDATE_STATUS = """
-mutation($input: UpdateApplicationStatusInput!) {
-  updateApplicationStatus(input: $input) {
-    __typename
-    ... on ApplicationStatusUpdated { application { id status } }
-    ... on InvalidTransition { message }
     ... on NotPermitted { message }
   }
 }"""
@@ -350,7 +341,7 @@ async def _build_world(client: httpx.AsyncClient) -> World:
     w.members["victim"] = victim
     w.tokens["victim"] = victim.token
     application, document, card = await _records_for(client, officer, victim.person.id)
-    appointment = await book_ok(client, victim.token, victim.person.id)
+    appointment = await book_open_slot(client, victim.token, victim.person.id)
     add("victim.person", victim.person.id)
     add("victim.account", victim.account_id, "victim")
     add("victim.application", application)
@@ -397,7 +388,7 @@ async def _build_world(client: httpx.AsyncClient) -> World:
     w.scoped = scoped
     w.ids["scoped"] = scoped.id
     application, document, card = await _records_for(client, officer, scoped.id)
-    appointment = await book_ok(client, officer, scoped.id)
+    appointment = await book_open_slot(client, officer, scoped.id)
     w.ids.update(
         {
             "scoped.application": application,

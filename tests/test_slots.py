@@ -13,17 +13,17 @@ from persistence import appointments as appointment_store
 from persistence.models import Office, Slot
 from schema.common import to_global_id
 from tests.conftest import gql
-from tests.test_appointments import (
+from tests.helpers import (
     SHANGHAI,
     available,
+    beijing,
+    beijing_today,
     book_ok,
     fresh_slot,
     generate_day,
-    local,
     new_applicant,
     office_id,
     remaining,
-    today,
     working_day,
 )
 
@@ -59,7 +59,7 @@ def by_day(slots: list[dict]) -> dict[date, list[str]]:
 
 
 async def test_available_slots_are_bookable_with_offsets_and_thirty_minutes(app, client, clock):
-    first, last = today(clock), working_day(app, clock, 5)
+    first, last = beijing_today(clock), working_day(app, clock, 5)
     slots = await available(client, "BJ-DC", "VISA_EXTENSION", first, last)
 
     assert slots, "the server generates slots for the horizon at start"
@@ -96,7 +96,7 @@ async def test_remaining_counts_down_and_a_full_slot_is_not_offered(app, client,
 
 
 async def test_a_service_the_office_does_not_offer_has_no_slots(app, client, clock):
-    first, last = today(clock), working_day(app, clock, 10)
+    first, last = beijing_today(clock), working_day(app, clock, 10)
     assert await available(client, "BJ-SY", "RESIDENCE_PERMIT_EXTENSION", first, last) == []
     assert await available(client, "BJ-SY", "VISA_EXTENSION", first, last)
 
@@ -146,7 +146,7 @@ async def test_slot_nodes_beyond_the_database_range_are_null(client):
 
 
 async def test_no_slots_on_sundays_or_during_the_lunch_break(app, client, clock):
-    clock.pinned = local(date(2026, 11, 27), 10)  # a Friday
+    clock.pinned = beijing(date(2026, 11, 27), 10)  # a Friday
     await generate_day(app, "BJ-DC", date(2026, 11, 30), date(2026, 12, 6))
     slots = await available(
         client, "BJ-DC", "VISA_EXTENSION", date(2026, 11, 29), date(2026, 12, 6)
@@ -161,8 +161,8 @@ async def test_no_slots_on_sundays_or_during_the_lunch_break(app, client, clock)
         rows = await Slot.filter(
             office_id=office.id,
             service_group="VISA",
-            starts_at__gte=local(d, 0),
-            starts_at__lt=local(d + timedelta(days=1), 0),
+            starts_at__gte=beijing(d, 0),
+            starts_at__lt=beijing(d + timedelta(days=1), 0),
         ).order_by("starts_at")
         generated = [r.starts_at.astimezone(SHANGHAI).strftime("%H:%M") for r in rows]
         assert generated == STANDARD_WEEKDAY, (d, generated)
@@ -175,7 +175,7 @@ async def test_no_slots_on_sundays_or_during_the_lunch_break(app, client, clock)
 
 
 async def test_no_slots_on_a_closure_day(app, client, clock):
-    clock.pinned = local(date(2026, 11, 27), 10)
+    clock.pinned = beijing(date(2026, 11, 27), 10)
     first, last = date(2026, 12, 8), date(2026, 12, 10)
     await generate_day(app, "BJ-CY", first, last)
     await generate_day(app, "BJ-DC", first, last)
@@ -186,14 +186,14 @@ async def test_no_slots_on_a_closure_day(app, client, clock):
         await available(client, "BJ-DC", "VISA_EXTENSION", first, last)
     )
     office = await Office.get(code="BJ-CY")
-    start = local(date(2026, 12, 9), 0)
+    start = beijing(date(2026, 12, 9), 0)
     assert not await Slot.filter(
         office_id=office.id, starts_at__gte=start, starts_at__lt=start + timedelta(days=1)
     ).exists()
 
 
 async def test_no_slots_on_public_holidays(app, client, clock):
-    clock.pinned = local(date(2026, 9, 25), 8)  # Mid-autumn Festival, a Friday
+    clock.pinned = beijing(date(2026, 9, 25), 8)  # Mid-autumn Festival, a Friday
     first, last = date(2026, 9, 25), date(2026, 10, 9)
     await generate_day(app, "BJ-DC", first, last)
     days = by_day(await available(client, "BJ-DC", "VISA_EXTENSION", first, last))
@@ -210,7 +210,7 @@ async def test_no_slots_on_public_holidays(app, client, clock):
 
 async def test_an_adjusted_working_sunday_has_monday_hours(app, client, clock):
     sunday = date(2026, 9, 20)
-    clock.pinned = local(date(2026, 9, 17), 10)
+    clock.pinned = beijing(date(2026, 9, 17), 10)
     await generate_day(app, "BJ-HD", sunday)
     await generate_day(app, "BJ-DC", sunday)
     for office in ("BJ-HD", "BJ-DC"):
@@ -220,7 +220,7 @@ async def test_an_adjusted_working_sunday_has_monday_hours(app, client, clock):
 
 async def test_an_adjusted_working_saturday_has_monday_hours(app, client, clock):
     saturday = date(2026, 10, 10)
-    clock.pinned = local(date(2026, 10, 9), 10)
+    clock.pinned = beijing(date(2026, 10, 9), 10)
     await generate_day(app, "BJ-DC", saturday)
     await generate_day(app, "BJ-SY", saturday)
     # A Saturday office keeps its full weekday hours, not just the Saturday morning ...
@@ -233,7 +233,7 @@ async def test_an_adjusted_working_saturday_has_monday_hours(app, client, clock)
 
 async def test_saturday_mornings_only_at_saturday_offices(app, client, clock):
     saturday = date(2026, 12, 5)
-    clock.pinned = local(date(2026, 11, 27), 10)
+    clock.pinned = beijing(date(2026, 11, 27), 10)
     for code in ("BJ-DC", "BJ-SY", "BJ-CY"):
         await generate_day(app, code, saturday)
     main = by_day(await available(client, "BJ-DC", "VISA_EXTENSION", saturday, saturday))
@@ -249,7 +249,7 @@ async def test_generating_slots_twice_creates_nothing_the_second_time(app):
     calendar = app.state.services.calendar
     office = await Office.get(code="SH-XH")  # visa services only, standard hours
     first, last = date(2026, 7, 6), date(2026, 7, 10)  # Monday to Friday, no holidays
-    start, end = local(first, 0), local(last + timedelta(days=1), 0)
+    start, end = beijing(first, 0), beijing(last + timedelta(days=1), 0)
 
     created = await appointment_store.generate_slots(
         calendar, first, last, 30, office_ids=[office.id]
@@ -273,27 +273,27 @@ async def test_generating_slots_twice_creates_nothing_the_second_time(app):
 
 async def test_slots_within_the_minimum_lead_time_are_not_offered(app, client, clock):
     day = date(2026, 12, 1)  # a Tuesday
-    clock.pinned = local(day, 9, 10)
+    clock.pinned = beijing(day, 9, 10)
     await generate_day(app, "BJ-DC", day)
     times = by_day(await available(client, "BJ-DC", "VISA_EXTENSION", day, day))[day]
     assert times == STANDARD_WEEKDAY[STANDARD_WEEKDAY.index("11:30") :]
 
-    clock.pinned = local(day, 10, 5)
+    clock.pinned = beijing(day, 10, 5)
     times = by_day(await available(client, "BJ-DC", "VISA_EXTENSION", day, day))[day]
     assert times == STANDARD_WEEKDAY[STANDARD_WEEKDAY.index("13:30") :]
 
-    clock.pinned = local(day, 15, 1)
+    clock.pinned = beijing(day, 15, 1)
     assert await available(client, "BJ-DC", "VISA_EXTENSION", day, day) == []
 
 
 async def test_slots_beyond_the_horizon_are_not_offered(app, client, clock):
-    clock.pinned = local(date(2026, 11, 27), 10)
+    clock.pinned = beijing(date(2026, 11, 27), 10)
     horizon = app.state.services.calendar.add_working_days(date(2026, 11, 27), 14)
     assert horizon == date(2026, 12, 17)
     await generate_day(app, "BJ-DC", date(2026, 12, 14), date(2026, 12, 22))
     office = await Office.get(code="BJ-DC")
     assert await Slot.filter(
-        office_id=office.id, starts_at__gte=local(date(2026, 12, 18), 0)
+        office_id=office.id, starts_at__gte=beijing(date(2026, 12, 18), 0)
     ).exists(), "slots exist past the horizon, yet must not be offered"
 
     days = by_day(

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from tests.conftest import gql, sign_in, sign_up
+from tests.helpers import (
+    APPLICATION_STATUSES,
+    beijing,
+    beijing_today,
+    move_application,
+    office_id,
+    passport_number,
+    person_input,
+    record_application,
+    register_person_as,
+)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-STATUSES = [
-    "SUBMITTED",
-    "ACCEPTED",
-    "UNDER_REVIEW",
-    "MATERIALS_REQUESTED",
-    "APPROVED",
-    "REJECTED",
-    "READY_FOR_COLLECTION",
-    "COLLECTED",
-    "WITHDRAWN",
-]
 PERSON_LEVEL = {"name", "surname", "givenNames", "person", "applicant", "email", "birthDate"}
 
 STATISTICS = """
@@ -41,46 +39,7 @@ query($from: Date!, $to: Date!, $office: ID) {
   }
 }"""
 
-REGISTER = """
-mutation($input: RegisterPersonInput!) {
-  registerPerson(input: $input) { __typename ... on PersonRegistered { person { id } } }
-}"""
-
-RECORD = """
-mutation($person: ID!, $service: ServiceCode!, $office: ID) {
-  recordApplication(input: {applicantId: $person, service: $service, officeId: $office}) {
-    __typename
-    ... on ApplicationRecorded { application { id status } }
-    ... on ValidationError { message field }
-    ... on NotPermitted { message }
-  }
-}"""
-
-UPDATE = """
-mutation($id: ID!, $status: ApplicationStatus!) {
-  updateApplicationStatus(input: {applicationId: $id, status: $status}) {
-    __typename
-    ... on ApplicationStatusUpdated { application { id status } }
-    ... on InvalidTransition { message from to }
-    ... on NotPermitted { message }
-  }
-}"""
-
-OFFICES = "{ offices(first: 100) { edges { node { id code } } } }"
-
-
 # ------------------------------------------------------------------------------- helpers
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
-
-
-async def office_id(client: httpx.AsyncClient, code: str) -> str:
-    body = await gql(client, OFFICES)
-    return next(
-        e["node"]["id"] for e in body["data"]["offices"]["edges"] if e["node"]["code"] == code
-    )
 
 
 async def statistics(
@@ -120,42 +79,25 @@ def error_code(body: dict) -> str:
 
 
 async def register(client: httpx.AsyncClient, token: str, surname: str = "Statson") -> str:
-    body = await gql(
-        client,
-        REGISTER,
-        {
-            "input": {
-                "surname": surname,
-                "givenNames": "Pat",
-                "nationality": "NLD",
-                "birthDate": "1984-08-08",
-                "sex": "X",
-                "passportNumber": f"R{secrets.token_hex(4).upper()}",
-                "passportIssuingCountry": "NLD",
-                "passportValidUntil": "2035-01-01",
-            }
-        },
-        token=token,
-    )
-    assert body["data"]["registerPerson"]["__typename"] == "PersonRegistered", body
-    return body["data"]["registerPerson"]["person"]["id"]
+    facts = {
+        "surname": surname,
+        "nationality": "NLD",
+        "birthDate": "1984-08-08",
+        "passportNumber": passport_number("R"),
+    }
+    values = person_input(facts, given_names="Pat", passport_valid_until="2035-01-01")
+    return (await register_person_as(client, token, values))["id"]
 
 
 async def record(
     client: httpx.AsyncClient, token: str, person: str, service: str, office: str
 ) -> str:
-    body = await gql(
-        client, RECORD, {"person": person, "service": service, "office": office}, token=token
-    )
-    result = body["data"]["recordApplication"]
-    assert result["__typename"] == "ApplicationRecorded", result
-    return result["application"]["id"]
+    application = await record_application(client, person, service, token, officeId=office)
+    return application["id"]
 
 
 async def move(client: httpx.AsyncClient, token: str, application: str, status: str) -> None:
-    body = await gql(client, UPDATE, {"id": application, "status": status}, token=token)
-    result = body["data"]["updateApplicationStatus"]
-    assert result["__typename"] == "ApplicationStatusUpdated", result
+    await move_application(client, application, status, officer=token)
 
 
 async def admin_at(client: httpx.AsyncClient, clock: Any, moment: datetime) -> str:
@@ -170,11 +112,11 @@ async def admin_at(client: httpx.AsyncClient, clock: Any, moment: datetime) -> s
 @pytest.mark.parametrize("email", ["analyst@demo.test", "admin@demo.test"])
 async def test_analysts_and_admins_get_statistics(client, email):
     token = await sign_in(client, email)
-    today = datetime.now(UTC).astimezone(SHANGHAI).date()
+    today = beijing_today()
     stats = await figures(client, token, today - timedelta(days=30), today)
     assert stats["from"] == (today - timedelta(days=30)).isoformat()
     assert stats["to"] == today.isoformat()
-    assert [row["status"] for row in stats["applicationsByStatus"]] == STATUSES
+    assert [row["status"] for row in stats["applicationsByStatus"]] == APPLICATION_STATUSES
     for value in (stats["appointmentsBooked"], stats["appointmentsCancelled"], stats["noShows"]):
         assert value is None or value >= 5, stats
     for row in [*stats["applicationsByStatus"], *stats["medianDaysToDecision"]]:
@@ -258,7 +200,7 @@ async def test_a_malformed_office_id_is_bad_user_input(client):
 
 async def test_counts_under_five_are_null_and_five_is_shown(client, clock):
     day = date(2025, 3, 11)
-    admin = await admin_at(client, clock, local(day, 10))
+    admin = await admin_at(client, clock, beijing(day, 10))
     office = await office_id(client, "CD-WH")
     person = await register(client, admin)
     for service in ("VISA_EXTENSION", "VISA_RENEWAL", "STAY_PERMIT_EXTENSION"):
@@ -266,14 +208,14 @@ async def test_counts_under_five_are_null_and_five_is_shown(client, clock):
 
     analyst = await sign_in(client, "analyst@demo.test")
     three = await figures(client, analyst, day, day, office)
-    assert [row["status"] for row in three["applicationsByStatus"]] == STATUSES
+    assert [row["status"] for row in three["applicationsByStatus"]] == APPLICATION_STATUSES
     assert set(by_status(three).values()) == {None}, three
     assert three["appointmentsBooked"] is None
     assert three["appointmentsCancelled"] is None
     assert three["noShows"] is None
     assert three["medianDaysToDecision"] == [] or set(medians(three).values()) == {None}
 
-    clock.pinned = local(day, 11)
+    clock.pinned = beijing(day, 11)
     admin = await sign_in(client, "admin@demo.test")
     for service in ("RESIDENCE_PERMIT_EXTENSION", "RESIDENCE_PERMIT_RENEWAL"):
         await record(client, admin, await register(client, admin), service, office)
@@ -282,7 +224,7 @@ async def test_counts_under_five_are_null_and_five_is_shown(client, clock):
     five = await figures(client, analyst, day, day, office)
     counts = by_status(five)
     assert counts["SUBMITTED"] == 5
-    assert all(counts[s] is None for s in STATUSES if s != "SUBMITTED"), counts
+    assert all(counts[s] is None for s in APPLICATION_STATUSES if s != "SUBMITTED"), counts
     # Across all offices the same day holds at least these five.
     everywhere = by_status(await figures(client, analyst, day, day))
     assert everywhere["SUBMITTED"] is not None and everywhere["SUBMITTED"] >= 5
@@ -294,7 +236,7 @@ async def test_counts_under_five_are_null_and_five_is_shown(client, clock):
 
 async def test_at_least_five_applications_at_an_office_are_counted(client, clock):
     day = date(2025, 3, 18)
-    admin = await admin_at(client, clock, local(day, 9, 15))
+    admin = await admin_at(client, clock, beijing(day, 9, 15))
     office = await office_id(client, "HZ-SC")
     applications = []
     for _ in range(7):
@@ -316,7 +258,7 @@ async def test_at_least_five_applications_at_an_office_are_counted(client, clock
 async def test_days_are_counted_in_beijing_time(client, clock):
     day = date(2025, 5, 6)
     # 00:30 in Beijing is still the previous day in UTC.
-    admin = await admin_at(client, clock, local(day, 0, 30))
+    admin = await admin_at(client, clock, beijing(day, 0, 30))
     office = await office_id(client, "CD-GX")
     for _ in range(5):
         await record(client, admin, await register(client, admin), "VISA_EXTENSION", office)
@@ -332,7 +274,7 @@ async def test_days_are_counted_in_beijing_time(client, clock):
 
 async def test_median_days_to_decision_needs_five_decided_applications(client, clock):
     start = date(2025, 4, 7)
-    admin = await admin_at(client, clock, local(start, 9))
+    admin = await admin_at(client, clock, beijing(start, 9))
     office = await office_id(client, "HZ-BJ")
     visa_days = [2, 3, 5, 8, 9]  # median 5
     stay_days = [1, 2, 3, 4]  # only four: withheld
@@ -356,10 +298,10 @@ async def test_median_days_to_decision_needs_five_decided_applications(client, c
         + [(d, a, "APPROVED") for d, a in zip(stay_days, stays, strict=True)]
     )
     for days, application, outcome in decisions:
-        admin = await admin_at(client, clock, local(start + timedelta(days=days), 9))
+        admin = await admin_at(client, clock, beijing(start + timedelta(days=days), 9))
         await move(client, admin, application, outcome)
 
-    clock.pinned = local(start + timedelta(days=20), 9)
+    clock.pinned = beijing(start + timedelta(days=20), 9)
     analyst = await sign_in(client, "analyst@demo.test")
     stats = await figures(client, analyst, start, start + timedelta(days=14), office)
     found = medians(stats)
@@ -374,13 +316,13 @@ async def test_median_days_to_decision_needs_five_decided_applications(client, c
 
 async def test_a_withdrawal_is_not_a_decision(client, clock):
     start = date(2025, 6, 2)
-    admin = await admin_at(client, clock, local(start, 10))
+    admin = await admin_at(client, clock, beijing(start, 10))
     office = await office_id(client, "SZ-NS")
     applications = [
         await record(client, admin, await register(client, admin), "VISA_RENEWAL", office)
         for _ in range(5)
     ]
-    admin = await admin_at(client, clock, local(start + timedelta(days=3), 10))
+    admin = await admin_at(client, clock, beijing(start + timedelta(days=3), 10))
     for application in applications:
         await move(client, admin, application, "WITHDRAWN")
 
@@ -434,7 +376,7 @@ def named(type_ref: dict) -> str:
 
 async def test_the_response_names_no_one(client, clock):
     day = date(2025, 7, 8)
-    admin = await admin_at(client, clock, local(day, 10))
+    admin = await admin_at(client, clock, beijing(day, 10))
     office = await office_id(client, "GZ-YX")
     surname = f"Secret{secrets.token_hex(3)}"
     for _ in range(5):

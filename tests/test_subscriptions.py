@@ -8,12 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,98 +17,56 @@ from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from schema.common import from_global_id
+from tests import helpers
 from tests.conftest import SIGN_IN, SIGN_UP, gql, sign_in, sign_up, unique_email
+from tests.helpers import (
+    LINK_IDENTITY,
+    PASSWORD,
+    RECORD_APPLICATION,
+    REGISTER_PERSON,
+    UPDATE_STATUS,
+    Applicant,
+    helper_in_database,
+    move_application,
+    passport_number,
+    person_input,
+    record_application,
+    running_servers,
+    server_environment,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = "graphql-transport-ws"
-PASSWORD = "a-Strong-passphrase-1"
 
 SUBSCRIPTION = """
 subscription($id: ID!) {
   applicationUpdates(applicantId: $id) { status note application { number status } }
 }"""
 
-REGISTER = """
-mutation($input: RegisterPersonInput!) {
-  registerPerson(input: $input) { __typename ... on PersonRegistered { person { id } } }
-}"""
-
-LINK = """
-mutation($input: LinkIdentityInput!) {
-  linkIdentity(input: $input) { __typename ... on IdentityLinked { person { id } } }
-}"""
-
-RECORD = """
-mutation($person: ID!) {
-  recordApplication(input: {applicantId: $person, service: VISA_EXTENSION}) {
-    __typename ... on ApplicationRecorded { application { id number status } }
-  }
-}"""
-
-UPDATE = """
-mutation($id: ID!, $status: ApplicationStatus!, $note: String) {
-  updateApplicationStatus(input: {applicationId: $id, status: $status, note: $note}) {
-    __typename
-    ... on ApplicationStatusUpdated { application { id number status } }
-    ... on InvalidTransition { message from to }
-    ... on NotPermitted { message }
-  }
-}"""
-
-
 # ------------------------------------------------------------------------------- helpers
 
 
-async def new_applicant(client: httpx.AsyncClient) -> dict:
-    """Officer registers a fresh person; a new account links to it. Returns ids and token."""
-    officer = await sign_in(client, "officer@demo.test")
-    facts = {
-        "surname": "Listener",
-        "nationality": "ITA",
-        "birthDate": "1991-02-03",
-        "passportNumber": f"R{secrets.token_hex(4).upper()}",
-    }
-    body = await gql(
+async def new_applicant(client: httpx.AsyncClient) -> Applicant:
+    """Officer registers a fresh person; a new account links to it."""
+    return await helpers.new_applicant(
         client,
-        REGISTER,
-        {
-            "input": {
-                **facts,
-                "givenNames": "Lia",
-                "sex": "F",
-                "passportIssuingCountry": "ITA",
-                "passportValidUntil": "2034-01-01",
-            }
-        },
-        token=officer,
+        surname="Listener",
+        nationality="ITA",
+        birth_date="1991-02-03",
+        given_names="Lia",
+        sex="F",
+        passport_prefix="R",
+        passport_valid_until="2034-01-01",
     )
-    assert body["data"]["registerPerson"]["__typename"] == "PersonRegistered", body
-    person_id = body["data"]["registerPerson"]["person"]["id"]
-    email = unique_email()
-    session = await sign_up(client, email, PASSWORD)
-    body = await gql(client, LINK, {"input": facts}, token=session["accessToken"])
-    assert body["data"]["linkIdentity"]["__typename"] == "IdentityLinked", body
-    return {"person_id": person_id, "token": session["accessToken"], "email": email}
 
 
 async def recorded_application(client: httpx.AsyncClient, person_id: str) -> dict:
-    officer = await sign_in(client, "officer@demo.test")
-    body = await gql(client, RECORD, {"person": person_id}, token=officer)
-    result = body["data"]["recordApplication"]
-    assert result["__typename"] == "ApplicationRecorded", result
-    return result["application"]
+    return await record_application(client, person_id, "VISA_EXTENSION")
 
 
 async def update(
     client: httpx.AsyncClient, application_id: str, status: str, note: str | None = None
-) -> dict:
-    officer = await sign_in(client, "officer@demo.test")
-    body = await gql(
-        client, UPDATE, {"id": application_id, "status": status, "note": note}, token=officer
-    )
-    result = body["data"]["updateApplicationStatus"]
-    assert result["__typename"] == "ApplicationStatusUpdated", result
-    return result["application"]
+) -> None:
+    await move_application(client, application_id, status, note=note)
 
 
 @contextlib.asynccontextmanager
@@ -170,12 +123,12 @@ async def nothing_more(ws: Any, seconds: float = 1.5) -> None:
 
 async def test_the_applicant_receives_a_status_change_made_over_http(app, client):
     who = await new_applicant(client)
-    application = await recorded_application(client, who["person_id"])
+    application = await recorded_application(client, who.person_id)
 
     async with ws_session(app) as ws:
-        assert (await init(ws, who["token"]))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"])
-        await wait_until_listening(app, who["person_id"])
+        assert (await init(ws, who.token))["type"] == "connection_ack"
+        await subscribe(ws, who.person_id)
+        await wait_until_listening(app, who.person_id)
 
         await update(client, application["id"], "ACCEPTED")
         message = await ws.receive_json(timeout=10)
@@ -208,7 +161,7 @@ async def test_the_applicant_receives_a_status_change_made_over_http(app, client
 
         # Another applicant's changes are not delivered here.
         other = await new_applicant(client)
-        other_application = await recorded_application(client, other["person_id"])
+        other_application = await recorded_application(client, other.person_id)
         await update(client, other_application["id"], "ACCEPTED")
         await nothing_more(ws, 1.0)
 
@@ -218,11 +171,11 @@ async def test_the_applicant_receives_a_status_change_made_over_http(app, client
 async def test_a_new_application_is_delivered_as_submitted(app, client):
     who = await new_applicant(client)
     async with ws_session(app) as ws:
-        assert (await init(ws, who["token"]))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"])
-        await wait_until_listening(app, who["person_id"])
+        assert (await init(ws, who.token))["type"] == "connection_ack"
+        await subscribe(ws, who.person_id)
+        await wait_until_listening(app, who.person_id)
 
-        application = await recorded_application(client, who["person_id"])
+        application = await recorded_application(client, who.person_id)
 
         message = await ws.receive_json(timeout=10)
         assert message["type"] == "next", message
@@ -235,12 +188,12 @@ async def test_a_new_application_is_delivered_as_submitted(app, client):
 
 async def test_a_stranger_gets_an_error_and_no_events(app, client):
     who = await new_applicant(client)
-    application = await recorded_application(client, who["person_id"])
+    application = await recorded_application(client, who.person_id)
     stranger = (await sign_up(client))["accessToken"]
 
     async with ws_session(app) as ws:
         assert (await init(ws, stranger))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"])
+        await subscribe(ws, who.person_id)
 
         message = await ws.receive_json(timeout=10)
         assert message["type"] == "error", message
@@ -261,7 +214,7 @@ async def test_an_unknown_applicant_looks_like_a_forbidden_one(app, client):
 
     async with ws_session(app) as ws:
         assert (await init(ws, stranger))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"], "forbidden")
+        await subscribe(ws, who.person_id, "forbidden")
         await subscribe(ws, to_global_id("Person", 987654321), "unknown")
         by_id: dict[str, dict] = {}
         while len(by_id) < 2:
@@ -294,11 +247,11 @@ async def test_a_token_of_the_wrong_scheme_closes_the_connection_4403(app, clien
 
 async def test_without_authorization_subscribing_is_unauthenticated(app, client):
     who = await new_applicant(client)
-    application = await recorded_application(client, who["person_id"])
+    application = await recorded_application(client, who.person_id)
 
     async with ws_session(app) as ws:
         assert (await init(ws, None))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"])
+        await subscribe(ws, who.person_id)
 
         message = await ws.receive_json(timeout=10)
         assert message["type"] == "error", message
@@ -311,7 +264,7 @@ async def test_without_authorization_subscribing_is_unauthenticated(app, client)
 async def test_subscribing_before_connection_init_closes_4401(app, client):
     who = await new_applicant(client)
     async with ws_session(app) as ws:
-        await subscribe(ws, who["person_id"])
+        await subscribe(ws, who.person_id)
         with pytest.raises(WebSocketDisconnect) as closed:
             await ws.receive_json(timeout=10)
     assert closed.value.code == 4401
@@ -337,27 +290,17 @@ async def test_a_helper_with_view_applications_follows_a_dependant(app, client):
 
 async def _fresh_helper(client: httpx.AsyncClient, dependant_id: str, scopes: list[str]):
     """A new account with an ACTIVE delegation for the dependant (made in the database)."""
-    from persistence.models import Delegation
-
-    session = await sign_up(client)
-    delegation = await Delegation.create(
-        helper_id=from_global_id(session["account"]["id"])[1],
-        dependant_id=from_global_id(dependant_id)[1],
-        relationship="FRIEND",
-        scopes=scopes,
-        status="ACTIVE",
-    )
-    return session["accessToken"], delegation.id
+    return await helper_in_database(client, dependant_id, scopes, "FRIEND")
 
 
 async def test_a_helper_without_view_applications_cannot_subscribe(app, client):
     who = await new_applicant(client)
-    application = await recorded_application(client, who["person_id"])
-    helper, _ = await _fresh_helper(client, who["person_id"], ["BOOK_APPOINTMENTS"])
+    application = await recorded_application(client, who.person_id)
+    helper, _ = await _fresh_helper(client, who.person_id, ["BOOK_APPOINTMENTS"])
 
     async with ws_session(app) as ws:
         assert (await init(ws, helper))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"])
+        await subscribe(ws, who.person_id)
         message = await ws.receive_json(timeout=10)
         assert message["type"] == "error", message
         await update(client, application["id"], "ACCEPTED")
@@ -368,13 +311,13 @@ async def test_a_helpers_subscription_ends_when_the_delegation_is_revoked(app, c
     from schema.common import to_global_id
 
     who = await new_applicant(client)
-    application = await recorded_application(client, who["person_id"])
-    helper, delegation_pk = await _fresh_helper(client, who["person_id"], ["VIEW_APPLICATIONS"])
+    application = await recorded_application(client, who.person_id)
+    helper, delegation_pk = await _fresh_helper(client, who.person_id, ["VIEW_APPLICATIONS"])
 
     async with ws_session(app) as ws:
         assert (await init(ws, helper))["type"] == "connection_ack"
-        await subscribe(ws, who["person_id"])
-        await wait_until_listening(app, who["person_id"])
+        await subscribe(ws, who.person_id)
+        await wait_until_listening(app, who.person_id)
         await update(client, application["id"], "ACCEPTED")
         message = await ws.receive_json(timeout=10)
         assert message["type"] == "next", message
@@ -397,26 +340,6 @@ async def test_a_helpers_subscription_ends_when_the_delegation_is_revoked(app, c
 # ---------------------------------------------------------- two processes (PostgreSQL + Redis)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _wait_ready(base: str, process: subprocess.Popen) -> None:
-    async with httpx.AsyncClient() as c:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                if (await c.get(f"{base}/ready")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become ready")
-
-
 @pytest.fixture
 async def two_servers_with_redis(app, backend, test_settings):
     if backend != "postgres":
@@ -424,49 +347,9 @@ async def two_servers_with_redis(app, backend, test_settings):
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
         pytest.skip("TEST_REDIS_URL is not set")
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_settings.database_url,
-        "REDIS_URL": redis_url,
-        "APP_ENV": "development",
-        "KEY_ENCRYPTION_KEY": test_settings.key_encryption_key or "",
-        "DATA_DIR": str(test_settings.data_dir),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-    }
-    processes, ports = [], []
-    for _ in range(2):
-        port = _free_port()
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "server:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        ports.append(port)
-    try:
-        for port, process in zip(ports, processes, strict=True):
-            await _wait_ready(f"http://127.0.0.1:{port}", process)
+    env = server_environment(test_settings, REDIS_URL=redis_url)
+    async with running_servers(2, env, ready_attempts=300) as ports:
         yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=20)
 
 
 async def _sign_in_at(base: str, email: str, password: str) -> str:
@@ -504,29 +387,18 @@ async def test_an_event_made_through_one_process_reaches_a_subscriber_of_the_oth
         "surname": "Farlistener",
         "nationality": "ESP",
         "birthDate": "1987-05-06",
-        "passportNumber": f"R{secrets.token_hex(4).upper()}",
+        "passportNumber": passport_number("R"),
     }
-    body = await _post(
-        base_b,
-        REGISTER,
-        {
-            "input": {
-                **facts,
-                "givenNames": "Ana",
-                "sex": "F",
-                "passportIssuingCountry": "ESP",
-                "passportValidUntil": "2034-01-01",
-            }
-        },
-        officer_b,
-    )
+    values = person_input(facts, given_names="Ana", sex="F", passport_valid_until="2034-01-01")
+    body = await _post(base_b, REGISTER_PERSON, {"input": values}, officer_b)
     person_id = body["data"]["registerPerson"]["person"]["id"]
     email = unique_email()
     body = await _post(base_b, SIGN_UP, {"email": email, "password": PASSWORD, "name": "Far"})
     applicant_token = body["data"]["signUp"]["accessToken"]
-    body = await _post(base_b, LINK, {"input": facts}, applicant_token)
+    body = await _post(base_b, LINK_IDENTITY, {"input": facts}, applicant_token)
     assert body["data"]["linkIdentity"]["__typename"] == "IdentityLinked", body
-    body = await _post(base_b, RECORD, {"person": person_id}, officer_b)
+    recorded = {"applicantId": person_id, "service": "VISA_EXTENSION"}
+    body = await _post(base_b, RECORD_APPLICATION, {"input": recorded}, officer_b)
     application = body["data"]["recordApplication"]["application"]
 
     # The applicant subscribes at process A ...
@@ -557,8 +429,14 @@ async def test_an_event_made_through_one_process_reaches_a_subscriber_of_the_oth
         # ... and the officer changes the status through process B.
         body = await _post(
             base_b,
-            UPDATE,
-            {"id": application["id"], "status": "ACCEPTED", "note": "Across processes."},
+            UPDATE_STATUS,
+            {
+                "input": {
+                    "applicationId": application["id"],
+                    "status": "ACCEPTED",
+                    "note": "Across processes.",
+                }
+            },
             officer_b,
         )
         assert body["data"]["updateApplicationStatus"]["__typename"] == "ApplicationStatusUpdated"

@@ -9,20 +9,9 @@ import chinese_calendar
 
 from persistence.catalogue_data import GUIDANCE, SERVICES
 from persistence.demo.offices import OFFICES
+from tests.helpers import SERVICE_CODES
 
-ALL_CODES = {
-    "VISA_EXTENSION",
-    "VISA_RENEWAL",
-    "VISA_REISSUANCE",
-    "STAY_PERMIT_ISSUANCE",
-    "STAY_PERMIT_EXTENSION",
-    "STAY_PERMIT_RENEWAL",
-    "STAY_PERMIT_REISSUANCE",
-    "RESIDENCE_PERMIT_ISSUANCE",
-    "RESIDENCE_PERMIT_EXTENSION",
-    "RESIDENCE_PERMIT_RENEWAL",
-    "RESIDENCE_PERMIT_REISSUANCE",
-}
+ALL_CODES = set(SERVICE_CODES)
 GROUP_OF = {code: "RESIDENCE" if code.startswith("RESIDENCE_") else "VISA" for code in ALL_CODES}
 PROCESSING_DAYS = {"VISA": 7, "RESIDENCE": 15}
 
