@@ -166,3 +166,12 @@ async def test_metrics_count_requests_by_operation(client):
 async def test_responses_carry_a_request_id(client):
     response = await post(client, {"query": "{ services { code } }"})
     assert len(response.headers["x-request-id"]) >= 8
+
+
+async def test_a_cached_public_answer_carries_no_callers_cost(client):
+    query = f"{{ services {{ code }} }} # {secrets.token_hex(4)}"
+    first = await client.get("/graphql", params={"query": query}, headers={"accept": GQL})
+    second = await client.get("/graphql", params={"query": query}, headers={"accept": GQL})
+    assert first.headers["etag"] == second.headers["etag"]
+    assert "extensions" not in first.json() and "extensions" not in second.json()
+    assert len(second.json()["data"]["services"]) == 11

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode
@@ -115,6 +117,7 @@ class ResponseCache:
         self, redis_url: str | None, ttl: float, capacity: int = 2000, namespace: str = ""
     ) -> None:
         self._channel = f"{namespace}:{INVALIDATION_CHANNEL}"
+        self._locks: dict[str, asyncio.Lock] = {}
         self._entries: OrderedDict[str, tuple[float, int, bytes, str]] = OrderedDict()
         self._ttl = ttl
         self._capacity = capacity
@@ -154,6 +157,17 @@ class ResponseCache:
             default=str,
         )
         return sha256(raw)
+
+    @contextlib.asynccontextmanager
+    async def single_flight(self, key: str) -> AsyncIterator[None]:
+        """Hold a per-key lock so that concurrent misses run the query once."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                self._locks.pop(key, None)
 
     def get(self, key: str) -> tuple[int, bytes, str] | None:
         entry = self._entries.get(key)

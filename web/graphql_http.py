@@ -297,6 +297,21 @@ class GraphQLEndpoint:
         token = request_id.set(rid)
         started = time.perf_counter()
         meta = {"operation": "unparsed"}
+        if request.method == "GET" and "authorization" not in request.headers:
+            # The fast path for CDNs and mini-programs: a public answer, before any parsing.
+            meta["fast_key"] = self.fast_key(request)
+            hit = self.response_cache.get(meta["fast_key"])
+            if hit is not None:
+                status, body, etag = hit
+                media = (
+                    GRAPHQL_RESPONSE
+                    if GRAPHQL_RESPONSE in request.headers.get("accept", "")
+                    else JSON
+                )
+                response = self.cached_response(request, status, body, etag, media)
+                response.headers["X-Request-Id"] = rid
+                REQUESTS.labels("cached", str(response.status_code)).inc()
+                return response
         statements = statement_counter.start() if self.services.settings.report_sql else None
         try:
             response = await self.answer(request, rid, meta)
@@ -355,37 +370,56 @@ class GraphQLEndpoint:
                 single_operation_name(parse_document(params.query, settings.max_tokens))
             )
         anonymous = ctx.account is None
-        cache_key = None
-        if anonymous:
-            # The time bucket keeps answers that depend on "now" (opening state, the guidance
-            # in force) from outliving their period, whatever the clock does.
-            ttl = max(1, self.services.settings.public_cache_seconds)
-            period = int(self.services.clock.now().timestamp() // ttl)
-            cache_key = ResponseCache.key(
-                params.query,
-                params.variables,
-                params.operation_name,
-                f"{request.headers.get('accept-language', '')}|{period}",
-                media,
-            )
+        if not anonymous:
+            body, status = await self.run(request, params, ctx, media)
+            return self.plain_response(body, status, media, ctx, anonymous)
+        cache_key = ResponseCache.key(
+            params.query,
+            params.variables,
+            params.operation_name,
+            f"{request.headers.get('accept-language', '')}|{self.cache_period()}",
+            media,
+        )
+        hit = self.response_cache.get(cache_key)
+        if hit is not None:
+            return self.cached_response(request, *hit, media)
+        # One execution per key at a time: a crowd missing together waits for the first.
+        async with self.response_cache.single_flight(cache_key):
             hit = self.response_cache.get(cache_key)
             if hit is not None:
                 return self.cached_response(request, *hit, media)
-        body, status = await self.run(request, params, ctx, media)
+            body, status = await self.run(request, params, ctx, media)
+            if status == 200 and ctx.extras.get("public") and "errors" not in body:
+                # The cost belongs to the caller that filled the cache, not to later readers.
+                shared = {k: v for k, v in body.items() if k != "extensions"}
+                encoded = encode(shared)
+                etag = self.response_cache.put(cache_key, status, encoded)
+                if fast_key := meta.get("fast_key"):
+                    self.response_cache.put(fast_key, status, encoded)
+                return self.cached_response(request, status, encoded, etag, media)
+        return self.plain_response(body, status, media, ctx, anonymous)
+
+    def plain_response(
+        self, body: dict[str, Any], status: int, media: str, ctx: Context, anonymous: bool
+    ) -> Response:
         headers = dict(ctx.response_headers)
         if status == 405:
             headers["Allow"] = "POST"
-        if (
-            cache_key is not None
-            and status == 200
-            and ctx.extras.get("public")
-            and ("errors" not in body)
-        ):
-            encoded = encode(body)
-            etag = self.response_cache.put(cache_key, status, encoded)
-            return self.cached_response(request, status, encoded, etag, media)
-        headers.setdefault("Cache-Control", "no-store" if not anonymous else "no-cache")
+        headers.setdefault("Cache-Control", "no-cache" if anonymous else "no-store")
         return json_response(body, status, media, headers)
+
+    def cache_period(self) -> int:
+        """The time bucket keeps answers that depend on "now" (opening state, the guidance in
+        force) from outliving their period, whatever the clock does."""
+        ttl = max(1, self.services.settings.public_cache_seconds)
+        return int(self.services.clock.now().timestamp() // ttl)
+
+    def fast_key(self, request: Request) -> str:
+        """For an anonymous GET: the raw query string and negotiation headers, no parsing."""
+        return sha256(
+            f"GET|{request.url.query}|{request.headers.get('accept', '')}|"
+            f"{request.headers.get('accept-language', '')}|{self.cache_period()}"
+        )
 
     def cached_response(
         self, request: Request, status: int, body: bytes, etag: str, media: str
