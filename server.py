@@ -36,6 +36,7 @@ from schema import schema
 from settings import Settings
 from signing.keys import KeyRing
 from web.caching import PersistedQueries, ResponseCache
+from web.fast_cache import CachedGetFront
 from web.graphql_http import GraphQLEndpoint
 from web.logging_setup import configure as configure_logging
 from web.websocket import GraphQLWebSocket
@@ -112,7 +113,7 @@ async def upkeep_forever(services: Services, every_s: float = 600) -> None:
             log.exception("upkeep failed")
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> CachedGetFront:
     """The whole service as an ASGI app; tests call this with their own settings and clock."""
     settings = settings or settings_module.load()
     clock = clock or Clock()
@@ -172,7 +173,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             headers={"Cache-Control": "public, max-age=300"},
         )
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             WebSocketRoute("/graphql", graphql_ws),
@@ -183,6 +184,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ],
         lifespan=lifespan,
     )
+    front = CachedGetFront(app, lambda: holder.get("graphql"))
+    front.state = app.state  # type: ignore[attr-defined]
+    front.router = app.router  # type: ignore[attr-defined]
+    return front
 
 
 def main() -> None:
