@@ -231,3 +231,14 @@ async def mark_no_shows(now: datetime) -> int:
                 status="NO_SHOW", active_key=None
             )
     return changed
+
+
+async def appointments_pages(keys: Sequence[tuple[int, int, int]]) -> list[list[Appointment]]:
+    """Pages (person, offset, limit) of several persons' appointments in one statement."""
+    grouped: dict[int, list[Appointment]] = defaultdict(list)
+    rows = await Appointment.filter(applicant_id__in=list({k[0] for k in keys})).order_by(
+        "-starts_at", "-id"
+    )
+    for row in rows:
+        grouped[row.applicant_id].append(row)
+    return [grouped[p][offset : offset + limit] for p, offset, limit in keys]

@@ -148,3 +148,21 @@ async def bind_passport(
     except IntegrityError:
         return None
     return passport, previous
+
+
+PageKey = tuple[int, str | None, int, int]  # person, status filter, offset, limit
+
+
+async def applications_pages(keys: Sequence[PageKey]) -> list[list[Application]]:
+    """Pages of several persons' applications in one statement per status filter."""
+    by_status: dict[str | None, set[int]] = defaultdict(set)
+    for person_id, status, _, _ in keys:
+        by_status[status].add(person_id)
+    rows: dict[tuple[int, str | None], list[Application]] = defaultdict(list)
+    for status, person_ids in by_status.items():
+        query = Application.filter(applicant_id__in=list(person_ids))
+        if status:
+            query = query.filter(status=status)
+        for row in await query.order_by("-submitted_at", "-id"):
+            rows[(row.applicant_id, status)].append(row)
+    return [rows[(p, s)][offset : offset + limit] for p, s, offset, limit in keys]

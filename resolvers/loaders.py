@@ -28,6 +28,8 @@ class Loaders:
         self.documents = DataLoader(load_fn=records.documents_by_person)
         self.pr_cards = DataLoader(load_fn=records.cards_by_person)
         self.delegation = DataLoader(load_fn=delegations.delegations_by_ids)
+        self.application_pages = DataLoader(load_fn=records.applications_pages)
+        self.appointment_pages = DataLoader(load_fn=appointments.appointments_pages)
 
 
 async def _service_types(codes: list[str]) -> list:

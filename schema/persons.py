@@ -100,7 +100,6 @@ class Person(Node):
     async def appointments(
         self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Annotated[AppointmentConnection, strawberry.lazy("schema.appointments")] | None:
-        from persistence import appointments as appointment_store
         from schema.appointments import appointment_page
 
         ctx: Context = info.context
@@ -109,7 +108,7 @@ class Person(Node):
             return None
         ctx.authorizer.record(grant, "READ_APPOINTMENTS")
         offset, size = paging.cursor_offset(after), paging.page_size(first)
-        rows = await appointment_store.person_appointments(self.row.id, offset, size + 1)
+        rows = await ctx.loaders.appointment_pages.load((self.row.id, offset, size + 1))
         return await appointment_page(rows, offset, size)
 
     @strawberry.field(
@@ -125,7 +124,6 @@ class Person(Node):
             strawberry.argument(description="Only applications in this status."),
         ] = None,
     ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
-        from persistence import records as record_store
         from schema.records import application_page
 
         ctx: Context = info.context
@@ -134,8 +132,8 @@ class Person(Node):
             return None
         ctx.authorizer.record(grant, "READ_APPLICATIONS")
         offset, size = paging.cursor_offset(after), paging.page_size(first)
-        rows = await record_store.person_applications(
-            self.row.id, status.value if status else None, offset, size + 1
+        rows = await ctx.loaders.application_pages.load(
+            (self.row.id, status.value if status else None, offset, size + 1)
         )
         for row in rows:
             ctx.loaders.application.prime(row.id, row)

@@ -65,6 +65,7 @@ async def statements(client, query: str, token: str, variables: dict | None = No
 
 async def test_office_directory_statements_do_not_grow_with_offices(client):
     token = await sign_in(client, "analyst@demo.test")
+    await statements(client, OFFICES, token, {"first": 1})  # warms the catalogue cache
     one = await statements(client, OFFICES, token, {"first": 1})
     many = await statements(client, OFFICES, token, {"first": 24})
     assert one == many, (one, many)
@@ -166,5 +167,52 @@ async def test_dashboard_statements_do_not_grow_with_records(client):
     one = await statements(client, DASHBOARD, await sign_in(client, await _person_with_records(1)))
     many = await statements(
         client, DASHBOARD, await sign_in(client, await _person_with_records(50))
+    )
+    assert one == many, (one, many)
+
+
+APPLICANTS = """
+query Applicants {
+  viewer { applicants {
+    surname grantedScopes
+    applications(first: 5) { edges { node { number status events { status } } } }
+    appointments(first: 5) { edges { node { reference office { code } } } }
+    documents { number }
+    passports { number }
+  } }
+}"""
+
+
+async def _helper_with_dependants(count: int) -> str:
+    from persistence.models import Delegation
+
+    officer = await Account.get(email="officer@demo.test")
+    tag = secrets.token_hex(4)
+    helper = await Account.create(
+        email=f"helper-{tag}@example.test",
+        display_name="Helper",
+        password_hash=officer.password_hash,
+    )
+    await AccountRole.create(account_id=helper.id, role="APPLICANT")
+    for i in range(count):
+        email = await _person_with_records(2)
+        person_id = (await Account.get(email=email)).person_id
+        await Delegation.create(
+            helper_id=helper.id,
+            dependant_id=person_id,
+            relationship="CHILD",
+            scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
+            status="ACTIVE",
+        )
+        assert i >= 0
+    return helper.email
+
+
+async def test_dependants_lists_statements_do_not_grow_with_dependants(client):
+    one = await statements(
+        client, APPLICANTS, await sign_in(client, await _helper_with_dependants(1))
+    )
+    many = await statements(
+        client, APPLICANTS, await sign_in(client, await _helper_with_dependants(5))
     )
     assert one == many, (one, many)
