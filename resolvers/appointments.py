@@ -35,6 +35,8 @@ from resolvers.outcomes import (
     invalid,
     not_permitted,
     rate_limited,
+    require_days_in_range,
+    require_field_days_in_range,
     unauthenticated,
 )
 from settings import Settings
@@ -63,6 +65,7 @@ def office_today(ctx: Context, tz: ZoneInfo) -> date:
 async def available_slots(
     ctx: Context, office_id: int | None, service: str, start: date, end: date
 ) -> list[Slot]:
+    require_days_in_range(start, end)
     if end < start:
         raise bad_input("`to` must not be before `from`.")
     if (end - start).days > MAX_RANGE_DAYS:
@@ -377,6 +380,7 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
     if not 1 <= len(reason) <= 400:
         raise invalid("Give a reason of 1 to 400 characters.", "reason")
     tz = ZoneInfo(office.time_zone)
+    require_field_days_in_range("date", day)
     if day < office_today(ctx, tz):
         raise invalid("A closure cannot be added in the past.", "date")
     if await office_store.closure_on(office.id, day) is not None:

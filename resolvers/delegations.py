@@ -9,7 +9,13 @@ from persistence import delegations as store
 from persistence.models import Account, Delegation, Role
 from resolvers.authorization import Grant, is_staff
 from resolvers.context import Context
-from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
+from resolvers.outcomes import (
+    Refusal,
+    invalid,
+    not_permitted,
+    require_field_days_in_range,
+    unauthenticated,
+)
 from resolvers.persons import find_by_identity
 from resolvers.records import local_today
 
@@ -59,6 +65,7 @@ async def add_dependant(
     if problem:
         raise invalid(problem, "scopes")
     today = local_today(ctx)
+    require_field_days_in_range("validUntil", valid_until)
     if valid_until is not None and valid_until < today:
         raise invalid("validUntil must not be in the past.", "validUntil")
     person = await find_by_identity(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from graphql import GraphQLError
+
+from domain.dates import RANGE_MESSAGE, out_of_range
 
 # The one message for an object that is missing or not the caller's: the two look alike.
 NOT_PERMITTED = "No such object, or you are not permitted to act on it."
@@ -70,3 +73,15 @@ def forbidden() -> ClientError:
 
 def bad_input(message: str) -> ClientError:
     return ClientError(message, "BAD_USER_INPUT")
+
+
+def require_days_in_range(*days: date | None) -> None:
+    """For query arguments: a day far outside the service's range is BAD_USER_INPUT."""
+    if out_of_range(*days):
+        raise bad_input(RANGE_MESSAGE)
+
+
+def require_field_days_in_range(field_name: str, *days: date | None) -> None:
+    """For mutation inputs: a day far outside the service's range is a ValidationError."""
+    if out_of_range(*days):
+        raise invalid(RANGE_MESSAGE, field_name)

@@ -15,7 +15,14 @@ from persistence import persons as store
 from persistence.models import Person, Role
 from resolvers.authorization import is_staff
 from resolvers.context import Context
-from resolvers.outcomes import Refusal, invalid, not_permitted, rate_limited, unauthenticated
+from resolvers.outcomes import (
+    Refusal,
+    invalid,
+    not_permitted,
+    rate_limited,
+    require_field_days_in_range,
+    unauthenticated,
+)
 
 _NO_MATCH = (
     "No person matches these passport details. Check them against your passport; if they are "
@@ -78,6 +85,7 @@ async def register_person(
     passport_country = _country(passport_country, "passportIssuingCountry")
     number = _passport_number(passport_number)
     _birth_date(ctx, birth_date)
+    require_field_days_in_range("passportValidUntil", passport_valid_until)
     if passport_valid_until < ctx.now().date():
         raise invalid("The passport has expired.", "passportValidUntil")
     person = await store.register(

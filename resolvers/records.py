@@ -30,7 +30,13 @@ from persistence.models import (
 )
 from resolvers.authorization import is_staff, staff_office_ok
 from resolvers.context import Context
-from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
+from resolvers.outcomes import (
+    Refusal,
+    invalid,
+    not_permitted,
+    require_field_days_in_range,
+    unauthenticated,
+)
 
 
 def _require_staff(ctx: Context) -> None:
@@ -191,6 +197,7 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     problem = category_problem(request.kind, category)
     if problem:
         raise invalid(problem, "category")
+    require_field_days_in_range("validUntil", request.valid_from, request.valid_until)
     if request.valid_until <= request.valid_from:
         raise invalid("validUntil must be after validFrom.", "validUntil")
     if request.kind == "VISA":
@@ -240,6 +247,7 @@ async def issue_pr_card(
     _require_staff(ctx)
     assert ctx.account is not None
     person = await _person(person_id)
+    require_field_days_in_range("validUntil", issued_on, valid_until)
     if valid_until <= issued_on:
         raise invalid("validUntil must be after issuedOn.", "validUntil")
     office = await office_store.office(ctx.account.office_id) if ctx.account.office_id else None
@@ -273,11 +281,14 @@ async def issue_pr_card(
 
 
 async def _new_card_number(province_code: str, person: Person) -> str:
-    probe = make_pr_card_number(province_code, person.nationality, person.birth_date, person.sex, 0)
-    taken = await store.cards_with_prefix(probe[:14])
-    return make_pr_card_number(
-        province_code, person.nationality, person.birth_date, person.sex, taken
-    )
+    """The next free 2023-format number for the person's prefix (province, nationality,
+    birth date)."""
+    facts = (province_code, person.nationality, person.birth_date, person.sex)
+    try:
+        prefix = make_pr_card_number(*facts, 0)[:14]
+        return make_pr_card_number(*facts, await store.cards_with_prefix(prefix))
+    except InvalidIdentifier as exc:
+        raise invalid(f"{exc} Give the card number explicitly.", "number") from exc
 
 
 async def bind_passport(
@@ -291,6 +302,7 @@ async def bind_passport(
     except InvalidIdentifier as exc:
         raise invalid(str(exc), "passportNumber") from exc
     today = local_today(ctx)
+    require_field_days_in_range("validUntil", valid_until)
     if valid_until < today:
         raise invalid("The passport has expired.", "validUntil")
     bound = await store.bind_passport(person.id, number, country, valid_until, today)

@@ -9,7 +9,7 @@ from domain.statistics import median_days, suppressed, utilisation
 from persistence import statistics as store
 from persistence.models import Role
 from resolvers.context import Context
-from resolvers.outcomes import bad_input, forbidden, unauthenticated
+from resolvers.outcomes import bad_input, forbidden, require_days_in_range, unauthenticated
 from resolvers.records import SHANGHAI
 
 MAX_DAYS = 366
@@ -43,6 +43,7 @@ async def statistics(
         raise unauthenticated()
     if not ctx.has_role(Role.ANALYST, Role.ADMIN):
         raise forbidden()
+    require_days_in_range(start, end)
     if end < start:
         raise bad_input("`to` must not be before `from`.")
     if (end - start).days >= MAX_DAYS:

@@ -126,12 +126,14 @@ class Office(Node):
 
         from persistence import appointments as appointment_store
         from resolvers.authorization import staff_office_ok
+        from resolvers.outcomes import require_days_in_range
         from schema import paging
         from schema.appointments import appointment_page
 
         ctx: Context = info.context
         if not staff_office_ok(ctx, self.row.id):
             return None
+        require_days_in_range(on)
         start, end = appointment_store.local_day_bounds(on, ZoneInfo(self.row.time_zone))
         offset, size = paging.cursor_offset(after), paging.page_size(first)
         rows = await appointment_store.office_appointments(

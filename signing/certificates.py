@@ -111,7 +111,7 @@ def _header(token: str) -> dict[str, Any] | None:
         return None
     try:
         header = _b64json(parts[0])
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return None
     return header if isinstance(header, dict) else None
 
