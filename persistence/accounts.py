@@ -107,3 +107,7 @@ async def unlink_person(person_id: int) -> None:
 async def accounts_by_ids(ids: Sequence[int]) -> list[Account | None]:
     rows = {a.id: a for a in await Account.filter(id__in=list(ids))}
     return [rows.get(i) for i in ids]
+
+
+async def person_has_account(person_id: int) -> bool:
+    return await Account.filter(person_id=person_id).exists()

@@ -166,3 +166,7 @@ async def applications_pages(keys: Sequence[PageKey]) -> list[list[Application]]
         for row in await query.order_by("-submitted_at", "-id"):
             rows[(row.applicant_id, status)].append(row)
     return [rows[(p, s)][offset : offset + limit] for p, s, offset, limit in keys]
+
+
+async def event(event_id: int) -> ApplicationEvent | None:
+    return await ApplicationEvent.get_or_none(id=event_id)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.accounts import (
+    display_name_problem,
+    email_problem,
+    normalise_display_name,
+    normalise_email,
+)
 from domain.passwords import password_problem
 from persistence import accounts as store
 from persistence.models import Account, Role
@@ -16,7 +21,6 @@ from resolvers.context import Context
 from resolvers.outcomes import Refusal, invalid, rate_limited, unauthenticated
 from signing import access_tokens
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _FAILED_SIGNIN = "The e-mail address or password is wrong."
 # Verifying against this keeps a sign-in for an unknown address as slow as a real one.
 _DUMMY_HASH: dict[str, str] = {}
@@ -28,10 +32,6 @@ class Session:
     refresh_token: str
     expires_at: datetime
     account: Account
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def _hash_token(token: str) -> str:
@@ -70,11 +70,11 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     if wait:
         raise rate_limited(wait)
     email = normalise_email(email)
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise invalid("Enter a valid e-mail address.", "email")
-    display_name = " ".join(display_name.split())
-    if not 1 <= len(display_name) <= 100:
-        raise invalid("Enter a display name of 1 to 100 characters.", "displayName")
+    if problem := email_problem(email):
+        raise invalid(problem, "email")
+    display_name = normalise_display_name(display_name)
+    if problem := display_name_problem(display_name):
+        raise invalid(problem, "displayName")
     problem = password_problem(password, min_length=settings.password_min_length, email=email)
     if problem:
         raise invalid(problem, "password")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from domain.delegation import effective_status, initial_status, scope_problem
+from persistence import accounts as account_store
 from persistence import delegations as store
-from persistence.models import Account, Delegation, Role
+from persistence.models import Delegation, Role
 from resolvers.authorization import Grant, is_staff
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -86,7 +87,7 @@ async def add_dependant(
         raise Refusal(
             "LimitReached", f"You can assist at most {limit} people at a time.", {"limit": limit}
         )
-    has_account = await Account.filter(person_id=person.id).exists()
+    has_account = await account_store.person_has_account(person.id)
     status = initial_status(
         dependant_has_account=has_account, birth_date=person.birth_date, today=today
     )
@@ -148,7 +149,7 @@ async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
     delegation = await _delegation(delegation_id)
     if status_of(ctx, delegation) != "PENDING":
         raise not_permitted()
-    if await Account.filter(person_id=delegation.dependant_id).exists():
+    if await account_store.person_has_account(delegation.dependant_id):
         # A person with an account answers for themselves.
         raise not_permitted()
     if not await store.move(

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.geo import distance_km, valid_point
 from domain.office_hours import OpeningInterval, intervals_on, is_open, parse_hours
 from persistence import offices as store
 from persistence.models import Office, OfficeClosure
 from resolvers.context import Context
 from resolvers.outcomes import bad_input
 
-EARTH_RADIUS_KM = 6371.0088
-
 
 @dataclass(frozen=True)
 class OfficeHit:
     office: Office
     distance_km: float | None
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 async def opening_hours(ctx: Context, office: Office) -> list[OpeningInterval]:
@@ -79,7 +69,7 @@ async def search(
         raise bad_input("Search text is limited to 100 characters.")
     if near is not None:
         lat, lon = near
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        if not valid_point(lat, lon):
             raise bad_input("`near` needs a latitude in -90..90 and a longitude in -180..180.")
     rows = await store.find_offices(province=province, city=city, service=service, text=text)
     if open_day is not None:

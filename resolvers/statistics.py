@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from domain.applications import TRANSITIONS
 from domain.statistics import median_days, suppressed, utilisation
 from persistence import statistics as store
 from persistence.models import Role
@@ -13,17 +14,7 @@ from resolvers.outcomes import bad_input, forbidden, require_days_in_range, unau
 from resolvers.records import SHANGHAI
 
 MAX_DAYS = 366
-APPLICATION_STATUSES = (
-    "SUBMITTED",
-    "ACCEPTED",
-    "UNDER_REVIEW",
-    "MATERIALS_REQUESTED",
-    "APPROVED",
-    "REJECTED",
-    "READY_FOR_COLLECTION",
-    "COLLECTED",
-    "WITHDRAWN",
-)
+APPLICATION_STATUSES = tuple(TRANSITIONS)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from persistence import records as record_store
 from persistence.audit import write_audit
-from persistence.models import ApplicationEvent as EventRow
 from resolvers.context import Context
 from resolvers.outcomes import ClientError, unauthenticated
 from schema.common import from_global_id
@@ -61,7 +61,7 @@ async def _updates(ctx: Context, person_id: int) -> AsyncGenerator[ApplicationEv
             if event_id is None:
                 continue
             ctx.forget_cached()  # each event shows its application as it is now
-            row = await EventRow.get_or_none(id=event_id)
+            row = await record_store.event(event_id)
             if row is not None:
                 ctx.authorizer.record(grant, "READ_APPLICATIONS", f"event:{event_id}")
                 await write_audit(ctx.take_audit())

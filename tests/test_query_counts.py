@@ -150,8 +150,6 @@ async def _person_with_records(count: int) -> str:
             booked_by_kind="OFFICER",
         )
     email = f"count-{tag}@example.test"
-    from tests.conftest import DEMO_PASSWORD
-
     account = await Account.create(
         email=email,
         display_name="Count",
@@ -159,7 +157,6 @@ async def _person_with_records(count: int) -> str:
         password_hash=(await Account.get(email="officer@demo.test")).password_hash,
     )
     await AccountRole.create(account_id=account.id, role="APPLICANT")
-    assert DEMO_PASSWORD
     return email
 
 
@@ -194,7 +191,7 @@ async def _helper_with_dependants(count: int) -> str:
         password_hash=officer.password_hash,
     )
     await AccountRole.create(account_id=helper.id, role="APPLICANT")
-    for i in range(count):
+    for _ in range(count):
         email = await _person_with_records(2)
         person_id = (await Account.get(email=email)).person_id
         await Delegation.create(
@@ -204,7 +201,6 @@ async def _helper_with_dependants(count: int) -> str:
             scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
             status="ACTIVE",
         )
-        assert i >= 0
     return helper.email
 
 
