@@ -39,7 +39,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,13 +48,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from harness import free_port, pg_admin, pg_url  # noqa: E402  (after the path set-up)
 
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -104,29 +105,7 @@ GOAL = 0.8
 # ----------------------------------------------------------------------------- databases
 
 
-def _pg_url(base: str, name: str) -> str:
-    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _pg_admin(base: str, statement: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(base.replace("postgres://", "postgresql://", 1))
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")), timeout=10)
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()
-
-
 # ------------------------------------------------------------------------------ processes
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_env(
@@ -623,10 +602,10 @@ async def run_database(kind: str, args: argparse.Namespace) -> RunResult:
             database_url = f"sqlite://{workdir / 'bench.db'}"
         else:
             pg_name = f"bench_{secrets.token_hex(4)}"
-            await _pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
-            database_url = _pg_url(args.postgres_url, pg_name)
+            await pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
+            database_url = pg_url(args.postgres_url, pg_name)
 
-        port = _free_port()
+        port = free_port()
         env = server_env(
             database_url, port, workdir / "data", not args.no_sql_header, args.cache_seconds
         )
@@ -653,7 +632,7 @@ async def run_database(kind: str, args: argparse.Namespace) -> RunResult:
         if wanted & {"bare", "handwritten"}:
             # The bare route answers the very bytes the cached GraphQL GET answers.
             (workdir / "bare.json").write_bytes(body)
-            bport = _free_port()
+            bport = free_port()
             benv = {
                 **os.environ,
                 "DATABASE_URL": database_url,
@@ -698,7 +677,7 @@ async def run_database(kind: str, args: argparse.Namespace) -> RunResult:
                     print(f"--- {name} log ({path}) ---", file=sys.stderr)
                     print(path.read_text(errors="replace")[-4000:], file=sys.stderr)
         if pg_name is not None:
-            await _pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         if out.profile is not None and out.profile.exists():
             await asyncio.to_thread(render_profile, out.profile)
         if not (failed and args.keep):
@@ -893,7 +872,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for kind in kinds:
         if kind == "postgres" and args.database == "both":
             try:
-                await _pg_admin(args.postgres_url, "SELECT 1")
+                await pg_admin(args.postgres_url, "SELECT 1")
             except Exception as exc:  # any failure means there is no server to use
                 print(f"postgres: SKIPPED, cannot reach {args.postgres_url}: {exc}", flush=True)
                 status = 1

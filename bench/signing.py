@@ -17,21 +17,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from harness import (  # noqa: E402  (after the path set-up)
+    free_port,
+    percentile,
+    pg_admin,
+    pg_url,
+    start_server,
+    stop_server,
+    wait_ready,
+)
 
 DEMO_EMAIL = "pr@demo.test"
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
@@ -123,92 +129,6 @@ def bench_functions(n: int) -> dict[str, float]:
 # ------------------------------------------------------------------------------- server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_url(base: str, name: str) -> str:
-    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _pg_admin(base: str, statement: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(base.replace("postgres://", "postgresql://", 1))
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()
-
-
-def start_server(database_url: str, port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "APP_ENV": "development",  # loads the demo data into the empty database
-        "DATA_DIR": str(data_dir),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
-        "COST_BUDGET_PER_MINUTE": "100000000",
-    }
-    env.pop("REDIS_URL", None)
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def wait_ready(base_url: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with status {process.returncode}")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the server did not become ready in time")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 # --------------------------------------------------------------------------------- HTTP
 
 SIGN_IN = """
@@ -225,12 +145,6 @@ mutation($id: ID!) {
   }
 }"""
 VERIFY = "query($token: String!) { verifyDocument(token: $token) { valid failure } }"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 async def fire(client, requests: int, concurrency: int, make_payload, headers, check):
@@ -329,11 +243,13 @@ async def run_http(args: argparse.Namespace) -> dict[str, object]:
         database_url = f"sqlite://{workdir / 'bench.db'}"
     else:
         pg_name = f"bench_{secrets.token_hex(4)}"
-        await _pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
-        database_url = _pg_url(args.postgres_url, pg_name)
-    port = _free_port()
+        await pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
+        database_url = pg_url(args.postgres_url, pg_name)
+    port = free_port()
     log_path = workdir / "server.log"
-    process = start_server(database_url, port, workdir / "data", log_path)
+    process = start_server(
+        database_url, port, workdir / "data", log_path, {"COST_BUDGET_PER_MINUTE": "100000000"}
+    )
     try:
         await wait_ready(f"http://127.0.0.1:{port}", process)
         return await bench_http(args, f"http://127.0.0.1:{port}")
@@ -344,7 +260,7 @@ async def run_http(args: argparse.Namespace) -> dict[str, object]:
     finally:
         stop_server(process)
         if pg_name is not None:
-            await _pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,0 +1,101 @@
+"""What every benchmark needs: throw-away PostgreSQL databases, free ports, a real server
+process started and stopped cleanly, and percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pg_url(base: str, name: str) -> str:
+    """The URL of database `name` on the server of `base`."""
+    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def pg_admin(base: str, statement: str) -> None:
+    """Run CREATE/DROP DATABASE on the server of `base` (through its `postgres` database)."""
+    import asyncpg
+
+    parts = urlsplit(base.replace("postgres://", "postgresql://", 1))
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")), timeout=10)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(
+    database_url: str, port: int, data_dir: Path, log_path: Path, extra_env: dict[str, str]
+) -> subprocess.Popen:
+    """The real service under uvicorn, with demo data, cheap password hashing, no Redis."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "APP_ENV": "development",  # loads the demo data into the empty database
+        "DATA_DIR": str(data_dir),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+        **extra_env,
+    }
+    env.pop("REDIS_URL", None)
+    # The child keeps its own copy of the descriptor; the parent closes its copy at once.
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "server:create_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+async def wait_ready(base_url: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {process.returncode}")
+            try:
+                if (await client.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become ready in time")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
