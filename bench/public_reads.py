@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -296,104 +296,9 @@ async def run_wrk(
 
 
 async def person_with_records(count: int) -> str:
-    """A person with `count` applications (3 events each), documents and appointments, two
-    passports and a PR card, as tests/test_query_counts.py makes them; the e-mail of their
-    APPLICANT account, whose password is the demo password."""
-    from persistence.models import (
-        Account,
-        AccountRole,
-        Application,
-        ApplicationEvent,
-        Appointment,
-        Document,
-        Office,
-        Passport,
-        PermanentResidentCard,
-        Person,
-        Slot,
-    )
+    from persistence.demo.records import person_with_records as make
 
-    tag = secrets.token_hex(4)
-    person = await Person.create(
-        surname="Bench",
-        given_names=tag,
-        surname_key="bench",
-        nationality="ITA",
-        birth_date=date(1985, 3, 3),
-        sex="F",
-        subject=secrets.token_urlsafe(18),
-    )
-    offices = await Office.all().order_by("id").limit(5)
-    for i in range(2):
-        await Passport.create(
-            person_id=person.id,
-            number=f"Q{tag}{i}",
-            issuing_country="ITA",
-            valid_until=date(2031, 1, 1),
-            bound_from=date(2020 + i, 1, 1),
-            bound_until=None if i == 1 else date(2021, 1, 1),
-            is_current=i == 1,
-        )
-    await PermanentResidentCard.create(
-        person_id=person.id,
-        number=f"ITA{tag[:4].upper()}{secrets.randbelow(10**8):08d}"[:15],
-        issued_on=date(2024, 1, 1),
-        valid_until=date(2034, 1, 1),
-    )
-    officer = await Account.get(email="officer@demo.test")
-    now = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
-    for i in range(count):
-        office = offices[i % len(offices)]
-        application = await Application.create(
-            number=f"QC-{tag}-{i:04d}",
-            applicant_id=person.id,
-            service="VISA_EXTENSION",
-            office_id=office.id,
-            status="UNDER_REVIEW",
-            submitted_at=now,
-            accepted_on=now.date() + timedelta(days=1),
-            recorded_by_id=officer.id,
-        )
-        await ApplicationEvent.bulk_create(
-            [
-                ApplicationEvent(
-                    application_id=application.id, status=s, at=now + timedelta(hours=h)
-                )
-                for h, s in enumerate(("SUBMITTED", "ACCEPTED", "UNDER_REVIEW"))
-            ]
-        )
-        await Document.create(
-            person_id=person.id,
-            kind="VISA",
-            category="M",
-            number=f"QD{tag}{i:04d}",
-            valid_from=date(2026, 1, 1),
-            valid_until=date(2027, 1, 1) + timedelta(days=i),
-            entries="MULTIPLE",
-            duration_of_stay_days=30,
-            issued_by_id=office.id,
-        )
-        slot = await Slot.filter(office_id=office.id).order_by("id").offset(i).first()
-        if slot is None:
-            raise RuntimeError(f"office {office.code} has too few slots for {count} records")
-        await Appointment.create(
-            reference=f"QA{tag}{i:04d}"[:16],
-            applicant_id=person.id,
-            service="VISA_RENEWAL",
-            office_id=office.id,
-            slot_id=slot.id,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            status="CANCELLED",
-            booked_by_id=officer.id,
-            booked_by_kind="OFFICER",
-        )
-    email = f"bench-{tag}@example.test"
-    account = await Account.create(
-        email=email, display_name="Bench", person_id=person.id, password_hash=officer.password_hash
-    )
-    await AccountRole.create(account_id=account.id, role="APPLICANT")
-    return email
+    return await make(count, surname="Bench", now=datetime.now(UTC) - timedelta(days=30))
 
 
 async def _create_dashboard_person(database_url: str, records: int) -> str:
