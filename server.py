@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -113,7 +114,7 @@ async def upkeep_forever(services: Services, every_s: float = 600) -> None:
             log.exception("upkeep failed")
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> CachedGetFront:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
     """The whole service as an ASGI app; tests call this with their own settings and clock."""
     settings = settings or settings_module.load()
     clock = clock or Clock()
@@ -173,7 +174,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             headers={"Cache-Control": "public, max-age=300"},
         )
 
-    app = Starlette(
+    return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             WebSocketRoute("/graphql", graphql_ws),
@@ -183,11 +184,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Route("/.well-known/jwks.json", jwks),
         ],
         lifespan=lifespan,
+        # Cached public GETs are answered before routing (see web/fast_cache.py).
+        middleware=[Middleware(CachedGetFront, endpoint=lambda: holder.get("graphql"))],
     )
-    front = CachedGetFront(app, lambda: holder.get("graphql"))
-    front.state = app.state  # type: ignore[attr-defined]
-    front.router = app.router  # type: ignore[attr-defined]
-    return front
 
 
 def main() -> None:
