@@ -6,6 +6,11 @@ from datetime import date
 
 from domain.calendar import WorkingCalendar
 
+# Every status, in the order clients list them (the GraphQL enum's order).
+STATUSES = (
+    "SUBMITTED", "ACCEPTED", "UNDER_REVIEW", "MATERIALS_REQUESTED", "APPROVED", "REJECTED",
+    "READY_FOR_COLLECTION", "COLLECTED", "WITHDRAWN",
+)  # fmt: skip
 OPEN_STATUSES = frozenset({"SUBMITTED", "ACCEPTED", "UNDER_REVIEW", "MATERIALS_REQUESTED"})
 DECIDED_STATUSES = frozenset(
     {"APPROVED", "REJECTED", "READY_FOR_COLLECTION", "COLLECTED", "WITHDRAWN"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from domain.applications import TRANSITIONS
+from domain.applications import STATUSES
 from domain.statistics import median_days, suppressed, utilisation
 from persistence import statistics as store
 from persistence.models import Role
@@ -14,7 +14,7 @@ from resolvers.outcomes import bad_input, forbidden, require_days_in_range, unau
 from resolvers.records import SHANGHAI
 
 MAX_DAYS = 366
-APPLICATION_STATUSES = tuple(TRANSITIONS)
+APPLICATION_STATUSES = STATUSES
 
 
 @dataclass(frozen=True)
