@@ -326,6 +326,11 @@ class Delegation(Model):
         "models.Account", related_name="delegations_confirmed", null=True, on_delete=fields.SET_NULL
     )
     ended_at = fields.DatetimeField(null=True)
+    # What the helper typed when adding the dependant: shown back to the helper while the
+    # delegation is not ACTIVE, instead of anything read from the person's record.
+    requested_surname = fields.CharField(max_length=100, default="")
+    requested_nationality = fields.CharField(max_length=3, default="")
+    requested_birth_date = fields.DateField(null=True)
 
     class Meta:
         table = "delegation"
