@@ -56,6 +56,12 @@ def password_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
+def calendar_years(settings: Settings, this_year: int) -> range:
+    """The years whose holidays are stored: from the oldest the data needs to two years ahead
+    (booking horizons and document validity reach into next year)."""
+    return range(min(settings.calendar_first_year, this_year - 1), this_year + 3)
+
+
 async def start_services(settings: Settings, clock: Clock) -> Services:
     """Migrate, seed reference data (and sample data in development), load keys and calendar."""
     now = clock.now()
@@ -63,7 +69,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
     keys = KeyRing(settings)
     async with startup_lock(settings):
         await open_database(settings)
-        await calendar_store.seed_years(range(now.year - 1, now.year + 3))
+        await calendar_store.seed_years(calendar_years(settings, now.year))
         await load_reference_data()
         if not settings.is_production and await database_is_empty():
             await load_demo_data(hasher.hash(settings.demo_password), now.date())

@@ -68,6 +68,10 @@ class Settings:
     reschedule_limit: int = 2
     change_window_hours: int = 24
 
+    # China's calendar is seeded from this year (the oldest records the service shows) to two
+    # years ahead of today; years chinese-calendar does not know are provisional.
+    calendar_first_year: int = 2024
+
     # Delegation
     max_active_dependants: int = 10
     pending_delegation_days: int = 14
@@ -172,6 +176,7 @@ def load() -> Settings:
         booking_min_lead_minutes=_int("BOOKING_MIN_LEAD_MINUTES", d.booking_min_lead_minutes),
         reschedule_limit=_int("RESCHEDULE_LIMIT", d.reschedule_limit),
         change_window_hours=_int("CHANGE_WINDOW_HOURS", d.change_window_hours),
+        calendar_first_year=_int("CALENDAR_FIRST_YEAR", d.calendar_first_year),
         max_active_dependants=_int("MAX_ACTIVE_DEPENDANTS", d.max_active_dependants),
         pending_delegation_days=_int("PENDING_DELEGATION_DAYS", d.pending_delegation_days),
         certificate_validity_days=_int("CERTIFICATE_VALIDITY_DAYS", d.certificate_validity_days),

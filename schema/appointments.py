@@ -89,6 +89,16 @@ class Slot(Node):
     def remaining(self) -> int:
         return max(0, self.row.capacity - self.row.booked) if self.row.open else 0
 
+    @strawberry.field(
+        description="True when the State Council has not yet published this year's holidays: "
+        "only the fixed-date statutory holidays are closed so far, and the office may still "
+        "close this day once the year's calendar is known."
+    )
+    async def provisional_calendar(self, info: Info) -> bool:
+        office = await info.context.loaders.office.load(self.row.office_id)
+        day = _local(self.row.starts_at, office.time_zone).date()
+        return info.context.services.calendar.is_provisional(day)
+
 
 @strawberry.type(description="An in-person appointment at an office for one applicant.")
 class Appointment(Node):

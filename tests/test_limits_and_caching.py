@@ -6,10 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from graphql import get_introspection_query
 
 from tests.conftest import gql, sign_in
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 GQL = "application/graphql-response+json"
 
@@ -135,10 +139,16 @@ async def test_private_answers_are_not_cacheable(client):
     assert "etag" not in response.headers
 
 
-async def test_a_closure_invalidates_the_cached_directory_at_once(client):
-    query = """query($f: OfficeFilter) { offices(first: 100, filter: $f) { edges { node {
-        code closures(from: "2026-12-28", to: "2026-12-31") { date } } } } }"""
-    variables = {"f": {"city": "Nanjing"}}
+async def test_a_closure_invalidates_the_cached_directory_at_once(client, clock):
+    # A day well ahead of whatever "today" is, so the test passes on any date.
+    day = (clock.now().astimezone(SHANGHAI) + timedelta(days=45)).date()
+    query = """query($f: OfficeFilter, $from: Date!, $to: Date!) { offices(first: 100, filter: $f) {
+        edges { node { code closures(from: $from, to: $to) { date } } } } }"""
+    variables = {
+        "f": {"city": "Nanjing"},
+        "from": (day - timedelta(days=2)).isoformat(),
+        "to": (day + timedelta(days=1)).isoformat(),
+    }
     before = await gql(client, query, variables)
     office = before["data"]["offices"]["edges"][0]["node"]
     assert office["closures"] == []
@@ -147,14 +157,14 @@ async def test_a_closure_invalidates_the_cached_directory_at_once(client):
     office_id = ids["data"]["offices"]["edges"][0]["node"]["id"]
     added = await gql(
         client,
-        """mutation($o: ID!) { addOfficeClosure(input: {officeId: $o, date: "2026-12-30",
+        """mutation($o: ID!, $d: Date!) { addOfficeClosure(input: {officeId: $o, date: $d,
              reason: "Fire drill"}) { __typename } }""",
-        {"o": office_id},
+        {"o": office_id, "d": day.isoformat()},
         token=token,
     )
     assert added["data"]["addOfficeClosure"]["__typename"] == "OfficeClosureAdded"
     after = await gql(client, query, variables)
-    assert after["data"]["offices"]["edges"][0]["node"]["closures"] == [{"date": "2026-12-30"}]
+    assert after["data"]["offices"]["edges"][0]["node"]["closures"] == [{"date": day.isoformat()}]
 
 
 async def test_metrics_count_requests_by_operation(client):

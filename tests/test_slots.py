@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
+from domain.calendar import known_year
 from persistence import appointments as appointment_store
+from persistence import calendar as calendar_store
 from persistence.models import Office, Slot
 from schema.common import to_global_id
 from tests.conftest import gql
@@ -315,3 +317,43 @@ async def test_times_are_returned_in_the_offices_offset_even_for_utc_clock(app, 
     times = by_day(await available(client, "BJ-DC", "VISA_EXTENSION", day, day))[day]
     # 07:30 + 2 h lead: the first slot offered is 09:30.
     assert times == STANDARD_WEEKDAY[1:]
+
+
+async def test_slots_in_an_unpublished_year_are_provisional_and_skip_fixed_holidays(
+    app, client, clock
+):
+    # Far enough ahead that chinese-calendar cannot know it, whatever today is.
+    year = max(clock.now().year + 5, 2031)
+    services = app.state.services
+    await calendar_store.seed_years(range(year, year + 1))
+    services.calendar = await calendar_store.load_calendar()
+    assert not known_year(year)
+    clock.pinned = beijing(date(year, 4, 27), 9)
+    first, last = date(year, 4, 29), date(year, 5, 6)
+    await generate_day(app, "BJ-DC", first, last)
+    query = """query($office: ID!, $from: Date!, $to: Date!) {
+      availableSlots(officeId: $office, service: VISA_EXTENSION, from: $from, to: $to) {
+        startsAt provisionalCalendar } }"""
+    body = await gql(
+        client,
+        query,
+        {"office": await office_id(client, "BJ-DC"), "from": str(first), "to": str(last)},
+    )
+    slots = body["data"]["availableSlots"]
+    days = {datetime.fromisoformat(s["startsAt"]).date() for s in slots}
+    assert days, body
+    # 1 and 2 May are statutory holidays every year; they stay closed without the notice.
+    assert date(year, 5, 1) not in days and date(year, 5, 2) not in days
+    assert all(s["provisionalCalendar"] is True for s in slots)
+
+
+async def test_slots_in_a_published_year_are_not_provisional(app, client, clock):
+    clock.pinned = beijing(date(2026, 11, 16), 9)
+    day = date(2026, 11, 18)
+    await generate_day(app, "BJ-DC", day)
+    query = """query($office: ID!, $day: Date!) {
+      availableSlots(officeId: $office, service: VISA_EXTENSION, from: $day, to: $day) {
+        provisionalCalendar } }"""
+    body = await gql(client, query, {"office": await office_id(client, "BJ-DC"), "day": str(day)})
+    flags = {s["provisionalCalendar"] for s in body["data"]["availableSlots"]}
+    assert flags == {False}
