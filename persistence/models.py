@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -85,6 +86,7 @@ class OfficeHours(Model):
 
     class Meta:
         table = "office_hours"
+        indexes = (Index(fields=("office_id", "weekday", "opens"), name="ix_office_hours_office"),)
 
 
 class OfficeService(Model):
@@ -208,6 +210,10 @@ class Passport(Model):
     class Meta:
         table = "passport"
         unique_together = (("number", "issuing_country"),)
+        # passports_by_person: ORDER BY is_current DESC, bound_from DESC (read backwards).
+        indexes = (
+            Index(fields=("person_id", "is_current", "bound_from"), name="ix_passport_person"),
+        )
 
 
 class Account(Model):
@@ -260,6 +266,7 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_token"
+        indexes = (Index(fields=("account_id",), name="ix_refresh_token_account"),)
 
 
 class SigningKey(Model):
@@ -334,6 +341,12 @@ class Delegation(Model):
 
     class Meta:
         table = "delegation"
+        # Authorization reads a helper's delegations on every request that acts for someone;
+        # Viewer.dependants / helpers list them by created_at DESC, id DESC.
+        indexes = (
+            Index(fields=("helper_id", "created_at", "id"), name="ix_delegation_helper"),
+            Index(fields=("dependant_id", "created_at", "id"), name="ix_delegation_dependant"),
+        )
 
 
 class Appointment(Model):
@@ -377,7 +390,16 @@ class Appointment(Model):
 
     class Meta:
         table = "appointment"
-        indexes = (("applicant_id", "created_at"),)
+        indexes = (
+            # A person's appointments: ORDER BY starts_at DESC, id DESC (read backwards).
+            Index(fields=("applicant_id", "starts_at", "id"), name="ix_appointment_applicant"),
+            # An office's day: ORDER BY starts_at, id.
+            Index(fields=("office_id", "starts_at", "id"), name="ix_appointment_office"),
+            # Closing a day cancels the appointments of each slot.
+            Index(fields=("slot_id",), name="ix_appointment_slot"),
+            # Appointment.rescheduledTo.
+            Index(fields=("rescheduled_from_id",), name="ix_appointment_rescheduled_from"),
+        )
 
 
 class IdempotencyRecord(Model):
@@ -423,7 +445,10 @@ class Application(Model):
 
     class Meta:
         table = "application"
-        indexes = (("applicant_id", "submitted_at"),)
+        # A person's applications: ORDER BY submitted_at DESC, id DESC (read backwards).
+        indexes = (
+            Index(fields=("applicant_id", "submitted_at", "id"), name="ix_application_applicant"),
+        )
 
 
 class ApplicationCounter(Model):
@@ -457,6 +482,7 @@ class ApplicationEvent(Model):
 
     class Meta:
         table = "application_event"
+        indexes = (Index(fields=("application_id", "at", "id"), name="ix_application_event_app"),)
 
 
 class Document(Model):
@@ -483,6 +509,8 @@ class Document(Model):
 
     class Meta:
         table = "document"
+        # A person's documents: ORDER BY valid_until DESC, id DESC (read backwards).
+        indexes = (Index(fields=("person_id", "valid_until", "id"), name="ix_document_person"),)
 
 
 class PermanentResidentCard(Model):
@@ -501,6 +529,8 @@ class PermanentResidentCard(Model):
 
     class Meta:
         table = "pr_card"
+        # A person's cards: ORDER BY issued_on DESC, id DESC (read backwards).
+        indexes = (Index(fields=("person_id", "issued_on", "id"), name="ix_pr_card_person"),)
 
 
 class Certificate(Model):
@@ -526,6 +556,7 @@ class Certificate(Model):
 
     class Meta:
         table = "certificate"
+        indexes = (Index(fields=("person_id",), name="ix_certificate_person"),)
 
 
 class AuditEvent(Model):
@@ -548,4 +579,5 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
-        indexes = (("subject_id", "at"),)
+        # Viewer.actionsOnMyBehalf: ORDER BY at DESC, id DESC (read backwards).
+        indexes = (Index(fields=("subject_id", "at", "id"), name="ix_audit_event_subject"),)
