@@ -169,3 +169,77 @@ async def test_offline_and_online_agree(client: httpx.AsyncClient, tmp_path: Pat
     assert online["valid"] is offline["valid"] is True
     assert online["keyId"] == offline["keyId"]
     assert online["claims"] == offline["claims"]
+
+
+# Runs signing/verification.py as a lone file, as a bank's developer would after
+# `pip install jwcrypto`: any import beyond the standard library and jwcrypto (with what jwcrypto
+# itself needs) fails, so a new dependency of the verifier cannot slip in unnoticed.
+_ALONE = """
+import runpy, sys
+allowed = set(sys.stdlib_module_names) | {"jwcrypto", "cryptography", "cffi", "_cffi_backend",
+    "typing_extensions"}
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] not in allowed:
+            raise ImportError(f"the lone verifier imported {name}")
+        return None
+sys.meta_path.insert(0, Refuse())
+sys.argv = ["verification.py", *sys.argv[1:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+async def run_alone(token: str, jwks: Path, folder: Path) -> tuple[int, dict, str]:
+    lone = folder / "verification.py"
+    lone.write_bytes((ROOT / "signing" / "verification.py").read_bytes())
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-I",  # isolated: neither the checkout nor the user's site is importable
+        "-c",
+        _ALONE,
+        token,
+        "--jwks",
+        str(jwks),
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    try:
+        return process.returncode, json.loads(out), err.decode()
+    except ValueError as exc:
+        raise AssertionError(f"not JSON: {out!r}; stderr: {err.decode()}") from exc
+
+
+async def test_the_verifier_runs_as_a_lone_file_with_jwcrypto_alone(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    issued = await certificate(client)
+    jwks = await saved_jwks(client, tmp_path)
+    status, report, err = await run_alone(issued["token"], jwks, tmp_path)
+    assert status == 0, (report, err)
+    assert report["valid"] is True
+    status, report, _ = await run_alone(tamper_middle_of_signature(issued["token"]), jwks, tmp_path)
+    assert (status, report["failure"]) == (1, "BAD_SIGNATURE")
+
+
+async def test_the_installed_command_verifies_a_certificate(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    command = Path(sys.executable).parent / "verify-passport-info"
+    assert command.exists(), "`make` installs the verify-passport-info command into the venv"
+    issued = await certificate(client)
+    jwks = await saved_jwks(client, tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        str(command),
+        issued["token"],
+        "--jwks",
+        str(jwks),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert json.loads(out)["valid"] is True
