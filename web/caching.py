@@ -27,6 +27,58 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class ManifestProblem(ValueError):
+    """The persisted-query file cannot be used; start-up stops with this message."""
+
+
+APOLLO_MANIFEST = "apollo-persisted-query-manifest"
+
+
+def registry_from(data: object) -> dict[str, str]:
+    """Documents by SHA-256 from the formats build tools write:
+
+    - Apollo's manifest (`@apollo/generate-persisted-query-manifest`):
+      `{"format": "apollo-persisted-query-manifest", "version": 1,
+        "operations": [{"id": HASH, "name": ..., "type": ..., "body": DOCUMENT}, ...]}`
+    - a plain map `{HASH: DOCUMENT}` (Relay's `persisted-queries.json`, graphql-codegen);
+    - a plain list of documents.
+
+    Each document is found by its SHA-256 (what APQ clients send) and, when the file gives
+    another id (a build tool's own operation id), by that id too.
+    """
+    pairs: list[tuple[str | None, object]]
+    if isinstance(data, dict) and data.get("format") == APOLLO_MANIFEST:
+        if data.get("version") != 1 or not isinstance(data.get("operations"), list):
+            raise ManifestProblem("an Apollo manifest needs version 1 and a list of operations")
+        pairs = []
+        for entry in data["operations"]:
+            if not isinstance(entry, dict):
+                raise ManifestProblem("each operation of the manifest must be an object")
+            pairs.append((entry.get("id"), entry.get("body")))
+    elif isinstance(data, dict):
+        pairs = list(data.items())
+    elif isinstance(data, list):
+        pairs = [(None, document) for document in data]
+    else:
+        raise ManifestProblem("expected an Apollo manifest, a {hash: document} map or a list")
+    registry: dict[str, str] = {}
+    for given, document in pairs:
+        if not isinstance(document, str) or not document.strip():
+            raise ManifestProblem(f"the entry {given or '(unnamed)'} has no document text")
+        registry[sha256(document)] = document
+        if given is not None:
+            registry[str(given)] = document
+    return registry
+
+
+def load_registry(path: str) -> dict[str, str]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ManifestProblem(f"cannot read persisted queries from {path}: {exc}") from exc
+    return registry_from(data)
+
+
 class PersistedQueries:
     """Documents by their SHA-256 (Apollo's automatic persisted queries), optionally shared
     through Redis, and an optional registry of the only documents accepted."""
@@ -45,12 +97,7 @@ class PersistedQueries:
         self._redis = None
         self.registry: dict[str, str] | None = None
         if registry_file:
-            data = json.loads(Path(registry_file).read_text())
-            self.registry = (
-                {sha256(q): q for q in data.values()}
-                if isinstance(data, dict)
-                else {sha256(q): q for q in data}
-            )
+            self.registry = load_registry(registry_file)
 
     async def start(self) -> None:
         if self._redis_url:
