@@ -187,8 +187,12 @@ class AlreadyBooked:
     def from_refusal(cls, message: str, appointment: AppointmentRow | None = None) -> AlreadyBooked:
         return cls(message=message, row=appointment)
 
-    @strawberry.field(description="The appointment already booked, when the caller may see it.")
-    def appointment(self) -> Appointment | None:
+    @strawberry.field(
+        description="The active appointment already booked for this applicant and service, "
+        "when the caller may see it (named `existing`, not `appointment`, so that one selection "
+        "set serves every member of the booking result)."
+    )
+    def existing(self) -> Appointment | None:
         return Appointment.from_row(self.row) if self.row is not None else None
 
 

@@ -145,7 +145,7 @@ mutation($input: BookAppointmentInput!) {
     ... on BookingConfirmed { appointment { id reference status applicant { id }
                                             bookedBy { id displayName kind } } }
     ... on SlotUnavailable { message }
-    ... on AlreadyBooked { message existing: appointment { id } }
+    ... on AlreadyBooked { message existing { id } }
     ... on NotPermitted { message }
     ... on ValidationError { message field }
     ... on RateLimited { message retryAfterSeconds }

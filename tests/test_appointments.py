@@ -67,7 +67,7 @@ mutation($input: BookAppointmentInput!) {{
     __typename
     ... on BookingConfirmed {{ appointment {{ {APPOINTMENT_FIELDS} }} }}
     ... on SlotUnavailable {{ message }}
-    ... on AlreadyBooked {{ message existing: appointment {{ id reference status }} }}
+    ... on AlreadyBooked {{ message existing {{ id reference status }} }}
     ... on NotPermitted {{ message }}
     ... on ValidationError {{ message field }}
     ... on RateLimited {{ message retryAfterSeconds }}

@@ -1504,7 +1504,7 @@ KNOWN_PATHS = {
     "AuditEvent.subject",
     "AuditEvent.delegation",
     "Office.appointments",
-    "AlreadyBooked.appointment",
+    "AlreadyBooked.existing",
     "AuthSession.account",
     "PasswordChanged.account",
     "BookingConfirmed.appointment",
