@@ -15,6 +15,13 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1")
+    return value
+
+
 def _str(name: str, default: str) -> str:
     raw = os.environ.get(name)
     return raw if raw not in (None, "") else default
@@ -78,6 +85,9 @@ class Settings:
 
     # Signed documents
     certificate_validity_days: int = 90
+
+    # Statistics: every published count is rounded to a multiple of this (1 = exact counts).
+    statistics_rounding_base: int = 5
 
     # Query limits
     max_query_depth: int = 12
@@ -180,6 +190,7 @@ def load() -> Settings:
         max_active_dependants=_int("MAX_ACTIVE_DEPENDANTS", d.max_active_dependants),
         pending_delegation_days=_int("PENDING_DELEGATION_DAYS", d.pending_delegation_days),
         certificate_validity_days=_int("CERTIFICATE_VALIDITY_DAYS", d.certificate_validity_days),
+        statistics_rounding_base=_positive("STATISTICS_ROUNDING_BASE", d.statistics_rounding_base),
         max_query_depth=_int("MAX_QUERY_DEPTH", d.max_query_depth),
         max_aliases=_int("MAX_ALIASES", d.max_aliases),
         max_tokens=_int("MAX_TOKENS", d.max_tokens),

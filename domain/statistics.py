@@ -1,25 +1,58 @@
-"""Aggregate statistics that never expose a person: small counts are suppressed."""
+"""Aggregate statistics that never single out a person: counts rounded, periods in whole months.
+
+The disclosure control is the one statistics offices publish tables with (e.g. HESA's rounding
+methodology: 0, 1 and 2 become 0, every other count the nearest multiple of 5):
+
+- every published count is rounded to the nearest multiple of a base (default 5, halves up),
+  so 1 and 2 read 0 and 3 to 7 read 5; a total is rounded from its own exact count, never
+  summed from rounded parts, so "all offices minus the other offices" yields only a band of
+  possible values and not the one office's count;
+- a period snaps outward to whole calendar months, so two questions that differ by a day
+  (or overlap inside one month) are the same question and get the same answer: the
+  differencing that remains needs whole months, which hold many records;
+- rounding is deterministic: asking again gives the same figure, so repeated questions
+  cannot average away the perturbation as they could with random rounding;
+- a median (not a count) is withheld when fewer than MEDIAN_MIN_CASES cases are behind it.
+
+Rounding makes small counts unreadable without a separate suppression rule: a published 0
+means 0 to 2 and a 5 means 3 to 7, so no cell pins down one person.
+"""
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
 from statistics import median
 
-# Policy: a count below this is withheld (null), so no one can be singled out.
-MIN_REPORTED_COUNT = 5
+# A median over fewer cases than this would nearly be one person's figure: withheld (null).
+MEDIAN_MIN_CASES = 5
 
 
-def suppressed(count: int) -> int | None:
-    return count if count >= MIN_REPORTED_COUNT else None
+def rounded(count: int, base: int) -> int:
+    """`count` to the nearest multiple of `base`, halves up (base 5: 1-2 -> 0, 3-7 -> 5,
+    8-12 -> 10). A base of 1 publishes exact counts."""
+    if base <= 1:
+        return count
+    return (count + base // 2) // base * base
+
+
+def whole_months(start: date, end: date) -> tuple[date, date]:
+    """The period snapped outward: the first day of `start`'s month to the last of `end`'s."""
+    last = calendar.monthrange(end.year, end.month)[1]
+    return start.replace(day=1), end.replace(day=last)
 
 
 def median_days(durations: list[float]) -> int | None:
-    """Median days to decision, withheld when fewer than MIN_REPORTED_COUNT cases decided."""
-    if len(durations) < MIN_REPORTED_COUNT:
+    """Median days to decision, withheld when fewer than MEDIAN_MIN_CASES cases decided."""
+    if len(durations) < MEDIAN_MIN_CASES:
         return None
     return round(median(durations))
 
 
-def utilisation(booked: int, capacity: int) -> float | None:
-    if capacity <= 0:
+def utilisation(booked: int, capacity: int, base: int) -> float | None:
+    """Booked places over capacity, both rounded first so the ratio cannot reveal one
+    booking more than the rounded counts would; null without (rounded) capacity."""
+    places, room = rounded(booked, base), rounded(capacity, base)
+    if room <= 0:
         return None
-    return round(booked / capacity, 4)
+    return round(min(places, room) / room, 4)

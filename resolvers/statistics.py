@@ -1,4 +1,4 @@
-"""Statistics for analysts and admins."""
+"""Statistics for analysts and admins: whole months, every count rounded (domain/statistics.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from domain.applications import STATUSES
-from domain.statistics import median_days, suppressed, utilisation
+from domain.statistics import median_days, rounded, utilisation, whole_months
 from persistence import statistics as store
 from persistence.models import Role
 from resolvers.context import Context
@@ -19,11 +19,14 @@ APPLICATION_STATUSES = STATUSES
 
 @dataclass(frozen=True)
 class Figures:
-    booked: int | None
-    cancelled: int | None
-    no_shows: int | None
+    start: date  # the period actually counted: whole months around the one asked for
+    end: date
+    rounding_base: int
+    booked: int
+    cancelled: int
+    no_shows: int
     slot_utilisation: float | None
-    by_status: list[tuple[str, int | None]]
+    by_status: list[tuple[str, int]]
     median_days: list[tuple[str, int | None]]
 
 
@@ -41,6 +44,8 @@ async def statistics(
         raise bad_input(f"Ask for at most {MAX_DAYS} days at a time.")
     if office_given and office_id is None:
         raise bad_input("No office has this ID.")
+    start, end = whole_months(start, end)
+    base = ctx.settings.statistics_rounding_base
     # Bounds in UTC: the database compares stored UTC times.
     lower = datetime.combine(start, time.min, tzinfo=SHANGHAI).astimezone(UTC)
     upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=SHANGHAI).astimezone(UTC)
@@ -54,11 +59,15 @@ async def statistics(
         if row is not None
     ]
     cancelled = appointments.get("CANCELLED", 0) + appointments.get("CANCELLED_BY_OFFICE", 0)
+    # Each figure is rounded from its own exact count, never summed from rounded parts.
     return Figures(
-        booked=suppressed(sum(appointments.values())),
-        cancelled=suppressed(cancelled),
-        no_shows=suppressed(appointments.get("NO_SHOW", 0)),
-        slot_utilisation=utilisation(booked_places, capacity) if capacity >= 5 else None,
-        by_status=[(s, suppressed(applications.get(s, 0))) for s in APPLICATION_STATUSES],
+        start=start,
+        end=end,
+        rounding_base=base,
+        booked=rounded(sum(appointments.values()), base),
+        cancelled=rounded(cancelled, base),
+        no_shows=rounded(appointments.get("NO_SHOW", 0), base),
+        slot_utilisation=utilisation(booked_places, capacity, base),
+        by_status=[(s, rounded(applications.get(s, 0), base)) for s in APPLICATION_STATUSES],
         median_days=[(s, median_days(durations[s])) for s in sorted(services)],
     )

@@ -227,8 +227,8 @@ class Query:
         return [Slot.from_row(r) for r in rows]
 
     @strawberry.field(
-        description="Analysts and admins: aggregates over a period (at most 366 days); counts "
-        "under 5 are null. Others get FORBIDDEN."
+        description="Analysts and admins: aggregates over the whole months a period (at most "
+        "366 days) touches, every count rounded to roundingBase. Others get FORBIDDEN."
     )
     async def statistics(
         self,
@@ -243,27 +243,12 @@ class Query:
         ] = None,
     ) -> Statistics:
         from resolvers.statistics import statistics
-        from schema.records import ApplicationStatus
-        from schema.statistics import ServiceCount, StatusCount
 
         decoded = from_global_id(office_id, "Office") if office_id is not None else None
         figures = await statistics(
             info.context, from_, to, decoded[1] if decoded else None, office_id is not None
         )
-        return Statistics(
-            from_=from_,
-            to=to,
-            appointments_booked=figures.booked,
-            appointments_cancelled=figures.cancelled,
-            no_shows=figures.no_shows,
-            slot_utilisation=figures.slot_utilisation,
-            applications_by_status=[
-                StatusCount(status=ApplicationStatus(s), count=c) for s, c in figures.by_status
-            ],
-            median_days_to_decision=[
-                ServiceCount(service=ServiceCode(s), count=c) for s, c in figures.median_days
-            ],
-        )
+        return Statistics.from_figures(figures)
 
     @strawberry.field(
         description="Anyone: check a signed document (signature with the published keys, "

@@ -1,8 +1,8 @@
-"""Statistics for analysts and admins: who may ask, which periods, small counts withheld, and
-never a person's data.
+"""Statistics for analysts and admins: who may ask, which periods, whole months, rounded
+counts, differencing attacks that gain nothing, and never a person's data.
 
-The figures tests record their applications with the clock pinned to days in 2025 that no
-other test uses, each test at an office of its own, so their counts are exact.
+The figures tests record their applications with the clock pinned to months of 2025 that no
+other test uses, each test at an office of its own, so their counts are known exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from persistence.models import Application
 from tests.conftest import gql, sign_in, sign_up
 from tests.helpers import (
     APPLICATION_STATUSES,
@@ -33,7 +34,7 @@ PERSON_LEVEL = {"name", "surname", "givenNames", "person", "applicant", "email",
 STATISTICS = """
 query($from: Date!, $to: Date!, $office: ID) {
   statistics(from: $from, to: $to, officeId: $office) {
-    from to appointmentsBooked appointmentsCancelled noShows slotUtilisation
+    from to roundingBase appointmentsBooked appointmentsCancelled noShows slotUtilisation
     applicationsByStatus { status count }
     medianDaysToDecision { service count }
   }
@@ -65,12 +66,16 @@ async def figures(
     return body["data"]["statistics"]
 
 
-def by_status(stats: dict) -> dict[str, int | None]:
+def by_status(stats: dict) -> dict[str, int]:
     return {row["status"]: row["count"] for row in stats["applicationsByStatus"]}
 
 
 def medians(stats: dict) -> dict[str, int | None]:
     return {row["service"]: row["count"] for row in stats["medianDaysToDecision"]}
+
+
+def last_of_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def error_code(body: dict) -> str:
@@ -113,16 +118,18 @@ async def admin_at(client: httpx.AsyncClient, clock: Any, moment: datetime) -> s
 async def test_analysts_and_admins_get_statistics(client, email):
     token = await sign_in(client, email)
     today = beijing_today()
-    stats = await figures(client, token, today - timedelta(days=30), today)
-    assert stats["from"] == (today - timedelta(days=30)).isoformat()
-    assert stats["to"] == today.isoformat()
+    start = today - timedelta(days=30)
+    stats = await figures(client, token, start, today)
+    assert stats["from"] == start.replace(day=1).isoformat()
+    assert stats["to"] == last_of_month(today).isoformat()
+    assert stats["roundingBase"] == 5
     assert [row["status"] for row in stats["applicationsByStatus"]] == APPLICATION_STATUSES
-    for value in (stats["appointmentsBooked"], stats["appointmentsCancelled"], stats["noShows"]):
-        assert value is None or value >= 5, stats
-    for row in [*stats["applicationsByStatus"], *stats["medianDaysToDecision"]]:
+    counts = [stats["appointmentsBooked"], stats["appointmentsCancelled"], stats["noShows"]]
+    counts += [row["count"] for row in stats["applicationsByStatus"]]
+    for count in counts:
+        assert isinstance(count, int) and count >= 0 and count % 5 == 0, stats
+    for row in stats["medianDaysToDecision"]:
         assert row["count"] is None or row["count"] >= 0, row
-    for row in stats["applicationsByStatus"]:
-        assert row["count"] is None or row["count"] >= 5, row
     assert stats["slotUtilisation"] is None or 0 <= stats["slotUtilisation"] <= 1
 
 
@@ -176,17 +183,19 @@ async def test_a_bad_period_is_bad_user_input(client, start, end):
 
 
 @pytest.mark.parametrize(
-    ("start", "end"),
+    ("start", "end", "counted"),
     [
-        ("2026-03-01", "2026-03-01"),  # one day
-        ("2024-01-01", "2024-12-31"),  # 366 days (leap year)
-        ("2025-01-01", "2026-01-01"),  # 366 days
+        ("2026-03-01", "2026-03-01", ("2026-03-01", "2026-03-31")),  # one day: its month
+        ("2024-02-10", "2024-02-10", ("2024-02-01", "2024-02-29")),  # leap February
+        ("2025-11-30", "2025-12-01", ("2025-11-01", "2025-12-31")),  # two days, two months
+        ("2024-01-01", "2024-12-31", ("2024-01-01", "2024-12-31")),  # 366 days, whole months
+        ("2025-01-01", "2026-01-01", ("2025-01-01", "2026-01-31")),  # 366 days, 13 months
     ],
 )
-async def test_periods_up_to_366_days_are_accepted(client, start, end):
+async def test_periods_up_to_366_days_snap_outward_to_whole_months(client, start, end, counted):
     token = await sign_in(client, "analyst@demo.test")
     stats = await figures(client, token, date.fromisoformat(start), date.fromisoformat(end))
-    assert (stats["from"], stats["to"]) == (start, end)
+    assert (stats["from"], stats["to"]) == counted
 
 
 async def test_a_malformed_office_id_is_bad_user_input(client):
@@ -195,46 +204,35 @@ async def test_a_malformed_office_id_is_bad_user_input(client):
     assert error_code(body) == "BAD_USER_INPUT"
 
 
-# --------------------------------------------------------------------- withheld small counts
+# -------------------------------------------------------------------------- rounded counts
 
 
-async def test_counts_under_five_are_null_and_five_is_shown(client, clock):
+async def test_counts_are_rounded_to_the_nearest_five(client, clock):
+    """1 and 2 are published as 0, 3 to 7 as 5, 8 as 10: never the exact small count."""
     day = date(2025, 3, 11)
     admin = await admin_at(client, clock, beijing(day, 10))
     office = await office_id(client, "CD-WH")
     person = await register(client, admin)
-    for service in ("VISA_EXTENSION", "VISA_RENEWAL", "STAY_PERMIT_EXTENSION"):
-        await record(client, admin, person, service, office)
-
     analyst = await sign_in(client, "analyst@demo.test")
-    three = await figures(client, analyst, day, day, office)
-    assert [row["status"] for row in three["applicationsByStatus"]] == APPLICATION_STATUSES
-    assert set(by_status(three).values()) == {None}, three
-    assert three["appointmentsBooked"] is None
-    assert three["appointmentsCancelled"] is None
-    assert three["noShows"] is None
-    assert three["medianDaysToDecision"] == [] or set(medians(three).values()) == {None}
 
-    clock.pinned = beijing(day, 11)
-    admin = await sign_in(client, "admin@demo.test")
-    for service in ("RESIDENCE_PERMIT_EXTENSION", "RESIDENCE_PERMIT_RENEWAL"):
-        await record(client, admin, await register(client, admin), service, office)
+    published = []
+    for _ in range(8):
+        await record(client, admin, person, "VISA_EXTENSION", office)
+        stats = await figures(client, analyst, day, day, office)
+        published.append(by_status(stats)["SUBMITTED"])
+        assert all(by_status(stats)[s] == 0 for s in APPLICATION_STATUSES[1:]), stats
 
-    analyst = await sign_in(client, "analyst@demo.test")
-    five = await figures(client, analyst, day, day, office)
-    counts = by_status(five)
-    assert counts["SUBMITTED"] == 5
-    assert all(counts[s] is None for s in APPLICATION_STATUSES if s != "SUBMITTED"), counts
-    # Across all offices the same day holds at least these five.
-    everywhere = by_status(await figures(client, analyst, day, day))
-    assert everywhere["SUBMITTED"] is not None and everywhere["SUBMITTED"] >= 5
-    # A day later nothing was submitted there.
-    next_day = day + timedelta(days=1)
-    later = await figures(client, analyst, next_day, next_day, office)
-    assert by_status(later)["SUBMITTED"] is None
+    assert published == [0, 0, 5, 5, 5, 5, 5, 10]
+    assert stats["roundingBase"] == 5
+    assert (stats["appointmentsBooked"], stats["appointmentsCancelled"], stats["noShows"]) == (
+        0,
+        0,
+        0,
+    )
+    assert stats["medianDaysToDecision"] == []
 
 
-async def test_at_least_five_applications_at_an_office_are_counted(client, clock):
+async def test_each_status_is_rounded_from_its_own_count(client, clock):
     day = date(2025, 3, 18)
     admin = await admin_at(client, clock, beijing(day, 9, 15))
     office = await office_id(client, "HZ-SC")
@@ -243,30 +241,112 @@ async def test_at_least_five_applications_at_an_office_are_counted(client, clock
         applications.append(
             await record(client, admin, await register(client, admin), "VISA_EXTENSION", office)
         )
-    for application in applications[:5]:
+    for application in applications[:4]:
         await move(client, admin, application, "ACCEPTED")
 
     analyst = await sign_in(client, "analyst@demo.test")
     counts = by_status(await figures(client, analyst, day - timedelta(days=3), day, office))
-    assert counts["ACCEPTED"] == 5
-    assert counts["SUBMITTED"] is None  # 2 left: withheld
-    # Without the office filter the period holds at least these.
+    assert counts["ACCEPTED"] == 5  # 4
+    assert counts["SUBMITTED"] == 5  # 3, not "7 rounded minus 4 rounded"
+    # Without the office filter the month holds at least these (and another test's March).
     everywhere = by_status(await figures(client, analyst, day, day))
-    assert everywhere["ACCEPTED"] is not None and everywhere["ACCEPTED"] >= 5
+    assert everywhere["ACCEPTED"] >= 5
+    assert everywhere["SUBMITTED"] >= 5
 
 
-async def test_days_are_counted_in_beijing_time(client, clock):
-    day = date(2025, 5, 6)
-    # 00:30 in Beijing is still the previous day in UTC.
+async def test_months_are_counted_in_beijing_time(client, clock):
+    day = date(2025, 5, 1)
+    # 00:30 on 1 May in Beijing is still 30 April in UTC.
     admin = await admin_at(client, clock, beijing(day, 0, 30))
     office = await office_id(client, "CD-GX")
     for _ in range(5):
         await record(client, admin, await register(client, admin), "VISA_EXTENSION", office)
 
     analyst = await sign_in(client, "analyst@demo.test")
-    assert by_status(await figures(client, analyst, day, day, office))["SUBMITTED"] == 5
-    before = day - timedelta(days=1)
-    assert by_status(await figures(client, analyst, before, before, office))["SUBMITTED"] is None
+    may = await figures(client, analyst, day, day, office)
+    assert (may["from"], may["to"]) == ("2025-05-01", "2025-05-31")
+    assert by_status(may)["SUBMITTED"] == 5
+    april = date(2025, 4, 30)
+    assert by_status(await figures(client, analyst, april, april, office))["SUBMITTED"] == 0
+
+
+# ------------------------------------------------------------------ differencing attacks
+
+
+def month_bounds(first: date) -> tuple[datetime, datetime]:
+    """The UTC bounds of the Beijing calendar month starting on `first`."""
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return beijing(first, 0), beijing(following, 0)
+
+
+async def test_all_offices_minus_the_others_does_not_reveal_one_application(client, clock):
+    """Office O gets a single application. An attacker subtracts the other offices' figures
+    from the all-offices figure; with every figure rounded on its own, the published numbers
+    are the same with and without that one record, so the subtraction learns nothing."""
+    first = date(2025, 9, 1)
+    day = date(2025, 9, 16)
+    admin = await admin_at(client, clock, beijing(day, 10))
+    lone, other = await office_id(client, "XA-YT"), await office_id(client, "WH-JA")
+    # Make the month's exact total across all offices a non-zero multiple of 5 (whatever
+    # other data it holds), so the single record below is the case to protect: with exact
+    # counts "all minus the others" would read 1.
+    lower, upper = month_bounds(first)
+    held = await Application.filter(
+        submitted_at__gte=lower, submitted_at__lt=upper, status="SUBMITTED"
+    ).count()
+    padding = -held % 5 or (5 if held == 0 else 0)
+    for _ in range(padding):
+        await record(client, admin, await register(client, admin), "VISA_EXTENSION", other)
+
+    analyst = await sign_in(client, "analyst@demo.test")
+
+    async def published() -> tuple[dict, dict, dict]:
+        return (
+            await figures(client, analyst, day, day),
+            await figures(client, analyst, day, day, lone),
+            await figures(client, analyst, day, day, other),
+        )
+
+    without = await published()
+    await record(client, admin, await register(client, admin), "VISA_EXTENSION", lone)
+    with_it = await published()
+
+    assert with_it == without
+    everywhere, at_lone = (by_status(stats)["SUBMITTED"] for stats in with_it[:2])
+    assert at_lone == 0
+    assert everywhere >= 5
+
+
+async def test_windows_inside_one_month_get_the_same_answer(client, clock):
+    """Overlapping windows, and windows that differ by one day (the day of one record), are
+    the same question: each snaps to the month and is answered alike."""
+    office = await office_id(client, "NJ-XW")
+    for day in (date(2025, 10, 3), date(2025, 10, 15), date(2025, 10, 28)):
+        admin = await admin_at(client, clock, beijing(day, 11))
+        await record(client, admin, await register(client, admin), "VISA_EXTENSION", office)
+    # A record just outside the month, which the October windows must not count.
+    admin = await admin_at(client, clock, beijing(date(2025, 11, 1), 9))
+    await record(client, admin, await register(client, admin), "VISA_EXTENSION", office)
+
+    analyst = await sign_in(client, "analyst@demo.test")
+    windows = [
+        (date(2025, 10, 1), date(2025, 10, 31)),
+        (date(2025, 10, 4), date(2025, 10, 14)),  # holds none of the three
+        (date(2025, 10, 3), date(2025, 10, 14)),  # one day more: holds one
+        (date(2025, 10, 15), date(2025, 10, 15)),
+        (date(2025, 10, 14), date(2025, 10, 16)),
+        (date(2025, 10, 10), date(2025, 10, 29)),
+        (date(2025, 10, 29), date(2025, 10, 31)),
+    ]
+    answers = [await figures(client, analyst, start, end, office) for start, end in windows]
+    assert all(answer == answers[0] for answer in answers), answers
+    assert (answers[0]["from"], answers[0]["to"]) == ("2025-10-01", "2025-10-31")
+    assert by_status(answers[0])["SUBMITTED"] == 5  # three applications
+
+    # A window reaching into November covers both months, and says so.
+    both = await figures(client, analyst, date(2025, 10, 31), date(2025, 11, 1), office)
+    assert (both["from"], both["to"]) == ("2025-10-01", "2025-11-30")
+    assert by_status(both)["SUBMITTED"] == 5  # four
 
 
 # ---------------------------------------------------------------------- time to decision
@@ -309,9 +389,12 @@ async def test_median_days_to_decision_needs_five_decided_applications(client, c
     assert found.get("STAY_PERMIT_EXTENSION") is None, stats
     assert all(isinstance(v, int) or v is None for v in found.values())
 
-    # A period that holds only some of the decisions withholds the median again.
+    # A window holding only some of the decisions is the same month: the same answer.
     early = await figures(client, analyst, start, start + timedelta(days=4), office)
-    assert medians(early).get("VISA_EXTENSION") is None, early
+    assert early == stats
+    # The month before holds none of them.
+    march = await figures(client, analyst, date(2025, 3, 31), date(2025, 3, 31), office)
+    assert medians(march).get("VISA_EXTENSION") is None, march
 
 
 async def test_a_withdrawal_is_not_a_decision(client, clock):
@@ -352,6 +435,7 @@ async def test_statistics_types_have_no_person_level_fields(client):
     assert statistics_fields >= {
         "from",
         "to",
+        "roundingBase",
         "appointmentsBooked",
         "appointmentsCancelled",
         "noShows",
