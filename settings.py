@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,17 @@ def _opt(name: str) -> str | None:
     return raw or None
 
 
+def _networks(name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks; a wrong entry stops the start."""
+    entries = tuple(e.strip() for e in os.environ.get(name, "").split(",") if e.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {entry!r} is not an IP address or network") from exc
+    return entries
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one server process. Policies (limits, windows) live here, not in code."""
@@ -46,6 +58,8 @@ class Settings:
     data_dir: Path = ROOT / "data"
     public_base_url: str = "http://127.0.0.1:8000"
     issuer: str = "https://immigration.example.gov.cn"
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+    trusted_proxies: tuple[str, ...] = ()
 
     # Passwords (Argon2id). Tests use cheap parameters through the environment.
     argon2_time_cost: int = 3
@@ -61,10 +75,22 @@ class Settings:
     signin_failures_per_account: int = 10
     signin_failures_per_ip: int = 50
     signin_failure_window_s: int = 900
+    # Per (account, address): this many failures in the window are answered at once; each
+    # further one waits 1, 2, 4, ... seconds after the previous failure, up to the cap.
+    signin_backoff_after: int = 10
+    signin_backoff_cap_s: int = 300
+    # An address that signed in to an account within these days is not held to the
+    # account's cap (SIGNIN_FAILURES_PER_ACCOUNT), so guessing elsewhere cannot lock it out.
+    signin_known_address_days: int = 90
     signups_per_ip: int = 60
     signup_window_s: int = 60
     identity_attempts_per_account: int = 10
     identity_attempt_window_s: int = 3600
+    identity_attempts_per_ip: int = 30
+    # Misses by all clients per IDENTITY_ATTEMPT_WINDOW_S above which a warning is logged
+    # and each further miss is answered more slowly (up to the maximum delay at twice it).
+    identity_global_misses_alert: int = 500
+    identity_global_slowdown_max_ms: int = 2000
     bookings_per_account: int = 20
     booking_window_s: int = 60
 
@@ -160,6 +186,7 @@ def load() -> Settings:
         data_dir=Path(_str("DATA_DIR", str(d.data_dir))),
         public_base_url=_str("PUBLIC_BASE_URL", f"http://{host}:{port}"),
         issuer=_str("ISSUER", d.issuer),
+        trusted_proxies=_networks("TRUSTED_PROXIES"),
         argon2_time_cost=_int("ARGON2_TIME_COST", d.argon2_time_cost),
         argon2_memory_kib=_int("ARGON2_MEMORY_KIB", d.argon2_memory_kib),
         argon2_parallelism=_int("ARGON2_PARALLELISM", d.argon2_parallelism),
@@ -171,12 +198,22 @@ def load() -> Settings:
         ),
         signin_failures_per_ip=_int("SIGNIN_FAILURES_PER_IP", d.signin_failures_per_ip),
         signin_failure_window_s=_int("SIGNIN_FAILURE_WINDOW_S", d.signin_failure_window_s),
+        signin_backoff_after=_int("SIGNIN_BACKOFF_AFTER", d.signin_backoff_after),
+        signin_backoff_cap_s=_int("SIGNIN_BACKOFF_CAP_S", d.signin_backoff_cap_s),
+        signin_known_address_days=_int("SIGNIN_KNOWN_ADDRESS_DAYS", d.signin_known_address_days),
         signups_per_ip=_int("SIGNUPS_PER_IP", d.signups_per_ip),
         signup_window_s=_int("SIGNUP_WINDOW_S", d.signup_window_s),
         identity_attempts_per_account=_int(
             "IDENTITY_ATTEMPTS_PER_ACCOUNT", d.identity_attempts_per_account
         ),
         identity_attempt_window_s=_int("IDENTITY_ATTEMPT_WINDOW_S", d.identity_attempt_window_s),
+        identity_attempts_per_ip=_int("IDENTITY_ATTEMPTS_PER_IP", d.identity_attempts_per_ip),
+        identity_global_misses_alert=_int(
+            "IDENTITY_GLOBAL_MISSES_ALERT", d.identity_global_misses_alert
+        ),
+        identity_global_slowdown_max_ms=_int(
+            "IDENTITY_GLOBAL_SLOWDOWN_MAX_MS", d.identity_global_slowdown_max_ms
+        ),
         bookings_per_account=_int("BOOKINGS_PER_ACCOUNT", d.bookings_per_account),
         booking_window_s=_int("BOOKING_WINDOW_S", d.booking_window_s),
         slot_minutes=_int("SLOT_MINUTES", d.slot_minutes),

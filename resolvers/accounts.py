@@ -17,6 +17,7 @@ from domain.accounts import (
 from domain.passwords import password_problem
 from persistence import accounts as store
 from persistence.models import Account, Role
+from persistence.rate_limits import Quota, Reservation, address_key
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, invalid, rate_limited, unauthenticated
 from signing import access_tokens
@@ -93,24 +94,46 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     return await start_session(ctx, account)
 
 
-async def _signin_wait(ctx: Context, email: str) -> int | None:
+def _known_address(email: str, address: str) -> str:
+    return f"signin:known:{address}:{email}"
+
+
+async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
+    """Reserve one password check for `email` from this address, before checking: a wrong
+    password keeps the reservation as a failure, so concurrent guesses cannot outrun the
+    counters. Counted per address (all accounts), per (account, address) with a growing
+    wait, and per account only from addresses that have not signed in to it recently, so
+    guessing elsewhere does not lock the owner out of their usual address."""
     settings, limiter = ctx.settings, ctx.services.limiter
     window = settings.signin_failure_window_s
-    waits = [
-        await limiter.blocked_for(
-            f"signin:acct:{email}", settings.signin_failures_per_account, window
-        ),
-        await limiter.blocked_for(
-            f"signin:ip:{ctx.client_ip}", settings.signin_failures_per_ip, window
+    address = address_key(ctx.client_ip)
+    quotas = [
+        Quota(f"signin:ip:{address}", settings.signin_failures_per_ip, window),
+        Quota(
+            f"signin:pair:{address}:{email}",
+            settings.signin_failures_per_ip,
+            window,
+            backoff_after=settings.signin_backoff_after,
+            backoff_cap_s=settings.signin_backoff_cap_s,
         ),
     ]
-    return max((w for w in waits if w), default=None)
+    if not await limiter.remembers(_known_address(email, address)):
+        quotas.append(Quota(f"signin:acct:{email}", settings.signin_failures_per_account, window))
+    reservation = await limiter.reserve(quotas)
+    if reservation.retry_after is not None:
+        raise rate_limited(reservation.retry_after)
+    return reservation
 
 
-async def _record_signin_failure(ctx: Context, email: str) -> None:
-    window = ctx.settings.signin_failure_window_s
-    await ctx.services.limiter.hit(f"signin:acct:{email}", window)
-    await ctx.services.limiter.hit(f"signin:ip:{ctx.client_ip}", window)
+async def _password_was_right(ctx: Context, email: str, reservation: Reservation) -> None:
+    """The password was right: the check was no failure, this address's backoff starts
+    over, and the address is known to the account from now on."""
+    limiter = ctx.services.limiter
+    address = address_key(ctx.client_ip)
+    await limiter.release(reservation)
+    await limiter.clear(f"signin:pair:{address}:{email}")
+    days = ctx.settings.signin_known_address_days
+    await limiter.remember(_known_address(email, address), days * 86400)
 
 
 async def _dummy_hash(ctx: Context) -> str:
@@ -121,16 +144,13 @@ async def _dummy_hash(ctx: Context) -> str:
 
 async def sign_in(ctx: Context, email: str, password: str) -> Session:
     email = normalise_email(email)
-    wait = await _signin_wait(ctx, email)
-    if wait:
-        raise rate_limited(wait)
+    reservation = await _reserve_password_check(ctx, email)
     account = await store.by_email(email)
     stored_hash = account.password_hash if account else await _dummy_hash(ctx)
     ok = await ctx.services.verify_password(stored_hash, password)
     if not ok or account is None:
-        await _record_signin_failure(ctx, email)
         raise Refusal("InvalidCredentials", _FAILED_SIGNIN)
-    await ctx.services.limiter.clear(f"signin:acct:{email}")
+    await _password_was_right(ctx, email, reservation)
     if ctx.services.hasher.check_needs_rehash(account.password_hash):
         await store.set_password(account, await ctx.services.hash_password(password), ctx.now())
     return await start_session(ctx, account)
@@ -163,12 +183,10 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
     account = ctx.account
     if account is None:
         raise unauthenticated()
-    wait = await _signin_wait(ctx, account.email)
-    if wait:
-        raise rate_limited(wait)
+    reservation = await _reserve_password_check(ctx, account.email)
     if not await ctx.services.verify_password(account.password_hash, current):
-        await _record_signin_failure(ctx, account.email)
         raise Refusal("InvalidCredentials", "The current password is wrong.")
+    await _password_was_right(ctx, account.email, reservation)
     problem = password_problem(
         new, min_length=ctx.settings.password_min_length, email=account.email
     )

@@ -1,10 +1,10 @@
-"""Prometheus metrics of this process: requests and latency by operation, booking outcomes."""
+"""Prometheus metrics of this process: requests, latency, bookings, identity-matching misses."""
 
 from __future__ import annotations
 
 import re
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -25,6 +25,21 @@ BOOKINGS = Counter(
     "booking_outcomes_total",
     "bookAppointment and rescheduleAppointment results by type.",
     ["mutation", "outcome"],
+    registry=REGISTRY,
+)
+IDENTITY_MISSES = Counter(
+    "identity_match_misses_total",
+    "linkIdentity and addDependant attempts whose passport facts matched no person.",
+    registry=REGISTRY,
+)
+IDENTITY_MISSES_IN_WINDOW = Gauge(
+    "identity_match_misses_in_window",
+    "Misses by all clients in the current identity-attempt window, as last counted here.",
+    registry=REGISTRY,
+)
+IDENTITY_MISSES_SLOWED = Counter(
+    "identity_match_misses_slowed_total",
+    "Misses answered with a delay because all clients together missed too often.",
     registry=REGISTRY,
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import date
 
 from domain.identifiers import (
@@ -13,8 +15,10 @@ from domain.identifiers import (
 from persistence import accounts as account_store
 from persistence import persons as store
 from persistence.models import Person, Role
+from persistence.rate_limits import Quota, address_key
 from resolvers.authorization import is_staff
 from resolvers.context import Context
+from resolvers.metrics import IDENTITY_MISSES, IDENTITY_MISSES_IN_WINDOW, IDENTITY_MISSES_SLOWED
 from resolvers.outcomes import (
     Refusal,
     invalid,
@@ -23,6 +27,8 @@ from resolvers.outcomes import (
     require_field_days_in_range,
     unauthenticated,
 )
+
+log = logging.getLogger(__name__)
 
 _NO_MATCH = (
     "No person matches these passport details. Check them against your passport; if they are "
@@ -116,21 +122,32 @@ async def find_by_identity(
     birth_date: date,
     surname: str,
 ) -> Person:
-    """The person matching all four facts; misses are rate-limited per `bucket`, and a miss
-    says nothing of which fact failed."""
+    """The person matching all four facts; misses are rate-limited per `bucket` (the
+    account) and per client address, so new accounts buy no new guesses; a miss says
+    nothing of which fact failed."""
     settings = ctx.settings
     limiter = ctx.services.limiter
     window = settings.identity_attempt_window_s
-    wait = await limiter.blocked_for(bucket, settings.identity_attempts_per_account, window)
-    if wait:
-        raise rate_limited(wait)
-    # Only misses count: enumeration needs many of them, while a helper adding ten real
-    # dependants must not be stopped.
+    # Reserved before matching, so concurrent guesses cannot outrun the limits; only misses
+    # keep their reservation: enumeration needs many of them, while a helper adding ten
+    # real dependants must not be stopped.
+    reservation = await limiter.reserve(
+        [
+            Quota(bucket, settings.identity_attempts_per_account, window),
+            Quota(
+                f"identity:ip:{address_key(ctx.client_ip)}",
+                settings.identity_attempts_per_ip,
+                window,
+            ),
+        ]
+    )
+    if reservation.retry_after is not None:
+        raise rate_limited(reservation.retry_after)
     try:
         number = normalise_passport_number(passport_number)
         nationality = normalise_nationality(nationality)
     except InvalidIdentifier as exc:
-        await limiter.hit(bucket, window)
+        await _identity_missed(ctx)
         raise Refusal("IdentityNotFound", _NO_MATCH) from exc
     person = await store.match_identity(
         passport_number=number,
@@ -139,9 +156,33 @@ async def find_by_identity(
         surname_key=normalise_name(surname),
     )
     if person is None:
-        await limiter.hit(bucket, window)
+        await _identity_missed(ctx)
         raise Refusal("IdentityNotFound", _NO_MATCH)
+    await limiter.release(reservation)
     return person
+
+
+async def _identity_missed(ctx: Context) -> None:
+    """Count a miss among every client's misses. Many of them mean someone guesses from many
+    addresses and accounts: warn, and answer each further miss more slowly (up to the
+    maximum delay at twice the alert level), but refuse no one."""
+    settings, limiter = ctx.settings, ctx.services.limiter
+    IDENTITY_MISSES.inc()
+    misses = await limiter.count_event("identity:misses", settings.identity_attempt_window_s)
+    IDENTITY_MISSES_IN_WINDOW.set(misses)
+    alert = settings.identity_global_misses_alert
+    if misses <= alert:
+        return
+    if await limiter.count_event("identity:misses:warned", 60) == 1:
+        log.warning(
+            "identity matching: %d misses by all clients in this %d s window (alert at %d)",
+            misses,
+            settings.identity_attempt_window_s,
+            alert,
+        )
+    IDENTITY_MISSES_SLOWED.inc()
+    share = min(1.0, (misses - alert) / max(alert, 1))
+    await asyncio.sleep(share * settings.identity_global_slowdown_max_ms / 1000)
 
 
 async def link_identity(

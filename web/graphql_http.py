@@ -30,6 +30,7 @@ from resolvers.metrics import LATENCY, REQUESTS, operation_label
 from schema.limits import Cost, estimate
 from web.authentication import Unauthenticated, authenticate
 from web.caching import PersistedQueries, ResponseCache, is_public, sha256
+from web.client_address import of_connection
 from web.logging_setup import request_id
 
 log = logging.getLogger("graphql")
@@ -177,8 +178,8 @@ def wants_ide(request: Request) -> bool:
     return "text/html" in accept
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_ip(request: Request, trusted_proxies: tuple[str, ...] = ()) -> str:
+    return of_connection(request, trusted_proxies)
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -493,7 +494,7 @@ class GraphQLEndpoint:
             account=identity.account if identity else None,
             roles=identity.roles if identity else frozenset(),
             session_family=identity.session if identity else None,
-            client_ip=client_ip(request),
+            client_ip=client_ip(request, self.services.settings.trusted_proxies),
             accept_language=request.headers.get("accept-language"),
             request_id=rid,
         )

@@ -13,6 +13,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from resolvers.context import Context, Services
 from web.authentication import Unauthenticated, authenticate
+from web.client_address import of_connection
 
 
 class GraphQLWebSocket(GraphQL):
@@ -29,7 +30,7 @@ class GraphQLWebSocket(GraphQL):
             services=self.services,
             account=None,
             roles=frozenset(),
-            client_ip=request.client.host if request.client else "unknown",
+            client_ip=of_connection(request, self.services.settings.trusted_proxies),
             accept_language=request.headers.get("accept-language"),
         )
 
