@@ -197,6 +197,7 @@ class MemoryRateLimiter:
 
 # KEYS: the buckets. ARGV: now, member, then for each bucket: limit, window, backoff after,
 # backoff base, backoff cap. Returns the wait in seconds as a string; "0" when reserved.
+# Processes' clocks differ a little, so a wait is never longer than the window or the step.
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local wait = 0
@@ -208,13 +209,13 @@ for i, key in ipairs(KEYS) do
   local count = redis.call('ZCARD', key)
   if count >= limit then
     local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+    wait = math.max(wait, math.min(window, tonumber(oldest[2]) + window - now))
   end
   if after > 0 and count >= after then
     local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
     local step = base * 2 ^ math.min(count - after, 62)
     if cap > 0 then step = math.min(step, cap) end
-    wait = math.max(wait, tonumber(newest[2]) + step - now)
+    wait = math.max(wait, math.min(step, tonumber(newest[2]) + step - now))
   end
 end
 if wait > 0 then return tostring(wait) end
