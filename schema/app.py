@@ -60,6 +60,17 @@ class FreshCachesPerOperation(SchemaExtension):
             await write_audit(context.take_audit())
 
 
+class CodedRequestErrors(SchemaExtension):
+    """Errors found before execution (validation, the depth and alias limits) carry the code
+    GraphQL over HTTP gives them, GRAPHQL_VALIDATION_FAILED, on every transport."""
+
+    def on_validate(self):  # type: ignore[no-untyped-def]
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            if "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -81,6 +92,7 @@ schema = strawberry.Schema(
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
         FreshCachesPerOperation,
+        CodedRequestErrors,
         lambda: QueryDepthLimiter(max_depth=_limits.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=_limits.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=_limits.max_tokens),

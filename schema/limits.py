@@ -1,8 +1,18 @@
 """What a query may cost: an estimate in the style of GitHub's and Shopify's, made before any
-resolver runs, from the document and the schema's types alone."""
+resolver runs, from the document and the schema's types alone.
+
+Introspection is costed like any other selection (1 per object, multiplied by list sizes), but
+its lists are estimated at the served schema's real sizes, since the data it reads is the schema
+itself: `__schema { types }` counts every type, a type's `fields` the mean number of fields per
+type (so `types { fields }` counts every field once), and `__type(name: "X")` the sizes of X
+itself. GraphiQL's standard introspection query thus costs about the number of objects its
+answer holds (about 1,700 here), while an alias flood of `__schema` costs that many times over.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +21,11 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -20,7 +33,10 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
+    StringValueNode,
+    TypeMetaFieldDef,
     VariableNode,
 )
 
@@ -58,6 +74,83 @@ def _first(node: FieldNode, variables: dict[str, Any]) -> int | None:
     return None
 
 
+# Sizes of introspection lists: (introspection type, field) -> how many items one holds.
+Sizes = dict[tuple[str, str], float]
+
+
+def _type_sizes(schema: GraphQLSchema, named: GraphQLNamedType) -> Sizes:
+    """The real sizes of the lists of one type's `__Type` description."""
+    fields = named.fields if isinstance(named, GraphQLObjectType | GraphQLInterfaceType) else {}
+    interfaces = (
+        named.interfaces if isinstance(named, GraphQLObjectType | GraphQLInterfaceType) else ()
+    )
+    possible = (
+        schema.get_possible_types(named)
+        if isinstance(named, GraphQLInterfaceType | GraphQLUnionType)
+        else ()
+    )
+    return {
+        ("__Type", "fields"): len(fields),
+        ("__Type", "interfaces"): len(interfaces),
+        ("__Type", "possibleTypes"): len(possible),
+        ("__Type", "enumValues"): len(named.values) if isinstance(named, GraphQLEnumType) else 0,
+        ("__Type", "inputFields"): (
+            len(named.fields) if isinstance(named, GraphQLInputObjectType) else 0
+        ),
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _introspection_sizes(schema: GraphQLSchema) -> Sizes:
+    """Mean sizes of the introspection lists over the whole schema: a list under every type
+    (`types { fields }`) then counts each of the schema's fields once."""
+    types = list(schema.type_map.values())
+    totals: dict[tuple[str, str], float] = {}
+    field_count = arg_count = 0
+    references: list[Any] = [a.type for d in schema.directives for a in d.args.values()]
+    for named in types:
+        for key, size in _type_sizes(schema, named).items():
+            totals[key] = totals.get(key, 0) + size
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            field_count += len(named.fields)
+            arg_count += sum(len(f.args) for f in named.fields.values())
+            for f in named.fields.values():
+                references += [f.type, *(a.type for a in f.args.values())]
+        elif isinstance(named, GraphQLInputObjectType):
+            references += [f.type for f in named.fields.values()]
+    sizes: Sizes = {key: total / max(len(types), 1) for key, total in totals.items()}
+    directive_args = sum(len(d.args) for d in schema.directives)
+    sizes[("__Schema", "types")] = len(types)
+    sizes[("__Schema", "directives")] = len(schema.directives)
+    sizes[("__Directive", "args")] = directive_args / max(len(schema.directives), 1)
+    sizes[("__Field", "args")] = arg_count / max(field_count, 1)
+    # `ofType` is set on wrappers (NON_NULL, LIST) only: counted at the rate wrappers occur
+    # among the types fields and arguments refer to, a chain costs its mean length.
+    wrappers = sum(_wrapper_depth(t) for t in references)
+    sizes[("__Type", "ofType")] = wrappers / max(wrappers + len(references), 1)
+    return sizes
+
+
+def _wrapper_depth(gtype: Any) -> int:
+    depth = 0
+    while isinstance(gtype, GraphQLNonNull | GraphQLList):
+        depth += 1
+        gtype = gtype.of_type
+    return depth
+
+
+def _type_argument(node: FieldNode, variables: dict[str, Any]) -> str | None:
+    for argument in node.arguments or ():
+        if argument.name.value != "name":
+            continue
+        if isinstance(argument.value, StringValueNode):
+            return argument.value.value
+        if isinstance(argument.value, VariableNode):
+            raw = variables.get(argument.value.name.value)
+            return raw if isinstance(raw, str) else None
+    return None
+
+
 class _Estimator:
     def __init__(
         self,
@@ -68,49 +161,70 @@ class _Estimator:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.introspection = _introspection_sizes(schema)
 
     def selection(
         self,
         selection_set: SelectionSetNode | None,
         parent: Any,
         seen: frozenset[str] = frozenset(),
-    ) -> int:
+        sizes: Sizes | None = None,
+    ) -> float:
+        """The cost of a selection on `parent`; `sizes` are the real list sizes of the one
+        type a `__type(name:)` selection describes."""
         if selection_set is None:
             return 0
-        total = 0
+        total = 0.0
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
-                total += self.field(node, parent, seen)
+                total += self.field(node, parent, seen, sizes)
             elif isinstance(node, InlineFragmentNode):
                 target = parent
                 if node.type_condition is not None:
                     target = self.schema.get_type(node.type_condition.name.value) or parent
-                total += self.selection(node.selection_set, target, seen)
+                total += self.selection(node.selection_set, target, seen, sizes)
             elif isinstance(node, FragmentSpreadNode):
                 name = node.name.value
                 fragment = self.fragments.get(name)
                 if fragment is None or name in seen:
                     continue
                 target = self.schema.get_type(fragment.type_condition.name.value) or parent
-                total += self.selection(fragment.selection_set, target, seen | {name})
+                total += self.selection(fragment.selection_set, target, seen | {name}, sizes)
         return total
 
-    def field(self, node: FieldNode, parent: Any, seen: frozenset[str]) -> int:
+    def field(
+        self, node: FieldNode, parent: Any, seen: frozenset[str], sizes: Sizes | None = None
+    ) -> float:
         name = node.name.value
-        if name.startswith("__"):
-            return 0
         if isinstance(parent, GraphQLUnionType) or not isinstance(
             parent, GraphQLObjectType | GraphQLInterfaceType
         ):
             return 0
-        definition = parent.fields.get(name)
+        if name == "__schema":
+            definition = SchemaMetaFieldDef
+        elif name == "__type":
+            definition = TypeMetaFieldDef
+        else:
+            definition = parent.fields.get(name)  # `__typename` is a scalar: not found, free
         if definition is None:
             return 0
         named, is_list = _unwrap(definition.type)
         if node.selection_set is None:
             return 0
+        child_sizes: Sizes | None = None
         first = _first(node, self.variables)
-        if "first" in definition.args:
+        if parent.name.startswith("__") and (is_list or name == "ofType"):
+            key = (parent.name, name)
+            multiplier: float = (sizes or self.introspection).get(
+                key, self.introspection.get(key, LIST_ESTIMATE)
+            )
+        elif name == "__type":
+            described = self.schema.get_type(_type_argument(node, self.variables) or "")
+            if described is None:
+                return 1  # answered with null
+            multiplier = 1
+            child_sizes = _type_sizes(self.schema, described)
+        elif "first" in definition.args:
             multiplier = min(max(first if first is not None else DEFAULT_PAGE, 0), MAX_PAGE)
         elif name == "edges":
             multiplier = 1  # the connection's page size already counts its edges
@@ -118,7 +232,7 @@ class _Estimator:
             multiplier = LIST_ESTIMATE
         else:
             multiplier = 1
-        children = self.selection(node.selection_set, named, seen)
+        children = self.selection(node.selection_set, named, seen, child_sizes)
         return 1 + multiplier * children if multiplier else 1
 
 
@@ -129,7 +243,8 @@ def estimate(
     variables: dict[str, Any] | None,
 ) -> Cost:
     """The cost of the operation that would run: 1 per object field, multiplied by the page
-    size (`first`, default 20, at most 100) or a list estimate for what sits below lists."""
+    size (`first`, default 20, at most 100) or a list estimate for what sits below lists
+    (introspection lists: their real sizes in this schema)."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -150,7 +265,7 @@ def estimate(
         "subscription": schema.subscription_type,
     }[chosen.operation.value]
     estimator = _Estimator(schema, fragments, variables or {})
-    cost = estimator.selection(chosen.selection_set, root)
+    cost = math.ceil(round(estimator.selection(chosen.selection_set, root), 6))
     if chosen.operation.value == "mutation":
         cost += MUTATION_COST
     return Cost(cost)

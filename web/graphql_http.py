@@ -27,11 +27,11 @@ from persistence import statement_counter
 from persistence.audit import write_audit
 from resolvers.context import Context, Services
 from resolvers.metrics import LATENCY, REQUESTS, operation_label
-from schema.limits import Cost, estimate
 from web.authentication import Unauthenticated, authenticate
 from web.caching import PersistedQueries, ResponseCache, is_public, sha256
 from web.client_address import of_connection
 from web.logging_setup import request_id
+from web.operation_limits import Charged, Refusal, admit, admit_batch
 
 log = logging.getLogger("graphql")
 
@@ -228,20 +228,6 @@ def single_operation_name(document: DocumentNode | GraphQLError) -> str | None:
     return None
 
 
-def operation_problem(document: DocumentNode, operation_name: str | None) -> str | None:
-    """GraphQL's GetOperation: several operations need an operationName that names one."""
-    names = [
-        d.name.value if d.name else None
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-    ]
-    if operation_name is None and len(names) > 1:
-        return "The document has several operations: name the one to run in operationName."
-    if operation_name is not None and operation_name not in names:
-        return f"The document has no operation named {operation_name!r}."
-    return None
-
-
 def fast_key(query_string: str, accept: str, language: str, period: int) -> str:
     """The cache key of an anonymous GET: raw query string and negotiation headers, so a hit
     needs no parsing at all."""
@@ -256,10 +242,11 @@ def request_error(message: str, code: str, media: str) -> tuple[dict[str, Any], 
     return {"data": None, "errors": [error]}, 200
 
 
-def budget_bucket(ctx: Context) -> str:
-    if ctx.account is not None:
-        return f"cost:acct:{ctx.account.id}"
-    return f"cost:ip:{ctx.client_ip}"
+def refusal_body(refusal: Refusal, media: str) -> tuple[dict[str, Any], int]:
+    """An operation the gate refused: 429 for the budget, else a request error."""
+    if refusal.status == 429:
+        return {"errors": [refusal.error()]}, 429
+    return request_error(refusal.message, refusal.code, media)
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -359,13 +346,22 @@ class GraphQLEndpoint:
                 problem.headers,
             )
         if isinstance(params, list):
+            items = [await self.resolve_persisted(item, media) for item in params]
+            # The batch's summed cost is paid before any of it runs: all of it, or none runs.
+            admitted = await admit_batch(
+                self.schema._schema, [self.gate_input(item) for item in items], ctx
+            )
+            if isinstance(admitted, Refusal):
+                body, status = refusal_body(admitted, media)
+                return json_response(
+                    body, status, media, {"Retry-After": str(admitted.retry_after)}
+                )
             results = []
-            for item in params:
-                resolved = await self.resolve_persisted(item, media)
-                if isinstance(resolved, GraphQLParams):
-                    results.append((await self.run(request, resolved, ctx, media))[0])
+            for item, verdict in zip(items, admitted, strict=True):
+                if isinstance(item, GraphQLParams):
+                    results.append((await self.run(request, item, ctx, media, verdict))[0])
                 else:
-                    results.append(resolved[0])
+                    results.append(item[0])
             return json_response(results, 200, media, ctx.response_headers)
         resolved = await self.resolve_persisted(params, media)
         if not isinstance(resolved, GraphQLParams):
@@ -499,43 +495,39 @@ class GraphQLEndpoint:
             request_id=rid,
         )
 
+    def gate_input(
+        self, item: GraphQLParams | tuple[dict[str, Any], int]
+    ) -> tuple[DocumentNode, str | None, dict[str, Any] | None] | None:
+        """What the operation gate assesses of a batch item (None: nothing to run or parse)."""
+        if not isinstance(item, GraphQLParams):
+            return None
+        document = parse_document(item.query, self.services.settings.max_tokens)
+        if not isinstance(document, DocumentNode):
+            return None
+        return document, item.operation_name, item.variables
+
     async def run(
-        self, request: Request, params: GraphQLParams, ctx: Context, media: str
+        self,
+        request: Request,
+        params: GraphQLParams,
+        ctx: Context,
+        media: str,
+        verdict: Charged | Refusal | None = None,
     ) -> tuple[dict[str, Any], int]:
+        """Run one operation through the operation gate, or with the verdict its batch got."""
         settings = self.services.settings
         document = parse_document(params.query, settings.max_tokens)
-        cost: Cost | None = None
         if isinstance(document, DocumentNode):
-            problem = operation_problem(document, params.operation_name)
-            if problem is not None:
-                return request_error(problem, "BAD_REQUEST", media)
-            ctx.extras["public"] = is_public(document, params.operation_name)
-            cost = estimate(self.schema._schema, document, params.operation_name, params.variables)
-            if cost.requested > settings.max_query_cost:
-                return request_error(
-                    f"This query would cost {cost.requested} points; the most one query may "
-                    f"cost is {settings.max_query_cost}. Ask for fewer items or fields.",
-                    "QUERY_TOO_COMPLEX",
-                    media,
+            if verdict is None:
+                verdict = await admit(
+                    self.schema._schema, document, params.operation_name, params.variables, ctx
                 )
-            remaining = await self.services.budget.spend(
-                budget_bucket(ctx), cost.requested, settings.cost_budget_per_minute, 60
-            )
-            if remaining is None:
-                body = {
-                    "errors": [
-                        {
-                            "message": "Query budget used up for this minute; try again shortly.",
-                            "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": 60},
-                        }
-                    ]
-                }
-                return body, 429
-            ctx.extras["cost"] = {
-                "requestedQueryCost": cost.requested,
-                "maximumAvailable": settings.cost_budget_per_minute,
-                "remaining": remaining,
-            }
+            if isinstance(verdict, Refusal):
+                if verdict.retry_after is not None:
+                    ctx.response_headers["Retry-After"] = str(verdict.retry_after)
+                return refusal_body(verdict, media)
+            ctx.extras["public"] = is_public(document, params.operation_name)
+            ctx.extras["cost"] = verdict.report()
         allowed = {OperationType.QUERY, OperationType.MUTATION, OperationType.SUBSCRIPTION}
         if request.method == "GET":
             allowed = {OperationType.QUERY}

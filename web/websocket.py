@@ -14,10 +14,14 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from resolvers.context import Context, Services
 from web.authentication import Unauthenticated, authenticate
 from web.client_address import of_connection
+from web.websocket_limits import GatedTransportWSHandler
 
 
 class GraphQLWebSocket(GraphQL):
     """Strawberry's WebSocket handling with this service's context and authentication."""
+
+    # Every operation passes the same gate as over HTTP (cost, per-account budget).
+    graphql_transport_ws_handler_class = GatedTransportWSHandler
 
     def __init__(self, schema: Any, services: Services) -> None:
         super().__init__(

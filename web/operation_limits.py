@@ -1,0 +1,151 @@
+"""The operation gate: what every GraphQL operation passes before it runs, over HTTP (each
+request, or a whole batch) and over the WebSocket (each `subscribe`, subscriptions included).
+
+Depth, aliases and tokens are checked by the schema's extensions (schema/app.py) on every
+transport; this gate adds what needs the caller: one operation must be named when a document
+holds several, the estimated cost (schema/limits.py) must stay under `max_query_cost`, and it
+is drawn from the caller's per-minute budget, one bucket per account (per address when
+anonymous) shared by HTTP and the WebSocket. A refusal carries the same message and
+`extensions.code` whichever transport asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
+
+from resolvers.context import Context
+from schema.limits import estimate
+
+BUDGET_WINDOW_S = 60
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An operation that may not run; `status` is the HTTP status it is answered with."""
+
+    message: str
+    code: str
+    status: int = 400
+    retry_after: int | None = None
+
+    def error(self) -> dict[str, Any]:
+        """The GraphQL error, as HTTP and the WebSocket both send it."""
+        extensions: dict[str, Any] = {"code": self.code}
+        if self.retry_after is not None:
+            extensions["retryAfterSeconds"] = self.retry_after
+        return {"message": self.message, "extensions": extensions}
+
+
+@dataclass(frozen=True)
+class Charged:
+    """An admitted operation: what it cost and what is left of the caller's budget."""
+
+    requested: int
+    maximum: int
+    remaining: int
+
+    def report(self) -> dict[str, int]:
+        """The `extensions.cost` of the response."""
+        return {
+            "requestedQueryCost": self.requested,
+            "maximumAvailable": self.maximum,
+            "remaining": self.remaining,
+        }
+
+
+def budget_bucket(ctx: Context) -> str:
+    """One budget per account, whatever the transport; per client address when anonymous."""
+    if ctx.account is not None:
+        return f"cost:acct:{ctx.account.id}"
+    return f"cost:ip:{ctx.client_ip}"
+
+
+def operation_problem(document: DocumentNode, operation_name: str | None) -> str | None:
+    """GraphQL's GetOperation: several operations need an operationName that names one."""
+    names = [
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+    if not names:
+        return "The document has no operation to run."
+    if operation_name is None and len(names) > 1:
+        return "The document has several operations: name the one to run in operationName."
+    if operation_name is not None and operation_name not in names:
+        return f"The document has no operation named {operation_name!r}."
+    return None
+
+
+def assess(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    max_query_cost: int,
+) -> int | Refusal:
+    """The operation's estimated cost, or why it may not run whatever the budget."""
+    problem = operation_problem(document, operation_name)
+    if problem is not None:
+        return Refusal(problem, "BAD_REQUEST")
+    cost = estimate(schema, document, operation_name, variables).requested
+    if cost > max_query_cost:
+        return Refusal(
+            f"This query would cost {cost} points; the most one query may cost is "
+            f"{max_query_cost}. Ask for fewer items or fields.",
+            "QUERY_TOO_COMPLEX",
+        )
+    return cost
+
+
+async def charge(ctx: Context, points: int) -> Charged | Refusal:
+    """Draw the points from the caller's budget for this minute, all of them or none."""
+    budget = ctx.services.settings.cost_budget_per_minute
+    remaining = await ctx.services.budget.spend(budget_bucket(ctx), points, budget, BUDGET_WINDOW_S)
+    if remaining is None:
+        return Refusal(
+            "Query budget used up for this minute; try again shortly.",
+            "RATE_LIMITED",
+            status=429,
+            retry_after=BUDGET_WINDOW_S,
+        )
+    return Charged(points, budget, remaining)
+
+
+async def admit(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    ctx: Context,
+) -> Charged | Refusal:
+    """The gate for one operation: assessed, then paid for from the caller's budget."""
+    assessed = assess(
+        schema, document, operation_name, variables, ctx.services.settings.max_query_cost
+    )
+    if isinstance(assessed, Refusal):
+        return assessed
+    return await charge(ctx, assessed)
+
+
+async def admit_batch(
+    schema: GraphQLSchema,
+    operations: list[tuple[DocumentNode, str | None, dict[str, Any] | None] | None],
+    ctx: Context,
+) -> list[Charged | Refusal | None] | Refusal:
+    """The gate for an HTTP batch: every operation assessed, then the sum of the admissible
+    ones paid at once. The whole batch is refused (RATE_LIMITED) when the budget cannot cover
+    that sum, so none of it runs; an operation refused on its own (too complex, unnamed) is
+    answered in its place and costs nothing. `None` stands for what has no document to assess
+    (it fails before execution) and gets `None` back."""
+    max_cost = ctx.services.settings.max_query_cost
+    assessed: list[int | Refusal | None] = [
+        None if op is None else assess(schema, op[0], op[1], op[2], max_cost) for op in operations
+    ]
+    total = sum(a for a in assessed if isinstance(a, int))
+    paid = await charge(ctx, total)
+    if isinstance(paid, Refusal):
+        return paid
+    return [Charged(a, paid.maximum, paid.remaining) if isinstance(a, int) else a for a in assessed]

@@ -1,0 +1,57 @@
+"""The operation gate on the WebSocket: every `subscribe` message (a query, a mutation or a
+subscription) is parsed under the token limit, assessed and paid for from the caller's budget
+before Strawberry runs it, exactly as an HTTP request is. A refusal is graphql-transport-ws's
+`error` message, carrying the error HTTP would answer with (same message, same
+`extensions.code`); the connection stays open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+
+from resolvers.context import Context
+from web.graphql_http import format_error, parse_document
+from web.operation_limits import Refusal, admit
+
+
+class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
+    """Strawberry's graphql-transport-ws handler, with the operation gate before each run."""
+
+    async def run_operation(self, operation: Operation[Context, Any]) -> None:
+        try:
+            errors = await self.refusal(operation)
+        except Exception as error:  # an outage of the budget store, say: refused, logged
+            await self.handle_task_exception(error)
+            errors = [
+                {
+                    "message": "Internal error: the operation could not be admitted.",
+                    "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+                }
+            ]
+        if errors is not None:
+            await operation.send_operation_message(
+                {"id": operation.id, "type": "error", "payload": errors}  # type: ignore[typeddict-item]
+            )
+            return
+        await super().run_operation(operation)
+
+    async def refusal(self, operation: Operation[Context, Any]) -> list[dict[str, Any]] | None:
+        """The errors refusing the operation, or None when it may run (and has been paid)."""
+        ctx = self.context
+        if not isinstance(operation.query, str):
+            return [{"message": "`query` must be a string.", "extensions": {"code": "BAD_REQUEST"}}]
+        document = parse_document(operation.query, ctx.services.settings.max_tokens)
+        if isinstance(document, GraphQLError):
+            # Answered as HTTP answers it, instead of closing the whole connection.
+            return [format_error(document, ctx.request_id)]
+        variables = operation.variables if isinstance(operation.variables, dict) else None
+        name = operation.operation_name if isinstance(operation.operation_name, str) else None
+        verdict = await admit(self.schema._schema, document, name, variables, ctx)  # type: ignore[attr-defined]
+        if isinstance(verdict, Refusal):
+            return [verdict.error()]
+        return None
