@@ -19,6 +19,7 @@ from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
 from schema.delegations import AuditEvent, Delegation, DelegationMutations
+from schema.input_guard import guard_arguments
 from schema.mutation import AccountMutations
 from schema.offices import Office
 from schema.persons import Passport, Person
@@ -98,3 +99,5 @@ schema = strawberry.Schema(
         lambda: MaxTokensLimiter(max_token_count=_limits.max_tokens),
     ],
 )
+# Control characters, and days outside the service's calendar, never reach a resolver.
+guard_arguments(schema)

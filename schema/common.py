@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from enum import Enum
 from typing import Annotated, Any
 
@@ -14,23 +15,48 @@ from resolvers.outcomes import Refusal
 # ---------------------------------------------------------------- global IDs
 
 
+# The only spellings issued: an ASCII type name, and a primary key in ASCII digits without
+# sign, spaces or leading zeros (str.isdigit and int() also take "²" or "١", which would
+# fail or name an object a second way).
+_TYPE_NAME = re.compile(r"[A-Za-z]{1,60}")
+_PRIMARY_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
+_LARGEST_PK = 2**31 - 1  # primary keys are 32-bit integers: anything larger cannot exist
+
+
 def to_global_id(type_name: str, pk: int | str) -> strawberry.ID:
-    raw = f"{type_name}:{pk}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    return strawberry.ID(canonical_base64(f"{type_name}:{pk}"))
+
+
+def canonical_base64(text: str) -> str:
+    """URL-safe base64 without padding: how IDs and cursors are spelled."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_canonical_base64(encoded: str, max_length: int = 200) -> str | None:
+    """The ASCII text `encoded` spells, only when it is spelled exactly as
+    `canonical_base64` would (no padding, no other alphabet, no stray or extra bits)."""
+    if not isinstance(encoded, str) or not 0 < len(encoded) <= max_length:
+        return None
+    if not encoded.isascii():
+        return None
+    try:
+        padded = encoded + "=" * (-len(encoded) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return text if canonical_base64(text) == encoded else None
 
 
 def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, int] | None:
-    """(type name, primary key) of a global ID, or None for anything malformed or mistyped."""
-    if not isinstance(global_id, str) or not 0 < len(global_id) <= 200:
-        return None
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        text = base64.urlsafe_b64decode(padded.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    """(type name, primary key) of a global ID, or None for anything malformed, mistyped or
+    not spelled the one way IDs are issued: such an ID is an unknown ID."""
+    text = decode_canonical_base64(global_id)
+    if text is None:
         return None
     type_name, sep, pk = text.partition(":")
-    # Primary keys are 32-bit integers: anything larger cannot exist.
-    if not sep or not pk.isdigit() or len(pk) > 10 or int(pk) > 2**31 - 1:
+    if not sep or not _TYPE_NAME.fullmatch(type_name) or not _PRIMARY_KEY.fullmatch(pk):
+        return None
+    if int(pk) > _LARGEST_PK:
         return None
     if expected is not None and type_name != expected:
         return None

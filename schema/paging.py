@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from collections.abc import Sequence
 from typing import TypeVar
 
 from resolvers.outcomes import bad_input
+from schema.common import canonical_base64, decode_canonical_base64
 
 T = TypeVar("T")
 
@@ -15,20 +15,21 @@ DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
 
+_OFFSET = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
 def offset_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+    return canonical_base64(f"o:{offset}")
 
 
 def cursor_offset(cursor: str | None) -> int:
-    """The offset after which a page starts; a cursor we did not issue is BAD_USER_INPUT."""
+    """The offset after which a page starts; a cursor not spelled exactly as we issue them
+    (ASCII digits, no leading zeros, canonical base64) is BAD_USER_INPUT."""
     if cursor is None:
         return 0
-    try:
-        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise bad_input("`after` is not a cursor this API issued.") from exc
-    kind, _, value = text.partition(":")
-    if kind != "o" or not value.isdigit() or len(value) > 9:
+    text = decode_canonical_base64(cursor, max_length=40)
+    kind, _, value = (text or "").partition(":")
+    if kind != "o" or not _OFFSET.fullmatch(value):
         raise bad_input("`after` is not a cursor this API issued.")
     return int(value) + 1
 

@@ -1,0 +1,27 @@
+"""Which characters a text sent to the service may hold: no control characters, line breaks
+and tabs only in texts with lines, and nothing that is not a Unicode scalar value."""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL and C1 controls; unpaired surrogates (JSON's "\ud800" decodes to one)
+# cannot be stored as UTF-8 at all.
+_CONTROLS = "\x00-\x1f\x7f-\x9f"
+_SURROGATES = "\ud800-\udfff"
+_ONE_LINE_REFUSED = re.compile(f"[{_CONTROLS}{_SURROGATES}]")
+_LINES_REFUSED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_SURROGATES}]")
+
+
+def text_problem(value: str, *, multi_line: bool = False) -> str | None:
+    """Why the text is not acceptable, or None. One-line texts (names, codes, e-mail
+    addresses, keys, filters) refuse every control character; multi-line texts (notes,
+    reasons) allow line feed, carriage return and tab."""
+    found = (_LINES_REFUSED if multi_line else _ONE_LINE_REFUSED).search(value)
+    if found is None:
+        return None
+    if "\ud800" <= found.group() <= "\udfff":
+        return "must be valid Unicode text (it holds an unpaired surrogate)"
+    if multi_line:
+        return "must not contain control characters other than line breaks and tabs"
+    return "must not contain control characters or line breaks"
