@@ -41,8 +41,20 @@ async def open_count(helper_id: int) -> list[Delegation]:
     return await Delegation.filter(helper_id=helper_id, status__in=["PENDING", "ACTIVE"])
 
 
-async def create(**values: object) -> Delegation:
-    return await Delegation.create(**values)
+async def create(
+    *,
+    requested_surname: str,
+    requested_nationality: str,
+    requested_birth_date: date,
+    **values: object,
+) -> Delegation:
+    """A new delegation, keeping what the helper typed to find the dependant."""
+    return await Delegation.create(
+        requested_surname=requested_surname,
+        requested_nationality=requested_nationality,
+        requested_birth_date=requested_birth_date,
+        **values,
+    )
 
 
 async def move(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from domain.delegation import effective_status, initial_status, scope_problem
+from domain.identifiers import normalise_name, normalise_nationality
 from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import Delegation, Role
@@ -29,6 +30,18 @@ def status_of(ctx: Context, delegation: Delegation) -> str:
         now=ctx.now(),
         today=local_today(ctx),
     )
+
+
+def shows_dependant(ctx: Context, delegation: Delegation) -> bool:
+    """Whether `Delegation.dependant` shows the person: always to the dependant themselves and
+    to staff; to the helper only while the delegation is ACTIVE (before, the helper has only
+    what it typed; after, it keeps nothing of the person)."""
+    account = ctx.account
+    if account is None:
+        return False
+    if account.person_id == delegation.dependant_id or is_staff(ctx):
+        return True
+    return account.id == delegation.helper_id and status_of(ctx, delegation) == "ACTIVE"
 
 
 def _trail(ctx: Context, delegation: Delegation, action: str) -> None:
@@ -95,6 +108,11 @@ async def add_dependant(
     delegation = await store.create(
         helper_id=account.id,
         dependant_id=person.id,
+        # What the helper typed, as the identity match read it: shown back to the helper
+        # instead of the person's record while the delegation is not ACTIVE.
+        requested_surname=normalise_name(surname).upper()[:100],
+        requested_nationality=normalise_nationality(nationality),
+        requested_birth_date=birth_date,
         relationship=relationship,
         scopes=sorted(set(scopes)),
         status=status,

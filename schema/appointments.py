@@ -14,6 +14,7 @@ from strawberry.types import Info
 from persistence.models import Appointment as AppointmentRow
 from persistence.models import Slot as SlotRow
 from resolvers import appointments as resolve
+from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.metrics import BOOKINGS
 from schema import paging
@@ -100,6 +101,18 @@ class Slot(Node):
         return info.context.services.calendar.is_provisional(day)
 
 
+ANOTHER_HELPER = "Another helper"
+
+
+def _booked_by_another_helper(ctx: Context, row: AppointmentRow) -> bool:
+    """True when the viewer reaches the appointment as a helper and another helper booked it:
+    the person and staff see every booker, a helper only itself."""
+    account = ctx.account
+    if account is None or account.person_id == row.applicant_id or is_staff(ctx):
+        return False
+    return row.booked_by_kind == "HELPER" and row.booked_by_id != account.id
+
+
 @strawberry.type(description="An in-person appointment at an office for one applicant.")
 class Appointment(Node):
     row: strawberry.Private[AppointmentRow]
@@ -141,9 +154,20 @@ class Appointment(Node):
         office = await info.context.loaders.office.load(self.row.office_id)
         return _local(self.row.ends_at, office.time_zone)
 
-    @strawberry.field(description="Who booked it, and in what capacity.")
+    @strawberry.field(
+        description="Who booked it, and in what capacity. A helper viewing an appointment "
+        "another helper booked sees only that: kind HELPER, the display name 'Another helper' "
+        "and an ID that names no account (helpers of one person never see each other)."
+    )
     async def booked_by(self, info: Info) -> Actor:
-        account = await info.context.loaders.account.load(self.row.booked_by_id)
+        ctx: Context = info.context
+        if _booked_by_another_helper(ctx, self.row):
+            return Actor(
+                id=to_global_id("Actor", 0),
+                display_name=ANOTHER_HELPER,
+                kind=ActorKind.HELPER,
+            )
+        account = await ctx.loaders.account.load(self.row.booked_by_id)
         return Actor(
             id=to_global_id("Actor", self.row.booked_by_id),
             display_name=account.display_name if account else "",

@@ -26,7 +26,7 @@ from schema.common import (
     from_global_id,
     to_global_id,
 )
-from schema.persons import DelegationScope, Person
+from schema.persons import DelegationScope, Person, visible_person
 from schema.results import run_mutation
 
 SHANGHAI = "Asia/Shanghai"
@@ -71,6 +71,16 @@ async def actor_for(ctx: Context, account_id: int | None, kind: str) -> Actor:
     )
 
 
+@strawberry.type(
+    description="The facts the helper typed to find the dependant (surname upper-cased and "
+    "nationality as ISO code, as the identity match read them); nothing from the record."
+)
+class DependantFacts:
+    surname: str = strawberry.field(description="The surname typed, upper-cased.")
+    nationality: str = strawberry.field(description="The nationality typed (ISO 3166-1 alpha-3).")
+    birth_date: dt.date = strawberry.field(description="The date of birth typed.")
+
+
 @strawberry.type(description="A helper's right to act for a dependant within scopes.")
 class Delegation(Node):
     row: strawberry.Private[DelegationRow]
@@ -94,9 +104,26 @@ class Delegation(Node):
     async def helper(self, info: Info) -> Actor:
         return await actor_for(info.context, self.row.helper_id, "HELPER")
 
-    @strawberry.field(description="The person helped.")
-    async def dependant(self, info: Info) -> Person:
-        return Person.from_row(await info.context.loaders.person.load(self.row.dependant_id))
+    @strawberry.field(
+        description="The person helped. The helper sees them only while the delegation is "
+        "ACTIVE (null while PENDING and once DECLINED, REVOKED or EXPIRED: see requestedFor); "
+        "the dependant themselves and staff always see them."
+    )
+    async def dependant(self, info: Info) -> Person | None:
+        ctx: Context = info.context
+        if not resolve.shows_dependant(ctx, self.row):
+            return None
+        return await visible_person(ctx, await ctx.loaders.person.load(self.row.dependant_id))
+
+    @strawberry.field(
+        description="What the helper typed when adding the dependant, whatever the status."
+    )
+    def requested_for(self) -> DependantFacts:
+        return DependantFacts(
+            surname=self.row.requested_surname,
+            nationality=self.row.requested_nationality,
+            birth_date=self.row.requested_birth_date,
+        )
 
     @strawberry.field(description="Where it stands now (expiry applies at once).")
     def status(self, info: Info) -> DelegationStatus:

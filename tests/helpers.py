@@ -189,6 +189,7 @@ DELEGATION_FIELDS = """
   id relationship scopes status validUntil createdAt
   helper { id displayName kind }
   dependant { id surname givenNames nationality birthDate }
+  requestedFor { surname nationality birthDate }
 """
 
 ADD_DEPENDANT = f"""

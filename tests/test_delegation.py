@@ -19,9 +19,11 @@ from tests.helpers import (
     ACTIONS,
     ALL_SCOPES,
     CANCEL,
+    DELEGATION_FIELDS,
     NOT_PERMITTED,
     RESCHEDULE,
     VIEWER,
+    Registered,
     accepted_dependant,
     active_dependant,
     add_dependant,
@@ -56,12 +58,19 @@ def scopes_of(person: dict) -> list[str]:
     return sorted(person["grantedScopes"])
 
 
-def assert_sees_nothing_of(person: dict) -> None:
-    """A Person reached through a delegation that grants nothing: every gated field null."""
-    assert person["grantedScopes"] == [], person
-    for field in ("appointments", "applications", "documents", "permanentResidentCard"):
-        assert person[field] is None, (field, person)
-    assert person["passports"] is None, person
+def typed(person: Registered) -> dict[str, str]:
+    """requestedFor as the helper typed `person`'s facts (surname upper-cased)."""
+    return {
+        "surname": person.surname.upper(),
+        "nationality": person.nationality,
+        "birthDate": person.birth_date,
+    }
+
+
+def assert_sees_only_what_was_typed(delegation: dict, person: Registered) -> None:
+    """A delegation that is not ACTIVE shows its helper no person, only the typed facts."""
+    assert delegation["dependant"] is None, delegation
+    assert delegation["requestedFor"] == typed(person), delegation
 
 
 # ------------------------------------------------------------------ the demo helper's state
@@ -85,6 +94,14 @@ async def test_demo_helper_has_two_active_dependants_as_the_contract_says(client
     assert sorted(elder["scopes"]) == ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"]
     assert elder["dependant"]["nationality"] == "KOR"
     assert elder["dependant"]["birthDate"] == "1948-02-11"
+    assert child["requestedFor"]["surname"] == "TANAKA"
+    assert child["requestedFor"]["nationality"] == "JPN"
+    assert child["requestedFor"]["birthDate"] == child["dependant"]["birthDate"]
+    assert elder["requestedFor"] == {
+        "surname": "KIM",
+        "nationality": "KOR",
+        "birthDate": "1948-02-11",
+    }
     for delegation in (child, elder):
         assert delegation["helper"]["kind"] == "HELPER"
         assert delegation["helper"]["displayName"] == "Wang Fang"
@@ -278,7 +295,7 @@ async def test_declined_delegation_grants_nothing(client):
     me = await viewer(client, helper.token)
     assert me["applicants"] == []
     assert me["dependants"][0]["status"] == "DECLINED"
-    assert_sees_nothing_of(me["dependants"][0]["dependant"])
+    assert_sees_only_what_was_typed(me["dependants"][0], dependant.person)
     (slot,) = await open_slots(client)
     refused = await book(client, helper.token, dependant.person.id, slot["id"])
     assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
@@ -332,7 +349,7 @@ async def test_pending_delegation_expires_after_fourteen_days(client, clock):
     mine = await viewer(client, helper.token)
     assert mine["dependants"][0]["status"] == "EXPIRED"
     assert mine["applicants"] == []
-    assert_sees_nothing_of(mine["dependants"][0]["dependant"])
+    assert_sees_only_what_was_typed(mine["dependants"][0], dependant.person)
     late = await respond(client, dependant.token, added["id"], True)
     assert late == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
     assert await person_node(client, helper.token, dependant.person.id) is None
@@ -385,7 +402,7 @@ async def test_active_delegation_expires_after_its_valid_until_day(client, clock
     mine = await viewer(client, helper.token)
     assert mine["dependants"][0]["status"] == "EXPIRED"
     assert mine["applicants"] == []
-    assert_sees_nothing_of(mine["dependants"][0]["dependant"])
+    assert_sees_only_what_was_typed(mine["dependants"][0], child)
     assert await person_node(client, helper.token, child.id) is None
     refused = await book(client, helper.token, child.id, gid("Slot", 1))
     assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
@@ -509,6 +526,132 @@ async def test_limit_counts_active_and_pending_only(client):
     assert eleventh["limit"] == 10
 
 
+# ------------------------------------------------------- what the helper sees of the dependant
+
+DELEGATION_NODE = f"""
+query($id: ID!) {{ node(id: $id) {{ ... on Delegation {{ {DELEGATION_FIELDS} }} }} }}"""
+
+
+async def delegation_node(client, token: str, delegation_id: str) -> dict:
+    body = await gql(client, DELEGATION_NODE, {"id": delegation_id}, token=token)
+    assert "errors" not in body, body
+    return body["data"]["node"]
+
+
+async def test_a_pending_delegation_shows_the_helper_what_it_typed_and_no_person(client):
+    helper = await new_member(client)
+    adult = await register_person(client)
+    facts = {
+        **adult.facts(),
+        "surname": f"  {adult.surname.lower()} ",  # typed carelessly, still a match
+        "nationality": adult.nationality.lower(),
+    }
+
+    added = await add_dependant(client, helper.token, facts, relationship="PARENT")
+
+    assert added["__typename"] == "DependantAdded", added
+    delegation = added["delegation"]
+    delegation_id = delegation["id"]
+    assert delegation["status"] == "PENDING"
+    assert_sees_only_what_was_typed(delegation, adult)
+    assert delegation["requestedFor"]["surname"] == adult.surname.upper()
+    response = await client.post(
+        "/graphql", json={"query": VIEWER}, headers={"authorization": f"Bearer {helper.token}"}
+    )
+    (listed,) = response.json()["data"]["viewer"]["dependants"]
+    assert_sees_only_what_was_typed(listed, adult)
+    assert_sees_only_what_was_typed(
+        await delegation_node(client, helper.token, delegation_id), adult
+    )
+    # Nothing the helper did not type reaches it: not the given names, not the record's id.
+    assert adult.given_names not in response.text
+    assert adult.id not in response.text
+
+    # Staff see the person behind a pending delegation (they confirm it at the counter).
+    officer = await officer_token(client)
+    seen_by_staff = await delegation_node(client, officer, delegation_id)
+    assert seen_by_staff["dependant"]["id"] == adult.id
+
+    # Once ACTIVE the helper sees the person; what it typed stays as it was.
+    confirmed = await confirm(client, officer, delegation_id)
+    assert confirmed["delegation"]["status"] == "ACTIVE"
+    active = await delegation_node(client, helper.token, delegation_id)
+    assert active["dependant"]["id"] == adult.id
+    assert active["dependant"]["givenNames"] == adult.given_names
+    assert active["requestedFor"] == typed(adult)
+    assert (await viewer(client, helper.token))["dependants"][0]["dependant"]["id"] == adult.id
+
+    # Revoked: the person is gone from the helper's view again.
+    revoked = await revoke(client, helper.token, delegation_id)
+    assert revoked["delegation"]["status"] == "REVOKED"
+    assert_sees_only_what_was_typed(revoked["delegation"], adult)
+    assert_sees_only_what_was_typed(
+        await delegation_node(client, helper.token, delegation_id), adult
+    )
+    response = await client.post(
+        "/graphql", json={"query": VIEWER}, headers={"authorization": f"Bearer {helper.token}"}
+    )
+    assert adult.given_names not in response.text
+
+
+async def test_the_dependant_sees_themselves_in_every_delegation_whatever_its_status(client):
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    added = await add_ok(client, helper.token, dependant.person)
+
+    pending = (await viewer(client, dependant.token))["helpers"][0]
+    assert pending["status"] == "PENDING"
+    assert pending["dependant"]["id"] == dependant.person.id
+    assert pending["requestedFor"] == typed(dependant.person)
+
+    answered = await respond(client, dependant.token, added["id"], False)
+    assert answered["delegation"]["status"] == "DECLINED"
+    assert answered["delegation"]["dependant"]["id"] == dependant.person.id
+    declined = (await viewer(client, dependant.token))["helpers"][0]
+    assert declined["dependant"]["givenNames"] == dependant.person.given_names
+    # ... while the helper, the same moment, sees only what it typed.
+    assert_sees_only_what_was_typed(
+        (await viewer(client, helper.token))["dependants"][0], dependant.person
+    )
+
+
+async def test_a_helper_never_sees_another_helper_in_booked_by(client):
+    child = await register_person(client, birth_date=minor_birth_date())
+    first, second = await new_member(client), await new_member(client)
+    for helper in (first, second):
+        assert (await add_ok(client, helper.token, child))["status"] == "ACTIVE"
+    first_actor = gid("Actor", pk_of(first.account_id))
+
+    booked = await book_open_slot(client, first.token, child.id)
+
+    assert booked["bookedBy"] == {"id": first_actor, "displayName": "Test User", "kind": "HELPER"}
+    query = """query($id: ID!) { node(id: $id) { ... on Person {
+        appointments(first: 10) { edges { node { id bookedBy { id displayName kind } } } } } } }"""
+    body = await gql(client, query, {"id": child.id}, token=second.token)
+    assert "errors" not in body, body
+    (edge,) = body["data"]["node"]["appointments"]["edges"]
+    assert edge["node"]["id"] == booked["id"]
+    assert edge["node"]["bookedBy"] == {
+        "id": gid("Actor", 0),
+        "displayName": "Another helper",
+        "kind": "HELPER",
+    }
+    assert first_actor not in str(body)
+    appointment = await gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Appointment { bookedBy { id } } } }",
+        {"id": booked["id"]},
+        token=second.token,
+    )
+    assert appointment["data"]["node"]["bookedBy"]["id"] == gid("Actor", 0)
+    # The helper who booked, and staff, see who it was.
+    for token in (first.token, await officer_token(client)):
+        body = await gql(client, query, {"id": child.id}, token=token)
+        (edge,) = body["data"]["node"]["appointments"]["edges"]
+        assert edge["node"]["bookedBy"]["id"] == first_actor
+
+
 # -------------------------------------------------------------------------------- revoking
 
 
@@ -534,7 +677,7 @@ async def test_helper_revokes_and_the_very_next_request_sees_nothing(client):
     mine = await viewer(client, helper.token)
     assert mine["applicants"] == []
     assert mine["dependants"][0]["status"] == "REVOKED"
-    assert_sees_nothing_of(mine["dependants"][0]["dependant"])
+    assert_sees_only_what_was_typed(mine["dependants"][0], child)
     refused = await book(client, helper.token, child.id, other_slot["id"], service="VISA_RENEWAL")
     assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
     # Replaying the earlier booking's idempotency key does not hand the appointment back.

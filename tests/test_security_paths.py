@@ -1183,10 +1183,23 @@ async def test_a_delegation_that_is_not_active_grants_nothing(app, client, clock
     mine = await viewer(client, helper.token)
     expected = {"PENDING": "PENDING", "DECLINED": "DECLINED", "REVOKED": "REVOKED"}
     assert mine["dependants"][0]["status"] == expected.get(state, "EXPIRED")
-    assert mine["dependants"][0]["dependant"]["grantedScopes"] == []
-    assert mine["dependants"][0]["dependant"]["applications"] is None
-    assert mine["dependants"][0]["dependant"]["appointments"] is None
-    assert mine["dependants"][0]["dependant"]["passports"] is None
+    # No person behind the delegation: only the facts the helper typed.
+    assert mine["dependants"][0]["dependant"] is None
+    assert mine["dependants"][0]["requestedFor"] == {
+        "surname": dependant.person.surname.upper(),
+        "nationality": dependant.person.nationality,
+        "birthDate": dependant.person.birth_date,
+    }
+    through_node = await gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Delegation { dependant { id } } } }",
+        {"id": mine["dependants"][0]["id"]},
+        token=helper.token,
+    )
+    assert through_node["data"]["node"] == {"dependant": None}, through_node
+    # The dependant still sees themselves in it.
+    theirs = await viewer(client, dependant.token)
+    assert theirs["helpers"][0]["dependant"]["id"] == person_id
     assert mine["applicants"] == []
     assert await nodes(client, helper.token, [person_id, application_id]) == [None, None]
     booked = await book(client, helper.token, person_id, slot["id"], "STAY_PERMIT_RENEWAL")
@@ -1501,6 +1514,7 @@ KNOWN_PATHS = {
     "Application.events",
     "ApplicationEvent.application",
     "Delegation.dependant",
+    "Delegation.requestedFor",
     "AuditEvent.subject",
     "AuditEvent.delegation",
     "Office.appointments",
@@ -1544,6 +1558,7 @@ PERSONAL = {
     "Passport",
     "Certificate",
     "Delegation",
+    "DependantFacts",
     "AuditEvent",
     "AuditEventConnection",
     "AuditEventEdge",

@@ -137,6 +137,15 @@ async def _account(
     return account
 
 
+def _typed_by_helper(person: Person) -> dict[str, object]:
+    """What the helper typed to add `person`, as addDependant keeps it."""
+    return {
+        "requested_surname": normalise_name(person.surname).upper(),
+        "requested_nationality": person.nationality,
+        "requested_birth_date": person.birth_date,
+    }
+
+
 async def _person(
     surname: str,
     given: str,
@@ -350,6 +359,7 @@ async def load_demo_data(password_hash: str, today: date) -> None:
         await Delegation.create(
             helper_id=helper.id,
             dependant_id=child.id,
+            **_typed_by_helper(child),
             relationship="CHILD",
             scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
             status="ACTIVE",
@@ -357,6 +367,7 @@ async def load_demo_data(password_hash: str, today: date) -> None:
         await Delegation.create(
             helper_id=helper.id,
             dependant_id=elder.id,
+            **_typed_by_helper(elder),
             relationship="PARENT",
             scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"],
             status="ACTIVE",
