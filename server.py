@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from starlette.websockets import WebSocket
 
 import settings as settings_module
 from domain.booking import horizon_end
+from persistence import accounts as account_store
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
@@ -29,6 +31,8 @@ from persistence import statement_counter
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_cost_budget, make_rate_limiter
+from persistence.session_revocations import make_session_revocations
+from persistence.session_revocations import restore as restore_session_revocations
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
@@ -85,7 +89,12 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         calendar=await calendar_store.load_calendar(),
         events=EventBus(settings.redis_url, settings.redis_namespace),
         budget=make_cost_budget(settings.redis_url, settings.redis_namespace),
+        sessions=make_session_revocations(
+            settings.redis_url, settings.redis_namespace, settings.access_token_minutes
+        ),
     )
+    # Before serving: a sign-out of the last minutes stays a sign-out after a restart.
+    await restore_session_revocations(services.sessions, settings.access_token_minutes, now)
     await services.events.start()
     await upkeep(services)
     return services
@@ -101,6 +110,8 @@ async def upkeep(services: Services) -> None:
     )
     no_shows = await appointment_store.mark_no_shows(now)
     expired = await delegation_store.expire_due(now, today)
+    grace = timedelta(seconds=services.settings.refresh_reuse_grace_s)
+    await account_store.forget_successors(now - grace)
     if created or no_shows or expired:
         log.info(
             "upkeep: %d slots created up to %s, %d no-shows, %d delegations expired",
@@ -150,6 +161,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await services.limiter.close()
             await services.events.close()
             await services.budget.close()
+            await services.sessions.close()
             await persisted.close()
             await response_cache.close()
             await close_database()

@@ -70,6 +70,9 @@ class Settings:
     # Tokens
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # Presenting a just-rotated refresh token again within this many seconds returns the same
+    # successor (two tabs refreshing at once); later, reuse ends the whole sign-in.
+    refresh_reuse_grace_s: int = 10
 
     # Rate limits: count per window (seconds).
     signin_failures_per_account: int = 10
@@ -193,6 +196,7 @@ def load() -> Settings:
         password_min_length=_int("PASSWORD_MIN_LENGTH", d.password_min_length),
         access_token_minutes=_int("ACCESS_TOKEN_MINUTES", d.access_token_minutes),
         refresh_token_days=_int("REFRESH_TOKEN_DAYS", d.refresh_token_days),
+        refresh_reuse_grace_s=_int("REFRESH_REUSE_GRACE_S", d.refresh_reuse_grace_s),
         signin_failures_per_account=_int(
             "SIGNIN_FAILURES_PER_ACCOUNT", d.signin_failures_per_account
         ),

@@ -68,25 +68,66 @@ async def refresh_token(token_hash: str) -> RefreshToken | None:
     return await RefreshToken.get_or_none(token_hash=token_hash)
 
 
-async def mark_used(token_id: int, now: datetime) -> bool:
-    """Use a refresh token once; False when another request already used it."""
+async def lock_sessions(account_id: int) -> None:
+    """Serialise changes to one account's sessions until the transaction ends (a row lock on
+    PostgreSQL; SQLite runs write transactions one at a time), so that a refresh and a
+    revocation of the same account never interleave: a successor cannot be created in a
+    family that a concurrent sign-out or password change is revoking."""
+    await Account.filter(id=account_id).select_for_update().first()
+
+
+async def mark_used(token_id: int, now: datetime, successor_sealed: str | None = None) -> bool:
+    """Use a refresh token once, keeping its sealed successor; False when already used."""
     return (
         await RefreshToken.filter(
             id=token_id, used_at__isnull=True, revoked_at__isnull=True
-        ).update(used_at=now)
+        ).update(used_at=now, successor_sealed=successor_sealed)
         == 1
     )
 
 
+async def forget_successors(used_before: datetime, account_id: int | None = None) -> int:
+    """Drop sealed successors once their grace window is over."""
+    query = RefreshToken.filter(successor_sealed__isnull=False, used_at__lt=used_before)
+    if account_id is not None:
+        query = query.filter(account_id=account_id)
+    return await query.update(successor_sealed=None)
+
+
 async def revoke_family(family: str, now: datetime) -> None:
-    await RefreshToken.filter(family=family, revoked_at__isnull=True).update(revoked_at=now)
+    await RefreshToken.filter(family=family, revoked_at__isnull=True).update(
+        revoked_at=now, successor_sealed=None
+    )
 
 
-async def revoke_other_families(account_id: int, keep_family: str | None, now: datetime) -> None:
+async def revoke_other_families(
+    account_id: int, keep_family: str | None, now: datetime, live_after: datetime
+) -> list[str]:
+    """Revoke every family of the account but `keep_family` (None: all of them). Returns the
+    revoked families that may still have unexpired access tokens: those with a refresh token
+    expiring after `live_after` (access tokens are issued with a refresh token and live far
+    shorter than it)."""
     query = RefreshToken.filter(account_id=account_id, revoked_at__isnull=True)
     if keep_family:
         query = query.exclude(family=keep_family)
-    await query.update(revoked_at=now)
+    live = await query.filter(expires_at__gt=live_after).distinct().values_list("family", flat=True)
+    await query.update(revoked_at=now, successor_sealed=None)
+    return sorted(set(live))
+
+
+async def revoked_since(since: datetime) -> list[tuple[str, datetime]]:
+    """Families revoked at or after `since`, with when (the latest revocation of each)."""
+    rows = await RefreshToken.filter(revoked_at__gte=since).values_list("family", "revoked_at")
+    latest: dict[str, datetime] = {}
+    for family, at in rows:
+        if family not in latest or at > latest[family]:
+            latest[family] = at
+    return list(latest.items())
+
+
+async def account_linked_to(person_id: int) -> int | None:
+    ids = await Account.filter(person_id=person_id).values_list("id", flat=True)
+    return ids[0] if ids else None
 
 
 async def link_person(account_id: int, person_id: int) -> bool:

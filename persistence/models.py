@@ -262,7 +262,11 @@ class RefreshToken(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
-    revoked_at = fields.DatetimeField(null=True)
+    # Indexed: the revocations of the last minutes are read back when a process starts.
+    revoked_at = fields.DatetimeField(null=True, db_index=True)
+    # The successor's value, encrypted under this token's own value, kept only during the
+    # reuse grace window so that a second presentation of this token gets the same successor.
+    successor_sealed = fields.TextField(null=True)
 
     class Meta:
         table = "refresh_token"

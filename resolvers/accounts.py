@@ -16,11 +16,12 @@ from domain.accounts import (
 )
 from domain.passwords import password_problem
 from persistence import accounts as store
-from persistence.models import Account, Role
+from persistence.models import Account, RefreshToken, Role
 from persistence.rate_limits import Quota, Reservation, address_key
+from persistence.session_revocations import keep_seconds
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, invalid, rate_limited, unauthenticated
-from signing import access_tokens
+from signing import access_tokens, refresh_tokens
 
 _FAILED_SIGNIN = "The e-mail address or password is wrong."
 # Verifying against this keeps a sign-in for an unknown address as slow as a real one.
@@ -42,20 +43,25 @@ def _hash_token(token: str) -> str:
 async def start_session(ctx: Context, account: Account, family: str | None = None) -> Session:
     """Issue an access token and a refresh token (a new family unless one is continued)."""
     now = ctx.now()
-    settings = ctx.settings
     family = family or uuid.uuid4().hex
-    refresh = secrets.token_urlsafe(32)
+    refresh = refresh_tokens.new_token()
     await store.store_refresh_token(
         account_id=account.id,
         family=family,
         token_hash=_hash_token(refresh),
-        expires_at=now + timedelta(days=settings.refresh_token_days),
+        expires_at=now + timedelta(days=ctx.settings.refresh_token_days),
     )
+    return _session_with(ctx, account, family, refresh)
+
+
+def _session_with(ctx: Context, account: Account, family: str, refresh: str) -> Session:
+    """A fresh access token of the family, handed out with the given refresh token."""
+    settings = ctx.settings
     token, expires = access_tokens.issue(
         ctx.services.keys,
         account_id=account.id,
         issuer=settings.issuer,
-        now=now,
+        now=ctx.now(),
         minutes=settings.access_token_minutes,
         session=family,
     )
@@ -160,23 +166,74 @@ _BAD_REFRESH = "This refresh token is not valid. Sign in again."
 
 
 async def refresh_session(ctx: Context, refresh_token: str) -> Session | Refusal:
-    """Rotate a refresh token. A token used twice revokes its whole family (kept: returned)."""
+    """Rotate a refresh token. Presented again within REFRESH_REUSE_GRACE_S (two tabs, a
+    retry), it gives the same successor; presented later, it ends the whole sign-in (a stolen
+    token in use): the revocation is kept, the refusal returned."""
     now = ctx.now()
-    row = await store.refresh_token(_hash_token(refresh_token))
+    token_hash = _hash_token(refresh_token)
+    row = await store.refresh_token(token_hash)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return Refusal("InvalidRefreshToken", _BAD_REFRESH)
-    if row.used_at is not None or not await store.mark_used(row.id, now):
-        await store.revoke_family(row.family, now)
+    # One change of this account's sessions at a time; then read the token as it is now: a
+    # concurrent refresh with the same token has either rotated it (and sealed the successor)
+    # or not started.
+    await store.lock_sessions(row.account_id)
+    row = await store.refresh_token(token_hash)
+    if row is None or row.revoked_at is not None:
         return Refusal("InvalidRefreshToken", _BAD_REFRESH)
     account = await Account.get(id=row.account_id)
-    return await start_session(ctx, account, family=row.family)
+    grace = timedelta(seconds=ctx.settings.refresh_reuse_grace_s)
+    if row.used_at is None:
+        await store.forget_successors(now - grace, account_id=row.account_id)
+        session = await start_session(ctx, account, family=row.family)
+        sealed = refresh_tokens.seal_successor(refresh_token, session.refresh_token)
+        if not await store.mark_used(row.id, now, sealed):  # not while the lock is held
+            raise Refusal("InvalidRefreshToken", _BAD_REFRESH)
+        return session
+    successor = await _successor_in_grace(row, refresh_token, now - grace)
+    if successor is not None:
+        return _session_with(ctx, account, row.family, successor)
+    await store.revoke_family(row.family, now)
+    account_id, family = row.account_id, row.family
+    ctx.after_commit(lambda: ctx.services.sessions_ended(account_id, [family], now))
+    return Refusal("InvalidRefreshToken", _BAD_REFRESH)
+
+
+async def _successor_in_grace(row: RefreshToken, presented: str, since: datetime) -> str | None:
+    """The successor of a token used since `since`, while the successor itself is unused: the
+    same refresh arriving twice (two tabs, a retry), not a replay of an older token."""
+    if row.successor_sealed is None or row.used_at is None or row.used_at < since:
+        return None
+    successor = refresh_tokens.open_successor(presented, row.successor_sealed)
+    if successor is None:
+        return None
+    current = await store.refresh_token(_hash_token(successor))
+    if current is None or current.used_at is not None or current.revoked_at is not None:
+        return None
+    return successor
 
 
 async def sign_out(ctx: Context, refresh_token: str) -> None:
+    """End the sign-in the refresh token belongs to: its access tokens are refused from the
+    next request on, and its subscriptions end."""
     row = await store.refresh_token(_hash_token(refresh_token))
     if row is None or row.revoked_at is not None:
         raise Refusal("InvalidRefreshToken", _BAD_REFRESH)
-    await store.revoke_family(row.family, ctx.now())
+    now = ctx.now()
+    await store.lock_sessions(row.account_id)
+    await store.revoke_family(row.family, now)
+    account_id, family = row.account_id, row.family
+    ctx.after_commit(lambda: ctx.services.sessions_ended(account_id, [family], now))
+
+
+async def end_sessions(ctx: Context, account_id: int, keep_family: str | None = None) -> None:
+    """End every sign-in of the account but `keep_family`: refresh tokens revoked now, access
+    tokens refused and subscriptions ended once the transaction commits."""
+    now = ctx.now()
+    await store.lock_sessions(account_id)
+    live_after = now - timedelta(seconds=keep_seconds(ctx.settings.access_token_minutes))
+    ended = await store.revoke_other_families(account_id, keep_family, now, live_after)
+    ctx.after_commit(lambda: ctx.services.sessions_ended(account_id, ended, now))
 
 
 async def change_password(ctx: Context, current: str, new: str) -> Account:
@@ -196,5 +253,5 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
         raise invalid("Choose a password different from the current one.", "newPassword")
     await store.set_password(account, await ctx.services.hash_password(new), ctx.now())
     # Other sessions end; the one that changed the password stays signed in.
-    await store.revoke_other_families(account.id, ctx.session_family, ctx.now())
+    await end_sessions(ctx, account.id, keep_family=ctx.session_family)
     return account

@@ -15,6 +15,11 @@ from argon2 import PasswordHasher
 from domain.calendar import WorkingCalendar
 from persistence.models import Account, AuditEvent
 from persistence.rate_limits import CostBudget, MemoryCostBudget, RateLimiter
+from persistence.session_revocations import (
+    MemorySessionRevocations,
+    SessionRevocations,
+    keep_seconds,
+)
 from settings import Settings
 from signing.keys import KeyRing
 
@@ -56,6 +61,10 @@ class Services:
     calendar: WorkingCalendar
     events: EventBus | None = None
     budget: CostBudget = field(default_factory=MemoryCostBudget)
+    # Ended sign-ins (refresh families), checked on every authenticated request.
+    sessions: SessionRevocations = field(
+        default_factory=lambda: MemorySessionRevocations(keep_seconds(15))
+    )
     # Called after public data (offices, closures, guidance) changed: drops cached answers.
     on_public_change: Callable[[], Awaitable[None]] | None = None
 
@@ -66,6 +75,17 @@ class Services:
     async def publish_application_event(self, applicant_id: int, event_id: int) -> None:
         if self.events is not None:
             await self.events.publish(applicant_id, event_id)
+
+    async def sessions_ended(self, account_id: int, families: list[str], at: datetime) -> None:
+        """Refuse the families' access tokens from the next request on, in every process, and
+        end the account's live subscriptions that belong to them (call after commit)."""
+        await self.sessions.revoke(families, at, self.clock.now())
+        await self.account_changed(account_id)
+
+    async def account_changed(self, account_id: int) -> None:
+        """The account's sessions or rights changed: its subscriptions re-check both."""
+        if self.events is not None:
+            await self.events.publish_account_change(account_id)
 
     async def hash_password(self, password: str) -> str:
         return await asyncio.to_thread(self.hasher.hash, password)
@@ -89,6 +109,8 @@ class Context:
     client_ip: str
     accept_language: str | None
     session_family: str | None = None
+    # When the access token expires (WebSocket connections end their subscriptions then).
+    session_expires_at: datetime | None = None
     connection_params: dict[str, Any] | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     audit_buffer: list[AuditEvent] = field(default_factory=list)
@@ -151,6 +173,14 @@ class Context:
     def take_audit(self) -> list[AuditEvent]:
         events, self.audit_buffer = self.audit_buffer, []
         return events
+
+    async def session_has_ended(self) -> bool:
+        """True once the access token this context was opened with has expired or its sign-in
+        has ended (long-lived WebSocket connections re-check it)."""
+        if self.session_expires_at is not None and self.session_expires_at <= self.now():
+            return True
+        family = self.session_family
+        return family is not None and await self.services.sessions.is_revoked(family)
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

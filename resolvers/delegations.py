@@ -156,6 +156,9 @@ async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
     if status_of(ctx, delegation) in ("PENDING", "ACTIVE"):
         await store.move(delegation.id, ["PENDING", "ACTIVE"], "REVOKED", ended_at=ctx.now())
         _trail(ctx, delegation, "REVOKE_DELEGATION")
+        # The helper's subscriptions on the dependant end now, not at their next event.
+        helper_id = delegation.helper_id
+        ctx.after_commit(lambda: ctx.services.account_changed(helper_id))
     return await _delegation(delegation.id)
 
 

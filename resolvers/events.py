@@ -1,4 +1,10 @@
-"""Application events for subscribers: in-process with one server, Redis pub/sub with several."""
+"""Events for live subscriptions: in-process with one server, Redis pub/sub with several.
+
+Two kinds: an application event (applicant id, event id) for the applicant's followers, and
+"this account's rights changed" (a sign-in ended, a password changed, an identity was unlinked,
+a delegation was revoked), on which every subscription of that account re-checks its session
+and its right, and ends when either is gone.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,34 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from typing import Final
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "application-events"
+ACCOUNT_CHANNEL = "account-events"
+
+
+class _AccountChanged:
+    def __repr__(self) -> str:
+        return "ACCOUNT_CHANGED"
+
+
+# Put in a subscriber's queue when its account's sessions or rights changed.
+ACCOUNT_CHANGED: Final = _AccountChanged()
+
+Item = int | _AccountChanged
 
 
 class EventBus:
-    """Fans out (applicant id, event id) pairs to the subscribers of that applicant."""
+    """Fans out application events to the subscribers of that applicant, and account changes
+    to the subscriptions that account holds."""
 
     def __init__(self, redis_url: str | None = None, namespace: str = "") -> None:
         self._channel = f"{namespace}:{CHANNEL}"
-        self._queues: dict[int, set[asyncio.Queue[int]]] = defaultdict(set)
+        self._account_channel = f"{namespace}:{ACCOUNT_CHANNEL}"
+        self._queues: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
+        self._watchers: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
         self._redis_url = redis_url
         self._redis = None
         self._listener: asyncio.Task | None = None
@@ -30,7 +52,7 @@ class EventBus:
 
         self._redis = redis.from_url(self._redis_url)
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
+        await pubsub.subscribe(self._channel, self._account_channel)
         self._listener = asyncio.create_task(self._listen(pubsub))
 
     async def _listen(self, pubsub: object) -> None:
@@ -38,15 +60,33 @@ class EventBus:
             if message.get("type") != "message":
                 continue
             try:
-                applicant, event = (int(x) for x in message["data"].decode().split(":"))
-            except (ValueError, AttributeError):
-                log.warning("ignored a malformed application event: %r", message)
+                channel = message["channel"].decode()
+                fields = [int(x) for x in message["data"].decode().split(":")]
+            except (ValueError, AttributeError, KeyError):
+                log.warning("ignored a malformed event: %r", message)
                 continue
-            self._deliver(applicant, event)
+            if channel == self._account_channel and len(fields) == 1:
+                self._deliver_account(fields[0])
+            elif channel == self._channel and len(fields) == 2:
+                self._deliver(fields[0], fields[1])
+            else:
+                log.warning("ignored a malformed event: %r", message)
+
+    @staticmethod
+    def _put(queues: set[asyncio.Queue[Item]], item: Item) -> None:
+        for queue in list(queues):
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                # The subscriber is far behind; it re-checks its session on each item it
+                # still has, so a dropped ACCOUNT_CHANGED cannot keep it alive.
+                log.warning("a subscriber's queue is full; dropped %r", item)
 
     def _deliver(self, applicant_id: int, event_id: int) -> None:
-        for queue in list(self._queues.get(applicant_id, ())):
-            queue.put_nowait(event_id)
+        self._put(self._queues.get(applicant_id, set()), event_id)
+
+    def _deliver_account(self, account_id: int) -> None:
+        self._put(self._watchers.get(account_id, set()), ACCOUNT_CHANGED)
 
     async def publish(self, applicant_id: int, event_id: int) -> None:
         if self._redis is not None:
@@ -54,16 +94,40 @@ class EventBus:
         else:
             self._deliver(applicant_id, event_id)
 
+    async def publish_account_change(self, account_id: int) -> None:
+        """The account's sessions or rights changed (publish after the change is committed
+        and the revocation set updated: receivers re-check at once)."""
+        if self._redis is not None:
+            await self._redis.publish(self._account_channel, str(account_id))
+        else:
+            self._deliver_account(account_id)
+
     @contextlib.asynccontextmanager
-    async def subscribe(self, applicant_id: int) -> AsyncIterator[asyncio.Queue[int]]:
-        queue: asyncio.Queue[int] = asyncio.Queue(maxsize=1000)
-        self._queues[applicant_id].add(queue)
-        try:
+    async def subscribe(self, applicant_id: int) -> AsyncIterator[asyncio.Queue[Item]]:
+        queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=1000)
+        async with self._registered(self._queues, applicant_id, queue):
             yield queue
+
+    @contextlib.asynccontextmanager
+    async def watch_account(
+        self, account_id: int, queue: asyncio.Queue[Item]
+    ) -> AsyncIterator[None]:
+        """Also put ACCOUNT_CHANGED into `queue` whenever the account's rights change."""
+        async with self._registered(self._watchers, account_id, queue):
+            yield
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _registered(
+        table: dict[int, set[asyncio.Queue[Item]]], key: int, queue: asyncio.Queue[Item]
+    ) -> AsyncIterator[None]:
+        table[key].add(queue)
+        try:
+            yield
         finally:
-            self._queues[applicant_id].discard(queue)
-            if not self._queues[applicant_id]:
-                self._queues.pop(applicant_id, None)
+            table[key].discard(queue)
+            if not table[key]:
+                table.pop(key, None)
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -16,6 +16,7 @@ from persistence import accounts as account_store
 from persistence import persons as store
 from persistence.models import Person, Role
 from persistence.rate_limits import Quota, address_key
+from resolvers.accounts import end_sessions
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.metrics import IDENTITY_MISSES, IDENTITY_MISSES_IN_WINDOW, IDENTITY_MISSES_SLOWED
@@ -217,7 +218,12 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
     person = await store.person(person_id)
     if person is None:
         raise not_permitted()
+    linked = await account_store.account_linked_to(person.id)
     await account_store.unlink_person(person.id)
+    if linked is not None:
+        # Whoever was signed in as this person is not any more: every session of the account
+        # ends (its tokens and subscriptions were issued on the strength of the link).
+        await end_sessions(ctx, linked)
     grant = await ctx.authorizer.may_act_for(person.id, None)
     if grant:
         ctx.authorizer.record(grant, "UNLINK_IDENTITY")

@@ -12,21 +12,30 @@ from strawberry.types import Info
 from persistence import records as record_store
 from persistence.audit import write_audit
 from resolvers.context import Context
+from resolvers.events import ACCOUNT_CHANGED
 from resolvers.outcomes import ClientError, unauthenticated
 from schema.common import from_global_id
 from schema.records import ApplicationEvent
 
-# How often a quiet subscription re-checks that its delegation still holds.
-RECHECK_SECONDS = 5.0
 SCOPE = "VIEW_APPLICATIONS"
 NO_SUCH_APPLICANT = "No such applicant, or you may not follow their applications."
+SESSION_ENDED = (
+    "Your session has ended (signed out, password changed, identity unlinked, or the access "
+    "token expired). Connect again with a fresh access token."
+)
+
+
+def session_ended() -> ClientError:
+    return ClientError(SESSION_ENDED, "UNAUTHENTICATED")
 
 
 @strawberry.type(description="Live updates.")
 class Subscription:
     @strawberry.subscription(
         description="Every status change of the applicant's applications, as it happens. Needs "
-        "VIEW_APPLICATIONS; ends when that right ends."
+        "VIEW_APPLICATIONS; completes when that right ends (e.g. the delegation is revoked), "
+        "and ends with an UNAUTHENTICATED error when the session does (sign-out, password "
+        "change, unlinked identity, or the access token's expiry)."
     )
     async def application_updates(
         self,
@@ -39,6 +48,8 @@ class Subscription:
         # Checked before the stream starts, so a refusal is an `error` message, not an event.
         if ctx.account is None:
             raise unauthenticated()
+        if await ctx.session_has_ended():
+            raise session_ended()
         decoded = from_global_id(applicant_id, "Person")
         person_id = decoded[1] if decoded else None
         if person_id is None or await ctx.fresh_authorizer().may_act_for(person_id, SCOPE) is None:
@@ -46,23 +57,40 @@ class Subscription:
         return _updates(ctx, person_id)
 
 
+def _seconds_left(ctx: Context) -> float | None:
+    if ctx.session_expires_at is None:
+        return None
+    return max(0.05, (ctx.session_expires_at - ctx.now()).total_seconds())
+
+
 async def _updates(ctx: Context, person_id: int) -> AsyncGenerator[ApplicationEvent, None]:
-    """Events of the person's applications while the viewer may still see them."""
-    assert ctx.services.events is not None
-    async with ctx.services.events.subscribe(person_id) as queue:
+    """Events of the person's applications while the session lasts and the viewer may still
+    see them. Nothing is polled: the session and the right are re-checked on each event, on
+    each change of the account's rights (sign-out, password change, unlink, revoked
+    delegation: published on the event bus), and once at the access token's expiry. Rights
+    that lapse without an event (a delegation's end date) last at most until that expiry."""
+    assert ctx.services.events is not None and ctx.account is not None
+    bus = ctx.services.events
+    async with bus.subscribe(person_id) as queue, bus.watch_account(ctx.account.id, queue):
+        # Listening before checking again: a change made since the first check is not missed.
+        queue.put_nowait(ACCOUNT_CHANGED)
         while True:
             try:
-                event_id = await asyncio.wait_for(queue.get(), RECHECK_SECONDS)
+                item = await asyncio.wait_for(queue.get(), _seconds_left(ctx))
             except TimeoutError:
-                event_id = None
+                item = None  # the access token's expiry
+            if await ctx.session_has_ended():
+                raise session_ended()
+            if item is None:
+                continue
             grant = await ctx.fresh_authorizer().may_act_for(person_id, SCOPE)
             if grant is None:
                 return
-            if event_id is None:
+            if item is ACCOUNT_CHANGED:
                 continue
             ctx.forget_cached()  # each event shows its application as it is now
-            row = await record_store.event(event_id)
+            row = await record_store.event(item)
             if row is not None:
-                ctx.authorizer.record(grant, "READ_APPLICATIONS", f"event:{event_id}")
+                ctx.authorizer.record(grant, "READ_APPLICATIONS", f"event:{item}")
                 await write_audit(ctx.take_audit())
                 yield ApplicationEvent.from_row(row)

@@ -261,6 +261,13 @@ async def test_fewer_than_ten_failures_do_not_lock_the_account(client):
 # ---------------------------------------------------------------- refresh and sign-out
 
 
+def _after_reuse_grace(clock, test_settings) -> None:
+    """Move past REFRESH_REUSE_GRACE_S: presenting a used token again is reuse, not a retry
+    (tests/test_session_end.py covers the grace window itself)."""
+    grace = timedelta(seconds=test_settings.refresh_reuse_grace_s + 1)
+    clock.pinned = datetime.now(UTC) + grace
+
+
 async def test_refresh_session_rotates_the_refresh_token(client):
     email = unique_email()
     first = await sign_up(client, email)
@@ -275,10 +282,11 @@ async def test_refresh_session_rotates_the_refresh_token(client):
     assert third["refreshToken"] not in (first["refreshToken"], second["refreshToken"])
 
 
-async def test_a_used_refresh_token_is_refused(client):
+async def test_a_used_refresh_token_is_refused(client, clock, test_settings):
     first = await sign_up(client, unique_email())
     second = await _refresh(client, first["refreshToken"])
     assert second["__typename"] == "AuthSession"
+    _after_reuse_grace(clock, test_settings)
     again = await _refresh(client, first["refreshToken"])
     assert again["__typename"] == "InvalidRefreshToken"
     assert again["message"]
@@ -296,12 +304,13 @@ async def test_reusing_a_refresh_token_revokes_the_whole_family(client):
     assert (await _refresh(client, third["refreshToken"]))["__typename"] == "InvalidRefreshToken"
 
 
-async def test_family_revocation_leaves_other_sign_ins_alone(client):
+async def test_family_revocation_leaves_other_sign_ins_alone(client, clock, test_settings):
     email = unique_email()
     first = await sign_up(client, email)
     other = await _sign_in_raw(client, email, STRONG)
     assert other["__typename"] == "AuthSession"
     assert (await _refresh(client, first["refreshToken"]))["__typename"] == "AuthSession"
+    _after_reuse_grace(clock, test_settings)
     assert (await _refresh(client, first["refreshToken"]))["__typename"] == "InvalidRefreshToken"
     assert (await _refresh(client, other["refreshToken"]))["__typename"] == "AuthSession"
 

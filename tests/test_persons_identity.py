@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from tests.conftest import gql, sign_in, sign_up, unique_email
-from tests.helpers import ALL_SCOPES, link_identity, officer_token, register_person_as
+from tests.helpers import ALL_SCOPES, PASSWORD, link_identity, officer_token, register_person_as
 
 REGISTER = """
 mutation($input: RegisterPersonInput!) {
@@ -313,12 +313,15 @@ async def test_a_staff_account_cannot_link_a_person(client):
 async def test_officer_unlinks_a_person_and_the_account_loses_it(client):
     officer = await officer_token(client)
     values, person = await register(client, officer)
-    token = (await sign_up(client, unique_email()))["accessToken"]
+    email = unique_email()
+    token = (await sign_up(client, email))["accessToken"]
     assert (await link(client, token, facts_of(values)))["__typename"] == "IdentityLinked"
     body = await gql(client, UNLINK, {"id": person["id"]}, token=officer)
     result = body["data"]["unlinkIdentity"]
     assert result["__typename"] == "IdentityUnlinked"
     assert result["person"]["id"] == person["id"]
+    # The sessions of the linked account ended (tests/test_session_end.py); signed in again:
+    token = await sign_in(client, email, PASSWORD)
     viewer = (await gql(client, VIEWER_PERSON, token=token))["data"]["viewer"]
     assert viewer["person"] is None
     assert viewer["applicants"] == []

@@ -1,8 +1,14 @@
-"""Turning an Authorization header into a signed-in account with roles from the database."""
+"""Turning an Authorization header into a signed-in account with roles from the database.
+
+A signature and an expiry are not enough: the token's sign-in (`sid`, its refresh family) must
+not have ended (sign-out, refresh-token reuse, password change, unlinked identity). That is
+checked against the revocation set (a dict, or one Redis round trip), never with SQL.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from persistence import accounts as store
 from persistence.models import Account
@@ -19,6 +25,7 @@ class Identity:
     account: Account
     roles: frozenset[str]
     session: str | None
+    expires_at: datetime | None = None
 
 
 async def authenticate(services: Services, header: str | None) -> Identity | None:
@@ -37,8 +44,12 @@ async def authenticate(services: Services, header: str | None) -> Identity | Non
         )
     except access_tokens.InvalidAccessToken as exc:
         raise Unauthenticated("The access token is invalid or expired.") from exc
+    if claims.session is None or await services.sessions.is_revoked(claims.session):
+        raise Unauthenticated("This session has ended. Sign in again.")
     loaded = await store.account_with_roles(claims.account_id)
     if loaded is None:
         raise Unauthenticated("The access token is invalid or expired.")
     account, roles = loaded
-    return Identity(account=account, roles=roles, session=claims.session)
+    return Identity(
+        account=account, roles=roles, session=claims.session, expires_at=claims.expires_at
+    )

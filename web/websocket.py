@@ -15,13 +15,18 @@ from resolvers.context import Context, Services
 from web.authentication import Unauthenticated, authenticate
 from web.client_address import of_connection
 from web.websocket_limits import GatedTransportWSHandler
+from web.websocket_sessions import SessionBoundTransportWSHandler
+
+
+class TransportWSHandler(SessionBoundTransportWSHandler, GatedTransportWSHandler):
+    """Session first (an ended session is refused before anything is paid), then the gate."""
 
 
 class GraphQLWebSocket(GraphQL):
     """Strawberry's WebSocket handling with this service's context and authentication."""
 
     # Every operation passes the same gate as over HTTP (cost, per-account budget).
-    graphql_transport_ws_handler_class = GatedTransportWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, schema: Any, services: Services) -> None:
         super().__init__(
@@ -53,4 +58,5 @@ class GraphQLWebSocket(GraphQL):
             context.account = identity.account
             context.roles = identity.roles
             context.session_family = identity.session
+            context.session_expires_at = identity.expires_at
         return None
