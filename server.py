@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import settings as settings_module
@@ -41,7 +41,9 @@ from schema import schema
 from settings import Settings
 from signing.keys import KeyRing
 from web.caching import PersistedQueries, ResponseCache
+from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
+from web.graphiql import STATIC_PREFIX, StaticAssets
 from web.graphql_http import GraphQLEndpoint
 from web.logging_setup import configure as configure_logging
 from web.websocket import GraphQLWebSocket
@@ -200,10 +202,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Route("/metrics", metrics),
             Route("/ready", ready),
             Route("/.well-known/jwks.json", jwks),
+            Mount(STATIC_PREFIX, app=StaticAssets(), name="static"),
         ],
         lifespan=lifespan,
         # Cached public GETs are answered before routing (see web/fast_cache.py).
-        middleware=[Middleware(CachedGetFront, endpoint=lambda: holder.get("graphql"))],
+        middleware=[
+            Middleware(CORSMiddleware, policy=OriginPolicy.from_settings(settings)),
+            Middleware(CachedGetFront, endpoint=lambda: holder.get("graphql")),
+        ],
     )
 
 

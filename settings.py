@@ -7,6 +7,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 
@@ -42,6 +43,28 @@ def _networks(name: str) -> tuple[str, ...]:
         except ValueError as exc:
             raise ValueError(f"{name}: {entry!r} is not an IP address or network") from exc
     return entries
+
+
+def _origins(name: str) -> tuple[str, ...] | None:
+    """Comma-separated browser origins (scheme://host[:port]); unset: None (the default
+    applies); a wrong entry stops the start."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    origins = []
+    for entry in (e.strip().rstrip("/") for e in raw.split(",") if e.strip()):
+        parts = urlsplit(entry)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or "@" in parts.netloc
+        ):
+            raise ValueError(f"{name}: {entry!r} is not an origin (scheme://host[:port])")
+        origins.append(entry.lower())
+    return tuple(origins)
 
 
 @dataclass(frozen=True)
@@ -132,6 +155,9 @@ class Settings:
     # A JSON file of the only documents accepted (registered-only mode); unset accepts any.
     persisted_queries_file: str | None = None
     cost_budget_per_minute: int = 100_000
+    # Origins allowed to call the API from a browser (and to open its WebSocket). None: the
+    # local dev-server origins in development, none in production.
+    cors_origins: tuple[str, ...] | None = None
 
     # The published password of the development-only demo sign-ins (CONTRACT.md).
     demo_password: str = "demo-pass-2024"  # noqa: S105
@@ -243,6 +269,7 @@ def load() -> Settings:
         report_sql=_str("REPORT_SQL_STATEMENTS", "0") == "1",
         persisted_queries_file=_opt("PERSISTED_QUERIES_FILE"),
         cost_budget_per_minute=_int("COST_BUDGET_PER_MINUTE", d.cost_budget_per_minute),
+        cors_origins=_origins("CORS_ORIGINS"),
     )
 
 

@@ -17,8 +17,7 @@ from typing import Any
 import orjson
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -30,6 +29,7 @@ from resolvers.metrics import LATENCY, REQUESTS, operation_label
 from web.authentication import Unauthenticated, authenticate
 from web.caching import PersistedQueries, ResponseCache, is_public, sha256
 from web.client_address import of_connection
+from web.graphiql import graphiql_page
 from web.logging_setup import request_id
 from web.operation_limits import Charged, Refusal, admit, admit_batch
 
@@ -327,7 +327,7 @@ class GraphQLEndpoint:
                 headers={"Allow": "GET, POST"},
             )
         if wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            return graphiql_page()
         try:
             media = response_media_type(request.headers.get("accept"))
         except RequestProblem as problem:

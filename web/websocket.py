@@ -1,5 +1,5 @@
 """GraphQL subscriptions over WebSocket (graphql-transport-ws only), authenticated by the
-connection_init payload {"authorization": "Bearer ..."}."""
+connection_init payload {"authorization": "Bearer ..."}; browsers only from allowed origins."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from resolvers.context import Context, Services
 from web.authentication import Unauthenticated, authenticate
 from web.client_address import of_connection
+from web.cors import OriginPolicy
 from web.websocket_limits import GatedTransportWSHandler
 from web.websocket_sessions import SessionBoundTransportWSHandler
 
@@ -33,6 +34,12 @@ class GraphQLWebSocket(GraphQL):
             schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), graphql_ide=None
         )
         self.services = services
+        self.origins = OriginPolicy.from_settings(services.settings)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """Strawberry already lets in no Origin and the page's own host (GraphiQL served
+        here) and refuses others before accepting (403); the listed origins come from us."""
+        return self.origins.allows(origin)
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return Context(
