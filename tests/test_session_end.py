@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -28,13 +29,18 @@ from schema.common import to_global_id
 from tests.conftest import SIGN_IN, gql, sign_up, unique_email
 from tests.helpers import (
     PASSWORD,
+    REGISTER_PERSON,
     helper_in_database,
     officer_token,
+    passport_number,
+    person_input,
     pk_of,
     running_servers,
     server_environment,
 )
 from tests.test_subscriptions import (
+    PROTOCOL,
+    SUBSCRIPTION,
     init,
     new_applicant,
     recorded_application,
@@ -419,9 +425,11 @@ async def test_a_revocation_in_one_process_is_seen_by_the_next_check_in_another(
         await other.close()
 
 
-async def test_sign_out_at_one_server_is_refused_by_the_next_request_to_another(
+async def test_sign_out_at_one_server_ends_requests_and_subscriptions_at_another(
     app, backend, test_settings, redis_url
 ):
+    import websockets
+
     if backend != "postgres":
         pytest.skip("several processes share a database only on PostgreSQL")
     env = server_environment(test_settings, REDIS_URL=redis_url)
@@ -435,3 +443,29 @@ async def test_sign_out_at_one_server_is_refused_by_the_next_request_to_another(
             assert await status_with(a, session["accessToken"]) == 200
             await sign_out(b, session["refreshToken"])
             assert await status_with(a, session["accessToken"]) == 401
+
+            # An officer follows a person at A and signs out at B.
+            officer = await session_of(a, "officer@demo.test", "demo-pass-2024")
+            facts = {
+                "surname": "Farsession",
+                "nationality": "ESP",
+                "birthDate": "1987-05-06",
+                "passportNumber": passport_number("S"),
+            }
+            values = person_input(facts, given_names="Ana", passport_valid_until="2034-01-01")
+            body = await gql(b, REGISTER_PERSON, {"input": values}, token=officer["accessToken"])
+            person_id = body["data"]["registerPerson"]["person"]["id"]
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port_a}/graphql", subprotocols=[PROTOCOL], open_timeout=10
+            ) as ws:
+                authorization = {"authorization": f"Bearer {officer['accessToken']}"}
+                await ws.send(json.dumps({"type": "connection_init", "payload": authorization}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+                query = {"query": SUBSCRIPTION, "variables": {"id": person_id}}
+                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": query}))
+                await asyncio.sleep(1.0)  # let the subscription start at A
+                await sign_out(b, officer["refreshToken"])
+                started = time.monotonic()
+                message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert time.monotonic() - started < 1.0, message
+                assert_session_ended_error(message)
