@@ -467,5 +467,5 @@ async def appointment_page(
     ]
     return AppointmentConnection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=has_next),
     )

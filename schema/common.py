@@ -71,12 +71,28 @@ class Node:
 # ---------------------------------------------------------------- paging
 
 
-@strawberry.type(description="Where a page of a connection stands.")
+@strawberry.type(description="Where a page of a connection stands (Relay's PageInfo).")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="True when more items follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="True when items come before this page, i.e. `after` skipped some."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first item of this page; null when the page is empty."
+    )
     end_cursor: str | None = strawberry.field(
         description="Cursor of the last item of this page; pass it as `after` for the next page."
     )
+
+    @classmethod
+    def of(cls, cursors: list[str], *, offset: int, has_next: bool) -> PageInfo:
+        """The page info of a page of `cursors` starting `offset` items into the list."""
+        return cls(
+            has_next_page=has_next,
+            has_previous_page=offset > 0,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
 
 
 FirstArg = Annotated[

@@ -196,9 +196,7 @@ def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnec
     ]
     return AuditEventConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
     )
 
 

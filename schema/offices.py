@@ -166,6 +166,9 @@ class OfficeEdge:
 class OfficeConnection:
     edges: list[OfficeEdge] = strawberry.field(description="The offices of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page stands.")
+    total_count: int = strawberry.field(
+        description="How many offices match the filter, on every page."
+    )
 
 
 @strawberry.input(description="Filters for the office directory; all given filters must match.")

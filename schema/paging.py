@@ -45,11 +45,10 @@ def page_size(first: int | None) -> int:
 
 def page(
     items: Sequence[T], first: int | None, after: str | None
-) -> tuple[list[tuple[str, T]], bool, str | None]:
-    """(cursor, item) pairs of the page, whether more follow, and the end cursor."""
+) -> tuple[list[tuple[str, T]], int, bool]:
+    """(cursor, item) pairs of the page, the offset it starts at, and whether more follow."""
     start = cursor_offset(after)
     size = page_size(first)
     chosen = items[start : start + size]
     edges = [(offset_cursor(start + i), item) for i, item in enumerate(chosen)]
-    has_next = start + size < len(items)
-    return edges, has_next, edges[-1][0] if edges else None
+    return edges, start, start + size < len(items)

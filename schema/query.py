@@ -197,13 +197,14 @@ class Query:
             near=(f.near.latitude, f.near.longitude) if f.near else None,
             open_day=f.open_on,
         )
-        edges, has_next, end = paging.page(hits, first, after)
+        edges, offset, has_next = paging.page(hits, first, after)
         return OfficeConnection(
             edges=[
                 OfficeEdge(cursor=c, node=Office.from_row(h.office), distance_km=h.distance_km)
                 for c, h in edges
             ],
-            page_info=PageInfo(has_next_page=has_next, end_cursor=end),
+            page_info=PageInfo.of([c for c, _ in edges], offset=offset, has_next=has_next),
+            total_count=len(hits),
         )
 
     @strawberry.field(

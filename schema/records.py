@@ -156,7 +156,7 @@ def application_page(rows: list[ApplicationRow], offset: int, size: int) -> Appl
     ]
     return ApplicationConnection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=has_next),
     )
 
 

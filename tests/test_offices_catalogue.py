@@ -23,7 +23,8 @@ OFFICES = """
 query($first: Int, $after: String, $filter: OfficeFilter) {
   offices(first: $first, after: $after, filter: $filter) {
     edges { cursor distanceKm node { id code city province name } }
-    pageInfo { hasNextPage endCursor }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    totalCount
   }
 }"""
 
@@ -65,6 +66,31 @@ async def test_offices_next_page_gives_the_remaining_four_without_duplicates(cli
     assert second["pageInfo"]["hasNextPage"] is False
     assert not set(codes(first)) & set(codes(second))
     assert set(codes(first)) | set(codes(second)) == ALL_OFFICES
+
+
+async def test_page_info_is_complete_on_every_page(client):
+    first = await offices(client, first=10)
+    assert first["pageInfo"]["hasPreviousPage"] is False
+    assert first["pageInfo"]["startCursor"] == first["edges"][0]["cursor"]
+    assert first["totalCount"] == 24
+    second = await offices(client, first=10, after=first["pageInfo"]["endCursor"])
+    assert second["pageInfo"]["hasPreviousPage"] is True  # `after` skipped ten
+    assert second["pageInfo"]["startCursor"] == second["edges"][0]["cursor"]
+    assert second["pageInfo"]["endCursor"] == second["edges"][-1]["cursor"]
+    assert second["totalCount"] == 24
+    beyond = await offices(client, first=10, after=second["pageInfo"]["endCursor"])
+    last = await offices(client, first=10, after=beyond["pageInfo"]["endCursor"])
+    assert last["edges"] == []
+    assert last["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+        "startCursor": None,
+        "endCursor": None,
+    }
+
+
+async def test_total_count_follows_the_filter(client):
+    assert (await offices(client, first=1, city="Shanghai"))["totalCount"] == 5
 
 
 async def test_offices_pages_of_five_walk_the_whole_directory_in_order(client):

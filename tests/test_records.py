@@ -21,6 +21,7 @@ import pytest
 
 from domain.calendar import official_calendar
 from domain.identifiers import decode_pr_card_number, make_pr_card_number
+from persistence.demo.records import person_with_records
 from schema.common import to_global_id
 from tests.conftest import gql, sign_in, sign_up
 from tests.helpers import (
@@ -1448,3 +1449,22 @@ async def test_fields_outside_a_helpers_scopes_are_null_for_a_fresh_dependant(cl
     assert seen["documents"] == [{"number": issued["document"]["number"], "kind": "STAY_PERMIT"}]
     assert seen["permanentResidentCard"] == {"number": card["card"]["number"]}
     assert seen["passports"] == [{"number": facts["passportNumber"], "current": True}]
+
+
+async def test_a_persons_applications_page_with_complete_page_info(client, clock):
+    email = await person_with_records(5, surname="Paging", now=clock.now())
+    token = await sign_in(client, email)
+    query = """query($after: String) { viewer { person { applications(first: 2, after: $after) {
+        edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } }"""
+    pages, after = [], None
+    for _ in range(3):
+        body = await gql(client, query, {"after": after}, token=token)
+        connection = body["data"]["viewer"]["person"]["applications"]
+        pages.append(connection)
+        after = connection["pageInfo"]["endCursor"]
+    assert [len(p["edges"]) for p in pages] == [2, 2, 1]
+    assert [p["pageInfo"]["hasPreviousPage"] for p in pages] == [False, True, True]
+    assert [p["pageInfo"]["hasNextPage"] for p in pages] == [True, True, False]
+    for p in pages:
+        assert p["pageInfo"]["startCursor"] == p["edges"][0]["cursor"]
+        assert p["pageInfo"]["endCursor"] == p["edges"][-1]["cursor"]
