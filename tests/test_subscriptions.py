@@ -449,3 +449,26 @@ async def test_an_event_made_through_one_process_reaches_a_subscriber_of_the_oth
             "note": "Across processes.",
             "application": {"number": application["number"], "status": "ACCEPTED"},
         }
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        lambda t: {"Authorization": f"Bearer {t}"},  # GraphiQL
+        lambda t: {"AUTHORIZATION": f"Bearer {t}"},
+        lambda t: {"headers": {"Authorization": f"Bearer {t}"}},  # Apollo, urql
+        lambda t: {"headers": {"authorization": f"Bearer {t}"}},
+    ],
+    ids=["capitalised", "upper-case", "nested-headers", "nested-lower-case"],
+)
+async def test_the_token_is_read_as_clients_send_it_in_connection_init(app, client, payload):
+    who = await new_applicant(client)
+    async with ws_session(app) as ws:
+        await ws.send_json({"type": "connection_init", "payload": payload(who.token)})
+        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+        await ws.send_json(
+            {"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { person { id } } }"}}
+        )
+        message = await ws.receive_json(timeout=10)
+        assert message["type"] == "next", message
+        assert message["payload"]["data"]["viewer"]["person"]["id"] == who.person_id

@@ -1,5 +1,6 @@
 """GraphQL subscriptions over WebSocket (graphql-transport-ws only), authenticated by the
-connection_init payload {"authorization": "Bearer ..."}; browsers only from allowed origins."""
+connection_init payload {"authorization": "Bearer ..."} (any letter case, or inside "headers");
+browsers only from allowed origins."""
 
 from __future__ import annotations
 
@@ -17,6 +18,21 @@ from web.client_address import of_connection
 from web.cors import OriginPolicy
 from web.websocket_limits import GatedTransportWSHandler
 from web.websocket_sessions import SessionBoundTransportWSHandler
+
+
+def authorization_of(params: object) -> str | None:
+    """The token from connection_init's payload as clients send it: `authorization` in any
+    letter case (GraphiQL sends `Authorization`), at the top or in a nested `headers` object
+    (Apollo's and urql's habit of reusing their HTTP headers)."""
+    if not isinstance(params, dict):
+        return None
+    for container in (params, params.get("headers")):
+        if not isinstance(container, dict):
+            continue
+        for key, value in container.items():
+            if isinstance(key, str) and key.lower() == "authorization" and isinstance(value, str):
+                return value
+    return None
 
 
 class TransportWSHandler(SessionBoundTransportWSHandler, GatedTransportWSHandler):
@@ -51,8 +67,7 @@ class GraphQLWebSocket(GraphQL):
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        params = context.connection_params or {}
-        header = params.get("authorization") if isinstance(params, dict) else None
+        header = authorization_of(context.connection_params)
         try:
             identity = await authenticate(
                 self.services, header if isinstance(header, str) else None
