@@ -4,6 +4,7 @@ Debian's Chromium driven by Playwright with its network limited to 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import http.server
@@ -69,7 +70,16 @@ class NetworkLog:
     requested: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     websockets: list[str] = field(default_factory=list)
+    frames_sent: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+
+    async def subscribed(self, timeout_s: float = 10) -> None:
+        """Until a graphql-ws `subscribe` message has left the page."""
+        for _ in range(int(timeout_s * 20)):
+            if any('"subscribe"' in frame for frame in self.frames_sent):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no subscribe message was sent: {self.frames_sent}")
 
     def outside(self) -> list[str]:
         urls = self.requested + self.websockets
@@ -138,7 +148,12 @@ async def page(stack: Stack) -> AsyncIterator[tuple[Any, NetworkLog]]:
 
     await context.route("**/*", only_local)
     page = await context.new_page()
-    page.on("websocket", lambda ws: network.websockets.append(ws.url))
+
+    def watch(socket: Any) -> None:
+        network.websockets.append(socket.url)
+        socket.on("framesent", lambda payload: network.frames_sent.append(str(payload)))
+
+    page.on("websocket", watch)
     page.on(
         "console",
         lambda message: message.type == "error" and network.console_errors.append(message.text),
