@@ -69,13 +69,7 @@ def _session_with(ctx: Context, account: Account, family: str, refresh: str) -> 
 
 
 async def sign_up(ctx: Context, email: str, password: str, display_name: str) -> Session:
-    settings = ctx.settings
-    bucket = f"signup:ip:{ctx.client_ip}"
-    wait = await ctx.services.limiter.blocked_for(
-        bucket, settings.signups_per_ip, settings.signup_window_s
-    )
-    if wait:
-        raise rate_limited(wait)
+    settings, limiter = ctx.settings, ctx.services.limiter
     email = normalise_email(email)
     if problem := email_problem(email):
         raise invalid(problem, "email")
@@ -85,7 +79,13 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     problem = password_problem(password, min_length=settings.password_min_length, email=email)
     if problem:
         raise invalid(problem, "password")
-    await ctx.services.limiter.hit(bucket, settings.signup_window_s)
+    # Checked and counted in one step, so concurrent sign-ups cannot outrun the limit.
+    address = address_key(ctx.client_ip)
+    reservation = await limiter.reserve(
+        [Quota(f"signup:ip:{address}", settings.signups_per_ip, settings.signup_window_s)]
+    )
+    if reservation.retry_after is not None:
+        raise rate_limited(reservation.retry_after)
     if await store.by_email(email) is not None:
         raise Refusal("EmailTaken", "An account with this e-mail address already exists.")
     password_hash = await ctx.services.hash_password(password)
@@ -97,6 +97,10 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     )
     if account is None:  # lost a race with a concurrent sign-up for the same address
         raise Refusal("EmailTaken", "An account with this e-mail address already exists.")
+    # The address the owner signed up from is theirs: guesses from elsewhere cannot lock
+    # them out of it (see _reserve_password_check).
+    days = settings.signin_known_address_days
+    await limiter.remember(_known_address(email, address), days * 86400)
     return await start_session(ctx, account)
 
 

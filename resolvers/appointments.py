@@ -26,6 +26,7 @@ from persistence import appointments as store
 from persistence import idempotency
 from persistence import offices as office_store
 from persistence.models import Appointment, IdempotencyRecord, Role, Slot
+from persistence.rate_limits import Quota
 from resolvers.authorization import Grant, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -100,13 +101,12 @@ async def _grant_for(ctx: Context, person_id: int | None) -> Grant:
 async def _rate_limit(ctx: Context) -> None:
     assert ctx.account is not None
     s = ctx.settings
-    bucket = f"booking:acct:{ctx.account.id}"
-    wait = await ctx.services.limiter.blocked_for(
-        bucket, s.bookings_per_account, s.booking_window_s
+    # Checked and counted in one step, so concurrent attempts cannot outrun the limit.
+    reservation = await ctx.services.limiter.reserve(
+        [Quota(f"booking:acct:{ctx.account.id}", s.bookings_per_account, s.booking_window_s)]
     )
-    if wait:
-        raise rate_limited(wait)
-    await ctx.services.limiter.hit(bucket, s.booking_window_s)
+    if reservation.retry_after is not None:
+        raise rate_limited(reservation.retry_after)
 
 
 def _request_hash(**values: object) -> str:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 import settings as settings_module
 from persistence.rate_limits import MemoryRateLimiter, Quota, RedisRateLimiter, address_key
 from resolvers.metrics import REGISTRY
-from tests.conftest import SIGN_IN, gql, sign_up, unique_email
+from tests.conftest import SIGN_IN, SIGN_UP, gql, sign_up, unique_email
 from tests.helpers import (
     PASSWORD,
     add_dependant,
@@ -431,3 +431,40 @@ async def test_many_misses_by_all_clients_alert_and_slow_down_but_never_refuse(
         member = await new_member(c)
         linked = await link_identity(c, member.token, person.facts())
         assert linked["__typename"] == "IdentityLinked"
+
+
+# ------------------------------------------------------------------ sign-up and booking
+
+
+async def test_concurrent_sign_ups_from_one_address_create_exactly_the_limit(
+    app, configure, limiter_time
+):
+    configure(signups_per_ip=5)
+    async with client_at(app, new_address()) as c:
+        bodies = await asyncio.gather(
+            *(
+                gql(
+                    c,
+                    SIGN_UP,
+                    {"email": unique_email(), "password": PASSWORD, "name": "Rush Hour"},
+                )
+                for _ in range(12)
+            )
+        )
+    kinds = [b["data"]["signUp"]["__typename"] for b in bodies]
+    assert kinds.count("AuthSession") == 5, kinds
+    assert kinds.count("RateLimited") == 7, kinds
+
+
+async def test_the_address_an_owner_signed_up_from_is_known_to_their_account(
+    app, configure, limiter_time
+):
+    configure(signin_failures_per_account=3)
+    home = new_address()
+    email = await account_at(app, home)
+    async with client_at(app, new_address()) as attacker:
+        for n in range(4):
+            await sign_in_as(attacker, email, f"a-Wrong-passphrase-{n}")
+        assert (await sign_in_as(attacker, email, PASSWORD))["__typename"] == "RateLimited"
+    async with client_at(app, home) as owner:
+        assert (await sign_in_as(owner, email, PASSWORD))["__typename"] == "AuthSession"
