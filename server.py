@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -45,6 +49,7 @@ from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
 from web.graphiql import STATIC_PREFIX, StaticAssets
 from web.graphql_http import GraphQLEndpoint
+from web.logging_setup import RequestIdMiddleware, stamp_records
 from web.logging_setup import configure as configure_logging
 from web.websocket import GraphQLWebSocket
 
@@ -73,6 +78,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
     now = clock.now()
     hasher = password_hasher(settings)
     keys = KeyRing(settings)
+    require_sqlite_folder(settings)
     async with startup_lock(settings):
         await open_database(settings)
         await calendar_store.seed_years(calendar_years(settings, now.year))
@@ -100,6 +106,16 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
     await services.events.start()
     await upkeep(services)
     return services
+
+
+def require_sqlite_folder(settings: Settings) -> None:
+    """An SQLite file in a missing folder would make the migrations wait forever."""
+    if not settings.is_sqlite:
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.database_url.removeprefix("sqlite://").split("?")[0]
+    if path != ":memory:" and not Path(path).parent.is_dir():
+        raise FileNotFoundError(f"the folder of the SQLite database {path} does not exist")
 
 
 async def upkeep(services: Services) -> None:
@@ -138,10 +154,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or settings_module.load()
     clock = clock or Clock()
     holder: dict[str, Any] = {}
+    stamp_records()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = await start_services(settings, clock)
+        try:
+            services = await start_services(settings, clock)
+        except Exception as exc:
+            log.critical("cannot start: %s", start_failure(exc, settings))
+            raise
         app.state.services = services
         namespace = settings.redis_namespace
         persisted = PersistedQueries(
@@ -174,7 +195,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def graphql_ws(websocket: WebSocket) -> None:
         await holder["ws"](websocket.scope, websocket.receive, websocket.send)
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        refusal = metrics_refusal(settings, request.headers.get("authorization"))
+        if refusal is not None:
+            return refusal
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     async def health(_: Request) -> Response:
@@ -205,27 +229,86 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Mount(STATIC_PREFIX, app=StaticAssets(), name="static"),
         ],
         lifespan=lifespan,
-        # Cached public GETs are answered before routing (see web/fast_cache.py).
+        # The request id first, for everything after it; CORS around everything that answers;
+        # cached public GETs are answered before routing (see web/fast_cache.py).
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(CORSMiddleware, policy=OriginPolicy.from_settings(settings)),
             Middleware(CachedGetFront, endpoint=lambda: holder.get("graphql")),
         ],
     )
 
 
+def metrics_refusal(settings: Settings, authorization: str | None) -> Response | None:
+    """/metrics: with METRICS_TOKEN, only for its bearer; in production without it, absent."""
+    if settings.metrics_token:
+        expected = f"Bearer {settings.metrics_token}".encode()
+        if hmac.compare_digest((authorization or "").encode(), expected):
+            return None
+        return Response(
+            "Send Authorization: Bearer <METRICS_TOKEN>.",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    if settings.is_production:
+        return Response("Not Found", status_code=404)
+    return None
+
+
+def start_failure(exc: BaseException, settings: Settings) -> str:
+    """What stopped the start, in one line for the operator (no traceback, no password)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3"):
+        if settings.is_sqlite:
+            where = settings.database_url.removeprefix("sqlite://")
+        else:
+            parts = urlsplit(settings.database_url)
+            where = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+        return f"database {where} unavailable: {type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {text}"
+
+
+class TracebackFreeStartFailure:
+    """The lifespan has logged why the start failed in one line; uvicorn would log Starlette's
+    traceback of it as well, so the message of `lifespan.startup.failed` is dropped."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def quiet_send(message: Any) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                message = {**message, "message": ""}
+            await send(message)
+
+        await self.app(scope, receive, quiet_send)
+
+
 def main() -> None:
+    """`python server.py`: exits at once, non-zero, with one line when it cannot start."""
     import uvicorn
 
-    settings = settings_module.load()
     configure_logging()
+    try:
+        settings = settings_module.load()
+    except ValueError as exc:  # settings.ConfigurationError and the other refusals of load()
+        log.critical("cannot start: bad configuration: %s", exc)
+        sys.exit(2)
+    # lifespan="on": a failed start (database unreachable, ...) ends the process with
+    # uvicorn's exit status 3 instead of serving without a database.
     # SIGTERM: stop accepting, finish in-flight requests (up to 20 s), then close the database.
     uvicorn.run(
-        create_app(settings),
+        TracebackFreeStartFailure(create_app(settings)),
         host=settings.host,
         port=settings.port,
         log_level="info",
         log_config=None,
         proxy_headers=False,
+        lifespan="on",
         timeout_graceful_shutdown=20,
     )
 

@@ -12,9 +12,22 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent
 
 
+# The only environments: anything else (a typo such as "prod") would load the demo sign-ins.
+APP_ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigurationError(ValueError):
+    """A setting the service cannot run with; the message names the variable."""
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 def _positive(name: str, default: int) -> int:
@@ -155,6 +168,9 @@ class Settings:
     # A JSON file of the only documents accepted (registered-only mode); unset accepts any.
     persisted_queries_file: str | None = None
     cost_budget_per_minute: int = 100_000
+    # GET /metrics requires "Authorization: Bearer <token>" when set; production without it
+    # answers 404 (development and test without it: open).
+    metrics_token: str | None = None
     # Origins allowed to call the API from a browser (and to open its WebSocket). None: the
     # local dev-server origins in development, none in production.
     cors_origins: tuple[str, ...] | None = None
@@ -205,7 +221,7 @@ def load() -> Settings:
     port = _int("PORT", 8000)
     host = _str("HOST", "127.0.0.1")
     d = Settings()
-    return Settings(
+    loaded = Settings(
         app_env=_str("APP_ENV", "development"),
         host=host,
         port=port,
@@ -269,9 +285,31 @@ def load() -> Settings:
         report_sql=_str("REPORT_SQL_STATEMENTS", "0") == "1",
         persisted_queries_file=_opt("PERSISTED_QUERIES_FILE"),
         cost_budget_per_minute=_int("COST_BUDGET_PER_MINUTE", d.cost_budget_per_minute),
+        metrics_token=_opt("METRICS_TOKEN"),
         cors_origins=_origins("CORS_ORIGINS"),
     )
+    validate(loaded)
+    return loaded
 
 
-# The migration CLI (`tortoise -c settings.TORTOISE_ORM ...`) reads this.
-TORTOISE_ORM = load().tortoise_config()
+def validate(settings: Settings) -> None:
+    """Refuse combinations the service must not start with (ConfigurationError)."""
+    if settings.app_env not in APP_ENVIRONMENTS:
+        raise ConfigurationError(
+            f"APP_ENV must be one of {', '.join(APP_ENVIRONMENTS)}, not {settings.app_env!r}"
+        )
+    if settings.is_production and not settings.key_encryption_key:
+        raise ConfigurationError(
+            "KEY_ENCRYPTION_KEY is not set: production refuses to start without the secret "
+            "that encrypts signing keys at rest"
+        )
+    if not 0 <= settings.port <= 65535:
+        raise ConfigurationError(f"PORT must be between 0 and 65535, not {settings.port}")
+
+
+def __getattr__(name: str) -> object:
+    # The migration CLI (`tortoise -c settings.TORTOISE_ORM ...`) reads TORTOISE_ORM; built on
+    # first use so that importing this module never fails on a bad setting.
+    if name == "TORTOISE_ORM":
+        return load().tortoise_config()
+    raise AttributeError(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -43,11 +43,13 @@ IDENTITY_MISSES_SLOWED = Counter(
     registry=REGISTRY,
 )
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Labels that are not operation names: a batch, an answer from the response cache, a request
+# refused before its document was read, and anything the service does not know by name.
+BATCH, CACHED, UNPARSED, OTHER = "batch", "cached", "unparsed", "other"
 
 
-def operation_label(name: str | None) -> str:
-    """A bounded label: the client's operation name when it is a plain identifier."""
-    if name is None:
-        return "anonymous"
-    return name if _NAME.match(name) else "invalid"
+def operation_label(name: str | None, known: Collection[str]) -> str:
+    """A bounded label: `name` only when the service itself knows it (an operation of a
+    registered document, or a root field of the schema), else `other`. Clients choose
+    operation names freely, so using theirs would let anyone grow the metrics without end."""
+    return name if name is not None and name in known else OTHER

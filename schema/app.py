@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -11,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 import settings
 from persistence.audit import write_audit
@@ -39,7 +44,41 @@ Mutation = merge_types(
 )
 Mutation.__strawberry_definition__.description = "Everything that changes state."
 
-_limits = settings.load()
+log = logging.getLogger("graphql.errors")
+
+
+@functools.cache
+def _limits() -> settings.Settings:
+    # Read at the first operation, not at import: a bad setting must reach server.main's
+    # one-line refusal instead of failing the import with a traceback.
+    return settings.load()
+
+
+def is_server_fault(error: GraphQLError) -> bool:
+    """An exception the service did not expect (a bug, an outage); everything else (syntax,
+    validation, variables, ClientError such as BAD_USER_INPUT) was caused by the client."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class ServiceSchema(strawberry.Schema):
+    """Strawberry's schema, logging what clients got wrong at INFO without a traceback, so
+    ERROR (with the traceback) means a fault of the service."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if is_server_fault(error):
+                log.error(
+                    "unexpected error at %s: %s",
+                    error.path,
+                    error.message,
+                    exc_info=error.original_error,
+                )
+            else:
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                log.info("client error %s at %s: %s", code, error.path, error.message)
 
 
 class FreshCachesPerOperation(SchemaExtension):
@@ -72,7 +111,7 @@ class CodedRequestErrors(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
 
 
-schema = strawberry.Schema(
+schema = ServiceSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
@@ -94,9 +133,9 @@ schema = strawberry.Schema(
     extensions=[
         FreshCachesPerOperation,
         CodedRequestErrors,
-        lambda: QueryDepthLimiter(max_depth=_limits.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=_limits.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=_limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=_limits().max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=_limits().max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=_limits().max_tokens),
     ],
 )
 # Control characters, and days outside the service's calendar, never reach a resolver.

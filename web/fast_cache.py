@@ -3,12 +3,12 @@ ASGI level, before routing and request objects, as a CDN edge would."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from resolvers.metrics import REQUESTS
+from resolvers.metrics import CACHED, REQUESTS
 from web.graphql_http import GRAPHQL_RESPONSE, JSON, GraphQLEndpoint, fast_key
+from web.logging_setup import accepted_request_id, request_id
 
 
 class CachedGetFront:
@@ -51,7 +51,7 @@ class CachedGetFront:
             (b"etag", etag.encode()),
             (b"cache-control", f"public, max-age={ttl}".encode()),
             (b"vary", b"Accept, Accept-Language, Authorization"),
-            (b"x-request-id", os.urandom(8).hex().encode()),
+            (b"x-request-id", self._request_id(headers).encode()),
         ]
         if etag.encode() in headers.get(b"if-none-match", b""):
             status, body = 304, b""
@@ -60,5 +60,13 @@ class CachedGetFront:
         out.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": body})
-        REQUESTS.labels("cached", str(status)).inc()
+        REQUESTS.labels(CACHED, str(status)).inc()
         return True
+
+    @staticmethod
+    def _request_id(headers: dict[bytes, bytes]) -> str:
+        """The id RequestIdMiddleware set for this request (computed when running alone)."""
+        incoming = headers.get(b"x-request-id")
+        return request_id.get() or accepted_request_id(
+            incoming.decode("latin-1") if incoming is not None else None
+        )

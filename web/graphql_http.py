@@ -10,12 +10,18 @@ from __future__ import annotations
 import functools
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -25,12 +31,13 @@ from strawberry.types.graphql import OperationType
 from persistence import statement_counter
 from persistence.audit import write_audit
 from resolvers.context import Context, Services
-from resolvers.metrics import LATENCY, REQUESTS, operation_label
+from resolvers.metrics import BATCH, CACHED, LATENCY, OTHER, REQUESTS, UNPARSED, operation_label
+from schema.app import is_server_fault
 from web.authentication import Unauthenticated, authenticate
 from web.caching import PersistedQueries, ResponseCache, is_public, sha256
 from web.client_address import of_connection
 from web.graphiql import graphiql_page
-from web.logging_setup import request_id
+from web.logging_setup import accepted_request_id, request_id
 from web.operation_limits import Charged, Refusal, admit, admit_batch
 
 log = logging.getLogger("graphql")
@@ -184,9 +191,7 @@ def client_ip(request: Request, trusted_proxies: tuple[str, ...] = ()) -> str:
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """The error as the client sees it; anything not caused by the client is masked."""
-    original = error.original_error
-    if original is not None and not isinstance(original, GraphQLError):
-        log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=original)
+    if is_server_fault(error):  # logged with its traceback by the schema's process_errors
         masked: dict[str, Any] = {
             "message": f"Internal error. Quote request id {request_id} if you report it.",
             "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
@@ -218,14 +223,57 @@ def parse_document(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
     return _parse_cached.__wrapped__(query, max_tokens)
 
 
-def single_operation_name(document: DocumentNode | GraphQLError) -> str | None:
-    """The name of the document's only operation, for metrics."""
+def metrics_label(
+    document: DocumentNode | GraphQLError,
+    operation_name: str | None,
+    registered: frozenset[str],
+    root_fields: frozenset[str],
+) -> str:
+    """The operation's label in the metrics: its name when a registered document declares it,
+    else its root field when it selects exactly one of the schema's, else `other`."""
     if not isinstance(document, DocumentNode):
-        return None
+        return OTHER
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) == 1 and operations[0].name is not None:
-        return operations[0].name.value
-    return None
+    chosen = next(
+        (
+            o
+            for o in operations
+            if operation_name is None or (o.name and o.name.value == operation_name)
+        ),
+        None,
+    )
+    if chosen is None:
+        return OTHER
+    if chosen.name is not None and chosen.name.value in registered:
+        return chosen.name.value
+    selections = [
+        s
+        for s in chosen.selection_set.selections
+        if not (isinstance(s, FieldNode) and s.name.value == "__typename")
+    ]
+    if len(selections) == 1 and isinstance(selections[0], FieldNode):
+        return operation_label(selections[0].name.value, root_fields)
+    return OTHER
+
+
+def registered_operation_names(documents: list[str]) -> frozenset[str]:
+    """The operation names of the registered documents (PERSISTED_QUERIES_FILE)."""
+    names = set()
+    for query in documents:
+        document = parse_document(query, 1_000_000)
+        if isinstance(document, DocumentNode):
+            names.update(
+                d.name.value
+                for d in document.definitions
+                if isinstance(d, OperationDefinitionNode) and d.name is not None
+            )
+    return frozenset(names)
+
+
+def schema_root_fields(schema: GraphQLSchema) -> frozenset[str]:
+    """Every field of Query, Mutation and Subscription: a fixed set of labels."""
+    roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
+    return frozenset(name for root in roots if root is not None for name in root.fields)
 
 
 def fast_key(query_string: str, accept: str, language: str, period: int) -> str:
@@ -283,14 +331,18 @@ class GraphQLEndpoint:
         self.services = services
         self.persisted = persisted
         self.response_cache = response_cache
+        self.root_fields = schema_root_fields(schema._schema)
+        self.registered_names = registered_operation_names(
+            list((persisted.registry or {}).values())
+        )
 
     async def handle(self, request: Request) -> Response:
         """Answer one HTTP request, timing it and tagging its logs with a request id."""
-        rid = request.headers.get("x-request-id", "")
-        rid = rid if rid.isalnum() and len(rid) <= 64 else uuid.uuid4().hex[:16]
+        # RequestIdMiddleware set it for the whole request; computed here when run alone.
+        rid = request_id.get() or accepted_request_id(request.headers.get("x-request-id"))
         token = request_id.set(rid)
         started = time.perf_counter()
-        meta = {"operation": "unparsed"}
+        meta = {"operation": UNPARSED}
         if request.method == "GET" and "authorization" not in request.headers:
             # The fast path for CDNs and mini-programs: a public answer, before any parsing.
             meta["fast_key"] = self.fast_key(request)
@@ -304,7 +356,8 @@ class GraphQLEndpoint:
                 )
                 response = self.cached_response(request, status, body, etag, media)
                 response.headers["X-Request-Id"] = rid
-                REQUESTS.labels("cached", str(response.status_code)).inc()
+                REQUESTS.labels(CACHED, str(response.status_code)).inc()
+                request_id.reset(token)
                 return response
         statements = statement_counter.start() if self.services.settings.report_sql else None
         try:
@@ -334,9 +387,8 @@ class GraphQLEndpoint:
             return Response(problem.message, status_code=problem.status)
         try:
             params = await read_params(request, settings.max_body_bytes, settings.max_batch_size)
-            meta["operation"] = (
-                "batch" if isinstance(params, list) else operation_label(params.operation_name)
-            )
+            if isinstance(params, list):
+                meta["operation"] = BATCH
             ctx = await self.context_for(request, rid)
         except RequestProblem as problem:
             return json_response(
@@ -368,10 +420,12 @@ class GraphQLEndpoint:
             body, status = resolved
             return json_response(body, status, media)
         params = resolved
-        if params.operation_name is None:
-            meta["operation"] = operation_label(
-                single_operation_name(parse_document(params.query, settings.max_tokens))
-            )
+        meta["operation"] = metrics_label(
+            parse_document(params.query, settings.max_tokens),
+            params.operation_name,
+            self.registered_names,
+            self.root_fields,
+        )
         anonymous = ctx.account is None
         if not anonymous:
             body, status = await self.run(request, params, ctx, media)

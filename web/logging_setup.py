@@ -4,11 +4,66 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
+import uuid
+from typing import Any
 
 import orjson
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+# A caller's own id is kept when it is plain: letters, digits, - _ . and at most 64 of them.
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def accepted_request_id(incoming: str | None) -> str:
+    """The caller's X-Request-Id when well formed, else a fresh one."""
+    if incoming and _ACCEPTED_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex[:16]
+
+
+def _stamping(factory: Any) -> Any:
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = request_id.get()
+        return record
+
+    make_record.stamps_request_id = True  # type: ignore[attr-defined]
+    return make_record
+
+
+def stamp_records() -> None:
+    """Give every log record (ours, Tortoise's, Strawberry's, uvicorn's) the request id in
+    force where it was made, as `record.request_id`. Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "stamps_request_id", False):
+        logging.setLogRecordFactory(_stamping(factory))
+    # aiosqlite's debug records come from its worker thread, where no request is in force,
+    # and repeat the statements Tortoise already logs (with the id) from the request itself.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+class RequestIdMiddleware:
+    """Outermost ASGI layer: sets the request id for everything the request (or WebSocket
+    connection) does, so even answers from the cached-GET front are tagged."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        token = request_id.set(
+            accepted_request_id(incoming.decode("latin-1") if incoming is not None else None)
+        )
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_id.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        rid = request_id.get()
+        rid = getattr(record, "request_id", None) or request_id.get()
         if rid:
             entry["requestId"] = rid
         if record.exc_info:
@@ -28,6 +83,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: int = logging.INFO) -> None:
+    stamp_records()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
