@@ -1,15 +1,22 @@
 """Several server processes starting at once on an empty database migrate and seed it once,
-and agree on their keys: a token from one is accepted by the other."""
+and agree on their keys: a token from one is accepted by the other. A start that cannot
+succeed (bad setting, database unreachable) ends the process at once with one line."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import SIGN_IN, _create_pg_database, _drop_pg_database, _postgres_url
-from tests.helpers import running_servers, server_environment
+from tests.helpers import ROOT, free_port, running_servers, server_environment
 
 
 async def test_two_processes_starting_together_seed_once_and_share_keys(test_settings):
@@ -51,3 +58,50 @@ async def test_two_processes_starting_together_seed_once_and_share_keys(test_set
     finally:
         if name is not None:
             await _drop_pg_database(base, name)
+
+
+def start_server_py(**env: str) -> subprocess.Popen:
+    """`python server.py` with a throw-away data folder and the given settings."""
+    base = {k: v for k, v in os.environ.items() if k not in ("KEY_ENCRYPTION_KEY", "APP_ENV")}
+    return subprocess.Popen(
+        [sys.executable, "server.py"],
+        cwd=ROOT,
+        env={
+            **base,
+            "DATA_DIR": tempfile.mkdtemp(),
+            "DATABASE_URL": f"sqlite://{Path(tempfile.mkdtemp()) / 'app.db'}",
+            "PORT": str(free_port()),
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "status", "reason"),
+    [
+        ({"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nope"}, 3, "127.0.0.1:1/nope"),
+        ({"PORT": "abc"}, 2, "PORT must be a whole number"),
+        ({"APP_ENV": "production"}, 2, "KEY_ENCRYPTION_KEY is not set"),
+        ({"APP_ENV": "prod"}, 2, "APP_ENV must be one of development, test, production"),
+        ({"APP_ENV": "Production"}, 2, "APP_ENV must be one of"),
+    ],
+    ids=["database-unreachable", "port-not-a-number", "production-without-key", "prod", "case"],
+)
+def test_a_start_that_fails_exits_at_once_with_one_line(env, status, reason):
+    began = time.monotonic()
+    process = start_server_py(**env)
+    try:
+        _, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert time.monotonic() - began < 10
+    assert process.returncode == status
+    assert "Traceback" not in err
+    refusals = [json.loads(line) for line in err.splitlines() if "cannot start" in line]
+    assert len(refusals) == 1, err
+    assert refusals[0]["level"] == "CRITICAL"
+    assert reason in refusals[0]["message"]
+    assert "\n" not in refusals[0]["message"]
