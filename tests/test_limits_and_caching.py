@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from graphql import get_introspection_query
 
-from tests.conftest import gql, sign_in
+from persistence.rate_limits import MemoryCostBudget
+from tests.conftest import gql, sign_in, sign_up
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -187,3 +188,91 @@ async def test_a_cached_public_answer_carries_no_callers_cost(client):
     assert first.headers["etag"] == second.headers["etag"]
     assert "extensions" not in first.json() and "extensions" not in second.json()
     assert len(second.json()["data"]["services"]) == 11
+
+
+# --------------------------------------------------------- public answers for signed-in apps
+
+
+async def test_a_signed_in_get_of_public_data_is_answered_from_the_shared_cache(client):
+    query = f"{{ services {{ code }} }} # {secrets.token_hex(4)}"
+    token = await sign_in(client, "applicant@demo.test")
+    anonymous = await client.get("/graphql", params={"query": query})
+    signed_in = await client.get(
+        "/graphql", params={"query": query}, headers={"authorization": f"Bearer {token}"}
+    )
+    assert anonymous.status_code == signed_in.status_code == 200
+    assert signed_in.headers["etag"] == anonymous.headers["etag"]
+    assert signed_in.headers["cache-control"].startswith("public")
+    assert signed_in.json() == anonymous.json()
+    revalidated = await client.get(
+        "/graphql",
+        params={"query": query},
+        headers={"authorization": f"Bearer {token}", "if-none-match": anonymous.headers["etag"]},
+    )
+    assert revalidated.status_code == 304
+
+
+async def test_a_signed_in_get_from_the_cache_still_spends_the_budget(app, client):
+    services = app.state.services
+    query = f"{{ offices(first: 50) {{ edges {{ node {{ code }} }} }} }} # {secrets.token_hex(4)}"
+    token = (await sign_up(client))["accessToken"]
+    await client.get("/graphql", params={"query": query})  # fills the cache anonymously
+    executed = await gql(client, query, token=token)  # signed-in POSTs always run
+    cost = executed["extensions"]["cost"]["requestedQueryCost"]
+    original, budget = services.settings, services.budget
+    # A budget of two such reads, in a window that cannot roll over during the test.
+    services.settings = original.with_(cost_budget_per_minute=2 * cost)
+    services.budget = MemoryCostBudget(clock=lambda: 0.0)
+    try:
+        answers = [
+            await client.get(
+                "/graphql", params={"query": query}, headers={"authorization": f"Bearer {token}"}
+            )
+            for _ in range(3)
+        ]
+    finally:
+        services.settings, services.budget = original, budget
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["etag"] == answers[1].headers["etag"]
+    assert answers[2].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_signed_in_post_of_public_data_is_always_executed(client):
+    query = f"{{ services {{ code }} }} # {secrets.token_hex(4)}"
+    token = await sign_in(client, "applicant@demo.test")
+    await client.get("/graphql", params={"query": query})
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.headers["cache-control"] == "no-store"
+    assert "etag" not in response.headers
+    assert response.json()["extensions"]["cost"]["requestedQueryCost"] >= 1
+
+
+async def test_a_staff_get_reaching_an_offices_appointments_is_not_shared(client):
+    officer = await sign_in(client, "officer@demo.test")
+    query = f"""{{ offices(first: 30) {{ edges {{ node {{ code
+        appointments(on: "2026-12-02") {{ edges {{ node {{ reference }} }} }} }} }} }} }}
+        # {secrets.token_hex(4)}"""
+    anonymous = await client.get("/graphql", params={"query": query})
+    staff = await client.get(
+        "/graphql", params={"query": query}, headers={"authorization": f"Bearer {officer}"}
+    )
+    assert "etag" not in staff.headers and staff.headers["cache-control"] == "no-store"
+    nodes = [e["node"] for e in staff.json()["data"]["offices"]["edges"]]
+    own = next(n for n in nodes if n["code"] == "BJ-DC")
+    assert own["appointments"] is not None  # the officer's own office: not the shared null
+    assert "etag" not in anonymous.headers
+
+
+async def test_a_subscription_sent_over_http_is_a_clear_refusal(client):
+    token = await sign_in(client, "applicant@demo.test")
+    response = await client.post(
+        "/graphql",
+        json={"query": 'subscription { applicationUpdates(applicantId: "x") { at } }'},
+        headers={"authorization": f"Bearer {token}", "accept": GQL},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "WebSocket" in error["message"]

@@ -11,8 +11,23 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from graphql import DocumentNode, FieldNode, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +151,13 @@ class PersistedQueries:
             self._memory.popitem(last=False)
 
 
-def is_public(document: DocumentNode, operation_name: str | None) -> bool:
-    """True when the operation is a query touching only public root fields."""
+# Objects with a global ID may be anyone's; of those only offices are the same for everyone.
+PUBLIC_NODE_TYPES = frozenset({"Office"})
+
+
+def _chosen(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next(
+    return next(
         (
             o
             for o in operations
@@ -147,12 +165,88 @@ def is_public(document: DocumentNode, operation_name: str | None) -> bool:
         ),
         None,
     )
+
+
+def _named(gtype: Any) -> Any:
+    while isinstance(gtype, GraphQLNonNull | GraphQLList):
+        gtype = gtype.of_type
+    return gtype
+
+
+def _personal(gtype: Any, schema: GraphQLSchema) -> bool:
+    """Whether values of this type may differ by viewer: a node other than an office, or a
+    union or interface that may hold one."""
+    if isinstance(gtype, GraphQLUnionType | GraphQLInterfaceType):
+        return any(_personal(t, schema) for t in schema.get_possible_types(gtype))
+    if isinstance(gtype, GraphQLObjectType):
+        return gtype.name not in PUBLIC_NODE_TYPES and any(
+            i.name == "Node" for i in gtype.interfaces
+        )
+    return False
+
+
+def _reads_only_public(
+    selection_set: SelectionSetNode | None,
+    parent: Any,
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> bool:
+    if selection_set is None:
+        return True
+    for node in selection_set.selections:
+        if isinstance(node, FieldNode):
+            if node.name.value.startswith("__"):
+                continue
+            field = getattr(parent, "fields", {}).get(node.name.value)
+            if field is None:
+                return False
+            named = _named(field.type)
+            if _personal(named, schema):
+                return False
+            if not _reads_only_public(node.selection_set, named, schema, fragments, seen):
+                return False
+        elif isinstance(node, InlineFragmentNode):
+            target = parent
+            if node.type_condition is not None:
+                target = schema.get_type(node.type_condition.name.value) or parent
+            if not _reads_only_public(node.selection_set, target, schema, fragments, seen):
+                return False
+        elif isinstance(node, FragmentSpreadNode):
+            name = node.name.value
+            fragment = fragments.get(name)
+            if fragment is None:
+                return False
+            if name in seen:
+                continue
+            target = schema.get_type(fragment.type_condition.name.value) or parent
+            if not _reads_only_public(
+                fragment.selection_set, target, schema, fragments, seen | {name}
+            ):
+                return False
+    return True
+
+
+def is_public(
+    document: DocumentNode, operation_name: str | None, schema: GraphQLSchema | None = None
+) -> bool:
+    """True when the operation is a query touching only public root fields and, given the
+    schema, reaching no object that may differ by viewer (an office's appointments, say):
+    its answer is the same for everyone, so it may be shared from the response cache."""
+    chosen = _chosen(document, operation_name)
     if chosen is None or chosen.operation.value != "query":
         return False
-    return all(
+    if not all(
         isinstance(s, FieldNode) and s.name.value in PUBLIC_ROOT_FIELDS
         for s in chosen.selection_set.selections
-    )
+    ):
+        return False
+    if schema is None:
+        return True
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return _reads_only_public(chosen.selection_set, schema.query_type, schema, fragments)
 
 
 class ResponseCache:

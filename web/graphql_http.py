@@ -427,9 +427,18 @@ class GraphQLEndpoint:
             self.root_fields,
         )
         anonymous = ctx.account is None
-        if not anonymous:
+        document = parse_document(params.query, settings.max_tokens)
+        shared = (
+            (anonymous or request.method == "GET")
+            and isinstance(document, DocumentNode)
+            and is_public(document, params.operation_name, self.schema._schema)
+        )
+        if not shared:
+            # Mutations, private reads and signed-in POSTs always run, and never wait for
+            # another request.
             body, status = await self.run(request, params, ctx, media)
             return self.plain_response(body, status, media, ctx, anonymous)
+        assert isinstance(document, DocumentNode)
         cache_key = ResponseCache.key(
             params.query,
             params.variables,
@@ -441,22 +450,45 @@ class GraphQLEndpoint:
         if hit is not None:
             if fast := meta.get("fast_key"):
                 self.response_cache.put(fast, hit[0], hit[1])
-            return self.cached_response(request, *hit, media)
+            return await self.shared_answer(request, document, params, ctx, hit, media)
         # One execution per key at a time: a crowd missing together waits for the first.
         async with self.response_cache.single_flight(cache_key):
             hit = self.response_cache.get(cache_key)
             if hit is not None:
-                return self.cached_response(request, *hit, media)
+                return await self.shared_answer(request, document, params, ctx, hit, media)
             body, status = await self.run(request, params, ctx, media)
-            if status == 200 and ctx.extras.get("public") and "errors" not in body:
+            if status == 200 and "errors" not in body:
                 # The cost belongs to the caller that filled the cache, not to later readers.
-                shared = {k: v for k, v in body.items() if k != "extensions"}
-                encoded = encode(shared)
+                public = {k: v for k, v in body.items() if k != "extensions"}
+                encoded = encode(public)
                 etag = self.response_cache.put(cache_key, status, encoded)
                 if fast_key := meta.get("fast_key"):
                     self.response_cache.put(fast_key, status, encoded)
                 return self.cached_response(request, status, encoded, etag, media)
         return self.plain_response(body, status, media, ctx, anonymous)
+
+    async def shared_answer(
+        self,
+        request: Request,
+        document: DocumentNode,
+        params: GraphQLParams,
+        ctx: Context,
+        hit: tuple[int, bytes, str],
+        media: str,
+    ) -> Response:
+        """A cached public answer. A signed-in caller still pays for it from its budget, so
+        the cache is no way around the limit; anonymous readers share the filler's cost."""
+        if ctx.account is not None:
+            verdict = await admit(
+                self.schema._schema, document, params.operation_name, params.variables, ctx
+            )
+            if isinstance(verdict, Refusal):
+                body, status = refusal_body(verdict, media)
+                headers = {"Cache-Control": "no-store"}
+                if verdict.retry_after is not None:
+                    headers["Retry-After"] = str(verdict.retry_after)
+                return json_response(body, status, media, headers)
+        return self.cached_response(request, *hit, media)
 
     def plain_response(
         self, body: dict[str, Any], status: int, media: str, ctx: Context, anonymous: bool
@@ -580,9 +612,9 @@ class GraphQLEndpoint:
                 if verdict.retry_after is not None:
                     ctx.response_headers["Retry-After"] = str(verdict.retry_after)
                 return refusal_body(verdict, media)
-            ctx.extras["public"] = is_public(document, params.operation_name)
             ctx.extras["cost"] = verdict.report()
-        allowed = {OperationType.QUERY, OperationType.MUTATION, OperationType.SUBSCRIPTION}
+        # Subscriptions need a stream: they run over the WebSocket, not as one HTTP answer.
+        allowed = {OperationType.QUERY, OperationType.MUTATION}
         if request.method == "GET":
             allowed = {OperationType.QUERY}
         try:
@@ -599,7 +631,14 @@ class GraphQLEndpoint:
             if media == GRAPHQL_RESPONSE:
                 return {"errors": [error]}, 400
             return {"data": None, "errors": [error]}, 200
-        except InvalidOperationTypeError:
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                return request_error(
+                    "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws), "
+                    "not as an HTTP request.",
+                    "BAD_REQUEST",
+                    media,
+                )
             message = "Only queries may be sent with GET; send mutations with POST."
             return {
                 "errors": [{"message": message, "extensions": {"code": "METHOD_NOT_ALLOWED"}}]
