@@ -68,6 +68,8 @@ class ServiceSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        context = execution_context.context if execution_context is not None else None
+        request_id = getattr(context, "request_id", None) or "unknown"
         for error in errors:
             if is_server_fault(error):
                 log.error(
@@ -76,6 +78,10 @@ class ServiceSchema(strawberry.Schema):
                     error.message,
                     exc_info=error.original_error,
                 )
+                # Masked where it stands, so that every transport (HTTP, the WebSocket's
+                # `next` and `error` messages) sends the same text and no internal detail.
+                error.message = f"Internal error. Quote request id {request_id} if you report it."
+                error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
             else:
                 code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
                 log.info("client error %s at %s: %s", code, error.path, error.message)

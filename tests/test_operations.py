@@ -219,3 +219,25 @@ async def test_websocket_records_carry_the_connections_request_id(app, caplog):
     logged = [r for r in caplog.records if r.getMessage().startswith("client error")]
     assert logged
     assert {getattr(r, "request_id", None) for r in logged} == {"ws-conn-7"}
+
+
+async def test_a_server_fault_over_the_websocket_is_masked_like_over_http(app, broken_services):
+    transport = ASGIWebSocketTransport(app=app, client=("10.250.0.10", 5000))
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as ws_client,
+        aconnect_ws(
+            "http://testserver/graphql",
+            ws_client,
+            subprotocols=["graphql-transport-ws"],
+            headers={"x-request-id": "ws-fault-1"},
+        ) as ws,
+    ):
+        await ws.send_json({"type": "connection_init", "payload": {}})
+        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": services_query()}})
+        message = await ws.receive_json(timeout=10)
+    assert message["type"] == "next", message
+    error = message["payload"]["errors"][0]
+    assert "disk on fire" not in str(message)
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "ws-fault-1"}
+    assert "ws-fault-1" in error["message"]

@@ -4,6 +4,7 @@ browsers only from allowed origins."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from resolvers.context import Context, Services
 from web.authentication import Unauthenticated, authenticate
 from web.client_address import of_connection
 from web.cors import OriginPolicy
+from web.logging_setup import request_id
 from web.websocket_limits import GatedTransportWSHandler
 from web.websocket_sessions import SessionBoundTransportWSHandler
 
@@ -64,6 +66,9 @@ class GraphQLWebSocket(GraphQL):
             roles=frozenset(),
             client_ip=of_connection(request, self.services.settings.trusted_proxies),
             accept_language=request.headers.get("accept-language"),
+            # The connection's id (kept from X-Request-Id, or made by the outermost middleware),
+            # so logs and masked errors of its operations quote the same id.
+            request_id=request_id.get() or uuid.uuid4().hex[:16],
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
