@@ -179,3 +179,13 @@ async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
         raise not_permitted()
     _trail(ctx, delegation, "CONFIRM_DELEGATION")
     return await _delegation(delegation.id)
+
+
+async def requested_facts(ctx: Context, row: Delegation) -> tuple[str, str, date]:
+    """What the helper typed when adding the dependant (surname, nationality, birth date). A
+    delegation made another way (at a counter, by an import) has none stored: the facts the
+    identity was matched on are the person's own, so they are what was asked for."""
+    if row.requested_birth_date is not None:
+        return row.requested_surname, row.requested_nationality, row.requested_birth_date
+    person = await ctx.loaders.person.load(row.dependant_id)
+    return normalise_name(person.surname).upper(), person.nationality, person.birth_date

@@ -118,12 +118,9 @@ class Delegation(Node):
     @strawberry.field(
         description="What the helper typed when adding the dependant, whatever the status."
     )
-    def requested_for(self) -> DependantFacts:
-        return DependantFacts(
-            surname=self.row.requested_surname,
-            nationality=self.row.requested_nationality,
-            birth_date=self.row.requested_birth_date,
-        )
+    async def requested_for(self, info: Info) -> DependantFacts:
+        surname, nationality, birth_date = await resolve.requested_facts(info.context, self.row)
+        return DependantFacts(surname=surname, nationality=nationality, birth_date=birth_date)
 
     @strawberry.field(description="Where it stands now (expiry applies at once).")
     def status(self, info: Info) -> DelegationStatus:

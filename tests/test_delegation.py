@@ -34,6 +34,7 @@ from tests.helpers import (
     book_open_slot,
     confirm,
     gid,
+    helper_in_database,
     member_with_person,
     minor_birth_date,
     mutate,
@@ -788,3 +789,20 @@ async def test_actor_has_no_email_field(client):
     names = {f["name"] for f in body["data"]["__type"]["fields"]}
     assert "email" not in names
     assert names >= {"id", "displayName", "kind"}
+
+
+async def test_a_delegation_made_without_add_dependant_echoes_the_persons_facts(client):
+    adult = await register_person(client)
+    token, _ = await helper_in_database(client, adult.id, ["VIEW_DOCUMENTS"], "FRIEND")
+    body = await gql(
+        client,
+        "{ viewer { dependants { requestedFor { surname nationality birthDate } } } }",
+        token=token,
+    )
+    assert "errors" not in body, body
+    [delegation] = body["data"]["viewer"]["dependants"]
+    assert delegation["requestedFor"] == {
+        "surname": adult.surname.upper(),
+        "nationality": adult.nationality,
+        "birthDate": adult.birth_date,
+    }
