@@ -483,6 +483,10 @@ class ApplicationEvent(Model):
     actor: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="application_events", null=True, on_delete=fields.SET_NULL
     )
+    # The capacity the event was recorded in (ActorKind: SELF, HELPER, OFFICER, ADMIN, SYSTEM);
+    # an account may hold several roles, so its roles today do not say it. Null: recorded
+    # before actors were kept.
+    actor_kind = fields.CharField(max_length=10, null=True)
 
     class Meta:
         table = "application_event"
