@@ -1,4 +1,4 @@
-"""Distances on the earth."""
+"""Distances on the earth, and the WGS-84 <-> GCJ-02 conversion of Chinese maps."""
 
 from __future__ import annotations
 
@@ -17,3 +17,96 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def valid_point(latitude: float, longitude: float) -> bool:
     return -90 <= latitude <= 90 and -180 <= longitude <= 180
+
+
+# ---------------------------------------------------------------- GCJ-02
+#
+# GCJ-02 ("Mars coordinates") is the obfuscated datum that maps published in mainland China
+# must use: WeChat's location API and map component, Tencent, AMap (Gaode) and most Chinese
+# map SDKs expect it. The conversion below is the widely used public one (the "eviltransform" /
+# coordtransform algorithm): an offset computed on the Krasovsky 1940 ellipsoid from two
+# polynomial-and-sine series. It has no exact inverse; GCJ-02 -> WGS-84 is solved iteratively.
+#
+# Where it applies (a decision): the usual rectangle around China (lon 72.004..137.8347,
+# lat 0.8293..55.8271), as in the reference implementations, except Taiwan (main island and
+# Penghu), which mainland rules do not cover and where Chinese map SDKs give WGS-84. Hong Kong
+# and Macau stay inside: Chinese SDKs serve GCJ-02 there too. The rectangle also covers parts
+# of neighbouring countries; every office is in mainland China, so only `near` points given
+# from abroad meet that, where a few hundred metres do not change the order of offices
+# hundreds of kilometres away.
+
+_KRASOVSKY_A = 6378245.0  # semi-major axis, metres
+_KRASOVSKY_EE = 0.00669342162296594323  # first eccentricity squared
+
+_CHINA_BOX = (0.8293, 55.8271, 72.004, 137.8347)  # lat min, lat max, lon min, lon max
+_TAIWAN_BOXES = (
+    (21.85, 25.35, 120.0, 122.05),  # the main island
+    (23.15, 23.80, 119.30, 119.75),  # Penghu
+)
+
+
+def _in_box(lat: float, lon: float, box: tuple[float, float, float, float]) -> bool:
+    lat_min, lat_max, lon_min, lon_max = box
+    return lat_min <= lat <= lat_max and lon_min <= lon <= lon_max
+
+
+def gcj02_applies(lat: float, lon: float) -> bool:
+    """Whether a point lies where maps use GCJ-02 (see above); elsewhere it equals WGS-84."""
+    return _in_box(lat, lon, _CHINA_BOX) and not any(_in_box(lat, lon, b) for b in _TAIWAN_BOXES)
+
+
+def _transform_lat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _transform_lon(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return ret
+
+
+def _offset(lat: float, lon: float) -> tuple[float, float]:
+    """The GCJ-02 offset (degrees of latitude, longitude) at a WGS-84 point."""
+    d_lat = _transform_lat(lon - 105.0, lat - 35.0)
+    d_lon = _transform_lon(lon - 105.0, lat - 35.0)
+    rad_lat = math.radians(lat)
+    magic = 1 - _KRASOVSKY_EE * math.sin(rad_lat) ** 2
+    sqrt_magic = math.sqrt(magic)
+    d_lat = (d_lat * 180.0) / (
+        (_KRASOVSKY_A * (1 - _KRASOVSKY_EE)) / (magic * sqrt_magic) * math.pi
+    )
+    d_lon = (d_lon * 180.0) / (_KRASOVSKY_A / sqrt_magic * math.cos(rad_lat) * math.pi)
+    return d_lat, d_lon
+
+
+def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """A WGS-84 point in GCJ-02 (unchanged where GCJ-02 does not apply)."""
+    if not gcj02_applies(lat, lon):
+        return lat, lon
+    d_lat, d_lon = _offset(lat, lon)
+    return lat + d_lat, lon + d_lon
+
+
+_INVERSE_TOLERANCE_DEG = 1e-9  # about 0.1 mm
+_INVERSE_MAX_STEPS = 30
+
+
+def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
+    """A GCJ-02 point in WGS-84: the point whose GCJ-02 image it is, found by fixed-point
+    iteration (the offset changes slowly, so each step gains about three digits)."""
+    if not gcj02_applies(lat, lon):
+        return lat, lon
+    w_lat, w_lon = lat, lon
+    for _ in range(_INVERSE_MAX_STEPS):
+        g_lat, g_lon = wgs84_to_gcj02(w_lat, w_lon)
+        e_lat, e_lon = g_lat - lat, g_lon - lon
+        if abs(e_lat) < _INVERSE_TOLERANCE_DEG and abs(e_lon) < _INVERSE_TOLERANCE_DEG:
+            break
+        w_lat, w_lon = w_lat - e_lat, w_lon - e_lon
+    return w_lat, w_lon
