@@ -26,12 +26,14 @@ ACTIVE_STATUSES = frozenset({"BOOKED", "CHECKED_IN"})
 
 @dataclass(frozen=True)
 class BookingPolicy:
-    """The policy in force (from settings): lead time, horizon, change window, reschedules."""
+    """The policy in force (from settings): lead time, horizon, change window, reschedules,
+    and the length of the slots offices are divided into."""
 
     min_lead: timedelta
     horizon_working_days: int
     change_window: timedelta
     reschedule_limit: int
+    slot_minutes: int
 
 
 def horizon_end(today: date, calendar: WorkingCalendar, policy: BookingPolicy) -> date:
@@ -69,29 +71,91 @@ def eligibility_refusal(service: str, held_document_kinds: frozenset[str]) -> st
     return None
 
 
-def change_refusal(
-    *, status: str, starts_at: datetime, now: datetime, policy: BookingPolicy
-) -> str | None:
-    """Why a booked appointment cannot be rescheduled now, or None."""
-    if status != "BOOKED":
-        return f"This appointment is {status.lower().replace('_', ' ')} and can no longer change."
-    if now >= starts_at - policy.change_window:
+@dataclass(frozen=True)
+class AppointmentFacts:
+    """What the change rules look at in an appointment."""
+
+    status: str
+    starts_at: datetime
+    reschedule_count: int
+
+
+@dataclass(frozen=True)
+class RescheduleRefusal:
+    """Why an appointment cannot be rescheduled now: the window closed, or the limit is used."""
+
+    limit_reached: bool
+    message: str
+
+
+def change_deadline(starts_at: datetime, policy: BookingPolicy) -> datetime:
+    """The last moment an appointment starting at `starts_at` may be rescheduled."""
+    return starts_at - policy.change_window
+
+
+def reschedules_left(facts: AppointmentFacts, policy: BookingPolicy) -> int:
+    """How many more times the appointment may be rescheduled; 0 unless it is BOOKED."""
+    if facts.status != "BOOKED":
+        return 0
+    return max(0, policy.reschedule_limit - facts.reschedule_count)
+
+
+def _no_longer_changes(status: str) -> str:
+    return f"This appointment is {status.lower().replace('_', ' ')} and can no longer change."
+
+
+def reschedule_refusal(
+    facts: AppointmentFacts, now: datetime, policy: BookingPolicy
+) -> RescheduleRefusal | None:
+    """Why the appointment cannot be moved to another slot now, or None when it can: only a
+    BOOKED appointment, before its change deadline, with reschedules left."""
+    if facts.status != "BOOKED":
+        return RescheduleRefusal(False, _no_longer_changes(facts.status))
+    if now >= change_deadline(facts.starts_at, policy):
         hours = int(policy.change_window.total_seconds() // 3600)
-        return f"Appointments can be rescheduled until {hours} hours before they start."
+        return RescheduleRefusal(
+            False, f"Appointments can be rescheduled until {hours} hours before they start."
+        )
+    if reschedules_left(facts, policy) == 0:
+        return RescheduleRefusal(
+            True,
+            f"This appointment has been rescheduled {policy.reschedule_limit} times, the most "
+            "allowed. Cancel it and book again.",
+        )
     return None
 
 
-def cancel_refusal(*, status: str, starts_at: datetime, now: datetime) -> str | None:
-    """Why a booked appointment cannot be cancelled now, or None (allowed until it starts)."""
-    if status != "BOOKED":
-        return f"This appointment is {status.lower().replace('_', ' ')} and can no longer change."
-    if now >= starts_at:
+def cancel_refusal(facts: AppointmentFacts, now: datetime) -> str | None:
+    """Why the appointment cannot be cancelled now, or None: a BOOKED appointment may be
+    cancelled until it starts (the change window limits rescheduling only)."""
+    if facts.status != "BOOKED":
+        return _no_longer_changes(facts.status)
+    if now >= facts.starts_at:
         return "This appointment has started; it can no longer be cancelled."
     return None
 
 
-def reschedule_limit_reached(count: int, policy: BookingPolicy) -> bool:
-    return count >= policy.reschedule_limit
+@dataclass(frozen=True)
+class ChangeOptions:
+    """What the applicant side may still do with an appointment, as of one moment."""
+
+    deadline: datetime | None
+    reschedules_left: int
+    cancellable: bool
+    reschedulable: bool
+
+
+def change_options(facts: AppointmentFacts, now: datetime, policy: BookingPolicy) -> ChangeOptions:
+    """The answers of `cancel_refusal` and `reschedule_refusal` for a screen. The deadline is
+    the rescheduling deadline, and None once no reschedule can ever happen again (not BOOKED,
+    or no reschedules left); it stays set after it has passed."""
+    left = reschedules_left(facts, policy)
+    return ChangeOptions(
+        deadline=change_deadline(facts.starts_at, policy) if left > 0 else None,
+        reschedules_left=left,
+        cancellable=cancel_refusal(facts, now) is None,
+        reschedulable=reschedule_refusal(facts, now, policy) is None,
+    )
 
 
 def active_key(applicant_id: int, service: str) -> str:

@@ -12,13 +12,15 @@ import orjson
 
 from domain.booking import (
     SERVICE_GROUPS,
+    AppointmentFacts,
     BookingPolicy,
+    ChangeOptions,
     active_key,
     cancel_refusal,
-    change_refusal,
+    change_options,
     eligibility_refusal,
     horizon_end,
-    reschedule_limit_reached,
+    reschedule_refusal,
     slot_refusal,
 )
 from domain.identifiers import random_reference
@@ -56,7 +58,25 @@ def booking_policy(s: Settings) -> BookingPolicy:
         horizon_working_days=s.booking_horizon_working_days,
         change_window=timedelta(hours=s.change_window_hours),
         reschedule_limit=s.reschedule_limit,
+        slot_minutes=s.slot_minutes,
     )
+
+
+def facts_of(appointment: Appointment) -> AppointmentFacts:
+    return AppointmentFacts(
+        status=appointment.status,
+        starts_at=appointment.starts_at,
+        reschedule_count=appointment.reschedule_count,
+    )
+
+
+async def options_for_viewer(ctx: Context, appointment: Appointment) -> ChangeOptions:
+    """What the viewer may do with the appointment now: the rules `cancel` and `reschedule`
+    enforce, and nothing at all for a viewer who may not act for the applicant."""
+    options = change_options(facts_of(appointment), ctx.now(), policy(ctx))
+    if await ctx.authorizer.may_act_for(appointment.applicant_id, BOOK) is None:
+        return ChangeOptions(options.deadline, options.reschedules_left, False, False)
+    return options
 
 
 def office_today(ctx: Context, tz: ZoneInfo) -> date:
@@ -281,9 +301,7 @@ async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
     appointment, grant = await _owned_appointment(ctx, appointment_id)
     if appointment.status == "CANCELLED":
         return appointment  # cancelling twice changes nothing and frees nothing twice
-    reason = cancel_refusal(
-        status=appointment.status, starts_at=appointment.starts_at, now=ctx.now()
-    )
+    reason = cancel_refusal(facts_of(appointment), ctx.now())
     if reason:
         raise Refusal("ChangeWindowClosed", reason)
     if await store.change_status(appointment.id, "BOOKED", "CANCELLED"):
@@ -306,16 +324,10 @@ async def reschedule(
         _request_hash(appointment=appointment_id, slot=slot_id),
         _with_previous,
     )
-    p = policy(ctx)
-    reason = change_refusal(status=old.status, starts_at=old.starts_at, now=ctx.now(), policy=p)
-    if reason:
-        raise Refusal("ChangeWindowClosed", reason)
-    if reschedule_limit_reached(old.reschedule_count, p):
-        raise Refusal(
-            "RescheduleLimitReached",
-            f"This appointment has been rescheduled {p.reschedule_limit} times, the most "
-            "allowed. Cancel it and book again.",
-        )
+    refusal = reschedule_refusal(facts_of(old), ctx.now(), policy(ctx))
+    if refusal is not None:
+        kind = "RescheduleLimitReached" if refusal.limit_reached else "ChangeWindowClosed"
+        raise Refusal(kind, refusal.message)
     if slot_id == old.slot_id:
         raise invalid("Choose a different slot.", "slotId")
     slot = await _bookable_slot(ctx, slot_id, old.service)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
+from domain.booking import BookingPolicy
 from persistence.models import Appointment as AppointmentRow
 from persistence.models import Slot as SlotRow
 from resolvers import appointments as resolve
@@ -101,6 +102,39 @@ class Slot(Node):
         return info.context.services.calendar.is_provisional(day)
 
 
+@strawberry.type(
+    description="The booking policy in force: the same for everyone, changed only by the "
+    "service's configuration. The mutations enforce exactly these values."
+)
+class BookingRules:
+    horizon_working_days: int = strawberry.field(
+        description="Slots can be booked up to this many working days after today (in the "
+        "office's time zone)."
+    )
+    min_lead_minutes: int = strawberry.field(
+        description="A slot must start at least this many minutes after the booking."
+    )
+    reschedule_limit: int = strawberry.field(
+        description="How often one appointment may be rescheduled (the count carries over to "
+        "the appointment that replaces it)."
+    )
+    change_window_hours: int = strawberry.field(
+        description="Rescheduling closes this many hours before the start; cancelling stays "
+        "possible until the start."
+    )
+    slot_minutes: int = strawberry.field(description="The length of a slot, in minutes.")
+
+    @classmethod
+    def from_policy(cls, policy: BookingPolicy) -> BookingRules:
+        return cls(
+            horizon_working_days=policy.horizon_working_days,
+            min_lead_minutes=int(policy.min_lead.total_seconds() // 60),
+            reschedule_limit=policy.reschedule_limit,
+            change_window_hours=int(policy.change_window.total_seconds() // 3600),
+            slot_minutes=policy.slot_minutes,
+        )
+
+
 ANOTHER_HELPER = "Another helper"
 
 
@@ -173,6 +207,47 @@ class Appointment(Node):
             display_name=account.display_name if account else "",
             kind=ActorKind(self.row.booked_by_kind),
         )
+
+    @strawberry.field(
+        description="The last moment it may be rescheduled (its start minus "
+        "bookingRules.changeWindowHours), with the office's UTC offset; it stays set once "
+        "passed (then reschedulable is false). Null when it can never be rescheduled again: "
+        "not BOOKED, or no reschedules left. Cancelling is possible until the start. The same "
+        "for every viewer: staff are held to the same rules."
+    )
+    async def change_deadline(self, info: Info) -> datetime | None:
+        ctx: Context = info.context
+        options = await resolve.options_for_viewer(ctx, self.row)
+        if options.deadline is None:
+            return None
+        office = await ctx.loaders.office.load(self.row.office_id)
+        return _local(options.deadline, office.time_zone)
+
+    @strawberry.field(
+        description="How many more times it may be rescheduled: bookingRules.rescheduleLimit "
+        "minus rescheduleCount, never below 0; 0 unless BOOKED."
+    )
+    async def reschedules_left(self, info: Info) -> int:
+        return (await resolve.options_for_viewer(info.context, self.row)).reschedules_left
+
+    @strawberry.field(
+        description="Whether the viewer may cancel it now (by the server's clock): BOOKED, "
+        "not yet started, and the viewer is the applicant, their helper with "
+        "BOOK_APPOINTMENTS, or staff (staff have no exemption from the rules). For a viewer who "
+        "may act, cancelAppointment answers ChangeWindowClosed exactly when this is false, "
+        "except on an appointment already CANCELLED (answered AppointmentCancelled, unchanged)."
+    )
+    async def cancellable(self, info: Info) -> bool:
+        return (await resolve.options_for_viewer(info.context, self.row)).cancellable
+
+    @strawberry.field(
+        description="Whether the viewer may reschedule it now (by the server's clock): BOOKED, "
+        "before changeDeadline, with reschedules left, and the viewer may act as for "
+        "cancellable. When false, rescheduleAppointment answers ChangeWindowClosed or "
+        "RescheduleLimitReached."
+    )
+    async def reschedulable(self, info: Info) -> bool:
+        return (await resolve.options_for_viewer(info.context, self.row)).reschedulable
 
     @strawberry.field(description="The appointment this one replaced, if it was rescheduled.")
     async def rescheduled_from(self, info: Info) -> Appointment | None:

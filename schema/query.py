@@ -17,7 +17,7 @@ from resolvers import offices as office_resolvers
 from resolvers.context import Context
 from schema import paging
 from schema.accounts import Account, Viewer
-from schema.appointments import Appointment, Slot
+from schema.appointments import Appointment, BookingRules, Slot
 from schema.catalogue import Guidance, ServiceType, current_guidance
 from schema.certificates import DocumentVerification
 from schema.common import (
@@ -206,6 +206,13 @@ class Query:
             page_info=PageInfo.of([c for c, _ in edges], offset=offset, has_next=has_next),
             total_count=len(hits),
         )
+
+    @strawberry.field(
+        description="Anyone: the booking policy in force (horizon, lead time, reschedule limit, "
+        "change window, slot length)."
+    )
+    def booking_rules(self, info: Info) -> BookingRules:
+        return BookingRules.from_policy(appointment_resolvers.policy(info.context))
 
     @strawberry.field(
         description="Bookable slots of an office for a service between two days (at most 31 "

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Root fields whose answers are the same for every anonymous caller.
 PUBLIC_ROOT_FIELDS = frozenset(
-    {"offices", "services", "guidance", "__schema", "__type", "__typename"}
+    {"offices", "services", "guidance", "bookingRules", "__schema", "__type", "__typename"}
 )
 INVALIDATION_CHANNEL = "public-cache-invalidation"
 
