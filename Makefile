@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# What the suite needs from Debian besides Python: faketime (the clock moved ahead) and
+# Chromium (the browser suite; Playwright cannot download its own browsers here).
+TEST_TOOLS := $(VENV)/.test-tools-stamp
 
 .PHONY: run test test-ahead lint schema migrations bench clean
 
@@ -12,10 +15,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --editable ".[test]"
 	touch $(STAMP)
 
+$(TEST_TOOLS): $(STAMP)
+	@missing=""; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "install$$missing (Debian packages) to run the whole suite" >&2; exit 1; \
+	  fi; \
+	fi
+	touch $(TEST_TOOLS)
+
 run: $(STAMP)
 	$(PY) server.py
 
-lint: $(STAMP)
+lint: $(STAMP) $(TEST_TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
@@ -25,6 +42,7 @@ test: lint
 
 # The suite with the clock 400 days ahead (Debian's faketime), as CI runs it.
 test-ahead: lint
+	@echo "--- the suite with the clock 400 days ahead: $$(faketime -f '+400d' date -u +%F)"
 	env -u TEST_DATABASE_URL faketime -f '+400d' $(PY) -m pytest -q -p no:cacheprovider
 
 schema: $(STAMP)
