@@ -122,3 +122,55 @@ async def test_dependants_lists_statements_do_not_grow_with_dependants(client):
         client, APPLICANTS, await sign_in(client, await _helper_with_dependants(5))
     )
     assert one == many, (one, many)
+
+
+MY_APPOINTMENTS = """
+query MyAppointment {
+  bookingRules { horizonWorkingDays minLeadMinutes rescheduleLimit changeWindowHours slotMinutes }
+  viewer { person { appointments(first: 100) { edges { node {
+    reference status startsAt endsAt
+    office { name address phone hours { weekday opens closes } }
+    changeDeadline reschedulesLeft cancellable reschedulable
+  } } } } }
+}"""
+
+HELPERS_APPOINTMENTS = """
+query HelpersAppointments {
+  viewer { applicants { appointments(first: 5) { edges { node {
+    reference office { name } changeDeadline reschedulesLeft cancellable reschedulable
+  } } } } }
+}"""
+
+
+async def _person_with_booked_appointments(count: int) -> str:
+    """A person whose appointments are BOOKED (rescheduled 0, 1 or 2 times) and RESCHEDULED,
+    so that every rule behind the change fields is consulted."""
+    from persistence.models import Appointment
+
+    email = await _person_with_records(count)
+    person_id = (await Account.get(email=email)).person_id
+    rows = await Appointment.filter(applicant_id=person_id).order_by("id")
+    for i, row in enumerate(rows):
+        status = "RESCHEDULED" if i % 4 == 3 else "BOOKED"
+        await Appointment.filter(id=row.id).update(status=status, reschedule_count=i % 3)
+    return email
+
+
+async def test_my_appointment_screen_statements_do_not_grow_with_appointments(client):
+    one = await statements(
+        client, MY_APPOINTMENTS, await sign_in(client, await _person_with_booked_appointments(1))
+    )
+    many = await statements(
+        client, MY_APPOINTMENTS, await sign_in(client, await _person_with_booked_appointments(40))
+    )
+    assert one == many, (one, many)
+
+
+async def test_a_helpers_change_fields_statements_do_not_grow_with_dependants(client):
+    one = await statements(
+        client, HELPERS_APPOINTMENTS, await sign_in(client, await _helper_with_dependants(1))
+    )
+    many = await statements(
+        client, HELPERS_APPOINTMENTS, await sign_in(client, await _helper_with_dependants(5))
+    )
+    assert one == many, (one, many)
