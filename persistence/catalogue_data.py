@@ -85,13 +85,19 @@ def _material(
     required: bool = True,
     condition: _Text | None = None,
     copies: int | None = None,
+    applies_to: tuple[str, ...] = (),
 ) -> dict:
+    """One material; `applies_to` lists the visa categories (Z, X1, ...) and residence purposes
+    (WORK, STUDY, ...) of the people it is for, the machine-readable side of `condition` (empty:
+    everyone). Only a condition about the person's category gets tags: one about the reason
+    (loss, illness, a changed name) applies to anyone in that situation."""
     return {
         "name": name,
         "description": description,
         "required": required,
         "condition": condition,
         "copies": copies,
+        "applies_to": applies_to,
     }
 
 
@@ -263,6 +269,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                     "持M字（商贸）、F字（交流访问）签证的",
                 ),
                 copies=1,
+                applies_to=("M", "F"),
             ),
             _material(
                 ("Proof of family relationship", "亲属关系证明"),
@@ -274,6 +281,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                     "以及亲属关系证明（境外出具的须经公证、认证）。",
                 ),
                 condition=("Holders of Q2 and S2 visas visiting family", "持Q2字、S2字签证探亲的"),
+                applies_to=("Q2", "S2"),
             ),
             _material(
                 ("Medical certificate", "医疗证明"),
@@ -296,6 +304,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                     "May be requested from holders of L (tourist) visas",
                     "持L字（旅游）签证的，根据需要提交",
                 ),
+                applies_to=("L",),
             ),
         ],
         "steps": [
@@ -972,6 +981,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Work (Z visa)", "工作类（持Z字签证）"),
                 copies=1,
+                applies_to=("Z", "WORK"),
             ),
             _material(
                 ("Admission notice and certificate of study", "录取通知书及在读证明"),
@@ -982,6 +992,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Study (X1 visa)", "学习类（持X1字签证）"),
                 copies=1,
+                applies_to=("X1", "STUDY"),
             ),
             _material(
                 ("Family relationship documents", "家庭关系材料"),
@@ -996,6 +1007,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Family reunion (Q1 or S1 visa)", "团聚类（持Q1、S1字签证）"),
                 copies=1,
+                applies_to=("Q1", "S1", "FAMILY_REUNION"),
             ),
             _material(
                 ("Journalist card and authority's letter", "记者证及主管部门函件"),
@@ -1006,6 +1018,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Journalist (J1 visa)", "记者类（持J1字签证）"),
                 copies=1,
+                applies_to=("J1", "JOURNALIST"),
             ),
             _material(
                 ("Health certificate", "健康检查证明"),
@@ -1020,6 +1033,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                     "工作类及学习期限超过6个月的一般须提交",
                 ),
                 copies=1,
+                applies_to=("Z", "WORK", "X1", "STUDY"),
             ),
         ],
         "steps": [
@@ -1114,6 +1128,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Work", "工作类"),
                 copies=1,
+                applies_to=("WORK",),
             ),
             _material(
                 ("Certificate of continued study", "在读证明"),
@@ -1124,6 +1139,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Study", "学习类"),
                 copies=1,
+                applies_to=("STUDY",),
             ),
             _material(
                 ("Current family documents", "家庭关系现状材料"),
@@ -1134,6 +1150,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Family reunion", "团聚类"),
                 copies=1,
+                applies_to=("FAMILY_REUNION",),
             ),
         ],
         "steps": [
@@ -1347,6 +1364,7 @@ _GUIDANCE_SOURCES: list[dict] = [
                 ),
                 condition=("Work or study residence permits", "工作类或学习类居留许可"),
                 copies=1,
+                applies_to=("WORK", "STUDY"),
             ),
         ],
         "steps": [
@@ -1436,6 +1454,7 @@ def _localise(source: dict, index: int) -> dict:
                 "required": material["required"],
                 "condition": _pick(material["condition"], index),
                 "copies": material["copies"],
+                "applies_to": list(material["applies_to"]),
             }
             for material in source["materials"]
         ],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.geo import distance_km, valid_point
+from domain.geo import distance_km, gcj02_to_wgs84, valid_point
 from domain.office_hours import OpeningInterval, intervals_on, is_open, parse_hours
 from persistence import offices as store
 from persistence.models import Office, OfficeClosure
@@ -64,13 +64,18 @@ async def search(
     text: str | None,
     near: tuple[float, float] | None,
     open_day: date | None,
+    near_datum: str = "WGS84",
 ) -> list[OfficeHit]:
+    """Offices matching every given filter; with `near` (in `near_datum`, WGS84 or GCJ02),
+    nearest first with their distance from it."""
     if text is not None and len(text) > 100:
         raise bad_input("Search text is limited to 100 characters.")
     if near is not None:
         lat, lon = near
         if not valid_point(lat, lon):
             raise bad_input("`near` needs a latitude in -90..90 and a longitude in -180..180.")
+        if near_datum == "GCJ02":
+            near = gcj02_to_wgs84(lat, lon)  # offices are stored in WGS-84
     rows = await store.find_offices(province=province, city=city, service=service, text=text)
     if open_day is not None:
         flags = await asyncio.gather(*(open_on(ctx, office, open_day) for office in rows))

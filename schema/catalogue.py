@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from domain.documents import PERMIT_PURPOSES, VISA_CATEGORIES
+from domain.materials import MAX_CATEGORIES_ASKED, applies, unknown_categories
 from persistence import offices as store
 from persistence.models import Guidance as GuidanceRow
 from persistence.models import ServiceType as ServiceRow
 from resolvers.context import Context
+from resolvers.outcomes import bad_input
 from schema.common import LangArg, Language, Money, ServiceCode
 from schema.i18n import language, pick
 
@@ -32,6 +36,12 @@ class Material:
     required: bool = strawberry.field(description="True when the application needs it.")
     condition: str | None = strawberry.field(description="When it is needed, if not always.")
     copies: int | None = strawberry.field(description="How many copies, when it matters.")
+    applies_to: list[str] = strawberry.field(
+        description="The document categories it is for, in the words of Document.category: visa "
+        "categories (Z, X1, Q1, ...) and residence purposes (WORK, STUDY, FAMILY_REUNION, ...); "
+        "a person needs it when one of their categories is listed. Empty: everyone (a "
+        "`condition` about their situation, such as a lost permit, may still apply)."
+    )
 
 
 @strawberry.type(description="How to apply for a service: one published version in one language.")
@@ -41,13 +51,42 @@ class Guidance:
     version: int = strawberry.field(description="Version number; higher is newer.")
     effective_from: date = strawberry.field(description="The day this version took effect.")
     requirements: list[str] = strawberry.field(description="Who may apply, and when.")
-    materials: list[Material] = strawberry.field(description="What to bring.")
+    all_materials: strawberry.Private[list[Material]]
     steps: list[str] = strawberry.field(description="The procedure, step by step.")
     fees: list[Fee] = strawberry.field(description="Fees in CNY, with their conditions.")
     processing_working_days: int = strawberry.field(
         description="Statutory processing time in working days (China's official calendar)."
     )
     legal_basis: list[str] = strawberry.field(description="Laws and regulations it rests on.")
+
+    @strawberry.field(
+        description="What to bring. With `for`, only the materials for everyone and those whose "
+        "appliesTo names one of the given categories."
+    )
+    def materials(
+        self,
+        for_: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                name="for",
+                description='The person\'s document categories (e.g. ["Z", "WORK"]): visa '
+                "categories and residence purposes, as in Document.category. Unknown words are "
+                "BAD_USER_INPUT. Omitted: every material.",
+            ),
+        ] = None,
+    ) -> list[Material]:
+        if for_ is None:
+            return list(self.all_materials)
+        if len(for_) > MAX_CATEGORIES_ASKED:
+            raise bad_input(f"Give at most {MAX_CATEGORIES_ASKED} categories in `for`.")
+        unknown = unknown_categories(for_)
+        if unknown:
+            raise bad_input(
+                f"Unknown categories in `for`: {', '.join(unknown)}. Use visa categories "
+                f"({', '.join(sorted(VISA_CATEGORIES))}) or residence purposes "
+                f"({', '.join(sorted(PERMIT_PURPOSES))})."
+            )
+        return [m for m in self.all_materials if applies(m.applies_to, for_)]
 
     @classmethod
     def from_row(cls, row: GuidanceRow) -> Guidance:
@@ -58,13 +97,14 @@ class Guidance:
             version=row.version,
             effective_from=row.effective_from,
             requirements=list(content["requirements"]),
-            materials=[
+            all_materials=[
                 Material(
                     name=m["name"],
                     description=m.get("description"),
                     required=m["required"],
                     condition=m.get("condition"),
                     copies=m.get("copies"),
+                    applies_to=list(m.get("applies_to") or []),
                 )
                 for m in content["materials"]
             ],

@@ -187,16 +187,35 @@ class Money:
     currency: str = strawberry.field(description='ISO 4217 currency code, e.g. "CNY".')
 
 
-@strawberry.type(description="A point on the earth (WGS 84).")
+@strawberry.type(
+    description="A point on the earth, in WGS 84 unless the field giving it names another datum."
+)
 class GeoPoint:
     latitude: float = strawberry.field(description="Latitude in degrees.")
     longitude: float = strawberry.field(description="Longitude in degrees.")
 
 
-@strawberry.input(description="A point on the earth (WGS 84).")
+@strawberry.enum(description="Geodetic datum of a point's latitude and longitude.")
+class Datum(Enum):
+    WGS84 = strawberry.enum_value(
+        "WGS84", description="WGS 84, as GPS and international maps give it."
+    )
+    GCJ02 = strawberry.enum_value(
+        "GCJ02",
+        description="GCJ-02, the datum of WeChat's and most Chinese maps: a few hundred metres "
+        "off WGS 84 in mainland China, Hong Kong and Macau, equal to it elsewhere.",
+    )
+
+
+@strawberry.input(description="A point on the earth, in the datum it says (default WGS 84).")
 class GeoPointInput:
     latitude: float = strawberry.field(description="Latitude in degrees, -90 to 90.")
     longitude: float = strawberry.field(description="Longitude in degrees, -180 to 180.")
+    datum: Datum = strawberry.field(
+        default=Datum.WGS84,
+        description="The datum of latitude and longitude: WGS84 (default), or GCJ02 as "
+        "WeChat's and Chinese maps' location APIs give it.",
+    )
 
 
 # ---------------------------------------------------------------- error members

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.geo import wgs84_to_gcj02
 from persistence.models import Office as OfficeRow
 from persistence.models import OfficeClosure
 from resolvers import offices as resolve
@@ -54,7 +55,7 @@ class Office(Node):
     code: str = strawberry.field(description="Short code of the office, e.g. BJ-DC.")
     province: str = strawberry.field(description="Province-level division, e.g. Guangdong.")
     city: str = strawberry.field(description="City, e.g. Shenzhen.")
-    location: GeoPoint = strawberry.field(description="Where the office is.")
+    location: GeoPoint = strawberry.field(description="Where the office is (WGS 84).")
     phone: str = strawberry.field(description="Enquiry telephone number.")
     time_zone: str = strawberry.field(description="IANA time zone of the office's hours.")
 
@@ -70,6 +71,14 @@ class Office(Node):
             phone=row.phone,
             time_zone=row.time_zone,
         )
+
+    @strawberry.field(
+        description="Where the office is in GCJ-02, the datum of WeChat's and most Chinese maps "
+        "(computed from `location`; a few hundred metres from it)."
+    )
+    def location_gcj02(self) -> GeoPoint:
+        latitude, longitude = wgs84_to_gcj02(self.row.latitude, self.row.longitude)
+        return GeoPoint(latitude=latitude, longitude=longitude)
 
     @strawberry.field(description="The office's name.")
     def name(self, info: Info, lang: LangArg = None) -> str:
@@ -184,7 +193,9 @@ class OfficeFilter:
         default=None, description="Words to find in the name, address, city or code (EN or ZH)."
     )
     near: GeoPointInput | None = strawberry.field(
-        default=None, description="Sort nearest first from this point and give distances."
+        default=None,
+        description="Sort nearest first from this point and give distances; the point may be "
+        "given in WGS 84 (default) or GCJ-02 (`datum`).",
     )
     open_on: date | None = strawberry.field(
         default=None, description="Only offices open on this day (official calendar, closures)."

@@ -195,6 +195,7 @@ class Query:
             service=f.service.value if f.service else None,
             text=f.text,
             near=(f.near.latitude, f.near.longitude) if f.near else None,
+            near_datum=f.near.datum.value if f.near else "WGS84",
             open_day=f.open_on,
         )
         edges, offset, has_next = paging.page(hits, first, after)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
+
+from domain.geo import distance_km, wgs84_to_gcj02
 from tests.conftest import gql
 from tests.helpers import SERVICE_CODES
 
@@ -510,3 +513,73 @@ async def test_node_with_a_garbage_id_is_null(client):
         body = await gql(client, query, {"id": garbage})
         assert body["data"]["node"] is None, garbage
         assert "errors" not in body, garbage
+
+
+# ---------------------------------------------------------------- GCJ-02 (Chinese maps)
+
+LOCATIONS = """{ offices(first: 100) { edges { node { code
+  location { latitude longitude } locationGcj02 { latitude longitude } } } } }"""
+
+
+async def office_locations(client) -> dict[str, dict]:
+    body = await gql(client, LOCATIONS)
+    assert "errors" not in body, body
+    return {e["node"]["code"]: e["node"] for e in body["data"]["offices"]["edges"]}
+
+
+def km_between(a: dict, b: dict) -> float:
+    return distance_km(a["latitude"], a["longitude"], b["latitude"], b["longitude"])
+
+
+async def test_location_gcj02_is_a_few_hundred_metres_from_wgs84_for_beijing(client):
+    found = await office_locations(client)
+    office = found["BJ-DC"]
+    wgs, gcj = office["location"], office["locationGcj02"]
+    assert 0.2 < km_between(wgs, gcj) < 0.8
+    # GCJ-02 shifts Beijing east and north (as the reference values in tests/domain/test_geo.py).
+    assert gcj["longitude"] > wgs["longitude"] and gcj["latitude"] > wgs["latitude"]
+    expected = wgs84_to_gcj02(wgs["latitude"], wgs["longitude"])
+    assert (gcj["latitude"], gcj["longitude"]) == pytest.approx(expected, abs=1e-9)
+
+
+async def test_every_office_has_a_gcj02_location_off_its_wgs84_one(client):
+    found = await office_locations(client)
+    assert set(found) == ALL_OFFICES
+    for code, office in found.items():
+        assert 0.1 < km_between(office["location"], office["locationGcj02"]) < 1.0, code
+
+
+async def test_near_a_gcj02_point_equals_near_the_same_place_in_wgs84(client):
+    # A WeChat user standing at BJ-DC's pin on a Chinese map sends its GCJ-02 coordinates.
+    found = await office_locations(client)
+    wgs, gcj = found["BJ-DC"]["location"], found["BJ-DC"]["locationGcj02"]
+    from_wgs = await offices(client, first=100, near=dict(wgs))
+    from_gcj = await offices(client, first=100, near={**gcj, "datum": "GCJ02"})
+    assert codes(from_gcj)[0] == codes(from_wgs)[0] == "BJ-DC"
+    assert codes(from_gcj) == codes(from_wgs)
+    for a, b in zip(from_wgs["edges"], from_gcj["edges"], strict=True):
+        assert abs(a["distanceKm"] - b["distanceKm"]) <= 0.003, (a, b)
+    assert from_gcj["edges"][0]["distanceKm"] <= 0.001
+
+
+async def test_near_a_gcj02_point_taken_for_wgs84_is_off_by_the_shift(client):
+    found = await office_locations(client)
+    gcj = found["BJ-DC"]["locationGcj02"]
+    explicit = await offices(client, first=1, near={**gcj, "datum": "WGS84"})
+    default = await offices(client, first=1, near=dict(gcj))
+    assert explicit == default
+    assert 0.2 < default["edges"][0]["distanceKm"] < 0.8
+
+
+async def test_near_outside_mainland_china_is_the_same_in_both_datums(client):
+    tokyo = {"latitude": 35.6762, "longitude": 139.6503}
+    as_wgs = await offices(client, first=100, near=tokyo)
+    as_gcj = await offices(client, first=100, near={**tokyo, "datum": "GCJ02"})
+    assert as_wgs == as_gcj
+
+
+async def test_near_with_an_unknown_datum_is_a_validation_error(client):
+    near = {"latitude": 39.9, "longitude": 116.4, "datum": "BD09"}
+    body = await gql(client, OFFICES, {"filter": {"near": near}})
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

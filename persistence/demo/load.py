@@ -36,7 +36,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def load_reference_data() -> None:
-    """The service catalogue and its guidance versions; adds what is missing, changes nothing."""
+    """The service catalogue and its guidance versions: adds what is missing. The one change
+    to a stored version is filling in its materials' `applies_to` tags (see
+    `_tag_materials`); no published text ever changes."""
     known = set(await ServiceType.all().values_list("code", flat=True))
     await ServiceType.bulk_create(
         [
@@ -52,13 +54,12 @@ async def load_reference_data() -> None:
             if s["code"] not in known
         ]
     )
-    have = {
-        (g, lang, v)
-        for g, lang, v in await Guidance.all().values_list("service", "lang", "version")
-    }
+    stored = {(g.service, g.lang, g.version): g for g in await Guidance.all()}
     fresh = []
     for entry in GUIDANCE:
-        if (entry["service"], entry["lang"], entry["version"]) in have:
+        row = stored.get((entry["service"], entry["lang"], entry["version"]))
+        if row is not None:
+            await _tag_materials(row, entry["materials"])
             continue
         content = {
             k: entry[k]
@@ -81,6 +82,22 @@ async def load_reference_data() -> None:
             )
         )
     await Guidance.bulk_create(fresh)
+
+
+def _untagged(materials: list[dict]) -> list[dict]:
+    return [{k: v for k, v in m.items() if k != "applies_to"} for m in materials]
+
+
+async def _tag_materials(row: Guidance, catalogue: list[dict]) -> None:
+    """Versions stored before materials carried `applies_to` get the catalogue's tags. The tags
+    restate each material's published `condition` in machine-readable words, so adding them
+    is no new version; it happens only when the stored materials equal the catalogue's in
+    every text, so nothing edited in the database is overwritten."""
+    materials = row.content.get("materials", [])
+    if materials == catalogue or _untagged(materials) != _untagged(catalogue):
+        return
+    row.content = {**row.content, "materials": catalogue}
+    await row.save(update_fields=["content"])
 
 
 async def load_offices() -> dict[str, Office]:

@@ -43,7 +43,7 @@ GUIDANCE_KEYS = {
     "processing_working_days",
     "legal_basis",
 }
-MATERIAL_KEYS = {"name", "description", "required", "condition", "copies"}
+MATERIAL_KEYS = {"name", "description", "required", "condition", "copies", "applies_to"}
 FEE_KEYS = {"item", "amount", "condition"}
 
 HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
