@@ -9,6 +9,7 @@ from datetime import date, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from domain.application_numbers import format_application_number
 from persistence.models import (
     Application,
     ApplicationCounter,
@@ -26,7 +27,7 @@ async def next_application_number(office_id: int, office_code: str, year: int) -
     )
     await ApplicationCounter.filter(id=counter.id).update(last_number=F("last_number") + 1)
     await counter.refresh_from_db(fields=["last_number"])
-    return f"{office_code}-{year}-{counter.last_number:06d}"
+    return format_application_number(office_code, year, counter.last_number)
 
 
 async def create_application(**values: object) -> Application:
@@ -34,15 +35,39 @@ async def create_application(**values: object) -> Application:
 
 
 async def add_event(
-    application_id: int, status: str, at: datetime, note: str | None, actor_id: int | None
+    application_id: int,
+    status: str,
+    at: datetime,
+    note: str | None,
+    *,
+    actor_id: int | None,
+    actor_kind: str,
 ) -> ApplicationEvent:
+    """A status change and who made it: an account in a capacity (OFFICER, ADMIN, ...), or
+    SYSTEM with no account."""
     return await ApplicationEvent.create(
-        application_id=application_id, status=status, at=at, note=note, actor_id=actor_id
+        application_id=application_id,
+        status=status,
+        at=at,
+        note=note,
+        actor_id=actor_id,
+        actor_kind=actor_kind,
     )
 
 
 async def application(application_id: int) -> Application | None:
     return await Application.get_or_none(id=application_id)
+
+
+async def applications_by_numbers(
+    numbers: Sequence[str], applicant_ids: Sequence[int] | None
+) -> list[Application]:
+    """The applications with any of these numbers, only among these applicants' when given
+    (one statement, by the unique index on the number)."""
+    query = Application.filter(number__in=list(numbers))
+    if applicant_ids is not None:
+        query = query.filter(applicant_id__in=list(applicant_ids))
+    return await query.limit(2)
 
 
 async def applications_by_ids(ids: Sequence[int]) -> list[Application | None]:

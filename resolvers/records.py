@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from domain.application_numbers import application_number_candidates
 from domain.applications import may_move
 from domain.documents import category_problem, kind_for_service
 from domain.identifiers import (
@@ -28,7 +29,7 @@ from persistence.models import (
     Person,
     Role,
 )
-from resolvers.authorization import is_staff, staff_office_ok
+from resolvers.authorization import Grant, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
     Refusal,
@@ -53,11 +54,13 @@ async def _person(person_id: int | None) -> Person:
     return person
 
 
-def _audit(ctx: Context, person_id: int, action: str, target: str) -> None:
-    from resolvers.authorization import Grant
+def _staff_capacity(ctx: Context) -> str:
+    """The capacity staff act in, for the audit trail and the application's history."""
+    return "ADMIN" if ctx.has_role(Role.ADMIN) else "OFFICER"
 
-    kind = "ADMIN" if ctx.has_role(Role.ADMIN) else "OFFICER"
-    ctx.authorizer.record(Grant(person_id, kind, frozenset()), action, target)
+
+def _audit(ctx: Context, person_id: int, action: str, target: str) -> None:
+    ctx.authorizer.record(Grant(person_id, _staff_capacity(ctx), frozenset()), action, target)
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -117,7 +120,14 @@ async def record_application(
         submitted_at=now,
         recorded_by_id=ctx.account.id,
     )
-    event = await store.add_event(application.id, "SUBMITTED", now, None, ctx.account.id)
+    event = await store.add_event(
+        application.id,
+        "SUBMITTED",
+        now,
+        None,
+        actor_id=ctx.account.id,
+        actor_kind=_staff_capacity(ctx),
+    )
     _audit(ctx, person.id, "RECORD_APPLICATION", number)
     ctx.after_commit(lambda: ctx.services.publish_application_event(person.id, event.id))
     return application
@@ -153,7 +163,9 @@ async def update_status(
             "The application changed meanwhile; reload it.",
             {"from_": current, "to": status},
         )
-    event = await store.add_event(application.id, status, now, note, ctx.account.id)
+    event = await store.add_event(
+        application.id, status, now, note, actor_id=ctx.account.id, actor_kind=_staff_capacity(ctx)
+    )
     _audit(
         ctx, application.applicant_id, "UPDATE_APPLICATION_STATUS", f"{application.number}:{status}"
     )
@@ -162,6 +174,39 @@ async def update_status(
     refreshed = await store.application(application.id)
     assert refreshed is not None
     return refreshed
+
+
+async def application_by_number(ctx: Context, typed: str) -> Application | None:
+    """The application with this number, answered like `node`: null when it does not exist,
+    is malformed or is not the caller's to see (the same policy, and the read audited when the
+    caller is not the applicant).
+
+    Non-staff callers only ever look among their own and their active dependants'
+    applications, so a guess at someone else's number runs the very statements a number that
+    does not exist runs."""
+    account = ctx.account
+    if account is None:
+        return None
+    candidates = application_number_candidates(typed)
+    if not candidates:
+        return None
+    among: list[int] | None = None
+    if not is_staff(ctx):
+        among = await ctx.authorizer.dependant_ids()
+        if account.person_id is not None:
+            among.append(account.person_id)
+        if not among:
+            return None
+    rows = await store.applications_by_numbers(candidates, among)
+    if len(rows) != 1:  # none, or a hyphen-less office code that fits two offices
+        return None
+    application = rows[0]
+    grant = await ctx.authorizer.may_act_for(application.applicant_id, "VIEW_APPLICATIONS")
+    if grant is None:
+        return None
+    ctx.authorizer.record(grant, "READ_APPLICATIONS", f"Application:{application.id}")
+    ctx.loaders.application.prime(application.id, application)
+    return application
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from persistence import persons as person_store
 from persistence import records as record_store
 from resolvers import appointments as appointment_resolvers
 from resolvers import offices as office_resolvers
+from resolvers import records as record_resolvers
 from resolvers.context import Context
 from schema import paging
 from schema.accounts import Account, Viewer
@@ -31,6 +32,7 @@ from schema.common import (
 )
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
 from schema.persons import Passport, visible_person
+from schema.records import Application
 from schema.statistics import Statistics
 
 
@@ -153,6 +155,29 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="The object's global ID.")],
     ) -> Node | None:
         return await resolve_node(info.context, id)
+
+    @strawberry.field(
+        description="An application by the number on its paper receipt, answered like `node`: "
+        "for its applicant, a helper of theirs with VIEW_APPLICATIONS, and staff; null when the "
+        "number does not exist, cannot be a number, or is not the viewer's to see (the same "
+        "null each time). A read by anyone but the applicant is recorded in the applicant's "
+        "actionsOnMyBehalf."
+    )
+    async def application_by_number(
+        self,
+        info: Info,
+        number: Annotated[
+            str,
+            strawberry.argument(
+                description="The application number, e.g. `BJ-DC-2026-000123` (office code, "
+                "year, six-digit sequence). Read as issued: letter case ignored, full-width "
+                "characters as their ASCII forms, spaces and any dash alike (`bj dc 2026 "
+                "000123`); the parts may be run together (`BJDC2026000123`)."
+            ),
+        ],
+    ) -> Application | None:
+        row = await record_resolvers.application_by_number(info.context, number)
+        return Application.from_row(row) if row else None
 
     @strawberry.field(description="The signed-in user; null when anonymous.")
     async def viewer(self, info: Info) -> Viewer | None:

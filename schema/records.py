@@ -19,6 +19,7 @@ from persistence.models import PermanentResidentCard as CardRow
 from resolvers import records as resolve
 from resolvers.context import Context
 from schema import paging
+from schema.accounts import Actor
 from schema.common import (
     Node,
     NotPermitted,
@@ -29,6 +30,7 @@ from schema.common import (
     register_error_type,
     to_global_id,
 )
+from schema.delegations import actor_for
 from schema.offices import Office
 from schema.persons import Passport
 from schema.results import run_mutation
@@ -87,6 +89,20 @@ class ApplicationEvent:
     async def application(self, info: Info) -> Application:
         row = await info.context.loaders.application.load(self.row.application_id)
         return Application.from_row(row)
+
+    @strawberry.field(
+        description="Who recorded it, and in what capacity: an officer or admin by their "
+        "display name (never an e-mail address; the office is the application's), or SYSTEM "
+        "for changes the service made by itself. Whoever may see the event sees its actor, "
+        "the applicant and their helpers included. Null for events recorded before actors "
+        "were kept."
+    )
+    async def actor(self, info: Info) -> Actor | None:
+        kind = self.row.actor_kind
+        if kind is None:
+            return None
+        account_id = None if kind == "SYSTEM" else self.row.actor_id
+        return await actor_for(info.context, account_id, kind)
 
 
 @strawberry.type(description="An application lodged at an office, with its dated history.")

@@ -174,3 +174,65 @@ async def test_a_helpers_change_fields_statements_do_not_grow_with_dependants(cl
         client, HELPERS_APPOINTMENTS, await sign_in(client, await _helper_with_dependants(5))
     )
     assert one == many, (one, many)
+
+
+LOOKUP = """
+query Lookup($number: String!) {
+  applicationByNumber(number: $number) {
+    number status submittedAt expectedDecisionOn office { code name }
+    events { status at note actor { id displayName kind } }
+  }
+}"""
+
+
+async def _application_with_events(actors: int) -> tuple[str, str]:
+    """An application of a fresh applicant whose history has two events by each of `actors`
+    distinct officers; returns the applicant's e-mail and the number."""
+    from domain.application_numbers import format_application_number
+    from persistence.models import Application, ApplicationEvent, Office
+
+    email = await person_with_records(0, surname="Lookup", now=datetime(2026, 11, 1, tzinfo=UTC))
+    applicant = await Account.get(email=email)
+    office = await Office.get(code="BJ-DC")
+    officers = []
+    for _ in range(actors):
+        officer = await Account.create(
+            email=f"counter-{secrets.token_hex(4)}@example.test",
+            display_name="Counter officer",
+            password_hash=applicant.password_hash,
+            office_id=office.id,
+        )
+        await AccountRole.create(account_id=officer.id, role="OFFICER")
+        officers.append(officer)
+    number = format_application_number("BJ-DC", 2098, secrets.randbelow(10**6))
+    at = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    application = await Application.create(
+        number=number,
+        applicant_id=applicant.person_id,
+        service="VISA_EXTENSION",
+        office_id=office.id,
+        status="UNDER_REVIEW",
+        submitted_at=at,
+        recorded_by_id=officers[0].id,
+    )
+    await ApplicationEvent.bulk_create(
+        [
+            ApplicationEvent(
+                application_id=application.id,
+                status="UNDER_REVIEW",
+                at=at.replace(hour=i % 20),
+                actor_id=officer.id,
+                actor_kind="OFFICER",
+            )
+            for i, officer in enumerate(officers * 2)
+        ]
+    )
+    return email, number
+
+
+async def test_application_by_number_statements_do_not_grow_with_events_and_actors(client):
+    email, number = await _application_with_events(1)
+    one = await statements(client, LOOKUP, await sign_in(client, email), {"number": number})
+    email, number = await _application_with_events(12)
+    many = await statements(client, LOOKUP, await sign_in(client, email), {"number": number})
+    assert one == many, (one, many)

@@ -1487,7 +1487,12 @@ async def test_email_is_only_on_account_and_account_only_under_viewer_and_sessio
                 account_holders.add(f"{name}.{field_name}")
     assert with_email == {"Account"}
     assert account_holders <= {"Viewer.account", "AuthSession.account", "PasswordChanged.account"}
-    for actor_field in ("Delegation.helper", "AuditEvent.actor", "Appointment.bookedBy"):
+    for actor_field in (
+        "Delegation.helper",
+        "AuditEvent.actor",
+        "Appointment.bookedBy",
+        "ApplicationEvent.actor",
+    ):
         type_name, field_name = actor_field.split(".")
         assert _named(schema.get_type(type_name).fields[field_name].type).name == "Actor"
 
@@ -1496,6 +1501,7 @@ async def test_email_is_only_on_account_and_account_only_under_viewer_and_sessio
 # the test above that guards it. A new path must get a guard before it joins this list.
 KNOWN_PATHS = {
     "Query.node",
+    "Query.applicationByNumber",  # tests/test_application_lookup.py
     "Query.viewer",
     "Viewer.account",
     "Viewer.person",

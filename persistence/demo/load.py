@@ -221,7 +221,11 @@ async def _application(
     await ApplicationEvent.bulk_create(
         [
             ApplicationEvent(
-                application_id=application.id, status=s, at=_at(d, 10 + i), actor_id=officer.id
+                application_id=application.id,
+                status=s,
+                at=_at(d, 10 + i),
+                actor_id=officer.id,
+                actor_kind="OFFICER",
             )
             for i, (s, d) in enumerate(history)
         ]

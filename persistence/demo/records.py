@@ -69,7 +69,11 @@ async def person_with_records(count: int, *, surname: str, now: datetime) -> str
         await ApplicationEvent.bulk_create(
             [
                 ApplicationEvent(
-                    application_id=application.id, status=s, at=now + timedelta(hours=h)
+                    application_id=application.id,
+                    status=s,
+                    at=now + timedelta(hours=h),
+                    actor_id=officer.id,
+                    actor_kind="OFFICER",
                 )
                 for h, s in enumerate(("SUBMITTED", "ACCEPTED", "UNDER_REVIEW"))
             ]
