@@ -450,8 +450,14 @@ class Application(Model):
     class Meta:
         table = "application"
         # A person's applications: ORDER BY submitted_at DESC, id DESC (read backwards).
+        # An office's queue: ORDER BY submitted_at, id, of one status or of all.
         indexes = (
             Index(fields=("applicant_id", "submitted_at", "id"), name="ix_application_applicant"),
+            Index(
+                fields=("office_id", "status", "submitted_at", "id"),
+                name="ix_application_office_status",
+            ),
+            Index(fields=("office_id", "submitted_at", "id"), name="ix_application_office"),
         )
 
 

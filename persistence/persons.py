@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from persistence.models import Passport, Person
@@ -91,3 +92,25 @@ async def persons_by_ids(ids: Sequence[int]) -> list[Person | None]:
 
 async def passport(passport_id: int) -> Passport | None:
     return await Passport.get_or_none(id=passport_id)
+
+
+async def find_persons(
+    *,
+    passport_number: str | None,
+    surname_key: str | None,
+    birth_date: date | None,
+    offset: int,
+    limit: int,
+) -> list[Person]:
+    """Persons matching every given fact, by surname, given names and id; a passport number
+    matches any passport ever bound to the person, current or superseded."""
+    query = Person.all()
+    if passport_number is not None:
+        query = query.filter(
+            id__in=Subquery(Passport.filter(number=passport_number).values("person_id"))
+        )
+    if surname_key is not None:
+        query = query.filter(surname_key=surname_key)
+    if birth_date is not None:
+        query = query.filter(birth_date=birth_date)
+    return await query.order_by("surname_key", "given_names", "id").offset(offset).limit(limit)

@@ -195,3 +195,13 @@ async def applications_pages(keys: Sequence[PageKey]) -> list[list[Application]]
 
 async def event(event_id: int) -> ApplicationEvent | None:
     return await ApplicationEvent.get_or_none(id=event_id)
+
+
+async def office_applications(
+    office_id: int, status: str | None, offset: int, limit: int
+) -> list[Application]:
+    """An office's applications as a queue: first submitted, first served (then by id)."""
+    query = Application.filter(office_id=office_id)
+    if status:
+        query = query.filter(status=status)
+    return await query.order_by("submitted_at", "id").offset(offset).limit(limit)
