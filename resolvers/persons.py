@@ -22,9 +22,12 @@ from resolvers.context import Context
 from resolvers.metrics import IDENTITY_MISSES, IDENTITY_MISSES_IN_WINDOW, IDENTITY_MISSES_SLOWED
 from resolvers.outcomes import (
     Refusal,
+    bad_input,
+    forbidden,
     invalid,
     not_permitted,
     rate_limited,
+    require_days_in_range,
     require_field_days_in_range,
     unauthenticated,
 )
@@ -228,3 +231,55 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
     if grant:
         ctx.authorizer.record(grant, "UNLINK_IDENTITY")
     return person
+
+
+def require_staff(ctx: Context) -> None:
+    """Officers and admins only: anyone else is refused the field (like `statistics`)."""
+    if ctx.account is None:
+        raise unauthenticated()
+    if not is_staff(ctx):
+        raise forbidden()
+
+
+async def search_persons(
+    ctx: Context,
+    *,
+    passport_number: str | None,
+    surname: str | None,
+    birth_date: date | None,
+    offset: int,
+    size: int,
+) -> list[Person]:
+    """Staff find a person by a passport number (any one ever bound to them) or by surname
+    together with birth date; all given facts must match. A surname or a birth date alone
+    matches too many people to show (BAD_USER_INPUT). Others get FORBIDDEN. Returns one row
+    more than `size`; each person shown is audited as found in their trail."""
+    require_staff(ctx)
+    number = None
+    if passport_number is not None:
+        try:
+            number = normalise_passport_number(passport_number)
+        except InvalidIdentifier as exc:
+            raise bad_input(f"`search.passportNumber`: {exc}.") from exc
+    surname_key = normalise_name(surname) if surname is not None else None
+    if surname is not None and not 1 <= len(surname_key or "") <= 100:
+        raise bad_input("`search.surname` must have 1 to 100 characters.")
+    require_days_in_range(birth_date)
+    if number is None and (surname_key is None or birth_date is None):
+        raise bad_input(
+            "Search by `passportNumber`, or by `surname` together with `birthDate`: a surname "
+            "or a birth date alone matches too many people."
+        )
+    rows = await store.find_persons(
+        passport_number=number,
+        surname_key=surname_key,
+        birth_date=birth_date,
+        offset=offset,
+        limit=size + 1,
+    )
+    how = "by passport number" if number is not None else "by surname and birth date"
+    for row in rows[:size]:
+        grant = await ctx.authorizer.may_act_for(row.id, None)
+        if grant:
+            ctx.authorizer.record(grant, "FIND_PERSON", how)
+    return rows

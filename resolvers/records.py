@@ -355,3 +355,19 @@ async def bind_passport(
         raise invalid("This passport is already bound to a person.", "passportNumber")
     _audit(ctx, person.id, "BIND_PASSPORT", number)
     return bound
+
+
+async def office_applications(
+    ctx: Context, office_id: int, status: str | None, offset: int, size: int
+) -> list[Application] | None:
+    """A page of an office's queue (one row more than `size`, to tell whether more follow)
+    for its officers and admins; None for everyone else. Each application shown is audited
+    as read in its applicant's trail."""
+    if not staff_office_ok(ctx, office_id):
+        return None
+    rows = await store.office_applications(office_id, status, offset, size + 1)
+    for row in rows[:size]:
+        grant = await ctx.authorizer.may_act_for(row.applicant_id, "VIEW_APPLICATIONS")
+        if grant:
+            ctx.authorizer.record(grant, "READ_APPLICATIONS", row.number)
+    return rows

@@ -29,6 +29,7 @@ from schema.i18n import pick
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
+    from schema.records import ApplicationConnection, ApplicationStatus
 
 
 @strawberry.type(description="One opening interval of an office's regular week.")
@@ -153,6 +154,39 @@ class Office(Node):
             if grant:
                 ctx.authorizer.record(grant, "READ_APPOINTMENTS", row.reference)
         return await appointment_page(rows, offset, size)
+
+    @strawberry.field(
+        description="Officers of this office and admins: the office's applications as a queue, "
+        "first submitted first (then in the order they were recorded). Null for everyone "
+        "else; every application listed is recorded as read in its applicant's trail."
+    )
+    async def applications(
+        self,
+        info: Info,
+        status: Annotated[
+            Annotated[ApplicationStatus, strawberry.lazy("schema.records")] | None,
+            strawberry.argument(description="Only applications in this status; all when absent."),
+        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+    ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
+        from resolvers.authorization import staff_office_ok
+        from resolvers.records import office_applications
+        from schema import paging
+        from schema.records import application_page
+
+        ctx: Context = info.context
+        if not staff_office_ok(ctx, self.row.id):
+            return None  # before the arguments are read: a stranger learns nothing from them
+        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        rows = await office_applications(
+            ctx, self.row.id, status.value if status else None, offset, size
+        )
+        if rows is None:
+            return None
+        for row in rows:
+            ctx.loaders.application.prime(row.id, row)
+        return application_page(rows, offset, size)
 
     @strawberry.field(description="The services this office offers.")
     async def services(self, info: Info) -> list[ServiceType]:

@@ -13,7 +13,7 @@ from persistence.models import Passport as PassportRow
 from persistence.models import Person as PersonRow
 from resolvers.context import Context
 from schema import paging
-from schema.common import AfterArg, FirstArg, Node, Sex, to_global_id
+from schema.common import AfterArg, FirstArg, Node, PageInfo, Sex, to_global_id
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
@@ -201,6 +201,51 @@ class Person(Node):
         return [Passport.from_row(r) for r in rows]
 
 
+@strawberry.input(
+    description="How staff find a person: by a passport number, or by surname together with "
+    "birth date (either alone matches too many people and is refused). All given facts must "
+    "match."
+)
+class PersonSearchInput:
+    passport_number: str | None = strawberry.field(
+        default=None,
+        description="Any passport ever bound to the person, current or superseded; spaces and "
+        "letter case do not matter.",
+    )
+    surname: str | None = strawberry.field(
+        default=None,
+        description="Surname as in the passport, matched as identity matching does (letter "
+        "case, width and repeated spaces do not matter). Needs birthDate.",
+    )
+    birth_date: date | None = strawberry.field(
+        default=None, description="Date of birth. Needs surname (or passportNumber)."
+    )
+
+
+@strawberry.type(description="A person in a list.")
+class PersonEdge:
+    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
+    node: Person = strawberry.field(description="The person.")
+
+
+@strawberry.type(description="A page of persons.")
+class PersonConnection:
+    edges: list[PersonEdge] = strawberry.field(description="The persons of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+
+
+def person_page(rows: list[PersonRow], offset: int, size: int) -> PersonConnection:
+    """The page of `size` persons from `rows` (which may hold one more: then more follow)."""
+    edges = [
+        PersonEdge(cursor=paging.offset_cursor(offset + i), node=Person.from_row(r))
+        for i, r in enumerate(rows[:size])
+    ]
+    return PersonConnection(
+        edges=edges,
+        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
+    )
+
+
 async def visible_person(ctx: Context, row: PersonRow | None) -> Person | None:
     """The person if the viewer may see at least their identity, else None (as if missing)."""
     if row is None:
@@ -209,4 +254,14 @@ async def visible_person(ctx: Context, row: PersonRow | None) -> Person | None:
     return Person.from_row(row) if grant else None
 
 
-__all__ = ["DelegationScope", "Passport", "Person", "Sex", "visible_person"]
+__all__ = [
+    "DelegationScope",
+    "Passport",
+    "Person",
+    "PersonConnection",
+    "PersonEdge",
+    "PersonSearchInput",
+    "Sex",
+    "person_page",
+    "visible_person",
+]

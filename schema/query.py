@@ -31,7 +31,13 @@ from schema.common import (
     from_global_id,
 )
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
-from schema.persons import Passport, visible_person
+from schema.persons import (
+    Passport,
+    PersonConnection,
+    PersonSearchInput,
+    person_page,
+    visible_person,
+)
 from schema.records import Application
 from schema.statistics import Statistics
 
@@ -283,6 +289,34 @@ class Query:
             info.context, from_, to, decoded[1] if decoded else None, office_id is not None
         )
         return Statistics.from_figures(figures)
+
+    @strawberry.field(
+        description="Officers and admins: find persons by a passport number (current or "
+        "superseded) or by surname together with birth date; all given facts must match. Each "
+        "person listed is recorded in their trail (actionsOnMyBehalf). Other roles get "
+        "FORBIDDEN, anonymous callers UNAUTHENTICATED."
+    )
+    async def persons(
+        self,
+        info: Info,
+        search: Annotated[PersonSearchInput, strawberry.argument(description="Whom to look for.")],
+        first: FirstArg = None,
+        after: AfterArg = None,
+    ) -> PersonConnection | None:
+        from resolvers.persons import require_staff, search_persons
+
+        ctx: Context = info.context
+        require_staff(ctx)
+        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        rows = await search_persons(
+            ctx,
+            passport_number=search.passport_number,
+            surname=search.surname,
+            birth_date=search.birth_date,
+            offset=offset,
+            size=size,
+        )
+        return person_page(rows, offset, size)
 
     @strawberry.field(
         description="Anyone: check a signed document (signature with the published keys, "

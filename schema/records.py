@@ -32,7 +32,7 @@ from schema.common import (
 )
 from schema.delegations import actor_for
 from schema.offices import Office
-from schema.persons import Passport
+from schema.persons import Passport, Person
 from schema.results import run_mutation
 
 
@@ -121,6 +121,11 @@ class Application(Node):
             service=ServiceCode(row.service),
             status=ApplicationStatus(row.status),
         )
+
+    @strawberry.field(description="Who applied.")
+    async def applicant(self, info: Info) -> Person:
+        # Whoever sees the application may see its applicant (the same grant covers both).
+        return Person.from_row(await info.context.loaders.person.load(self.row.applicant_id))
 
     @strawberry.field(description="When it was lodged, with the office's UTC offset.")
     async def submitted_at(self, info: Info) -> dt.datetime:

@@ -236,3 +236,142 @@ async def test_application_by_number_statements_do_not_grow_with_events_and_acto
     email, number = await _application_with_events(12)
     many = await statements(client, LOOKUP, await sign_in(client, email), {"number": number})
     assert one == many, (one, many)
+
+
+OFFICE_QUEUE = """
+query OfficeQueue($office: ID!, $on: Date!, $first: Int) {
+  node(id: $office) { ... on Office {
+    appointments(on: $on, first: $first) { edges { node {
+      reference status startsAt service
+      applicant { surname givenNames passports { number current } }
+      bookedBy { displayName kind }
+    } } }
+    applications(status: MATERIALS_REQUESTED, first: $first) { edges { node {
+      number status submittedAt expectedDecisionOn office { code }
+      applicant { surname givenNames passports { number current } }
+      events { status at note actor { displayName kind } }
+    } } }
+  } }
+}"""
+
+
+async def _office_queue(app, office_code: str, day, count: int) -> str:
+    """`count` fresh persons of one surname and birth date, each with an appointment
+    (cancelled, so no place is taken) at the office on `day` and an application waiting for
+    materials there, with 3 events; returns the surname."""
+    from datetime import date, timedelta
+
+    from persistence.models import (
+        Application,
+        ApplicationEvent,
+        Appointment,
+        Office,
+        Passport,
+        Person,
+        Slot,
+    )
+    from tests.helpers import beijing, generate_day
+
+    await generate_day(app, office_code, day)
+    office = await Office.get(code=office_code)
+    officer = await Account.get(email="officer@demo.test")
+    slots = (
+        await Slot.filter(office_id=office.id, starts_at__gte=beijing(day, 0))
+        .order_by("starts_at", "id")
+        .limit(count)
+    )
+    assert len(slots) == count
+    surname = f"Queue{secrets.token_hex(4)}"
+    for i, slot in enumerate(slots):
+        tag = secrets.token_hex(4)
+        person = await Person.create(
+            surname=surname,
+            given_names=tag,
+            surname_key=surname.lower(),
+            nationality="NZL",
+            birth_date=date(1980, 1, 2),
+            sex="M",
+            subject=secrets.token_urlsafe(18),
+        )
+        await Passport.create(
+            person_id=person.id,
+            number=f"NZ{tag.upper()}",
+            issuing_country="NZL",
+            valid_until=date(2032, 1, 1),
+            bound_from=date(2022, 1, 1),
+            is_current=True,
+        )
+        await Appointment.create(
+            reference=f"QQ{tag}"[:16],
+            applicant_id=person.id,
+            service="VISA_RENEWAL",
+            office_id=office.id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            status="CANCELLED",
+            booked_by_id=officer.id,
+            booked_by_kind="OFFICER",
+        )
+        submitted = beijing(day - timedelta(days=20), 9) + timedelta(minutes=i)
+        application = await Application.create(
+            number=f"{office_code}-2097-{i:06d}",
+            applicant_id=person.id,
+            service="VISA_EXTENSION",
+            office_id=office.id,
+            status="MATERIALS_REQUESTED",
+            submitted_at=submitted,
+            accepted_on=submitted.date(),
+            recorded_by_id=officer.id,
+        )
+        await ApplicationEvent.bulk_create(
+            [
+                ApplicationEvent(
+                    application_id=application.id,
+                    status=s,
+                    at=submitted + timedelta(hours=h),
+                    actor_id=officer.id,
+                    actor_kind="OFFICER",
+                )
+                for h, s in enumerate(("SUBMITTED", "ACCEPTED", "MATERIALS_REQUESTED"))
+            ]
+        )
+    return surname
+
+
+async def test_office_queue_statements_do_not_grow_with_appointments_and_applications(app, client):
+    from datetime import date
+
+    from tests.conftest import gql
+    from tests.helpers import office_id, other_office_officer
+
+    day = date(2027, 4, 14)  # a Wednesday no other test uses, at an office no other test books
+    surname = await _office_queue(app, "TJ-HP", day, 12)
+    officer = await other_office_officer(app, client, "TJ-HP")
+    variables = {"office": await office_id(client, "TJ-HP"), "on": day.isoformat()}
+    await statements(client, OFFICE_QUEUE, officer, {**variables, "first": 1})  # warms caches
+    one = await statements(client, OFFICE_QUEUE, officer, {**variables, "first": 1})
+    many = await statements(client, OFFICE_QUEUE, officer, {**variables, "first": 12})
+    assert one == many, (one, many)
+    body = await gql(client, OFFICE_QUEUE, {**variables, "first": 12}, token=officer)
+    office = body["data"]["node"]
+    assert len(office["appointments"]["edges"]) == 12
+    assert len(office["applications"]["edges"]) == 12
+
+    search = {"surname": surname, "birthDate": "1980-01-02"}
+    one = await statements(client, FOUND_PERSONS, officer, {"search": search, "first": 1})
+    many = await statements(client, FOUND_PERSONS, officer, {"search": search, "first": 12})
+    assert one == many, (one, many)
+    body = await gql(client, FOUND_PERSONS, {"search": search, "first": 12}, token=officer)
+    assert len(body["data"]["persons"]["edges"]) == 12
+
+
+FOUND_PERSONS = """
+query Found($search: PersonSearchInput!, $first: Int) {
+  persons(search: $search, first: $first) { edges { node {
+    surname givenNames birthDate grantedScopes passports { number current }
+    applications(first: 5) { edges { node { number status events { status actor { kind } } } } }
+    appointments(first: 5) { edges { node { reference office { code } } } }
+    documents { number }
+  } } }
+}"""

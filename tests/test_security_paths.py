@@ -1524,6 +1524,9 @@ KNOWN_PATHS = {
     "AuditEvent.subject",
     "AuditEvent.delegation",
     "Office.appointments",
+    "Office.applications",  # tests/test_officer_queue_screen.py
+    "Application.applicant",  # seen only by whoever sees the application
+    "Query.persons",  # tests/test_officer_queue_screen.py
     "AlreadyBooked.existing",
     "AuthSession.account",
     "PasswordChanged.account",
@@ -1559,6 +1562,8 @@ PERSONAL = {
     "ApplicationConnection",
     "ApplicationEdge",
     "ApplicationEvent",
+    "PersonConnection",
+    "PersonEdge",
     "Document",
     "PermanentResidentCard",
     "Passport",
@@ -1576,8 +1581,13 @@ PERSONAL = {
 
 async def test_every_path_to_person_data_in_the_schema_is_guarded(client):
     schema = await _schema(client)
-    connections = {"AppointmentConnection", "ApplicationConnection", "AuditEventConnection"}
-    edges = {"AppointmentEdge", "ApplicationEdge", "AuditEventEdge"}
+    connections = {
+        "AppointmentConnection",
+        "ApplicationConnection",
+        "AuditEventConnection",
+        "PersonConnection",
+    }
+    edges = {"AppointmentEdge", "ApplicationEdge", "AuditEventEdge", "PersonEdge"}
     paths = set()
     for name, gtype in schema.type_map.items():
         if name.startswith("__") or name in connections | edges or not hasattr(gtype, "fields"):
