@@ -20,6 +20,7 @@ from schema.persons import Person, visible_person
 
 if TYPE_CHECKING:
     from schema.delegations import AuditEventConnection, Delegation
+    from schema.offices import Office
 
 
 @strawberry.enum(description="In what capacity someone acted.")
@@ -80,6 +81,21 @@ class Viewer:
             return await visible_person(info.context, loaded)
         row = await info.context.loaders.person.load(self.row.person_id)
         return await visible_person(info.context, row)
+
+    @strawberry.field(
+        description="Officers: the office they work at, the way into its queues "
+        "(`applications`, `appointments`); null for everyone else (admins act for every "
+        "office and have none of their own)."
+    )
+    async def office(
+        self, info: Info
+    ) -> Annotated[Office, strawberry.lazy("schema.offices")] | None:
+        ctx: Context = info.context
+        if self.row.office_id is None or not ctx.has_role("OFFICER"):
+            return None
+        from schema.offices import Office
+
+        return Office.from_row(await ctx.loaders.office.load(self.row.office_id))
 
     @strawberry.field(
         description="Everyone the viewer may act for: their own person, then active dependants."

@@ -443,3 +443,20 @@ async def test_a_big_persons_page_is_costed_by_its_size_and_refused_over_the_lim
     # 100 persons each with a page of 100 applications: counted, not guessed.
     assert "would cost 20301 points" in error["message"]
     assert response.json()["data"] is None
+
+
+async def test_an_officer_finds_their_queues_through_the_viewer_without_knowing_an_id(
+    app, client, clock
+):
+    morning = await _morning(app, client, clock)
+    query = MORNING_QUEUE.replace(
+        "query MorningQueue($office: ID!, $today: Date!)", "query MorningQueue($today: Date!)"
+    ).replace("node(id: $office) { ... on Office {", "viewer { office {")
+    variables = {"today": morning.variables["today"]}
+    body = await gql(client, query, variables, token=morning.officer)
+    assert "errors" not in body, body
+    via_viewer = body["data"]["viewer"]["office"]
+    assert via_viewer == await _queue(client, morning, morning.officer)
+    applicant = await sign_in(client, "applicant@demo.test")
+    body = await gql(client, query, variables, token=applicant)
+    assert body["data"]["viewer"]["office"] is None
