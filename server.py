@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import orjson
 from argon2 import PasswordHasher
@@ -27,6 +26,7 @@ from starlette.websockets import WebSocket
 
 import settings as settings_module
 from domain.booking import horizon_end
+from domain.dates import local_day
 from persistence import accounts as account_store
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
@@ -54,7 +54,6 @@ from web.logging_setup import configure as configure_logging
 from web.websocket import GraphQLWebSocket
 
 log = logging.getLogger("server")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def password_hasher(settings: Settings) -> PasswordHasher:
@@ -84,7 +83,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         await calendar_store.seed_years(calendar_years(settings, now.year))
         await load_reference_data()
         if not settings.is_production and await database_is_empty():
-            await load_demo_data(hasher.hash(settings.demo_password), now.date())
+            await load_demo_data(hasher.hash(settings.demo_password), local_day(now))
         await keys.ensure(now)
     if settings.report_sql:
         statement_counter.enable()
@@ -121,7 +120,7 @@ def require_sqlite_folder(settings: Settings) -> None:
 async def upkeep(services: Services) -> None:
     """Idempotent housekeeping any process may run: slots for the booking horizon, no-shows."""
     now = services.clock.now()
-    today = now.astimezone(SHANGHAI).date()
+    today = local_day(now)
     last = horizon_end(today, services.calendar, booking_policy(services.settings))
     created = await appointment_store.generate_slots(
         services.calendar, today, last, services.settings.slot_minutes

@@ -1,8 +1,26 @@
-"""The days the service reasons about: far outside them, a date is a client's mistake."""
+"""The days the service reasons about: the home time zone that "today" is counted in, and the
+range outside which a date is a client's mistake."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+# China's time: validity dates, the application's submitted day and statistics count in it,
+# and it is every office's time zone unless the office says otherwise.
+HOME_ZONE_NAME = "Asia/Shanghai"
+HOME_ZONE = ZoneInfo(HOME_ZONE_NAME)
+
+
+def zone(time_zone: str | None = None) -> ZoneInfo:
+    """The named time zone (an office's), or the home zone when none is given."""
+    return ZoneInfo(time_zone) if time_zone else HOME_ZONE
+
+
+def local_day(moment: datetime, time_zone: str | None = None) -> date:
+    """The calendar day `moment` falls on in the given time zone (the home zone by default)."""
+    return moment.astimezone(zone(time_zone)).date()
+
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)

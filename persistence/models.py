@@ -8,6 +8,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from domain.dates import HOME_ZONE_NAME
+
 
 class Role(StrEnum):
     APPLICANT = "APPLICANT"
@@ -65,7 +67,7 @@ class Office(Model):
     latitude = fields.FloatField()
     longitude = fields.FloatField()
     phone = fields.CharField(max_length=40)
-    time_zone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    time_zone = fields.CharField(max_length=64, default=HOME_ZONE_NAME)
     counters_visa = fields.SmallIntField(default=1)
     counters_residence = fields.SmallIntField(default=1)
 

@@ -79,10 +79,6 @@ async def options_for_viewer(ctx: Context, appointment: Appointment) -> ChangeOp
     return options
 
 
-def office_today(ctx: Context, tz: ZoneInfo) -> date:
-    return ctx.now().astimezone(tz).date()
-
-
 async def available_slots(
     ctx: Context, office_id: int | None, service: str, start: date, end: date
 ) -> list[Slot]:
@@ -99,7 +95,7 @@ async def available_slots(
         return []
     tz = ZoneInfo(office.time_zone)
     p = policy(ctx)
-    last = min(end, horizon_end(office_today(ctx, tz), ctx.services.calendar, p))
+    last = min(end, horizon_end(ctx.today(office), ctx.services.calendar, p))
     if last < start:
         return []
     range_start, _ = store.local_day_bounds(start, tz)
@@ -198,7 +194,7 @@ async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slo
         starts_at=slot.starts_at,
         local_day=slot.starts_at.astimezone(tz).date(),
         now=ctx.now(),
-        today=office_today(ctx, tz),
+        today=ctx.today(office),
         calendar=ctx.services.calendar,
         policy=policy(ctx),
     )
@@ -362,7 +358,7 @@ async def check_in(ctx: Context, appointment_id: int | None) -> Appointment:
     office = await office_store.office(appointment.office_id)
     assert office is not None
     tz = ZoneInfo(office.time_zone)
-    if appointment.starts_at.astimezone(tz).date() != office_today(ctx, tz):
+    if appointment.starts_at.astimezone(tz).date() != ctx.today(office):
         raise invalid("Appointments are checked in on their day only.")
     await store.change_status(appointment.id, "BOOKED", "CHECKED_IN")
     grant = await ctx.authorizer.may_act_for(appointment.applicant_id, None)
@@ -393,7 +389,7 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
         raise invalid("Give a reason of 1 to 400 characters.", "reason")
     tz = ZoneInfo(office.time_zone)
     require_field_days_in_range("date", day)
-    if day < office_today(ctx, tz):
+    if day < ctx.today(office):
         raise invalid("A closure cannot be added in the past.", "date")
     if await office_store.closure_on(office.id, day) is not None:
         raise invalid("The office is already closed on that day.", "date")

@@ -9,7 +9,6 @@ from persistence import signing_keys
 from persistence.models import Certificate, KeyPurpose, Role
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
-from resolvers.records import local_today
 from signing import certificates
 from signing.keys import ALG
 
@@ -25,7 +24,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
     person = await person_store.person(person_id) if grant and person_id is not None else None
     if grant is None or person is None:
         raise not_permitted()
-    today = local_today(ctx)
+    today = ctx.today()
     cards = [
         c
         for c in (await record_store.cards_by_person([person.id]))[0]

@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Protocol
 
 from argon2 import PasswordHasher
 
 from domain.calendar import WorkingCalendar
+from domain.dates import local_day
 from persistence.models import Account, AuditEvent
 from persistence.rate_limits import CostBudget, MemoryCostBudget, RateLimiter
 from persistence.session_revocations import (
@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from resolvers.loaders import Loaders
 
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+class HasTimeZone(Protocol):
+    """Anything placed in a time zone (an office)."""
+
+    time_zone: str
 
 
 class Clock:
@@ -128,9 +131,10 @@ class Context:
         """The current time in UTC (the database compares UTC times)."""
         return self.services.clock.now().astimezone(UTC)
 
-    def today(self) -> date:
-        """Today in China (Asia/Shanghai), the day that validity dates are counted in."""
-        return self.now().astimezone(SHANGHAI).date()
+    def today(self, office: HasTimeZone | None = None) -> date:
+        """Today in China (the home time zone), the day validity dates are counted in; with an
+        office, today where the office is (its bookings, closures and check-ins)."""
+        return local_day(self.now(), office.time_zone if office is not None else None)
 
     @property
     def loaders(self) -> Loaders:

@@ -19,7 +19,6 @@ from resolvers.outcomes import (
     unauthenticated,
 )
 from resolvers.persons import find_by_identity
-from resolvers.records import local_today
 
 
 def status_of(ctx: Context, delegation: Delegation) -> str:
@@ -28,7 +27,7 @@ def status_of(ctx: Context, delegation: Delegation) -> str:
         valid_until=delegation.valid_until,
         pending_until=delegation.pending_until,
         now=ctx.now(),
-        today=local_today(ctx),
+        today=ctx.today(),
     )
 
 
@@ -78,7 +77,7 @@ async def add_dependant(
     problem = scope_problem(scopes)
     if problem:
         raise invalid(problem, "scopes")
-    today = local_today(ctx)
+    today = ctx.today()
     require_field_days_in_range("validUntil", valid_until)
     if valid_until is not None and valid_until < today:
         raise invalid("validUntil must not be in the past.", "validUntil")

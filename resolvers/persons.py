@@ -67,7 +67,7 @@ def _passport_number(number: str) -> str:
 
 
 def _birth_date(ctx: Context, birth_date: date) -> date:
-    if not date(1900, 1, 1) <= birth_date <= ctx.now().date():
+    if not date(1900, 1, 1) <= birth_date <= ctx.today():
         raise invalid("The birth date must be between 1900-01-01 and today.", "birthDate")
     return birth_date
 
@@ -96,7 +96,7 @@ async def register_person(
     number = _passport_number(passport_number)
     _birth_date(ctx, birth_date)
     require_field_days_in_range("passportValidUntil", passport_valid_until)
-    if passport_valid_until < ctx.now().date():
+    if passport_valid_until < ctx.today():
         raise invalid("The passport has expired.", "passportValidUntil")
     person = await store.register(
         surname=surname,
@@ -108,7 +108,7 @@ async def register_person(
         passport_number=number,
         passport_country=passport_country,
         passport_valid_until=passport_valid_until,
-        bound_from=ctx.now().date(),
+        bound_from=ctx.today(),
     )
     if person is None:
         raise invalid(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from domain.application_numbers import application_number_candidates
 from domain.applications import may_move
@@ -23,7 +22,6 @@ from persistence import records as store
 from persistence.models import (
     Application,
     Document,
-    Office,
     Passport,
     PermanentResidentCard,
     Person,
@@ -63,13 +61,6 @@ def _audit(ctx: Context, person_id: int, action: str, target: str) -> None:
     ctx.authorizer.record(Grant(person_id, _staff_capacity(ctx), frozenset()), action, target)
 
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def local_today(ctx: Context, office: Office | None = None) -> date:
-    return ctx.now().astimezone(ZoneInfo(office.time_zone) if office else SHANGHAI).date()
-
-
 async def record_application(
     ctx: Context,
     *,
@@ -107,9 +98,7 @@ async def record_application(
                 "Only a checked-in appointment can lead to an application.", "appointmentId"
             )
     now = ctx.now()
-    number = await store.next_application_number(
-        office.id, office.code, local_today(ctx, office).year
-    )
+    number = await store.next_application_number(office.id, office.code, ctx.today(office).year)
     application = await store.create_application(
         number=number,
         applicant_id=person.id,
@@ -154,7 +143,7 @@ async def update_status(
     office = await office_store.office(application.office_id)
     extra: dict[str, object] = {}
     if status == "ACCEPTED":
-        extra["accepted_on"] = local_today(ctx, office)
+        extra["accepted_on"] = ctx.today(office)
     if status in ("APPROVED", "REJECTED"):
         extra["decided_at"] = now
     if not await store.move_application(application.id, current, status, **extra):
@@ -261,7 +250,7 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         raise invalid("A document number has 5 to 40 characters.", "number")
     if not number:
         prefix = {"VISA": "V", "STAY_PERMIT": "S", "RESIDENCE_PERMIT": "R"}[request.kind]
-        year = local_today(ctx, office).year
+        year = ctx.today(office).year
         number = f"{office.province_code}{year}{prefix}{application.id:07d}"
     document = await store.create_document(
         person_id=application.applicant_id,
@@ -346,7 +335,7 @@ async def bind_passport(
         country = normalise_nationality(country)
     except InvalidIdentifier as exc:
         raise invalid(str(exc), "passportNumber") from exc
-    today = local_today(ctx)
+    today = ctx.today()
     require_field_days_in_range("validUntil", valid_until)
     if valid_until < today:
         raise invalid("The passport has expired.", "validUntil")

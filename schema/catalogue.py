@@ -130,7 +130,7 @@ async def current_guidance(
 ) -> Guidance | None:
     ctx: Context = info.context
     chosen = language(ctx, lang)
-    row = await store.current_guidance(service.value, chosen.value, ctx.now().date())
+    row = await store.current_guidance(service.value, chosen.value, ctx.today())
     return Guidance.from_row(row) if row else None
 
 

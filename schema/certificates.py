@@ -7,12 +7,12 @@ import datetime as dt
 import functools
 from enum import Enum
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from domain.dates import HOME_ZONE
 from persistence.models import Certificate as CertificateRow
 from resolvers import certificates as resolve
 from resolvers.context import Context
@@ -26,8 +26,6 @@ from schema.common import (
 )
 from schema.results import run_mutation
 from signing.certificates import qr_svg
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @functools.lru_cache(maxsize=256)
@@ -76,15 +74,15 @@ class Certificate(Node):
 
     @strawberry.field(description="When it was signed.")
     def issued_at(self) -> dt.datetime:
-        return self.row.issued_at.astimezone(SHANGHAI)
+        return self.row.issued_at.astimezone(HOME_ZONE)
 
     @strawberry.field(description="When it stops being valid.")
     def expires_at(self) -> dt.datetime:
-        return self.row.expires_at.astimezone(SHANGHAI)
+        return self.row.expires_at.astimezone(HOME_ZONE)
 
     @strawberry.field(description="When it was revoked, if it was.")
     def revoked_at(self) -> dt.datetime | None:
-        return self.row.revoked_at.astimezone(SHANGHAI) if self.row.revoked_at else None
+        return self.row.revoked_at.astimezone(HOME_ZONE) if self.row.revoked_at else None
 
 
 @strawberry.type(description="The result of checking a signed document; discloses the minimum.")

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.dates import HOME_ZONE
 from persistence.models import AuditEvent as AuditRow
 from persistence.models import Delegation as DelegationRow
 from resolvers import delegations as resolve
@@ -28,8 +29,6 @@ from schema.common import (
 )
 from schema.persons import DelegationScope, Person, visible_person
 from schema.results import run_mutation
-
-SHANGHAI = "Asia/Shanghai"
 
 
 @strawberry.enum(description="What the dependant is to the helper.")
@@ -128,9 +127,7 @@ class Delegation(Node):
 
     @strawberry.field(description="When the helper added the dependant.")
     def created_at(self) -> dt.datetime:
-        from zoneinfo import ZoneInfo
-
-        return self.row.created_at.astimezone(ZoneInfo(SHANGHAI))
+        return self.row.created_at.astimezone(HOME_ZONE)
 
 
 @strawberry.type(description="A read or an action on a person's records by someone else.")
@@ -149,9 +146,7 @@ class AuditEvent(Node):
 
     @strawberry.field(description="When.")
     def at(self) -> dt.datetime:
-        from zoneinfo import ZoneInfo
-
-        return self.row.at.astimezone(ZoneInfo(SHANGHAI))
+        return self.row.at.astimezone(HOME_ZONE)
 
     @strawberry.field(description="Who did it, and in what capacity.")
     async def actor(self, info: Info) -> Actor:

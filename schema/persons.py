@@ -153,7 +153,6 @@ class Person(Node):
             date | None, strawberry.argument(description="Only documents valid on this day.")
         ] = None,
     ) -> list[Annotated[Document, strawberry.lazy("schema.records")]] | None:
-        from resolvers.records import local_today
         from schema.records import Document
 
         ctx: Context = info.context
@@ -162,7 +161,7 @@ class Person(Node):
             return None
         ctx.authorizer.record(grant, "READ_DOCUMENTS")
         rows = await ctx.loaders.documents.load(self.row.id)
-        today = local_today(ctx)
+        today = ctx.today()
         return [
             Document.from_row(r, today)
             for r in rows

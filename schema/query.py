@@ -126,7 +126,6 @@ async def resolve_delegation_node(ctx: Context, type_name: str, pk: int) -> Node
 
 
 async def resolve_record_node(ctx: Context, type_name: str, pk: int) -> Node | None:
-    from resolvers.records import local_today
     from schema.records import Application, Document, PermanentResidentCard
 
     if type_name == "Application":
@@ -148,7 +147,7 @@ async def resolve_record_node(ctx: Context, type_name: str, pk: int) -> Node | N
     if type_name == "Application":
         return Application.from_row(row)
     if type_name == "Document":
-        return Document.from_row(row, local_today(ctx))
+        return Document.from_row(row, ctx.today())
     return PermanentResidentCard.from_row(row)
 
 

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.applications import expected_decision_on
+from domain.dates import HOME_ZONE
 from domain.documents import days_remaining, extension_deadline
 from persistence.models import Application as ApplicationRow
 from persistence.models import ApplicationEvent as EventRow
@@ -145,7 +146,7 @@ class Application(Node):
         service = await ctx.loaders.service_type.load(self.row.service)
         return expected_decision_on(
             status=self.row.status,
-            submitted_on=self.row.submitted_at.astimezone(resolve.SHANGHAI).date(),
+            submitted_on=self.row.submitted_at.astimezone(HOME_ZONE).date(),
             accepted_on=self.row.accepted_on,
             processing_working_days=service.processing_working_days,
             calendar=ctx.services.calendar,
@@ -436,7 +437,7 @@ class RecordMutations:
         ctx: Context = info.context
 
         async def done(row: DocumentRow) -> DocumentIssued:
-            return DocumentIssued(document=Document.from_row(row, resolve.local_today(ctx)))
+            return DocumentIssued(document=Document.from_row(row, ctx.today()))
 
         request = resolve.DocumentRequest(
             application_id=_pk(input.application_id, "Application"),

@@ -79,6 +79,16 @@ mutation($input: RegisterPersonInput!) {
   }
 }"""
 
+BIND_PASSPORT = """
+mutation($input: BindPassportInput!) {
+  bindPassport(input: $input) {
+    __typename
+    ... on PassportBound { passport { id number current } }
+    ... on ValidationError { message field }
+    ... on NotPermitted { message }
+  }
+}"""
+
 LINK_IDENTITY = """
 mutation($input: LinkIdentityInput!) {
   linkIdentity(input: $input) {

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from domain.dates import HOME_ZONE, HOME_ZONE_NAME
 from domain.identifiers import make_pr_card_number, normalise_name
 from persistence.catalogue_data import GUIDANCE, SERVICES
 from persistence.demo.offices import OFFICES
@@ -32,7 +32,6 @@ from persistence.models import (
 )
 
 log = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def load_reference_data() -> None:
@@ -116,7 +115,7 @@ async def load_offices() -> dict[str, Office]:
             latitude=data["latitude"],
             longitude=data["longitude"],
             phone=data["phone"],
-            time_zone=data["time_zone"],
+            time_zone=data.get("time_zone", HOME_ZONE_NAME),
             counters_visa=data["counters"]["VISA"],
             counters_residence=data["counters"]["RESIDENCE"],
         )
@@ -194,7 +193,7 @@ async def _person(
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.combine(day, time(hour, minute), tzinfo=HOME_ZONE).astimezone(UTC)
 
 
 async def _application(
