@@ -41,7 +41,7 @@ from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
 from resolvers.metrics import REGISTRY
-from schema import schema
+from schema.app import create_schema
 from settings import Settings
 from signing.keys import KeyRing
 from web.caching import PersistedQueries, ResponseCache
@@ -82,7 +82,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         await open_database(settings)
         await calendar_store.seed_years(calendar_years(settings, now.year))
         await load_reference_data()
-        if not settings.is_production and await database_is_empty():
+        if settings.loads_demo_data and await database_is_empty():
             await load_demo_data(hasher.hash(settings.demo_password), local_day(now))
         await keys.ensure(now)
     if settings.report_sql:
@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     """The whole service as an ASGI app; tests call this with their own settings and clock."""
     settings = settings or settings_module.load()
     clock = clock or Clock()
+    schema = create_schema(settings)
     holder: dict[str, Any] = {}
     stamp_records()
 

@@ -1,68 +1,78 @@
-"""Every setting of the service, read once from the environment with safe defaults."""
+"""Every setting of the service, read once from the environment with safe defaults: each field
+of Settings from the variable of its name in capitals (ENVIRONMENT_NAMES lists the exceptions)."""
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 
 
-# The only environments: anything else (a typo such as "prod") would load the demo sign-ins.
-APP_ENVIRONMENTS = ("development", "test", "production")
+class AppEnv(StrEnum):
+    """The only environments; anything else (a typo such as "prod") stops the start. Demo
+    data is loaded only in development."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
 
 
 class ConfigurationError(ValueError):
     """A setting the service cannot run with; the message names the variable."""
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
+def _int(name: str, raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
 
 
-def _positive(name: str, default: int) -> int:
-    value = _int(name, default)
+def _positive(name: str, raw: str) -> int:
+    value = _int(name, raw)
     if value < 1:
-        raise ValueError(f"{name} must be at least 1")
+        raise ConfigurationError(f"{name} must be at least 1")
     return value
 
 
-def _str(name: str, default: str) -> str:
-    raw = os.environ.get(name)
-    return raw if raw not in (None, "") else default
+def _flag(name: str, raw: str) -> bool:
+    if raw.strip().lower() in ("1", "true", "yes"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, not {raw!r}")
 
 
-def _opt(name: str) -> str | None:
-    raw = os.environ.get(name)
-    return raw or None
+def _app_env(name: str, raw: str) -> AppEnv:
+    try:
+        return AppEnv(raw)
+    except ValueError:
+        choices = ", ".join(e.value for e in AppEnv)
+        raise ConfigurationError(f"{name} must be one of {choices}, not {raw!r}") from None
 
 
-def _networks(name: str) -> tuple[str, ...]:
+def _networks(name: str, raw: str) -> tuple[str, ...]:
     """Comma-separated IP addresses or CIDR networks; a wrong entry stops the start."""
-    entries = tuple(e.strip() for e in os.environ.get(name, "").split(",") if e.strip())
+    entries = tuple(e.strip() for e in raw.split(",") if e.strip())
     for entry in entries:
         try:
             ipaddress.ip_network(entry, strict=False)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {entry!r} is not an IP address or network") from exc
+        except ValueError:
+            raise ConfigurationError(f"{name}: {entry!r} is not an IP address or network") from None
     return entries
 
 
-def _origins(name: str) -> tuple[str, ...] | None:
-    """Comma-separated browser origins (scheme://host[:port]); unset: None (the default
+def _origins(name: str, raw: str) -> tuple[str, ...] | None:
+    """Comma-separated browser origins (scheme://host[:port]); blank: None (the default
     applies); a wrong entry stops the start."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
+    if not raw.strip():
         return None
     origins = []
     for entry in (e.strip().rstrip("/") for e in raw.split(",") if e.strip()):
@@ -75,7 +85,7 @@ def _origins(name: str) -> tuple[str, ...] | None:
             or parts.fragment
             or "@" in parts.netloc
         ):
-            raise ValueError(f"{name}: {entry!r} is not an origin (scheme://host[:port])")
+            raise ConfigurationError(f"{name}: {entry!r} is not an origin (scheme://host[:port])")
         origins.append(entry.lower())
     return tuple(origins)
 
@@ -84,7 +94,7 @@ def _origins(name: str) -> tuple[str, ...] | None:
 class Settings:
     """Configuration of one server process. Policies (limits, windows) live here, not in code."""
 
-    app_env: str = "development"
+    app_env: AppEnv = AppEnv.DEVELOPMENT
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = f"sqlite://{ROOT / 'data' / 'app.db'}"
@@ -178,9 +188,18 @@ class Settings:
     # The published password of the development-only demo sign-ins (CONTRACT.md).
     demo_password: str = "demo-pass-2024"  # noqa: S105
 
+    def __post_init__(self) -> None:
+        # Settings built in code (tests, benchmarks) name the environment as text.
+        object.__setattr__(self, "app_env", _app_env("APP_ENV", str(self.app_env)))
+
     @property
     def is_production(self) -> bool:
-        return self.app_env == "production"
+        return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def loads_demo_data(self) -> bool:
+        """Only development loads the demo sign-ins, whose password is published."""
+        return self.app_env is AppEnv.DEVELOPMENT
 
     @property
     def redis_namespace(self) -> str:
@@ -216,88 +235,63 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def load() -> Settings:
-    """Build the settings from the environment."""
-    port = _int("PORT", 8000)
-    host = _str("HOST", "127.0.0.1")
-    d = Settings()
-    loaded = Settings(
-        app_env=_str("APP_ENV", "development"),
-        host=host,
-        port=port,
-        database_url=_str("DATABASE_URL", d.database_url),
-        redis_url=_opt("REDIS_URL"),
-        key_encryption_key=_opt("KEY_ENCRYPTION_KEY"),
-        data_dir=Path(_str("DATA_DIR", str(d.data_dir))),
-        public_base_url=_str("PUBLIC_BASE_URL", f"http://{host}:{port}"),
-        issuer=_str("ISSUER", d.issuer),
-        trusted_proxies=_networks("TRUSTED_PROXIES"),
-        argon2_time_cost=_int("ARGON2_TIME_COST", d.argon2_time_cost),
-        argon2_memory_kib=_int("ARGON2_MEMORY_KIB", d.argon2_memory_kib),
-        argon2_parallelism=_int("ARGON2_PARALLELISM", d.argon2_parallelism),
-        password_min_length=_int("PASSWORD_MIN_LENGTH", d.password_min_length),
-        access_token_minutes=_int("ACCESS_TOKEN_MINUTES", d.access_token_minutes),
-        refresh_token_days=_int("REFRESH_TOKEN_DAYS", d.refresh_token_days),
-        refresh_reuse_grace_s=_int("REFRESH_REUSE_GRACE_S", d.refresh_reuse_grace_s),
-        signin_failures_per_account=_int(
-            "SIGNIN_FAILURES_PER_ACCOUNT", d.signin_failures_per_account
-        ),
-        signin_failures_per_ip=_int("SIGNIN_FAILURES_PER_IP", d.signin_failures_per_ip),
-        signin_failure_window_s=_int("SIGNIN_FAILURE_WINDOW_S", d.signin_failure_window_s),
-        signin_backoff_after=_int("SIGNIN_BACKOFF_AFTER", d.signin_backoff_after),
-        signin_backoff_cap_s=_int("SIGNIN_BACKOFF_CAP_S", d.signin_backoff_cap_s),
-        signin_known_address_days=_int("SIGNIN_KNOWN_ADDRESS_DAYS", d.signin_known_address_days),
-        signups_per_ip=_int("SIGNUPS_PER_IP", d.signups_per_ip),
-        signup_window_s=_int("SIGNUP_WINDOW_S", d.signup_window_s),
-        identity_attempts_per_account=_int(
-            "IDENTITY_ATTEMPTS_PER_ACCOUNT", d.identity_attempts_per_account
-        ),
-        identity_attempt_window_s=_int("IDENTITY_ATTEMPT_WINDOW_S", d.identity_attempt_window_s),
-        identity_attempts_per_ip=_int("IDENTITY_ATTEMPTS_PER_IP", d.identity_attempts_per_ip),
-        identity_global_misses_alert=_int(
-            "IDENTITY_GLOBAL_MISSES_ALERT", d.identity_global_misses_alert
-        ),
-        identity_global_slowdown_max_ms=_int(
-            "IDENTITY_GLOBAL_SLOWDOWN_MAX_MS", d.identity_global_slowdown_max_ms
-        ),
-        bookings_per_account=_int("BOOKINGS_PER_ACCOUNT", d.bookings_per_account),
-        booking_window_s=_int("BOOKING_WINDOW_S", d.booking_window_s),
-        slot_minutes=_int("SLOT_MINUTES", d.slot_minutes),
-        booking_horizon_working_days=_int(
-            "BOOKING_HORIZON_WORKING_DAYS", d.booking_horizon_working_days
-        ),
-        booking_min_lead_minutes=_int("BOOKING_MIN_LEAD_MINUTES", d.booking_min_lead_minutes),
-        reschedule_limit=_int("RESCHEDULE_LIMIT", d.reschedule_limit),
-        change_window_hours=_int("CHANGE_WINDOW_HOURS", d.change_window_hours),
-        calendar_first_year=_int("CALENDAR_FIRST_YEAR", d.calendar_first_year),
-        max_active_dependants=_int("MAX_ACTIVE_DEPENDANTS", d.max_active_dependants),
-        pending_delegation_days=_int("PENDING_DELEGATION_DAYS", d.pending_delegation_days),
-        certificate_validity_days=_int("CERTIFICATE_VALIDITY_DAYS", d.certificate_validity_days),
-        statistics_rounding_base=_positive("STATISTICS_ROUNDING_BASE", d.statistics_rounding_base),
-        max_query_depth=_int("MAX_QUERY_DEPTH", d.max_query_depth),
-        max_aliases=_int("MAX_ALIASES", d.max_aliases),
-        max_tokens=_int("MAX_TOKENS", d.max_tokens),
-        max_page_size=_int("MAX_PAGE_SIZE", d.max_page_size),
-        max_batch_size=_int("MAX_BATCH_SIZE", d.max_batch_size),
-        max_body_bytes=_int("MAX_BODY_BYTES", d.max_body_bytes),
-        max_query_cost=_int("MAX_QUERY_COST", d.max_query_cost),
-        public_cache_seconds=_int("PUBLIC_CACHE_SECONDS", d.public_cache_seconds),
-        report_sql=_str("REPORT_SQL_STATEMENTS", "0") == "1",
-        persisted_queries_file=_opt("PERSISTED_QUERIES_FILE"),
-        cost_budget_per_minute=_int("COST_BUDGET_PER_MINUTE", d.cost_budget_per_minute),
-        metrics_token=_opt("METRICS_TOKEN"),
-        cors_origins=_origins("CORS_ORIGINS"),
-    )
+# Environment variables whose name is not the field's name in capitals (the README documents
+# these names), and fields that are not read from the environment at all.
+ENVIRONMENT_NAMES = {"report_sql": "REPORT_SQL_STATEMENTS"}
+NOT_FROM_ENVIRONMENT = frozenset({"demo_password"})
+
+# How a variable's text becomes a field's value: by the field's name, else by its type.
+_PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
+    "app_env": _app_env,
+    "trusted_proxies": _networks,
+    "cors_origins": _origins,
+    "statistics_rounding_base": _positive,
+}
+_PARSE_TYPE: dict[str, Callable[[str, str], object]] = {
+    "str": lambda _, raw: raw,
+    "str | None": lambda _, raw: raw,
+    "int": _int,
+    "bool": _flag,
+    "Path": lambda _, raw: Path(raw),
+}
+
+
+def environment_name(field_name: str) -> str:
+    """The environment variable a setting is read from."""
+    return ENVIRONMENT_NAMES.get(field_name, field_name.upper())
+
+
+def environment_names() -> dict[str, str]:
+    """Every setting read from the environment: field name -> variable name."""
+    return {
+        f.name: environment_name(f.name)
+        for f in fields(Settings)
+        if f.name not in NOT_FROM_ENVIRONMENT
+    }
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from the environment: each field from the variable named after it
+    (see ENVIRONMENT_NAMES); unset or empty variables keep the field's default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = environment_name(f.name)
+        raw = environ.get(name)
+        if f.name in NOT_FROM_ENVIRONMENT or raw is None or raw == "":
+            continue
+        parse = _PARSE_FIELD.get(f.name) or _PARSE_TYPE[str(f.type)]
+        values[f.name] = parse(name, raw)
+    if "public_base_url" not in values:
+        host, port = values.get("host", Settings.host), values.get("port", Settings.port)
+        values["public_base_url"] = f"http://{host}:{port}"
+    loaded = Settings(**values)  # type: ignore[arg-type]
     validate(loaded)
     return loaded
 
 
 def validate(settings: Settings) -> None:
     """Refuse combinations the service must not start with (ConfigurationError)."""
-    if settings.app_env not in APP_ENVIRONMENTS:
-        raise ConfigurationError(
-            f"APP_ENV must be one of {', '.join(APP_ENVIRONMENTS)}, not {settings.app_env!r}"
-        )
     if settings.is_production and not settings.key_encryption_key:
         raise ConfigurationError(
             "KEY_ENCRYPTION_KEY is not set: production refuses to start without the secret "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import strawberry
@@ -17,7 +16,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-import settings
 from persistence.audit import write_audit
 from resolvers.context import Context
 from schema.accounts import Account
@@ -31,6 +29,7 @@ from schema.persons import Passport, Person
 from schema.query import Query
 from schema.records import Application, Document, PermanentResidentCard, RecordMutations
 from schema.subscription import Subscription
+from settings import Settings
 
 Mutation = merge_types(
     "Mutation",
@@ -45,13 +44,6 @@ Mutation = merge_types(
 Mutation.__strawberry_definition__.description = "Everything that changes state."
 
 log = logging.getLogger("graphql.errors")
-
-
-@functools.cache
-def _limits() -> settings.Settings:
-    # Read at the first operation, not at import: a bad setting must reach server.main's
-    # one-line refusal instead of failing the import with a traceback.
-    return settings.load()
 
 
 def is_server_fault(error: GraphQLError) -> bool:
@@ -117,32 +109,40 @@ class CodedRequestErrors(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
 
 
-schema = ServiceSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    types=[
-        Office,
-        Person,
-        Passport,
-        Account,
-        Slot,
-        Appointment,
-        Application,
-        Document,
-        PermanentResidentCard,
-        Delegation,
-        AuditEvent,
-        Certificate,
-    ],
-    config=StrawberryConfig(auto_camel_case=True),
-    extensions=[
-        FreshCachesPerOperation,
-        CodedRequestErrors,
-        lambda: QueryDepthLimiter(max_depth=_limits().max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=_limits().max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=_limits().max_tokens),
-    ],
-)
-# Control characters, and days outside the service's calendar, never reach a resolver.
-guard_arguments(schema)
+def create_schema(settings: Settings) -> ServiceSchema:
+    """The schema with the document limits of `settings` (depth, aliases, tokens)."""
+    built = ServiceSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[
+            Office,
+            Person,
+            Passport,
+            Account,
+            Slot,
+            Appointment,
+            Application,
+            Document,
+            PermanentResidentCard,
+            Delegation,
+            AuditEvent,
+            Certificate,
+        ],
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            FreshCachesPerOperation,
+            CodedRequestErrors,
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        ],
+    )
+    # Control characters, and days outside the service's calendar, never reach a resolver.
+    guard_arguments(built)
+    return built
+
+
+# With the default limits: what `strawberry export-schema schema:schema` prints (the limits do
+# not change the schema's types); the server builds its own with create_schema(settings).
+schema = create_schema(Settings())

@@ -17,9 +17,7 @@ from tests.helpers import (
 )
 
 
-async def test_a_passport_that_expired_yesterday_is_refused_before_8_in_the_morning(
-    client, clock
-):
+async def test_a_passport_that_expired_yesterday_is_refused_before_8_in_the_morning(client, clock):
     # 07:30 in Beijing is still the previous day in UTC: a "today" counted in UTC would
     # take yesterday's expiry for today's and accept the passport.
     today = beijing_today(clock)
