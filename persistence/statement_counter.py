@@ -1,34 +1,101 @@
-"""Counting the SQL statements a request runs (tests and benchmarks; off in normal serving).
+"""Counting the SQL statements each request runs (tests and benchmarks; off in normal serving).
 
-The count is process-wide: it is exact when one request runs at a time, which is how the
-tests and the benchmark's single counting request use it.
+Every statement Tortoise sends goes through one of its client's `execute_*` methods, so those
+are wrapped (on the client classes: a transaction gets a new client object each time). The
+count belongs to whoever opened `counting()`: a context variable carries it into the tasks and
+DataLoader batches a request starts, so concurrent requests never mix their counts, and work
+outside any request (start-up, upkeep, the event listener) is not counted.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import functools
+import importlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
-_count = [0]
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+# Tortoise's whole interface for sending SQL (tortoise/backends/base/client.py).
+STATEMENT_METHODS = (
+    "execute_insert",
+    "execute_query",
+    "execute_query_dict",
+    "execute_query_dict_with_affected",
+    "execute_many",
+    "execute_script",
+)
+_BACKENDS = ("tortoise.backends.sqlite.client", "tortoise.backends.asyncpg.client")
+_WRAPPED = "_counts_statements"
 
 
-class _CountingHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        _count[0] += 1
+@dataclass
+class StatementCount:
+    """The statements run so far under one `counting()`."""
+
+    total: int = 0
 
 
-_HANDLER = _CountingHandler()
+_current: ContextVar[StatementCount | None] = ContextVar("sql_statement_count", default=None)
+# Set while a statement is being sent, so a method calling another (execute_query_dict calling
+# execute_query, a subclass calling its parent) counts one statement, not two.
+_sending: ContextVar[bool] = ContextVar("sql_statement_sending", default=False)
+
+
+def _counted(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def send(self: BaseDBAsyncClient, *args: Any, **kwargs: Any) -> Any:
+        if _sending.get():
+            return await method(self, *args, **kwargs)
+        count = _current.get()
+        if count is not None:
+            count.total += 1
+        token = _sending.set(True)
+        try:
+            return await method(self, *args, **kwargs)
+        finally:
+            _sending.reset(token)
+
+    setattr(send, _WRAPPED, True)
+    return send
+
+
+def _client_classes() -> list[type[BaseDBAsyncClient]]:
+    for module in _BACKENDS:
+        with contextlib.suppress(ImportError):  # a driver that is not installed
+            importlib.import_module(module)
+    found: list[type[BaseDBAsyncClient]] = []
+    pending: list[type[BaseDBAsyncClient]] = [BaseDBAsyncClient]
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
 
 
 def enable() -> None:
-    """Count statements from now on (Tortoise logs each one at DEBUG on its client logger)."""
-    logger = logging.getLogger("tortoise.db_client")
-    if _HANDLER not in logger.handlers:
-        logger.addHandler(_HANDLER)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
+    """Count statements from now on (idempotent). Fails loudly, instead of counting nothing,
+    when Tortoise no longer sends SQL through the methods wrapped here."""
+    missing = [name for name in STATEMENT_METHODS if not hasattr(BaseDBAsyncClient, name)]
+    if missing:
+        raise RuntimeError(f"Tortoise's client has no {', '.join(missing)}: cannot count SQL")
+    for cls in _client_classes():
+        for name in STATEMENT_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, _WRAPPED, False):
+                setattr(cls, name, _counted(method))
 
 
-def start() -> list[int]:
-    """Reset the count; the returned holder shows it as it grows."""
-    _count[0] = 0
-    return _count
+@contextlib.contextmanager
+def counting() -> Iterator[StatementCount]:
+    """Count the statements run in this context (and the tasks it starts) until the block ends."""
+    count = StatementCount()
+    token = _current.set(count)
+    try:
+        yield count
+    finally:
+        _current.reset(token)

@@ -359,14 +359,14 @@ class GraphQLEndpoint:
                 REQUESTS.labels(CACHED, str(response.status_code)).inc()
                 request_id.reset(token)
                 return response
-        statements = statement_counter.start() if self.services.settings.report_sql else None
         try:
-            response = await self.answer(request, rid, meta)
+            with statement_counter.counting() as statements:
+                response = await self.answer(request, rid, meta)
         finally:
             request_id.reset(token)
         response.headers["X-Request-Id"] = rid
-        if statements is not None:
-            response.headers["X-SQL-Statements"] = str(statements[0])
+        if self.services.settings.report_sql:
+            response.headers["X-SQL-Statements"] = str(statements.total)
         LATENCY.labels(meta["operation"]).observe(time.perf_counter() - started)
         REQUESTS.labels(meta["operation"], str(response.status_code)).inc()
         return response
