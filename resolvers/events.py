@@ -32,6 +32,16 @@ ACCOUNT_CHANGED: Final = _AccountChanged()
 Item = int | _AccountChanged
 
 
+def put_dropping_oldest(queue: asyncio.Queue[Item], item: Item) -> None:
+    """Put `item` in the queue; when it is full (a subscriber far behind), drop its oldest
+    item to make room. The newest item is the one that matters: each item makes the
+    subscriber re-check its session and its right, so an ACCOUNT_CHANGED is never lost."""
+    if queue.full():
+        dropped = queue.get_nowait()
+        log.warning("a subscriber's queue is full; dropped its oldest item %r", dropped)
+    queue.put_nowait(item)
+
+
 class EventBus:
     """Fans out application events to the subscribers of that applicant, and account changes
     to the subscriptions that account holds."""
@@ -56,31 +66,37 @@ class EventBus:
         self._listener = asyncio.create_task(self._listen(pubsub))
 
     async def _listen(self, pubsub: object) -> None:
+        # One listener serves every subscription of the process: nothing one message or one
+        # subscriber does may end it.
         async for message in pubsub.listen():  # type: ignore[attr-defined]
-            if message.get("type") != "message":
-                continue
             try:
-                channel = message["channel"].decode()
-                fields = [int(x) for x in message["data"].decode().split(":")]
-            except (ValueError, AttributeError, KeyError):
-                log.warning("ignored a malformed event: %r", message)
-                continue
-            if channel == self._account_channel and len(fields) == 1:
-                self._deliver_account(fields[0])
-            elif channel == self._channel and len(fields) == 2:
-                self._deliver(fields[0], fields[1])
-            else:
-                log.warning("ignored a malformed event: %r", message)
+                self._receive(message)
+            except Exception:
+                log.exception("an event could not be delivered: %r", message)
+
+    def _receive(self, message: dict) -> None:
+        if message.get("type") != "message":
+            return
+        try:
+            channel = message["channel"].decode()
+            fields = [int(x) for x in message["data"].decode().split(":")]
+        except (ValueError, AttributeError, KeyError):
+            log.warning("ignored a malformed event: %r", message)
+            return
+        if channel == self._account_channel and len(fields) == 1:
+            self._deliver_account(fields[0])
+        elif channel == self._channel and len(fields) == 2:
+            self._deliver(fields[0], fields[1])
+        else:
+            log.warning("ignored a malformed event: %r", message)
 
     @staticmethod
     def _put(queues: set[asyncio.Queue[Item]], item: Item) -> None:
         for queue in list(queues):
             try:
-                queue.put_nowait(item)
-            except asyncio.QueueFull:
-                # The subscriber is far behind; it re-checks its session on each item it
-                # still has, so a dropped ACCOUNT_CHANGED cannot keep it alive.
-                log.warning("a subscriber's queue is full; dropped %r", item)
+                put_dropping_oldest(queue, item)
+            except Exception:  # one broken subscriber must not starve the others
+                log.exception("could not deliver %r to a subscriber", item)
 
     def _deliver(self, applicant_id: int, event_id: int) -> None:
         self._put(self._queues.get(applicant_id, set()), event_id)
