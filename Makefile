@@ -35,6 +35,7 @@ run: $(STAMP)
 lint: $(STAMP) $(TEST_TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q tests/test_architecture.py
 
 test: lint
 	env -u TEST_DATABASE_URL $(PY) -m pytest -q

@@ -20,7 +20,7 @@ from persistence.models import Account, RefreshToken, Role
 from persistence.rate_limits import Quota, Reservation, address_key
 from persistence.session_revocations import keep_seconds
 from resolvers.context import Context
-from resolvers.outcomes import Refusal, invalid, rate_limited, unauthenticated
+from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
 from signing import access_tokens, refresh_tokens
 
 _FAILED_SIGNIN = "The e-mail address or password is wrong."
@@ -87,7 +87,9 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     if reservation.retry_after is not None:
         raise rate_limited(reservation.retry_after)
     if await store.by_email(email) is not None:
-        raise Refusal("EmailTaken", "An account with this e-mail address already exists.")
+        raise Refusal(
+            RefusalKind.EMAIL_TAKEN, "An account with this e-mail address already exists."
+        )
     password_hash = await ctx.services.hash_password(password)
     account = await store.create_account(
         email=email,
@@ -96,7 +98,9 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
         roles=[Role.APPLICANT],
     )
     if account is None:  # lost a race with a concurrent sign-up for the same address
-        raise Refusal("EmailTaken", "An account with this e-mail address already exists.")
+        raise Refusal(
+            RefusalKind.EMAIL_TAKEN, "An account with this e-mail address already exists."
+        )
     # The address the owner signed up from is theirs: guesses from elsewhere cannot lock
     # them out of it (see _reserve_password_check).
     days = settings.signin_known_address_days
@@ -159,7 +163,7 @@ async def sign_in(ctx: Context, email: str, password: str) -> Session:
     stored_hash = account.password_hash if account else await _dummy_hash(ctx)
     ok = await ctx.services.verify_password(stored_hash, password)
     if not ok or account is None:
-        raise Refusal("InvalidCredentials", _FAILED_SIGNIN)
+        raise Refusal(RefusalKind.INVALID_CREDENTIALS, _FAILED_SIGNIN)
     await _password_was_right(ctx, email, reservation)
     if ctx.services.hasher.check_needs_rehash(account.password_hash):
         await store.set_password(account, await ctx.services.hash_password(password), ctx.now())
@@ -177,14 +181,14 @@ async def refresh_session(ctx: Context, refresh_token: str) -> Session | Refusal
     token_hash = _hash_token(refresh_token)
     row = await store.refresh_token(token_hash)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return Refusal("InvalidRefreshToken", _BAD_REFRESH)
+        return Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
     # One change of this account's sessions at a time; then read the token as it is now: a
     # concurrent refresh with the same token has either rotated it (and sealed the successor)
     # or not started.
     await store.lock_sessions(row.account_id)
     row = await store.refresh_token(token_hash)
     if row is None or row.revoked_at is not None:
-        return Refusal("InvalidRefreshToken", _BAD_REFRESH)
+        return Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
     account = await Account.get(id=row.account_id)
     grace = timedelta(seconds=ctx.settings.refresh_reuse_grace_s)
     if row.used_at is None:
@@ -192,7 +196,7 @@ async def refresh_session(ctx: Context, refresh_token: str) -> Session | Refusal
         session = await start_session(ctx, account, family=row.family)
         sealed = refresh_tokens.seal_successor(refresh_token, session.refresh_token)
         if not await store.mark_used(row.id, now, sealed):  # not while the lock is held
-            raise Refusal("InvalidRefreshToken", _BAD_REFRESH)
+            raise Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
         return session
     successor = await _successor_in_grace(row, refresh_token, now - grace)
     if successor is not None:
@@ -200,7 +204,7 @@ async def refresh_session(ctx: Context, refresh_token: str) -> Session | Refusal
     await store.revoke_family(row.family, now)
     account_id, family = row.account_id, row.family
     ctx.after_commit(lambda: ctx.services.sessions_ended(account_id, [family], now))
-    return Refusal("InvalidRefreshToken", _BAD_REFRESH)
+    return Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
 
 
 async def _successor_in_grace(row: RefreshToken, presented: str, since: datetime) -> str | None:
@@ -222,7 +226,7 @@ async def sign_out(ctx: Context, refresh_token: str) -> None:
     next request on, and its subscriptions end."""
     row = await store.refresh_token(_hash_token(refresh_token))
     if row is None or row.revoked_at is not None:
-        raise Refusal("InvalidRefreshToken", _BAD_REFRESH)
+        raise Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
     now = ctx.now()
     await store.lock_sessions(row.account_id)
     await store.revoke_family(row.family, now)
@@ -246,7 +250,7 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
         raise unauthenticated()
     reservation = await _reserve_password_check(ctx, account.email)
     if not await ctx.services.verify_password(account.password_hash, current):
-        raise Refusal("InvalidCredentials", "The current password is wrong.")
+        raise Refusal(RefusalKind.INVALID_CREDENTIALS, "The current password is wrong.")
     await _password_was_right(ctx, account.email, reservation)
     problem = password_problem(
         new, min_length=ctx.settings.password_min_length, email=account.email
@@ -259,3 +263,8 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
     # Other sessions end; the one that changed the password stays signed in.
     await end_sessions(ctx, account.id, keep_family=ctx.session_family)
     return account
+
+
+async def roles_of(account_id: int) -> list[str]:
+    """The roles an account holds, from the database."""
+    return await store.roles_of(account_id)

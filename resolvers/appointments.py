@@ -27,12 +27,21 @@ from domain.identifiers import random_reference
 from persistence import appointments as store
 from persistence import idempotency
 from persistence import offices as office_store
-from persistence.models import Appointment, IdempotencyRecord, Role, Slot
+from persistence.models import (
+    Appointment,
+    AppointmentStatus,
+    IdempotencyRecord,
+    Office,
+    Role,
+    Slot,
+)
 from persistence.rate_limits import Quota
-from resolvers.authorization import Grant, staff_office_ok
+from resolvers import authorization as gate
+from resolvers.authorization import ActorKind, Grant, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
     Refusal,
+    RefusalKind,
     Replay,
     bad_input,
     invalid,
@@ -42,6 +51,7 @@ from resolvers.outcomes import (
     require_field_days_in_range,
     unauthenticated,
 )
+from resolvers.paging import window
 from settings import Settings
 
 BOOK = "BOOK_APPOINTMENTS"
@@ -103,15 +113,6 @@ async def available_slots(
     return await store.open_slots(
         office.id, SERVICE_GROUPS[service], range_start, range_end, ctx.now() + p.min_lead
     )
-
-
-async def _grant_for(ctx: Context, person_id: int | None) -> Grant:
-    if ctx.account is None:
-        raise unauthenticated()
-    grant = await ctx.authorizer.may_act_for(person_id, BOOK) if person_id is not None else None
-    if grant is None:
-        raise not_permitted()
-    return grant
 
 
 async def _rate_limit(ctx: Context) -> None:
@@ -181,7 +182,7 @@ async def _remember_outcome(record: IdempotencyRecord | None, appointment: Appoi
 async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot:
     slot = await store.slot(slot_id) if slot_id is not None else None
     if slot is None or not slot.open:
-        raise Refusal("SlotUnavailable", "This slot does not exist or is closed.")
+        raise Refusal(RefusalKind.SLOT_UNAVAILABLE, "This slot does not exist or is closed.")
     if slot.service_group != SERVICE_GROUPS[service]:
         raise invalid("This slot is not for this service.", "slotId")
     offered = await ctx.loaders.office_services.load(slot.office_id)
@@ -199,7 +200,7 @@ async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slo
         policy=policy(ctx),
     )
     if reason:
-        raise Refusal("SlotUnavailable", reason)
+        raise Refusal(RefusalKind.SLOT_UNAVAILABLE, reason)
     return slot
 
 
@@ -211,11 +212,11 @@ def _already_booked(existing: Appointment | None) -> Refusal:
             f"An appointment for this service is already booked ({existing.reference}). "
             "Cancel or reschedule it instead."
         )
-    return Refusal("AlreadyBooked", message, {"appointment": existing})
+    return Refusal(RefusalKind.ALREADY_BOOKED, message, {"appointment": existing})
 
 
 def _full() -> Refusal:
-    return Refusal("SlotUnavailable", "This slot is fully booked. Choose another time.")
+    return Refusal(RefusalKind.SLOT_UNAVAILABLE, "This slot is fully booked. Choose another time.")
 
 
 async def _place_appointment(
@@ -234,7 +235,7 @@ async def _place_appointment(
             slot_id=slot.id,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
-            status="BOOKED",
+            status=AppointmentStatus.BOOKED,
             active_key=active_key(grant.person_id, service),
             booked_by_id=ctx.account.id,
             booked_by_kind=grant.actor_kind,
@@ -260,7 +261,7 @@ async def book(
     service: str,
     idempotency_key: str | None,
 ) -> Appointment:
-    grant = await _grant_for(ctx, person_id)
+    grant = await gate.require(ctx, person_id, BOOK)
     await _rate_limit(ctx)
     record = await _claim_key(
         ctx,
@@ -277,7 +278,7 @@ async def book(
     slot = await _bookable_slot(ctx, slot_id, service)
     appointment = await _place_appointment(ctx, grant, slot, service)
     await _remember_outcome(record, appointment)
-    ctx.authorizer.record(grant, "BOOK_APPOINTMENT", appointment.reference)
+    gate.acted(ctx, grant, "BOOK_APPOINTMENT", appointment.reference)
     return appointment
 
 
@@ -287,22 +288,21 @@ async def _owned_appointment(ctx: Context, appointment_id: int | None) -> tuple[
     appointment = await store.appointment(appointment_id) if appointment_id is not None else None
     if appointment is None:
         raise not_permitted()
-    grant = await ctx.authorizer.may_act_for(appointment.applicant_id, BOOK)
-    if grant is None:
-        raise not_permitted()
-    return appointment, grant
+    return appointment, await gate.require(ctx, appointment.applicant_id, BOOK)
 
 
 async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
     appointment, grant = await _owned_appointment(ctx, appointment_id)
-    if appointment.status == "CANCELLED":
+    if appointment.status == AppointmentStatus.CANCELLED:
         return appointment  # cancelling twice changes nothing and frees nothing twice
     reason = cancel_refusal(facts_of(appointment), ctx.now())
     if reason:
-        raise Refusal("ChangeWindowClosed", reason)
-    if await store.change_status(appointment.id, "BOOKED", "CANCELLED"):
+        raise Refusal(RefusalKind.CHANGE_WINDOW_CLOSED, reason)
+    if await store.change_status(
+        appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED
+    ):
         await store.free_place(appointment.slot_id)
-    ctx.authorizer.record(grant, "CANCEL_APPOINTMENT", appointment.reference)
+    gate.acted(ctx, grant, "CANCEL_APPOINTMENT", appointment.reference)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None
     return refreshed
@@ -322,13 +322,21 @@ async def reschedule(
     )
     refusal = reschedule_refusal(facts_of(old), ctx.now(), policy(ctx))
     if refusal is not None:
-        kind = "RescheduleLimitReached" if refusal.limit_reached else "ChangeWindowClosed"
+        kind = (
+            RefusalKind.RESCHEDULE_LIMIT_REACHED
+            if refusal.limit_reached
+            else RefusalKind.CHANGE_WINDOW_CLOSED
+        )
         raise Refusal(kind, refusal.message)
     if slot_id == old.slot_id:
         raise invalid("Choose a different slot.", "slotId")
     slot = await _bookable_slot(ctx, slot_id, old.service)
-    if not await store.change_status(old.id, "BOOKED", "RESCHEDULED"):
-        raise Refusal("ChangeWindowClosed", "This appointment changed meanwhile; reload it.")
+    if not await store.change_status(
+        old.id, AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULED
+    ):
+        raise Refusal(
+            RefusalKind.CHANGE_WINDOW_CLOSED, "This appointment changed meanwhile; reload it."
+        )
     await store.free_place(old.slot_id)
     new = await _place_appointment(
         ctx,
@@ -339,7 +347,7 @@ async def reschedule(
         rescheduled_from_id=old.id,
     )
     await _remember_outcome(record, new)
-    ctx.authorizer.record(grant, "RESCHEDULE_APPOINTMENT", f"{old.reference}->{new.reference}")
+    gate.acted(ctx, grant, "RESCHEDULE_APPOINTMENT", f"{old.reference}->{new.reference}")
     previous = await store.appointment(old.id)
     assert previous is not None
     return new, previous
@@ -351,7 +359,7 @@ async def check_in(ctx: Context, appointment_id: int | None) -> Appointment:
     appointment = await store.appointment(appointment_id) if appointment_id is not None else None
     if appointment is None or not staff_office_ok(ctx, appointment.office_id):
         raise not_permitted()
-    if appointment.status != "BOOKED":
+    if appointment.status != AppointmentStatus.BOOKED:
         raise invalid(
             f"Only a booked appointment can be checked in; this one is {appointment.status}."
         )
@@ -360,10 +368,10 @@ async def check_in(ctx: Context, appointment_id: int | None) -> Appointment:
     tz = ZoneInfo(office.time_zone)
     if appointment.starts_at.astimezone(tz).date() != ctx.today(office):
         raise invalid("Appointments are checked in on their day only.")
-    await store.change_status(appointment.id, "BOOKED", "CHECKED_IN")
-    grant = await ctx.authorizer.may_act_for(appointment.applicant_id, None)
-    if grant:
-        ctx.authorizer.record(grant, "CHECK_IN_APPOINTMENT", appointment.reference)
+    await store.change_status(
+        appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN
+    )
+    gate.staff_write(ctx, appointment.applicant_id, "CHECK_IN_APPOINTMENT", appointment.reference)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None
     return refreshed
@@ -398,3 +406,41 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
     cancelled = await store.close_day(office.id, start, end)
     ctx.after_commit(ctx.services.public_data_changed)
     return ClosureAdded(day=day, reason=reason, cancelled=cancelled)
+
+
+# ---------------------------------------------------------------- reading appointments
+
+
+async def appointments_of(
+    ctx: Context, person_id: int, offset: int, size: int
+) -> list[Appointment] | None:
+    """A page of the person's appointments (one row more than `size`), latest first; None
+    without BOOK_APPOINTMENTS."""
+    if await gate.read(ctx, person_id, BOOK, "READ_APPOINTMENTS") is None:
+        return None
+    return await ctx.loaders.appointment_pages.load((person_id, offset, size + 1))
+
+
+async def office_day(
+    ctx: Context, office: Office, day: date, first: int | None, after: str | None
+) -> tuple[list[Appointment], int, int] | None:
+    """The appointments of a day at the office as (rows, offset, size), for its officers and
+    admins (each one listed recorded in its applicant's trail); None for everyone else."""
+    if not staff_office_ok(ctx, office.id):
+        return None
+    require_days_in_range(day)
+    start, end = store.local_day_bounds(day, ZoneInfo(office.time_zone))
+    offset, size = window(first, after)
+    rows = await store.office_appointments(office.id, start, end, offset, size + 1)
+    for row in rows:
+        await gate.read(ctx, row.applicant_id, None, "READ_APPOINTMENTS", row.reference)
+    return rows, offset, size
+
+
+def booked_by_another_helper(ctx: Context, row: Appointment) -> bool:
+    """True when the viewer reaches the appointment as a helper and another helper booked it:
+    the person and staff see every booker, a helper only itself."""
+    account = ctx.account
+    if account is None or account.person_id == row.applicant_id or is_staff(ctx):
+        return False
+    return row.booked_by_kind == ActorKind.HELPER and row.booked_by_id != account.id

@@ -1,17 +1,22 @@
 """The one authorization policy: who may act for which person, within which scope.
 
-Every resolver that reaches a person's data asks `may_act_for`; forbidden and missing look
-the same to the caller. Reads and actions by anyone other than the person are audited.
+Resolvers reach a person's data through the gate below (`read`, `require`, `staff_write`),
+which checks the policy and records the read or action in one call, so no audit entry can be
+forgotten; forbidden and missing look the same to the caller. Reads and actions by anyone
+other than the person are audited. The capacity someone acts in (`actor_kind`) is worked out
+here and nowhere else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from domain.delegation import ALL_SCOPES, effective_status, grants
 from persistence import delegations as delegation_store
 from persistence.models import AuditEvent, Delegation, Role
+from resolvers.outcomes import not_permitted, unauthenticated
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -19,18 +24,46 @@ if TYPE_CHECKING:
 STAFF_ROLES = (Role.OFFICER, Role.ADMIN)
 
 
+class ActorKind(StrEnum):
+    """In what capacity someone acted (kept in the audit trail and the records' history)."""
+
+    SELF = "SELF"
+    HELPER = "HELPER"
+    OFFICER = "OFFICER"
+    ADMIN = "ADMIN"
+    SYSTEM = "SYSTEM"
+
+
+def actor_kind(
+    ctx: Context, person_id: int | None = None, *, helper_id: int | None = None
+) -> ActorKind:
+    """The capacity the caller acts in towards `person_id`: the person themselves, the helper
+    of the delegation in question (`helper_id`), an admin, an officer, or else a helper.
+    Without a person, the capacity staff act in (ADMIN or OFFICER)."""
+    account = ctx.account
+    if account is not None and person_id is not None and account.person_id == person_id:
+        return ActorKind.SELF
+    if account is not None and helper_id is not None and account.id == helper_id:
+        return ActorKind.HELPER
+    if ctx.has_role(Role.ADMIN):
+        return ActorKind.ADMIN
+    if ctx.has_role(Role.OFFICER):
+        return ActorKind.OFFICER
+    return ActorKind.HELPER
+
+
 @dataclass(frozen=True)
 class Grant:
     """Why the caller may act for a person: as the person, as staff, or through a delegation."""
 
     person_id: int
-    actor_kind: str  # SELF, HELPER, OFFICER, ADMIN
+    actor_kind: ActorKind
     scopes: frozenset[str]
     delegation_id: int | None = None
 
     @property
     def is_self(self) -> bool:
-        return self.actor_kind == "SELF"
+        return self.actor_kind is ActorKind.SELF
 
 
 class Authorizer:
@@ -68,19 +101,16 @@ class Authorizer:
         account = ctx.account
         if account is None:
             return None
-        if account.person_id == person_id:
-            return Grant(person_id, "SELF", ALL_SCOPES)
-        if ctx.has_role(Role.ADMIN):
-            return Grant(person_id, "ADMIN", ALL_SCOPES)
-        if ctx.has_role(Role.OFFICER):
-            return Grant(person_id, "OFFICER", ALL_SCOPES)
+        kind = actor_kind(ctx, person_id)
+        if kind is not ActorKind.HELPER:
+            return Grant(person_id, kind, ALL_SCOPES)
         delegation = (await self._active_delegations()).get(person_id)
         if delegation is None:
             return None
         scopes = frozenset(delegation.scopes)
         if not grants("ACTIVE", scopes, scope):
             return None
-        return Grant(person_id, "HELPER", scopes, delegation.id)
+        return Grant(person_id, ActorKind.HELPER, scopes, delegation.id)
 
     async def granted_scopes(self, person_id: int) -> frozenset[str]:
         grant = await self.may_act_for(person_id, None)
@@ -90,7 +120,8 @@ class Authorizer:
         return list(await self._active_delegations())
 
     def record(self, grant: Grant, action: str, target: str | None = None) -> None:
-        """Audit a read or an action on someone else's records (flushed after the request)."""
+        """Audit a read or an action on someone else's records (flushed after the request).
+        Resolvers go through the gate functions below rather than calling this directly."""
         if grant.is_self or self._ctx.account is None:
             return
         self._ctx.audit_buffer.append(
@@ -104,6 +135,60 @@ class Authorizer:
                 delegation_id=grant.delegation_id,
             )
         )
+
+
+# ---------------------------------------------------------------- the gate
+
+
+async def read(
+    ctx: Context, person_id: int, scope: str | None, action: str, target: str | None = None
+) -> Grant | None:
+    """Check that the caller may see `person_id`'s data within `scope` (None: the person's
+    identity only) and record the read; None (nothing recorded) when it may not."""
+    grant = await ctx.authorizer.may_act_for(person_id, scope)
+    if grant is not None:
+        ctx.authorizer.record(grant, action, target)
+    return grant
+
+
+async def require(ctx: Context, person_id: int | None, scope: str | None) -> Grant:
+    """The grant to act for `person_id` within `scope`; refuses anonymous callers
+    (UNAUTHENTICATED) and anyone else not permitted (NotPermitted, as if missing). Record the
+    action with `acted` once it is done."""
+    if ctx.account is None:
+        raise unauthenticated()
+    grant = await ctx.authorizer.may_act_for(person_id, scope) if person_id is not None else None
+    if grant is None:
+        raise not_permitted()
+    return grant
+
+
+def acted(ctx: Context, grant: Grant, action: str, target: str | None = None) -> None:
+    """Record an action done under a grant from `require` (nothing for the person themselves)."""
+    ctx.authorizer.record(grant, action, target)
+
+
+def staff_write(
+    ctx: Context,
+    person_id: int,
+    action: str,
+    target: str | None = None,
+    *,
+    delegation_id: int | None = None,
+    helper_id: int | None = None,
+) -> Grant:
+    """Record a change made to `person_id`'s records by staff, or by the helper of the
+    delegation concerned (`helper_id`), in the capacity `actor_kind` gives; refuses
+    (NotPermitted) anyone who is neither."""
+    if ctx.account is None:
+        raise unauthenticated()
+    kind = actor_kind(ctx, person_id, helper_id=helper_id)
+    if kind is ActorKind.HELPER and (helper_id is None or ctx.account.id != helper_id):
+        raise not_permitted()
+    scopes = ALL_SCOPES if kind is not ActorKind.HELPER else frozenset()
+    grant = Grant(person_id, kind, scopes, delegation_id)
+    ctx.authorizer.record(grant, action, target)
+    return grant
 
 
 def is_staff(ctx: Context) -> bool:

@@ -7,22 +7,17 @@ from persistence import persons as person_store
 from persistence import records as record_store
 from persistence import signing_keys
 from persistence.models import Certificate, KeyPurpose, Role
+from resolvers import authorization as gate
 from resolvers.context import Context
-from resolvers.outcomes import Refusal, invalid, not_permitted, unauthenticated
+from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
 from signing import certificates
 from signing.keys import ALG
 
 
 async def issue(ctx: Context, person_id: int | None) -> Certificate:
-    if ctx.account is None:
-        raise unauthenticated()
-    grant = (
-        await ctx.authorizer.may_act_for(person_id, "VIEW_DOCUMENTS")
-        if person_id is not None
-        else None
-    )
-    person = await person_store.person(person_id) if grant and person_id is not None else None
-    if grant is None or person is None:
+    grant = await gate.require(ctx, person_id, "VIEW_DOCUMENTS")
+    person = await person_store.person(grant.person_id)
+    if person is None:
         raise not_permitted()
     today = ctx.today()
     cards = [
@@ -32,7 +27,8 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
     ]
     if not cards:
         raise Refusal(
-            "NotPermanentResident", "This person holds no valid Foreign Permanent Resident ID Card."
+            RefusalKind.NOT_PERMANENT_RESIDENT,
+            "This person holds no valid Foreign Permanent Resident ID Card.",
         )
     card = cards[0]
     passports = (await person_store.passports_by_person([person.id]))[0]
@@ -81,7 +77,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
         issued_at=signed.issued_at,
         expires_at=signed.expires_at,
     )
-    ctx.authorizer.record(grant, "ISSUE_PASSPORT_CERTIFICATE", signed.jti)
+    gate.acted(ctx, grant, "ISSUE_PASSPORT_CERTIFICATE", signed.jti)
     return certificate
 
 
@@ -97,9 +93,7 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     if certificate is None:
         raise not_permitted()
     await store.revoke(certificate.id, reason, ctx.now())
-    grant = await ctx.authorizer.may_act_for(certificate.person_id, None)
-    if grant:
-        ctx.authorizer.record(grant, "REVOKE_CERTIFICATE", certificate.jti)
+    gate.staff_write(ctx, certificate.person_id, "REVOKE_CERTIFICATE", certificate.jti)
     refreshed = await store.by_id(certificate.id)
     assert refreshed is not None
     return refreshed

@@ -8,11 +8,13 @@ from domain.delegation import effective_status, initial_status, scope_problem
 from domain.identifiers import normalise_name, normalise_nationality
 from persistence import accounts as account_store
 from persistence import delegations as store
-from persistence.models import Delegation, Role
-from resolvers.authorization import Grant, is_staff
+from persistence.models import AuditEvent, Delegation
+from resolvers import authorization as gate
+from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.outcomes import (
     Refusal,
+    RefusalKind,
     invalid,
     not_permitted,
     require_field_days_in_range,
@@ -45,18 +47,13 @@ def shows_dependant(ctx: Context, delegation: Delegation) -> bool:
 
 def _trail(ctx: Context, delegation: Delegation, action: str) -> None:
     """Put the change on the dependant's audit trail, as done by the caller."""
-    assert ctx.account is not None
-    if ctx.account.person_id == delegation.dependant_id:
-        return
-    kind = (
-        "HELPER"
-        if ctx.account.id == delegation.helper_id
-        else ("ADMIN" if ctx.has_role(Role.ADMIN) else "OFFICER")
-    )
-    ctx.authorizer.record(
-        Grant(delegation.dependant_id, kind, frozenset(), delegation.id),
+    gate.staff_write(
+        ctx,
+        delegation.dependant_id,
         action,
         f"Delegation:{delegation.id}",
+        delegation_id=delegation.id,
+        helper_id=delegation.helper_id,
     )
 
 
@@ -97,7 +94,9 @@ async def add_dependant(
     limit = ctx.settings.max_active_dependants
     if len(held) >= limit:
         raise Refusal(
-            "LimitReached", f"You can assist at most {limit} people at a time.", {"limit": limit}
+            RefusalKind.LIMIT_REACHED,
+            f"You can assist at most {limit} people at a time.",
+            {"limit": limit},
         )
     has_account = await account_store.person_has_account(person.id)
     status = initial_status(
@@ -188,3 +187,27 @@ async def requested_facts(ctx: Context, row: Delegation) -> tuple[str, str, date
         return row.requested_surname, row.requested_nationality, row.requested_birth_date
     person = await ctx.loaders.person.load(row.dependant_id)
     return normalise_name(person.surname).upper(), person.nationality, person.birth_date
+
+
+# ---------------------------------------------------------------- the viewer's delegations
+
+
+async def of_helper(ctx: Context) -> list[Delegation]:
+    """Delegations where the viewer is the helper, newest first."""
+    return await store.of_helper(ctx.account.id) if ctx.account is not None else []
+
+
+async def of_dependant(ctx: Context) -> list[Delegation]:
+    """Delegations where the viewer's person is the dependant, newest first."""
+    account = ctx.account
+    if account is None or account.person_id is None:
+        return []
+    return await store.of_dependant(account.person_id)
+
+
+async def my_trail(ctx: Context, offset: int, size: int) -> list[AuditEvent]:
+    """A page of what others read or did on the viewer's records (one row more than `size`)."""
+    account = ctx.account
+    if account is None or account.person_id is None:
+        return []
+    return await store.audit_of(account.person_id, offset, size + 1)

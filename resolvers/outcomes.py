@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum, auto
 from typing import Any
 
 from graphql import GraphQLError
@@ -15,20 +16,39 @@ from domain.dates import RANGE_MESSAGE, out_of_range
 NOT_PERMITTED = "No such object, or you are not permitted to act on it."
 
 
+class RefusalKind(Enum):
+    """The expected ways a request fails; the schema maps each to its one error type."""
+
+    NOT_PERMITTED = auto()
+    VALIDATION = auto()
+    RATE_LIMITED = auto()
+    INVALID_CREDENTIALS = auto()
+    EMAIL_TAKEN = auto()
+    INVALID_REFRESH_TOKEN = auto()
+    IDENTITY_NOT_FOUND = auto()
+    SLOT_UNAVAILABLE = auto()
+    ALREADY_BOOKED = auto()
+    CHANGE_WINDOW_CLOSED = auto()
+    RESCHEDULE_LIMIT_REACHED = auto()
+    LIMIT_REACHED = auto()
+    NOT_PERMANENT_RESIDENT = auto()
+    INVALID_TRANSITION = auto()
+
+
 @dataclass
 class Refusal(Exception):
-    """A user-caused failure. `kind` names the GraphQL error type; `fields` fill its extras.
+    """A user-caused failure of a `kind`; `fields` fill the extras of its error type.
 
     Raise it to roll back the mutation's transaction; return it to keep what was written
     (e.g. revoking a token family when a refresh token is reused).
     """
 
-    kind: str
+    kind: RefusalKind
     message: str
     fields: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.message}"
+        return f"{self.kind.name}: {self.message}"
 
 
 class Replay(Exception):
@@ -41,16 +61,16 @@ class Replay(Exception):
 
 
 def not_permitted() -> Refusal:
-    return Refusal("NotPermitted", NOT_PERMITTED)
+    return Refusal(RefusalKind.NOT_PERMITTED, NOT_PERMITTED)
 
 
 def invalid(message: str, field_name: str | None = None) -> Refusal:
-    return Refusal("ValidationError", message, {"field": field_name})
+    return Refusal(RefusalKind.VALIDATION, message, {"field": field_name})
 
 
 def rate_limited(retry_after: int) -> Refusal:
     return Refusal(
-        "RateLimited",
+        RefusalKind.RATE_LIMITED,
         f"Too many attempts. Try again in {retry_after} seconds.",
         {"retry_after_seconds": retry_after},
     )

@@ -14,14 +14,16 @@ from domain.identifiers import (
 )
 from persistence import accounts as account_store
 from persistence import persons as store
-from persistence.models import Person, Role
+from persistence.models import Passport, Person, Role
 from persistence.rate_limits import Quota, address_key
+from resolvers import authorization as gate
 from resolvers.accounts import end_sessions
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.metrics import IDENTITY_MISSES, IDENTITY_MISSES_IN_WINDOW, IDENTITY_MISSES_SLOWED
 from resolvers.outcomes import (
     Refusal,
+    RefusalKind,
     bad_input,
     forbidden,
     invalid,
@@ -152,7 +154,7 @@ async def find_by_identity(
         nationality = normalise_nationality(nationality)
     except InvalidIdentifier as exc:
         await _identity_missed(ctx)
-        raise Refusal("IdentityNotFound", _NO_MATCH) from exc
+        raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH) from exc
     person = await store.match_identity(
         passport_number=number,
         nationality=nationality,
@@ -161,7 +163,7 @@ async def find_by_identity(
     )
     if person is None:
         await _identity_missed(ctx)
-        raise Refusal("IdentityNotFound", _NO_MATCH)
+        raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH)
     await limiter.release(reservation)
     return person
 
@@ -209,7 +211,7 @@ async def link_identity(
     )
     if not await account_store.link_person(account.id, person.id):
         # The person already has an account: say no more than for a mismatch.
-        raise Refusal("IdentityNotFound", _NO_MATCH)
+        raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH)
     account.person_id = person.id
     return person
 
@@ -227,9 +229,7 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
         # Whoever was signed in as this person is not any more: every session of the account
         # ends (its tokens and subscriptions were issued on the strength of the link).
         await end_sessions(ctx, linked)
-    grant = await ctx.authorizer.may_act_for(person.id, None)
-    if grant:
-        ctx.authorizer.record(grant, "UNLINK_IDENTITY")
+    gate.staff_write(ctx, person.id, "UNLINK_IDENTITY")
     return person
 
 
@@ -279,7 +279,44 @@ async def search_persons(
     )
     how = "by passport number" if number is not None else "by surname and birth date"
     for row in rows[:size]:
-        grant = await ctx.authorizer.may_act_for(row.id, None)
-        if grant:
-            ctx.authorizer.record(grant, "FIND_PERSON", how)
+        await gate.read(ctx, row.id, None, "FIND_PERSON", how)
     return rows
+
+
+# ---------------------------------------------------------------- reading persons
+
+IDENTITY_READ = "READ_IDENTITY"
+
+
+async def visible(ctx: Context, row: Person | None) -> Person | None:
+    """The person if the viewer may see at least their identity, else None (as if missing);
+    seeing someone else's identity is recorded in their trail."""
+    if row is None:
+        return None
+    grant = await gate.read(ctx, row.id, None, IDENTITY_READ, f"Person:{row.id}")
+    return row if grant else None
+
+
+async def applicants(ctx: Context) -> list[Person]:
+    """Everyone the viewer may act for: their own person, then active dependants (each
+    dependant shown is recorded in their trail)."""
+    account = ctx.account
+    if account is None:
+        return []
+    ids = [account.person_id] if account.person_id is not None else []
+    ids.extend(i for i in await ctx.authorizer.dependant_ids() if i not in ids)
+    rows = [r for r in await store.persons_by_ids(ids) if r is not None]
+    for row in rows:
+        await gate.read(ctx, row.id, None, IDENTITY_READ, f"Person:{row.id}")
+    return rows
+
+
+async def granted_scopes(ctx: Context, person_id: int) -> frozenset[str]:
+    return await ctx.authorizer.granted_scopes(person_id)
+
+
+async def passports_of(ctx: Context, person_id: int) -> list[Passport] | None:
+    """The person's passports, current first; None without VIEW_DOCUMENTS."""
+    if await gate.read(ctx, person_id, "VIEW_DOCUMENTS", "READ_PASSPORTS") is None:
+        return None
+    return await ctx.loaders.passports.load(person_id)

@@ -21,21 +21,26 @@ from persistence import persons as person_store
 from persistence import records as store
 from persistence.models import (
     Application,
+    AppointmentStatus,
     Document,
     Passport,
     PermanentResidentCard,
     Person,
-    Role,
 )
-from resolvers.authorization import Grant, is_staff, staff_office_ok
+from resolvers import authorization as gate
+from resolvers.authorization import actor_kind, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
     Refusal,
+    RefusalKind,
     invalid,
     not_permitted,
     require_field_days_in_range,
     unauthenticated,
 )
+from resolvers.paging import window
+
+VIEW = "VIEW_APPLICATIONS"
 
 
 def _require_staff(ctx: Context) -> None:
@@ -50,15 +55,6 @@ async def _person(person_id: int | None) -> Person:
     if person is None:
         raise not_permitted()
     return person
-
-
-def _staff_capacity(ctx: Context) -> str:
-    """The capacity staff act in, for the audit trail and the application's history."""
-    return "ADMIN" if ctx.has_role(Role.ADMIN) else "OFFICER"
-
-
-def _audit(ctx: Context, person_id: int, action: str, target: str) -> None:
-    ctx.authorizer.record(Grant(person_id, _staff_capacity(ctx), frozenset()), action, target)
 
 
 async def record_application(
@@ -93,7 +89,9 @@ async def record_application(
             )
         if appointment.service != service:
             raise invalid("The appointment is for another service.", "appointmentId")
-        if not await appointment_store.change_status(appointment.id, "CHECKED_IN", "COMPLETED"):
+        if not await appointment_store.change_status(
+            appointment.id, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED
+        ):
             raise invalid(
                 "Only a checked-in appointment can lead to an application.", "appointmentId"
             )
@@ -115,9 +113,9 @@ async def record_application(
         now,
         None,
         actor_id=ctx.account.id,
-        actor_kind=_staff_capacity(ctx),
+        actor_kind=actor_kind(ctx),
     )
-    _audit(ctx, person.id, "RECORD_APPLICATION", number)
+    gate.staff_write(ctx, person.id, "RECORD_APPLICATION", number)
     ctx.after_commit(lambda: ctx.services.publish_application_event(person.id, event.id))
     return application
 
@@ -135,7 +133,7 @@ async def update_status(
     current = application.status
     if not may_move(current, status):
         raise Refusal(
-            "InvalidTransition",
+            RefusalKind.INVALID_TRANSITION,
             f"An application that is {current} cannot become {status}.",
             {"from_": current, "to": status},
         )
@@ -148,14 +146,14 @@ async def update_status(
         extra["decided_at"] = now
     if not await store.move_application(application.id, current, status, **extra):
         raise Refusal(
-            "InvalidTransition",
+            RefusalKind.INVALID_TRANSITION,
             "The application changed meanwhile; reload it.",
             {"from_": current, "to": status},
         )
     event = await store.add_event(
-        application.id, status, now, note, actor_id=ctx.account.id, actor_kind=_staff_capacity(ctx)
+        application.id, status, now, note, actor_id=ctx.account.id, actor_kind=actor_kind(ctx)
     )
-    _audit(
+    gate.staff_write(
         ctx, application.applicant_id, "UPDATE_APPLICATION_STATUS", f"{application.number}:{status}"
     )
     applicant_id = application.applicant_id
@@ -190,10 +188,9 @@ async def application_by_number(ctx: Context, typed: str) -> Application | None:
     if len(rows) != 1:  # none, or a hyphen-less office code that fits two offices
         return None
     application = rows[0]
-    grant = await ctx.authorizer.may_act_for(application.applicant_id, "VIEW_APPLICATIONS")
-    if grant is None:
+    target = f"Application:{application.id}"
+    if await gate.read(ctx, application.applicant_id, VIEW, "READ_APPLICATIONS", target) is None:
         return None
-    ctx.authorizer.record(grant, "READ_APPLICATIONS", f"Application:{application.id}")
     ctx.loaders.application.prime(application.id, application)
     return application
 
@@ -266,7 +263,7 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     )
     if document is None:
         raise invalid("A document with this number exists.", "number")
-    _audit(ctx, application.applicant_id, "ISSUE_DOCUMENT", number)
+    gate.staff_write(ctx, application.applicant_id, "ISSUE_DOCUMENT", number)
     return document
 
 
@@ -310,7 +307,7 @@ async def issue_pr_card(
     )
     if card is None:
         raise invalid("A card with this number exists.", "number")
-    _audit(ctx, person.id, "ISSUE_PR_CARD", card_number)
+    gate.staff_write(ctx, person.id, "ISSUE_PR_CARD", card_number)
     return card
 
 
@@ -342,7 +339,7 @@ async def bind_passport(
     bound = await store.bind_passport(person.id, number, country, valid_until, today)
     if bound is None:
         raise invalid("This passport is already bound to a person.", "passportNumber")
-    _audit(ctx, person.id, "BIND_PASSPORT", number)
+    gate.staff_write(ctx, person.id, "BIND_PASSPORT", number)
     return bound
 
 
@@ -356,7 +353,62 @@ async def office_applications(
         return None
     rows = await store.office_applications(office_id, status, offset, size + 1)
     for row in rows[:size]:
-        grant = await ctx.authorizer.may_act_for(row.applicant_id, "VIEW_APPLICATIONS")
-        if grant:
-            ctx.authorizer.record(grant, "READ_APPLICATIONS", row.number)
+        await gate.read(ctx, row.applicant_id, VIEW, "READ_APPLICATIONS", row.number)
     return rows
+
+
+# ---------------------------------------------------------------- a person's records
+
+
+async def applications_of(
+    ctx: Context, person_id: int, status: str | None, offset: int, size: int
+) -> list[Application] | None:
+    """A page of the person's applications (one row more than `size`), latest first; None
+    without VIEW_APPLICATIONS."""
+    if await gate.read(ctx, person_id, VIEW, "READ_APPLICATIONS") is None:
+        return None
+    rows = await ctx.loaders.application_pages.load((person_id, status, offset, size + 1))
+    for row in rows:
+        ctx.loaders.application.prime(row.id, row)
+    return rows
+
+
+async def documents_of(
+    ctx: Context, person_id: int, kind: str | None, valid_on: date | None
+) -> list[Document] | None:
+    """The person's issued documents, optionally of one kind or valid on a day; None without
+    VIEW_DOCUMENTS."""
+    if await gate.read(ctx, person_id, "VIEW_DOCUMENTS", "READ_DOCUMENTS") is None:
+        return None
+    rows = await ctx.loaders.documents.load(person_id)
+    return [
+        r
+        for r in rows
+        if (kind is None or r.kind == kind)
+        and (valid_on is None or r.valid_from <= valid_on <= r.valid_until)
+    ]
+
+
+async def pr_card_of(ctx: Context, person_id: int) -> tuple[bool, PermanentResidentCard | None]:
+    """(allowed, the latest PR card): allowed is False without VIEW_DOCUMENTS."""
+    if await gate.read(ctx, person_id, "VIEW_DOCUMENTS", "READ_PR_CARD") is None:
+        return False, None
+    rows = await ctx.loaders.pr_cards.load(person_id)
+    return True, rows[0] if rows else None
+
+
+async def office_queue(
+    ctx: Context, office_id: int, status: str | None, first: int | None, after: str | None
+) -> tuple[list[Application], int, int] | None:
+    """The office's queue page as (rows, offset, size) for its officers and admins; None for
+    everyone else, decided before the paging arguments are read (a stranger learns nothing
+    from them)."""
+    if not staff_office_ok(ctx, office_id):
+        return None
+    offset, size = window(first, after)
+    rows = await office_applications(ctx, office_id, status, offset, size)
+    if rows is None:
+        return None
+    for row in rows:
+        ctx.loaders.application.prime(row.id, row)
+    return rows, offset, size

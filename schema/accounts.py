@@ -9,11 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from persistence import accounts as account_store
-from persistence import persons as person_store
-from persistence.models import Account as AccountRow
-from persistence.models import Person as PersonRow
+from resolvers import accounts, delegations, persons
 from resolvers.context import Context
+from resolvers.rows import AccountRow, PersonRow
 from schema import paging
 from schema.common import AfterArg, FirstArg, Node, Role, to_global_id
 from schema.persons import Person, visible_person
@@ -50,7 +48,7 @@ class Account(Node):
 
     @classmethod
     async def from_row(cls, row: AccountRow) -> Account:
-        roles = await account_store.roles_of(row.id)
+        roles = await accounts.roles_of(row.id)
         return cls(
             id=to_global_id("Account", row.id),
             email=row.email,
@@ -101,34 +99,23 @@ class Viewer:
         description="Everyone the viewer may act for: their own person, then active dependants."
     )
     async def applicants(self, info: Info) -> list[Person]:
-        ctx: Context = info.context
-        ids = []
-        if self.row.person_id is not None:
-            ids.append(self.row.person_id)
-        ids.extend(i for i in await ctx.authorizer.dependant_ids() if i not in ids)
-        rows = await person_store.persons_by_ids(ids)
-        return [Person.from_row(r) for r in rows if r is not None]
+        return [Person.from_row(r) for r in await persons.applicants(info.context)]
 
     @strawberry.field(description="Delegations where you are the helper, newest first.")
     async def dependants(
         self, info: Info
     ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
-        from persistence import delegations as delegation_store
         from schema.delegations import Delegation
 
-        return [Delegation.from_row(r) for r in await delegation_store.of_helper(self.row.id)]
+        return [Delegation.from_row(r) for r in await delegations.of_helper(info.context)]
 
     @strawberry.field(description="Delegations where your person is the dependant, newest first.")
     async def helpers(
         self, info: Info
     ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
-        from persistence import delegations as delegation_store
         from schema.delegations import Delegation
 
-        if self.row.person_id is None:
-            return []
-        rows = await delegation_store.of_dependant(self.row.person_id)
-        return [Delegation.from_row(r) for r in rows]
+        return [Delegation.from_row(r) for r in await delegations.of_dependant(info.context)]
 
     @strawberry.field(
         description="What helpers and officers read or did on your records, newest first."
@@ -136,14 +123,10 @@ class Viewer:
     async def actions_on_my_behalf(
         self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Annotated[AuditEventConnection, strawberry.lazy("schema.delegations")]:
-        from persistence import delegations as delegation_store
         from schema.delegations import audit_page
 
-        offset, size = paging.cursor_offset(after), paging.page_size(first)
-        if self.row.person_id is None:
-            return audit_page([], offset, size)
-        rows = await delegation_store.audit_of(self.row.person_id, offset, size + 1)
-        return audit_page(rows, offset, size)
+        offset, size = paging.window(first, after)
+        return audit_page(await delegations.my_trail(info.context, offset, size), offset, size)
 
 
 @strawberry.type(description="A signed-in session: tokens and the account they are for.")

@@ -16,8 +16,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from persistence.audit import write_audit
 from resolvers.context import Context
+from resolvers.unit_of_work import write_recorded_reads
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
@@ -95,7 +95,7 @@ class FreshCachesPerOperation(SchemaExtension):
         if isinstance(context, Context):
             # Written before the result leaves: a client that disconnects at once has still
             # been recorded (WebSocket operations have no HTTP handler to do it).
-            await write_audit(context.take_audit())
+            await write_recorded_reads(context)
 
 
 class CodedRequestErrors(SchemaExtension):

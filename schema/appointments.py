@@ -12,12 +12,12 @@ import strawberry
 from strawberry.types import Info
 
 from domain.booking import BookingPolicy
-from persistence.models import Appointment as AppointmentRow
-from persistence.models import Slot as SlotRow
 from resolvers import appointments as resolve
-from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.metrics import BOOKINGS
+from resolvers.outcomes import RefusalKind
+from resolvers.rows import AppointmentRow, SlotRow
+from resolvers.rows import AppointmentStatus as AppointmentStatusValue
 from schema import paging
 from schema.accounts import Actor, ActorKind
 from schema.common import (
@@ -31,12 +31,11 @@ from schema.common import (
     SlotUnavailable,
     ValidationError,
     from_global_id,
-    register_error_type,
     to_global_id,
 )
 from schema.offices import Closure, Office
 from schema.persons import Person
-from schema.results import run_mutation
+from schema.results import error_type, run_mutation
 
 
 @strawberry.enum(description="Where an appointment stands.")
@@ -138,15 +137,6 @@ class BookingRules:
 ANOTHER_HELPER = "Another helper"
 
 
-def _booked_by_another_helper(ctx: Context, row: AppointmentRow) -> bool:
-    """True when the viewer reaches the appointment as a helper and another helper booked it:
-    the person and staff see every booker, a helper only itself."""
-    account = ctx.account
-    if account is None or account.person_id == row.applicant_id or is_staff(ctx):
-        return False
-    return row.booked_by_kind == "HELPER" and row.booked_by_id != account.id
-
-
 @strawberry.type(description="An in-person appointment at an office for one applicant.")
 class Appointment(Node):
     row: strawberry.Private[AppointmentRow]
@@ -195,7 +185,7 @@ class Appointment(Node):
     )
     async def booked_by(self, info: Info) -> Actor:
         ctx: Context = info.context
-        if _booked_by_another_helper(ctx, self.row):
+        if resolve.booked_by_another_helper(ctx, self.row):
             return Actor(
                 id=to_global_id("Actor", 0),
                 display_name=ANOTHER_HELPER,
@@ -258,7 +248,7 @@ class Appointment(Node):
 
     @strawberry.field(description="The appointment that replaced this one, if rescheduled.")
     async def rescheduled_to(self, info: Info) -> Appointment | None:
-        if self.row.status != "RESCHEDULED":
+        if self.row.status != AppointmentStatusValue.RESCHEDULED:
             return None
         row = await info.context.loaders.rescheduled_to.load(self.row.id)
         return Appointment.from_row(row) if row else None
@@ -276,7 +266,7 @@ class AppointmentConnection:
     page_info: PageInfo = strawberry.field(description="Where this page stands.")
 
 
-@register_error_type
+@error_type(RefusalKind.ALREADY_BOOKED)
 @strawberry.type(description="The applicant already holds an active appointment for this service.")
 class AlreadyBooked:
     message: str = strawberry.field(description="What went wrong, for people.")
@@ -414,7 +404,7 @@ class AppointmentMutations:
 
         result = await run_mutation(
             ctx,
-            (SlotUnavailable, AlreadyBooked, NotPermitted, ValidationError, RateLimited),
+            BookAppointmentResult,
             lambda: resolve.book(
                 ctx,
                 person_id=_pk(input.applicant_id, "Person"),
@@ -442,7 +432,7 @@ class AppointmentMutations:
 
         return await run_mutation(
             ctx,
-            (ChangeWindowClosed, NotPermitted),
+            CancelAppointmentResult,
             lambda: resolve.cancel(ctx, _pk(id, "Appointment")),
             done,
         )
@@ -467,14 +457,7 @@ class AppointmentMutations:
 
         result = await run_mutation(
             ctx,
-            (
-                SlotUnavailable,
-                ChangeWindowClosed,
-                RescheduleLimitReached,
-                NotPermitted,
-                ValidationError,
-                RateLimited,
-            ),
+            RescheduleAppointmentResult,
             lambda: resolve.reschedule(
                 ctx,
                 appointment_id=_pk(input.appointment_id, "Appointment"),
@@ -499,7 +482,7 @@ class AppointmentMutations:
 
         return await run_mutation(
             ctx,
-            (NotPermitted, ValidationError),
+            CheckInAppointmentResult,
             lambda: resolve.check_in(ctx, _pk(id, "Appointment")),
             done,
         )
@@ -523,7 +506,7 @@ class AppointmentMutations:
 
         return await run_mutation(
             ctx,
-            (ValidationError, NotPermitted),
+            AddOfficeClosureResult,
             lambda: resolve.add_closure(
                 ctx, _pk(input.office_id, "Office"), input.date, input.reason
             ),

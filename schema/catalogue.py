@@ -11,11 +11,10 @@ from strawberry.types import Info
 
 from domain.documents import PERMIT_PURPOSES, VISA_CATEGORIES
 from domain.materials import MAX_CATEGORIES_ASKED, applies, unknown_categories
-from persistence import offices as store
-from persistence.models import Guidance as GuidanceRow
-from persistence.models import ServiceType as ServiceRow
+from resolvers import offices
 from resolvers.context import Context
 from resolvers.outcomes import bad_input
+from resolvers.rows import GuidanceRow, ServiceRow
 from schema.common import LangArg, Language, Money, ServiceCode
 from schema.i18n import language, pick
 
@@ -130,7 +129,7 @@ async def current_guidance(
 ) -> Guidance | None:
     ctx: Context = info.context
     chosen = language(ctx, lang)
-    row = await store.current_guidance(service.value, chosen.value, ctx.today())
+    row = await offices.current_guidance(ctx, service.value, chosen.value)
     return Guidance.from_row(row) if row else None
 
 

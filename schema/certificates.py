@@ -13,9 +13,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain.dates import HOME_ZONE
-from persistence.models import Certificate as CertificateRow
 from resolvers import certificates as resolve
 from resolvers.context import Context
+from resolvers.rows import CertificateRow
 from schema.common import (
     Node,
     NotPermanentResident,
@@ -170,7 +170,7 @@ class CertificateMutations:
 
         return await run_mutation(
             ctx,
-            (NotPermanentResident, NotPermitted),
+            IssuePassportCertificateResult,
             lambda: resolve.issue(ctx, decoded[1] if decoded else None),
             done,
         )
@@ -189,7 +189,7 @@ class CertificateMutations:
 
         return await run_mutation(
             ctx,
-            (NotPermitted, ValidationError),
+            RevokeCertificateResult,
             lambda: resolve.revoke(ctx, decoded[1] if decoded else None, input.reason),
             done,
         )
@@ -204,4 +204,4 @@ class CertificateMutations:
         async def done(pair: tuple[str, str]) -> SigningKeyRotated:
             return SigningKeyRotated(active_key_id=pair[0], next_key_id=pair[1])
 
-        return await run_mutation(ctx, (NotPermitted,), lambda: resolve.rotate(ctx), done)
+        return await run_mutation(ctx, RotateSigningKeyResult, lambda: resolve.rotate(ctx), done)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
-from resolvers.outcomes import Refusal
+from resolvers.outcomes import RefusalKind
+from resolvers.paging import canonical_base64, decode_canonical_base64
+from schema.results import error_type
 
 # ---------------------------------------------------------------- global IDs
 
@@ -25,26 +25,6 @@ _LARGEST_PK = 2**31 - 1  # primary keys are 32-bit integers: anything larger can
 
 def to_global_id(type_name: str, pk: int | str) -> strawberry.ID:
     return strawberry.ID(canonical_base64(f"{type_name}:{pk}"))
-
-
-def canonical_base64(text: str) -> str:
-    """URL-safe base64 without padding: how IDs and cursors are spelled."""
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_canonical_base64(encoded: str, max_length: int = 200) -> str | None:
-    """The ASCII text `encoded` spells, only when it is spelled exactly as
-    `canonical_base64` would (no padding, no other alphabet, no stray or extra bits)."""
-    if not isinstance(encoded, str) or not 0 < len(encoded) <= max_length:
-        return None
-    if not encoded.isascii():
-        return None
-    try:
-        padded = encoded + "=" * (-len(encoded) % 4)
-        text = base64.urlsafe_b64decode(padded.encode()).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return text if canonical_base64(text) == encoded else None
 
 
 def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, int] | None:
@@ -221,11 +201,13 @@ class GeoPointInput:
 # ---------------------------------------------------------------- error members
 
 
+@error_type(RefusalKind.NOT_PERMITTED)
 @strawberry.type(description="The object does not exist or the caller may not act on it.")
 class NotPermitted:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.VALIDATION)
 @strawberry.type(description="An input value is not acceptable.")
 class ValidationError:
     message: str = strawberry.field(description="What went wrong, for people.")
@@ -234,6 +216,7 @@ class ValidationError:
     )
 
 
+@error_type(RefusalKind.RATE_LIMITED)
 @strawberry.type(description="Too many attempts: wait before trying again.")
 class RateLimited:
     message: str = strawberry.field(description="What went wrong, for people.")
@@ -242,83 +225,56 @@ class RateLimited:
     )
 
 
+@error_type(RefusalKind.INVALID_CREDENTIALS)
 @strawberry.type(description="The e-mail address or password is wrong.")
 class InvalidCredentials:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.EMAIL_TAKEN)
 @strawberry.type(description="An account with this e-mail address already exists.")
 class EmailTaken:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.INVALID_REFRESH_TOKEN)
 @strawberry.type(description="The refresh token is unknown, expired, used or revoked.")
 class InvalidRefreshToken:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.IDENTITY_NOT_FOUND)
 @strawberry.type(description="No person matches all the identity facts given.")
 class IdentityNotFound:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.SLOT_UNAVAILABLE)
 @strawberry.type(description="The slot has no place left or cannot be booked.")
 class SlotUnavailable:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.CHANGE_WINDOW_CLOSED)
 @strawberry.type(description="Too late to change this appointment.")
 class ChangeWindowClosed:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.RESCHEDULE_LIMIT_REACHED)
 @strawberry.type(description="The appointment has been rescheduled as often as allowed.")
 class RescheduleLimitReached:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
+@error_type(RefusalKind.LIMIT_REACHED)
 @strawberry.type(description="A limit on how many of something one may hold was reached.")
 class LimitReached:
     message: str = strawberry.field(description="What went wrong, for people.")
     limit: int = strawberry.field(description="The limit in force.")
 
 
+@error_type(RefusalKind.NOT_PERMANENT_RESIDENT)
 @strawberry.type(description="The person holds no valid Foreign Permanent Resident ID Card.")
 class NotPermanentResident:
     message: str = strawberry.field(description="What went wrong, for people.")
-
-
-ERROR_TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        NotPermitted,
-        ValidationError,
-        RateLimited,
-        InvalidCredentials,
-        EmailTaken,
-        InvalidRefreshToken,
-        IdentityNotFound,
-        SlotUnavailable,
-        ChangeWindowClosed,
-        RescheduleLimitReached,
-        LimitReached,
-        NotPermanentResident,
-    )
-}
-
-
-def register_error_type(cls: type) -> type:
-    """Make an error member defined in a domain module available to `error_member`."""
-    ERROR_TYPES[cls.__name__] = cls
-    return cls
-
-
-def error_member(refusal: Refusal, allowed: tuple[type, ...]) -> Any:
-    """The union member for a refusal; a refusal the union does not list is a programming error."""
-    cls = ERROR_TYPES[refusal.kind]
-    if cls not in allowed:
-        raise TypeError(f"{refusal.kind} is not a member of this result union")
-    factory = getattr(cls, "from_refusal", None)
-    if factory is not None:
-        return factory(refusal.message, **refusal.fields)
-    return cls(message=refusal.message, **refusal.fields)

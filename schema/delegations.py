@@ -10,10 +10,9 @@ import strawberry
 from strawberry.types import Info
 
 from domain.dates import HOME_ZONE
-from persistence.models import AuditEvent as AuditRow
-from persistence.models import Delegation as DelegationRow
 from resolvers import delegations as resolve
 from resolvers.context import Context
+from resolvers.rows import AuditRow, DelegationRow
 from schema import paging
 from schema.accounts import Actor, ActorKind
 from schema.common import (
@@ -279,7 +278,7 @@ class DelegationMutations:
 
         return await run_mutation(
             ctx,
-            (IdentityNotFound, LimitReached, ValidationError, RateLimited),
+            AddDependantResult,
             lambda: resolve.add_dependant(
                 ctx,
                 passport_number=input.passport_number,
@@ -306,7 +305,7 @@ class DelegationMutations:
 
         return await run_mutation(
             ctx,
-            (NotPermitted,),
+            RespondToDelegationResult,
             lambda: resolve.respond(ctx, _pk(input.delegation_id), input.accept),
             done,
         )
@@ -321,7 +320,9 @@ class DelegationMutations:
         async def done(row: DelegationRow) -> DelegationRevoked:
             return DelegationRevoked(delegation=Delegation.from_row(row))
 
-        return await run_mutation(ctx, (NotPermitted,), lambda: resolve.revoke(ctx, _pk(id)), done)
+        return await run_mutation(
+            ctx, RevokeDelegationResult, lambda: resolve.revoke(ctx, _pk(id)), done
+        )
 
     @strawberry.mutation(
         description="Officers and admins: confirm, at a counter, a pending delegation for an "
@@ -333,4 +334,6 @@ class DelegationMutations:
         async def done(row: DelegationRow) -> DelegationConfirmed:
             return DelegationConfirmed(delegation=Delegation.from_row(row))
 
-        return await run_mutation(ctx, (NotPermitted,), lambda: resolve.confirm(ctx, _pk(id)), done)
+        return await run_mutation(
+            ctx, ConfirmDelegationResult, lambda: resolve.confirm(ctx, _pk(id)), done
+        )

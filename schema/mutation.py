@@ -131,7 +131,7 @@ class AccountMutations:
         ctx: Context = info.context
         return await run_mutation(
             ctx,
-            (EmailTaken, ValidationError, RateLimited),
+            SignUpResult,
             lambda: accounts.sign_up(ctx, input.email, input.password, input.display_name),
             _session,
         )
@@ -145,7 +145,7 @@ class AccountMutations:
         ctx: Context = info.context
         return await run_mutation(
             ctx,
-            (InvalidCredentials, RateLimited),
+            SignInResult,
             lambda: accounts.sign_in(ctx, input.email, input.password),
             _session,
         )
@@ -160,7 +160,7 @@ class AccountMutations:
         ctx: Context = info.context
         return await run_mutation(
             ctx,
-            (InvalidRefreshToken,),
+            RefreshSessionResult,
             lambda: accounts.refresh_session(ctx, refresh_token),
             _session,
         )
@@ -173,7 +173,7 @@ class AccountMutations:
             return SignedOut(message="Signed out.")
 
         return await run_mutation(
-            ctx, (InvalidRefreshToken,), lambda: accounts.sign_out(ctx, refresh_token), done
+            ctx, SignOutResult, lambda: accounts.sign_out(ctx, refresh_token), done
         )
 
     @strawberry.mutation(description="Change the password; other sessions are signed out.")
@@ -189,7 +189,7 @@ class AccountMutations:
 
         return await run_mutation(
             ctx,
-            (InvalidCredentials, ValidationError, RateLimited),
+            ChangePasswordResult,
             lambda: accounts.change_password(ctx, input.current_password, input.new_password),
             done,
         )
@@ -210,7 +210,7 @@ class AccountMutations:
 
         return await run_mutation(
             ctx,
-            (IdentityNotFound, ValidationError, RateLimited),
+            LinkIdentityResult,
             lambda: persons.link_identity(
                 ctx,
                 passport_number=input.passport_number,
@@ -233,7 +233,10 @@ class AccountMutations:
             return IdentityUnlinked(person=Person.from_row(person))  # type: ignore[arg-type]
 
         return await run_mutation(
-            ctx, (NotPermitted,), lambda: persons.unlink_identity(ctx, _person_pk(person_id)), done
+            ctx,
+            UnlinkIdentityResult,
+            lambda: persons.unlink_identity(ctx, _person_pk(person_id)),
+            done,
         )
 
     @strawberry.mutation(description="Officers and admins: register a person with a passport.")
@@ -249,7 +252,7 @@ class AccountMutations:
 
         return await run_mutation(
             ctx,
-            (ValidationError, NotPermitted),
+            RegisterPersonResult,
             lambda: persons.register_person(
                 ctx,
                 surname=input.surname,

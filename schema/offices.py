@@ -9,10 +9,9 @@ import strawberry
 from strawberry.types import Info
 
 from domain.geo import wgs84_to_gcj02
-from persistence.models import Office as OfficeRow
-from persistence.models import OfficeClosure
 from resolvers import offices as resolve
 from resolvers.context import Context
+from resolvers.rows import ClosureRow, OfficeRow
 from schema.catalogue import ServiceType
 from schema.common import (
     AfterArg,
@@ -45,7 +44,7 @@ class Closure:
     reason: str | None = strawberry.field(description="Why the office is closed.")
 
     @classmethod
-    def from_row(cls, ctx: Context, row: OfficeClosure, lang: object = None) -> Closure:
+    def from_row(cls, ctx: Context, row: ClosureRow, lang: object = None) -> Closure:
         reason = pick(ctx, lang, row.reason_en or "", row.reason_zh or "") or None  # type: ignore[arg-type]
         return cls(date=row.date, reason=reason)
 
@@ -132,28 +131,11 @@ class Office(Node):
         first: FirstArg = None,
         after: AfterArg = None,
     ) -> Annotated[AppointmentConnection, strawberry.lazy("schema.appointments")] | None:
-        from zoneinfo import ZoneInfo
-
-        from persistence import appointments as appointment_store
-        from resolvers.authorization import staff_office_ok
-        from resolvers.outcomes import require_days_in_range
-        from schema import paging
+        from resolvers.appointments import office_day
         from schema.appointments import appointment_page
 
-        ctx: Context = info.context
-        if not staff_office_ok(ctx, self.row.id):
-            return None
-        require_days_in_range(on)
-        start, end = appointment_store.local_day_bounds(on, ZoneInfo(self.row.time_zone))
-        offset, size = paging.cursor_offset(after), paging.page_size(first)
-        rows = await appointment_store.office_appointments(
-            self.row.id, start, end, offset, size + 1
-        )
-        for row in rows:
-            grant = await ctx.authorizer.may_act_for(row.applicant_id, None)
-            if grant:
-                ctx.authorizer.record(grant, "READ_APPOINTMENTS", row.reference)
-        return await appointment_page(rows, offset, size)
+        page = await office_day(info.context, self.row, on, first, after)
+        return None if page is None else await appointment_page(*page)
 
     @strawberry.field(
         description="Officers of this office and admins: the office's applications as a queue, "
@@ -170,23 +152,12 @@ class Office(Node):
         first: FirstArg = None,
         after: AfterArg = None,
     ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
-        from resolvers.authorization import staff_office_ok
-        from resolvers.records import office_applications
-        from schema import paging
+        from resolvers.records import office_queue
         from schema.records import application_page
 
-        ctx: Context = info.context
-        if not staff_office_ok(ctx, self.row.id):
-            return None  # before the arguments are read: a stranger learns nothing from them
-        offset, size = paging.cursor_offset(after), paging.page_size(first)
-        rows = await office_applications(
-            ctx, self.row.id, status.value if status else None, offset, size
-        )
-        if rows is None:
-            return None
-        for row in rows:
-            ctx.loaders.application.prime(row.id, row)
-        return application_page(rows, offset, size)
+        status_value = status.value if status else None
+        page = await office_queue(info.context, self.row.id, status_value, first, after)
+        return None if page is None else application_page(*page)
 
     @strawberry.field(description="The services this office offers.")
     async def services(self, info: Info) -> list[ServiceType]:

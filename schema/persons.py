@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import Passport as PassportRow
-from persistence.models import Person as PersonRow
+from resolvers import appointments, persons, records
 from resolvers.context import Context
+from resolvers.rows import PassportRow, PersonRow
 from schema import paging
 from schema.common import AfterArg, FirstArg, Node, PageInfo, Sex, to_global_id
 
@@ -91,7 +91,7 @@ class Person(Node):
     )
     async def granted_scopes(self, info: Info) -> list[DelegationScope]:
         ctx: Context = info.context
-        scopes = await ctx.authorizer.granted_scopes(self.row.id)
+        scopes = await persons.granted_scopes(ctx, self.row.id)
         return [s for s in DelegationScope if s.value in scopes]
 
     @strawberry.field(
@@ -102,14 +102,9 @@ class Person(Node):
     ) -> Annotated[AppointmentConnection, strawberry.lazy("schema.appointments")] | None:
         from schema.appointments import appointment_page
 
-        ctx: Context = info.context
-        grant = await ctx.authorizer.may_act_for(self.row.id, "BOOK_APPOINTMENTS")
-        if grant is None:
-            return None
-        ctx.authorizer.record(grant, "READ_APPOINTMENTS")
-        offset, size = paging.cursor_offset(after), paging.page_size(first)
-        rows = await ctx.loaders.appointment_pages.load((self.row.id, offset, size + 1))
-        return await appointment_page(rows, offset, size)
+        offset, size = paging.window(first, after)
+        rows = await appointments.appointments_of(info.context, self.row.id, offset, size)
+        return None if rows is None else await appointment_page(rows, offset, size)
 
     @strawberry.field(
         description="The person's applications, latest first. Needs VIEW_APPLICATIONS."
@@ -126,18 +121,11 @@ class Person(Node):
     ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
         from schema.records import application_page
 
-        ctx: Context = info.context
-        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_APPLICATIONS")
-        if grant is None:
-            return None
-        ctx.authorizer.record(grant, "READ_APPLICATIONS")
-        offset, size = paging.cursor_offset(after), paging.page_size(first)
-        rows = await ctx.loaders.application_pages.load(
-            (self.row.id, status.value if status else None, offset, size + 1)
+        offset, size = paging.window(first, after)
+        rows = await records.applications_of(
+            info.context, self.row.id, status.value if status else None, offset, size
         )
-        for row in rows:
-            ctx.loaders.application.prime(row.id, row)
-        return application_page(rows, offset, size)
+        return None if rows is None else application_page(rows, offset, size)
 
     @strawberry.field(
         description="Issued visas and permits, latest ending first. Needs VIEW_DOCUMENTS."
@@ -156,18 +144,11 @@ class Person(Node):
         from schema.records import Document
 
         ctx: Context = info.context
-        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_DOCUMENTS")
-        if grant is None:
+        rows = await records.documents_of(ctx, self.row.id, kind.value if kind else None, valid_on)
+        if rows is None:
             return None
-        ctx.authorizer.record(grant, "READ_DOCUMENTS")
-        rows = await ctx.loaders.documents.load(self.row.id)
         today = ctx.today()
-        return [
-            Document.from_row(r, today)
-            for r in rows
-            if (kind is None or r.kind == kind.value)
-            and (valid_on is None or r.valid_from <= valid_on <= r.valid_until)
-        ]
+        return [Document.from_row(r, today) for r in rows]
 
     @strawberry.field(
         description="The person's Foreign Permanent Resident ID Card (the latest issued). Needs "
@@ -178,26 +159,16 @@ class Person(Node):
     ) -> Annotated[PermanentResidentCard, strawberry.lazy("schema.records")] | None:
         from schema.records import PermanentResidentCard
 
-        ctx: Context = info.context
-        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_DOCUMENTS")
-        if grant is None:
-            return None
-        ctx.authorizer.record(grant, "READ_PR_CARD")
-        rows = await ctx.loaders.pr_cards.load(self.row.id)
-        return PermanentResidentCard.from_row(rows[0]) if rows else None
+        allowed, row = await records.pr_card_of(info.context, self.row.id)
+        return PermanentResidentCard.from_row(row) if allowed and row else None
 
     @strawberry.field(
         description="Passports bound to the person, current first; superseded ones keep their "
         "binding dates. Needs VIEW_DOCUMENTS."
     )
     async def passports(self, info: Info) -> list[Passport] | None:
-        ctx: Context = info.context
-        grant = await ctx.authorizer.may_act_for(self.row.id, "VIEW_DOCUMENTS")
-        if grant is None:
-            return None
-        ctx.authorizer.record(grant, "READ_PASSPORTS")
-        rows = await ctx.loaders.passports.load(self.row.id)
-        return [Passport.from_row(r) for r in rows]
+        rows = await persons.passports_of(info.context, self.row.id)
+        return None if rows is None else [Passport.from_row(r) for r in rows]
 
 
 @strawberry.input(
@@ -247,10 +218,8 @@ def person_page(rows: list[PersonRow], offset: int, size: int) -> PersonConnecti
 
 async def visible_person(ctx: Context, row: PersonRow | None) -> Person | None:
     """The person if the viewer may see at least their identity, else None (as if missing)."""
-    if row is None:
-        return None
-    grant = await ctx.authorizer.may_act_for(row.id, None)
-    return Person.from_row(row) if grant else None
+    shown = await persons.visible(ctx, row)
+    return Person.from_row(shown) if shown else None
 
 
 __all__ = [

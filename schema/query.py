@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from persistence import appointments as appointment_store
-from persistence import offices as office_store
-from persistence import persons as person_store
-from persistence import records as record_store
 from resolvers import appointments as appointment_resolvers
+from resolvers import nodes as node_resolvers
 from resolvers import offices as office_resolvers
 from resolvers import records as record_resolvers
 from resolvers.context import Context
@@ -20,7 +17,7 @@ from schema import paging
 from schema.accounts import Account, Viewer
 from schema.appointments import Appointment, BookingRules, Slot
 from schema.catalogue import Guidance, ServiceType, current_guidance
-from schema.certificates import DocumentVerification
+from schema.certificates import Certificate, DocumentVerification
 from schema.common import (
     AfterArg,
     FirstArg,
@@ -30,16 +27,34 @@ from schema.common import (
     ServiceCode,
     from_global_id,
 )
+from schema.delegations import AuditEvent, Delegation
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
 from schema.persons import (
     Passport,
+    Person,
     PersonConnection,
     PersonSearchInput,
     person_page,
-    visible_person,
 )
-from schema.records import Application
+from schema.records import Application, Document, PermanentResidentCard
 from schema.statistics import Statistics
+
+# The types `node` answers with, by the type name of their global IDs.
+NODE_TYPES: dict[str, Any] = {
+    cls.__name__: cls
+    for cls in (
+        Office,
+        Person,
+        Slot,
+        Appointment,
+        Application,
+        PermanentResidentCard,
+        Certificate,
+        Delegation,
+        AuditEvent,
+        Passport,
+    )
+}
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:
@@ -48,107 +63,14 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
     if decoded is None:
         return None
     type_name, pk = decoded
-    if type_name == "Office":
-        row = await office_store.office(pk)
-        return Office.from_row(row) if row else None
-    if type_name == "Person":
-        return await visible_person(ctx, await person_store.person(pk))
+    row = await node_resolvers.node_row(ctx, type_name, pk)
+    if row is None:
+        return None
     if type_name == "Account":
-        if ctx.account is None or ctx.account.id != pk:
-            return None
-        return await Account.from_row(ctx.account)
-    if type_name == "Slot":
-        slot = await appointment_store.slot(pk)
-        return Slot.from_row(slot) if slot else None
-    if type_name == "Appointment":
-        appointment = await appointment_store.appointment(pk)
-        if appointment is None:
-            return None
-        grant = await ctx.authorizer.may_act_for(appointment.applicant_id, "BOOK_APPOINTMENTS")
-        if grant is None:
-            return None
-        ctx.authorizer.record(grant, "READ_APPOINTMENTS", appointment.reference)
-        return Appointment.from_row(appointment)
-    if type_name in ("Application", "Document", "PermanentResidentCard"):
-        return await resolve_record_node(ctx, type_name, pk)
-    if type_name == "Certificate":
-        return await resolve_certificate_node(ctx, pk)
-    if type_name in ("Delegation", "AuditEvent"):
-        return await resolve_delegation_node(ctx, type_name, pk)
-    if type_name == "Passport":
-        passport = await person_store.passport(pk)
-        if passport is None:
-            return None
-        grant = await ctx.authorizer.may_act_for(passport.person_id, "VIEW_DOCUMENTS")
-        if grant is None:
-            return None
-        ctx.authorizer.record(grant, "READ_PASSPORTS", f"Passport:{pk}")
-        return Passport.from_row(passport)
-    return None
-
-
-async def resolve_certificate_node(ctx: Context, pk: int) -> Node | None:
-    from persistence import certificates as certificate_store
-    from schema.certificates import Certificate
-
-    row = await certificate_store.by_id(pk)
-    if row is None:
-        return None
-    grant = await ctx.authorizer.may_act_for(row.person_id, "VIEW_DOCUMENTS")
-    if grant is None:
-        return None
-    ctx.authorizer.record(grant, "READ_CERTIFICATE", row.jti)
-    return Certificate.from_row(row)
-
-
-async def resolve_delegation_node(ctx: Context, type_name: str, pk: int) -> Node | None:
-    """A delegation for its helper, its dependant and staff; an audit event for its subject."""
-    from persistence import delegations as delegation_store
-    from resolvers.authorization import is_staff
-    from schema.delegations import AuditEvent, Delegation
-
-    account = ctx.account
-    if account is None:
-        return None
-    if type_name == "AuditEvent":
-        event = await delegation_store.audit_event(pk)
-        if event is None or account.person_id != event.subject_id:
-            return None
-        return AuditEvent.from_row(event)
-    delegation = await delegation_store.delegation(pk)
-    if delegation is None:
-        return None
-    if account.id == delegation.helper_id or account.person_id == delegation.dependant_id:
-        return Delegation.from_row(delegation)
-    if is_staff(ctx):
-        return Delegation.from_row(delegation)
-    return None
-
-
-async def resolve_record_node(ctx: Context, type_name: str, pk: int) -> Node | None:
-    from schema.records import Application, Document, PermanentResidentCard
-
-    if type_name == "Application":
-        row = await record_store.application(pk)
-        scope, action = "VIEW_APPLICATIONS", "READ_APPLICATIONS"
-    elif type_name == "Document":
-        row = await record_store.document(pk)
-        scope, action = "VIEW_DOCUMENTS", "READ_DOCUMENTS"
-    else:
-        row = await record_store.card(pk)
-        scope, action = "VIEW_DOCUMENTS", "READ_PR_CARD"
-    if row is None:
-        return None
-    person_id = row.applicant_id if type_name == "Application" else row.person_id
-    grant = await ctx.authorizer.may_act_for(person_id, scope)
-    if grant is None:
-        return None
-    ctx.authorizer.record(grant, action, f"{type_name}:{pk}")
-    if type_name == "Application":
-        return Application.from_row(row)
+        return await Account.from_row(row)
     if type_name == "Document":
         return Document.from_row(row, ctx.today())
-    return PermanentResidentCard.from_row(row)
+    return NODE_TYPES[type_name].from_row(row)
 
 
 @strawberry.type(description="Everything that can be read.")
@@ -193,7 +115,7 @@ class Query:
 
     @strawberry.field(description="The service catalogue: all services that can be applied for.")
     async def services(self, info: Info) -> list[ServiceType]:
-        rows = await office_store.service_types()
+        rows = await office_resolvers.service_types(info.context)
         return [ServiceType.from_row(r) for r in rows]
 
     @strawberry.field(description="The guidance in force today for a service.")

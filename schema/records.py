@@ -13,12 +13,10 @@ from strawberry.types import Info
 from domain.applications import expected_decision_on
 from domain.dates import HOME_ZONE
 from domain.documents import days_remaining, extension_deadline
-from persistence.models import Application as ApplicationRow
-from persistence.models import ApplicationEvent as EventRow
-from persistence.models import Document as DocumentRow
-from persistence.models import PermanentResidentCard as CardRow
 from resolvers import records as resolve
 from resolvers.context import Context
+from resolvers.outcomes import RefusalKind
+from resolvers.rows import ApplicationRow, CardRow, DocumentRow, EventRow
 from schema import paging
 from schema.accounts import Actor
 from schema.common import (
@@ -28,13 +26,12 @@ from schema.common import (
     ServiceCode,
     ValidationError,
     from_global_id,
-    register_error_type,
     to_global_id,
 )
 from schema.delegations import actor_for
 from schema.offices import Office
 from schema.persons import Passport, Person
-from schema.results import run_mutation
+from schema.results import error_type, run_mutation
 
 
 @strawberry.enum(description="Where an application stands.")
@@ -248,7 +245,7 @@ class PermanentResidentCard(Node):
         )
 
 
-@register_error_type
+@error_type(RefusalKind.INVALID_TRANSITION)
 @strawberry.type(description="The application cannot move from its status to the one asked.")
 class InvalidTransition:
     message: str = strawberry.field(description="What went wrong, for people.")
@@ -392,7 +389,7 @@ class RecordMutations:
             office_pk = -1
         return await run_mutation(
             ctx,
-            (ValidationError, NotPermitted),
+            RecordApplicationResult,
             lambda: resolve.record_application(
                 ctx,
                 person_id=_pk(input.applicant_id, "Person"),
@@ -421,7 +418,7 @@ class RecordMutations:
 
         return await run_mutation(
             ctx,
-            (InvalidTransition, NotPermitted, ValidationError),
+            UpdateApplicationStatusResult,
             lambda: resolve.update_status(
                 ctx, _pk(input.application_id, "Application"), input.status.value, input.note
             ),
@@ -450,7 +447,7 @@ class RecordMutations:
             duration_of_stay_days=input.duration_of_stay_days,
         )
         return await run_mutation(
-            ctx, (ValidationError, NotPermitted), lambda: resolve.issue_document(ctx, request), done
+            ctx, IssueDocumentResult, lambda: resolve.issue_document(ctx, request), done
         )
 
     @strawberry.mutation(description="Officers and admins: issue a PR card.")
@@ -466,7 +463,7 @@ class RecordMutations:
 
         return await run_mutation(
             ctx,
-            (ValidationError, NotPermitted),
+            IssuePermanentResidentCardResult,
             lambda: resolve.issue_pr_card(
                 ctx,
                 person_id=_pk(input.person_id, "Person"),
@@ -496,7 +493,7 @@ class RecordMutations:
 
         return await run_mutation(
             ctx,
-            (ValidationError, NotPermitted),
+            BindPassportResult,
             lambda: resolve.bind_passport(
                 ctx,
                 person_id=_pk(input.person_id, "Person"),

@@ -1,45 +1,63 @@
-"""Running a mutation as one unit of work and turning refusals into union members."""
+"""Mutation results: each refusal kind's error type, and running a mutation into its union.
+
+A mutation declares its result union once; the refusals it answers with are the union's
+error members, derived from it here.
+"""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tortoise.transactions import in_transaction
-
-from persistence.audit import write_audit
+from resolvers import unit_of_work
 from resolvers.context import Context
-from resolvers.outcomes import Refusal, Replay
-from schema.common import error_member
+from resolvers.outcomes import Refusal, RefusalKind
 
 T = TypeVar("T")
+
+# Each refusal kind's one error type (filled by `error_type`).
+ERROR_TYPES: dict[RefusalKind, type] = {}
+
+
+def error_type(kind: RefusalKind) -> Callable[[type], type]:
+    """Declare the GraphQL error type that answers refusals of `kind`."""
+
+    def register(cls: type) -> type:
+        if kind in ERROR_TYPES:
+            raise TypeError(f"{kind.name} already answered by {ERROR_TYPES[kind].__name__}")
+        ERROR_TYPES[kind] = cls
+        return cls
+
+    return register
+
+
+def union_members(result: Any) -> tuple[type, ...]:
+    """The member types of a result union declared as `Annotated[A | B, strawberry.union()]`."""
+    union, *_ = typing.get_args(result)
+    return typing.get_args(union)
+
+
+def error_member(refusal: Refusal, allowed: tuple[type, ...]) -> Any:
+    """The union member for a refusal; a refusal the union does not list is a programming error."""
+    cls = ERROR_TYPES[refusal.kind]
+    if cls not in allowed:
+        raise TypeError(f"{refusal.kind.name} is not a member of this result union")
+    factory = getattr(cls, "from_refusal", None)
+    if factory is not None:
+        return factory(refusal.message, **refusal.fields)
+    return cls(message=refusal.message, **refusal.fields)
 
 
 async def run_mutation(
     ctx: Context,
-    members: tuple[type, ...],
+    result: Any,
     work: Callable[[], Awaitable[T | Refusal]],
     success: Callable[[T], Awaitable[Any]],
 ) -> Any:
-    """Run `work` in one transaction: a raised refusal rolls everything back, a returned one
-    keeps what was written; either becomes the union member the result lists. A raised
-    Replay rolls back and answers with an earlier outcome (idempotency keys)."""
-    try:
-        async with in_transaction():
-            value = await work()
-            await write_audit(ctx.take_audit())
-    except Refusal as refusal:
-        ctx.audit_buffer.clear()
-        ctx.pending_after_commit.clear()
-        return error_member(refusal, members)
-    except Replay as replay:
-        ctx.audit_buffer.clear()
-        ctx.pending_after_commit.clear()
-        value = await replay.load()
-    else:
-        await ctx.run_after_commit()
-    finally:
-        ctx.forget_cached()
+    """Run `work` as one unit of work and answer with a member of the `result` union: a
+    refusal becomes its error type (which the union must list), a value goes to `success`."""
+    value = await unit_of_work.run(ctx, work)
     if isinstance(value, Refusal):
-        return error_member(value, members)
+        return error_member(value, union_members(result))
     return await success(value)

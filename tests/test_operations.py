@@ -117,10 +117,10 @@ def services_query() -> str:
 
 @pytest.fixture
 def broken_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def fail() -> None:
+    async def fail(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(query_module.office_store, "service_types", fail)
+    monkeypatch.setattr(query_module.office_resolvers, "service_types", fail)
 
 
 async def test_client_errors_are_logged_at_info_without_traceback(client, caplog):

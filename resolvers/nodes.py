@@ -1,0 +1,83 @@
+"""`node`: any object by type name and primary key, with what the viewer may not see as None.
+
+Returns the stored row; the schema turns it into its type. Reads of someone else's records go
+through the gate, so they are recorded in that person's trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from persistence import appointments as appointment_store
+from persistence import certificates as certificate_store
+from persistence import delegations as delegation_store
+from persistence import offices as office_store
+from persistence import persons as person_store
+from persistence import records as record_store
+from resolvers import authorization as gate
+from resolvers.authorization import is_staff
+from resolvers.context import Context
+from resolvers.persons import visible
+
+# What `node` reads of a person's records: how to load the row, the scope it needs, the action
+# recorded, and the person it belongs to.
+_RECORDS = {
+    "Appointment": (appointment_store.appointment, "BOOK_APPOINTMENTS", "READ_APPOINTMENTS"),
+    "Application": (record_store.application, "VIEW_APPLICATIONS", "READ_APPLICATIONS"),
+    "Document": (record_store.document, "VIEW_DOCUMENTS", "READ_DOCUMENTS"),
+    "PermanentResidentCard": (record_store.card, "VIEW_DOCUMENTS", "READ_PR_CARD"),
+    "Passport": (person_store.passport, "VIEW_DOCUMENTS", "READ_PASSPORTS"),
+    "Certificate": (certificate_store.by_id, "VIEW_DOCUMENTS", "READ_CERTIFICATE"),
+}
+
+
+def _owner_and_target(type_name: str, row: Any) -> tuple[int, str]:
+    if type_name == "Appointment":
+        return row.applicant_id, row.reference
+    if type_name == "Application":
+        return row.applicant_id, f"Application:{row.id}"
+    if type_name == "Certificate":
+        return row.person_id, row.jti
+    return row.person_id, f"{type_name}:{row.id}"
+
+
+async def node_row(ctx: Context, type_name: str, pk: int) -> Any | None:
+    """The row of the object `type_name`:`pk` when the viewer may see it, else None."""
+    if type_name == "Office":
+        return await office_store.office(pk)
+    if type_name == "Slot":
+        return await appointment_store.slot(pk)
+    if type_name == "Person":
+        return await visible(ctx, await person_store.person(pk))
+    if type_name == "Account":
+        return ctx.account if ctx.account is not None and ctx.account.id == pk else None
+    if type_name in ("Delegation", "AuditEvent"):
+        return await _delegation_row(ctx, type_name, pk)
+    if type_name not in _RECORDS:
+        return None
+    load, scope, action = _RECORDS[type_name]
+    row = await load(pk)
+    if row is None:
+        return None
+    person_id, target = _owner_and_target(type_name, row)
+    if await gate.read(ctx, person_id, scope, action, target) is None:
+        return None
+    return row
+
+
+async def _delegation_row(ctx: Context, type_name: str, pk: int) -> Any | None:
+    """A delegation for its helper, its dependant and staff; an audit event for its subject."""
+    account = ctx.account
+    if account is None:
+        return None
+    if type_name == "AuditEvent":
+        event = await delegation_store.audit_event(pk)
+        if event is None or account.person_id != event.subject_id:
+            return None
+        return event
+    delegation = await delegation_store.delegation(pk)
+    if delegation is None:
+        return None
+    if account.id == delegation.helper_id or account.person_id == delegation.dependant_id:
+        return delegation
+    return delegation if is_staff(ctx) else None

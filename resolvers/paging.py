@@ -1,0 +1,80 @@
+"""Cursors and page sizes shared by every connection, and the one spelling of opaque IDs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+from resolvers.outcomes import bad_input
+
+T = TypeVar("T")
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+
+_OFFSET = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
+def canonical_base64(text: str) -> str:
+    """URL-safe base64 without padding: how IDs and cursors are spelled."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_canonical_base64(encoded: str, max_length: int = 200) -> str | None:
+    """The ASCII text `encoded` spells, only when it is spelled exactly as
+    `canonical_base64` would (no padding, no other alphabet, no stray or extra bits)."""
+    if not isinstance(encoded, str) or not 0 < len(encoded) <= max_length:
+        return None
+    if not encoded.isascii():
+        return None
+    try:
+        padded = encoded + "=" * (-len(encoded) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return text if canonical_base64(text) == encoded else None
+
+
+def offset_cursor(offset: int) -> str:
+    return canonical_base64(f"o:{offset}")
+
+
+def cursor_offset(cursor: str | None) -> int:
+    """The offset after which a page starts; a cursor not spelled exactly as we issue them
+    (ASCII digits, no leading zeros, canonical base64) is BAD_USER_INPUT."""
+    if cursor is None:
+        return 0
+    text = decode_canonical_base64(cursor, max_length=40)
+    kind, _, value = (text or "").partition(":")
+    if kind != "o" or not _OFFSET.fullmatch(value):
+        raise bad_input("`after` is not a cursor this API issued.")
+    return int(value) + 1
+
+
+def page_size(first: int | None) -> int:
+    """`first` defaults to 20 and is capped at 100; a negative value is refused."""
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 0:
+        raise bad_input("`first` must not be negative.")
+    return min(first, MAX_PAGE)
+
+
+def window(first: int | None, after: str | None) -> tuple[int, int]:
+    """(offset, size) of the page `first` and `after` ask for."""
+    return cursor_offset(after), page_size(first)
+
+
+def page(
+    items: Sequence[T], first: int | None, after: str | None
+) -> tuple[list[tuple[str, T]], int, bool]:
+    """(cursor, item) pairs of the page, the offset it starts at, and whether more follow."""
+    start = cursor_offset(after)
+    size = page_size(first)
+    chosen = items[start : start + size]
+    edges = [(offset_cursor(start + i), item) for i, item in enumerate(chosen)]
+    return edges, start, start + size < len(items)
