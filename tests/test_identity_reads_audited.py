@@ -1,0 +1,59 @@
+"""Identity reads through the gate: who sees a person's identity, other than the person, is
+recorded in the person's trail (actionsOnMyBehalf), like every other read."""
+
+from __future__ import annotations
+
+from tests.conftest import gql
+from tests.helpers import ACTIONS, accepted_dependant, person_node, pk_of
+
+
+async def _trail(client, token: str) -> list[dict]:
+    body = await gql(client, ACTIONS, token=token)
+    assert "errors" not in body, body
+    return [e["node"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+
+
+async def test_a_helper_listing_applicants_is_recorded_in_the_dependants_trail(client):
+    helper, dependant, _ = await accepted_dependant(client)
+    assert dependant.person is not None
+    before = {e["id"] for e in await _trail(client, dependant.token)}
+
+    body = await gql(client, "{ viewer { applicants { id surname } } }", token=helper.token)
+    assert dependant.person.id in [p["id"] for p in body["data"]["viewer"]["applicants"]]
+
+    new = [e for e in await _trail(client, dependant.token) if e["id"] not in before]
+    assert [(e["action"], e["actor"]["kind"], e["onBehalf"]) for e in new] == [
+        ("READ_IDENTITY", "HELPER", True)
+    ]
+    assert new[0]["target"] == f"Person:{pk_of(dependant.person.id)}"
+
+
+async def test_reading_a_person_by_node_is_recorded_but_reading_oneself_is_not(client):
+    helper, dependant, _ = await accepted_dependant(client)
+    assert dependant.person is not None
+    before = {e["id"] for e in await _trail(client, dependant.token)}
+
+    assert await gql(
+        client, "{ viewer { person { id } applicants { id } } }", token=dependant.token
+    )
+    assert [e for e in await _trail(client, dependant.token) if e["id"] not in before] == []
+
+    body = await gql(
+        client,
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": dependant.person.id},
+        token=helper.token,
+    )
+    assert body["data"]["node"] == {"id": dependant.person.id}
+    new = [e for e in await _trail(client, dependant.token) if e["id"] not in before]
+    assert [e["action"] for e in new] == ["READ_IDENTITY"]
+
+
+async def test_a_stranger_who_cannot_see_the_person_leaves_no_trail(client):
+    _, dependant, _ = await accepted_dependant(client)
+    other_helper, _, _ = await accepted_dependant(client)
+    assert dependant.person is not None
+    before = {e["id"] for e in await _trail(client, dependant.token)}
+
+    assert await person_node(client, other_helper.token, dependant.person.id) is None
+    assert [e for e in await _trail(client, dependant.token) if e["id"] not in before] == []
