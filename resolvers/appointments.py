@@ -430,7 +430,7 @@ async def office_day(
         return None
     require_days_in_range(day)
     start, end = store.local_day_bounds(day, ZoneInfo(office.time_zone))
-    offset, size = window(first, after)
+    offset, size = window(ctx, first, after)
     rows = await store.office_appointments(office.id, start, end, offset, size + 1)
     for row in rows:
         await gate.read(ctx, row.applicant_id, None, "READ_APPOINTMENTS", row.reference)

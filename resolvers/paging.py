@@ -6,14 +6,16 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from resolvers.outcomes import bad_input
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
 
 T = TypeVar("T")
 
 DEFAULT_PAGE = 20
-MAX_PAGE = 100
 
 
 _OFFSET = re.compile(r"0|[1-9][0-9]{0,8}")
@@ -55,26 +57,27 @@ def cursor_offset(cursor: str | None) -> int:
     return int(value) + 1
 
 
-def page_size(first: int | None) -> int:
-    """`first` defaults to 20 and is capped at 100; a negative value is refused."""
+def page_size(ctx: Context, first: int | None) -> int:
+    """`first` defaults to 20 and is capped at the MAX_PAGE_SIZE setting (100); a negative
+    value is refused."""
     if first is None:
-        return DEFAULT_PAGE
+        return min(DEFAULT_PAGE, ctx.settings.max_page_size)
     if first < 0:
         raise bad_input("`first` must not be negative.")
-    return min(first, MAX_PAGE)
+    return min(first, ctx.settings.max_page_size)
 
 
-def window(first: int | None, after: str | None) -> tuple[int, int]:
+def window(ctx: Context, first: int | None, after: str | None) -> tuple[int, int]:
     """(offset, size) of the page `first` and `after` ask for."""
-    return cursor_offset(after), page_size(first)
+    return cursor_offset(after), page_size(ctx, first)
 
 
 def page(
-    items: Sequence[T], first: int | None, after: str | None
+    ctx: Context, items: Sequence[T], first: int | None, after: str | None
 ) -> tuple[list[tuple[str, T]], int, bool]:
     """(cursor, item) pairs of the page, the offset it starts at, and whether more follow."""
     start = cursor_offset(after)
-    size = page_size(first)
+    size = page_size(ctx, first)
     chosen = items[start : start + size]
     edges = [(offset_cursor(start + i), item) for i, item in enumerate(chosen)]
     return edges, start, start + size < len(items)

@@ -405,7 +405,7 @@ async def office_queue(
     from them)."""
     if not staff_office_ok(ctx, office_id):
         return None
-    offset, size = window(first, after)
+    offset, size = window(ctx, first, after)
     rows = await office_applications(ctx, office_id, status, offset, size)
     if rows is None:
         return None

@@ -125,7 +125,7 @@ class Viewer:
     ) -> Annotated[AuditEventConnection, strawberry.lazy("schema.delegations")]:
         from schema.delegations import audit_page
 
-        offset, size = paging.window(first, after)
+        offset, size = paging.window(info.context, first, after)
         return audit_page(await delegations.my_trail(info.context, offset, size), offset, size)
 
 

@@ -40,8 +40,9 @@ from graphql import (
     VariableNode,
 )
 
+from settings import Settings
+
 DEFAULT_PAGE = 20
-MAX_PAGE = 100
 # A plain list field of unknown length is assumed to hold this many items.
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
@@ -157,10 +158,12 @@ class _Estimator:
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
         variables: dict[str, Any],
+        max_page: int,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.max_page = max_page
         self.introspection = _introspection_sizes(schema)
 
     def selection(
@@ -225,7 +228,7 @@ class _Estimator:
             multiplier = 1
             child_sizes = _type_sizes(self.schema, described)
         elif "first" in definition.args:
-            multiplier = min(max(first if first is not None else DEFAULT_PAGE, 0), MAX_PAGE)
+            multiplier = min(max(first if first is not None else DEFAULT_PAGE, 0), self.max_page)
         elif name == "edges":
             multiplier = 1  # the connection's page size already counts its edges
         elif is_list:
@@ -241,10 +244,11 @@ def estimate(
     document: DocumentNode,
     operation_name: str | None,
     variables: dict[str, Any] | None,
+    max_page: int = Settings.max_page_size,
 ) -> Cost:
     """The cost of the operation that would run: 1 per object field, multiplied by the page
-    size (`first`, default 20, at most 100) or a list estimate for what sits below lists
-    (introspection lists: their real sizes in this schema)."""
+    size (`first`, default 20, at most `max_page`: the MAX_PAGE_SIZE setting) or a list
+    estimate for what sits below lists (introspection lists: their real sizes in this schema)."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -264,7 +268,7 @@ def estimate(
         "mutation": schema.mutation_type,
         "subscription": schema.subscription_type,
     }[chosen.operation.value]
-    estimator = _Estimator(schema, fragments, variables or {})
+    estimator = _Estimator(schema, fragments, variables or {}, max_page)
     cost = math.ceil(round(estimator.selection(chosen.selection_set, root), 6))
     if chosen.operation.value == "mutation":
         cost += MUTATION_COST

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from resolvers.paging import (
     DEFAULT_PAGE,
-    MAX_PAGE,
     cursor_offset,
     offset_cursor,
     page,
@@ -14,7 +13,6 @@ from resolvers.paging import (
 
 __all__ = [
     "DEFAULT_PAGE",
-    "MAX_PAGE",
     "cursor_offset",
     "offset_cursor",
     "page",

@@ -102,7 +102,7 @@ class Person(Node):
     ) -> Annotated[AppointmentConnection, strawberry.lazy("schema.appointments")] | None:
         from schema.appointments import appointment_page
 
-        offset, size = paging.window(first, after)
+        offset, size = paging.window(info.context, first, after)
         rows = await appointments.appointments_of(info.context, self.row.id, offset, size)
         return None if rows is None else await appointment_page(rows, offset, size)
 
@@ -121,7 +121,7 @@ class Person(Node):
     ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
         from schema.records import application_page
 
-        offset, size = paging.window(first, after)
+        offset, size = paging.window(info.context, first, after)
         rows = await records.applications_of(
             info.context, self.row.id, status.value if status else None, offset, size
         )

@@ -150,7 +150,7 @@ class Query:
             near_datum=f.near.datum.value if f.near else "WGS84",
             open_day=f.open_on,
         )
-        edges, offset, has_next = paging.page(hits, first, after)
+        edges, offset, has_next = paging.page(info.context, hits, first, after)
         return OfficeConnection(
             edges=[
                 OfficeEdge(cursor=c, node=Office.from_row(h.office), distance_km=h.distance_km)
@@ -228,7 +228,7 @@ class Query:
 
         ctx: Context = info.context
         require_staff(ctx)
-        offset, size = paging.cursor_offset(after), paging.page_size(first)
+        offset, size = paging.cursor_offset(after), paging.page_size(ctx, first)
         rows = await search_persons(
             ctx,
             passport_number=search.passport_number,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from graphql import get_introspection_query
 
+from persistence.demo.records import person_with_records
 from persistence.rate_limits import MemoryCostBudget
 from tests.conftest import gql, sign_in, sign_up
 
@@ -74,10 +75,36 @@ async def test_ordinary_queries_report_their_cost(client):
     assert cost["remaining"] < cost["maximumAvailable"]
 
 
-async def test_page_size_is_capped_at_100(client):
-    token = await sign_in(client, "analyst@demo.test")
-    body = await gql(client, "{ offices(first: 1000) { edges { cursor } } }", token=token)
-    assert len(body["data"]["offices"]["edges"]) <= 100
+async def test_page_size_is_capped_at_100(client, clock):
+    # 120 applications: a cap that did not hold would show them all.
+    email = await person_with_records(120, surname="Pagecap", now=clock.now())
+    token = await sign_in(client, email)
+    query = """{ viewer { person { applications(first: 1000) {
+        edges { cursor } pageInfo { hasNextPage } } } } }"""
+    body = await gql(client, query, token=token)
+    page = body["data"]["viewer"]["person"]["applications"]
+    assert len(page["edges"]) == 100
+    assert page["pageInfo"]["hasNextPage"] is True
+
+
+async def test_page_size_and_the_cost_estimate_follow_the_max_page_size_setting(
+    app, client, clock, monkeypatch
+):
+    email = await person_with_records(40, surname="Pagesetting", now=clock.now())
+    token = await sign_in(client, email)
+    query = """{ viewer { person { applications(first: 1000) {
+        edges { node { number } } pageInfo { hasNextPage } } } } }"""
+    default = await gql(client, query, token=token)
+    services = app.state.services
+    monkeypatch.setattr(services, "settings", services.settings.with_(max_page_size=30))
+    capped = await gql(client, query, token=token)
+
+    assert len(default["data"]["viewer"]["person"]["applications"]["edges"]) == 40
+    page = capped["data"]["viewer"]["person"]["applications"]
+    assert len(page["edges"]) == 30
+    assert page["pageInfo"]["hasNextPage"] is True
+    cost = capped["extensions"]["cost"]["requestedQueryCost"]
+    assert cost < default["extensions"]["cost"]["requestedQueryCost"]
 
 
 async def test_a_batch_over_the_limit_is_refused(client):

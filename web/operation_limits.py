@@ -18,6 +18,7 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 
 from resolvers.context import Context
 from schema.limits import estimate
+from settings import Settings
 
 BUDGET_WINDOW_S = 60
 
@@ -84,13 +85,14 @@ def assess(
     document: DocumentNode,
     operation_name: str | None,
     variables: dict[str, Any] | None,
-    max_query_cost: int,
+    settings: Settings,
 ) -> int | Refusal:
     """The operation's estimated cost, or why it may not run whatever the budget."""
     problem = operation_problem(document, operation_name)
     if problem is not None:
         return Refusal(problem, "BAD_REQUEST")
-    cost = estimate(schema, document, operation_name, variables).requested
+    cost = estimate(schema, document, operation_name, variables, settings.max_page_size).requested
+    max_query_cost = settings.max_query_cost
     if cost > max_query_cost:
         return Refusal(
             f"This query would cost {cost} points; the most one query may cost is "
@@ -122,9 +124,7 @@ async def admit(
     ctx: Context,
 ) -> Charged | Refusal:
     """The gate for one operation: assessed, then paid for from the caller's budget."""
-    assessed = assess(
-        schema, document, operation_name, variables, ctx.services.settings.max_query_cost
-    )
+    assessed = assess(schema, document, operation_name, variables, ctx.services.settings)
     if isinstance(assessed, Refusal):
         return assessed
     return await charge(ctx, assessed)
@@ -140,9 +140,9 @@ async def admit_batch(
     that sum, so none of it runs; an operation refused on its own (too complex, unnamed) is
     answered in its place and costs nothing. `None` stands for what has no document to assess
     (it fails before execution) and gets `None` back."""
-    max_cost = ctx.services.settings.max_query_cost
+    settings = ctx.services.settings
     assessed: list[int | Refusal | None] = [
-        None if op is None else assess(schema, op[0], op[1], op[2], max_cost) for op in operations
+        None if op is None else assess(schema, op[0], op[1], op[2], settings) for op in operations
     ]
     total = sum(a for a in assessed if isinstance(a, int))
     paid = await charge(ctx, total)
