@@ -44,13 +44,14 @@ from resolvers.metrics import REGISTRY
 from schema.app import create_schema
 from settings import Settings
 from signing.keys import KeyRing
-from web.caching import PersistedQueries, ResponseCache
 from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
 from web.graphiql import STATIC_PREFIX, StaticAssets
 from web.graphql_http import GraphQLEndpoint
 from web.logging_setup import RequestIdMiddleware, stamp_records
 from web.logging_setup import configure as configure_logging
+from web.persisted import PersistedQueries
+from web.response_cache import ResponseCache
 from web.websocket import GraphQLWebSocket
 
 log = logging.getLogger("server")

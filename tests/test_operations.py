@@ -19,7 +19,7 @@ from resolvers.metrics import BATCH, CACHED, OTHER, REGISTRY, UNPARSED
 from schema import schema as service_schema
 from server import create_app
 from tests.conftest import gql
-from web.graphql_http import metrics_label, schema_root_fields
+from web.operation_labels import metrics_label, schema_root_fields
 
 FIXED_LABELS = {BATCH, CACHED, OTHER, UNPARSED}
 # Records the test's own HTTP client writes after the answer: not part of the server's request.

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.helpers import running_servers, server_environment
-from web.caching import ManifestProblem, registry_from, sha256
+from web.persisted import ManifestProblem, registry_from, sha256
 
 SERVICES = "query Services { services { code } }"
 OFFICES = "query Offices { offices(first: 2) { edges { node { code } } } }"

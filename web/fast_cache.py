@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from resolvers.metrics import CACHED, REQUESTS
-from web.graphql_http import GRAPHQL_RESPONSE, JSON, GraphQLEndpoint, fast_key
+from web.graphql_http import GraphQLEndpoint
 from web.logging_setup import accepted_request_id, request_id
+from web.negotiation import stored_answer_media_type
+from web.response_cache import fast_key
 
 
 class CachedGetFront:
@@ -26,11 +28,11 @@ class CachedGetFront:
             and scope["query_string"]
         ):
             endpoint = self.endpoint()
-            if endpoint is not None and await self._answer(endpoint, scope, send):
+            if endpoint is not None and await self._answer(endpoint, scope, receive, send):
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, endpoint: GraphQLEndpoint, scope: Any, send: Any) -> bool:
+    async def _answer(self, endpoint: GraphQLEndpoint, scope: Any, receive: Any, send: Any) -> bool:
         headers = {k: v for k, v in scope["headers"]}
         if b"authorization" in headers:
             return False
@@ -44,23 +46,14 @@ class CachedGetFront:
         hit = endpoint.response_cache.get(key)
         if hit is None:
             return False
-        status, body, etag = hit
-        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
-        ttl = int(endpoint.services.settings.public_cache_seconds)
-        out = [
-            (b"etag", etag.encode()),
-            (b"cache-control", f"public, max-age={ttl}".encode()),
-            (b"vary", b"Accept, Accept-Language, Authorization"),
-            (b"x-request-id", self._request_id(headers).encode()),
-        ]
-        if etag.encode() in headers.get(b"if-none-match", b""):
-            status, body = 304, b""
-        else:
-            out.append((b"content-type", f"{media}; charset=utf-8".encode()))
-        out.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": body})
-        REQUESTS.labels(CACHED, str(status)).inc()
+        response = endpoint.response_cache.answer(
+            hit,
+            stored_answer_media_type(accept),
+            headers.get(b"if-none-match", b"").decode("latin-1"),
+        )
+        response.headers["X-Request-Id"] = self._request_id(headers)
+        await response(scope, receive, send)
+        REQUESTS.labels(CACHED, str(response.status_code)).inc()
         return True
 
     @staticmethod

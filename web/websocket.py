@@ -15,7 +15,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from resolvers.context import Context, Services
 from web.authentication import Unauthenticated, authenticate
-from web.client_address import of_connection
+from web.context_factory import act_for, build_context
 from web.cors import OriginPolicy
 from web.logging_setup import request_id
 from web.websocket_limits import GatedTransportWSHandler
@@ -60,15 +60,11 @@ class GraphQLWebSocket(GraphQL):
         return self.origins.allows(origin)
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
-        return Context(
-            services=self.services,
-            account=None,
-            roles=frozenset(),
-            client_ip=of_connection(request, self.services.settings.trusted_proxies),
-            accept_language=request.headers.get("accept-language"),
-            # The connection's id (kept from X-Request-Id, or made by the outermost middleware),
-            # so logs and masked errors of its operations quote the same id.
-            request_id=request_id.get() or uuid.uuid4().hex[:16],
+        # Anonymous until connection_init (on_ws_connect). The connection's id (kept from
+        # X-Request-Id, or made by the outermost middleware), so logs and masked errors of its
+        # operations quote the same id.
+        return build_context(
+            self.services, request, None, request_id.get() or uuid.uuid4().hex[:16]
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -81,9 +77,5 @@ class GraphQLWebSocket(GraphQL):
             raise ConnectionRejectionError(
                 {"message": str(exc), "code": "UNAUTHENTICATED"}
             ) from exc
-        if identity is not None:
-            context.account = identity.account
-            context.roles = identity.roles
-            context.session_family = identity.session
-            context.session_expires_at = identity.expires_at
+        act_for(context, identity)
         return None

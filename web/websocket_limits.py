@@ -15,8 +15,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 
 from resolvers.context import Context
-from web.graphql_http import format_error, parse_document
+from web.errors import format_error, graphql_error
 from web.operation_limits import Refusal, admit
+from web.parsing import parse_document
 
 
 class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
@@ -28,10 +29,9 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         except Exception as error:  # an outage of the budget store, say: refused, logged
             await self.handle_task_exception(error)
             errors = [
-                {
-                    "message": "Internal error: the operation could not be admitted.",
-                    "extensions": {"code": "INTERNAL_SERVER_ERROR"},
-                }
+                graphql_error(
+                    "Internal error: the operation could not be admitted.", "INTERNAL_SERVER_ERROR"
+                )
             ]
         if errors is not None:
             await operation.send_operation_message(
@@ -44,7 +44,7 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         """The errors refusing the operation, or None when it may run (and has been paid)."""
         ctx = self.context
         if not isinstance(operation.query, str):
-            return [{"message": "`query` must be a string.", "extensions": {"code": "BAD_REQUEST"}}]
+            return [graphql_error("`query` must be a string.", "BAD_REQUEST")]
         document = parse_document(operation.query, ctx.services.settings.max_tokens)
         if isinstance(document, GraphQLError):
             # Answered as HTTP answers it, instead of closing the whole connection.

@@ -1,4 +1,8 @@
-"""Automatic persisted queries and the response cache for public, anonymous reads."""
+"""The response cache: answers to public queries (the same for every caller), stored encoded
+and served again with an ETag. A stored answer is found by its parsed parameters, or for an
+anonymous GET before any parsing by its raw query string (`fast_key`); either way it is sent
+by `ResponseCache.answer`. Entries follow the clock's periods and are dropped everywhere when
+public data changes."""
 
 from __future__ import annotations
 
@@ -6,11 +10,10 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from graphql import (
@@ -28,127 +31,27 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
-
-log = logging.getLogger(__name__)
+from starlette.responses import Response
 
 # Root fields whose answers are the same for every anonymous caller.
 PUBLIC_ROOT_FIELDS = frozenset(
     {"offices", "services", "guidance", "bookingRules", "__schema", "__type", "__typename"}
 )
 INVALIDATION_CHANNEL = "public-cache-invalidation"
+VARY = "Accept, Accept-Language, Authorization"
+
+# A stored answer: status, encoded body, ETag.
+StoredAnswer = tuple[int, bytes, str]
 
 
-def sha256(text: str) -> str:
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class ManifestProblem(ValueError):
-    """The persisted-query file cannot be used; start-up stops with this message."""
-
-
-APOLLO_MANIFEST = "apollo-persisted-query-manifest"
-
-
-def registry_from(data: object) -> dict[str, str]:
-    """Documents by SHA-256 from the formats build tools write:
-
-    - Apollo's manifest (`@apollo/generate-persisted-query-manifest`):
-      `{"format": "apollo-persisted-query-manifest", "version": 1,
-        "operations": [{"id": HASH, "name": ..., "type": ..., "body": DOCUMENT}, ...]}`
-    - a plain map `{HASH: DOCUMENT}` (Relay's `persisted-queries.json`, graphql-codegen);
-    - a plain list of documents.
-
-    Each document is found by its SHA-256 (what APQ clients send) and, when the file gives
-    another id (a build tool's own operation id), by that id too.
-    """
-    pairs: list[tuple[str | None, object]]
-    if isinstance(data, dict) and data.get("format") == APOLLO_MANIFEST:
-        if data.get("version") != 1 or not isinstance(data.get("operations"), list):
-            raise ManifestProblem("an Apollo manifest needs version 1 and a list of operations")
-        pairs = []
-        for entry in data["operations"]:
-            if not isinstance(entry, dict):
-                raise ManifestProblem("each operation of the manifest must be an object")
-            pairs.append((entry.get("id"), entry.get("body")))
-    elif isinstance(data, dict):
-        pairs = list(data.items())
-    elif isinstance(data, list):
-        pairs = [(None, document) for document in data]
-    else:
-        raise ManifestProblem("expected an Apollo manifest, a {hash: document} map or a list")
-    registry: dict[str, str] = {}
-    for given, document in pairs:
-        if not isinstance(document, str) or not document.strip():
-            raise ManifestProblem(f"the entry {given or '(unnamed)'} has no document text")
-        registry[sha256(document)] = document
-        if given is not None:
-            registry[str(given)] = document
-    return registry
-
-
-def load_registry(path: str) -> dict[str, str]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ManifestProblem(f"cannot read persisted queries from {path}: {exc}") from exc
-    return registry_from(data)
-
-
-class PersistedQueries:
-    """Documents by their SHA-256 (Apollo's automatic persisted queries), optionally shared
-    through Redis, and an optional registry of the only documents accepted."""
-
-    def __init__(
-        self,
-        redis_url: str | None,
-        registry_file: str | None,
-        capacity: int = 5000,
-        namespace: str = "",
-    ) -> None:
-        self._prefix = f"{namespace}:apq:"
-        self._memory: OrderedDict[str, str] = OrderedDict()
-        self._capacity = capacity
-        self._redis_url = redis_url
-        self._redis = None
-        self.registry: dict[str, str] | None = None
-        if registry_file:
-            self.registry = load_registry(registry_file)
-
-    async def start(self) -> None:
-        if self._redis_url:
-            import redis.asyncio as redis
-
-            self._redis = redis.from_url(self._redis_url)
-
-    async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-
-    async def get(self, digest: str) -> str | None:
-        if self.registry is not None:
-            return self.registry.get(digest)
-        if digest in self._memory:
-            self._memory.move_to_end(digest)
-            return self._memory[digest]
-        if self._redis is not None:
-            raw = await self._redis.get(f"{self._prefix}{digest}")
-            if raw is not None:
-                self._remember(digest, raw.decode())
-                return raw.decode()
-        return None
-
-    async def put(self, digest: str, query: str) -> None:
-        if self.registry is not None:
-            return
-        self._remember(digest, query)
-        if self._redis is not None:
-            await self._redis.set(f"{self._prefix}{digest}", query, ex=86400)
-
-    def _remember(self, digest: str, query: str) -> None:
-        self._memory[digest] = query
-        self._memory.move_to_end(digest)
-        while len(self._memory) > self._capacity:
-            self._memory.popitem(last=False)
+def fast_key(query_string: str, accept: str, language: str, period: int) -> str:
+    """The cache key of an anonymous GET: raw query string and negotiation headers, so a hit
+    needs no parsing at all."""
+    return _digest(f"GET|{query_string}|{accept}|{language}|{period}")
 
 
 # Objects with a global ID may be anyone's; of those only offices are the same for everyone.
@@ -297,7 +200,7 @@ class ResponseCache:
             separators=(",", ":"),
             default=str,
         )
-        return sha256(raw)
+        return _digest(raw)
 
     @contextlib.asynccontextmanager
     async def single_flight(self, key: str) -> AsyncIterator[None]:
@@ -310,7 +213,12 @@ class ResponseCache:
             if not lock.locked() and self._locks.get(key) is lock:
                 self._locks.pop(key, None)
 
-    def get(self, key: str) -> tuple[int, bytes, str] | None:
+    def period(self, now: datetime) -> int:
+        """The time bucket in every key: answers that depend on "now" (opening state, the
+        guidance in force) do not outlive their period, whatever the clock does."""
+        return int(now.timestamp() // max(1, self._ttl))
+
+    def get(self, key: str) -> StoredAnswer | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -327,6 +235,22 @@ class ResponseCache:
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
         return etag
+
+    def answer(
+        self, stored: StoredAnswer, media: str, if_none_match: str, revalidate: bool = True
+    ) -> Response:
+        """A stored public answer: cacheable by CDNs and clients, revalidated by ETag (304)."""
+        status, body, etag = stored
+        headers = {
+            "ETag": etag,
+            "Cache-Control": f"public, max-age={int(self._ttl)}",
+            "Vary": VARY,
+        }
+        if revalidate and etag in if_none_match:
+            return Response(status_code=304, headers=headers)
+        return Response(
+            body, status_code=status, media_type=f"{media}; charset=utf-8", headers=headers
+        )
 
     async def invalidate(self) -> None:
         """Public data changed: forget every entry here and in the other processes."""

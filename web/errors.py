@@ -1,0 +1,65 @@
+"""The error envelope: every error body this service answers with, over HTTP and the WebSocket,
+is built here, so a client sees one shape (`message`, `extensions.code`) whatever refused it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError
+
+from schema.app import is_server_fault
+from web.negotiation import GRAPHQL_RESPONSE, RequestProblem
+
+if TYPE_CHECKING:
+    from web.operation_limits import Refusal
+
+
+def graphql_error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    """One error as GraphQL sends it; `extensions` beyond the code are added as given."""
+    return {"message": message, "extensions": {"code": code, **extensions}}
+
+
+def error_body(*errors: dict[str, Any], data: bool = False) -> dict[str, Any]:
+    """A response body carrying only errors; `data: null` first when asked for."""
+    body: dict[str, Any] = {"data": None} if data else {}
+    body["errors"] = list(errors)
+    return body
+
+
+def request_error(message: str, code: str, media: str) -> tuple[dict[str, Any], int]:
+    """A refusal before execution: 400 without data for graphql-response+json, else 200."""
+    error = graphql_error(message, code)
+    if media == GRAPHQL_RESPONSE:
+        return error_body(error), 400
+    return error_body(error, data=True), 200
+
+
+def problem_body(problem: RequestProblem) -> dict[str, Any]:
+    """The body answering a malformed HTTP request (sent with the problem's own status)."""
+    return error_body(graphql_error(problem.message, problem.code))
+
+
+def refusal_body(refusal: Refusal, media: str) -> tuple[dict[str, Any], int]:
+    """An operation the gate refused: 429 for the budget, else a request error."""
+    if refusal.status == 429:
+        return error_body(refusal.error()), 429
+    return request_error(refusal.message, refusal.code, media)
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """The error as the client sees it; anything not caused by the client is masked."""
+    if is_server_fault(error):  # logged with its traceback by the schema's process_errors
+        masked = graphql_error(
+            f"Internal error. Quote request id {request_id} if you report it.",
+            "INTERNAL_SERVER_ERROR",
+            requestId=request_id,
+        )
+        if error.path:
+            masked["path"] = error.path
+        return masked
+    formatted = error.formatted
+    extensions = dict(formatted.get("extensions") or {})
+    if "code" not in extensions:
+        extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_REQUEST"
+    formatted["extensions"] = extensions
+    return dict(formatted)

@@ -1,0 +1,168 @@
+"""What the HTTP request asks for: the media type to answer with (Accept), and the GraphQL
+parameters read from the query string or the JSON body, within the body and batch limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+class RequestProblem(Exception):
+    """The HTTP request itself is wrong: answered before any GraphQL runs."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+    @property
+    def code(self) -> str:
+        """The `extensions.code` of the error that answers it."""
+        return {
+            401: "UNAUTHENTICATED",
+            413: "PAYLOAD_TOO_LARGE",
+            415: "UNSUPPORTED_MEDIA_TYPE",
+        }.get(self.status, "BAD_REQUEST")
+
+
+@dataclass(frozen=True)
+class GraphQLParams:
+    """One operation as the client sent it (a persisted query's `query` may still be empty)."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with, per the Accept header (406 when none is acceptable)."""
+    if not accept or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for index, part in enumerate(accept.split(",")):
+        media, _, params = part.strip().partition(";")
+        media = media.strip().lower()
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if media == GRAPHQL_RESPONSE or media == "application/*+json":
+            chosen = GRAPHQL_RESPONSE
+        elif media in (JSON, "application/*", "*/*"):
+            chosen = JSON
+        else:
+            continue
+        candidate = (quality, -index, chosen)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    if best is None:
+        raise RequestProblem(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
+    return best[2]
+
+
+def stored_answer_media_type(accept: str) -> str:
+    """The media type of a stored public answer: no full negotiation, it is served unparsed."""
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value == "":
+            return None
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise RequestProblem(400, f"`{name}` is not valid JSON.") from exc
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RequestProblem(400, f"`{name}` must be a JSON object.")
+    return value
+
+
+def params_from(raw: Any, *, from_query_string: bool) -> GraphQLParams:
+    if not isinstance(raw, dict):
+        raise RequestProblem(400, "The request body must be a JSON object.")
+    query = raw.get("query")
+    extensions = _json_object(raw.get("extensions"), "extensions")
+    if query is None and not (extensions and "persistedQuery" in extensions):
+        raise RequestProblem(400, "The request has no `query`.")
+    if query is not None and not isinstance(query, str):
+        raise RequestProblem(400, "`query` must be a string.")
+    variables = raw.get("variables")
+    if from_query_string or isinstance(variables, str):
+        if not from_query_string:
+            raise RequestProblem(400, "`variables` must be a JSON object.")
+    variables = _json_object(variables, "variables")
+    operation_name = raw.get("operationName")
+    if operation_name == "":
+        operation_name = None
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestProblem(400, "`operationName` must be a string.")
+    return GraphQLParams(query or "", variables, operation_name, extensions)
+
+
+async def read_params(
+    request: Request, max_body: int, max_batch: int
+) -> list[GraphQLParams] | GraphQLParams:
+    if request.method == "GET":
+        return params_from(dict(request.query_params), from_query_string=True)
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
+    if media != JSON:
+        raise RequestProblem(415, f"Send the request as {JSON}.")
+    charset = _charset(content_type)
+    if charset not in (None, "utf-8", "utf8"):
+        raise RequestProblem(415, "Send the request body in UTF-8.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body:
+        raise RequestProblem(413, f"The request body is larger than {max_body} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_body:
+            raise RequestProblem(413, f"The request body is larger than {max_body} bytes.")
+    if not body:
+        raise RequestProblem(400, "The request body is empty.")
+    try:
+        raw = orjson.loads(bytes(body))
+    except orjson.JSONDecodeError as exc:
+        raise RequestProblem(400, "The request body is not valid JSON.") from exc
+    if isinstance(raw, list):
+        if not raw:
+            raise RequestProblem(400, "A batch must hold at least one operation.")
+        if len(raw) > max_batch:
+            raise RequestProblem(400, f"A batch may hold at most {max_batch} operations.")
+        return [params_from(item, from_query_string=False) for item in raw]
+    return params_from(raw, from_query_string=False)
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def wants_ide(request: Request) -> bool:
+    if request.method != "GET" or "query" in request.query_params:
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
