@@ -77,30 +77,23 @@ async def create_applicants(n: int) -> list[tuple[str, int]]:
     from argon2 import PasswordHasher
     from tortoise.transactions import in_transaction
 
-    from domain.identifiers import normalise_name
-    from persistence.models import Account, AccountRole, Passport, Person
+    from persistence.models import Account, AccountRole
+    from persistence.persons import create_person
 
     hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
     run = secrets.token_hex(3)
     made: list[tuple[str, int]] = []
     async with in_transaction():
         for i in range(n):
-            person = await Person.create(
+            person = await create_person(
                 surname="Rush",
                 given_names=f"Applicant {i}",
-                surname_key=normalise_name("Rush"),
                 nationality="GBR",
                 birth_date=date(1980, 1, 1) + timedelta(days=i),
                 sex="X",
-                subject=secrets.token_urlsafe(18),
-            )
-            await Passport.create(
-                person_id=person.id,
-                number=f"B{secrets.token_hex(4).upper()}",
-                issuing_country="GBR",
-                valid_until=date(2035, 1, 1),
+                passport_number=f"B{secrets.token_hex(4).upper()}",
+                passport_valid_until=date(2035, 1, 1),
                 bound_from=date(2026, 1, 1),
-                is_current=True,
             )
             email = f"rush-{run}-{i}@bench.test"
             account = await Account.create(

@@ -6,11 +6,13 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
+from domain.identifiers import normalise_name
 from persistence.models import Passport, Person
 
 
@@ -22,42 +24,49 @@ async def passport_taken(number: str, issuing_country: str) -> bool:
     return await Passport.filter(number=number, issuing_country=issuing_country).exists()
 
 
-async def register(
+async def create_person(
     *,
     surname: str,
     given_names: str,
-    surname_key: str,
     nationality: str,
     birth_date: date,
     sex: str,
     passport_number: str,
-    passport_country: str,
     passport_valid_until: date,
     bound_from: date,
-) -> Person | None:
-    """A new person with a current passport; None when the passport is already registered."""
+    passport_country: str | None = None,
+) -> Person:
+    """A new person with one current passport (issued by their nationality unless another
+    country is given). The one way persons are made: registration, demo data, benchmarks and
+    tests. Raises IntegrityError when the passport is already bound to someone."""
+    person = await Person.create(
+        surname=surname,
+        given_names=given_names,
+        surname_key=normalise_name(surname),
+        nationality=nationality,
+        birth_date=birth_date,
+        sex=sex,
+        subject=secrets.token_urlsafe(18),
+    )
+    await Passport.create(
+        person_id=person.id,
+        number=passport_number,
+        issuing_country=passport_country or nationality,
+        valid_until=passport_valid_until,
+        bound_from=bound_from,
+        is_current=True,
+    )
+    return person
+
+
+async def register(**facts: Any) -> Person | None:
+    """create_person in a transaction of its own; None when the passport is already
+    registered."""
     try:
         async with in_transaction():
-            person = await Person.create(
-                surname=surname,
-                given_names=given_names,
-                surname_key=surname_key,
-                nationality=nationality,
-                birth_date=birth_date,
-                sex=sex,
-                subject=secrets.token_urlsafe(18),
-            )
-            await Passport.create(
-                person_id=person.id,
-                number=passport_number,
-                issuing_country=passport_country,
-                valid_until=passport_valid_until,
-                bound_from=bound_from,
-                is_current=True,
-            )
+            return await create_person(**facts)
     except IntegrityError:
         return None
-    return person
 
 
 async def match_identity(

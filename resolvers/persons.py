@@ -103,7 +103,6 @@ async def register_person(
     person = await store.register(
         surname=surname,
         given_names=given_names,
-        surname_key=normalise_name(surname),
         nationality=nationality,
         birth_date=birth_date,
         sex=sex,

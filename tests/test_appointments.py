@@ -22,10 +22,11 @@ import httpx
 from tortoise.transactions import in_transaction
 
 from domain.booking import active_key
-from domain.identifiers import normalise_name, random_reference
+from domain.identifiers import random_reference
 from persistence import appointments as appointment_store
-from persistence.models import Account, AccountRole, Delegation, Passport, Person, Slot
+from persistence.models import Account, AccountRole, Delegation, Slot
 from persistence.models import Appointment as AppointmentRow
+from persistence.persons import create_person
 from schema.common import to_global_id
 from tests import helpers
 from tests.conftest import gql, sign_in, sign_up, unique_email
@@ -1125,22 +1126,15 @@ async def _applicants_in_the_database(app: Any, n: int) -> tuple[list[tuple[str,
     hashed = app.state.services.hasher.hash(password)
     made: list[tuple[str, int]] = []
     for i in range(n):
-        person = await Person.create(
+        person = await create_person(
             surname="Rush",
             given_names=f"Number {i}",
-            surname_key=normalise_name("Rush"),
             nationality="GBR",
             birth_date=date(1990, 1, 1) + timedelta(days=i),
             sex="X",
-            subject=secrets.token_urlsafe(18),
-        )
-        await Passport.create(
-            person_id=person.id,
-            number=f"R{secrets.token_hex(4).upper()}",
-            issuing_country="GBR",
-            valid_until=date(2033, 1, 1),
+            passport_number=f"R{secrets.token_hex(4).upper()}",
+            passport_valid_until=date(2033, 1, 1),
             bound_from=date(2026, 1, 1),
-            is_current=True,
         )
         account = await Account.create(
             email=unique_email(),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
 
-from persistence.models import Account, AccountRole, Passport, Person, Slot
+from persistence.models import Account, AccountRole, Slot
+from persistence.persons import create_person
 from tests.conftest import SIGN_IN
 from tests.helpers import PASSWORD, gid, running_servers, server_environment
 
@@ -37,21 +38,15 @@ async def test_two_processes_never_oversell_a_slot(app, two_servers):
     applicants = []
     for _ in range(30):
         tag = secrets.token_hex(4).upper()
-        person = await Person.create(
+        person = await create_person(
             surname="Rush",
             given_names=tag,
-            surname_key="rush",
             nationality="FRA",
-            birth_date="1990-01-01",
+            birth_date=date(1990, 1, 1),
             sex="X",
-            subject=secrets.token_urlsafe(18),
-        )
-        await Passport.create(
-            person_id=person.id,
-            number=f"RUSH{tag}",
-            issuing_country="FRA",
-            valid_until="2031-01-01",
-            bound_from="2026-01-01",
+            passport_number=f"RUSH{tag}",
+            passport_valid_until=date(2031, 1, 1),
+            bound_from=date(2026, 1, 1),
         )
         account = await Account.create(
             email=f"rush-{tag.lower()}@example.test",

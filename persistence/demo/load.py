@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import UTC, date, datetime, time, timedelta
 
 from tortoise.transactions import in_transaction
 
 from domain.dates import HOME_ZONE, HOME_ZONE_NAME
 from domain.identifiers import make_pr_card_number, normalise_name
+from persistence import persons as person_store
 from persistence.catalogue_data import GUIDANCE, SERVICES
 from persistence.demo.offices import OFFICES
 from persistence.models import (
@@ -172,24 +172,16 @@ async def _person(
     passport_until: date,
     bound_from: date,
 ) -> Person:
-    person = await Person.create(
+    return await person_store.create_person(
         surname=surname,
         given_names=given,
-        surname_key=normalise_name(surname),
         nationality=nationality,
         birth_date=born,
         sex=sex,
-        subject=secrets.token_urlsafe(18),
-    )
-    await Passport.create(
-        person_id=person.id,
-        number=passport,
-        issuing_country=nationality,
-        valid_until=passport_until,
+        passport_number=passport,
+        passport_valid_until=passport_until,
         bound_from=bound_from,
-        is_current=True,
     )
-    return person
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -297,17 +289,18 @@ async def load_demo_data(password_hash: str, today: date) -> None:
 
         # A permanent resident: a 2023-format card and two passports, the older superseded.
         pr_born = date(1978, 9, 23)
-        michael = await Person.create(
-            surname="Johnson",
-            given_names="Michael James",
-            surname_key=normalise_name("Johnson"),
-            nationality="USA",
-            birth_date=pr_born,
-            sex="M",
-            subject=secrets.token_urlsafe(18),
-        )
         card_issued = today - timedelta(days=990)
         switch = today - timedelta(days=520)
+        michael = await _person(
+            "Johnson",
+            "Michael James",
+            "USA",
+            pr_born,
+            "M",
+            "590123456",
+            switch + timedelta(days=3650),
+            switch,
+        )
         await Passport.create(
             person_id=michael.id,
             number="488812345",
@@ -316,14 +309,6 @@ async def load_demo_data(password_hash: str, today: date) -> None:
             bound_from=card_issued,
             bound_until=switch,
             is_current=False,
-        )
-        await Passport.create(
-            person_id=michael.id,
-            number="590123456",
-            issuing_country="USA",
-            valid_until=switch + timedelta(days=3650),
-            bound_from=switch,
-            is_current=True,
         )
         await PermanentResidentCard.create(
             person_id=michael.id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from domain.identifiers import normalise_name
 from persistence.models import (
     Account,
     AccountRole,
@@ -16,9 +15,9 @@ from persistence.models import (
     Office,
     Passport,
     PermanentResidentCard,
-    Person,
     Slot,
 )
+from persistence.persons import create_person
 
 
 async def person_with_records(count: int, *, surname: str, now: datetime) -> str:
@@ -26,26 +25,26 @@ async def person_with_records(count: int, *, surname: str, now: datetime) -> str
     appointments, two passports and a PR card; returns the e-mail of their APPLICANT account,
     whose password is the demo officer's (the demo password)."""
     tag = secrets.token_hex(4)
-    person = await Person.create(
+    person = await create_person(
         surname=surname,
         given_names=tag,
-        surname_key=normalise_name(surname),
         nationality="ITA",
         birth_date=date(1985, 3, 3),
         sex="F",
-        subject=secrets.token_urlsafe(18),
+        passport_number=f"Q{tag}1",
+        passport_valid_until=date(2031, 1, 1),
+        bound_from=date(2021, 1, 1),
     )
     offices = await Office.all().order_by("id").limit(5)
-    for i in range(2):
-        await Passport.create(
-            person_id=person.id,
-            number=f"Q{tag}{i}",
-            issuing_country="ITA",
-            valid_until=date(2031, 1, 1),
-            bound_from=date(2020 + i, 1, 1),
-            bound_until=None if i == 1 else date(2021, 1, 1),
-            is_current=i == 1,
-        )
+    await Passport.create(
+        person_id=person.id,
+        number=f"Q{tag}0",
+        issuing_country="ITA",
+        valid_until=date(2031, 1, 1),
+        bound_from=date(2020, 1, 1),
+        bound_until=date(2021, 1, 1),
+        is_current=False,
+    )
     await PermanentResidentCard.create(
         person_id=person.id,
         number=f"ITA{tag[:4].upper()}{secrets.randbelow(10**8):08d}"[:15],
