@@ -1,11 +1,13 @@
-"""The error envelope: every error body this service answers with, over HTTP and the WebSocket,
-is built here, so a client sees one shape (`message`, `extensions.code`) whatever refused it."""
+"""The response envelope: every error this service answers with, over HTTP and the WebSocket,
+is built here, so a client sees one shape (`message`, `extensions.code`) whatever refused it;
+and the body of an executed operation, whose `data` and status follow the media type."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
+from strawberry.types import ExecutionResult
 
 from schema.app import is_server_fault
 from web.negotiation import GRAPHQL_RESPONSE, RequestProblem
@@ -63,3 +65,25 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_REQUEST"
     formatted["extensions"] = extensions
     return dict(formatted)
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Parse, validation and variable errors: no data, and no error tied to a field path."""
+    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+
+
+def result_body(
+    result: ExecutionResult, media: str, request_id: str, extensions: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """The body and status of an executed operation; a request error (parse, validation,
+    variables) has no `data` and status 400 for graphql-response+json, as the spec says."""
+    failed_request = is_request_error(result) and media == GRAPHQL_RESPONSE
+    body: dict[str, Any] = {}
+    if not failed_request:
+        body["data"] = result.data
+    if result.errors:
+        body["errors"] = [format_error(e, request_id) for e in result.errors]
+    extensions = {**(result.extensions or {}), **extensions}
+    if extensions:
+        body["extensions"] = extensions
+    return body, 400 if failed_request else 200

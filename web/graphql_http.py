@@ -18,7 +18,6 @@ from graphql import DocumentNode
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from persistence import statement_counter
@@ -29,16 +28,15 @@ from web.authentication import Unauthenticated, authenticate
 from web.context_factory import build_context
 from web.errors import (
     error_body,
-    format_error,
     graphql_error,
     problem_body,
     refusal_body,
     request_error,
+    result_body,
 )
 from web.graphiql import graphiql_page
 from web.logging_setup import accepted_request_id, request_id
 from web.negotiation import (
-    GRAPHQL_RESPONSE,
     GraphQLParams,
     RequestProblem,
     read_params,
@@ -50,11 +48,6 @@ from web.operation_limits import Charged, Refusal, admit, admit_batch
 from web.parsing import parse_document
 from web.persisted import PersistedQueries
 from web.response_cache import ResponseCache, StoredAnswer, fast_key, is_public
-
-
-def is_request_error(result: ExecutionResult) -> bool:
-    """Parse, validation and variable errors: no data, and no error tied to a field path."""
-    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
 
 
 def encode(payload: Any) -> bytes:
@@ -323,16 +316,5 @@ class GraphQLEndpoint:
             message = "Only queries may be sent with GET; send mutations with POST."
             return error_body(graphql_error(message, "METHOD_NOT_ALLOWED")), 405
         await write_audit(ctx.take_audit())
-        body: dict[str, Any] = {}
-        failed_request = is_request_error(result)
-        if not (failed_request and media == GRAPHQL_RESPONSE):
-            body["data"] = result.data
-        if result.errors:
-            body["errors"] = [format_error(e, ctx.request_id) for e in result.errors]
-        extensions = dict(result.extensions or {})
-        if "cost" in ctx.extras:
-            extensions["cost"] = ctx.extras["cost"]
-        if extensions:
-            body["extensions"] = extensions
-        status = 400 if failed_request and media == GRAPHQL_RESPONSE else 200
-        return body, status
+        cost = {"cost": ctx.extras["cost"]} if "cost" in ctx.extras else {}
+        return result_body(result, media, ctx.request_id, cost)
