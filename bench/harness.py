@@ -42,11 +42,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(
-    database_url: str, port: int, data_dir: Path, log_path: Path, extra_env: dict[str, str]
-) -> subprocess.Popen:
-    """The real service under uvicorn, with demo data, cheap password hashing, no Redis."""
-    env = {
+def server_environment(
+    database_url: str, port: int, data_dir: Path, extra_env: dict[str, str]
+) -> dict[str, str]:
+    """The environment of a benchmarked server: demo data, cheap password hashing."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "APP_ENV": "development",  # loads the demo data into the empty database
@@ -59,6 +59,13 @@ def start_server(
         "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         **extra_env,
     }
+
+
+def start_server(
+    database_url: str, port: int, data_dir: Path, log_path: Path, extra_env: dict[str, str]
+) -> subprocess.Popen:
+    """The real service under uvicorn, with demo data, cheap password hashing, no Redis."""
+    env = server_environment(database_url, port, data_dir, extra_env)
     env.pop("REDIS_URL", None)
     # The child keeps its own copy of the descriptor; the parent closes its copy at once.
     with open(log_path, "wb") as log:

@@ -56,7 +56,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import free_port, pg_admin, pg_url  # noqa: E402  (after the path set-up)
+from harness import free_port, pg_admin, pg_url, server_environment  # noqa: E402  (after the path set-up)
 
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -111,17 +111,7 @@ GOAL = 0.8
 def server_env(
     database_url: str, port: int, data_dir: Path, report_sql: bool, cache_seconds: int
 ) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "APP_ENV": "development",  # loads the demo data into the empty database
-        "DATA_DIR": str(data_dir),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+    extra = {
         "ACCESS_TOKEN_MINUTES": "60",  # the dashboard's token outlives every measurement
         "COST_BUDGET_PER_MINUTE": str(10**12),  # the budget must never be what is measured
         "SIGNIN_FAILURES_PER_ACCOUNT": "1000000",
@@ -131,6 +121,7 @@ def server_env(
         # period keeps that out of the steady-state numbers (--cache-seconds 30 shows it).
         "PUBLIC_CACHE_SECONDS": str(cache_seconds),
     }
+    env = server_environment(database_url, port, data_dir, extra)
     env.pop("REDIS_URL", None)
     return env
 
