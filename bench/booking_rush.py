@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness import (  # noqa: E402  (after the path set-up)
+    create_database,
+    drop_database,
     free_port,
     percentile,
-    pg_admin,
-    pg_url,
     start_server,
     stop_server,
     wait_ready,
@@ -281,12 +281,7 @@ async def measure(args: argparse.Namespace, database_url: str, base_url: str) ->
 async def main_async(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
     pg_name: str | None = None
-    if args.database == "sqlite":
-        database_url = f"sqlite://{workdir / 'bench.db'}"
-    else:
-        pg_name = f"bench_{secrets.token_hex(4)}"
-        await pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
-        database_url = pg_url(args.postgres_url, pg_name)
+    database_url, pg_name = await create_database(args.database, args.postgres_url, workdir)
     port = free_port()
     log_path = workdir / "server.log"
     process = start_server(
@@ -302,8 +297,7 @@ async def main_async(args: argparse.Namespace) -> int:
         raise
     finally:
         stop_server(process)
-        if pg_name is not None:
-            await pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        await drop_database(args.postgres_url, pg_name)
         if status != 2 or not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return status

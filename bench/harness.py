@@ -36,6 +36,21 @@ async def pg_admin(base: str, statement: str) -> None:
         await admin.close()
 
 
+async def create_database(kind: str, postgres_url: str, workdir: Path) -> tuple[str, str | None]:
+    """A fresh database for one run: its URL, and the name of the PostgreSQL database to drop
+    afterwards (None for an SQLite file in `workdir`)."""
+    if kind == "sqlite":
+        return f"sqlite://{workdir / 'bench.db'}", None
+    name = f"bench_{secrets.token_hex(4)}"
+    await pg_admin(postgres_url, f'CREATE DATABASE "{name}"')
+    return pg_url(postgres_url, name), name
+
+
+async def drop_database(postgres_url: str, name: str | None) -> None:
+    if name is not None:
+        await pg_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -36,7 +36,6 @@ import asyncio
 import multiprocessing
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -56,7 +55,13 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import free_port, pg_admin, pg_url, server_environment  # noqa: E402  (after the path set-up)
+from harness import (  # noqa: E402  (after the path set-up)
+    create_database,
+    drop_database,
+    free_port,
+    pg_admin,
+    server_environment,
+)
 
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -494,12 +499,7 @@ async def run_database(kind: str, args: argparse.Namespace) -> RunResult:
     baseline_log = workdir / "baseline.log"
     failed = True
     try:
-        if kind == "sqlite":
-            database_url = f"sqlite://{workdir / 'bench.db'}"
-        else:
-            pg_name = f"bench_{secrets.token_hex(4)}"
-            await pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
-            database_url = pg_url(args.postgres_url, pg_name)
+        database_url, pg_name = await create_database(kind, args.postgres_url, workdir)
 
         port = free_port()
         env = server_env(
@@ -572,8 +572,7 @@ async def run_database(kind: str, args: argparse.Namespace) -> RunResult:
                 if path.exists():
                     print(f"--- {name} log ({path}) ---", file=sys.stderr)
                     print(path.read_text(errors="replace")[-4000:], file=sys.stderr)
-        if pg_name is not None:
-            await pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        await drop_database(args.postgres_url, pg_name)
         if out.profile is not None and out.profile.exists():
             await asyncio.to_thread(render_profile, out.profile)
         if not (failed and args.keep):

@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness import (  # noqa: E402  (after the path set-up)
+    create_database,
+    drop_database,
     free_port,
     percentile,
-    pg_admin,
-    pg_url,
     start_server,
     stop_server,
     wait_ready,
@@ -239,12 +239,7 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
 async def run_http(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="signing-bench-"))
     pg_name: str | None = None
-    if args.database == "sqlite":
-        database_url = f"sqlite://{workdir / 'bench.db'}"
-    else:
-        pg_name = f"bench_{secrets.token_hex(4)}"
-        await pg_admin(args.postgres_url, f'CREATE DATABASE "{pg_name}"')
-        database_url = pg_url(args.postgres_url, pg_name)
+    database_url, pg_name = await create_database(args.database, args.postgres_url, workdir)
     port = free_port()
     log_path = workdir / "server.log"
     process = start_server(
@@ -259,8 +254,7 @@ async def run_http(args: argparse.Namespace) -> dict[str, object]:
         raise
     finally:
         stop_server(process)
-        if pg_name is not None:
-            await pg_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        await drop_database(args.postgres_url, pg_name)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
