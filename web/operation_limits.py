@@ -19,6 +19,7 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 from resolvers.context import Context
 from schema.limits import estimate
 from settings import Settings
+from web.errors import graphql_error
 
 BUDGET_WINDOW_S = 60
 
@@ -34,10 +35,9 @@ class Refusal:
 
     def error(self) -> dict[str, Any]:
         """The GraphQL error, as HTTP and the WebSocket both send it."""
-        extensions: dict[str, Any] = {"code": self.code}
-        if self.retry_after is not None:
-            extensions["retryAfterSeconds"] = self.retry_after
-        return {"message": self.message, "extensions": extensions}
+        if self.retry_after is None:
+            return graphql_error(self.message, self.code)
+        return graphql_error(self.message, self.code, retryAfterSeconds=self.retry_after)
 
 
 @dataclass(frozen=True)
