@@ -6,7 +6,7 @@ Every test works on persons and applications it makes itself (see tests/helpers.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from tortoise import connections
@@ -256,11 +256,14 @@ async def test_the_capacity_is_the_one_acted_in_not_the_roles_held_today(app, cl
     }
 
 
-async def test_events_from_before_actors_were_kept_have_no_actor_and_system_events_say_so(client):
+async def test_events_from_before_actors_were_kept_have_no_actor_and_system_events_say_so(
+    client, clock
+):
     applicant = await new_applicant(client)
     recorded = await record_application(client, applicant.person_id)
     officer = await Account.get(email="officer@demo.test")
-    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    # The day after the application was recorded, whatever today is.
+    at = (clock.now() + timedelta(days=1)).astimezone(UTC).replace(hour=2, minute=0, microsecond=0)
     # As events recorded before this change are stored (actor known or not), and as an event
     # the service records by itself would be.
     await ApplicationEvent.bulk_create(
