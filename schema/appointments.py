@@ -18,7 +18,6 @@ from resolvers.metrics import BOOKINGS
 from resolvers.outcomes import RefusalKind
 from resolvers.rows import AppointmentRow, SlotRow
 from resolvers.rows import AppointmentStatus as AppointmentStatusValue
-from schema import paging
 from schema.accounts import Actor, ActorKind
 from schema.common import (
     ChangeWindowClosed,
@@ -30,7 +29,8 @@ from schema.common import (
     ServiceCode,
     SlotUnavailable,
     ValidationError,
-    from_global_id,
+    page_of,
+    pk_of,
     to_global_id,
 )
 from schema.offices import Closure, Office
@@ -380,10 +380,7 @@ AddOfficeClosureResult = Annotated[
     strawberry.union("AddOfficeClosureResult", description="The outcome of addOfficeClosure."),
 ]
 
-
-def _pk(global_id: str, type_name: str) -> int | None:
-    decoded = from_global_id(global_id, type_name)
-    return decoded[1] if decoded else None
+IdArg = Annotated[strawberry.ID, strawberry.argument(description="The appointment.")]
 
 
 @strawberry.type(description="Mutations on appointments.")
@@ -397,22 +394,17 @@ class AppointmentMutations:
         info: Info,
         input: Annotated[BookAppointmentInput, strawberry.argument(description="What to book.")],
     ) -> BookAppointmentResult:
-        ctx: Context = info.context
-
-        async def done(row: AppointmentRow) -> BookingConfirmed:
-            return BookingConfirmed(appointment=Appointment.from_row(row))
-
         result = await run_mutation(
-            ctx,
+            info,
             BookAppointmentResult,
-            lambda: resolve.book(
+            lambda ctx: resolve.book(
                 ctx,
-                person_id=_pk(input.applicant_id, "Person"),
-                slot_id=_pk(input.slot_id, "Slot"),
+                person_id=pk_of(input.applicant_id, "Person"),
+                slot_id=pk_of(input.slot_id, "Slot"),
                 service=input.service.value,
                 idempotency_key=input.idempotency_key,
             ),
-            done,
+            lambda row: BookingConfirmed(appointment=Appointment.from_row(row)),
         )
         BOOKINGS.labels("bookAppointment", type(result).__name__).inc()
         return result
@@ -420,21 +412,12 @@ class AppointmentMutations:
     @strawberry.mutation(
         description="Cancel a booked appointment (until it starts); frees its place."
     )
-    async def cancel_appointment(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The appointment.")],
-    ) -> CancelAppointmentResult:
-        ctx: Context = info.context
-
-        async def done(row: AppointmentRow) -> AppointmentCancelled:
-            return AppointmentCancelled(appointment=Appointment.from_row(row))
-
+    async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
         return await run_mutation(
-            ctx,
+            info,
             CancelAppointmentResult,
-            lambda: resolve.cancel(ctx, _pk(id, "Appointment")),
-            done,
+            lambda ctx: resolve.cancel(ctx, pk_of(id, "Appointment")),
+            lambda row: AppointmentCancelled(appointment=Appointment.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -447,44 +430,29 @@ class AppointmentMutations:
         info: Info,
         input: Annotated[RescheduleAppointmentInput, strawberry.argument(description="The move.")],
     ) -> RescheduleAppointmentResult:
-        ctx: Context = info.context
-
-        async def done(pair: tuple[AppointmentRow, AppointmentRow]) -> AppointmentRescheduled:
-            new, previous = pair
-            return AppointmentRescheduled(
-                appointment=Appointment.from_row(new), previous=Appointment.from_row(previous)
-            )
-
         result = await run_mutation(
-            ctx,
+            info,
             RescheduleAppointmentResult,
-            lambda: resolve.reschedule(
+            lambda ctx: resolve.reschedule(
                 ctx,
-                appointment_id=_pk(input.appointment_id, "Appointment"),
-                slot_id=_pk(input.slot_id, "Slot"),
+                appointment_id=pk_of(input.appointment_id, "Appointment"),
+                slot_id=pk_of(input.slot_id, "Slot"),
                 idempotency_key=input.idempotency_key,
             ),
-            done,
+            lambda pair: AppointmentRescheduled(
+                appointment=Appointment.from_row(pair[0]), previous=Appointment.from_row(pair[1])
+            ),
         )
         BOOKINGS.labels("rescheduleAppointment", type(result).__name__).inc()
         return result
 
     @strawberry.mutation(description="Officers of the office (and admins): the applicant arrived.")
-    async def check_in_appointment(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The appointment.")],
-    ) -> CheckInAppointmentResult:
-        ctx: Context = info.context
-
-        async def done(row: AppointmentRow) -> AppointmentCheckedIn:
-            return AppointmentCheckedIn(appointment=Appointment.from_row(row))
-
+    async def check_in_appointment(self, info: Info, id: IdArg) -> CheckInAppointmentResult:
         return await run_mutation(
-            ctx,
+            info,
             CheckInAppointmentResult,
-            lambda: resolve.check_in(ctx, _pk(id, "Appointment")),
-            done,
+            lambda ctx: resolve.check_in(ctx, pk_of(id, "Appointment")),
+            lambda row: AppointmentCheckedIn(appointment=Appointment.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -496,34 +464,18 @@ class AppointmentMutations:
         info: Info,
         input: Annotated[AddOfficeClosureInput, strawberry.argument(description="The closure.")],
     ) -> AddOfficeClosureResult:
-        ctx: Context = info.context
-
-        async def done(added: resolve.ClosureAdded) -> OfficeClosureAdded:
-            return OfficeClosureAdded(
+        return await run_mutation(
+            info,
+            AddOfficeClosureResult,
+            lambda ctx: resolve.add_closure(
+                ctx, pk_of(input.office_id, "Office"), input.date, input.reason
+            ),
+            lambda added: OfficeClosureAdded(
                 closure=Closure(date=added.day, reason=added.reason),
                 cancelled_appointments=added.cancelled,
-            )
-
-        return await run_mutation(
-            ctx,
-            AddOfficeClosureResult,
-            lambda: resolve.add_closure(
-                ctx, _pk(input.office_id, "Office"), input.date, input.reason
             ),
-            done,
         )
 
 
-async def appointment_page(
-    rows: list[AppointmentRow], offset: int, size: int
-) -> AppointmentConnection:
-    has_next = len(rows) > size
-    rows = rows[:size]
-    edges = [
-        AppointmentEdge(cursor=paging.offset_cursor(offset + i), node=Appointment.from_row(r))
-        for i, r in enumerate(rows)
-    ]
-    return AppointmentConnection(
-        edges=edges,
-        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=has_next),
-    )
+def appointment_page(rows: list[AppointmentRow], offset: int, size: int) -> AppointmentConnection:
+    return page_of(AppointmentConnection, AppointmentEdge, Appointment.from_row, rows, offset, size)

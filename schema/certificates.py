@@ -14,14 +14,13 @@ from strawberry.types import Info
 
 from domain.dates import HOME_ZONE
 from resolvers import certificates as resolve
-from resolvers.context import Context
 from resolvers.rows import CertificateRow
 from schema.common import (
     Node,
     NotPermanentResident,
     NotPermitted,
     ValidationError,
-    from_global_id,
+    pk_of,
     to_global_id,
 )
 from schema.results import run_mutation
@@ -162,17 +161,11 @@ class CertificateMutations:
         info: Info,
         person_id: Annotated[strawberry.ID, strawberry.argument(description="The person.")],
     ) -> IssuePassportCertificateResult:
-        ctx: Context = info.context
-        decoded = from_global_id(person_id, "Person")
-
-        async def done(row: CertificateRow) -> CertificateIssued:
-            return CertificateIssued(certificate=Certificate.from_row(row))
-
         return await run_mutation(
-            ctx,
+            info,
             IssuePassportCertificateResult,
-            lambda: resolve.issue(ctx, decoded[1] if decoded else None),
-            done,
+            lambda ctx: resolve.issue(ctx, pk_of(person_id, "Person")),
+            lambda row: CertificateIssued(certificate=Certificate.from_row(row)),
         )
 
     @strawberry.mutation(description="Officers and admins: revoke a certificate, with a reason.")
@@ -181,17 +174,13 @@ class CertificateMutations:
         info: Info,
         input: Annotated[RevokeCertificateInput, strawberry.argument(description="It.")],
     ) -> RevokeCertificateResult:
-        ctx: Context = info.context
-        decoded = from_global_id(input.certificate_id, "Certificate")
-
-        async def done(row: CertificateRow) -> CertificateRevoked:
-            return CertificateRevoked(certificate=Certificate.from_row(row))
-
         return await run_mutation(
-            ctx,
+            info,
             RevokeCertificateResult,
-            lambda: resolve.revoke(ctx, decoded[1] if decoded else None, input.reason),
-            done,
+            lambda ctx: resolve.revoke(
+                ctx, pk_of(input.certificate_id, "Certificate"), input.reason
+            ),
+            lambda row: CertificateRevoked(certificate=Certificate.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -199,9 +188,9 @@ class CertificateMutations:
         "next key; retired keys stay published until their last certificate expires."
     )
     async def rotate_signing_key(self, info: Info) -> RotateSigningKeyResult:
-        ctx: Context = info.context
-
-        async def done(pair: tuple[str, str]) -> SigningKeyRotated:
-            return SigningKeyRotated(active_key_id=pair[0], next_key_id=pair[1])
-
-        return await run_mutation(ctx, RotateSigningKeyResult, lambda: resolve.rotate(ctx), done)
+        return await run_mutation(
+            info,
+            RotateSigningKeyResult,
+            resolve.rotate,
+            lambda keys: SigningKeyRotated(active_key_id=keys[0], next_key_id=keys[1]),
+        )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
 from resolvers.outcomes import RefusalKind
-from resolvers.paging import canonical_base64, decode_canonical_base64
+from resolvers.paging import canonical_base64, decode_canonical_base64, offset_cursor
 from schema.results import error_type
+
+C = TypeVar("C")
+R = TypeVar("R")
 
 # ---------------------------------------------------------------- global IDs
 
@@ -43,6 +47,15 @@ def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, in
     return type_name, int(pk)
 
 
+def pk_of(global_id: str | None, type_name: str) -> int | None:
+    """The primary key of a global ID of `type_name`; None when absent, malformed or an ID of
+    another type (the resolvers answer None as an unknown object)."""
+    if global_id is None:
+        return None
+    decoded = from_global_id(global_id, type_name)
+    return decoded[1] if decoded else None
+
+
 @strawberry.interface(description="An object with an opaque global ID, fetchable with `node`.")
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global identifier of the object.")
@@ -73,6 +86,25 @@ class PageInfo:
             start_cursor=cursors[0] if cursors else None,
             end_cursor=cursors[-1] if cursors else None,
         )
+
+
+def page_of(
+    connection: Callable[..., C],
+    edge: Callable[..., Any],
+    node: Callable[[R], Any],
+    rows: Sequence[R],
+    offset: int,
+    size: int,
+) -> C:
+    """The `connection` of the page of `size` rows starting `offset` items into the list, each
+    row an `edge` around its `node`; `rows` may hold one more row, which says more follow."""
+    edges = [
+        edge(cursor=offset_cursor(offset + i), node=node(row)) for i, row in enumerate(rows[:size])
+    ]
+    return connection(
+        edges=edges,
+        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
+    )
 
 
 FirstArg = Annotated[

@@ -13,7 +13,6 @@ from domain.dates import HOME_ZONE
 from resolvers import delegations as resolve
 from resolvers.context import Context
 from resolvers.rows import AuditRow, DelegationRow
-from schema import paging
 from schema.accounts import Actor, ActorKind
 from schema.common import (
     IdentityNotFound,
@@ -23,7 +22,8 @@ from schema.common import (
     PageInfo,
     RateLimited,
     ValidationError,
-    from_global_id,
+    page_of,
+    pk_of,
     to_global_id,
 )
 from schema.persons import DelegationScope, Person, visible_person
@@ -181,14 +181,7 @@ class AuditEventConnection:
 
 
 def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnection:
-    edges = [
-        AuditEventEdge(cursor=paging.offset_cursor(offset + i), node=AuditEvent.from_row(r))
-        for i, r in enumerate(rows[:size])
-    ]
-    return AuditEventConnection(
-        edges=edges,
-        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
-    )
+    return page_of(AuditEventConnection, AuditEventEdge, AuditEvent.from_row, rows, offset, size)
 
 
 @strawberry.type(description="The dependant is added.")
@@ -252,11 +245,6 @@ ConfirmDelegationResult = Annotated[
 ]
 
 
-def _pk(global_id: str) -> int | None:
-    decoded = from_global_id(global_id, "Delegation")
-    return decoded[1] if decoded else None
-
-
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The delegation.")]
 
 
@@ -271,15 +259,10 @@ class DelegationMutations:
         info: Info,
         input: Annotated[AddDependantInput, strawberry.argument(description="The dependant.")],
     ) -> AddDependantResult:
-        ctx: Context = info.context
-
-        async def done(row: DelegationRow) -> DependantAdded:
-            return DependantAdded(delegation=Delegation.from_row(row))
-
         return await run_mutation(
-            ctx,
+            info,
             AddDependantResult,
-            lambda: resolve.add_dependant(
+            lambda ctx: resolve.add_dependant(
                 ctx,
                 passport_number=input.passport_number,
                 nationality=input.nationality,
@@ -289,7 +272,7 @@ class DelegationMutations:
                 scopes=[s.value for s in input.scopes],
                 valid_until=input.valid_until,
             ),
-            done,
+            lambda row: DependantAdded(delegation=Delegation.from_row(row)),
         )
 
     @strawberry.mutation(description="The dependant accepts or declines a pending delegation.")
@@ -298,16 +281,13 @@ class DelegationMutations:
         info: Info,
         input: Annotated[RespondToDelegationInput, strawberry.argument(description="The answer.")],
     ) -> RespondToDelegationResult:
-        ctx: Context = info.context
-
-        async def done(row: DelegationRow) -> DelegationResponded:
-            return DelegationResponded(delegation=Delegation.from_row(row))
-
         return await run_mutation(
-            ctx,
+            info,
             RespondToDelegationResult,
-            lambda: resolve.respond(ctx, _pk(input.delegation_id), input.accept),
-            done,
+            lambda ctx: resolve.respond(
+                ctx, pk_of(input.delegation_id, "Delegation"), input.accept
+            ),
+            lambda row: DelegationResponded(delegation=Delegation.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -315,13 +295,11 @@ class DelegationMutations:
         "on the very next request."
     )
     async def revoke_delegation(self, info: Info, id: IdArg) -> RevokeDelegationResult:
-        ctx: Context = info.context
-
-        async def done(row: DelegationRow) -> DelegationRevoked:
-            return DelegationRevoked(delegation=Delegation.from_row(row))
-
         return await run_mutation(
-            ctx, RevokeDelegationResult, lambda: resolve.revoke(ctx, _pk(id)), done
+            info,
+            RevokeDelegationResult,
+            lambda ctx: resolve.revoke(ctx, pk_of(id, "Delegation")),
+            lambda row: DelegationRevoked(delegation=Delegation.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -329,11 +307,9 @@ class DelegationMutations:
         "adult without an account."
     )
     async def confirm_delegation(self, info: Info, id: IdArg) -> ConfirmDelegationResult:
-        ctx: Context = info.context
-
-        async def done(row: DelegationRow) -> DelegationConfirmed:
-            return DelegationConfirmed(delegation=Delegation.from_row(row))
-
         return await run_mutation(
-            ctx, ConfirmDelegationResult, lambda: resolve.confirm(ctx, _pk(id)), done
+            info,
+            ConfirmDelegationResult,
+            lambda ctx: resolve.confirm(ctx, pk_of(id, "Delegation")),
+            lambda row: DelegationConfirmed(delegation=Delegation.from_row(row)),
         )

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import accounts, persons
-from resolvers.context import Context
+from resolvers.rows import AccountRow
 from schema.accounts import (
     Account,
     AuthSession,
@@ -29,7 +29,7 @@ from schema.common import (
     RateLimited,
     Sex,
     ValidationError,
-    from_global_id,
+    pk_of,
 )
 from schema.persons import Person
 from schema.results import run_mutation
@@ -44,9 +44,8 @@ async def _session(session: accounts.Session) -> AuthSession:
     )
 
 
-def _person_pk(global_id: str) -> int | None:
-    decoded = from_global_id(global_id, "Person")
-    return decoded[1] if decoded else None
+async def _password_changed(account: AccountRow) -> PasswordChanged:
+    return PasswordChanged(account=await Account.from_row(account))
 
 
 @strawberry.type(description="The person is now linked to your account.")
@@ -128,11 +127,10 @@ class AccountMutations:
         info: Info,
         input: Annotated[SignUpInput, strawberry.argument(description="The account.")],
     ) -> SignUpResult:
-        ctx: Context = info.context
         return await run_mutation(
-            ctx,
+            info,
             SignUpResult,
-            lambda: accounts.sign_up(ctx, input.email, input.password, input.display_name),
+            lambda ctx: accounts.sign_up(ctx, input.email, input.password, input.display_name),
             _session,
         )
 
@@ -142,11 +140,10 @@ class AccountMutations:
         info: Info,
         input: Annotated[SignInInput, strawberry.argument(description="Credentials.")],
     ) -> SignInResult:
-        ctx: Context = info.context
         return await run_mutation(
-            ctx,
+            info,
             SignInResult,
-            lambda: accounts.sign_in(ctx, input.email, input.password),
+            lambda ctx: accounts.sign_in(ctx, input.email, input.password),
             _session,
         )
 
@@ -157,23 +154,20 @@ class AccountMutations:
     async def refresh_session(
         self, info: Info, refresh_token: RefreshTokenArg
     ) -> RefreshSessionResult:
-        ctx: Context = info.context
         return await run_mutation(
-            ctx,
+            info,
             RefreshSessionResult,
-            lambda: accounts.refresh_session(ctx, refresh_token),
+            lambda ctx: accounts.refresh_session(ctx, refresh_token),
             _session,
         )
 
     @strawberry.mutation(description="End the session that the refresh token belongs to.")
     async def sign_out(self, info: Info, refresh_token: RefreshTokenArg) -> SignOutResult:
-        ctx: Context = info.context
-
-        async def done(_: None) -> SignedOut:
-            return SignedOut(message="Signed out.")
-
         return await run_mutation(
-            ctx, SignOutResult, lambda: accounts.sign_out(ctx, refresh_token), done
+            info,
+            SignOutResult,
+            lambda ctx: accounts.sign_out(ctx, refresh_token),
+            lambda _: SignedOut(message="Signed out."),
         )
 
     @strawberry.mutation(description="Change the password; other sessions are signed out.")
@@ -182,16 +176,11 @@ class AccountMutations:
         info: Info,
         input: Annotated[ChangePasswordInput, strawberry.argument(description="The change.")],
     ) -> ChangePasswordResult:
-        ctx: Context = info.context
-
-        async def done(account: object) -> PasswordChanged:
-            return PasswordChanged(account=await Account.from_row(account))  # type: ignore[arg-type]
-
         return await run_mutation(
-            ctx,
+            info,
             ChangePasswordResult,
-            lambda: accounts.change_password(ctx, input.current_password, input.new_password),
-            done,
+            lambda ctx: accounts.change_password(ctx, input.current_password, input.new_password),
+            _password_changed,
         )
 
     @strawberry.mutation(
@@ -203,22 +192,17 @@ class AccountMutations:
         info: Info,
         input: Annotated[LinkIdentityInput, strawberry.argument(description="Passport facts.")],
     ) -> LinkIdentityResult:
-        ctx: Context = info.context
-
-        async def done(person: object) -> IdentityLinked:
-            return IdentityLinked(person=Person.from_row(person))  # type: ignore[arg-type]
-
         return await run_mutation(
-            ctx,
+            info,
             LinkIdentityResult,
-            lambda: persons.link_identity(
+            lambda ctx: persons.link_identity(
                 ctx,
                 passport_number=input.passport_number,
                 nationality=input.nationality,
                 birth_date=input.birth_date,
                 surname=input.surname,
             ),
-            done,
+            lambda row: IdentityLinked(person=Person.from_row(row)),
         )
 
     @strawberry.mutation(description="Officers and admins: undo a wrong link of a person.")
@@ -227,16 +211,11 @@ class AccountMutations:
         info: Info,
         person_id: Annotated[strawberry.ID, strawberry.argument(description="The person.")],
     ) -> UnlinkIdentityResult:
-        ctx: Context = info.context
-
-        async def done(person: object) -> IdentityUnlinked:
-            return IdentityUnlinked(person=Person.from_row(person))  # type: ignore[arg-type]
-
         return await run_mutation(
-            ctx,
+            info,
             UnlinkIdentityResult,
-            lambda: persons.unlink_identity(ctx, _person_pk(person_id)),
-            done,
+            lambda ctx: persons.unlink_identity(ctx, pk_of(person_id, "Person")),
+            lambda row: IdentityUnlinked(person=Person.from_row(row)),
         )
 
     @strawberry.mutation(description="Officers and admins: register a person with a passport.")
@@ -245,15 +224,10 @@ class AccountMutations:
         info: Info,
         input: Annotated[RegisterPersonInput, strawberry.argument(description="The person.")],
     ) -> RegisterPersonResult:
-        ctx: Context = info.context
-
-        async def done(person: object) -> PersonRegistered:
-            return PersonRegistered(person=Person.from_row(person))  # type: ignore[arg-type]
-
         return await run_mutation(
-            ctx,
+            info,
             RegisterPersonResult,
-            lambda: persons.register_person(
+            lambda ctx: persons.register_person(
                 ctx,
                 surname=input.surname,
                 given_names=input.given_names,
@@ -264,5 +238,5 @@ class AccountMutations:
                 passport_country=input.passport_issuing_country,
                 passport_valid_until=input.passport_valid_until,
             ),
-            done,
+            lambda row: PersonRegistered(person=Person.from_row(row)),
         )

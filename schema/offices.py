@@ -135,7 +135,7 @@ class Office(Node):
         from schema.appointments import appointment_page
 
         page = await office_day(info.context, self.row, on, first, after)
-        return None if page is None else await appointment_page(*page)
+        return None if page is None else appointment_page(*page)
 
     @strawberry.field(
         description="Officers of this office and admins: the office's applications as a queue, "

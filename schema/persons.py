@@ -13,7 +13,7 @@ from resolvers import appointments, persons, records
 from resolvers.context import Context
 from resolvers.rows import PassportRow, PersonRow
 from schema import paging
-from schema.common import AfterArg, FirstArg, Node, PageInfo, Sex, to_global_id
+from schema.common import AfterArg, FirstArg, Node, PageInfo, Sex, page_of, to_global_id
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
@@ -104,7 +104,7 @@ class Person(Node):
 
         offset, size = paging.window(info.context, first, after)
         rows = await appointments.appointments_of(info.context, self.row.id, offset, size)
-        return None if rows is None else await appointment_page(rows, offset, size)
+        return None if rows is None else appointment_page(rows, offset, size)
 
     @strawberry.field(
         description="The person's applications, latest first. Needs VIEW_APPLICATIONS."
@@ -206,14 +206,7 @@ class PersonConnection:
 
 def person_page(rows: list[PersonRow], offset: int, size: int) -> PersonConnection:
     """The page of `size` persons from `rows` (which may hold one more: then more follow)."""
-    edges = [
-        PersonEdge(cursor=paging.offset_cursor(offset + i), node=Person.from_row(r))
-        for i, r in enumerate(rows[:size])
-    ]
-    return PersonConnection(
-        edges=edges,
-        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
-    )
+    return page_of(PersonConnection, PersonEdge, Person.from_row, rows, offset, size)
 
 
 async def visible_person(ctx: Context, row: PersonRow | None) -> Person | None:

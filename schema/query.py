@@ -26,6 +26,7 @@ from schema.common import (
     PageInfo,
     ServiceCode,
     from_global_id,
+    pk_of,
 )
 from schema.delegations import AuditEvent, Delegation
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
@@ -181,9 +182,8 @@ class Query:
         ],
         to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
     ) -> list[Slot]:
-        decoded = from_global_id(office_id, "Office")
         rows = await appointment_resolvers.available_slots(
-            info.context, decoded[1] if decoded else None, service.value, from_, to
+            info.context, pk_of(office_id, "Office"), service.value, from_, to
         )
         return [Slot.from_row(r) for r in rows]
 
@@ -205,9 +205,8 @@ class Query:
     ) -> Statistics:
         from resolvers.statistics import statistics
 
-        decoded = from_global_id(office_id, "Office") if office_id is not None else None
         figures = await statistics(
-            info.context, from_, to, decoded[1] if decoded else None, office_id is not None
+            info.context, from_, to, pk_of(office_id, "Office"), office_id is not None
         )
         return Statistics.from_figures(figures)
 

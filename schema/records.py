@@ -17,7 +17,6 @@ from resolvers import records as resolve
 from resolvers.context import Context
 from resolvers.outcomes import RefusalKind
 from resolvers.rows import ApplicationRow, CardRow, DocumentRow, EventRow
-from schema import paging
 from schema.accounts import Actor
 from schema.common import (
     Node,
@@ -25,7 +24,8 @@ from schema.common import (
     PageInfo,
     ServiceCode,
     ValidationError,
-    from_global_id,
+    page_of,
+    pk_of,
     to_global_id,
 )
 from schema.delegations import actor_for
@@ -168,15 +168,7 @@ class ApplicationConnection:
 
 
 def application_page(rows: list[ApplicationRow], offset: int, size: int) -> ApplicationConnection:
-    has_next = len(rows) > size
-    edges = [
-        ApplicationEdge(cursor=paging.offset_cursor(offset + i), node=Application.from_row(r))
-        for i, r in enumerate(rows[:size])
-    ]
-    return ApplicationConnection(
-        edges=edges,
-        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=has_next),
-    )
+    return page_of(ApplicationConnection, ApplicationEdge, Application.from_row, rows, offset, size)
 
 
 @strawberry.type(description="An issued visa, stay permit or residence permit.")
@@ -361,13 +353,6 @@ BindPassportResult = Annotated[
 ]
 
 
-def _pk(global_id: str | None, type_name: str) -> int | None:
-    if global_id is None:
-        return None
-    decoded = from_global_id(global_id, type_name)
-    return decoded[1] if decoded else None
-
-
 @strawberry.type(description="Officers' and admins' mutations on records.")
 class RecordMutations:
     @strawberry.mutation(
@@ -379,27 +364,21 @@ class RecordMutations:
         info: Info,
         input: Annotated[RecordApplicationInput, strawberry.argument(description="It.")],
     ) -> RecordApplicationResult:
-        ctx: Context = info.context
-
-        async def done(row: ApplicationRow) -> ApplicationRecorded:
-            return ApplicationRecorded(application=Application.from_row(row))
-
-        office_pk = _pk(input.office_id, "Office") if input.office_id else None
+        # An office ID that names no office must not fall back to the officer's own office.
+        office_pk = pk_of(input.office_id, "Office") if input.office_id else None
         if input.office_id and office_pk is None:
             office_pk = -1
         return await run_mutation(
-            ctx,
+            info,
             RecordApplicationResult,
-            lambda: resolve.record_application(
+            lambda ctx: resolve.record_application(
                 ctx,
-                person_id=_pk(input.applicant_id, "Person"),
+                person_id=pk_of(input.applicant_id, "Person"),
                 service=input.service.value,
-                appointment_id=_pk(input.appointment_id, "Appointment")
-                if input.appointment_id
-                else None,
+                appointment_id=pk_of(input.appointment_id, "Appointment"),
                 office_id=office_pk,
             ),
-            done,
+            lambda row: ApplicationRecorded(application=Application.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -411,18 +390,13 @@ class RecordMutations:
         info: Info,
         input: Annotated[UpdateApplicationStatusInput, strawberry.argument(description="It.")],
     ) -> UpdateApplicationStatusResult:
-        ctx: Context = info.context
-
-        async def done(row: ApplicationRow) -> ApplicationStatusUpdated:
-            return ApplicationStatusUpdated(application=Application.from_row(row))
-
         return await run_mutation(
-            ctx,
+            info,
             UpdateApplicationStatusResult,
-            lambda: resolve.update_status(
-                ctx, _pk(input.application_id, "Application"), input.status.value, input.note
+            lambda ctx: resolve.update_status(
+                ctx, pk_of(input.application_id, "Application"), input.status.value, input.note
             ),
-            done,
+            lambda row: ApplicationStatusUpdated(application=Application.from_row(row)),
         )
 
     @strawberry.mutation(description="Officers (own office) and admins: issue a document.")
@@ -431,13 +405,8 @@ class RecordMutations:
         info: Info,
         input: Annotated[IssueDocumentInput, strawberry.argument(description="It.")],
     ) -> IssueDocumentResult:
-        ctx: Context = info.context
-
-        async def done(row: DocumentRow) -> DocumentIssued:
-            return DocumentIssued(document=Document.from_row(row, ctx.today()))
-
         request = resolve.DocumentRequest(
-            application_id=_pk(input.application_id, "Application"),
+            application_id=pk_of(input.application_id, "Application"),
             kind=input.kind.value,
             category=input.category,
             valid_from=input.valid_from,
@@ -447,7 +416,10 @@ class RecordMutations:
             duration_of_stay_days=input.duration_of_stay_days,
         )
         return await run_mutation(
-            ctx, IssueDocumentResult, lambda: resolve.issue_document(ctx, request), done
+            info,
+            IssueDocumentResult,
+            lambda ctx: resolve.issue_document(ctx, request),
+            lambda row: DocumentIssued(document=Document.from_row(row, info.context.today())),
         )
 
     @strawberry.mutation(description="Officers and admins: issue a PR card.")
@@ -456,22 +428,17 @@ class RecordMutations:
         info: Info,
         input: Annotated[IssuePermanentResidentCardInput, strawberry.argument(description="It.")],
     ) -> IssuePermanentResidentCardResult:
-        ctx: Context = info.context
-
-        async def done(row: CardRow) -> PermanentResidentCardIssued:
-            return PermanentResidentCardIssued(card=PermanentResidentCard.from_row(row))
-
         return await run_mutation(
-            ctx,
+            info,
             IssuePermanentResidentCardResult,
-            lambda: resolve.issue_pr_card(
+            lambda ctx: resolve.issue_pr_card(
                 ctx,
-                person_id=_pk(input.person_id, "Person"),
+                person_id=pk_of(input.person_id, "Person"),
                 issued_on=input.issued_on,
                 valid_until=input.valid_until,
                 number=input.number,
             ),
-            done,
+            lambda row: PermanentResidentCardIssued(card=PermanentResidentCard.from_row(row)),
         )
 
     @strawberry.mutation(
@@ -482,24 +449,18 @@ class RecordMutations:
         info: Info,
         input: Annotated[BindPassportInput, strawberry.argument(description="It.")],
     ) -> BindPassportResult:
-        ctx: Context = info.context
-
-        async def done(pair: tuple) -> PassportBound:
-            new, previous = pair
-            return PassportBound(
-                passport=Passport.from_row(new),
-                previous=Passport.from_row(previous) if previous else None,
-            )
-
         return await run_mutation(
-            ctx,
+            info,
             BindPassportResult,
-            lambda: resolve.bind_passport(
+            lambda ctx: resolve.bind_passport(
                 ctx,
-                person_id=_pk(input.person_id, "Person"),
+                person_id=pk_of(input.person_id, "Person"),
                 number=input.passport_number,
                 country=input.issuing_country,
                 valid_until=input.valid_until,
             ),
-            done,
+            lambda pair: PassportBound(
+                passport=Passport.from_row(pair[0]),
+                previous=Passport.from_row(pair[1]) if pair[1] else None,
+            ),
         )

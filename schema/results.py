@@ -6,9 +6,12 @@ error members, derived from it here.
 
 from __future__ import annotations
 
+import inspect
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+from strawberry.types import Info
 
 from resolvers import unit_of_work
 from resolvers.context import Context
@@ -50,14 +53,17 @@ def error_member(refusal: Refusal, allowed: tuple[type, ...]) -> Any:
 
 
 async def run_mutation(
-    ctx: Context,
+    info: Info,
     result: Any,
-    work: Callable[[], Awaitable[T | Refusal]],
-    success: Callable[[T], Awaitable[Any]],
+    work: Callable[[Context], Awaitable[T | Refusal]],
+    success: Callable[[T], Any],
 ) -> Any:
-    """Run `work` as one unit of work and answer with a member of the `result` union: a
-    refusal becomes its error type (which the union must list), a value goes to `success`."""
-    value = await unit_of_work.run(ctx, work)
+    """Run `work` on the request's context as one unit of work and answer with a member of the
+    `result` union: a refusal becomes its error type (which the union must list), a value goes
+    to `success`, which builds the success member (directly or as a coroutine)."""
+    ctx: Context = info.context
+    value = await unit_of_work.run(ctx, lambda: work(ctx))
     if isinstance(value, Refusal):
         return error_member(value, union_members(result))
-    return await success(value)
+    answer = success(value)
+    return await answer if inspect.isawaitable(answer) else answer

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from resolvers import following
 from resolvers.context import Context
 from resolvers.following import session_ended
-from schema.common import from_global_id
+from schema.common import pk_of
 from schema.records import ApplicationEvent
 
 __all__ = ["Subscription", "session_ended"]  # web/ ends sessions with the same error
@@ -34,8 +34,7 @@ class Subscription:
         ],
     ) -> AsyncGenerator[ApplicationEvent, None]:
         ctx: Context = info.context
-        decoded = from_global_id(applicant_id, "Person")
-        person_id = await following.start_following(ctx, decoded[1] if decoded else None)
+        person_id = await following.start_following(ctx, pk_of(applicant_id, "Person"))
         return _updates(ctx, person_id)
 
 
