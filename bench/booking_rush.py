@@ -17,9 +17,7 @@ import argparse
 import asyncio
 import random
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -30,15 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import (  # noqa: E402  (after the path set-up)
-    create_database,
-    drop_database,
-    free_port,
-    percentile,
-    start_server,
-    stop_server,
-    wait_ready,
-)
+from harness import database_arguments, percentile, served  # noqa: E402  (after the path set-up)
 
 PASSWORD = "booking-rush-pass-2026"  # noqa: S105 (throw-away accounts in a throw-away database)
 SERVICE = "VISA_EXTENSION"
@@ -279,28 +269,9 @@ async def measure(args: argparse.Namespace, database_url: str, base_url: str) ->
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
-    pg_name: str | None = None
-    database_url, pg_name = await create_database(args.database, args.postgres_url, workdir)
-    port = free_port()
-    log_path = workdir / "server.log"
-    process = start_server(
-        database_url, port, workdir / "data", log_path, {"BOOKINGS_PER_ACCOUNT": "1000000"}
-    )
-    status = 2
-    try:
-        await wait_ready(f"http://127.0.0.1:{port}", process)
-        status = await measure(args, database_url, f"http://127.0.0.1:{port}")
-    except Exception:
-        print(f"--- server log ({log_path}) ---", file=sys.stderr)
-        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
-        raise
-    finally:
-        stop_server(process)
-        await drop_database(args.postgres_url, pg_name)
-        if status != 2 or not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return status
+    extra_env = {"BOOKINGS_PER_ACCOUNT": "1000000"}
+    async with served(args, "booking-rush-", extra_env, keep=args.keep) as (database_url, url):
+        return await measure(args, database_url, url)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -308,12 +279,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=200, help="concurrent applicants (200)")
     parser.add_argument("--slots", type=int, default=3, help="slots they compete for (3)")
     parser.add_argument("--capacity", type=int, default=5, help="places per slot (5)")
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument(
-        "--postgres-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="server in which a temporary database is created and dropped",
-    )
+    database_arguments(parser, "sqlite", "postgres", default="sqlite")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder when the run fails"
     )

@@ -3,13 +3,18 @@ process started and stopped cleanly, and percentiles."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -114,6 +119,44 @@ def stop_server(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def database_arguments(parser: argparse.ArgumentParser, *kinds: str, default: str) -> None:
+    """--database (one of `kinds`) and --postgres-url, as every benchmark takes them."""
+    parser.add_argument("--database", choices=kinds, default=default)
+    parser.add_argument(
+        "--postgres-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="server in which a temporary database is created and dropped",
+    )
+
+
+@contextlib.asynccontextmanager
+async def served(
+    args: argparse.Namespace, prefix: str, extra_env: dict[str, str], keep: bool = False
+) -> AsyncIterator[tuple[str, str]]:
+    """(database URL, base URL) of the real server started on a throw-away database of
+    `args.database`; its log is printed when the body fails, and everything is removed
+    afterwards (the temporary folder kept after a failure when `keep`)."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    database_url, pg_name = await create_database(args.database, args.postgres_url, workdir)
+    port = free_port()
+    log_path = workdir / "server.log"
+    process = start_server(database_url, port, workdir / "data", log_path, extra_env)
+    failed = True
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        yield database_url, f"http://127.0.0.1:{port}"
+        failed = False
+    except Exception:
+        print(f"--- server log ({log_path}) ---", file=sys.stderr)
+        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        stop_server(process)
+        await drop_database(args.postgres_url, pg_name)
+        if not (failed and keep):
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import (  # noqa: E402  (after the path set-up)
     create_database,
+    database_arguments,
     drop_database,
     free_port,
     pg_admin,
@@ -705,7 +706,7 @@ def summary(runs: list[RunResult]) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
+    database_arguments(parser, "sqlite", "postgres", "both", default="both")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measurement (10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per scenario")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
@@ -735,11 +736,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-sql-header",
         action="store_true",
         help="run the server without REPORT_SQL_STATEMENTS (no SQL/req column)",
-    )
-    parser.add_argument(
-        "--postgres-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="server in which a temporary database is created and dropped",
     )
     parser.add_argument("--verbose", action="store_true", help="print wrk's own output too")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder on failure")

@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,15 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import (  # noqa: E402  (after the path set-up)
-    create_database,
-    drop_database,
-    free_port,
-    percentile,
-    start_server,
-    stop_server,
-    wait_ready,
-)
+from harness import database_arguments, percentile, served  # noqa: E402  (after the path set-up)
 
 DEMO_EMAIL = "pr@demo.test"
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
@@ -237,25 +227,9 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
 
 
 async def run_http(args: argparse.Namespace) -> dict[str, object]:
-    workdir = Path(tempfile.mkdtemp(prefix="signing-bench-"))
-    pg_name: str | None = None
-    database_url, pg_name = await create_database(args.database, args.postgres_url, workdir)
-    port = free_port()
-    log_path = workdir / "server.log"
-    process = start_server(
-        database_url, port, workdir / "data", log_path, {"COST_BUDGET_PER_MINUTE": "100000000"}
-    )
-    try:
-        await wait_ready(f"http://127.0.0.1:{port}", process)
-        return await bench_http(args, f"http://127.0.0.1:{port}")
-    except Exception:
-        print(f"--- server log ({log_path}) ---", file=sys.stderr)
-        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
-        raise
-    finally:
-        stop_server(process)
-        await drop_database(args.postgres_url, pg_name)
-        shutil.rmtree(workdir, ignore_errors=True)
+    extra_env = {"COST_BUDGET_PER_MINUTE": "100000000"}
+    async with served(args, "signing-bench-", extra_env) as (_, base_url):
+        return await bench_http(args, base_url)
 
 
 # --------------------------------------------------------------------------------- main
@@ -270,12 +244,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-qr", action="store_true", help="HTTP: do not ask for qrSvg when issuing"
     )
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument(
-        "--postgres-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="server in which a temporary database is created and dropped",
-    )
+    database_arguments(parser, "sqlite", "postgres", default="sqlite")
     args = parser.parse_args(argv)
     if args.n < 1 or args.requests < 1 or args.concurrency < 1:
         parser.error("-n, --requests and --concurrency must be at least 1")

@@ -239,6 +239,22 @@ class _Estimator:
         return 1 + multiplier * children if multiplier else 1
 
 
+def selected_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation of `document` that would run: the one named, or the first when no name
+    is given; None when the document names no such operation."""
+    return next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name and d.name.value == operation_name))
+        ),
+        None,
+    )
+
+
 def estimate(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -252,15 +268,7 @@ def estimate(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next(
-        (
-            o
-            for o in operations
-            if operation_name is None or (o.name and o.name.value == operation_name)
-        ),
-        None,
-    )
+    chosen = selected_operation(document, operation_name)
     if chosen is None:
         return Cost(0)
     root = {

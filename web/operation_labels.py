@@ -6,6 +6,7 @@ from __future__ import annotations
 from graphql import DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
 
 from resolvers.metrics import OTHER, operation_label
+from schema.limits import selected_operation
 from web.parsing import parse_document
 
 
@@ -19,15 +20,7 @@ def metrics_label(
     else its root field when it selects exactly one of the schema's, else `other`."""
     if not isinstance(document, DocumentNode):
         return OTHER
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next(
-        (
-            o
-            for o in operations
-            if operation_name is None or (o.name and o.name.value == operation_name)
-        ),
-        None,
-    )
+    chosen = selected_operation(document, operation_name)
     if chosen is None:
         return OTHER
     if chosen.name is not None and chosen.name.value in registered:
