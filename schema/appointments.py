@@ -35,7 +35,7 @@ from schema.common import (
 )
 from schema.offices import Closure, Office
 from schema.persons import Person
-from schema.results import error_type, run_mutation
+from schema.results import error_type, result_union, run_mutation
 
 
 @strawberry.enum(description="Where an appointment stands.")
@@ -346,39 +346,34 @@ class OfficeClosureAdded:
     )
 
 
-BookAppointmentResult = Annotated[
-    BookingConfirmed
-    | SlotUnavailable
-    | AlreadyBooked
-    | NotPermitted
-    | ValidationError
-    | RateLimited,
-    strawberry.union("BookAppointmentResult", description="The outcome of bookAppointment."),
-]
-CancelAppointmentResult = Annotated[
-    AppointmentCancelled | ChangeWindowClosed | NotPermitted,
-    strawberry.union("CancelAppointmentResult", description="The outcome of cancelAppointment."),
-]
-RescheduleAppointmentResult = Annotated[
-    AppointmentRescheduled
-    | SlotUnavailable
-    | ChangeWindowClosed
-    | RescheduleLimitReached
-    | NotPermitted
-    | ValidationError
-    | RateLimited,
-    strawberry.union(
-        "RescheduleAppointmentResult", description="The outcome of rescheduleAppointment."
-    ),
-]
-CheckInAppointmentResult = Annotated[
-    AppointmentCheckedIn | NotPermitted | ValidationError,
-    strawberry.union("CheckInAppointmentResult", description="The outcome of checkInAppointment."),
-]
-AddOfficeClosureResult = Annotated[
-    OfficeClosureAdded | ValidationError | NotPermitted,
-    strawberry.union("AddOfficeClosureResult", description="The outcome of addOfficeClosure."),
-]
+BookAppointmentResult = result_union(
+    "bookAppointment",
+    BookingConfirmed,
+    SlotUnavailable,
+    AlreadyBooked,
+    NotPermitted,
+    ValidationError,
+    RateLimited,
+)
+CancelAppointmentResult = result_union(
+    "cancelAppointment", AppointmentCancelled, ChangeWindowClosed, NotPermitted
+)
+RescheduleAppointmentResult = result_union(
+    "rescheduleAppointment",
+    AppointmentRescheduled,
+    SlotUnavailable,
+    ChangeWindowClosed,
+    RescheduleLimitReached,
+    NotPermitted,
+    ValidationError,
+    RateLimited,
+)
+CheckInAppointmentResult = result_union(
+    "checkInAppointment", AppointmentCheckedIn, NotPermitted, ValidationError
+)
+AddOfficeClosureResult = result_union(
+    "addOfficeClosure", OfficeClosureAdded, ValidationError, NotPermitted
+)
 
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The appointment.")]
 

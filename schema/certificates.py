@@ -23,7 +23,7 @@ from schema.common import (
     pk_of,
     to_global_id,
 )
-from schema.results import run_mutation
+from schema.results import result_union, run_mutation
 from signing.certificates import qr_svg
 
 
@@ -120,20 +120,13 @@ class RevokeCertificateInput:
     reason: str = strawberry.field(description="Why; kept with the revocation.")
 
 
-IssuePassportCertificateResult = Annotated[
-    CertificateIssued | NotPermanentResident | NotPermitted,
-    strawberry.union(
-        "IssuePassportCertificateResult", description="The outcome of issuePassportCertificate."
-    ),
-]
-RevokeCertificateResult = Annotated[
-    CertificateRevoked | NotPermitted | ValidationError,
-    strawberry.union("RevokeCertificateResult", description="The outcome of revokeCertificate."),
-]
-RotateSigningKeyResult = Annotated[
-    SigningKeyRotated | NotPermitted,
-    strawberry.union("RotateSigningKeyResult", description="The outcome of rotateSigningKey."),
-]
+IssuePassportCertificateResult = result_union(
+    "issuePassportCertificate", CertificateIssued, NotPermanentResident, NotPermitted
+)
+RevokeCertificateResult = result_union(
+    "revokeCertificate", CertificateRevoked, NotPermitted, ValidationError
+)
+RotateSigningKeyResult = result_union("rotateSigningKey", SigningKeyRotated, NotPermitted)
 
 
 def verification(result: object) -> DocumentVerification:

@@ -27,7 +27,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.persons import DelegationScope, Person, visible_person
-from schema.results import run_mutation
+from schema.results import result_union, run_mutation
 
 
 @strawberry.enum(description="What the dependant is to the helper.")
@@ -225,24 +225,12 @@ class RespondToDelegationInput:
     accept: bool = strawberry.field(description="True to accept, false to decline.")
 
 
-AddDependantResult = Annotated[
-    DependantAdded | IdentityNotFound | LimitReached | ValidationError | RateLimited,
-    strawberry.union("AddDependantResult", description="The outcome of addDependant."),
-]
-RespondToDelegationResult = Annotated[
-    DelegationResponded | NotPermitted,
-    strawberry.union(
-        "RespondToDelegationResult", description="The outcome of respondToDelegation."
-    ),
-]
-RevokeDelegationResult = Annotated[
-    DelegationRevoked | NotPermitted,
-    strawberry.union("RevokeDelegationResult", description="The outcome of revokeDelegation."),
-]
-ConfirmDelegationResult = Annotated[
-    DelegationConfirmed | NotPermitted,
-    strawberry.union("ConfirmDelegationResult", description="The outcome of confirmDelegation."),
-]
+AddDependantResult = result_union(
+    "addDependant", DependantAdded, IdentityNotFound, LimitReached, ValidationError, RateLimited
+)
+RespondToDelegationResult = result_union("respondToDelegation", DelegationResponded, NotPermitted)
+RevokeDelegationResult = result_union("revokeDelegation", DelegationRevoked, NotPermitted)
+ConfirmDelegationResult = result_union("confirmDelegation", DelegationConfirmed, NotPermitted)
 
 
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The delegation.")]

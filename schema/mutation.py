@@ -32,7 +32,7 @@ from schema.common import (
     pk_of,
 )
 from schema.persons import Person
-from schema.results import run_mutation
+from schema.results import result_union, run_mutation
 
 
 async def _session(session: accounts.Session) -> AuthSession:
@@ -85,38 +85,20 @@ class RegisterPersonInput:
     passport_valid_until: date = strawberry.field(description="Expiry date of the passport.")
 
 
-SignUpResult = Annotated[
-    AuthSession | EmailTaken | ValidationError | RateLimited,
-    strawberry.union("SignUpResult", description="The outcome of signUp."),
-]
-SignInResult = Annotated[
-    AuthSession | InvalidCredentials | RateLimited,
-    strawberry.union("SignInResult", description="The outcome of signIn."),
-]
-RefreshSessionResult = Annotated[
-    AuthSession | InvalidRefreshToken,
-    strawberry.union("RefreshSessionResult", description="The outcome of refreshSession."),
-]
-SignOutResult = Annotated[
-    SignedOut | InvalidRefreshToken,
-    strawberry.union("SignOutResult", description="The outcome of signOut."),
-]
-ChangePasswordResult = Annotated[
-    PasswordChanged | InvalidCredentials | ValidationError | RateLimited,
-    strawberry.union("ChangePasswordResult", description="The outcome of changePassword."),
-]
-LinkIdentityResult = Annotated[
-    IdentityLinked | IdentityNotFound | ValidationError | RateLimited,
-    strawberry.union("LinkIdentityResult", description="The outcome of linkIdentity."),
-]
-UnlinkIdentityResult = Annotated[
-    IdentityUnlinked | NotPermitted,
-    strawberry.union("UnlinkIdentityResult", description="The outcome of unlinkIdentity."),
-]
-RegisterPersonResult = Annotated[
-    PersonRegistered | ValidationError | NotPermitted,
-    strawberry.union("RegisterPersonResult", description="The outcome of registerPerson."),
-]
+SignUpResult = result_union("signUp", AuthSession, EmailTaken, ValidationError, RateLimited)
+SignInResult = result_union("signIn", AuthSession, InvalidCredentials, RateLimited)
+RefreshSessionResult = result_union("refreshSession", AuthSession, InvalidRefreshToken)
+SignOutResult = result_union("signOut", SignedOut, InvalidRefreshToken)
+ChangePasswordResult = result_union(
+    "changePassword", PasswordChanged, InvalidCredentials, ValidationError, RateLimited
+)
+LinkIdentityResult = result_union(
+    "linkIdentity", IdentityLinked, IdentityNotFound, ValidationError, RateLimited
+)
+UnlinkIdentityResult = result_union("unlinkIdentity", IdentityUnlinked, NotPermitted)
+RegisterPersonResult = result_union(
+    "registerPerson", PersonRegistered, ValidationError, NotPermitted
+)
 
 
 @strawberry.type(description="Mutations on accounts and persons.")

@@ -31,7 +31,7 @@ from schema.common import (
 from schema.delegations import actor_for
 from schema.offices import Office
 from schema.persons import Passport, Person
-from schema.results import error_type, run_mutation
+from schema.results import error_type, result_union, run_mutation
 
 
 @strawberry.enum(description="Where an application stands.")
@@ -326,31 +326,21 @@ class BindPassportInput:
     valid_until: dt.date = strawberry.field(description="Expiry date of the passport.")
 
 
-RecordApplicationResult = Annotated[
-    ApplicationRecorded | ValidationError | NotPermitted,
-    strawberry.union("RecordApplicationResult", description="The outcome of recordApplication."),
-]
-UpdateApplicationStatusResult = Annotated[
-    ApplicationStatusUpdated | InvalidTransition | NotPermitted | ValidationError,
-    strawberry.union(
-        "UpdateApplicationStatusResult", description="The outcome of updateApplicationStatus."
-    ),
-]
-IssueDocumentResult = Annotated[
-    DocumentIssued | ValidationError | NotPermitted,
-    strawberry.union("IssueDocumentResult", description="The outcome of issueDocument."),
-]
-IssuePermanentResidentCardResult = Annotated[
-    PermanentResidentCardIssued | ValidationError | NotPermitted,
-    strawberry.union(
-        "IssuePermanentResidentCardResult",
-        description="The outcome of issuePermanentResidentCard.",
-    ),
-]
-BindPassportResult = Annotated[
-    PassportBound | ValidationError | NotPermitted,
-    strawberry.union("BindPassportResult", description="The outcome of bindPassport."),
-]
+RecordApplicationResult = result_union(
+    "recordApplication", ApplicationRecorded, ValidationError, NotPermitted
+)
+UpdateApplicationStatusResult = result_union(
+    "updateApplicationStatus",
+    ApplicationStatusUpdated,
+    InvalidTransition,
+    NotPermitted,
+    ValidationError,
+)
+IssueDocumentResult = result_union("issueDocument", DocumentIssued, ValidationError, NotPermitted)
+IssuePermanentResidentCardResult = result_union(
+    "issuePermanentResidentCard", PermanentResidentCardIssued, ValidationError, NotPermitted
+)
+BindPassportResult = result_union("bindPassport", PassportBound, ValidationError, NotPermitted)
 
 
 @strawberry.type(description="Officers' and admins' mutations on records.")

@@ -6,11 +6,14 @@ error members, derived from it here.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import operator
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import strawberry
 from strawberry.types import Info
 
 from resolvers import unit_of_work
@@ -35,8 +38,16 @@ def error_type(kind: RefusalKind) -> Callable[[type], type]:
     return register
 
 
+def result_union(mutation: str, success: type, *errors: type) -> Any:
+    """The result union of `mutation`, named after it (signUp: SignUpResult): its success type
+    and the error types it answers with, which are the refusals `run_mutation` handles."""
+    name = f"{mutation[0].upper()}{mutation[1:]}Result"
+    members = functools.reduce(operator.or_, errors, success)
+    return Annotated[members, strawberry.union(name, description=f"The outcome of {mutation}.")]
+
+
 def union_members(result: Any) -> tuple[type, ...]:
-    """The member types of a result union declared as `Annotated[A | B, strawberry.union()]`."""
+    """The member types of a union made by `result_union` (`Annotated[A | B, union]`)."""
     union, *_ = typing.get_args(result)
     return typing.get_args(union)
 
