@@ -35,7 +35,7 @@ from schema.common import (
 )
 from schema.offices import Closure, Office
 from schema.persons import Person
-from schema.results import error_type, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, result_union, run_mutation
 
 
 @strawberry.enum(description="Where an appointment stands.")
@@ -266,10 +266,11 @@ class AppointmentConnection:
     page_info: PageInfo = strawberry.field(description="Where this page stands.")
 
 
-@error_type(RefusalKind.ALREADY_BOOKED)
-@strawberry.type(description="The applicant already holds an active appointment for this service.")
-class AlreadyBooked:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(
+    RefusalKind.ALREADY_BOOKED,
+    "The applicant already holds an active appointment for this service.",
+)
+class AlreadyBooked(RefusalMessage):
     row: strawberry.Private[AppointmentRow | None] = None
 
     @classmethod

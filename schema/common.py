@@ -11,7 +11,7 @@ import strawberry
 
 from resolvers.outcomes import RefusalKind
 from resolvers.paging import canonical_base64, decode_canonical_base64, offset_cursor
-from schema.results import error_type
+from schema.results import RefusalMessage, error_type
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -233,80 +233,73 @@ class GeoPointInput:
 # ---------------------------------------------------------------- error members
 
 
-@error_type(RefusalKind.NOT_PERMITTED)
-@strawberry.type(description="The object does not exist or the caller may not act on it.")
-class NotPermitted:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.NOT_PERMITTED, "The object does not exist or the caller may not act on it.")
+class NotPermitted(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.VALIDATION)
-@strawberry.type(description="An input value is not acceptable.")
-class ValidationError:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.VALIDATION, "An input value is not acceptable.")
+class ValidationError(RefusalMessage):
     field: str | None = strawberry.field(
         default=None, description="The input field at fault, when one is."
     )
 
 
-@error_type(RefusalKind.RATE_LIMITED)
-@strawberry.type(description="Too many attempts: wait before trying again.")
-class RateLimited:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.RATE_LIMITED, "Too many attempts: wait before trying again.")
+class RateLimited(RefusalMessage):
     retry_after_seconds: int = strawberry.field(
         description="Seconds to wait before the next attempt can succeed."
     )
 
 
-@error_type(RefusalKind.INVALID_CREDENTIALS)
-@strawberry.type(description="The e-mail address or password is wrong.")
-class InvalidCredentials:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.INVALID_CREDENTIALS, "The e-mail address or password is wrong.")
+class InvalidCredentials(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.EMAIL_TAKEN)
-@strawberry.type(description="An account with this e-mail address already exists.")
-class EmailTaken:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.EMAIL_TAKEN, "An account with this e-mail address already exists.")
+class EmailTaken(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.INVALID_REFRESH_TOKEN)
-@strawberry.type(description="The refresh token is unknown, expired, used or revoked.")
-class InvalidRefreshToken:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(
+    RefusalKind.INVALID_REFRESH_TOKEN, "The refresh token is unknown, expired, used or revoked."
+)
+class InvalidRefreshToken(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.IDENTITY_NOT_FOUND)
-@strawberry.type(description="No person matches all the identity facts given.")
-class IdentityNotFound:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.IDENTITY_NOT_FOUND, "No person matches all the identity facts given.")
+class IdentityNotFound(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.SLOT_UNAVAILABLE)
-@strawberry.type(description="The slot has no place left or cannot be booked.")
-class SlotUnavailable:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.SLOT_UNAVAILABLE, "The slot has no place left or cannot be booked.")
+class SlotUnavailable(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.CHANGE_WINDOW_CLOSED)
-@strawberry.type(description="Too late to change this appointment.")
-class ChangeWindowClosed:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.CHANGE_WINDOW_CLOSED, "Too late to change this appointment.")
+class ChangeWindowClosed(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.RESCHEDULE_LIMIT_REACHED)
-@strawberry.type(description="The appointment has been rescheduled as often as allowed.")
-class RescheduleLimitReached:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(
+    RefusalKind.RESCHEDULE_LIMIT_REACHED,
+    "The appointment has been rescheduled as often as allowed.",
+)
+class RescheduleLimitReached(RefusalMessage):
+    pass
 
 
-@error_type(RefusalKind.LIMIT_REACHED)
-@strawberry.type(description="A limit on how many of something one may hold was reached.")
-class LimitReached:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(RefusalKind.LIMIT_REACHED, "A limit on how many of something one may hold was reached.")
+class LimitReached(RefusalMessage):
     limit: int = strawberry.field(description="The limit in force.")
 
 
-@error_type(RefusalKind.NOT_PERMANENT_RESIDENT)
-@strawberry.type(description="The person holds no valid Foreign Permanent Resident ID Card.")
-class NotPermanentResident:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(
+    RefusalKind.NOT_PERMANENT_RESIDENT,
+    "The person holds no valid Foreign Permanent Resident ID Card.",
+)
+class NotPermanentResident(RefusalMessage):
+    pass

@@ -31,7 +31,7 @@ from schema.common import (
 from schema.delegations import actor_for
 from schema.offices import Office
 from schema.persons import Passport, Person
-from schema.results import error_type, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, result_union, run_mutation
 
 
 @strawberry.enum(description="Where an application stands.")
@@ -237,10 +237,10 @@ class PermanentResidentCard(Node):
         )
 
 
-@error_type(RefusalKind.INVALID_TRANSITION)
-@strawberry.type(description="The application cannot move from its status to the one asked.")
-class InvalidTransition:
-    message: str = strawberry.field(description="What went wrong, for people.")
+@error_type(
+    RefusalKind.INVALID_TRANSITION, "The application cannot move from its status to the one asked."
+)
+class InvalidTransition(RefusalMessage):
     from_: ApplicationStatus = strawberry.field(name="from", description="Its status now.")
     to: ApplicationStatus = strawberry.field(description="The status asked for.")
 

@@ -26,14 +26,22 @@ T = TypeVar("T")
 ERROR_TYPES: dict[RefusalKind, type] = {}
 
 
-def error_type(kind: RefusalKind) -> Callable[[type], type]:
-    """Declare the GraphQL error type that answers refusals of `kind`."""
+@strawberry.type(description="What every error member of a result union says.")
+class RefusalMessage:
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+def error_type(kind: RefusalKind, description: str) -> Callable[[type], type]:
+    """Declare the GraphQL error type (a RefusalMessage, with `description`) that answers
+    refusals of `kind`."""
 
     def register(cls: type) -> type:
         if kind in ERROR_TYPES:
             raise TypeError(f"{kind.name} already answered by {ERROR_TYPES[kind].__name__}")
-        ERROR_TYPES[kind] = cls
-        return cls
+        if not issubclass(cls, RefusalMessage):
+            raise TypeError(f"{cls.__name__} must extend RefusalMessage")
+        ERROR_TYPES[kind] = strawberry.type(cls, description=description)
+        return ERROR_TYPES[kind]
 
     return register
 
