@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 
+from persistence.by_ids import loader_of
 from persistence.models import Account, AccountRole, RefreshToken
 
 
@@ -145,9 +145,7 @@ async def unlink_person(person_id: int) -> None:
     await Account.filter(person_id=person_id).update(person_id=None)
 
 
-async def accounts_by_ids(ids: Sequence[int]) -> list[Account | None]:
-    rows = {a.id: a for a in await Account.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+accounts_by_ids = loader_of(Account)
 
 
 async def person_has_account(person_id: int) -> bool:

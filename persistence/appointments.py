@@ -13,6 +13,7 @@ from tortoise.expressions import F
 from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS
 from domain.calendar import WorkingCalendar
 from domain.office_hours import intervals_on, parse_hours, slot_windows
+from persistence.by_ids import loader_of
 from persistence.models import (
     Appointment,
     Office,
@@ -95,9 +96,7 @@ async def slot(slot_id: int) -> Slot | None:
     return await Slot.get_or_none(id=slot_id)
 
 
-async def slots_by_ids(ids: Sequence[int]) -> list[Slot | None]:
-    rows = {s.id: s for s in await Slot.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+slots_by_ids = loader_of(Slot)
 
 
 async def open_slots(
@@ -148,9 +147,7 @@ async def appointment(appointment_id: int) -> Appointment | None:
     return await Appointment.get_or_none(id=appointment_id)
 
 
-async def appointments_by_ids(ids: Sequence[int]) -> list[Appointment | None]:
-    rows = {a.id: a for a in await Appointment.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+appointments_by_ids = loader_of(Appointment)
 
 
 async def rescheduled_to(ids: Sequence[int]) -> list[Appointment | None]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 
+from persistence.by_ids import loader_of
 from persistence.models import AuditEvent, Delegation
 
 
@@ -18,9 +18,7 @@ async def delegation(delegation_id: int) -> Delegation | None:
     return await Delegation.get_or_none(id=delegation_id)
 
 
-async def delegations_by_ids(ids: Sequence[int]) -> list[Delegation | None]:
-    rows = {d.id: d for d in await Delegation.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+delegations_by_ids = loader_of(Delegation)
 
 
 async def of_helper(helper_id: int) -> list[Delegation]:

@@ -8,6 +8,7 @@ from datetime import date
 
 from tortoise.expressions import Q, Subquery
 
+from persistence.by_ids import loader_of
 from persistence.models import (
     Guidance,
     Office,
@@ -48,9 +49,7 @@ async def office(office_id: int) -> Office | None:
     return await Office.get_or_none(id=office_id)
 
 
-async def offices_by_ids(ids: Sequence[int]) -> list[Office | None]:
-    rows = {o.id: o for o in await Office.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+offices_by_ids = loader_of(Office)
 
 
 async def hours_by_office(ids: Sequence[int]) -> list[list[OfficeHours]]:

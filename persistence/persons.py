@@ -13,6 +13,7 @@ from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from domain.identifiers import normalise_name
+from persistence.by_ids import loader_of
 from persistence.models import Passport, Person
 
 
@@ -94,9 +95,7 @@ async def passports_by_person(ids: Sequence[int]) -> list[list[Passport]]:
     return [grouped[i] for i in ids]
 
 
-async def persons_by_ids(ids: Sequence[int]) -> list[Person | None]:
-    rows = {p.id: p for p in await Person.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+persons_by_ids = loader_of(Person)
 
 
 async def passport(passport_id: int) -> Passport | None:

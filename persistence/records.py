@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from domain.application_numbers import format_application_number
+from persistence.by_ids import loader_of
 from persistence.models import (
     Application,
     ApplicationCounter,
@@ -70,9 +71,7 @@ async def applications_by_numbers(
     return await query.limit(2)
 
 
-async def applications_by_ids(ids: Sequence[int]) -> list[Application | None]:
-    rows = {a.id: a for a in await Application.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
+applications_by_ids = loader_of(Application)
 
 
 async def move_application(
