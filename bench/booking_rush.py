@@ -28,18 +28,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import database_arguments, percentile, served  # noqa: E402  (after the path set-up)
+from harness import database_arguments, percentile, served, sign_in  # noqa: E402  (after the path set-up)
 
 PASSWORD = "booking-rush-pass-2026"  # noqa: S105 (throw-away accounts in a throw-away database)
 SERVICE = "VISA_EXTENSION"
 OFFICE_CODE = "BJ-DC"
-
-SIGN_IN = """
-mutation($email: String!, $password: String!) {
-  signIn(input: {email: $email, password: $password}) {
-    __typename ... on AuthSession { accessToken }
-  }
-}"""
 
 BOOK = """
 mutation($input: BookAppointmentInput!) {
@@ -143,14 +136,7 @@ async def sign_in_all(client: httpx.AsyncClient, emails: list[str]) -> list[str]
 
     async def one(email: str) -> str:
         async with gate:
-            response = await client.post(
-                "/graphql",
-                json={"query": SIGN_IN, "variables": {"email": email, "password": PASSWORD}},
-            )
-        result = response.json()["data"]["signIn"]
-        if result["__typename"] != "AuthSession":
-            raise RuntimeError(f"sign-in of {email} failed: {result}")
-        return result["accessToken"]
+            return await sign_in(client, email, PASSWORD)
 
     return await asyncio.gather(*(one(e) for e in emails))
 

@@ -159,6 +159,25 @@ async def served(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+SIGN_IN = """
+mutation($email: String!, $password: String!) {
+  signIn(input: {email: $email, password: $password}) {
+    __typename ... on AuthSession { accessToken }
+  }
+}"""
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> str:
+    """The access token of a signed-in account (a failed sign-in ends the run)."""
+    response = await client.post(
+        "/graphql", json={"query": SIGN_IN, "variables": {"email": email, "password": password}}
+    )
+    result = response.json()["data"]["signIn"]
+    if result["__typename"] != "AuthSession":
+        raise RuntimeError(f"sign-in of {email} failed: {result}")
+    return result["accessToken"]
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)

@@ -62,6 +62,7 @@ from harness import (  # noqa: E402  (after the path set-up)
     free_port,
     pg_admin,
     server_environment,
+    sign_in,
 )
 
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
@@ -88,13 +89,6 @@ query Dashboard {
     permanentResidentCard { number validUntil }
     passports { number current boundFrom boundUntil }
   } }
-}"""
-
-SIGN_IN = """
-mutation($email: String!, $password: String!) {
-  signIn(input: {email: $email, password: $password}) {
-    __typename ... on AuthSession { accessToken }
-  }
 }"""
 
 SCENARIOS = ("bare", "graphql-get", "graphql-post", "handwritten", "dashboard")
@@ -325,17 +319,6 @@ async def create_dashboard_person(database_url: str, records: int) -> str:
         )
 
 
-async def sign_in(client: httpx.AsyncClient, email: str) -> str:
-    response = await client.post(
-        "/graphql",
-        json={"query": SIGN_IN, "variables": {"email": email, "password": DEMO_PASSWORD}},
-    )
-    result = response.json()["data"]["signIn"]
-    if result["__typename"] != "AuthSession":
-        raise RuntimeError(f"sign-in of {email} failed: {result}")
-    return result["accessToken"]
-
-
 def _first_difference(a: object, b: object, path: str = "") -> str | None:
     if type(a) is not type(b):
         return f"{path or '.'}: {a!r} != {b!r}"
@@ -393,7 +376,7 @@ async def prepare_server(
     get_url = f"{server}/graphql?{urlencode({'query': OFFICES})}"
     async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         email = await create_dashboard_person(database_url, args.records)
-        token = await sign_in(client, email)
+        token = await sign_in(client, email, DEMO_PASSWORD)
         auth = {"Authorization": f"Bearer {token}"}
 
         # Two GETs in a row: the second must come from the response cache (same ETag). The
