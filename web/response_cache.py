@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import time
@@ -76,16 +77,28 @@ def _named(gtype: Any) -> Any:
     return gtype
 
 
-def _personal(gtype: Any, schema: GraphQLSchema) -> bool:
-    """Whether values of this type may differ by viewer: a node other than an office, or a
-    union or interface that may hold one."""
+def _personal(gtype: Any, schema: GraphQLSchema, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether values of this type may differ by viewer: a node other than an office, a union
+    or interface that may hold one, or a type through which one can be reached (a connection
+    of applications differs by viewer even when only its cursors or page info are selected).
+    An office's own fields are judged one by one when they are selected."""
     if isinstance(gtype, GraphQLUnionType | GraphQLInterfaceType):
-        return any(_personal(t, schema) for t in schema.get_possible_types(gtype))
+        return any(_personal(t, schema, seen) for t in schema.get_possible_types(gtype))
     if isinstance(gtype, GraphQLObjectType):
-        return gtype.name not in PUBLIC_NODE_TYPES and any(
-            i.name == "Node" for i in gtype.interfaces
+        if gtype.name in PUBLIC_NODE_TYPES or gtype.name in seen:
+            return False
+        if any(i.name == "Node" for i in gtype.interfaces):
+            return True
+        return any(
+            _personal(_named(f.type), schema, seen | {gtype.name}) for f in gtype.fields.values()
         )
     return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _personal_type(schema: GraphQLSchema, gtype: Any) -> bool:
+    """`_personal`, worked out once per schema and type."""
+    return _personal(gtype, schema)
 
 
 def _reads_only_public(
@@ -105,7 +118,7 @@ def _reads_only_public(
             if field is None:
                 return False
             named = _named(field.type)
-            if _personal(named, schema):
+            if _personal_type(schema, named):
                 return False
             if not _reads_only_public(node.selection_set, named, schema, fragments, seen):
                 return False
