@@ -6,8 +6,10 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from httpx_ws import WebSocketDisconnect
 
 from tests.conftest import sign_in
+from tests.test_subscriptions import ws_session
 
 # ------------------------------------------------------------- the shared response cache
 
@@ -35,3 +37,40 @@ async def test_an_officers_get_of_a_queue_without_its_nodes_is_not_shared(client
     own = staff.json()["data"]["offices"]["edges"][0]["node"]
     assert own["code"] == "BJ-DC" and own[field] is not None, staff.text
     assert anonymous.json()["data"]["offices"]["edges"][0]["node"][field] is None, anonymous.text
+
+
+# ------------------------------------------------------------------------ the WebSocket
+
+
+@pytest.mark.parametrize("payload", ["x", [1], None, 5], ids=["string", "list", "null", "number"])
+async def test_a_subscribe_whose_payload_is_not_an_object_is_a_protocol_error(app, client, payload):
+    """graphql-transport-ws: an invalid message closes the socket with 4400, not with 1011
+    and the text of a Python exception."""
+    token = await sign_in(client, "applicant@demo.test")
+    async with ws_session(app) as ws:
+        await init_with(ws, {"authorization": f"Bearer {token}"})
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.receive_json(timeout=5)
+    assert closed.value.code == 4400, closed.value
+    assert "indices" not in closed.value.reason and "subscriptable" not in closed.value.reason
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"authorization": 5}, {"Authorization": ["Bearer x"]}, {"headers": {"authorization": 7}}],
+    ids=["number", "list", "nested-number"],
+)
+async def test_an_authorization_that_is_not_text_is_refused_not_anonymous(app, params):
+    """A client that sends a token it cannot spell must learn it, as over HTTP (401), instead
+    of being served quietly as anonymous."""
+    async with ws_session(app) as ws:
+        await ws.send_json({"type": "connection_init", "payload": params})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.receive_json(timeout=5)
+    assert closed.value.code == 4403, closed.value
+
+
+async def init_with(ws, payload: dict) -> None:
+    await ws.send_json({"type": "connection_init", "payload": payload})
+    assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"

@@ -22,23 +22,32 @@ from web.websocket_limits import GatedTransportWSHandler
 from web.websocket_sessions import SessionBoundTransportWSHandler
 
 
-def authorization_of(params: object) -> str | None:
+def authorization_of(params: object) -> object:
     """The token from connection_init's payload as clients send it: `authorization` in any
     letter case (GraphiQL sends `Authorization`), at the top or in a nested `headers` object
-    (Apollo's and urql's habit of reusing their HTTP headers)."""
+    (Apollo's and urql's habit of reusing their HTTP headers). Whatever value was sent (a
+    number, a list: the caller refuses what is not text); None when none was."""
     if not isinstance(params, dict):
         return None
     for container in (params, params.get("headers")):
         if not isinstance(container, dict):
             continue
         for key, value in container.items():
-            if isinstance(key, str) and key.lower() == "authorization" and isinstance(value, str):
+            if isinstance(key, str) and key.lower() == "authorization" and value is not None:
                 return value
     return None
 
 
 class TransportWSHandler(SessionBoundTransportWSHandler, GatedTransportWSHandler):
     """Session first (an ended session is refused before anything is paid), then the gate."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        # A subscribe whose payload is not an object, or whose id is not text, is an invalid
+        # message (4400), not a crash of the connection (1011 with a Python error's text).
+        if not isinstance(message.get("payload"), dict) or not isinstance(message.get("id"), str):
+            await self.handle_invalid_message("Invalid subscribe message")
+            return
+        await super().handle_subscribe(message)
 
 
 class GraphQLWebSocket(GraphQL):
@@ -70,9 +79,10 @@ class GraphQLWebSocket(GraphQL):
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         header = authorization_of(context.connection_params)
         try:
-            identity = await authenticate(
-                self.services, header if isinstance(header, str) else None
-            )
+            if header is not None and not isinstance(header, str):
+                # Sent, but not a token anyone could spell: refused as over HTTP, never anonymous.
+                raise Unauthenticated("Send the access token as 'Bearer <token>' text.")
+            identity = await authenticate(self.services, header)
         except Unauthenticated as exc:
             raise ConnectionRejectionError(
                 {"message": str(exc), "code": "UNAUTHENTICATED"}
