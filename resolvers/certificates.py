@@ -99,8 +99,10 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     return refreshed
 
 
-async def verify(ctx: Context, token: str) -> certificates.Verification:
-    """Anyone may verify: signature with a published key, expiry, then revocation."""
+async def verify(ctx: Context, token: str) -> tuple[certificates.Verification, int | None]:
+    """Anyone may verify: signature with a published key, expiry, then revocation. With the
+    result, the stored certificate's key when the signature is genuine and the viewer is staff
+    (None for everyone else, so the answer never links a token to a record for them)."""
     ring = ctx.services.keys
     now = ctx.now()
     keys = {k["kid"]: k for k in ring.published_document_keys(now)}
@@ -109,11 +111,15 @@ async def verify(ctx: Context, token: str) -> certificates.Verification:
         await ring.reload()  # a key published by another process since we last looked
         keys = {k["kid"]: k for k in ring.published_document_keys(now)}
     result = certificates.verify(token, keys, now)
-    if result.claims is not None and isinstance(result.claims.get("jti"), str):
-        stored = await store.by_jti(result.claims["jti"])
-        if stored is not None and stored.revoked_at is not None:
-            return certificates.revoked(result)
-    return result
+    if result.claims is None or not isinstance(result.claims.get("jti"), str):
+        return result, None
+    stored = await store.by_jti(result.claims["jti"])
+    if stored is None:
+        return result, None
+    certificate_id = stored.id if gate.is_staff(ctx) else None
+    if stored.revoked_at is not None:
+        return certificates.revoked(result), certificate_id
+    return result, certificate_id
 
 
 async def rotate(ctx: Context) -> tuple[str, str]:

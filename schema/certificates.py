@@ -79,6 +79,10 @@ class Certificate(Node):
     def expires_at(self) -> dt.datetime:
         return self.row.expires_at.astimezone(HOME_ZONE)
 
+    @strawberry.field(description="True once the certificate is revoked.")
+    def revoked(self) -> bool:
+        return self.row.revoked_at is not None
+
     @strawberry.field(description="When it was revoked, if it was.")
     def revoked_at(self) -> dt.datetime | None:
         return self.row.revoked_at.astimezone(HOME_ZONE) if self.row.revoked_at else None
@@ -95,6 +99,11 @@ class DocumentVerification:
     expires_at: dt.datetime | None = strawberry.field(description="When it expires.")
     claims: JSON | None = strawberry.field(
         description="The document's own claims, when the signature is genuine."
+    )
+    certificate_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Officers and admins: the certificate the token is, when the signature is "
+        "genuine (also when expired or revoked); null for everyone else.",
     )
 
 
@@ -129,11 +138,14 @@ RevokeCertificateResult = result_union(
 RotateSigningKeyResult = result_union("rotateSigningKey", SigningKeyRotated, NotPermitted)
 
 
-def verification(result: object) -> DocumentVerification:
+def verification(result: object, certificate_pk: int | None = None) -> DocumentVerification:
     from signing.certificates import Verification
 
     assert isinstance(result, Verification)
     return DocumentVerification(
+        certificate_id=(
+            to_global_id("Certificate", certificate_pk) if certificate_pk is not None else None
+        ),
         valid=result.valid,
         failure=VerificationFailure(result.failure) if result.failure else None,
         key_id=result.key_id,

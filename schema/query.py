@@ -250,4 +250,4 @@ class Query:
         from resolvers.certificates import verify
         from schema.certificates import verification
 
-        return verification(await verify(info.context, token))
+        return verification(*await verify(info.context, token))
