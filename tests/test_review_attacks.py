@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect
 
 from tests.conftest import sign_in
 from tests.test_subscriptions import ws_session
+from tests.test_transport_limits import budget  # noqa: F401 (a fixture)
 
 # ------------------------------------------------------------- the shared response cache
 
@@ -74,3 +76,26 @@ async def test_an_authorization_that_is_not_text_is_refused_not_anonymous(app, p
 async def init_with(ws, payload: dict) -> None:
     await ws.send_json({"type": "connection_init", "payload": payload})
     assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+
+
+# ------------------------------------------------------------------------------- limits
+
+
+async def test_an_anonymous_budget_is_one_per_ipv6_slash_64(app, budget):  # noqa: F811
+    """A client holding an IPv6 /64 must not buy a fresh cost budget with every address in
+    it, as it cannot for sign-in and identity-matching limits."""
+    query = "{ viewer { account { id } } }"
+
+    async def from_address(address: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(address, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return await c.post("/graphql", json={"query": query})
+
+    cost = (await from_address("2001:db8:6::1")).json()["extensions"]["cost"]["requestedQueryCost"]
+    budget(2 * cost)
+    answers = [await from_address(f"2001:db8:7:{secrets.token_hex(2)}::{n}") for n in (1, 2, 3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]  # other /64s: their own budgets
+    budget(2 * cost)
+    prefix = f"2001:db8:8:{secrets.token_hex(2)}"
+    answers = [await from_address(f"{prefix}:{n}::{n}") for n in (1, 2, 3)]
+    assert [a.status_code for a in answers] == [200, 200, 429], [a.text for a in answers]

@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 
+from persistence.rate_limits import address_key
 from resolvers.context import Context
 from schema.limits import estimate
 from settings import Settings
@@ -58,10 +59,11 @@ class Charged:
 
 
 def budget_bucket(ctx: Context) -> str:
-    """One budget per account, whatever the transport; per client address when anonymous."""
+    """One budget per account, whatever the transport; per client address when anonymous
+    (an IPv6 /64 counting as one address, as for the other per-address limits)."""
     if ctx.account is not None:
         return f"cost:acct:{ctx.account.id}"
-    return f"cost:ip:{ctx.client_ip}"
+    return f"cost:ip:{address_key(ctx.client_ip)}"
 
 
 def operation_problem(document: DocumentNode, operation_name: str | None) -> str | None:
