@@ -60,6 +60,7 @@ async def create_applicants(n: int) -> list[tuple[str, int]]:
     from argon2 import PasswordHasher
     from tortoise.transactions import in_transaction
 
+    from domain.persons import PersonFacts
     from persistence.models import Account, AccountRole
     from persistence.persons import create_person
 
@@ -69,13 +70,15 @@ async def create_applicants(n: int) -> list[tuple[str, int]]:
     async with in_transaction():
         for i in range(n):
             person = await create_person(
-                surname="Rush",
-                given_names=f"Applicant {i}",
-                nationality="GBR",
-                birth_date=date(1980, 1, 1) + timedelta(days=i),
-                sex="X",
-                passport_number=f"B{secrets.token_hex(4).upper()}",
-                passport_valid_until=date(2035, 1, 1),
+                PersonFacts(
+                    surname="Rush",
+                    given_names=f"Applicant {i}",
+                    nationality="GBR",
+                    birth_date=date(1980, 1, 1) + timedelta(days=i),
+                    sex="X",
+                    passport_number=f"B{secrets.token_hex(4).upper()}",
+                    passport_valid_until=date(2035, 1, 1),
+                ),
                 bound_from=date(2026, 1, 1),
             )
             email = f"rush-{run}-{i}@bench.test"

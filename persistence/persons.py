@@ -6,13 +6,13 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from domain.identifiers import normalise_name
+from domain.persons import PersonFacts
 from persistence.by_ids import loader_of
 from persistence.models import Passport, Person
 
@@ -25,47 +25,36 @@ async def passport_taken(number: str, issuing_country: str) -> bool:
     return await Passport.filter(number=number, issuing_country=issuing_country).exists()
 
 
-async def create_person(
-    *,
-    surname: str,
-    given_names: str,
-    nationality: str,
-    birth_date: date,
-    sex: str,
-    passport_number: str,
-    passport_valid_until: date,
-    bound_from: date,
-    passport_country: str | None = None,
-) -> Person:
-    """A new person with one current passport (issued by their nationality unless another
-    country is given). The one way persons are made: registration, demo data, benchmarks and
-    tests. Raises IntegrityError when the passport is already bound to someone."""
+async def create_person(facts: PersonFacts, *, bound_from: date) -> Person:
+    """A new person with one current passport, bound from `bound_from`. The one way persons
+    are made: registration, demo data, benchmarks and tests. Raises IntegrityError when the
+    passport is already bound to someone."""
     person = await Person.create(
-        surname=surname,
-        given_names=given_names,
-        surname_key=normalise_name(surname),
-        nationality=nationality,
-        birth_date=birth_date,
-        sex=sex,
+        surname=facts.surname,
+        given_names=facts.given_names,
+        surname_key=normalise_name(facts.surname),
+        nationality=facts.nationality,
+        birth_date=facts.birth_date,
+        sex=facts.sex,
         subject=secrets.token_urlsafe(18),
     )
     await Passport.create(
         person_id=person.id,
-        number=passport_number,
-        issuing_country=passport_country or nationality,
-        valid_until=passport_valid_until,
+        number=facts.passport_number,
+        issuing_country=facts.issuing_country,
+        valid_until=facts.passport_valid_until,
         bound_from=bound_from,
         is_current=True,
     )
     return person
 
 
-async def register(**facts: Any) -> Person | None:
+async def register(facts: PersonFacts, *, bound_from: date) -> Person | None:
     """create_person in a transaction of its own; None when the passport is already
     registered."""
     try:
         async with in_transaction():
-            return await create_person(**facts)
+            return await create_person(facts, bound_from=bound_from)
     except IntegrityError:
         return None
 

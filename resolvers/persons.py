@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import date
 
 from domain.identifiers import (
@@ -12,6 +13,7 @@ from domain.identifiers import (
     normalise_nationality,
     normalise_passport_number,
 )
+from domain.persons import PersonFacts
 from persistence import accounts as account_store
 from persistence import persons as store
 from persistence.models import Passport, Person, Role
@@ -74,43 +76,27 @@ def _birth_date(ctx: Context, birth_date: date) -> date:
     return birth_date
 
 
-async def register_person(
-    ctx: Context,
-    *,
-    surname: str,
-    given_names: str,
-    nationality: str,
-    birth_date: date,
-    sex: str,
-    passport_number: str,
-    passport_country: str,
-    passport_valid_until: date,
-) -> Person:
+async def register_person(ctx: Context, facts: PersonFacts) -> Person:
     require_account(ctx)
     if not is_staff(ctx):
         raise not_permitted()
-    surname = _name(surname, "surname")
-    given_names = " ".join(given_names.split())
+    surname = _name(facts.surname, "surname")
+    given_names = " ".join(facts.given_names.split())
     if len(given_names) > 200:
         raise invalid("Enter at most 200 characters.", "givenNames")
-    nationality = _country(nationality, "nationality")
-    passport_country = _country(passport_country, "passportIssuingCountry")
-    number = _passport_number(passport_number)
-    _birth_date(ctx, birth_date)
-    require_field_days_in_range("passportValidUntil", passport_valid_until)
-    if passport_valid_until < ctx.today():
-        raise invalid("The passport has expired.", "passportValidUntil")
-    person = await store.register(
+    checked = replace(
+        facts,
         surname=surname,
         given_names=given_names,
-        nationality=nationality,
-        birth_date=birth_date,
-        sex=sex,
-        passport_number=number,
-        passport_country=passport_country,
-        passport_valid_until=passport_valid_until,
-        bound_from=ctx.today(),
+        nationality=_country(facts.nationality, "nationality"),
+        passport_country=_country(facts.issuing_country, "passportIssuingCountry"),
+        passport_number=_passport_number(facts.passport_number),
     )
+    _birth_date(ctx, facts.birth_date)
+    require_field_days_in_range("passportValidUntil", facts.passport_valid_until)
+    if facts.passport_valid_until < ctx.today():
+        raise invalid("The passport has expired.", "passportValidUntil")
+    person = await store.register(checked, bound_from=ctx.today())
     if person is None:
         raise invalid(
             "A passport with this number and country is already registered.", "passportNumber"

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.persons import PersonFacts
 from resolvers import accounts, persons
 from resolvers.rows import AccountRow
 from schema.accounts import (
@@ -83,6 +84,18 @@ class RegisterPersonInput:
         description="Issuing country of the passport, ISO 3166-1 alpha-3."
     )
     passport_valid_until: date = strawberry.field(description="Expiry date of the passport.")
+
+    def facts(self) -> PersonFacts:
+        return PersonFacts(
+            surname=self.surname,
+            given_names=self.given_names,
+            nationality=self.nationality,
+            birth_date=self.birth_date,
+            sex=self.sex.value,
+            passport_number=self.passport_number,
+            passport_country=self.passport_issuing_country,
+            passport_valid_until=self.passport_valid_until,
+        )
 
 
 SignUpResult = result_union("signUp", AuthSession, EmailTaken, ValidationError, RateLimited)
@@ -209,16 +222,6 @@ class AccountMutations:
         return await run_mutation(
             info,
             RegisterPersonResult,
-            lambda ctx: persons.register_person(
-                ctx,
-                surname=input.surname,
-                given_names=input.given_names,
-                nationality=input.nationality,
-                birth_date=input.birth_date,
-                sex=input.sex.value,
-                passport_number=input.passport_number,
-                passport_country=input.passport_issuing_country,
-                passport_valid_until=input.passport_valid_until,
-            ),
+            lambda ctx: persons.register_person(ctx, input.facts()),
             lambda row: PersonRegistered(person=Person.from_row(row)),
         )

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from domain.booking import active_key
 from domain.identifiers import random_reference
+from domain.persons import PersonFacts
 from persistence import appointments as appointment_store
 from persistence.models import Account, AccountRole, Delegation, Slot
 from persistence.models import Appointment as AppointmentRow
@@ -1127,13 +1128,15 @@ async def _applicants_in_the_database(app: Any, n: int) -> tuple[list[tuple[str,
     made: list[tuple[str, int]] = []
     for i in range(n):
         person = await create_person(
-            surname="Rush",
-            given_names=f"Number {i}",
-            nationality="GBR",
-            birth_date=date(1990, 1, 1) + timedelta(days=i),
-            sex="X",
-            passport_number=f"R{secrets.token_hex(4).upper()}",
-            passport_valid_until=date(2033, 1, 1),
+            PersonFacts(
+                surname="Rush",
+                given_names=f"Number {i}",
+                nationality="GBR",
+                birth_date=date(1990, 1, 1) + timedelta(days=i),
+                sex="X",
+                passport_number=f"R{secrets.token_hex(4).upper()}",
+                passport_valid_until=date(2033, 1, 1),
+            ),
             bound_from=date(2026, 1, 1),
         )
         account = await Account.create(

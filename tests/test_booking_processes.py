@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
+from domain.persons import PersonFacts
 from persistence.models import Account, AccountRole, Slot
 from persistence.persons import create_person
 from tests.conftest import SIGN_IN
@@ -39,13 +40,15 @@ async def test_two_processes_never_oversell_a_slot(app, two_servers):
     for _ in range(30):
         tag = secrets.token_hex(4).upper()
         person = await create_person(
-            surname="Rush",
-            given_names=tag,
-            nationality="FRA",
-            birth_date=date(1990, 1, 1),
-            sex="X",
-            passport_number=f"RUSH{tag}",
-            passport_valid_until=date(2031, 1, 1),
+            PersonFacts(
+                surname="Rush",
+                given_names=tag,
+                nationality="FRA",
+                birth_date=date(1990, 1, 1),
+                sex="X",
+                passport_number=f"RUSH{tag}",
+                passport_valid_until=date(2031, 1, 1),
+            ),
             bound_from=date(2026, 1, 1),
         )
         account = await Account.create(

@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from domain.dates import HOME_ZONE, HOME_ZONE_NAME
 from domain.identifiers import make_pr_card_number, normalise_name
+from domain.persons import PersonFacts
 from persistence import persons as person_store
 from persistence.catalogue_data import GUIDANCE, SERVICES
 from persistence.demo.offices import OFFICES
@@ -162,28 +163,6 @@ def _typed_by_helper(person: Person) -> dict[str, object]:
     }
 
 
-async def _person(
-    surname: str,
-    given: str,
-    nationality: str,
-    born: date,
-    sex: str,
-    passport: str,
-    passport_until: date,
-    bound_from: date,
-) -> Person:
-    return await person_store.create_person(
-        surname=surname,
-        given_names=given,
-        nationality=nationality,
-        birth_date=born,
-        sex=sex,
-        passport_number=passport,
-        passport_valid_until=passport_until,
-        bound_from=bound_from,
-    )
-
-
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=HOME_ZONE).astimezone(UTC)
 
@@ -241,15 +220,17 @@ async def load_demo_data(password_hash: str, today: date) -> None:
         await _account("analyst@demo.test", "Analyst", password_hash, ["ANALYST"])
 
         # A foreign resident with a visa, a residence permit and an application under review.
-        anna = await _person(
-            "Schmidt",
-            "Anna Maria",
-            "DEU",
-            date(1990, 4, 12),
-            "F",
-            "C01X00T47",
-            today + timedelta(days=2400),
-            today - timedelta(days=700),
+        anna = await person_store.create_person(
+            PersonFacts(
+                "Schmidt",
+                "Anna Maria",
+                "DEU",
+                date(1990, 4, 12),
+                "F",
+                "C01X00T47",
+                today + timedelta(days=2400),
+            ),
+            bound_from=today - timedelta(days=700),
         )
         await _account(
             "applicant@demo.test", "Anna Schmidt", password_hash, ["APPLICANT"], person_id=anna.id
@@ -291,15 +272,17 @@ async def load_demo_data(password_hash: str, today: date) -> None:
         pr_born = date(1978, 9, 23)
         card_issued = today - timedelta(days=990)
         switch = today - timedelta(days=520)
-        michael = await _person(
-            "Johnson",
-            "Michael James",
-            "USA",
-            pr_born,
-            "M",
-            "590123456",
-            switch + timedelta(days=3650),
-            switch,
+        michael = await person_store.create_person(
+            PersonFacts(
+                "Johnson",
+                "Michael James",
+                "USA",
+                pr_born,
+                "M",
+                "590123456",
+                switch + timedelta(days=3650),
+            ),
+            bound_from=switch,
         )
         await Passport.create(
             person_id=michael.id,
@@ -324,25 +307,29 @@ async def load_demo_data(password_hash: str, today: date) -> None:
         # A helper with two active dependants: a child and an elderly person, neither with an
         # account; the elderly person's delegation was confirmed by an officer at the counter.
         helper = await _account("helper@demo.test", "Wang Fang", password_hash, ["APPLICANT"])
-        child = await _person(
-            "Tanaka",
-            "Yui",
-            "JPN",
-            today.replace(year=today.year - 9),
-            "F",
-            "TR1234567",
-            today + timedelta(days=1500),
-            today - timedelta(days=400),
+        child = await person_store.create_person(
+            PersonFacts(
+                "Tanaka",
+                "Yui",
+                "JPN",
+                today.replace(year=today.year - 9),
+                "F",
+                "TR1234567",
+                today + timedelta(days=1500),
+            ),
+            bound_from=today - timedelta(days=400),
         )
-        elder = await _person(
-            "Kim",
-            "Soon-ja",
-            "KOR",
-            date(1948, 2, 11),
-            "F",
-            "M12345678",
-            today + timedelta(days=900),
-            today - timedelta(days=300),
+        elder = await person_store.create_person(
+            PersonFacts(
+                "Kim",
+                "Soon-ja",
+                "KOR",
+                date(1948, 2, 11),
+                "F",
+                "M12345678",
+                today + timedelta(days=900),
+            ),
+            bound_from=today - timedelta(days=300),
         )
         await Document.create(
             person_id=child.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
+from domain.persons import PersonFacts
 from persistence.models import (
     Account,
     AccountRole,
@@ -26,13 +27,15 @@ async def person_with_records(count: int, *, surname: str, now: datetime) -> str
     whose password is the demo officer's (the demo password)."""
     tag = secrets.token_hex(4)
     person = await create_person(
-        surname=surname,
-        given_names=tag,
-        nationality="ITA",
-        birth_date=date(1985, 3, 3),
-        sex="F",
-        passport_number=f"Q{tag}1",
-        passport_valid_until=date(2031, 1, 1),
+        PersonFacts(
+            surname=surname,
+            given_names=tag,
+            nationality="ITA",
+            birth_date=date(1985, 3, 3),
+            sex="F",
+            passport_number=f"Q{tag}1",
+            passport_valid_until=date(2031, 1, 1),
+        ),
         bound_from=date(2021, 1, 1),
     )
     offices = await Office.all().order_by("id").limit(5)
