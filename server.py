@@ -37,6 +37,7 @@ from persistence.demo.load import database_is_empty, load_demo_data, load_refere
 from persistence.rate_limits import make_cost_budget, make_rate_limiter
 from persistence.session_revocations import make_session_revocations
 from persistence.session_revocations import restore as restore_session_revocations
+from persistence.subscription_slots import make_subscription_slots
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
@@ -100,6 +101,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         sessions=make_session_revocations(
             settings.redis_url, settings.redis_namespace, settings.access_token_minutes
         ),
+        subscriptions=make_subscription_slots(settings.redis_url, settings.redis_namespace),
     )
     # Before serving: a sign-out of the last minutes stays a sign-out after a restart.
     await restore_session_revocations(services.sessions, settings.access_token_minutes, now)
@@ -186,6 +188,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await services.events.close()
             await services.budget.close()
             await services.sessions.close()
+            await services.subscriptions.close()
             await persisted.close()
             await response_cache.close()
             await close_database()

@@ -178,6 +178,9 @@ class Settings:
     # A JSON file of the only documents accepted (registered-only mode); unset accepts any.
     persisted_queries_file: str | None = None
     cost_budget_per_minute: int = 100_000
+    # Live subscriptions one account may hold at once, over all its connections and (with
+    # Redis) all server processes; a further subscribe is refused (RATE_LIMITED).
+    max_subscriptions_per_account: int = 20
     # GET /metrics requires "Authorization: Bearer <token>" when set; production without it
     # answers 404 (development and test without it: open).
     metrics_token: str | None = None
@@ -246,6 +249,7 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "trusted_proxies": _networks,
     "cors_origins": _origins,
     "statistics_rounding_base": _positive,
+    "max_subscriptions_per_account": _positive,
 }
 _PARSE_TYPE: dict[str, Callable[[str, str], object]] = {
     "str": lambda _, raw: raw,

@@ -20,6 +20,7 @@ from persistence.session_revocations import (
     SessionRevocations,
     keep_seconds,
 )
+from persistence.subscription_slots import MemorySubscriptionSlots, SubscriptionSlots
 from settings import Settings
 from signing.keys import KeyRing
 
@@ -68,6 +69,8 @@ class Services:
     sessions: SessionRevocations = field(
         default_factory=lambda: MemorySessionRevocations(keep_seconds(15))
     )
+    # Live subscriptions per account (MAX_SUBSCRIPTIONS_PER_ACCOUNT), over every process.
+    subscriptions: SubscriptionSlots = field(default_factory=MemorySubscriptionSlots)
     # Called after public data (offices, closures, guidance) changed: drops cached answers.
     on_public_change: Callable[[], Awaitable[None]] | None = None
 

@@ -20,6 +20,7 @@ from web.cors import OriginPolicy
 from web.logging_setup import request_id
 from web.websocket_limits import GatedTransportWSHandler
 from web.websocket_sessions import SessionBoundTransportWSHandler
+from web.websocket_subscription_cap import SubscriptionCapTransportWSHandler
 
 
 def authorization_of(params: object) -> object:
@@ -38,8 +39,11 @@ def authorization_of(params: object) -> object:
     return None
 
 
-class TransportWSHandler(SessionBoundTransportWSHandler, GatedTransportWSHandler):
-    """Session first (an ended session is refused before anything is paid), then the gate."""
+class TransportWSHandler(
+    SessionBoundTransportWSHandler, SubscriptionCapTransportWSHandler, GatedTransportWSHandler
+):
+    """Session first (an ended session is refused before anything is paid), then the
+    account's subscription cap (a slot held while the subscription runs), then the gate."""
 
     async def handle_subscribe(self, message: Any) -> None:
         # A subscribe whose payload is not an object, or whose id is not text, is an invalid
