@@ -5,47 +5,50 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import settings as settings_module
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
-from persistence.database import close_database, open_database
+from persistence.database import close_database
+from server import open_for_service
+from settings import Settings
+from signing.keys import KeyRing
+
+
+@contextlib.asynccontextmanager
+async def _opened() -> AsyncIterator[tuple[Settings, KeyRing]]:
+    """The database opened as the server opens it (server.open_for_service), closed after."""
+    settings = settings_module.load()
+    keys = await open_for_service(settings, datetime.now(UTC))
+    try:
+        yield settings, keys
+    finally:
+        await close_database()
 
 
 async def _generate(start: date, end: date) -> None:
-    s = settings_module.load()
-    await open_database(s)
-    try:
+    async with _opened() as (settings, _):
         await calendar_store.seed_years(range(start.year, end.year + 1))
         calendar = await calendar_store.load_calendar()
-        created = await appointment_store.generate_slots(calendar, start, end, s.slot_minutes)
+        created = await appointment_store.generate_slots(
+            calendar, start, end, settings.slot_minutes
+        )
         print(f"{created} slots created for {start}..{end} (existing slots were kept)")
-    finally:
-        await close_database()
 
 
 async def _no_shows() -> None:
-    await open_database(settings_module.load())
-    try:
+    async with _opened():
         changed = await appointment_store.mark_no_shows(datetime.now(UTC))
         print(f"{changed} appointments marked NO_SHOW")
-    finally:
-        await close_database()
 
 
 async def _rotate() -> None:
-    from signing.keys import KeyRing
-
-    s = settings_module.load()
-    await open_database(s)
-    try:
-        ring = KeyRing(s)
-        await ring.ensure(datetime.now(UTC))
-        active, upcoming = await ring.rotate_documents(datetime.now(UTC)) or ("?", "?")
+    async with _opened() as (_, keys):
+        active, upcoming = await keys.rotate_documents(datetime.now(UTC)) or ("?", "?")
         print(f"signing with {active}; published next key {upcoming}")
-    finally:
-        await close_database()
 
 
 def main() -> None:

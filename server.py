@@ -8,7 +8,7 @@ import hmac
 import logging
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,10 +74,10 @@ def calendar_years(settings: Settings, this_year: int) -> range:
     return range(min(settings.calendar_first_year, this_year - 1), this_year + 3)
 
 
-async def start_services(settings: Settings, clock: Clock) -> Services:
-    """Migrate, seed reference data (and sample data in development), load keys and calendar."""
-    now = clock.now()
-    hasher = password_hasher(settings)
+async def open_for_service(settings: Settings, now: datetime) -> KeyRing:
+    """Open the database as every process does, the server and each `manage.py` command:
+    under the start-up lock, migrate, seed the calendar and reference data (and sample data in
+    development), and make sure the signing keys exist; the key ring, loaded."""
     keys = KeyRing(settings)
     require_sqlite_folder(settings)
     async with startup_lock(settings):
@@ -85,8 +85,17 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         await calendar_store.seed_years(calendar_years(settings, now.year))
         await load_reference_data()
         if settings.loads_demo_data and await database_is_empty():
-            await load_demo_data(hasher.hash(settings.demo_password), local_day(now))
+            demo_hash = password_hasher(settings).hash(settings.demo_password)
+            await load_demo_data(demo_hash, local_day(now))
         await keys.ensure(now)
+    return keys
+
+
+async def start_services(settings: Settings, clock: Clock) -> Services:
+    """Open the database (open_for_service), then the services around it: limits, events,
+    session revocations, the calendar; one upkeep round before serving."""
+    now = clock.now()
+    keys = await open_for_service(settings, now)
     if settings.report_sql:
         statement_counter.enable()
     services = Services(
@@ -94,7 +103,7 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
         keys=keys,
         limiter=make_rate_limiter(settings.redis_url, settings.redis_namespace),
         clock=clock,
-        hasher=hasher,
+        hasher=password_hasher(settings),
         calendar=await calendar_store.load_calendar(),
         events=EventBus(settings.redis_url, settings.redis_namespace),
         budget=make_cost_budget(settings.redis_url, settings.redis_namespace),
