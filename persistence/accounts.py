@@ -8,6 +8,7 @@ from tortoise.exceptions import IntegrityError
 
 from persistence.by_ids import loader_of
 from persistence.models import Account, AccountRole, RefreshToken
+from persistence.unique import create_unless_taken
 
 
 async def account_with_roles(account_id: int) -> tuple[Account, frozenset[str]] | None:
@@ -36,15 +37,15 @@ async def create_account(
     person_id: int | None = None,
 ) -> Account | None:
     """A new account, or None when the e-mail address is taken."""
-    try:
-        account = await Account.create(
-            email=email,
-            display_name=display_name,
-            password_hash=password_hash,
-            office_id=office_id,
-            person_id=person_id,
-        )
-    except IntegrityError:
+    account = await create_unless_taken(
+        Account,
+        email=email,
+        display_name=display_name,
+        password_hash=password_hash,
+        office_id=office_id,
+        person_id=person_id,
+    )
+    if account is None:
         return None
     await AccountRole.bulk_create([AccountRole(account_id=account.id, role=r) for r in roles])
     return account

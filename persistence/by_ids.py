@@ -1,8 +1,10 @@
-"""Rows by primary key, as the DataLoaders batch them: one query, answers in the order asked."""
+"""Rows by primary key, and groups of rows by the key they belong to, as the DataLoaders batch
+them: one query, answers in the order asked."""
 
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -20,3 +22,20 @@ async def rows_by_ids(model: type[M], ids: Sequence[int]) -> list[M | None]:
 def loader_of(model: type[M]) -> Callable[[Sequence[int]], Awaitable[list[M | None]]]:
     """The batch function that loads rows of `model` by primary key."""
     return functools.partial(rows_by_ids, model)
+
+
+async def rows_grouped_by(
+    model: type[M], key: str, order: tuple[str, ...], ids: Sequence[int]
+) -> list[list[M]]:
+    """For each of `ids`, the rows of `model` whose `key` is that id, in `order`."""
+    grouped: dict[int, list[M]] = defaultdict(list)
+    for row in await model.filter(**{f"{key}__in": list(ids)}).order_by(*order):
+        grouped[getattr(row, key)].append(row)
+    return [grouped[i] for i in ids]
+
+
+def groups_of(
+    model: type[M], key: str, *order: str
+) -> Callable[[Sequence[int]], Awaitable[list[list[M]]]]:
+    """The batch function that loads, per id, the rows of `model` whose `key` is that id."""
+    return functools.partial(rows_grouped_by, model, key, order)

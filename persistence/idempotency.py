@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tortoise.exceptions import IntegrityError
-
 from persistence.models import IdempotencyRecord
+from persistence.unique import create_unless_taken
 
 
 async def find(account_id: int, operation: str, key: str) -> IdempotencyRecord | None:
@@ -15,14 +14,12 @@ async def remember(
     account_id: int, operation: str, key: str, request_hash: str, outcome: dict
 ) -> bool:
     """Store the outcome; False when a concurrent request with the same key got there first."""
-    try:
-        await IdempotencyRecord.create(
-            account_id=account_id,
-            operation=operation,
-            key=key,
-            request_hash=request_hash,
-            outcome=outcome,
-        )
-    except IntegrityError:
-        return False
-    return True
+    stored = await create_unless_taken(
+        IdempotencyRecord,
+        account_id=account_id,
+        operation=operation,
+        key=key,
+        request_hash=request_hash,
+        outcome=outcome,
+    )
+    return stored is not None

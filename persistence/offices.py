@@ -8,7 +8,7 @@ from datetime import date
 
 from tortoise.expressions import Q, Subquery
 
-from persistence.by_ids import loader_of
+from persistence.by_ids import groups_of, loader_of
 from persistence.models import (
     Guidance,
     Office,
@@ -52,11 +52,7 @@ async def office(office_id: int) -> Office | None:
 offices_by_ids = loader_of(Office)
 
 
-async def hours_by_office(ids: Sequence[int]) -> list[list[OfficeHours]]:
-    grouped: dict[int, list[OfficeHours]] = defaultdict(list)
-    for row in await OfficeHours.filter(office_id__in=list(ids)).order_by("weekday", "opens"):
-        grouped[row.office_id].append(row)
-    return [grouped[i] for i in ids]
+hours_by_office = groups_of(OfficeHours, "office_id", "weekday", "opens")
 
 
 async def services_by_office(ids: Sequence[int]) -> list[list[str]]:
@@ -67,11 +63,7 @@ async def services_by_office(ids: Sequence[int]) -> list[list[str]]:
     return [grouped[i] for i in ids]
 
 
-async def closures_by_office(ids: Sequence[int]) -> list[list[OfficeClosure]]:
-    grouped: dict[int, list[OfficeClosure]] = defaultdict(list)
-    for row in await OfficeClosure.filter(office_id__in=list(ids)).order_by("date"):
-        grouped[row.office_id].append(row)
-    return [grouped[i] for i in ids]
+closures_by_office = groups_of(OfficeClosure, "office_id", "date")
 
 
 async def closure_on(office_id: int, day: date) -> OfficeClosure | None:

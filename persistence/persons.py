@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date
 
 from tortoise.exceptions import IntegrityError
@@ -13,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from domain.identifiers import normalise_name
 from domain.persons import PersonFacts
-from persistence.by_ids import loader_of
+from persistence.by_ids import groups_of, loader_of
 from persistence.models import Passport, Person
 
 
@@ -75,13 +73,8 @@ async def match_identity(
     return None
 
 
-async def passports_by_person(ids: Sequence[int]) -> list[list[Passport]]:
-    """Each person's passports, current first, then the most recently bound."""
-    grouped: dict[int, list[Passport]] = defaultdict(list)
-    rows = await Passport.filter(person_id__in=list(ids)).order_by("-is_current", "-bound_from")
-    for row in rows:
-        grouped[row.person_id].append(row)
-    return [grouped[i] for i in ids]
+# Each person's passports, current first, then the most recently bound.
+passports_by_person = groups_of(Passport, "person_id", "-is_current", "-bound_from")
 
 
 persons_by_ids = loader_of(Person)

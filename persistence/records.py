@@ -6,11 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from domain.application_numbers import format_application_number
-from persistence.by_ids import loader_of
+from persistence.by_ids import groups_of, loader_of
 from persistence.models import (
     Application,
     ApplicationCounter,
@@ -19,6 +18,7 @@ from persistence.models import (
     Passport,
     PermanentResidentCard,
 )
+from persistence.unique import create_unless_taken
 
 
 async def next_application_number(office_id: int, office_code: str, year: int) -> str:
@@ -95,18 +95,10 @@ async def person_applications(
     return await query.order_by("-submitted_at", "-id").offset(offset).limit(limit)
 
 
-async def events_by_application(ids: Sequence[int]) -> list[list[ApplicationEvent]]:
-    grouped: dict[int, list[ApplicationEvent]] = defaultdict(list)
-    for row in await ApplicationEvent.filter(application_id__in=list(ids)).order_by("at", "id"):
-        grouped[row.application_id].append(row)
-    return [grouped[i] for i in ids]
+events_by_application = groups_of(ApplicationEvent, "application_id", "at", "id")
 
 
-async def documents_by_person(ids: Sequence[int]) -> list[list[Document]]:
-    grouped: dict[int, list[Document]] = defaultdict(list)
-    for row in await Document.filter(person_id__in=list(ids)).order_by("-valid_until", "-id"):
-        grouped[row.person_id].append(row)
-    return [grouped[i] for i in ids]
+documents_by_person = groups_of(Document, "person_id", "-valid_until", "-id")
 
 
 async def document(document_id: int) -> Document | None:
@@ -115,23 +107,14 @@ async def document(document_id: int) -> Document | None:
 
 async def create_document(**values: object) -> Document | None:
     """A new document, or None when its number is taken."""
-    try:
-        return await Document.create(**values)
-    except IntegrityError:
-        return None
+    return await create_unless_taken(Document, **values)
 
 
 async def document_count(year: int) -> int:
     return await Document.filter(issued_at__gte=datetime(year, 1, 1)).count()
 
 
-async def cards_by_person(ids: Sequence[int]) -> list[list[PermanentResidentCard]]:
-    grouped: dict[int, list[PermanentResidentCard]] = defaultdict(list)
-    for row in await PermanentResidentCard.filter(person_id__in=list(ids)).order_by(
-        "-issued_on", "-id"
-    ):
-        grouped[row.person_id].append(row)
-    return [grouped[i] for i in ids]
+cards_by_person = groups_of(PermanentResidentCard, "person_id", "-issued_on", "-id")
 
 
 async def card(card_id: int) -> PermanentResidentCard | None:
@@ -143,10 +126,8 @@ async def cards_with_prefix(prefix: str) -> int:
 
 
 async def create_card(**values: object) -> PermanentResidentCard | None:
-    try:
-        return await PermanentResidentCard.create(**values)
-    except IntegrityError:
-        return None
+    """A new card, or None when its number is taken."""
+    return await create_unless_taken(PermanentResidentCard, **values)
 
 
 async def bind_passport(
@@ -160,16 +141,16 @@ async def bind_passport(
     if previous is not None:
         await Passport.filter(id=previous.id).update(is_current=False, bound_until=today)
         await previous.refresh_from_db()
-    try:
-        passport = await Passport.create(
-            person_id=person_id,
-            number=number,
-            issuing_country=country,
-            valid_until=valid_until,
-            bound_from=today,
-            is_current=True,
-        )
-    except IntegrityError:
+    passport = await create_unless_taken(
+        Passport,
+        person_id=person_id,
+        number=number,
+        issuing_country=country,
+        valid_until=valid_until,
+        bound_from=today,
+        is_current=True,
+    )
+    if passport is None:
         return None
     return passport, previous
 

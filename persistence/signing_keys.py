@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from persistence.models import KeyState, SigningKey
+from persistence.unique import create_unless_taken
 
 
 async def keys_for(purpose: str) -> list[SigningKey]:
@@ -29,19 +29,17 @@ async def add_key(
     now: datetime,
 ) -> bool:
     """Insert a key; False when another process already holds that purpose's state."""
-    try:
-        await SigningKey.create(
-            kid=kid,
-            purpose=purpose,
-            state=state,
-            alg=alg,
-            public_jwk=public_jwk,
-            private_pem=private_pem,
-            activated_at=now if state == KeyState.ACTIVE else None,
-        )
-    except IntegrityError:
-        return False
-    return True
+    added = await create_unless_taken(
+        SigningKey,
+        kid=kid,
+        purpose=purpose,
+        state=state,
+        alg=alg,
+        public_jwk=public_jwk,
+        private_pem=private_pem,
+        activated_at=now if state == KeyState.ACTIVE else None,
+    )
+    return added is not None
 
 
 async def rotate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 
 from persistence.models import Application, Appointment, Slot
 
@@ -13,16 +14,22 @@ def _scope(query, office_id: int | None):  # type: ignore[no-untyped-def]
     return query.filter(office_id=office_id) if office_id is not None else query
 
 
-async def appointment_counts(
-    start: datetime, end: datetime, office_id: int | None
-) -> dict[str, int]:
+async def _status_counts(query: QuerySet, office_id: int | None) -> dict[str, int]:
+    """How many rows of `query` (in the office, if one is given) are in each status."""
     rows = (
-        await _scope(Appointment.filter(starts_at__gte=start, starts_at__lt=end), office_id)
+        await _scope(query, office_id)
         .annotate(n=Count("id"))
         .group_by("status")
         .values("status", "n")
     )
     return {row["status"]: row["n"] for row in rows}
+
+
+async def appointment_counts(
+    start: datetime, end: datetime, office_id: int | None
+) -> dict[str, int]:
+    query = Appointment.filter(starts_at__gte=start, starts_at__lt=end)
+    return await _status_counts(query, office_id)
 
 
 async def slot_totals(start: datetime, end: datetime, office_id: int | None) -> tuple[int, int]:
@@ -39,13 +46,8 @@ async def slot_totals(start: datetime, end: datetime, office_id: int | None) -> 
 async def application_counts(
     start: datetime, end: datetime, office_id: int | None
 ) -> dict[str, int]:
-    rows = (
-        await _scope(Application.filter(submitted_at__gte=start, submitted_at__lt=end), office_id)
-        .annotate(n=Count("id"))
-        .group_by("status")
-        .values("status", "n")
-    )
-    return {row["status"]: row["n"] for row in rows}
+    query = Application.filter(submitted_at__gte=start, submitted_at__lt=end)
+    return await _status_counts(query, office_id)
 
 
 async def decision_durations(

@@ -10,12 +10,12 @@ from tortoise.transactions import in_transaction
 from domain.dates import HOME_ZONE, HOME_ZONE_NAME
 from domain.identifiers import make_pr_card_number, normalise_name
 from domain.persons import PersonFacts
+from persistence import accounts as account_store
 from persistence import persons as person_store
 from persistence.catalogue_data import GUIDANCE, SERVICES
 from persistence.demo.offices import OFFICES
 from persistence.models import (
     Account,
-    AccountRole,
     Application,
     ApplicationCounter,
     ApplicationEvent,
@@ -145,12 +145,12 @@ async def load_offices() -> dict[str, Office]:
 
 
 async def _account(
-    email: str, name: str, password_hash: str, roles: list[str], **extra: object
+    email: str, name: str, password_hash: str, roles: list[str], **extra: int
 ) -> Account:
-    account = await Account.create(
-        email=email, display_name=name, password_hash=password_hash, **extra
+    account = await account_store.create_account(
+        email=email, display_name=name, password_hash=password_hash, roles=roles, **extra
     )
-    await AccountRole.bulk_create([AccountRole(account_id=account.id, role=r) for r in roles])
+    assert account is not None, "demo data goes into an empty database"
     return account
 
 
