@@ -848,6 +848,23 @@ async def wait_ready(base: str, process: subprocess.Popen, attempts: int) -> Non
     raise RuntimeError("server did not become ready")
 
 
+def server_command(port: int) -> list[str]:
+    """The command line of one uvicorn process of the app on 127.0.0.1:`port`."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "server:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
 @asynccontextmanager
 async def running_servers(
     count: int, env: dict[str, str], *, ready_attempts: int
@@ -857,25 +874,7 @@ async def running_servers(
     processes, ports = [], []
     for _ in range(count):
         port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "server:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
+        processes.append(subprocess.Popen(server_command(port), cwd=ROOT, env=env))
         ports.append(port)
     try:
         for port, process in zip(ports, processes, strict=True):

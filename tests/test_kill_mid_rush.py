@@ -12,7 +12,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from tests.helpers import (
     mutate,
     new_applicant,
     pk_of,
+    server_command,
     server_environment,
     wait_ready,
 )
@@ -48,25 +48,7 @@ mutation($input: BookAppointmentInput!) {
 
 def spawn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+        return subprocess.Popen(server_command(port), cwd=ROOT, env=env, stdout=out, stderr=out)
 
 
 async def rows(url: str, sql: str) -> list[tuple]:
