@@ -32,17 +32,17 @@ $(TEST_TOOLS): $(STAMP)
 run: $(STAMP)
 	$(PY) server.py
 
-lint: $(STAMP) $(TEST_TOOLS)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q tests/test_architecture.py
 
-test: lint
+test: lint $(TEST_TOOLS)
 	env -u TEST_DATABASE_URL $(PY) -m pytest -q
 	if [ -n "$$TEST_DATABASE_URL" ]; then $(PY) -m pytest -q; fi
 
 # The suite with the clock 400 days ahead (Debian's faketime), as CI runs it.
-test-ahead: lint
+test-ahead: lint $(TEST_TOOLS)
 	@echo "--- the suite with the clock 400 days ahead: $$(faketime -f '+400d' date -u +%F)"
 	env -u TEST_DATABASE_URL faketime -f '+400d' $(PY) -m pytest -q -p no:cacheprovider
 
