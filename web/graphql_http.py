@@ -151,14 +151,11 @@ class GraphQLEndpoint:
             body, status = resolved
             return json_response(body, status, media)
         params = resolved
+        document = parse_document(params.query, settings.max_tokens)
         meta["operation"] = metrics_label(
-            parse_document(params.query, settings.max_tokens),
-            params.operation_name,
-            self.registered_names,
-            self.root_fields,
+            document, params.operation_name, self.registered_names, self.root_fields
         )
         anonymous = ctx.account is None
-        document = parse_document(params.query, settings.max_tokens)
         shared = (
             (anonymous or request.method == "GET")
             and isinstance(document, DocumentNode)
