@@ -432,7 +432,7 @@ async def office_day(
     start, end = store.local_day_bounds(day, ZoneInfo(office.time_zone))
     offset, size = window(ctx, first, after)
     rows = await store.office_appointments(office.id, start, end, offset, size + 1)
-    for row in rows:
+    for row in rows[:size]:  # the row read ahead is not shown, so not read
         await gate.read(ctx, row.applicant_id, None, "READ_APPOINTMENTS", row.reference)
     return rows, offset, size
 
