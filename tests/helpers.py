@@ -26,6 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from persistence import appointments as appointment_store
 from persistence.models import Account, AccountRole, Office, Slot
@@ -272,6 +274,25 @@ ACTIONS = """
 } } } } }"""
 
 # ------------------------------------------------------------------ global IDs and Beijing time
+
+
+@asynccontextmanager
+async def graphql_ws(
+    app: Any, *, address: str = "10.250.0.1", headers: dict[str, str] | None = None
+) -> AsyncIterator[Any]:
+    """A graphql-transport-ws WebSocket to the app under test, in this event loop, from
+    `address` (limits are per address), opened with `headers`; not yet initialised."""
+    transport = ASGIWebSocketTransport(app=app, client=(address, 5000))
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        aconnect_ws(
+            "http://testserver/graphql",
+            http,
+            subprotocols=["graphql-transport-ws"],
+            headers=headers or {},
+        ) as ws,
+    ):
+        yield ws
 
 
 def gid(type_name: str, pk: int | str) -> str:

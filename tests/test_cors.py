@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx_ws import WebSocketDisconnect, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
+from httpx_ws import WebSocketDisconnect
 
 import settings as settings_module
 from settings import Settings
+from tests.helpers import graphql_ws
 from web.cors import DEVELOPMENT_ORIGINS, OriginPolicy
 
 LISTED = "http://localhost:5173"
@@ -114,16 +114,7 @@ async def test_paths_outside_the_api_get_no_cors_headers(client):
 
 
 async def ws_handshake(app: Any, headers: dict[str, str]) -> dict:
-    transport = ASGIWebSocketTransport(app=app, client=("10.251.0.1", 5000))
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as ws_client,
-        aconnect_ws(
-            "http://testserver/graphql",
-            ws_client,
-            subprotocols=["graphql-transport-ws"],
-            headers=headers,
-        ) as ws,
-    ):
+    async with graphql_ws(app, address="10.251.0.1", headers=headers) as ws:
         await ws.send_json({"type": "connection_init", "payload": {}})
         return await ws.receive_json(timeout=10)
 

@@ -11,14 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from graphql import parse
-from httpx_ws import aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
 
 import schema.query as query_module
 from resolvers.metrics import BATCH, CACHED, OTHER, REGISTRY, UNPARSED
 from schema import schema as service_schema
 from server import create_app
 from tests.conftest import gql
+from tests.helpers import graphql_ws
 from web.operation_labels import metrics_label, schema_root_fields
 
 FIXED_LABELS = {BATCH, CACHED, OTHER, UNPARSED}
@@ -200,16 +199,7 @@ async def test_the_cached_get_front_answers_with_the_callers_request_id(client):
 
 async def test_websocket_records_carry_the_connections_request_id(app, caplog):
     caplog.set_level(logging.INFO)
-    transport = ASGIWebSocketTransport(app=app, client=("10.250.0.9", 5000))
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as ws_client,
-        aconnect_ws(
-            "http://testserver/graphql",
-            ws_client,
-            subprotocols=["graphql-transport-ws"],
-            headers={"x-request-id": "ws-conn-7"},
-        ) as ws,
-    ):
+    async with graphql_ws(app, address="10.250.0.9", headers={"x-request-id": "ws-conn-7"}) as ws:
         await ws.send_json({"type": "connection_init", "payload": {}})
         assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
         await ws.send_json(
@@ -222,16 +212,7 @@ async def test_websocket_records_carry_the_connections_request_id(app, caplog):
 
 
 async def test_a_server_fault_over_the_websocket_is_masked_like_over_http(app, broken_services):
-    transport = ASGIWebSocketTransport(app=app, client=("10.250.0.10", 5000))
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as ws_client,
-        aconnect_ws(
-            "http://testserver/graphql",
-            ws_client,
-            subprotocols=["graphql-transport-ws"],
-            headers={"x-request-id": "ws-fault-1"},
-        ) as ws,
-    ):
+    async with graphql_ws(app, address="10.250.0.10", headers={"x-request-id": "ws-fault-1"}) as ws:
         await ws.send_json({"type": "connection_init", "payload": {}})
         assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
         await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": services_query()}})

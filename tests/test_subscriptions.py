@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx_ws import WebSocketDisconnect, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
+from httpx_ws import WebSocketDisconnect
 
 from schema.common import from_global_id
 from tests import helpers
@@ -26,6 +25,7 @@ from tests.helpers import (
     REGISTER_PERSON,
     UPDATE_STATUS,
     Applicant,
+    graphql_ws,
     helper_in_database,
     move_application,
     passport_number,
@@ -72,11 +72,7 @@ async def update(
 @contextlib.asynccontextmanager
 async def ws_session(app: Any) -> AsyncIterator[Any]:
     """A graphql-transport-ws WebSocket to the app under test, in this event loop."""
-    transport = ASGIWebSocketTransport(app=app, client=("10.250.0.1", 5000))
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as ws_client,
-        aconnect_ws("http://testserver/graphql", ws_client, subprotocols=[PROTOCOL]) as ws,
-    ):
+    async with graphql_ws(app) as ws:
         yield ws
 
 

@@ -14,16 +14,14 @@ from typing import Any
 import httpx
 import pytest
 from graphql import get_introspection_query, parse
-from httpx_ws import aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
 
 from persistence.rate_limits import MemoryCostBudget
 from schema.app import schema
 from schema.limits import estimate
 from tests.conftest import SIGN_IN, sign_up
+from tests.helpers import graphql_ws
 
 GQL = "application/graphql-response+json"
-PROTOCOL = "graphql-transport-ws"
 
 DEEP = "{ viewer { person { " + "applications { edges { node { office { id } " * 14 + "id"
 DEEP += " } } }" * 14 + " } } }"
@@ -42,11 +40,7 @@ _addresses = itertools.count(1)
 async def ws_connection(app: Any, token: str | None = None) -> AsyncIterator[Any]:
     """An acknowledged graphql-transport-ws connection, from an address of its own."""
     n = next(_addresses)
-    transport = ASGIWebSocketTransport(app=app, client=(f"10.251.{n // 256 % 256}.{n % 256}", 5000))
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-        aconnect_ws("http://testserver/graphql", http, subprotocols=[PROTOCOL]) as ws,
-    ):
+    async with graphql_ws(app, address=f"10.251.{n // 256 % 256}.{n % 256}") as ws:
         payload = {"authorization": f"Bearer {token}"} if token else {}
         await ws.send_json({"type": "connection_init", "payload": payload})
         assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
