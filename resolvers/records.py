@@ -343,20 +343,6 @@ async def bind_passport(
     return bound
 
 
-async def office_applications(
-    ctx: Context, office_id: int, status: str | None, offset: int, size: int
-) -> list[Application] | None:
-    """A page of an office's queue (one row more than `size`, to tell whether more follow)
-    for its officers and admins; None for everyone else. Each application shown is audited
-    as read in its applicant's trail."""
-    if not staff_office_ok(ctx, office_id):
-        return None
-    rows = await store.office_applications(office_id, status, offset, size + 1)
-    for row in rows[:size]:
-        await gate.read(ctx, row.applicant_id, VIEW, "READ_APPLICATIONS", row.number)
-    return rows
-
-
 # ---------------------------------------------------------------- a person's records
 
 
@@ -400,15 +386,16 @@ async def pr_card_of(ctx: Context, person_id: int) -> tuple[bool, PermanentResid
 async def office_queue(
     ctx: Context, office_id: int, status: str | None, first: int | None, after: str | None
 ) -> tuple[list[Application], int, int] | None:
-    """The office's queue page as (rows, offset, size) for its officers and admins; None for
-    everyone else, decided before the paging arguments are read (a stranger learns nothing
-    from them)."""
+    """The office's queue page as (rows, offset, size; one row more than `size`, to tell
+    whether more follow) for its officers and admins; None for everyone else, decided before
+    the paging arguments are read (a stranger learns nothing from them). Each application
+    shown is audited as read in its applicant's trail."""
     if not staff_office_ok(ctx, office_id):
         return None
     offset, size = window(ctx, first, after)
-    rows = await office_applications(ctx, office_id, status, offset, size)
-    if rows is None:
-        return None
+    rows = await store.office_applications(office_id, status, offset, size + 1)
+    for row in rows[:size]:  # the row read ahead is not shown, so not read
+        await gate.read(ctx, row.applicant_id, VIEW, "READ_APPLICATIONS", row.number)
     for row in rows:
         ctx.loaders.application.prime(row.id, row)
     return rows, offset, size
