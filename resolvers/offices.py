@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from domain.geo import distance_km, gcj02_to_wgs84, valid_point
 from domain.office_hours import OpeningInterval, intervals_on, is_open, parse_hours
 from persistence import offices as store
-from persistence.models import Guidance, Office, OfficeClosure, ServiceType
+from persistence.models import Guidance, Office, OfficeClosure, Role, ServiceType
 from resolvers.context import Context
 from resolvers.outcomes import bad_input
 
@@ -19,6 +19,15 @@ from resolvers.outcomes import bad_input
 class OfficeHit:
     office: Office
     distance_km: float | None
+
+
+async def officers_office(ctx: Context) -> Office | None:
+    """The office the signed-in officer works at; None for everyone else (admins act for every
+    office and have none of their own)."""
+    account = ctx.account
+    if account is None or account.office_id is None or not ctx.has_role(Role.OFFICER):
+        return None
+    return await ctx.loaders.office.load(account.office_id)
 
 
 async def opening_hours(ctx: Context, office: Office) -> list[OpeningInterval]:

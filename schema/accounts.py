@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import accounts, delegations, persons
-from resolvers.context import Context
+from resolvers import accounts, delegations, offices, persons
 from resolvers.rows import AccountRow, PersonRow
 from schema import paging
 from schema.common import AfterArg, FirstArg, Node, Role, to_global_id
@@ -88,12 +87,10 @@ class Viewer:
     async def office(
         self, info: Info
     ) -> Annotated[Office, strawberry.lazy("schema.offices")] | None:
-        ctx: Context = info.context
-        if self.row.office_id is None or not ctx.has_role("OFFICER"):
-            return None
         from schema.offices import Office
 
-        return Office.from_row(await ctx.loaders.office.load(self.row.office_id))
+        row = await offices.officers_office(info.context)
+        return Office.from_row(row) if row else None
 
     @strawberry.field(
         description="Everyone the viewer may act for: their own person, then active dependants."
