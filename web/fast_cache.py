@@ -10,7 +10,6 @@ from resolvers.metrics import CACHED, REQUESTS
 from web.graphql_http import GraphQLEndpoint
 from web.logging_setup import accepted_request_id, request_id
 from web.negotiation import stored_answer_media_type
-from web.response_cache import fast_key
 
 
 class CachedGetFront:
@@ -36,19 +35,12 @@ class CachedGetFront:
         headers = {k: v for k, v in scope["headers"]}
         if b"authorization" in headers:
             return False
-        accept = headers.get(b"accept", b"").decode("latin-1")
-        key = fast_key(
-            scope["query_string"].decode("latin-1"),
-            accept,
-            headers.get(b"accept-language", b"").decode("latin-1"),
-            endpoint.cache_period(),
-        )
-        hit = endpoint.response_cache.get(key)
+        hit = endpoint.response_cache.get(endpoint.fast_key(scope))
         if hit is None:
             return False
         response = endpoint.response_cache.answer(
             hit,
-            stored_answer_media_type(accept),
+            stored_answer_media_type(headers.get(b"accept", b"").decode("latin-1")),
             headers.get(b"if-none-match", b"").decode("latin-1"),
         )
         response.headers["X-Request-Id"] = self._request_id(headers)

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from graphql import DocumentNode
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -94,7 +95,7 @@ class GraphQLEndpoint:
         if request.method == "GET" and "authorization" not in request.headers:
             # Hits of this key were answered before routing (web/fast_cache.py); a public
             # answer found or made below is stored under it too.
-            meta["fast_key"] = self.fast_key(request)
+            meta["fast_key"] = self.fast_key(request.scope)
         try:
             with statement_counter.counting() as statements:
                 response = await self.answer(request, rid, meta)
@@ -230,11 +231,14 @@ class GraphQLEndpoint:
     def cache_period(self) -> int:
         return self.response_cache.period(self.services.clock.now())
 
-    def fast_key(self, request: Request) -> str:
+    def fast_key(self, scope: Any) -> str:
+        """The key of an anonymous GET, from its raw query string (bytes as sent, so text
+        that is not UTF-8 is no error) and its headers; web/fast_cache.py looks hits up by it."""
+        headers = Headers(scope=scope)
         return fast_key(
-            request.url.query,
-            request.headers.get("accept", ""),
-            request.headers.get("accept-language", ""),
+            scope["query_string"].decode("latin-1"),
+            headers.get("accept", ""),
+            headers.get("accept-language", ""),
             self.cache_period(),
         )
 
