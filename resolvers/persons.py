@@ -35,6 +35,7 @@ from resolvers.outcomes import (
     require_field_days_in_range,
     unauthenticated,
 )
+from resolvers.paging import window
 
 log = logging.getLogger(__name__)
 
@@ -232,14 +233,16 @@ async def search_persons(
     passport_number: str | None,
     surname: str | None,
     birth_date: date | None,
-    offset: int,
-    size: int,
-) -> list[Person]:
+    first: int | None,
+    after: str | None,
+) -> tuple[list[Person], int, int]:
     """Staff find a person by a passport number (any one ever bound to them) or by surname
     together with birth date; all given facts must match. A surname or a birth date alone
-    matches too many people to show (BAD_USER_INPUT). Others get FORBIDDEN. Returns one row
-    more than `size`; each person shown is audited as found in their trail."""
+    matches too many people to show (BAD_USER_INPUT). Others get FORBIDDEN, before the paging
+    arguments are read. Returns (rows, offset, size), the rows one more than `size`; each
+    person shown is audited as found in their trail."""
     require_staff(ctx)
+    offset, size = window(ctx, first, after)
     number = None
     if passport_number is not None:
         try:
@@ -265,7 +268,7 @@ async def search_persons(
     how = "by passport number" if number is not None else "by surname and birth date"
     for row in rows[:size]:
         await gate.read(ctx, row.id, None, "FIND_PERSON", how)
-    return rows
+    return rows, offset, size
 
 
 # ---------------------------------------------------------------- reading persons

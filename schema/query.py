@@ -223,20 +223,17 @@ class Query:
         first: FirstArg = None,
         after: AfterArg = None,
     ) -> PersonConnection | None:
-        from resolvers.persons import require_staff, search_persons
+        from resolvers.persons import search_persons
 
-        ctx: Context = info.context
-        require_staff(ctx)
-        offset, size = paging.cursor_offset(after), paging.page_size(ctx, first)
-        rows = await search_persons(
-            ctx,
+        page = await search_persons(
+            info.context,
             passport_number=search.passport_number,
             surname=search.surname,
             birth_date=search.birth_date,
-            offset=offset,
-            size=size,
+            first=first,
+            after=after,
         )
-        return person_page(rows, offset, size)
+        return person_page(*page)
 
     @strawberry.field(
         description="Anyone: check a signed document (signature with the published keys, "
