@@ -12,12 +12,9 @@ import secrets
 from datetime import UTC, datetime
 
 from persistence import statement_counter
+from persistence.accounts import create_account
 from persistence.demo.records import person_with_records
-from persistence.models import (
-    Account,
-    AccountRole,
-    Office,
-)
+from persistence.models import Account, Office
 from tests.conftest import sign_in
 
 # Statements per request, measured on SQLite and PostgreSQL (the same on both).
@@ -111,12 +108,12 @@ async def _helper_with_dependants(count: int) -> str:
 
     officer = await Account.get(email="officer@demo.test")
     tag = secrets.token_hex(4)
-    helper = await Account.create(
+    helper = await create_account(
         email=f"helper-{tag}@example.test",
         display_name="Helper",
         password_hash=officer.password_hash,
+        roles=["APPLICANT"],
     )
-    await AccountRole.create(account_id=helper.id, role="APPLICANT")
     for _ in range(count):
         email = await _person_with_records(2)
         person_id = (await Account.get(email=email)).person_id
@@ -212,13 +209,13 @@ async def _application_with_events(actors: int) -> tuple[str, str]:
     office = await Office.get(code="BJ-DC")
     officers = []
     for _ in range(actors):
-        officer = await Account.create(
+        officer = await create_account(
             email=f"counter-{secrets.token_hex(4)}@example.test",
             display_name="Counter officer",
             password_hash=applicant.password_hash,
+            roles=["OFFICER"],
             office_id=office.id,
         )
-        await AccountRole.create(account_id=officer.id, role="OFFICER")
         officers.append(officer)
     number = format_application_number("BJ-DC", 2098, secrets.randbelow(10**6))
     at = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -277,15 +274,10 @@ async def _office_queue(app, office_code: str, day, count: int) -> str:
     materials there, with 3 events; returns the surname."""
     from datetime import date, timedelta
 
-    from persistence.models import (
-        Application,
-        ApplicationEvent,
-        Appointment,
-        Office,
-        Passport,
-        Person,
-        Slot,
-    )
+    from domain.persons import PersonFacts
+    from persistence.models import Application, Appointment, Office, Slot
+    from persistence.persons import create_person
+    from persistence.records import add_event
     from tests.helpers import beijing, generate_day
 
     await generate_day(app, office_code, day)
@@ -300,22 +292,17 @@ async def _office_queue(app, office_code: str, day, count: int) -> str:
     surname = f"Queue{secrets.token_hex(4)}"
     for i, slot in enumerate(slots):
         tag = secrets.token_hex(4)
-        person = await Person.create(
-            surname=surname,
-            given_names=tag,
-            surname_key=surname.lower(),
-            nationality="NZL",
-            birth_date=date(1980, 1, 2),
-            sex="M",
-            subject=secrets.token_urlsafe(18),
-        )
-        await Passport.create(
-            person_id=person.id,
-            number=f"NZ{tag.upper()}",
-            issuing_country="NZL",
-            valid_until=date(2032, 1, 1),
+        person = await create_person(
+            PersonFacts(
+                surname=surname,
+                given_names=tag,
+                nationality="NZL",
+                birth_date=date(1980, 1, 2),
+                sex="M",
+                passport_number=f"NZ{tag.upper()}",
+                passport_valid_until=date(2032, 1, 1),
+            ),
             bound_from=date(2022, 1, 1),
-            is_current=True,
         )
         await Appointment.create(
             reference=f"QQ{tag}"[:16],
@@ -340,18 +327,15 @@ async def _office_queue(app, office_code: str, day, count: int) -> str:
             accepted_on=submitted.date(),
             recorded_by_id=officer.id,
         )
-        await ApplicationEvent.bulk_create(
-            [
-                ApplicationEvent(
-                    application_id=application.id,
-                    status=s,
-                    at=submitted + timedelta(hours=h),
-                    actor_id=officer.id,
-                    actor_kind="OFFICER",
-                )
-                for h, s in enumerate(("SUBMITTED", "ACCEPTED", "MATERIALS_REQUESTED"))
-            ]
-        )
+        for h, status in enumerate(("SUBMITTED", "ACCEPTED", "MATERIALS_REQUESTED")):
+            await add_event(
+                application.id,
+                status,
+                submitted + timedelta(hours=h),
+                None,
+                actor_id=officer.id,
+                actor_kind="OFFICER",
+            )
     return surname
 
 
