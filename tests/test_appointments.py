@@ -25,7 +25,8 @@ from domain.booking import active_key
 from domain.identifiers import random_reference
 from domain.persons import PersonFacts
 from persistence import appointments as appointment_store
-from persistence.models import Account, AccountRole, Delegation, Slot
+from persistence.accounts import create_account
+from persistence.models import Account, Delegation, Slot
 from persistence.models import Appointment as AppointmentRow
 from persistence.persons import create_person
 from schema.common import to_global_id
@@ -1139,13 +1140,13 @@ async def _applicants_in_the_database(app: Any, n: int) -> tuple[list[tuple[str,
             ),
             bound_from=date(2026, 1, 1),
         )
-        account = await Account.create(
+        account = await create_account(
             email=unique_email(),
             display_name=f"Rush {i}",
             password_hash=hashed,
+            roles=["APPLICANT"],
             person_id=person.id,
         )
-        await AccountRole.create(account_id=account.id, role="APPLICANT")
         made.append((account.email, person.id))
     return made, password
 
