@@ -195,6 +195,15 @@ def is_staff(ctx: Context) -> bool:
     return ctx.has_role(*STAFF_ROLES)
 
 
+def require_staff(ctx: Context) -> None:
+    """Officers and admins only: refuses anonymous callers (UNAUTHENTICATED) and anyone else
+    (NotPermitted)."""
+    if ctx.account is None:
+        raise unauthenticated()
+    if not is_staff(ctx):
+        raise not_permitted()
+
+
 def staff_office_ok(ctx: Context, office_id: int) -> bool:
     """Admins act at every office; an officer only at its own."""
     if ctx.has_role(Role.ADMIN):

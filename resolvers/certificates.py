@@ -82,10 +82,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
 
 
 async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certificate:
-    if ctx.account is None:
-        raise unauthenticated()
-    if not ctx.has_role(Role.OFFICER, Role.ADMIN):
-        raise not_permitted()
+    gate.require_staff(ctx)
     reason = " ".join(reason.split())
     if not 1 <= len(reason) <= 400:
         raise invalid("Give a reason of 1 to 400 characters.", "reason")

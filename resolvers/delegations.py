@@ -161,10 +161,8 @@ async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
 
 
 async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
-    if ctx.account is None:
-        raise unauthenticated()
-    if not is_staff(ctx):
-        raise not_permitted()
+    gate.require_staff(ctx)
+    assert ctx.account is not None
     delegation = await _delegation(delegation_id)
     if status_of(ctx, delegation) != "PENDING":
         raise not_permitted()

@@ -78,9 +78,7 @@ def _birth_date(ctx: Context, birth_date: date) -> date:
 
 
 async def register_person(ctx: Context, facts: PersonFacts) -> Person:
-    require_account(ctx)
-    if not is_staff(ctx):
-        raise not_permitted()
+    gate.require_staff(ctx)
     surname = _name(facts.surname, "surname")
     given_names = " ".join(facts.given_names.split())
     if len(given_names) > 200:
@@ -203,8 +201,8 @@ async def link_identity(
 
 
 async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
-    require_account(ctx)
-    if not is_staff(ctx) or person_id is None:
+    gate.require_staff(ctx)
+    if person_id is None:
         raise not_permitted()
     person = await store.person(person_id)
     if person is None:
@@ -219,7 +217,7 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
     return person
 
 
-def require_staff(ctx: Context) -> None:
+def _require_staff_for_field(ctx: Context) -> None:
     """Officers and admins only: anyone else is refused the field (like `statistics`)."""
     if ctx.account is None:
         raise unauthenticated()
@@ -241,7 +239,7 @@ async def search_persons(
     matches too many people to show (BAD_USER_INPUT). Others get FORBIDDEN, before the paging
     arguments are read. Returns (rows, offset, size), the rows one more than `size`; each
     person shown is audited as found in their trail."""
-    require_staff(ctx)
+    _require_staff_for_field(ctx)
     offset, size = window(ctx, first, after)
     number = None
     if passport_number is not None:

@@ -36,18 +36,10 @@ from resolvers.outcomes import (
     invalid,
     not_permitted,
     require_field_days_in_range,
-    unauthenticated,
 )
 from resolvers.paging import window
 
 VIEW = "VIEW_APPLICATIONS"
-
-
-def _require_staff(ctx: Context) -> None:
-    if ctx.account is None:
-        raise unauthenticated()
-    if not is_staff(ctx):
-        raise not_permitted()
 
 
 async def _person(person_id: int | None) -> Person:
@@ -65,7 +57,7 @@ async def record_application(
     appointment_id: int | None,
     office_id: int | None,
 ) -> Application:
-    _require_staff(ctx)
+    gate.require_staff(ctx)
     assert ctx.account is not None
     if office_id is None:
         office_id = ctx.account.office_id
@@ -123,7 +115,7 @@ async def record_application(
 async def update_status(
     ctx: Context, application_id: int | None, status: str, note: str | None
 ) -> Application:
-    _require_staff(ctx)
+    gate.require_staff(ctx)
     assert ctx.account is not None
     application = await store.application(application_id) if application_id is not None else None
     if application is None or not staff_office_ok(ctx, application.office_id):
@@ -208,7 +200,7 @@ class DocumentRequest:
 
 
 async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
-    _require_staff(ctx)
+    gate.require_staff(ctx)
     application = (
         await store.application(request.application_id)
         if request.application_id is not None
@@ -275,7 +267,7 @@ async def issue_pr_card(
     valid_until: date,
     number: str | None,
 ) -> PermanentResidentCard:
-    _require_staff(ctx)
+    gate.require_staff(ctx)
     assert ctx.account is not None
     person = await _person(person_id)
     require_field_days_in_range("validUntil", issued_on, valid_until)
@@ -325,7 +317,7 @@ async def _new_card_number(province_code: str, person: Person) -> str:
 async def bind_passport(
     ctx: Context, *, person_id: int | None, number: str, country: str, valid_until: date
 ) -> tuple[Passport, Passport | None]:
-    _require_staff(ctx)
+    gate.require_staff(ctx)
     person = await _person(person_id)
     try:
         number = normalise_passport_number(number)
