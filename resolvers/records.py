@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.application_numbers import application_number_candidates
-from domain.applications import may_move
+from domain.applications import expected_decision_on, may_move
+from domain.dates import local_day
 from domain.documents import category_problem, kind_for_service
 from domain.identifiers import (
     InvalidIdentifier,
@@ -336,6 +337,19 @@ async def bind_passport(
 
 
 # ---------------------------------------------------------------- a person's records
+
+
+async def decision_due_on(ctx: Context, application: Application) -> date | None:
+    """The statutory decision date on the working-day calendar: from the day it was submitted
+    (in the home zone) until accepted, then from the acceptance date; None once decided."""
+    service = await ctx.loaders.service_type.load(application.service)
+    return expected_decision_on(
+        status=application.status,
+        submitted_on=local_day(application.submitted_at),
+        accepted_on=application.accepted_on,
+        processing_working_days=service.processing_working_days,
+        calendar=ctx.services.calendar,
+    )
 
 
 async def applications_of(

@@ -10,11 +10,8 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
-from domain.applications import expected_decision_on
-from domain.dates import HOME_ZONE
 from domain.documents import days_remaining, extension_deadline
 from resolvers import records as resolve
-from resolvers.context import Context
 from resolvers.outcomes import RefusalKind
 from resolvers.rows import ApplicationRow, CardRow, DocumentRow, EventRow
 from schema.accounts import Actor
@@ -139,15 +136,7 @@ class Application(Node):
         "submission until accepted, then from the acceptance date. Null once decided."
     )
     async def expected_decision_on(self, info: Info) -> dt.date | None:
-        ctx: Context = info.context
-        service = await ctx.loaders.service_type.load(self.row.service)
-        return expected_decision_on(
-            status=self.row.status,
-            submitted_on=self.row.submitted_at.astimezone(HOME_ZONE).date(),
-            accepted_on=self.row.accepted_on,
-            processing_working_days=service.processing_working_days,
-            calendar=ctx.services.calendar,
-        )
+        return await resolve.decision_due_on(info.context, self.row)
 
     @strawberry.field(description="Every status change, oldest first.")
     async def events(self, info: Info) -> list[ApplicationEvent]:
