@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from persistence import certificates as store
 from persistence import persons as person_store
-from persistence import records as record_store
 from persistence import signing_keys
 from persistence.models import Certificate, KeyPurpose, Role
 from resolvers import authorization as gate
@@ -22,7 +21,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
     today = ctx.today()
     cards = [
         c
-        for c in (await record_store.cards_by_person([person.id]))[0]
+        for c in await ctx.loaders.pr_cards.load(person.id)
         if c.issued_on <= today <= c.valid_until
     ]
     if not cards:
@@ -31,7 +30,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
             "This person holds no valid Foreign Permanent Resident ID Card.",
         )
     card = cards[0]
-    passports = (await person_store.passports_by_person([person.id]))[0]
+    passports = await ctx.loaders.passports.load(person.id)
     facts = {
         "name": {"surname": person.surname, "givenNames": person.given_names},
         "nationality": person.nationality,
