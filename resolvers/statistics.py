@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from domain.applications import STATUSES
 from domain.dates import HOME_ZONE
 from domain.statistics import median_days, rounded, utilisation, whole_months
 from persistence import statistics as store
+from persistence.appointments import local_day_bounds
 from persistence.models import Role
 from resolvers.context import Context
 from resolvers.outcomes import bad_input, forbidden, require_days_in_range, unauthenticated
@@ -47,8 +48,8 @@ async def statistics(
     start, end = whole_months(start, end)
     base = ctx.settings.statistics_rounding_base
     # Bounds in UTC: the database compares stored UTC times.
-    lower = datetime.combine(start, time.min, tzinfo=HOME_ZONE).astimezone(UTC)
-    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=HOME_ZONE).astimezone(UTC)
+    lower, _ = local_day_bounds(start, HOME_ZONE)
+    _, upper = local_day_bounds(end, HOME_ZONE)
     appointments = await store.appointment_counts(lower, upper, office_id)
     booked_places, capacity = await store.slot_totals(lower, upper, office_id)
     applications = await store.application_counts(lower, upper, office_id)
