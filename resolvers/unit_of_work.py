@@ -18,24 +18,30 @@ T = TypeVar("T")
 async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | Refusal:
     """Run `work` in one transaction: a raised refusal rolls everything back, a returned one
     keeps what was written; either comes back as the refusal. A raised Replay rolls back and
-    answers with an earlier outcome (idempotency keys)."""
+    answers with an earlier outcome (idempotency keys). Rolling back forgets only what `work`
+    recorded: reads an earlier field of the operation recorded are still written."""
+    audit_mark, pending_mark = len(ctx.audit_buffer), len(ctx.pending_after_commit)
     try:
         async with in_transaction():
             value = await work()
             await write_audit(ctx.take_audit())
     except Refusal as refusal:
-        ctx.audit_buffer.clear()
-        ctx.pending_after_commit.clear()
+        _forget_since(ctx, audit_mark, pending_mark)
         return refusal
     except Replay as replay:
-        ctx.audit_buffer.clear()
-        ctx.pending_after_commit.clear()
+        _forget_since(ctx, audit_mark, pending_mark)
         value = await replay.load()
     else:
         await ctx.run_after_commit()
     finally:
         ctx.forget_cached()
     return value
+
+
+def _forget_since(ctx: Context, audit_mark: int, pending_mark: int) -> None:
+    """Drop the audit entries and after-commit actions recorded since the marks."""
+    del ctx.audit_buffer[audit_mark:]
+    del ctx.pending_after_commit[pending_mark:]
 
 
 async def write_recorded_reads(ctx: Context) -> None:
