@@ -219,13 +219,13 @@ async def test_a_restart_revives_no_signed_out_token(app, client):
 
 
 @contextlib.asynccontextmanager
-async def account_row_held(backend: str, database_url: str, account_pk: int) -> AsyncIterator[None]:
+async def account_row_held(backend: str, database_url: str, account_pk: int) -> AsyncIterator[Any]:
     """On PostgreSQL, hold the account's row from another connection, so that requests sent
     meanwhile all get as far as they can and then go on together when it is released (without
     it, the first refresh often finishes before the others have read the token). SQLite runs
     one transaction at a time in a process: nothing to hold."""
     if backend != "postgres":
-        yield
+        yield None
         return
     import asyncpg
 
@@ -233,9 +233,28 @@ async def account_row_held(backend: str, database_url: str, account_pk: int) -> 
     try:
         async with connection.transaction():
             await connection.execute("SELECT 1 FROM account WHERE id = $1 FOR UPDATE", account_pk)
-            yield
+            yield connection
     finally:
         await connection.close()
+
+
+async def until_waiting_for_locks(held: Any, count: int) -> None:
+    """Wait (10 s at most) until `count` other sessions of the database wait for a lock, so
+    that a test holding a row knows its requests got that far; nothing to wait for on SQLite
+    (`held` None)."""
+    if held is None:
+        return
+    query = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(500):
+        # Within the holder's transaction the statistics views keep their first snapshot.
+        await held.execute("SELECT pg_stat_clear_snapshot()")
+        if await held.fetchval(query) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} sessions came to wait for the held row")
 
 
 async def test_two_concurrent_refreshes_with_one_token_get_the_same_successor(
@@ -244,7 +263,8 @@ async def test_two_concurrent_refreshes_with_one_token_get_the_same_successor(
     email = unique_email()
     first = await sign_up(client, email)
 
-    async with account_row_held(backend, test_settings.database_url, pk_of(first["account"]["id"])):
+    account_pk = pk_of(first["account"]["id"])
+    async with account_row_held(backend, test_settings.database_url, account_pk) as held:
         # Each with its own Accept-Language: identical anonymous requests would otherwise
         # wait for one another in this process (the response cache's single flight), as
         # requests to different processes do not.
@@ -252,7 +272,7 @@ async def test_two_concurrent_refreshes_with_one_token_get_the_same_successor(
             asyncio.create_task(refresh(client, first["refreshToken"], f"en;q=0.{n + 1}"))
             for n in range(4)
         ]
-        await asyncio.sleep(0.5)  # every refresh has read the token and waits for the row
+        await until_waiting_for_locks(held, len(tasks))  # every refresh waits for the row
     results = await asyncio.gather(*tasks)
 
     assert [r["__typename"] for r in results] == ["AuthSession"] * 4, results
