@@ -76,12 +76,6 @@ class RateLimiter(Protocol):
     async def release(self, reservation: Reservation) -> None:
         """Take back a granted reservation's event (the attempt turned out not to count)."""
 
-    async def blocked_for(self, bucket: str, limit: int, window_s: int) -> int | None:
-        """Seconds until the bucket accepts another event, or None when it accepts one now."""
-
-    async def hit(self, bucket: str, window_s: int) -> None:
-        """Record one event in the bucket."""
-
     async def clear(self, bucket: str) -> None:
         """Forget the bucket's events (e.g. after a successful sign-in)."""
 
@@ -158,14 +152,6 @@ class MemoryRateLimiter:
             at = members.index(reservation.member)
             del members[at]
             del entry[1][at]
-
-    async def blocked_for(self, bucket: str, limit: int, window_s: int) -> int | None:
-        events = self._trim(bucket, window_s)
-        wait = _wait_for(Quota(bucket, limit, window_s), events, self._clock())
-        return max(1, math.ceil(wait)) if wait > 0 else None
-
-    async def hit(self, bucket: str, window_s: int) -> None:
-        self._record(bucket, window_s, _member(self._clock()))
 
     async def clear(self, bucket: str) -> None:
         self._events.pop(bucket, None)
@@ -260,28 +246,6 @@ class RedisRateLimiter:
         pipe = self._redis.pipeline(transaction=False)
         for quota in reservation.quotas:
             pipe.zrem(self._prefix + quota.bucket, reservation.member)
-        await pipe.execute()
-
-    async def blocked_for(self, bucket: str, limit: int, window_s: int) -> int | None:
-        key = self._prefix + bucket
-        now = self._clock()
-        pipe = self._redis.pipeline()
-        pipe.zremrangebyscore(key, 0, now - window_s)
-        pipe.zcard(key)
-        _, count = await pipe.execute()
-        if count < limit:
-            return None
-        rows = await self._redis.zrange(key, count - limit, count - limit, withscores=True)
-        if not rows:
-            return None
-        return max(1, math.ceil(rows[0][1] + window_s - now))
-
-    async def hit(self, bucket: str, window_s: int) -> None:
-        key = self._prefix + bucket
-        now = self._clock()
-        pipe = self._redis.pipeline()
-        pipe.zadd(key, {_member(now): now})
-        pipe.expire(key, window_s + 1)
         await pipe.execute()
 
     async def clear(self, bucket: str) -> None:

@@ -18,15 +18,15 @@ pytestmark = pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set
 async def test_failures_counted_in_one_process_block_the_other():
     prefix = f"test-{secrets.token_hex(4)}:"
     first, second = RedisRateLimiter(REDIS_URL, prefix), RedisRateLimiter(REDIS_URL, prefix)
+    quota = [Quota("signin:acct:x", 4, 60)]
     try:
-        for _ in range(3):
-            assert await second.blocked_for("signin:acct:x", 4, 60) is None
-            await first.hit("signin:acct:x", 60)
-        await second.hit("signin:acct:x", 60)
-        wait = await first.blocked_for("signin:acct:x", 4, 60)
-        assert wait is not None and 0 < wait <= 60
+        for n in range(4):
+            assert (await (first if n % 2 else second).reserve(quota)).granted, n
+        refused = await first.reserve(quota)
+        assert not refused.granted and 0 < (refused.retry_after or 0) <= 60
+        assert not (await second.reserve(quota)).granted
         await first.clear("signin:acct:x")
-        assert await second.blocked_for("signin:acct:x", 4, 60) is None
+        assert (await second.reserve(quota)).granted
     finally:
         await first.close()
         await second.close()
@@ -44,8 +44,10 @@ async def test_concurrent_reservations_in_two_processes_grant_exactly_the_limit(
         assert len(granted) == 10
         assert all(0 < (r.retry_after or 0) <= 60 for r in results if not r.granted)
         # A refused reservation counted nowhere: the account bucket holds the ten only.
-        assert await first.blocked_for("signin:acct:x", 11, 60) is None
-        assert await first.blocked_for("signin:acct:x", 10, 60) is not None
+        eleventh = await first.reserve([Quota("signin:acct:x", 11, 60)])
+        assert eleventh.granted
+        await first.release(eleventh)
+        assert not (await first.reserve([Quota("signin:acct:x", 10, 60)])).granted
         await second.release(granted[0])
         assert (await first.reserve(quotas)).granted
     finally:
