@@ -160,6 +160,9 @@ class Settings:
 
     # Signed documents
     certificate_validity_days: int = 90
+    # A selective-disclosure presentation is shown once, at a counter or to an app: it expires
+    # this many minutes after it is made (the holder makes a fresh one for the next checker).
+    presentation_minutes: int = 10
 
     # Statistics: every published count is rounded to a multiple of this (1 = exact counts).
     statistics_rounding_base: int = 5
@@ -250,6 +253,7 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "cors_origins": _origins,
     "statistics_rounding_base": _positive,
     "max_subscriptions_per_account": _positive,
+    "presentation_minutes": _positive,
 }
 _PARSE_TYPE: dict[str, Callable[[str, str], object]] = {
     "str": lambda _, raw: raw,
