@@ -233,6 +233,14 @@ class Account(Model):
     )
     password_changed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When the owner proved the address (the mailed link); reset when the address changes.
+    email_verified_at = fields.DatetimeField(null=True)
+    # Language code chosen with setPreferences; else the one negotiated at the last sign-in.
+    language = fields.CharField(max_length=2, null=True)
+    signin_language = fields.CharField(max_length=2, null=True)
+    # {NotificationKind: [channels]} for the kinds the owner changed; others (and NULL): every
+    # channel. Nullable so that SQLite adds the column in place rather than rebuilding the table.
+    notification_preferences = fields.JSONField(null=True)
 
     class Meta:
         table = "account"
@@ -597,3 +605,127 @@ class AuditEvent(Model):
         table = "audit_event"
         # Viewer.actionsOnMyBehalf: ORDER BY at DESC, id DESC (read backwards).
         indexes = (Index(fields=("subject_id", "at", "id"), name="ix_audit_event_subject"),)
+
+
+class NotificationKind(StrEnum):
+    """What a notification is about (the contract's NotificationKind)."""
+
+    APPOINTMENT_BOOKED = "APPOINTMENT_BOOKED"
+    APPOINTMENT_CHANGED = "APPOINTMENT_CHANGED"
+    APPOINTMENT_CANCELLED_BY_OFFICE = "APPOINTMENT_CANCELLED_BY_OFFICE"
+    APPOINTMENT_REMINDER = "APPOINTMENT_REMINDER"
+    APPLICATION_STATUS_CHANGED = "APPLICATION_STATUS_CHANGED"
+    EXTENSION_WINDOW_OPEN = "EXTENSION_WINDOW_OPEN"
+    DOCUMENT_EXPIRING = "DOCUMENT_EXPIRING"
+    DELEGATION_REQUESTED = "DELEGATION_REQUESTED"
+    DELEGATION_ANSWERED = "DELEGATION_ANSWERED"
+    WAITLIST_OFFER = "WAITLIST_OFFER"
+    CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
+
+
+class Notification(Model):
+    """A message in the inbox of one account, about one person.
+
+    Its title and body are rendered from `facts` in the reader's language when read."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="notifications", on_delete=fields.CASCADE
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=40)
+    # The object it is about, as (GraphQL type name, row id); either may be missing.
+    subject_type = fields.CharField(max_length=40, null=True)
+    subject_id = fields.IntField(null=True)
+    facts = fields.JSONField()
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        # An inbox: ORDER BY created_at DESC, id DESC (read backwards); unread counted apart.
+        indexes = (
+            Index(fields=("account_id", "created_at", "id"), name="ix_notification_account"),
+            Index(fields=("account_id", "read_at"), name="ix_notification_unread"),
+        )
+
+
+class ScheduledReminder(Model):
+    """A reminder the scheduler has made, once per kind, subject and due day.
+
+    The unique key makes each one exactly once however many schedulers run: a second insert
+    of the same key fails."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=40)
+    subject_type = fields.CharField(max_length=40)
+    subject_id = fields.IntField()
+    due_on = fields.DateField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "scheduled_reminder"
+        unique_together = (("kind", "subject_type", "subject_id", "due_on"),)
+
+
+class Delivery(Model):
+    """A mail in the transactional outbox, kept with when it was sent.
+
+    Written in the transaction of the change that causes it and sent by the delivery worker.
+    The Message-ID is fixed here so that a resend (after a crash between the server's 250 and
+    our commit) carries the same one."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="deliveries", null=True, on_delete=fields.SET_NULL
+    )
+    notification: fields.ForeignKeyNullableRelation[Notification] = fields.ForeignKeyField(
+        "models.Notification", related_name="deliveries", null=True, on_delete=fields.SET_NULL
+    )
+    # A NotificationKind, or EMAIL_VERIFICATION / PASSWORD_RESET for security mail.
+    kind = fields.CharField(max_length=40)
+    to_address = fields.CharField(max_length=254)
+    message_id = fields.CharField(max_length=200, unique=True)
+    subject = fields.CharField(max_length=300)
+    body = fields.TextField()
+    # Security mail carries a one-time link: its body is blanked once sent.
+    secret = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    # A worker that claimed it holds it until then; a killed worker's claim runs out.
+    claimed_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    failed_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=500, null=True)
+
+    class Meta:
+        table = "delivery"
+        # The worker's scan: unsent, undead rows due by next_attempt_at.
+        indexes = (
+            Index(fields=("sent_at", "failed_at", "next_attempt_at"), name="ix_delivery_due"),
+        )
+
+
+class AccountToken(Model):
+    """A single-use token mailed to an account for e-mail verification or password reset.
+
+    Only its SHA-256 is kept."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="tokens", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharField(max_length=20)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    # The address it was sent to: verifying proves that address, not a later one.
+    email = fields.CharField(max_length=254)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account_token"
+        indexes = (Index(fields=("account_id", "purpose"), name="ix_account_token_account"),)
