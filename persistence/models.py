@@ -583,6 +583,31 @@ class Certificate(Model):
         indexes = (Index(fields=("person_id",), name="ix_certificate_person"),)
 
 
+class CertificatePresentation(Model):
+    """A selective-disclosure presentation made of a certificate, kept by its random token id.
+
+    Only the service links a presentation to its certificate (verifiers see no constant per
+    person): verifyDocument finds the certificate here to tell REVOKED, and officers find the
+    certificate of a presented code to revoke it. Kept until the certificate expires."""
+
+    id = fields.IntField(primary_key=True)
+    jti = fields.CharField(max_length=64, unique=True)
+    certificate: fields.ForeignKeyRelation[Certificate] = fields.ForeignKeyField(
+        "models.Certificate", related_name="presentations", on_delete=fields.CASCADE
+    )
+    presented_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="presentations_made", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "certificate_presentation"
+        indexes = (
+            Index(fields=("certificate_id",), name="ix_certificate_presentation_certificate"),
+        )
+
+
 class AuditEvent(Model):
     """A read or an action on a person's records by someone other than that person."""
 
