@@ -23,12 +23,12 @@ from schema.common import (
     ChangeWindowClosed,
     Node,
     NotPermitted,
-    PageInfo,
     RateLimited,
     RescheduleLimitReached,
     ServiceCode,
     SlotUnavailable,
     ValidationError,
+    connection_types,
     page_of,
     pk_of,
     to_global_id,
@@ -254,16 +254,9 @@ class Appointment(Node):
         return Appointment.from_row(row) if row else None
 
 
-@strawberry.type(description="An appointment in a list.")
-class AppointmentEdge:
-    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
-    node: Appointment = strawberry.field(description="The appointment.")
-
-
-@strawberry.type(description="A page of appointments.")
-class AppointmentConnection:
-    edges: list[AppointmentEdge] = strawberry.field(description="The appointments of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+AppointmentEdge, AppointmentConnection = connection_types(
+    Appointment, "appointment", "appointments"
+)
 
 
 @error_type(

@@ -107,6 +107,41 @@ def page_of(
     )
 
 
+def connection_types(node: type, item: str, items: str) -> tuple[Any, Any]:
+    """The Relay edge and connection types of `node`, named after it (Appointment:
+    AppointmentEdge, AppointmentConnection) and described with the words for one `item` and
+    for many `items` ("appointment", "appointments")."""
+    name = node.__name__
+    article = "An" if item[0] in "aeiou" else "A"
+    edge = strawberry.type(
+        type(
+            f"{name}Edge",
+            (),
+            {
+                "__module__": node.__module__,
+                "__annotations__": {"cursor": str, "node": node},
+                "cursor": strawberry.field(description="Cursor of this edge, for `after`."),
+                "node": strawberry.field(description=f"The {item}."),
+            },
+        ),
+        description=f"{article} {item} in a list.",
+    )
+    connection = strawberry.type(
+        type(
+            f"{name}Connection",
+            (),
+            {
+                "__module__": node.__module__,
+                "__annotations__": {"edges": list[edge], "page_info": PageInfo},
+                "edges": strawberry.field(description=f"The {items} of this page."),
+                "page_info": strawberry.field(description="Where this page stands."),
+            },
+        ),
+        description=f"A page of {items}.",
+    )
+    return edge, connection
+
+
 FirstArg = Annotated[
     int | None,
     strawberry.argument(description="How many items to return (default 20, at most 100)."),
@@ -123,12 +158,22 @@ AfterArg = Annotated[
 class Language(Enum):
     EN = strawberry.enum_value("EN", description="English.")
     ZH = strawberry.enum_value("ZH", description="Simplified Chinese.")
+    KO = strawberry.enum_value("KO", description="Korean.")
+    JA = strawberry.enum_value("JA", description="Japanese.")
+    RU = strawberry.enum_value("RU", description="Russian.")
+    FR = strawberry.enum_value("FR", description="French.")
+    ES = strawberry.enum_value("ES", description="Spanish.")
+    AR = strawberry.enum_value(
+        "AR", description="Arabic, written right to left: texts are plain, with no direction marks."
+    )
 
 
 LangArg = Annotated[
     Language | None,
     strawberry.argument(
-        description="Language of the text; by default from Accept-Language, falling back to EN."
+        description="Language of the text, and of errors under this field; by default the one "
+        "negotiated from Accept-Language (q-values and regional variants such as ko-KR or "
+        "zh-Hans understood), falling back to EN."
     ),
 ]
 

@@ -19,9 +19,9 @@ from schema.common import (
     LimitReached,
     Node,
     NotPermitted,
-    PageInfo,
     RateLimited,
     ValidationError,
+    connection_types,
     page_of,
     pk_of,
     to_global_id,
@@ -168,16 +168,7 @@ class AuditEvent(Node):
         return Delegation.from_row(row) if row else None
 
 
-@strawberry.type(description="An audit event in a list.")
-class AuditEventEdge:
-    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
-    node: AuditEvent = strawberry.field(description="The event.")
-
-
-@strawberry.type(description="A page of audit events.")
-class AuditEventConnection:
-    edges: list[AuditEventEdge] = strawberry.field(description="The events of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+AuditEventEdge, AuditEventConnection = connection_types(AuditEvent, "audit event", "audit events")
 
 
 def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnection:

@@ -13,7 +13,7 @@ from resolvers import appointments, persons, records
 from resolvers.context import Context
 from resolvers.rows import PassportRow, PersonRow
 from schema import paging
-from schema.common import AfterArg, FirstArg, Node, PageInfo, Sex, page_of, to_global_id
+from schema.common import AfterArg, FirstArg, Node, Sex, connection_types, page_of, to_global_id
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
@@ -192,16 +192,7 @@ class PersonSearchInput:
     )
 
 
-@strawberry.type(description="A person in a list.")
-class PersonEdge:
-    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
-    node: Person = strawberry.field(description="The person.")
-
-
-@strawberry.type(description="A page of persons.")
-class PersonConnection:
-    edges: list[PersonEdge] = strawberry.field(description="The persons of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+PersonEdge, PersonConnection = connection_types(Person, "person", "persons")
 
 
 def person_page(rows: list[PersonRow], offset: int, size: int) -> PersonConnection:

@@ -18,9 +18,9 @@ from schema.accounts import Actor
 from schema.common import (
     Node,
     NotPermitted,
-    PageInfo,
     ServiceCode,
     ValidationError,
+    connection_types,
     page_of,
     pk_of,
     to_global_id,
@@ -144,16 +144,9 @@ class Application(Node):
         return [ApplicationEvent.from_row(r) for r in rows]
 
 
-@strawberry.type(description="An application in a list.")
-class ApplicationEdge:
-    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
-    node: Application = strawberry.field(description="The application.")
-
-
-@strawberry.type(description="A page of applications.")
-class ApplicationConnection:
-    edges: list[ApplicationEdge] = strawberry.field(description="The applications of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+ApplicationEdge, ApplicationConnection = connection_types(
+    Application, "application", "applications"
+)
 
 
 def application_page(rows: list[ApplicationRow], offset: int, size: int) -> ApplicationConnection:
