@@ -6,7 +6,6 @@ import datetime as dt
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types import Info
@@ -33,7 +32,7 @@ from schema.common import (
     pk_of,
     to_global_id,
 )
-from schema.offices import Closure, Office
+from schema.offices import Closure, Office, office_time
 from schema.persons import Person
 from schema.results import RefusalMessage, error_type, result_union, run_mutation
 
@@ -60,10 +59,6 @@ async def _office(ctx: Context, office_id: int) -> Office:
     return Office.from_row(row)
 
 
-def _local(moment: datetime, tz_name: str) -> datetime:
-    return moment.astimezone(ZoneInfo(tz_name))
-
-
 @strawberry.type(description="A bookable time at an office. Times carry the office's offset.")
 class Slot(Node):
     row: strawberry.Private[SlotRow]
@@ -78,13 +73,11 @@ class Slot(Node):
 
     @strawberry.field(description="When the slot starts, with the office's UTC offset.")
     async def starts_at(self, info: Info) -> datetime:
-        office = await info.context.loaders.office.load(self.row.office_id)
-        return _local(self.row.starts_at, office.time_zone)
+        return await office_time(info.context, self.row.office_id, self.row.starts_at)
 
     @strawberry.field(description="When the slot ends, with the office's UTC offset.")
     async def ends_at(self, info: Info) -> datetime:
-        office = await info.context.loaders.office.load(self.row.office_id)
-        return _local(self.row.ends_at, office.time_zone)
+        return await office_time(info.context, self.row.office_id, self.row.ends_at)
 
     @strawberry.field(description="Places left.")
     def remaining(self) -> int:
@@ -96,8 +89,7 @@ class Slot(Node):
         "close this day once the year's calendar is known."
     )
     async def provisional_calendar(self, info: Info) -> bool:
-        office = await info.context.loaders.office.load(self.row.office_id)
-        day = _local(self.row.starts_at, office.time_zone).date()
+        day = (await office_time(info.context, self.row.office_id, self.row.starts_at)).date()
         return info.context.services.calendar.is_provisional(day)
 
 
@@ -170,13 +162,11 @@ class Appointment(Node):
 
     @strawberry.field(description="When it starts, with the office's UTC offset.")
     async def starts_at(self, info: Info) -> datetime:
-        office = await info.context.loaders.office.load(self.row.office_id)
-        return _local(self.row.starts_at, office.time_zone)
+        return await office_time(info.context, self.row.office_id, self.row.starts_at)
 
     @strawberry.field(description="When it ends, with the office's UTC offset.")
     async def ends_at(self, info: Info) -> datetime:
-        office = await info.context.loaders.office.load(self.row.office_id)
-        return _local(self.row.ends_at, office.time_zone)
+        return await office_time(info.context, self.row.office_id, self.row.ends_at)
 
     @strawberry.field(
         description="Who booked it, and in what capacity. A helper viewing an appointment "
@@ -210,8 +200,7 @@ class Appointment(Node):
         options = await resolve.options_for_viewer(ctx, self.row)
         if options.deadline is None:
             return None
-        office = await ctx.loaders.office.load(self.row.office_id)
-        return _local(options.deadline, office.time_zone)
+        return await office_time(ctx, self.row.office_id, options.deadline)
 
     @strawberry.field(
         description="How many more times it may be rescheduled: bookingRules.rescheduleLimit "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types import Info
@@ -29,6 +30,13 @@ from schema.i18n import pick
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
     from schema.records import ApplicationConnection, ApplicationStatus
+
+
+async def office_time(ctx: Context, office_id: int, moment: datetime) -> datetime:
+    """`moment` with the UTC offset the office's time zone has then (how every time at an
+    office is shown)."""
+    office = await ctx.loaders.office.load(office_id)
+    return moment.astimezone(ZoneInfo(office.time_zone))
 
 
 @strawberry.type(description="One opening interval of an office's regular week.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types import Info
@@ -26,7 +25,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.delegations import actor_for
-from schema.offices import Office
+from schema.offices import Office, office_time
 from schema.persons import Passport, Person
 from schema.results import RefusalMessage, error_type, result_union, run_mutation
 
@@ -77,8 +76,7 @@ class ApplicationEvent:
     @strawberry.field(description="When, with the office's UTC offset.")
     async def at(self, info: Info) -> dt.datetime:
         application = await info.context.loaders.application.load(self.row.application_id)
-        office = await info.context.loaders.office.load(application.office_id)
-        return self.row.at.astimezone(ZoneInfo(office.time_zone))
+        return await office_time(info.context, application.office_id, self.row.at)
 
     @strawberry.field(description="The application it belongs to.")
     async def application(self, info: Info) -> Application:
@@ -124,8 +122,7 @@ class Application(Node):
 
     @strawberry.field(description="When it was lodged, with the office's UTC offset.")
     async def submitted_at(self, info: Info) -> dt.datetime:
-        office = await info.context.loaders.office.load(self.row.office_id)
-        return self.row.submitted_at.astimezone(ZoneInfo(office.time_zone))
+        return await office_time(info.context, self.row.office_id, self.row.submitted_at)
 
     @strawberry.field(description="Where it was lodged.")
     async def office(self, info: Info) -> Office:
