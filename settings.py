@@ -191,6 +191,40 @@ class Settings:
     # local dev-server origins in development, none in production.
     cors_origins: tuple[str, ...] | None = None
 
+    # Mail. SMTP_URL: smtp://[user:password@]host[:port] (STARTTLS when the server offers it)
+    # or smtps://... (TLS from the start). Unset: mail stays in the outbox and the development
+    # server prints it; production refuses to start without it.
+    smtp_url: str | None = None
+    mail_from: str = "no-reply@immigration.example.gov.cn"
+    # Links in mail (sign in, verify, reset) point under this address; unset: PUBLIC_BASE_URL.
+    account_link_base_url: str | None = None
+    # The delivery worker looks for due mail this often (and at once after a commit).
+    mail_poll_seconds: int = 1
+    # A worker holds the mail it claimed this long; a killed worker's claim then runs out.
+    mail_claim_seconds: int = 120
+    mail_timeout_seconds: int = 30
+    # A failed attempt waits base, 2 base, 4 base, ... up to the cap; then it is given up.
+    mail_max_attempts: int = 10
+    mail_retry_base_seconds: int = 30
+    mail_retry_cap_seconds: int = 3600
+
+    # Reminders: the scheduler looks for due reminders this often, and makes them from this
+    # hour (local time) on their day. The extension window opens this many days before the
+    # extension deadline (then reminders 14 and 3 days before it).
+    reminder_every_seconds: int = 300
+    reminder_hour: int = 8
+    extension_window_days: int = 60
+
+    # Account recovery: mailed links live this long; requests per window (seconds), counted on
+    # the address typed and on the client address (past them the answer is the same, and
+    # nothing is sent), and fresh verification links per account.
+    account_token_minutes: int = 30
+    password_resets_per_email: int = 3
+    password_resets_per_ip: int = 20
+    password_reset_window_s: int = 3600
+    verification_mails_per_account: int = 5
+    verification_mail_window_s: int = 3600
+
     # The published password of the development-only demo sign-ins (CONTRACT.md).
     demo_password: str = "demo-pass-2024"  # noqa: S105
 
@@ -254,6 +288,9 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "statistics_rounding_base": _positive,
     "max_subscriptions_per_account": _positive,
     "presentation_minutes": _positive,
+    "mail_poll_seconds": _positive,
+    "mail_max_attempts": _positive,
+    "account_token_minutes": _positive,
 }
 _PARSE_TYPE: dict[str, Callable[[str, str], object]] = {
     "str": lambda _, raw: raw,
@@ -305,6 +342,13 @@ def validate(settings: Settings) -> None:
             "KEY_ENCRYPTION_KEY is not set: production refuses to start without the secret "
             "that encrypts signing keys at rest"
         )
+    if settings.is_production and not settings.smtp_url:
+        raise ConfigurationError(
+            "SMTP_URL is not set: production refuses to start without a mail server "
+            "(reminders, password resets and verification links are mailed)"
+        )
+    if settings.smtp_url and urlsplit(settings.smtp_url).scheme not in ("smtp", "smtps"):
+        raise ConfigurationError("SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
     if not 0 <= settings.port <= 65535:
         raise ConfigurationError(f"PORT must be between 0 and 65535, not {settings.port}")
 

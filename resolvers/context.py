@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 
 from domain.calendar import WorkingCalendar
 from domain.dates import local_day
+from domain.languages import SOURCE_LANGUAGE
 from persistence.models import Account, AuditEvent
 from persistence.rate_limits import CostBudget, MemoryCostBudget, RateLimiter
 from persistence.session_revocations import (
@@ -73,6 +74,8 @@ class Services:
     subscriptions: SubscriptionSlots = field(default_factory=MemorySubscriptionSlots)
     # Called after public data (offices, closures, guidance) changed: drops cached answers.
     on_public_change: Callable[[], Awaitable[None]] | None = None
+    # Called after mail was committed to the outbox: wakes this process's delivery worker.
+    on_outbox_change: Callable[[], None] | None = None
 
     async def public_data_changed(self) -> None:
         if self.on_public_change is not None:
@@ -81,6 +84,14 @@ class Services:
     async def publish_application_event(self, applicant_id: int, event_id: int) -> None:
         if self.events is not None:
             await self.events.publish(applicant_id, event_id)
+
+    async def publish_notification(self, account_id: int, notification_id: int) -> None:
+        if self.events is not None:
+            await self.events.publish_notification(account_id, notification_id)
+
+    def outbox_changed(self) -> None:
+        if self.on_outbox_change is not None:
+            self.on_outbox_change()
 
     async def sessions_ended(self, account_id: int, families: list[str], at: datetime) -> None:
         """Refuse the families' access tokens from the next request on, in every process, and
@@ -114,6 +125,9 @@ class Context:
     roles: frozenset[str]
     client_ip: str
     accept_language: str | None
+    # The language answers are written in (one of domain.languages.LANGUAGES), negotiated once
+    # from Accept-Language, or from a WebSocket's connection_init; a field's `lang` wins.
+    language: str = SOURCE_LANGUAGE
     session_family: str | None = None
     # When the access token expires (WebSocket connections end their subscriptions then).
     session_expires_at: datetime | None = None

@@ -3,7 +3,8 @@
 Two kinds: an application event (applicant id, event id) for the applicant's followers, and
 "this account's rights changed" (a sign-in ended, a password changed, an identity was unlinked,
 a delegation was revoked), on which every subscription of that account re-checks its session
-and its right, and ends when either is gone.
+and its right, and ends when either is gone. A third, "a notification for this account" (account id,
+notification id), feeds the account's `notifications` subscriptions.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "application-events"
 ACCOUNT_CHANNEL = "account-events"
+INBOX_CHANNEL = "inbox-events"
 
 
 class _AccountChanged:
@@ -49,7 +51,9 @@ class EventBus:
     def __init__(self, redis_url: str | None = None, namespace: str = "") -> None:
         self._channel = f"{namespace}:{CHANNEL}"
         self._account_channel = f"{namespace}:{ACCOUNT_CHANNEL}"
+        self._inbox_channel = f"{namespace}:{INBOX_CHANNEL}"
         self._queues: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
+        self._inboxes: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
         self._watchers: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
         self._redis_url = redis_url
         self._redis = None
@@ -62,7 +66,7 @@ class EventBus:
 
         self._redis = redis.from_url(self._redis_url)
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel, self._account_channel)
+        await pubsub.subscribe(self._channel, self._account_channel, self._inbox_channel)
         self._listener = asyncio.create_task(self._listen(pubsub))
 
     async def _listen(self, pubsub: object) -> None:
@@ -87,6 +91,8 @@ class EventBus:
             self._deliver_account(fields[0])
         elif channel == self._channel and len(fields) == 2:
             self._deliver(fields[0], fields[1])
+        elif channel == self._inbox_channel and len(fields) == 2:
+            self._deliver_inbox(fields[0], fields[1])
         else:
             log.warning("ignored a malformed event: %r", message)
 
@@ -101,6 +107,9 @@ class EventBus:
     def _deliver(self, applicant_id: int, event_id: int) -> None:
         self._put(self._queues.get(applicant_id, set()), event_id)
 
+    def _deliver_inbox(self, account_id: int, notification_id: int) -> None:
+        self._put(self._inboxes.get(account_id, set()), notification_id)
+
     def _deliver_account(self, account_id: int) -> None:
         self._put(self._watchers.get(account_id, set()), ACCOUNT_CHANGED)
 
@@ -109,6 +118,13 @@ class EventBus:
             await self._redis.publish(self._channel, f"{applicant_id}:{event_id}")
         else:
             self._deliver(applicant_id, event_id)
+
+    async def publish_notification(self, account_id: int, notification_id: int) -> None:
+        """A notification was put in the account's inbox (publish after the commit)."""
+        if self._redis is not None:
+            await self._redis.publish(self._inbox_channel, f"{account_id}:{notification_id}")
+        else:
+            self._deliver_inbox(account_id, notification_id)
 
     async def publish_account_change(self, account_id: int) -> None:
         """The account's sessions or rights changed (publish after the change is committed
@@ -122,6 +138,13 @@ class EventBus:
     async def subscribe(self, applicant_id: int) -> AsyncIterator[asyncio.Queue[Item]]:
         queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=1000)
         async with self._registered(self._queues, applicant_id, queue):
+            yield queue
+
+    @contextlib.asynccontextmanager
+    async def subscribe_inbox(self, account_id: int) -> AsyncIterator[asyncio.Queue[Item]]:
+        """A queue of the ids of notifications put in the account's inbox from now on."""
+        queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=1000)
+        async with self._registered(self._inboxes, account_id, queue):
             yield queue
 
     @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ waits for the commit."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from tortoise.transactions import in_transaction
@@ -14,6 +15,15 @@ from resolvers.outcomes import Refusal, Replay
 
 T = TypeVar("T")
 
+# The context whose unit of work is running: code called inside it (notify) attaches what
+# must wait for the commit to it without every caller passing the context along.
+_CURRENT: ContextVar[Context | None] = ContextVar("unit_of_work", default=None)
+
+
+def current() -> Context | None:
+    """The context of the unit of work running now, or None outside one."""
+    return _CURRENT.get()
+
 
 async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | Refusal:
     """Run `work` in one transaction: a raised refusal rolls everything back, a returned one
@@ -21,6 +31,7 @@ async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | R
     answers with an earlier outcome (idempotency keys). Rolling back forgets only what `work`
     recorded: reads an earlier field of the operation recorded are still written."""
     audit_mark, pending_mark = len(ctx.audit_buffer), len(ctx.pending_after_commit)
+    token = _CURRENT.set(ctx)
     try:
         async with in_transaction():
             value = await work()
@@ -34,6 +45,7 @@ async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | R
     else:
         await ctx.run_after_commit()
     finally:
+        _CURRENT.reset(token)
         ctx.forget_cached()
     return value
 

@@ -22,6 +22,7 @@ SAMPLE_VALUES = {
     "CORS_ORIGINS": "https://apply.example.gov.cn",
     "REPORT_SQL_STATEMENTS": "1",
     "PUBLIC_BASE_URL": "https://api.example.gov.cn",
+    "SMTP_URL": "smtp://mail.example.gov.cn:587",
 }
 
 

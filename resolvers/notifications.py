@@ -1,0 +1,310 @@
+"""Notifications: `notify` (who hears of a change, in the change's own transaction), the inbox
+as the one policy lets its reader see it, marking read, and the live stream of new ones."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain import notification_texts as texts
+from domain.delegation import effective_status
+from domain.notifications import (
+    DEFAULT_LANGUAGE,
+    KIND_SCOPE,
+    PARTY_KINDS,
+    Channel,
+    channels_for,
+    helper_hears,
+    kinds_for_scopes,
+)
+from persistence import notifications as store
+from persistence import outbox
+from persistence.models import Account, Delegation, Notification, NotificationKind
+from resolvers import unit_of_work
+from resolvers.context import Context
+from resolvers.events import ACCOUNT_CHANGED
+from resolvers.following import session_ended
+from resolvers.outcomes import invalid, unauthenticated
+from settings import Settings
+
+__all__ = ["NotificationKind", "notify"]
+
+
+async def notify(
+    kind: NotificationKind,
+    *,
+    about_person_id: int,
+    subject: tuple[str, int] | None,
+    facts: Mapping[str, str] | None = None,
+) -> None:
+    """Tell the people concerned that something happened to `about_person_id`: the person's
+    own account and each helper whose ACTIVE delegation's scopes cover `kind` (for a kind
+    about a delegation, its party: the person asked, or the helper who asked). Writes their
+    inbox rows and mail (as their preferences say) in the running unit of work, so they
+    commit or roll back with the change; the live push and the mail worker's wake-up wait for
+    the commit. Callers pass facts (reference number, office, time, note) as text."""
+    ctx = unit_of_work.current()
+    if ctx is None:
+        raise RuntimeError("notify() belongs inside the unit of work that makes the change")
+    kind = NotificationKind(kind)
+    facts = {k: str(v) for k, v in (facts or {}).items() if v is not None}
+    now = ctx.now()
+    mailed = False
+    for account in await _recipients(ctx, kind, about_person_id, subject):
+        channels = channels_for(account.notification_preferences, kind)
+        row = None
+        if Channel.INBOX in channels:
+            row = await store.add(
+                account_id=account.id,
+                person_id=about_person_id,
+                kind=kind,
+                subject=subject,
+                facts=facts,
+                at=now,
+            )
+            ctx.after_commit(_push(ctx, account.id, row.id))
+        if Channel.EMAIL in channels and may_mail(account, kind):
+            await _mail_notification(ctx.settings, account, kind, facts, row, now)
+            mailed = True
+    if mailed:
+        ctx.after_commit(_wake_outbox(ctx))
+
+
+def may_mail(account: Account, kind: str) -> bool:
+    """The one thing an unverified address may not get: word of a certificate (a signed
+    document about a person) goes to the inbox only until the owner has proved the address.
+    Every other mail goes to the address whether or not it is verified."""
+    return kind != NotificationKind.CERTIFICATE_ISSUED or account.email_verified_at is not None
+
+
+def _push(ctx: Context, account_id: int, notification_id: int) -> Callable[[], Awaitable[None]]:
+    async def push() -> None:
+        await ctx.services.publish_notification(account_id, notification_id)
+
+    return push
+
+
+def _wake_outbox(ctx: Context) -> Callable[[], Awaitable[None]]:
+    async def wake() -> None:
+        ctx.services.outbox_changed()
+
+    return wake
+
+
+async def _recipients(
+    ctx: Context, kind: str, person_id: int, subject: tuple[str, int] | None
+) -> list[Account]:
+    """Who hears of `kind` about the person, each account once."""
+    if kind == NotificationKind.DELEGATION_ANSWERED:
+        # The helper who asked, whatever the answer: it is their own request.
+        delegation = await _subject_delegation(subject)
+        helper = await store.account(delegation.helper_id) if delegation else None
+        return [helper] if helper is not None else []
+    own = await store.own_account(person_id)
+    found: dict[int, Account] = {own.id: own} if own is not None else {}
+    if kind in PARTY_KINDS:
+        return list(found.values())
+    for delegation in await store.active_helpers(person_id):
+        if _active(ctx, delegation) and helper_hears(kind, delegation.scopes):
+            found.setdefault(delegation.helper_id, delegation.helper)
+    return list(found.values())
+
+
+async def _subject_delegation(subject: tuple[str, int] | None) -> Delegation | None:
+    if subject is None or subject[0] != "Delegation":
+        raise ValueError("a delegation's answer names the delegation as its subject")
+    return await Delegation.get_or_none(id=subject[1])
+
+
+def _active(ctx: Context, delegation: Delegation) -> bool:
+    return (
+        effective_status(
+            delegation.status,
+            valid_until=delegation.valid_until,
+            pending_until=delegation.pending_until,
+            now=ctx.now(),
+            today=ctx.today(),
+        )
+        == "ACTIVE"
+    )
+
+
+def language_of(account: Account) -> str:
+    """The language mail and notifications reach the account in: the one it chose, else the
+    one its last sign-in asked for, else English."""
+    return account.language or account.signin_language or DEFAULT_LANGUAGE
+
+
+def link(settings: Settings, path: str) -> str:
+    """An address under the account pages (sign in, verify, reset) for mail."""
+    base = (settings.account_link_base_url or settings.public_base_url).rstrip("/")
+    return f"{base}/{path.lstrip('/')}"
+
+
+def message_id(settings: Settings) -> str:
+    """A Message-ID fixed when the mail is written, so that a resend carries the same one."""
+    domain = settings.mail_from.rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+async def _mail_notification(
+    settings: Settings,
+    account: Account,
+    kind: str,
+    facts: Mapping[str, str],
+    row: Notification | None,
+    now: datetime,
+) -> None:
+    subject, body = texts.notification_mail(
+        kind, language_of(account), facts.get("reference", ""), link(settings, "sign-in")
+    )
+    await outbox.add(
+        account_id=account.id,
+        notification_id=row.id if row is not None else None,
+        kind=kind,
+        to_address=account.email,
+        subject=subject,
+        body=body,
+        message_id=message_id(settings),
+        secret=False,
+        now=now,
+    )
+
+
+# ------------------------------------------------------------------- the inbox, one policy
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the policy lets one account see of its inbox now: notifications about its own
+    person, about each active dependant in the kinds the delegation's scopes cover, and about
+    delegations it is a party to."""
+
+    account_id: int
+    own_person_id: int | None
+    dependant_kinds: dict[int, list[str]]
+
+    @property
+    def party_kinds(self) -> list[str]:
+        return sorted(PARTY_KINDS)
+
+    def sees(self, row: Notification) -> bool:
+        if row.account_id != self.account_id:
+            return False
+        if row.kind in PARTY_KINDS or row.person_id == self.own_person_id:
+            return True
+        return row.kind in self.dependant_kinds.get(row.person_id, ())
+
+
+async def reader(ctx: Context) -> Reader:
+    """The signed-in account as a reader of its inbox (UNAUTHENTICATED when anonymous)."""
+    account = ctx.account
+    if account is None:
+        raise unauthenticated()
+    kinds: dict[int, list[str]] = {}
+    for person_id in await ctx.authorizer.dependant_ids():
+        scopes = await ctx.authorizer.granted_scopes(person_id)
+        kinds[person_id] = kinds_for_scopes(scopes)
+    return Reader(account.id, account.person_id, kinds)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[Notification]
+    offset: int
+    size: int
+    unread_count: int
+
+
+async def inbox(ctx: Context, offset: int, size: int, unread_only: bool) -> InboxPage:
+    """A page of the viewer's inbox, newest first (one row read ahead), and its unread count."""
+    who = await reader(ctx)
+    args = (who.account_id, who.own_person_id, who.dependant_kinds, who.party_kinds)
+    rows = await store.inbox(*args, unread_only=unread_only, offset=offset, limit=size + 1)
+    return InboxPage(rows, offset, size, await store.unread_count(*args))
+
+
+async def notification(ctx: Context, pk: int) -> Notification | None:
+    """`node`: the notification when the policy lets the viewer see it, else None."""
+    if ctx.account is None:
+        return None
+    row = await store.by_id(pk)
+    if row is None or not (await reader(ctx)).sees(row):
+        return None
+    return row
+
+
+MAX_IDS = 100
+
+
+async def mark_read(ctx: Context, ids: Sequence[int] | None, everything: bool) -> int:
+    """Mark the viewer's notifications read: those of `ids` it may see, or all; how many were
+    unread. Ids of notifications it may not see count as nothing, like unknown ones."""
+    if everything and ids:
+        raise invalid("Give either ids or all: true, not both.", "ids")
+    if not everything and not ids:
+        raise invalid("Give the ids to mark read, or all: true.", "ids")
+    if ids is not None and len(ids) > MAX_IDS:
+        raise invalid(f"Mark at most {MAX_IDS} notifications at a time, or all: true.", "ids")
+    who = await reader(ctx)
+    return await store.mark_read(
+        who.account_id,
+        who.own_person_id,
+        who.dependant_kinds,
+        who.party_kinds,
+        None if everything else list(ids or []),
+        ctx.now(),
+    )
+
+
+def rendered(row: Notification, lang: str) -> tuple[str, str]:
+    """The (title, body) of a notification in `lang`."""
+    return texts.render(row.kind, lang, row.facts or {})
+
+
+def scope_of(kind: str) -> str | None:
+    """The delegation scope a helper needs to see this kind (None: a delegation's party)."""
+    return KIND_SCOPE.get(kind)
+
+
+# ------------------------------------------------------------------------------ live
+
+
+async def start_stream(ctx: Context) -> int:
+    """The account whose new notifications to stream, checked before the stream starts."""
+    if ctx.account is None:
+        raise unauthenticated()
+    if await ctx.session_has_ended():
+        raise session_ended()
+    return ctx.account.id
+
+
+def _seconds_left(ctx: Context) -> float | None:
+    if ctx.session_expires_at is None:
+        return None
+    return max(0.05, (ctx.session_expires_at - ctx.now()).total_seconds())
+
+
+async def stream(ctx: Context, account_id: int) -> AsyncGenerator[Notification, None]:
+    """New notifications of the account, as they commit, while the session lasts: each one
+    checked against the policy as it is then (a dependant's notification after the delegation
+    or its scope ended is not shown). Ends with UNAUTHENTICATED when the session does."""
+    assert ctx.services.events is not None
+    bus = ctx.services.events
+    async with bus.subscribe_inbox(account_id) as queue, bus.watch_account(account_id, queue):
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), _seconds_left(ctx))
+            except TimeoutError:
+                item = None  # the access token's expiry
+            if await ctx.session_has_ended():
+                raise session_ended()
+            if item is None or item is ACCOUNT_CHANGED:
+                continue
+            ctx.forget_cached()  # the policy as it is now, not as the stream began
+            row = await notification(ctx, int(item))
+            if row is not None:
+                yield row
