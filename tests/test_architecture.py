@@ -16,6 +16,7 @@ OUR_PACKAGES = (
     "resolvers",
     "schema",
     "signing",
+    "translations",
     "web",
     "server",
     "settings",
@@ -28,6 +29,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "persistence": ("resolvers", "schema", "web", "server"),
     "signing": ("schema", "resolvers", "web", "server"),
     "domain": (*(p for p in OUR_PACKAGES if p != "domain"), "tortoise"),
+    # The message catalogues render domain Messages; every layer above may use them.
+    "translations": (*(p for p in OUR_PACKAGES if p not in ("domain", "translations")), "tortoise"),
 }
 
 
