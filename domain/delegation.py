@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+
+from domain.identifiers import normalise_name
 
 
 class Scope(StrEnum):
@@ -38,6 +41,23 @@ def grants(status: str, scopes: frozenset[str], wanted: str | None) -> bool:
     if status != "ACTIVE":
         return False
     return wanted is None or wanted in scopes
+
+
+@dataclass(frozen=True)
+class TypedFacts:
+    """What a helper typed to find a dependant, as the identity match read it. A delegation
+    keeps it, and shows it back to the helper instead of the person's record while it is not
+    ACTIVE."""
+
+    surname: str
+    nationality: str
+    birth_date: date
+
+    @classmethod
+    def read(cls, surname: str, nationality: str, birth_date: date) -> TypedFacts:
+        """The facts as kept: the surname folded as identity matching folds it, upper-cased
+        and cut to the 100 characters a delegation holds; `nationality` an alpha-3 code."""
+        return cls(normalise_name(surname).upper()[:100], nationality, birth_date)
 
 
 ADULT_AGE = 18

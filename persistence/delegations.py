@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from domain.delegation import TypedFacts
 from persistence.by_ids import loader_of
 from persistence.models import AuditEvent, Delegation
 
@@ -39,18 +40,12 @@ async def open_count(helper_id: int) -> list[Delegation]:
     return await Delegation.filter(helper_id=helper_id, status__in=["PENDING", "ACTIVE"])
 
 
-async def create(
-    *,
-    requested_surname: str,
-    requested_nationality: str,
-    requested_birth_date: date,
-    **values: object,
-) -> Delegation:
+async def create(*, typed: TypedFacts, **values: object) -> Delegation:
     """A new delegation, keeping what the helper typed to find the dependant."""
     return await Delegation.create(
-        requested_surname=requested_surname,
-        requested_nationality=requested_nationality,
-        requested_birth_date=requested_birth_date,
+        requested_surname=typed.surname,
+        requested_nationality=typed.nationality,
+        requested_birth_date=typed.birth_date,
         **values,
     )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from domain.delegation import effective_status, initial_status, scope_problem
-from domain.identifiers import normalise_name, normalise_nationality
+from domain.delegation import TypedFacts, effective_status, initial_status, scope_problem
+from domain.identifiers import normalise_nationality
 from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation
@@ -106,11 +106,7 @@ async def add_dependant(
     delegation = await store.create(
         helper_id=account.id,
         dependant_id=person.id,
-        # What the helper typed, as the identity match read it: shown back to the helper
-        # instead of the person's record while the delegation is not ACTIVE.
-        requested_surname=normalise_name(surname).upper()[:100],
-        requested_nationality=normalise_nationality(nationality),
-        requested_birth_date=birth_date,
+        typed=TypedFacts.read(surname, normalise_nationality(nationality), birth_date),
         relationship=relationship,
         scopes=sorted(set(scopes)),
         status=status,
@@ -177,14 +173,16 @@ async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
     return await _delegation(delegation.id)
 
 
-async def requested_facts(ctx: Context, row: Delegation) -> tuple[str, str, date]:
-    """What the helper typed when adding the dependant (surname, nationality, birth date). A
-    delegation made another way (at a counter, by an import) has none stored: the facts the
-    identity was matched on are the person's own, so they are what was asked for."""
+async def requested_facts(ctx: Context, row: Delegation) -> TypedFacts:
+    """What the helper typed when adding the dependant. A delegation made another way (at a
+    counter, by an import) has none stored: the facts the identity was matched on are the
+    person's own, so they are what was asked for."""
     if row.requested_birth_date is not None:
-        return row.requested_surname, row.requested_nationality, row.requested_birth_date
+        return TypedFacts(
+            row.requested_surname, row.requested_nationality, row.requested_birth_date
+        )
     person = await ctx.loaders.person.load(row.dependant_id)
-    return normalise_name(person.surname).upper(), person.nationality, person.birth_date
+    return TypedFacts.read(person.surname, person.nationality, person.birth_date)
 
 
 # ---------------------------------------------------------------- the viewer's delegations

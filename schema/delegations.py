@@ -117,8 +117,10 @@ class Delegation(Node):
         description="What the helper typed when adding the dependant, whatever the status."
     )
     async def requested_for(self, info: Info) -> DependantFacts:
-        surname, nationality, birth_date = await resolve.requested_facts(info.context, self.row)
-        return DependantFacts(surname=surname, nationality=nationality, birth_date=birth_date)
+        typed = await resolve.requested_facts(info.context, self.row)
+        return DependantFacts(
+            surname=typed.surname, nationality=typed.nationality, birth_date=typed.birth_date
+        )
 
     @strawberry.field(description="Where it stands now (expiry applies at once).")
     def status(self, info: Info) -> DelegationStatus:

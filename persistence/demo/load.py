@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from tortoise.transactions import in_transaction
 
 from domain.dates import HOME_ZONE, HOME_ZONE_NAME
-from domain.identifiers import make_pr_card_number, normalise_name
+from domain.delegation import TypedFacts
+from domain.identifiers import make_pr_card_number
 from domain.persons import PersonFacts
 from persistence import accounts as account_store
+from persistence import delegations as delegation_store
 from persistence import persons as person_store
 from persistence.catalogue_data import GUIDANCE, SERVICES
 from persistence.demo.offices import OFFICES
@@ -19,7 +21,6 @@ from persistence.models import (
     Application,
     ApplicationCounter,
     ApplicationEvent,
-    Delegation,
     Document,
     Guidance,
     Office,
@@ -154,13 +155,9 @@ async def _account(
     return account
 
 
-def _typed_by_helper(person: Person) -> dict[str, object]:
-    """What the helper typed to add `person`, as addDependant keeps it."""
-    return {
-        "requested_surname": normalise_name(person.surname).upper(),
-        "requested_nationality": person.nationality,
-        "requested_birth_date": person.birth_date,
-    }
+def _typed_by_helper(person: Person) -> TypedFacts:
+    """What the helper typed to add `person`: the person's own facts."""
+    return TypedFacts.read(person.surname, person.nationality, person.birth_date)
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -348,18 +345,18 @@ async def load_demo_data(password_hash: str, today: date) -> None:
             [("SUBMITTED", today - timedelta(days=3))],
             number=2,
         )
-        await Delegation.create(
+        await delegation_store.create(
             helper_id=helper.id,
             dependant_id=child.id,
-            **_typed_by_helper(child),
+            typed=_typed_by_helper(child),
             relationship="CHILD",
             scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
             status="ACTIVE",
         )
-        await Delegation.create(
+        await delegation_store.create(
             helper_id=helper.id,
             dependant_id=elder.id,
-            **_typed_by_helper(elder),
+            typed=_typed_by_helper(elder),
             relationship="PARENT",
             scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"],
             status="ACTIVE",
