@@ -31,6 +31,26 @@ class Slot:
     member: str
 
 
+class _HeldHere:
+    """The live subscriptions this process runs, by account."""
+
+    def __init__(self) -> None:
+        self.by_account: dict[str, set[str]] = {}
+
+    def add(self, slot: Slot) -> None:
+        self.by_account.setdefault(slot.account, set()).add(slot.member)
+
+    def discard(self, slot: Slot) -> None:
+        members = self.by_account.get(slot.account)
+        if members is not None:
+            members.discard(slot.member)
+            if not members:
+                del self.by_account[slot.account]
+
+    def count(self, account: str) -> int:
+        return len(self.by_account.get(account, ()))
+
+
 class SubscriptionSlots(Protocol):
     async def acquire(self, account: str, limit: int) -> Slot | None:
         """Count one more live subscription of the account, or None (nothing counted) when
@@ -50,28 +70,23 @@ class MemorySubscriptionSlots:
     the process that counts them is the one that runs them)."""
 
     def __init__(self) -> None:
-        self._held: dict[str, set[str]] = {}
+        self._held = _HeldHere()
 
     async def acquire(self, account: str, limit: int) -> Slot | None:
-        members = self._held.setdefault(account, set())
-        if len(members) >= limit:
+        if self._held.count(account) >= limit:
             return None
         slot = Slot(account, secrets.token_hex(8))
-        members.add(slot.member)
+        self._held.add(slot)
         return slot
 
     async def release(self, slot: Slot) -> None:
-        members = self._held.get(slot.account)
-        if members is not None:
-            members.discard(slot.member)
-            if not members:
-                del self._held[slot.account]
+        self._held.discard(slot)
 
     async def count(self, account: str) -> int:
-        return len(self._held.get(account, ()))
+        return self._held.count(account)
 
     async def close(self) -> None:
-        self._held.clear()
+        self._held.by_account.clear()
 
 
 # KEYS[1]: the account's set. ARGV: now, lease end, member, limit, key lifetime (s).
@@ -106,7 +121,7 @@ class RedisSubscriptionSlots:
         # The key itself outlives every lease in it (its expiry only frees Redis's memory).
         self._key_ttl_s = math.ceil(lease_s * 2) + 1
         # This process's live subscriptions, the ones its heartbeat renews.
-        self._held: dict[str, set[str]] = {}
+        self._held = _HeldHere()
         self._heartbeat: asyncio.Task[None] | None = None
 
     def _key(self, account: str) -> str:
@@ -118,7 +133,7 @@ class RedisSubscriptionSlots:
         args = [repr(now), repr(now + self._lease_s), slot.member, limit, self._key_ttl_s]
         if not int(await self._acquire(keys=[self._key(account)], args=args)):
             return None
-        self._held.setdefault(account, set()).add(slot.member)
+        self._held.add(slot)
         if self._heartbeat is None or self._heartbeat.done():
             self._heartbeat = asyncio.create_task(self._renew_forever())
         return slot
@@ -126,11 +141,7 @@ class RedisSubscriptionSlots:
     async def release(self, slot: Slot) -> None:
         # Forgotten here first: even if Redis cannot be reached now, the lease is no longer
         # renewed and the slot frees itself within the lease.
-        members = self._held.get(slot.account)
-        if members is not None:
-            members.discard(slot.member)
-            if not members:
-                del self._held[slot.account]
+        self._held.discard(slot)
         await self._redis.zrem(self._key(slot.account), slot.member)
 
     async def count(self, account: str) -> int:
@@ -140,17 +151,17 @@ class RedisSubscriptionSlots:
         """Extend the lease of every subscription this process holds (the heartbeat). A
         member already dropped as expired (the process stalled longer than the lease) is
         added back: it is live, so it counts."""
-        if not self._held:
+        if not self._held.by_account:
             return
         until = self._clock() + self._lease_s
         pipe = self._redis.pipeline(transaction=False)
-        for account, members in list(self._held.items()):
+        for account, members in list(self._held.by_account.items()):
             pipe.zadd(self._key(account), dict.fromkeys(members, until))
             pipe.expire(self._key(account), self._key_ttl_s)
         await pipe.execute()
 
     async def _renew_forever(self) -> None:
-        while self._held:
+        while self._held.by_account:
             await asyncio.sleep(self._lease_s / 3)
             try:
                 await self.renew()
