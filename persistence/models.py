@@ -151,6 +151,14 @@ class ServiceType(Model):
     code = fields.CharField(max_length=40, primary_key=True)
     name_en = fields.CharField(max_length=200)
     name_zh = fields.CharField(max_length=200)
+    # Names in the further languages (unofficial translations); null until the reference data
+    # fills them in, and a null name shows the English one.
+    name_ko = fields.CharField(max_length=200, null=True)
+    name_ja = fields.CharField(max_length=200, null=True)
+    name_ru = fields.CharField(max_length=200, null=True)
+    name_fr = fields.CharField(max_length=200, null=True)
+    name_es = fields.CharField(max_length=200, null=True)
+    name_ar = fields.CharField(max_length=200, null=True)
     group = fields.CharField(max_length=20)
     processing_working_days = fields.SmallIntField()
     position = fields.SmallIntField(default=0)
