@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import date
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
@@ -150,6 +151,9 @@ AfterArg = Annotated[
     str | None,
     strawberry.argument(description="Return the items after this cursor (from `endCursor`)."),
 ]
+# A period of days asked for: `from` and `to`, both inclusive.
+FromDayArg = Annotated[date, strawberry.argument(name="from", description="First day, inclusive.")]
+ToDayArg = Annotated[date, strawberry.argument(description="Last day, inclusive.")]
 
 # ---------------------------------------------------------------- enums
 
@@ -233,6 +237,9 @@ class ServiceCode(Enum):
         "RESIDENCE_PERMIT_REISSUANCE",
         description="Reissuance of a lost or damaged residence permit.",
     )
+
+
+ServiceArg = Annotated[ServiceCode, strawberry.argument(description="The service.")]
 
 
 # ---------------------------------------------------------------- small value types

@@ -17,12 +17,14 @@ from schema.catalogue import ServiceType
 from schema.common import (
     AfterArg,
     FirstArg,
+    FromDayArg,
     GeoPoint,
     GeoPointInput,
     LangArg,
     Node,
     PageInfo,
     ServiceCode,
+    ToDayArg,
     to_global_id,
 )
 from schema.i18n import pick
@@ -105,10 +107,8 @@ class Office(Node):
     async def closures(
         self,
         info: Info,
-        from_: Annotated[
-            date, strawberry.argument(name="from", description="First day, inclusive.")
-        ],
-        to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
+        from_: FromDayArg,
+        to: ToDayArg,
         lang: LangArg = None,
     ) -> list[Closure]:
         rows = await resolve.closures_between(info.context, self.row, from_, to)

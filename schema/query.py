@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import strawberry
@@ -21,10 +20,12 @@ from schema.certificates import Certificate, DocumentVerification
 from schema.common import (
     AfterArg,
     FirstArg,
+    FromDayArg,
     LangArg,
     Node,
     PageInfo,
-    ServiceCode,
+    ServiceArg,
+    ToDayArg,
     from_global_id,
     pk_of,
 )
@@ -123,7 +124,7 @@ class Query:
     async def guidance(
         self,
         info: Info,
-        service: Annotated[ServiceCode, strawberry.argument(description="The service.")],
+        service: ServiceArg,
         lang: LangArg = None,
     ) -> Guidance | None:
         return await current_guidance(info, service, lang)
@@ -176,11 +177,9 @@ class Query:
         self,
         info: Info,
         office_id: Annotated[strawberry.ID, strawberry.argument(description="The office.")],
-        service: Annotated[ServiceCode, strawberry.argument(description="The service.")],
-        from_: Annotated[
-            date, strawberry.argument(name="from", description="First day, inclusive.")
-        ],
-        to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
+        service: ServiceArg,
+        from_: FromDayArg,
+        to: ToDayArg,
     ) -> list[Slot]:
         rows = await appointment_resolvers.available_slots(
             info.context, pk_of(office_id, "Office"), service.value, from_, to
@@ -194,10 +193,8 @@ class Query:
     async def statistics(
         self,
         info: Info,
-        from_: Annotated[
-            date, strawberry.argument(name="from", description="First day, inclusive.")
-        ],
-        to: Annotated[date, strawberry.argument(description="Last day, inclusive.")],
+        from_: FromDayArg,
+        to: ToDayArg,
         office_id: Annotated[
             strawberry.ID | None,
             strawberry.argument(description="Only this office; all offices when absent."),
