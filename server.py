@@ -31,6 +31,7 @@ from persistence import accounts as account_store
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
+from persistence import presentations as presentation_store
 from persistence import statement_counter
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
@@ -53,6 +54,7 @@ from web.logging_setup import RequestIdMiddleware, stamp_records
 from web.logging_setup import configure as configure_logging
 from web.persisted import PersistedQueries
 from web.response_cache import ResponseCache
+from web.verify_page import verify_page
 from web.websocket import GraphQLWebSocket
 
 log = logging.getLogger("server")
@@ -141,6 +143,8 @@ async def upkeep(services: Services) -> None:
     expired = await delegation_store.expire_due(now, today)
     grace = timedelta(seconds=services.settings.refresh_reuse_grace_s)
     await account_store.forget_successors(now - grace)
+    # Which certificate a presentation showed matters only while the certificate is valid.
+    await presentation_store.forget_expired(now)
     if created or no_shows or expired:
         log.info(
             "upkeep: %d slots created up to %s, %d no-shows, %d delegations expired",
@@ -239,6 +243,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Route("/metrics", metrics),
             Route("/ready", ready),
             Route("/.well-known/jwks.json", jwks),
+            Route("/verify", verify_page),
             Mount(STATIC_PREFIX, app=StaticAssets(), name="static"),
         ],
         lifespan=lifespan,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from domain.messages import N_
 from persistence import certificates as store
 from persistence import persons as person_store
+from persistence import presentations as presentation_store
 from persistence import signing_keys
 from persistence.models import Certificate, KeyPurpose, Role
 from resolvers import authorization as gate
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
-from signing import certificates
+from signing import certificates, sd_jwt
 from signing.keys import ALG
+from signing.verification import ALL_CLAIMS
 
 
 async def issue(ctx: Context, person_id: int | None) -> Certificate:
@@ -95,8 +100,62 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     return refreshed
 
 
+async def present(
+    ctx: Context, certificate_id: int | None, disclose: list[str]
+) -> sd_jwt.SignedPresentation:
+    """A selective-disclosure presentation of a certificate, for its holder or a helper with
+    VIEW_DOCUMENTS (audited), revealing the chosen facts only and signed with the active
+    document key, so that presentations of different people look alike but for what they
+    disclose. It expires after PRESENTATION_MINUTES; the service alone keeps which certificate
+    it shows."""
+    if ctx.account is None:
+        raise unauthenticated()
+    certificate = await store.by_id(certificate_id) if certificate_id is not None else None
+    if certificate is None:
+        raise not_permitted()
+    grant = await gate.require(ctx, certificate.person_id, "VIEW_DOCUMENTS")
+    chosen = set(disclose)
+    if not chosen:
+        raise invalid(N_("Choose at least one fact to disclose."), "disclose")
+    now = ctx.now()
+    lifetime = timedelta(minutes=ctx.settings.presentation_minutes)
+    if certificate.revoked_at is not None:
+        raise invalid(N_("This certificate is revoked: it cannot be presented."), "certificateId")
+    if certificate.expires_at <= now + lifetime:
+        # A presentation never outlives its certificate, and its expiry is never the
+        # certificate's (that would be a constant per person): ask for a fresh certificate.
+        raise invalid(
+            N_("This certificate expires too soon to be presented: issue a new one."),
+            "certificateId",
+        )
+    ring = ctx.services.keys
+    await ring.reload()  # another process may have rotated: sign with the active key of record
+    key = ring.active(KeyPurpose.DOCUMENT)
+    presentation = sd_jwt.present(
+        private_key=key.private,
+        kid=key.kid,
+        alg=ALG,
+        issuer=ctx.settings.issuer,
+        facts=sd_jwt.facts_of(sd_jwt.certificate_claims(certificate.token)),
+        disclose=[claim for claim in ALL_CLAIMS if claim in chosen],
+        now=now,
+        lifetime=lifetime,
+    )
+    await signing_keys.extend_last_expiry(key.kid, presentation.expires_at)
+    await presentation_store.store(
+        jti=presentation.jti,
+        certificate_id=certificate.id,
+        presented_by_id=ctx.account.id,
+        created_at=presentation.issued_at,
+        expires_at=presentation.expires_at,
+    )
+    gate.acted(ctx, grant, "PRESENT_CERTIFICATE", certificate.jti)
+    return presentation
+
+
 async def verify(ctx: Context, token: str) -> tuple[certificates.Verification, int | None]:
-    """Anyone may verify: signature with a published key, expiry, then revocation. With the
+    """Anyone may verify a certificate or a presentation: signature with a published key,
+    disclosures, expiry, then revocation (of the certificate a presentation shows). With the
     result, the stored certificate's key when the signature is genuine and the viewer is staff
     (None for everyone else, so the answer never links a token to a record for them)."""
     ring = ctx.services.keys
@@ -109,7 +168,11 @@ async def verify(ctx: Context, token: str) -> tuple[certificates.Verification, i
     result = certificates.verify(token, keys, now)
     if result.claims is None or not isinstance(result.claims.get("jti"), str):
         return result, None
-    stored = await store.by_jti(result.claims["jti"])
+    jti = result.claims["jti"]
+    if result.presentation:
+        stored = await presentation_store.certificate_of(jti)
+    else:
+        stored = await store.by_jti(jti)
     if stored is None:
         return result, None
     certificate_id = stored.id if gate.is_staff(ctx) else None

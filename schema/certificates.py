@@ -24,6 +24,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.results import result_union, run_mutation
+from signing import qr
 from signing.certificates import qr_svg
 
 
@@ -50,6 +51,29 @@ class VerificationFailure(Enum):
     )
     EXPIRED = strawberry.enum_value("EXPIRED", description="Past its expiry time.")
     REVOKED = strawberry.enum_value("REVOKED", description="Revoked by the authority.")
+
+
+@strawberry.enum(
+    description="A fact of a passport-information certificate that its holder may disclose on "
+    "its own in a presentation."
+)
+class CertificateClaim(Enum):
+    NAME = strawberry.enum_value("NAME", description="Surname and given names.")
+    BIRTH_DATE = strawberry.enum_value("BIRTH_DATE", description="Date of birth.")
+    NATIONALITY = strawberry.enum_value("NATIONALITY", description="Nationality (ISO alpha-3).")
+    PR_CARD_NUMBER = strawberry.enum_value(
+        "PR_CARD_NUMBER", description="The number of the permanent resident card."
+    )
+    PR_CARD_VALIDITY = strawberry.enum_value(
+        "PR_CARD_VALIDITY", description="When the permanent resident card was issued and until."
+    )
+    CURRENT_PASSPORT = strawberry.enum_value(
+        "CURRENT_PASSPORT",
+        description="The passport bound to the card now: number, issuing country, validity.",
+    )
+    PASSPORT_HISTORY = strawberry.enum_value(
+        "PASSPORT_HISTORY", description="The passports bound to the card before the current one."
+    )
 
 
 @strawberry.type(description="A signed passport-information certificate.")
@@ -105,6 +129,53 @@ class DocumentVerification:
         description="Officers and admins: the certificate the token is, when the signature is "
         "genuine (also when expired or revoked); null for everyone else.",
     )
+    disclosed: list[CertificateClaim] = strawberry.field(
+        default_factory=list,
+        description="What the token reveals when its signature is genuine: every fact for a "
+        "certificate, the chosen ones for a presentation (`claims` holds those only).",
+    )
+
+
+@strawberry.type(
+    description="A selective-disclosure presentation (SD-JWT) of a certificate: shows the "
+    "chosen facts only; two presentations cannot be linked to each other."
+)
+class Presentation:
+    token: str = strawberry.field(
+        description="The SD-JWT: `<JWS>~<disclosure>~...~`, signed with a key of the JWK Set at "
+        "/.well-known/jwks.json; verifyDocument and any SD-JWT library check it."
+    )
+    disclosed: list[CertificateClaim] = strawberry.field(description="The facts it reveals.")
+    expires_at: dt.datetime = strawberry.field(description="When it stops being valid.")
+    link: strawberry.Private[str]
+
+    @strawberry.field(
+        description="An SVG QR code (dark on white, with its quiet zone) of the verification "
+        "page's link carrying the token."
+    )
+    async def qr_svg(self) -> str:
+        return await asyncio.to_thread(qr.qr_svg, self.link)
+
+    @strawberry.field(
+        description="The same QR code as a base64 PNG (standard alphabet), dark on white."
+    )
+    async def qr_png(self) -> str:
+        return await asyncio.to_thread(qr.qr_png_base64, self.link)
+
+
+@strawberry.type(
+    description="The presentation is signed; show it to the checker before it expires."
+)
+class CertificatePresented:
+    presentation: Presentation = strawberry.field(description="The presentation.")
+
+
+@strawberry.input(description="A certificate to present, and the facts to reveal.")
+class PresentCertificateInput:
+    certificate_id: strawberry.ID = strawberry.field(description="The certificate.")
+    disclose: list[CertificateClaim] = strawberry.field(
+        description="The facts the checker may see (at least one); nothing else is readable."
+    )
 
 
 @strawberry.type(description="The certificate is signed and stored.")
@@ -138,6 +209,23 @@ RevokeCertificateResult = result_union(
 RotateSigningKeyResult = result_union("rotateSigningKey", SigningKeyRotated, NotPermitted)
 
 
+PresentCertificateResult = result_union(
+    "presentCertificate", CertificatePresented, NotPermitted, ValidationError
+)
+
+
+def presentation(signed: object, public_base_url: str) -> Presentation:
+    from signing.sd_jwt import SignedPresentation
+
+    assert isinstance(signed, SignedPresentation)
+    return Presentation(
+        token=signed.token,
+        disclosed=[CertificateClaim(c) for c in signed.disclosed],
+        expires_at=signed.expires_at.astimezone(HOME_ZONE),
+        link=qr.verification_link(public_base_url, signed.token),
+    )
+
+
 def verification(result: object, certificate_pk: int | None = None) -> DocumentVerification:
     from signing.certificates import Verification
 
@@ -152,6 +240,7 @@ def verification(result: object, certificate_pk: int | None = None) -> DocumentV
         issued_at=result.issued_at,
         expires_at=result.expires_at,
         claims=result.claims,
+        disclosed=[CertificateClaim(c) for c in result.disclosed],
     )
 
 
@@ -186,6 +275,27 @@ class CertificateMutations:
                 ctx, pk_of(input.certificate_id, "Certificate"), input.reason
             ),
             lambda row: CertificateRevoked(certificate=Certificate.from_row(row)),
+        )
+
+    @strawberry.mutation(
+        description="The holder, or a helper with VIEW_DOCUMENTS: a short-lived presentation "
+        "of a valid certificate that reveals only the chosen facts (PRESENTATION_MINUTES)."
+    )
+    async def present_certificate(
+        self,
+        info: Info,
+        input: Annotated[
+            PresentCertificateInput, strawberry.argument(description="What to present.")
+        ],
+    ) -> PresentCertificateResult:
+        base_url = info.context.settings.public_base_url
+        return await run_mutation(
+            info,
+            PresentCertificateResult,
+            lambda ctx: resolve.present(
+                ctx, pk_of(input.certificate_id, "Certificate"), [c.value for c in input.disclose]
+            ),
+            lambda signed: CertificatePresented(presentation=presentation(signed, base_url)),
         )
 
     @strawberry.mutation(

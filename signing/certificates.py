@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,6 +88,4 @@ def qr_svg(token: str) -> str:
 
 def revoked(result: Verification) -> Verification:
     """The same verification, failed as REVOKED (checked only where revocations are known)."""
-    return Verification(
-        False, "REVOKED", result.key_id, result.issued_at, result.expires_at, result.claims
-    )
+    return replace(result, valid=False, failure="REVOKED")

@@ -192,6 +192,21 @@ def _timed(
     return Verification(True, None, **base)
 
 
+def _without_digests(value: Any) -> Any:
+    """The value without undisclosed parts: `_sd` digest lists and `{"...": digest}` array
+    elements (decoys, in what other issuers make). Facts are disclosed at the top level only,
+    so a disclosure of a nested part is not one of the signed top-level digests: refused."""
+    if isinstance(value, dict):
+        return {k: _without_digests(v) for k, v in value.items() if k != "_sd"}
+    if isinstance(value, list):
+        return [
+            _without_digests(v)
+            for v in value
+            if not (isinstance(v, dict) and len(v) == 1 and "..." in v)
+        ]
+    return value
+
+
 def _verify_presentation(
     token: str, keys: dict[str, dict[str, Any]], now: datetime
 ) -> Verification:
@@ -216,7 +231,7 @@ def _verify_presentation(
         or not all(isinstance(d, str) for d in digests)
     ):
         return Verification(False, "MALFORMED", key_id=kid)
-    claims = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    claims = _without_digests({k: v for k, v in payload.items() if k != "_sd_alg"})
     signed = set(digests)
     disclosed: list[str] = []
     for disclosure in disclosures:
@@ -234,7 +249,7 @@ def _verify_presentation(
         claim = _CLAIM_OF_NAME.get(name) if isinstance(name, str) else None
         if not isinstance(salt, str) or claim is None or claim in disclosed or name in claims:
             return Verification(False, "MALFORMED", key_id=kid)
-        claims[name] = value
+        claims[name] = _without_digests(value)
         disclosed.append(claim)
     order = {claim: index for index, claim in enumerate(ALL_CLAIMS)}
     return _timed(

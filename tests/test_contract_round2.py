@@ -100,15 +100,8 @@ NOT_YET_BUILT = frozenset(
         "Mutation.acceptWaitlistOffer",
         "Mutation.leaveWaitlist",
         # presentations
-        "CertificateClaim",
-        "PresentCertificateInput",
-        "Presentation",
-        "CertificatePresented",
-        "PresentCertificateResult",
         "Certificate.qrPng",
         "Person.certificates",
-        "DocumentVerification.disclosed",
-        "Mutation.presentCertificate",
         # languages and guidance fallbacks
         "Language.KO",
         "Language.JA",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refresh the browser builds vendored into the repo, from npm, at exact versions:
-#   web/static/vendor/     GraphiQL + React (served by the service at /static/vendor/...)
+#   web/static/vendor/     GraphiQL + React, jsQR (served by the service at /static/vendor/...)
 #   tests/browser/vendor/  graphql-ws and Apollo Client, for the browser test page
 # and record each file's version and sha256 in VERSIONS.txt next to them.
 # Needs node and npm (registry access); nothing is fetched at run time by the service.
@@ -15,6 +15,7 @@ GRAPHQL_WS=5.16.2    # 6.x ships no UMD build
 APOLLO_CLIENT=3.14.1 # bundled here into one IIFE with esbuild (it ships ESM/CJS only)
 GRAPHQL=16.11.0
 ESBUILD=0.25.5
+JSQR=1.4.0           # the /verify page's QR decoder where the browser has no BarcodeDetector
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -22,7 +23,7 @@ cd "$work"
 npm init -y >/dev/null
 npm install --silent --no-audit --no-fund --save-exact \
   "graphiql@$GRAPHIQL" "react@$REACT" "react-dom@$REACT" "graphql-ws@$GRAPHQL_WS" \
-  "@apollo/client@$APOLLO_CLIENT" "graphql@$GRAPHQL" "esbuild@$ESBUILD"
+  "@apollo/client@$APOLLO_CLIENT" "graphql@$GRAPHQL" "esbuild@$ESBUILD" "jsqr@$JSQR"
 nm="$work/node_modules"
 
 # Apollo Client as one browser script: window.Apollo = {ApolloClient, InMemoryCache, ...}.
@@ -61,6 +62,9 @@ copy react-dom "$REACT" "$nm/react-dom/umd/react-dom.production.min.js" \
   "$static/react-dom-$REACT/react-dom.production.min.js" "$static/VERSIONS.txt"
 copy graphql-ws "$GRAPHQL_WS" "$nm/graphql-ws/umd/graphql-ws.min.js" \
   "$static/graphql-ws-$GRAPHQL_WS/graphql-ws.min.js" "$static/VERSIONS.txt"
+copy jsqr "$JSQR" "$nm/jsqr/dist/jsQR.js" "$static/jsqr-$JSQR/jsQR.js" "$static/VERSIONS.txt"
+copy jsqr "$JSQR" "$nm/jsqr/LICENSE" "$static/jsqr-$JSQR/LICENSE" "$static/VERSIONS.txt" \
+  "Apache-2.0, served with the file"
 
 header "$tests/VERSIONS.txt"
 copy graphql-ws "$GRAPHQL_WS" "$nm/graphql-ws/umd/graphql-ws.min.js" \

@@ -107,7 +107,14 @@ class StaticAssets(StaticFiles):
 
     def __init__(self) -> None:
         super().__init__(directory=STATIC_DIR)
-        self.versions = {path: content_version(path) for path in OWN.values()}
+        # Every file of ours (not under vendor/): each page's (GraphiQL's, /verify's) assets.
+        self.versions = {
+            path.relative_to(STATIC_DIR).as_posix(): content_version(
+                path.relative_to(STATIC_DIR).as_posix()
+            )
+            for path in STATIC_DIR.rglob("*")
+            if path.is_file() and path.relative_to(STATIC_DIR).parts[0] != "vendor"
+        }
 
     async def get_response(self, path: str, scope: Any) -> Response:
         response = await super().get_response(path, scope)

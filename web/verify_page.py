@@ -1,0 +1,114 @@
+"""The /verify page: checks a certificate or a presentation in the browser with the published
+keys (WebCrypto), from a pasted token, a QR code the camera sees, or the `#token=` of a QR
+code's link. Our own HTML, script and style; jsQR vendored for browsers without a
+BarcodeDetector; no external URL, so it works on a closed network and, once loaded with a
+saved JWK Set, offline."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from web.graphiql import STATIC_PREFIX, content_version
+
+VENDOR = {"jsqr": "vendor/jsqr-1.4.0/jsQR.js"}
+OWN = {"page_js": "verify/verify-page.js", "page_css": "verify/verify-page.css"}
+
+# Only our own files; the camera for this page alone. The token stays in the page: no
+# referrer, and a link's fragment never reaches a server.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def asset_urls() -> dict[str, str]:
+    urls = {name: f"{STATIC_PREFIX}/{path}" for name, path in VENDOR.items()}
+    for name, path in OWN.items():
+        urls[name] = f"{STATIC_PREFIX}/{path}?v={content_version(path)}"
+    return urls
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Verify a certificate · 核验证明</title>
+<link rel="stylesheet" href="{page_css}">
+</head>
+<body>
+<main>
+<h1>Verify a passport-information certificate <span lang="zh">核验护照信息证明</span></h1>
+<p class="lead">Paste a certificate or a presentation, or scan its QR code. The signature is
+checked here, in your browser, with the authority's published keys.
+<span lang="zh">签名在本浏览器中用主管机关公布的公钥核验。</span></p>
+
+<section id="input-section" aria-labelledby="input-heading">
+  <h2 id="input-heading">Token <span lang="zh">凭证</span></h2>
+  <textarea id="token-input" rows="5" spellcheck="false" autocomplete="off"
+    placeholder="eyJ… or https://…/verify#token=eyJ…"></textarea>
+  <div class="buttons">
+    <button id="verify-button" type="button">Verify <span lang="zh">核验</span></button>
+    <button id="scan-button" type="button">Scan QR code <span lang="zh">扫码</span></button>
+    <label class="file-button">Read a photo of a QR code
+      <input id="qr-file" type="file" accept="image/*"></label>
+  </div>
+  <div id="scanner" hidden>
+    <video id="camera" playsinline muted></video>
+    <button id="stop-scan-button" type="button">Stop scanning</button>
+  </div>
+  <p id="scan-message" role="status"></p>
+</section>
+
+<section id="result" aria-live="polite" hidden>
+  <h2 id="result-status"></h2>
+  <p id="result-detail"></p>
+  <p id="revocation"></p>
+  <dl id="facts"></dl>
+  <p id="result-meta"></p>
+</section>
+
+<section id="keys-section" aria-labelledby="keys-heading">
+  <h2 id="keys-heading">Keys <span lang="zh">公钥</span></h2>
+  <p id="keys-status" role="status">Loading the published keys…</p>
+  <div class="buttons">
+    <button id="save-keys-button" type="button" disabled>Save keys on this device
+      (for offline use)</button>
+    <button id="forget-keys-button" type="button">Forget saved keys</button>
+  </div>
+  <details>
+    <summary>Use a JWK Set you have (paste it)</summary>
+    <textarea id="jwks-input" rows="4" spellcheck="false"
+      placeholder='{{"keys": [...]}}'></textarea>
+    <button id="use-jwks-button" type="button">Use these keys</button>
+  </details>
+</section>
+</main>
+<script src="{jsqr}" defer></script>
+<script src="{page_js}" defer></script>
+</body>
+</html>
+"""
+
+
+async def verify_page(_: Request) -> Response:
+    return HTMLResponse(PAGE.format(**asset_urls()), headers=PAGE_HEADERS)
