@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from domain.calendar import WorkingCalendar
+from domain.messages import N_, Message, N_plural
 
 SERVICE_GROUPS: dict[str, str] = {
     "VISA_EXTENSION": "VISA",
@@ -49,20 +50,25 @@ def slot_refusal(
     today: date,
     calendar: WorkingCalendar,
     policy: BookingPolicy,
-) -> str | None:
+) -> Message | None:
     """Why a slot cannot be booked now, or None when it can."""
     if starts_at < now + policy.min_lead:
         minutes = int(policy.min_lead.total_seconds() // 60)
-        return f"This slot starts too soon: book at least {minutes} minutes ahead."
+        return N_plural(
+            "This slot starts too soon: book at least %(count)s minute ahead.",
+            "This slot starts too soon: book at least %(count)s minutes ahead.",
+            minutes,
+        )
     if local_day > horizon_end(today, calendar, policy):
-        return (
-            f"This slot is beyond the booking horizon of {policy.horizon_working_days} "
-            "working days."
+        return N_plural(
+            "This slot is beyond the booking horizon of %(count)s working day.",
+            "This slot is beyond the booking horizon of %(count)s working days.",
+            policy.horizon_working_days,
         )
     return None
 
 
-def eligibility_refusal(service: str, held_document_kinds: frozenset[str]) -> str | None:
+def eligibility_refusal(service: str, held_document_kinds: frozenset[str]) -> Message | None:
     """Why the applicant may not book this service, or None.
 
     This is where per-service eligibility belongs (e.g. holding the document a service
@@ -85,7 +91,7 @@ class RescheduleRefusal:
     """Why an appointment cannot be rescheduled now: the window closed, or the limit is used."""
 
     limit_reached: bool
-    message: str
+    message: Message
 
 
 def change_deadline(starts_at: datetime, policy: BookingPolicy) -> datetime:
@@ -100,8 +106,23 @@ def reschedules_left(facts: AppointmentFacts, policy: BookingPolicy) -> int:
     return max(0, policy.reschedule_limit - facts.reschedule_count)
 
 
-def _no_longer_changes(status: str) -> str:
-    return f"This appointment is {status.lower().replace('_', ' ')} and can no longer change."
+# Each status in words of its own, so that every language can say it its way.
+_NO_LONGER_CHANGES = {
+    "CANCELLED": N_("This appointment is cancelled and can no longer change."),
+    "CANCELLED_BY_OFFICE": N_(
+        "This appointment was cancelled by the office and can no longer change."
+    ),
+    "RESCHEDULED": N_("This appointment was rescheduled and can no longer change."),
+    "CHECKED_IN": N_("This appointment is checked in and can no longer change."),
+    "COMPLETED": N_("This appointment is completed and can no longer change."),
+    "NO_SHOW": N_("This appointment was missed (no-show) and can no longer change."),
+}
+
+
+def _no_longer_changes(status: str) -> Message:
+    return _NO_LONGER_CHANGES.get(status) or N_(
+        "This appointment is %(status)s and can no longer change.", status=status
+    )
 
 
 def reschedule_refusal(
@@ -114,24 +135,34 @@ def reschedule_refusal(
     if now >= change_deadline(facts.starts_at, policy):
         hours = int(policy.change_window.total_seconds() // 3600)
         return RescheduleRefusal(
-            False, f"Appointments can be rescheduled until {hours} hours before they start."
+            False,
+            N_plural(
+                "Appointments can be rescheduled until %(count)s hour before they start.",
+                "Appointments can be rescheduled until %(count)s hours before they start.",
+                hours,
+            ),
         )
     if reschedules_left(facts, policy) == 0:
         return RescheduleRefusal(
             True,
-            f"This appointment has been rescheduled {policy.reschedule_limit} times, the most "
-            "allowed. Cancel it and book again.",
+            N_plural(
+                "This appointment has been rescheduled %(count)s time, the most allowed. "
+                "Cancel it and book again.",
+                "This appointment has been rescheduled %(count)s times, the most allowed. "
+                "Cancel it and book again.",
+                policy.reschedule_limit,
+            ),
         )
     return None
 
 
-def cancel_refusal(facts: AppointmentFacts, now: datetime) -> str | None:
+def cancel_refusal(facts: AppointmentFacts, now: datetime) -> Message | None:
     """Why the appointment cannot be cancelled now, or None: a BOOKED appointment may be
     cancelled until it starts (the change window limits rescheduling only)."""
     if facts.status != "BOOKED":
         return _no_longer_changes(facts.status)
     if now >= facts.starts_at:
-        return "This appointment has started; it can no longer be cancelled."
+        return N_("This appointment has started; it can no longer be cancelled.")
     return None
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain.messages import N_
+
 # China's time: validity dates, the application's submitted day and statistics count in it,
 # and it is every office's time zone unless the office says otherwise.
 HOME_ZONE_NAME = "Asia/Shanghai"
@@ -36,4 +38,8 @@ def out_of_range(*days: date | datetime | None) -> bool:
     )
 
 
-RANGE_MESSAGE = f"Dates must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}."
+RANGE_MESSAGE = N_(
+    "Dates must lie between %(earliest)s and %(latest)s.",
+    earliest=EARLIEST.isoformat(),
+    latest=LATEST.isoformat(),
+)

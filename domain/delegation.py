@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domain.identifiers import normalise_name
+from domain.messages import N_, Message
 
 
 class Scope(StrEnum):
@@ -16,6 +17,10 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
+
+# A delegation not yet ended: waiting for an answer, or in force. A helper holds at most one
+# open delegation per dependant, and only an open one can be revoked.
+OPEN_STATUSES: tuple[str, ...] = ("PENDING", "ACTIVE")
 
 
 def effective_status(
@@ -80,10 +85,10 @@ def initial_status(*, dependant_has_account: bool, birth_date: date, today: date
     return "PENDING"
 
 
-def scope_problem(scopes: list[str]) -> str | None:
+def scope_problem(scopes: list[str]) -> Message | None:
     if not scopes:
-        return "Grant at least one scope."
+        return N_("Grant at least one scope.")
     unknown = set(scopes) - ALL_SCOPES
     if unknown:
-        return f"Unknown scopes: {', '.join(sorted(unknown))}."
+        return N_("Unknown scopes: %(scopes)s.", scopes=", ".join(sorted(unknown)))
     return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from domain.messages import N_, Message
+
 VISA_CATEGORIES = frozenset(
     {"C", "D", "F", "G", "J1", "J2", "L", "M", "Q1", "Q2", "R", "S1", "S2", "X1", "X2", "Z"}
 )
@@ -22,11 +24,17 @@ def kind_for_service(service: str) -> str:
     return "RESIDENCE_PERMIT"
 
 
-def category_problem(kind: str, category: str) -> str | None:
+def category_problem(kind: str, category: str) -> Message | None:
     if kind == "VISA" and category not in VISA_CATEGORIES:
-        return f"A visa category is one of {', '.join(sorted(VISA_CATEGORIES))}."
+        return N_(
+            "A visa category is one of %(categories)s.",
+            categories=", ".join(sorted(VISA_CATEGORIES)),
+        )
     if kind != "VISA" and category not in PERMIT_PURPOSES:
-        return f"A permit's purpose is one of {', '.join(sorted(PERMIT_PURPOSES))}."
+        return N_(
+            "A permit's purpose is one of %(purposes)s.",
+            purposes=", ".join(sorted(PERMIT_PURPOSES)),
+        )
     return None
 
 

@@ -10,9 +10,15 @@ from typing import Literal
 
 import pycountry
 
+from domain.messages import N_, Message
+
 
 class InvalidIdentifier(ValueError):
     """An identifier failed validation; the message says which rule it broke."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 # Province-level administrative division codes of GB/T 2260.
@@ -65,7 +71,7 @@ def normalise_nationality(code: str) -> str:
     """The ISO 3166-1 alpha-3 code for `code` (alpha-3, any case, spaces ignored)."""
     alpha3 = _compact(code)
     if not re.fullmatch(r"[A-Z]{3}", alpha3) or pycountry.countries.get(alpha_3=alpha3) is None:
-        raise InvalidIdentifier(f"{code!r} is not an ISO 3166-1 alpha-3 country code")
+        raise InvalidIdentifier(N_("%(code)r is not an ISO 3166-1 alpha-3 country code", code=code))
     return alpha3
 
 
@@ -113,7 +119,7 @@ def pr_card_check_char(first17: str) -> str:
 
 def _province(code: str) -> str:
     if code not in PROVINCE_CODES:
-        raise InvalidIdentifier(f"{code!r} is not a GB/T 2260 province-level code")
+        raise InvalidIdentifier(N_("%(code)r is not a GB/T 2260 province-level code", code=code))
     return code
 
 
@@ -126,18 +132,22 @@ def _date_or_none(year: int, month: int, day: int) -> date | None:
 
 def _decode_2023(number: str) -> PrCardNumber:
     if number[0] != "9":
-        raise InvalidIdentifier("an 18-character card number must start with 9")
+        raise InvalidIdentifier(N_("an 18-character card number must start with 9"))
     if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
-        raise InvalidIdentifier("an 18-character card number is 17 digits then a digit or X")
+        raise InvalidIdentifier(N_("an 18-character card number is 17 digits then a digit or X"))
     if number[17] != pr_card_check_char(number[:17]):
-        raise InvalidIdentifier("the check character does not match (ISO 7064 MOD 11-2)")
+        raise InvalidIdentifier(N_("the check character does not match (ISO 7064 MOD 11-2)"))
     province_code = _province(number[1:3])
     nationality = _numeric_to_alpha3(number[3:6])
     if nationality is None:
-        raise InvalidIdentifier(f"{number[3:6]} is not an ISO 3166-1 numeric country code")
+        raise InvalidIdentifier(
+            N_("%(code)s is not an ISO 3166-1 numeric country code", code=number[3:6])
+        )
     birth_date = _date_or_none(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     if birth_date is None:
-        raise InvalidIdentifier(f"{number[6:14]} is not a valid birth date (YYYYMMDD)")
+        raise InvalidIdentifier(
+            N_("%(digits)s is not a valid birth date (YYYYMMDD)", digits=number[6:14])
+        )
     return PrCardNumber(
         number=number,
         format="2023",
@@ -166,12 +176,14 @@ def _decode_legacy(number: str) -> PrCardNumber:
     # date, then 2 digits. No authoritative statement of those last two digits (sequence,
     # sex, checksum) was found, so they are neither decoded nor verified.
     if not re.fullmatch(r"[A-Z]{3}[0-9]{12}", number):
-        raise InvalidIdentifier("a 15-character card number must be 3 letters then 12 digits")
+        raise InvalidIdentifier(N_("a 15-character card number must be 3 letters then 12 digits"))
     nationality = normalise_nationality(number[:3])
     province_code = _province(number[3:5])
     birth_date = _legacy_birth_date(number[7:13])
     if birth_date is None:
-        raise InvalidIdentifier(f"{number[7:13]} is not a valid birth date (YYMMDD)")
+        raise InvalidIdentifier(
+            N_("%(digits)s is not a valid birth date (YYMMDD)", digits=number[7:13])
+        )
     return PrCardNumber(
         number=number,
         format="LEGACY",
@@ -190,8 +202,11 @@ def decode_pr_card_number(number: str) -> PrCardNumber:
     if len(compact) == 15:
         return _decode_legacy(compact)
     raise InvalidIdentifier(
-        "a card number has 18 characters (2023 format) or 15 characters (legacy format), "
-        f"not {len(compact)}"
+        N_(
+            "a card number has 18 characters (2023 format) or 15 characters (legacy format), "
+            "not %(length)s",
+            length=len(compact),
+        )
     )
 
 
@@ -201,9 +216,15 @@ def _sequence_field(sex: str, sequence: int) -> int:
     elif sex in ("F", "X"):
         field = 2 * sequence + 2
     else:
-        raise InvalidIdentifier(f"sex must be M, F or X, not {sex!r}")
+        raise InvalidIdentifier(N_("sex must be M, F or X, not %(sex)r", sex=sex))
     if sequence < 0 or field > _SEQUENCE_MAX:
-        raise InvalidIdentifier(f"sequence {sequence} does not fit the 3-digit field for sex {sex}")
+        raise InvalidIdentifier(
+            N_(
+                "sequence %(sequence)s does not fit the 3-digit field for sex %(sex)s",
+                sequence=sequence,
+                sex=sex,
+            )
+        )
     return field
 
 
@@ -262,9 +283,17 @@ def normalise_reference(text: str, length: int = 8) -> str:
     compact = _compact(text).translate(_REFERENCE_ALIASES)
     body, check = compact[:-1], compact[-1:]
     if len(body) != length or any(char not in REFERENCE_ALPHABET for char in body):
-        raise InvalidIdentifier(f"a reference has {length} characters from {REFERENCE_ALPHABET}")
+        raise InvalidIdentifier(
+            N_(
+                "a reference has %(length)s characters from %(alphabet)s",
+                length=length,
+                alphabet=REFERENCE_ALPHABET,
+            )
+        )
     if check != _CHECK_ALPHABET[_decode_base32(body) % 37]:
-        raise InvalidIdentifier("the reference's check character does not match; check for a typo")
+        raise InvalidIdentifier(
+            N_("the reference's check character does not match; check for a typo")
+        )
     return _present(body, check)
 
 
@@ -293,7 +322,7 @@ def normalise_passport_number(text: str) -> str:
     """Passport number without whitespace, uppercase; 5 to 20 characters of A-Z and 0-9."""
     compact = _compact(text)
     if not re.fullmatch(r"[A-Z0-9]{5,20}", compact):
-        raise InvalidIdentifier("a passport number has 5 to 20 letters A-Z and digits 0-9")
+        raise InvalidIdentifier(N_("a passport number has 5 to 20 letters A-Z and digits 0-9"))
     return compact
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.messages import N_, Message, N_plural
+
 # A short list of the passwords attackers try first; long enough to refuse the obvious.
 _COMMON = frozenset(
     {
@@ -32,18 +34,20 @@ _COMMON = frozenset(
 )
 
 
-def password_problem(password: str, *, min_length: int, email: str = "") -> str | None:
+def password_problem(password: str, *, min_length: int, email: str = "") -> Message | None:
     """Why a password is too weak, or None when it is acceptable."""
     if len(password) < min_length:
-        return f"Use at least {min_length} characters."
+        return N_plural(
+            "Use at least %(count)s character.", "Use at least %(count)s characters.", min_length
+        )
     if len(password) > 256:
-        return "Use at most 256 characters."
+        return N_("Use at most %(maximum)s characters.", maximum=256)
     lowered = password.lower()
     if lowered in _COMMON:
-        return "This password is too common; choose another."
+        return N_("This password is too common; choose another.")
     if len(set(password)) < 5:
-        return "Use a less repetitive password."
+        return N_("Use a less repetitive password.")
     local = email.split("@", 1)[0].lower()
     if local and len(local) >= 4 and local in lowered:
-        return "The password must not contain your e-mail address."
+        return N_("The password must not contain your e-mail address.")
     return None

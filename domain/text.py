@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from domain.messages import N_, Message
+
 # C0 controls, DEL and C1 controls; unpaired surrogates (JSON's "\ud800" decodes to one)
 # cannot be stored as UTF-8 at all.
 _CONTROLS = "\x00-\x1f\x7f-\x9f"
@@ -13,15 +15,20 @@ _ONE_LINE_REFUSED = re.compile(f"[{_CONTROLS}{_SURROGATES}]")
 _LINES_REFUSED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_SURROGATES}]")
 
 
-def text_problem(value: str, *, multi_line: bool = False) -> str | None:
-    """Why the text is not acceptable, or None. One-line texts (names, codes, e-mail
-    addresses, keys, filters) refuse every control character; multi-line texts (notes,
+def text_problem(value: str, *, multi_line: bool = False, field: str = "text") -> Message | None:
+    """Why the text of `field` is not acceptable, or None. One-line texts (names, codes,
+    e-mail addresses, keys, filters) refuse every control character; multi-line texts (notes,
     reasons) allow line feed, carriage return and tab."""
     found = (_LINES_REFUSED if multi_line else _ONE_LINE_REFUSED).search(value)
     if found is None:
         return None
     if "\ud800" <= found.group() <= "\udfff":
-        return "must be valid Unicode text (it holds an unpaired surrogate)"
+        return N_(
+            "`%(field)s` must be valid Unicode text (it holds an unpaired surrogate).", field=field
+        )
     if multi_line:
-        return "must not contain control characters other than line breaks and tabs"
-    return "must not contain control characters or line breaks"
+        return N_(
+            "`%(field)s` must not contain control characters other than line breaks and tabs.",
+            field=field,
+        )
+    return N_("`%(field)s` must not contain control characters or line breaks.", field=field)

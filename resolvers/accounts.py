@@ -14,6 +14,7 @@ from domain.accounts import (
     normalise_display_name,
     normalise_email,
 )
+from domain.messages import N_
 from domain.passwords import password_problem
 from persistence import accounts as store
 from persistence.models import Account, RefreshToken, Role
@@ -23,7 +24,8 @@ from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
 from signing import access_tokens, refresh_tokens
 
-_FAILED_SIGNIN = "The e-mail address or password is wrong."
+_FAILED_SIGNIN = N_("The e-mail address or password is wrong.")
+_EMAIL_TAKEN = N_("An account with this e-mail address already exists.")
 # Verifying against this keeps a sign-in for an unknown address as slow as a real one.
 _DUMMY_HASH: dict[str, str] = {}
 
@@ -87,9 +89,7 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     if reservation.retry_after is not None:
         raise rate_limited(reservation.retry_after)
     if await store.by_email(email) is not None:
-        raise Refusal(
-            RefusalKind.EMAIL_TAKEN, "An account with this e-mail address already exists."
-        )
+        raise Refusal(RefusalKind.EMAIL_TAKEN, _EMAIL_TAKEN)
     password_hash = await ctx.services.hash_password(password)
     account = await store.create_account(
         email=email,
@@ -98,9 +98,7 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
         roles=[Role.APPLICANT],
     )
     if account is None:  # lost a race with a concurrent sign-up for the same address
-        raise Refusal(
-            RefusalKind.EMAIL_TAKEN, "An account with this e-mail address already exists."
-        )
+        raise Refusal(RefusalKind.EMAIL_TAKEN, _EMAIL_TAKEN)
     # The address the owner signed up from is theirs: guesses from elsewhere cannot lock
     # them out of it (see _reserve_password_check).
     days = settings.signin_known_address_days
@@ -170,7 +168,7 @@ async def sign_in(ctx: Context, email: str, password: str) -> Session:
     return await start_session(ctx, account)
 
 
-_BAD_REFRESH = "This refresh token is not valid. Sign in again."
+_BAD_REFRESH = N_("This refresh token is not valid. Sign in again.")
 
 
 async def refresh_session(ctx: Context, refresh_token: str) -> Session | Refusal:
@@ -250,7 +248,7 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
         raise unauthenticated()
     reservation = await _reserve_password_check(ctx, account.email)
     if not await ctx.services.verify_password(account.password_hash, current):
-        raise Refusal(RefusalKind.INVALID_CREDENTIALS, "The current password is wrong.")
+        raise Refusal(RefusalKind.INVALID_CREDENTIALS, N_("The current password is wrong."))
     await _password_was_right(ctx, account.email, reservation)
     problem = password_problem(
         new, min_length=ctx.settings.password_min_length, email=account.email
@@ -258,7 +256,7 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
     if problem:
         raise invalid(problem, "newPassword")
     if new == current:
-        raise invalid("Choose a password different from the current one.", "newPassword")
+        raise invalid(N_("Choose a password different from the current one."), "newPassword")
     await store.set_password(account, await ctx.services.hash_password(new), ctx.now())
     # Other sessions end; the one that changed the password stays signed in.
     await end_sessions(ctx, account.id, keep_family=ctx.session_family)

@@ -24,6 +24,7 @@ from domain.booking import (
     slot_refusal,
 )
 from domain.identifiers import random_reference
+from domain.messages import N_, N_plural
 from persistence import appointments as store
 from persistence import idempotency
 from persistence import offices as office_store
@@ -94,12 +95,18 @@ async def available_slots(
 ) -> list[Slot]:
     require_days_in_range(start, end)
     if end < start:
-        raise bad_input("`to` must not be before `from`.")
+        raise bad_input(N_("`to` must not be before `from`."))
     if (end - start).days > MAX_RANGE_DAYS:
-        raise bad_input(f"Ask for at most {MAX_RANGE_DAYS} days of slots at a time.")
+        raise bad_input(
+            N_plural(
+                "Ask for at most %(count)s day of slots at a time.",
+                "Ask for at most %(count)s days of slots at a time.",
+                MAX_RANGE_DAYS,
+            )
+        )
     office = await office_store.office(office_id) if office_id is not None else None
     if office is None:
-        raise bad_input("No office has this ID.")
+        raise bad_input(N_("No office has this ID."))
     offered = await ctx.loaders.office_services.load(office.id)
     if service not in offered:
         return []
@@ -152,14 +159,15 @@ async def _claim_key(
         return None
     assert ctx.account is not None
     if not 1 <= len(key) <= 100:
-        raise invalid("An idempotency key has 1 to 100 characters.", "idempotencyKey")
+        raise invalid(N_("An idempotency key has 1 to 100 characters."), "idempotencyKey")
     account_id = ctx.account.id
 
     async def replay() -> object:
         record = await idempotency.find(account_id, operation, key)
         if record is None or record.request_hash != request_hash:
             return invalid(
-                "This idempotency key was already used with different input.", "idempotencyKey"
+                N_("This idempotency key was already used with different input."),
+                "idempotencyKey",
             )
         found = await store.appointment(record.outcome["appointment"])
         assert found is not None
@@ -182,12 +190,12 @@ async def _remember_outcome(record: IdempotencyRecord | None, appointment: Appoi
 async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot:
     slot = await store.slot(slot_id) if slot_id is not None else None
     if slot is None or not slot.open:
-        raise Refusal(RefusalKind.SLOT_UNAVAILABLE, "This slot does not exist or is closed.")
+        raise Refusal(RefusalKind.SLOT_UNAVAILABLE, N_("This slot does not exist or is closed."))
     if slot.service_group != SERVICE_GROUPS[service]:
-        raise invalid("This slot is not for this service.", "slotId")
+        raise invalid(N_("This slot is not for this service."), "slotId")
     offered = await ctx.loaders.office_services.load(slot.office_id)
     if service not in offered:
-        raise invalid("This office does not offer this service.", "service")
+        raise invalid(N_("This office does not offer this service."), "service")
     office = await office_store.office(slot.office_id)
     assert office is not None
     tz = ZoneInfo(office.time_zone)
@@ -206,17 +214,20 @@ async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slo
 
 def _already_booked(existing: Appointment | None) -> Refusal:
     if existing is None:
-        message = "An appointment for this service is already booked."
+        message = N_("An appointment for this service is already booked.")
     else:
-        message = (
-            f"An appointment for this service is already booked ({existing.reference}). "
-            "Cancel or reschedule it instead."
+        message = N_(
+            "An appointment for this service is already booked (%(reference)s). "
+            "Cancel or reschedule it instead.",
+            reference=existing.reference,
         )
     return Refusal(RefusalKind.ALREADY_BOOKED, message, {"appointment": existing})
 
 
 def _full() -> Refusal:
-    return Refusal(RefusalKind.SLOT_UNAVAILABLE, "This slot is fully booked. Choose another time.")
+    return Refusal(
+        RefusalKind.SLOT_UNAVAILABLE, N_("This slot is fully booked. Choose another time.")
+    )
 
 
 async def _place_appointment(
@@ -329,13 +340,13 @@ async def reschedule(
         )
         raise Refusal(kind, refusal.message)
     if slot_id == old.slot_id:
-        raise invalid("Choose a different slot.", "slotId")
+        raise invalid(N_("Choose a different slot."), "slotId")
     slot = await _bookable_slot(ctx, slot_id, old.service)
     if not await store.change_status(
         old.id, AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULED
     ):
         raise Refusal(
-            RefusalKind.CHANGE_WINDOW_CLOSED, "This appointment changed meanwhile; reload it."
+            RefusalKind.CHANGE_WINDOW_CLOSED, N_("This appointment changed meanwhile; reload it.")
         )
     await store.free_place(old.slot_id)
     new = await _place_appointment(
@@ -361,13 +372,16 @@ async def check_in(ctx: Context, appointment_id: int | None) -> Appointment:
         raise not_permitted()
     if appointment.status != AppointmentStatus.BOOKED:
         raise invalid(
-            f"Only a booked appointment can be checked in; this one is {appointment.status}."
+            N_(
+                "Only a booked appointment can be checked in; this one is %(status)s.",
+                status=appointment.status,
+            )
         )
     office = await office_store.office(appointment.office_id)
     assert office is not None
     tz = ZoneInfo(office.time_zone)
     if appointment.starts_at.astimezone(tz).date() != ctx.today(office):
-        raise invalid("Appointments are checked in on their day only.")
+        raise invalid(N_("Appointments are checked in on their day only."))
     await store.change_status(
         appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN
     )
@@ -394,13 +408,13 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
         raise not_permitted()
     reason = " ".join(reason.split())
     if not 1 <= len(reason) <= 400:
-        raise invalid("Give a reason of 1 to 400 characters.", "reason")
+        raise invalid(N_("Give a reason of 1 to 400 characters."), "reason")
     tz = ZoneInfo(office.time_zone)
     require_field_days_in_range("date", day)
     if day < ctx.today(office):
-        raise invalid("A closure cannot be added in the past.", "date")
+        raise invalid(N_("A closure cannot be added in the past."), "date")
     if await office_store.closure_on(office.id, day) is not None:
-        raise invalid("The office is already closed on that day.", "date")
+        raise invalid(N_("The office is already closed on that day."), "date")
     await office_store.add_closure(office.id, day, reason)
     start, end = store.local_day_bounds(day, tz)
     cancelled = await store.close_day(office.id, start, end)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from domain.messages import N_
 from persistence import certificates as store
@@ -82,6 +81,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
         expires_at=signed.expires_at,
     )
     gate.acted(ctx, grant, "ISSUE_PASSPORT_CERTIFICATE", signed.jti)
+    await notices.certificate_issued(certificate)
     return certificate
 
 
@@ -192,3 +192,64 @@ async def rotate(ctx: Context) -> tuple[str, str]:
         rotated = await ctx.services.keys.rotate_documents(ctx.now())
     assert rotated is not None
     return rotated
+async def certificates_of(ctx: Context, person_id: int) -> list[Certificate] | None:
+    """The person's certificates, the latest issued first, revoked ones included; None without
+    VIEW_DOCUMENTS. Recorded in the person's trail like their other documents."""
+    if await gate.read(ctx, person_id, "VIEW_DOCUMENTS", "READ_CERTIFICATES") is None:
+        return None
+    return await ctx.loaders.certificates.load(person_id)
+async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | None:
+    """The printable PDF of a certificate, for its holder, a helper with VIEW_DOCUMENTS and
+    staff (recorded in the holder's trail); None for an unknown certificate and for anyone
+    else alike. Anonymous callers are refused (UNAUTHENTICATED)."""
+    if ctx.account is None:
+        raise unauthenticated()
+    certificate = await store.by_id(certificate_id) if certificate_id is not None else None
+    if certificate is None:
+        return None
+    grant = await gate.read(
+        ctx, certificate.person_id, "VIEW_DOCUMENTS", "READ_CERTIFICATE_PDF", certificate.jti
+    )
+    if grant is None:
+        return None
+    holder = await store.holder_account(certificate.person_id)
+    status = None
+    if certificate.revoked_at is not None:
+        status = "revoked"
+    elif certificate.expires_at <= ctx.now():
+        status = "expired"
+    # Rendering takes a few hundred milliseconds of CPU: off the event loop, and each
+    # (certificate, state, language) once per process.
+    return await asyncio.to_thread(
+        _rendered_pdf,
+        certificate.token,
+        certificate.kid,
+        certificate.issued_at,
+        certificate.expires_at,
+        pdf.second_language(language_of(holder) if holder is not None else None),
+        status,
+        ctx.settings.public_base_url.rstrip("/"),
+    )
+@functools.lru_cache(maxsize=32)
+def _rendered_pdf(
+    token: str,
+    kid: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    language: str,
+    status: str | None,
+    base_url: str,
+) -> bytes:
+    return pdf.render(
+        pdf.PrintableCertificate(
+            claims=sd_jwt.certificate_claims(token),
+            key_id=kid,
+            issued_at=issued_at.astimezone(HOME_ZONE),
+            expires_at=expires_at.astimezone(HOME_ZONE),
+            qr_payload=qr.verification_link(base_url, token),
+            verify_url=f"{base_url}/verify",
+            jwks_url=f"{base_url}/.well-known/jwks.json",
+            language=language,
+            status=status,
+        )
+    )

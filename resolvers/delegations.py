@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from domain.delegation import TypedFacts, effective_status, initial_status, scope_problem
+from domain.delegation import (
+    OPEN_STATUSES,
+    TypedFacts,
+    effective_status,
+    initial_status,
+    scope_problem,
+)
 from domain.identifiers import normalise_nationality
 from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation
 from resolvers import authorization as gate
+from resolvers import notices
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -77,7 +84,7 @@ async def add_dependant(
     today = ctx.today()
     require_field_days_in_range("validUntil", valid_until)
     if valid_until is not None and valid_until < today:
-        raise invalid("validUntil must not be in the past.", "validUntil")
+        raise invalid(N_("validUntil must not be in the past."), "validUntil")
     person = await find_by_identity(
         ctx,
         bucket=f"identity:dependant:{account.id}",
@@ -87,9 +94,9 @@ async def add_dependant(
         surname=surname,
     )
     if person.id == account.person_id:
-        raise invalid("You act for yourself already; add someone else.")
+        raise invalid(N_("You act for yourself already; add someone else."))
     if await store.open_between(account.id, person.id):
-        raise invalid("You have already added this person; see your dependants.")
+        raise invalid(N_("You have already added this person; see your dependants."))
     held = [d for d in await store.open_count(account.id) if status_of(ctx, d) != "EXPIRED"]
     limit = ctx.settings.max_active_dependants
     if len(held) >= limit:
@@ -147,8 +154,8 @@ async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
     account = ctx.account
     if account.id != delegation.helper_id and account.person_id != delegation.dependant_id:
         raise not_permitted()
-    if status_of(ctx, delegation) in ("PENDING", "ACTIVE"):
-        await store.move(delegation.id, ["PENDING", "ACTIVE"], "REVOKED", ended_at=ctx.now())
+    if status_of(ctx, delegation) in OPEN_STATUSES:
+        await store.move(delegation.id, list(OPEN_STATUSES), "REVOKED", ended_at=ctx.now())
         _trail(ctx, delegation, "REVOKE_DELEGATION")
         # The helper's subscriptions on the dependant end now, not at their next event.
         helper_id = delegation.helper_id
@@ -170,6 +177,7 @@ async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
     ):
         raise not_permitted()
     _trail(ctx, delegation, "CONFIRM_DELEGATION")
+    await notices.delegation_answered(delegation, "CONFIRMED")
     return await _delegation(delegation.id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
+from domain.messages import N_
 from persistence import records as record_store
 from persistence.models import ApplicationEvent
 from resolvers import authorization as gate
@@ -14,8 +15,8 @@ from resolvers.outcomes import ClientError, unauthenticated
 from resolvers.unit_of_work import write_recorded_reads
 
 SCOPE = "VIEW_APPLICATIONS"
-NO_SUCH_APPLICANT = "No such applicant, or you may not follow their applications."
-SESSION_ENDED = (
+NO_SUCH_APPLICANT = N_("No such applicant, or you may not follow their applications.")
+SESSION_ENDED = N_(
     "Your session has ended (signed out, password changed, identity unlinked, or the access "
     "token expired). Connect again with a fresh access token."
 )

@@ -8,11 +8,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.geo import distance_km, gcj02_to_wgs84, valid_point
+from domain.messages import N_, N_plural
 from domain.office_hours import OpeningInterval, intervals_on, is_open, parse_hours
 from persistence import offices as store
 from persistence.models import Guidance, Office, OfficeClosure, Role, ServiceType
 from resolvers.context import Context
 from resolvers.outcomes import bad_input
+
+# The longest span of closures one query may ask for.
+MAX_CLOSURE_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ async def open_on(ctx: Context, office: Office, day: date) -> bool:
 async def is_open_at(ctx: Context, office: Office, at: datetime | None) -> bool:
     at = at or ctx.now()
     if at.tzinfo is None:
-        raise bad_input("`at` must carry a UTC offset, e.g. 2026-12-01T10:00:00+08:00.")
+        raise bad_input(N_("`at` must carry a UTC offset, e.g. 2026-12-01T10:00:00+08:00."))
     hours = await opening_hours(ctx, office)
     closed = await closed_dates(ctx, office)
     return is_open(at, ZoneInfo(office.time_zone), hours, ctx.services.calendar, closed)
@@ -58,9 +62,15 @@ async def closures_between(
     ctx: Context, office: Office, start: date, end: date
 ) -> list[OfficeClosure]:
     if end < start:
-        raise bad_input("`to` must not be before `from`.")
-    if end - start > timedelta(days=366):
-        raise bad_input("Ask for at most 366 days of closures at a time.")
+        raise bad_input(N_("`to` must not be before `from`."))
+    if end - start > timedelta(days=MAX_CLOSURE_DAYS):
+        raise bad_input(
+            N_plural(
+                "Ask for at most %(count)s day of closures at a time.",
+                "Ask for at most %(count)s days of closures at a time.",
+                MAX_CLOSURE_DAYS,
+            )
+        )
     return [c for c in await ctx.loaders.office_closures.load(office.id) if start <= c.date <= end]
 
 
@@ -78,11 +88,11 @@ async def search(
     """Offices matching every given filter; with `near` (in `near_datum`, WGS84 or GCJ02),
     nearest first with their distance from it."""
     if text is not None and len(text) > 100:
-        raise bad_input("Search text is limited to 100 characters.")
+        raise bad_input(N_("Search text is limited to 100 characters."))
     if near is not None:
         lat, lon = near
         if not valid_point(lat, lon):
-            raise bad_input("`near` needs a latitude in -90..90 and a longitude in -180..180.")
+            raise bad_input(N_("`near` needs a latitude in -90..90 and a longitude in -180..180."))
         if near_datum == "GCJ02":
             near = gcj02_to_wgs84(lat, lon)  # offices are stored in WGS-84
     rows = await store.find_offices(province=province, city=city, service=service, text=text)

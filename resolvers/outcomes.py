@@ -11,9 +11,10 @@ from typing import Any
 from graphql import GraphQLError
 
 from domain.dates import RANGE_MESSAGE, out_of_range
+from domain.messages import N_, Message, N_plural
 
 # The one message for an object that is missing or not the caller's: the two look alike.
-NOT_PERMITTED = "No such object, or you are not permitted to act on it."
+NOT_PERMITTED = N_("No such object, or you are not permitted to act on it.")
 
 
 class RefusalKind(Enum):
@@ -37,14 +38,15 @@ class RefusalKind(Enum):
 
 @dataclass
 class Refusal(Exception):
-    """A user-caused failure of a `kind`; `fields` fill the extras of its error type.
+    """A user-caused failure of a `kind`; `fields` fill the extras of its error type. The
+    message is rendered in the request's language when the error type is built.
 
     Raise it to roll back the mutation's transaction; return it to keep what was written
     (e.g. revoking a token family when a refresh token is reused).
     """
 
     kind: RefusalKind
-    message: str
+    message: Message
     fields: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
@@ -64,34 +66,47 @@ def not_permitted() -> Refusal:
     return Refusal(RefusalKind.NOT_PERMITTED, NOT_PERMITTED)
 
 
-def invalid(message: str, field_name: str | None = None) -> Refusal:
+def invalid(message: Message, field_name: str | None = None) -> Refusal:
     return Refusal(RefusalKind.VALIDATION, message, {"field": field_name})
 
 
 def rate_limited(retry_after: int) -> Refusal:
     return Refusal(
         RefusalKind.RATE_LIMITED,
-        f"Too many attempts. Try again in {retry_after} seconds.",
+        N_plural(
+            "Too many attempts. Try again in %(count)s second.",
+            "Too many attempts. Try again in %(count)s seconds.",
+            retry_after,
+        ),
         {"retry_after_seconds": retry_after},
     )
 
 
 class ClientError(GraphQLError):
-    """A top-level error the client caused; its message and code are safe to show."""
+    """A top-level error the client caused; its message and code are safe to show. The
+    message is English until the schema renders `text` in the request's language."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: Message, code: str) -> None:
         super().__init__(message, extensions={"code": code})
+        self.text = message
+
+
+def internal_error(request_id: str) -> Message:
+    """What a fault of the service says instead of its details (they are in the log)."""
+    return N_(
+        "Internal error. Quote request id %(request_id)s if you report it.", request_id=request_id
+    )
 
 
 def unauthenticated() -> ClientError:
-    return ClientError("Sign in to use this field.", "UNAUTHENTICATED")
+    return ClientError(N_("Sign in to use this field."), "UNAUTHENTICATED")
 
 
 def forbidden() -> ClientError:
-    return ClientError("Your role may not use this field.", "FORBIDDEN")
+    return ClientError(N_("Your role may not use this field."), "FORBIDDEN")
 
 
-def bad_input(message: str) -> ClientError:
+def bad_input(message: Message) -> ClientError:
     return ClientError(message, "BAD_USER_INPUT")
 
 

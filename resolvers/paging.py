@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from domain.messages import N_
 from resolvers.outcomes import bad_input
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def cursor_offset(cursor: str | None) -> int:
     text = decode_canonical_base64(cursor, max_length=40)
     kind, _, value = (text or "").partition(":")
     if kind != "o" or not _OFFSET.fullmatch(value):
-        raise bad_input("`after` is not a cursor this API issued.")
+        raise bad_input(N_("`after` is not a cursor this API issued."))
     return int(value) + 1
 
 
@@ -63,7 +64,7 @@ def page_size(ctx: Context, first: int | None) -> int:
     if first is None:
         return min(DEFAULT_PAGE, ctx.settings.max_page_size)
     if first < 0:
-        raise bad_input("`first` must not be negative.")
+        raise bad_input(N_("`first` must not be negative."))
     return min(first, ctx.settings.max_page_size)
 
 

@@ -13,6 +13,7 @@ from domain.identifiers import (
     normalise_nationality,
     normalise_passport_number,
 )
+from domain.messages import N_
 from domain.persons import PersonFacts
 from persistence import accounts as account_store
 from persistence import persons as store
@@ -39,7 +40,7 @@ from resolvers.paging import window
 
 log = logging.getLogger(__name__)
 
-_NO_MATCH = (
+_NO_MATCH = N_(
     "No person matches these passport details. Check them against your passport; if they are "
     "right, an officer at any service centre can help."
 )
@@ -53,7 +54,7 @@ def require_account(ctx: Context) -> None:
 def _name(text: str, field_name: str) -> str:
     cleaned = " ".join(text.split())
     if not 1 <= len(cleaned) <= 100:
-        raise invalid("Enter 1 to 100 characters.", field_name)
+        raise invalid(N_("Enter 1 to 100 characters."), field_name)
     return cleaned
 
 
@@ -61,19 +62,22 @@ def _country(code: str, field_name: str) -> str:
     try:
         return normalise_nationality(code)
     except InvalidIdentifier as exc:
-        raise invalid(f"{exc} Use an ISO 3166-1 alpha-3 code such as DEU.", field_name) from exc
+        raise invalid(
+            N_("%(problem)s Use an ISO 3166-1 alpha-3 code such as DEU.", problem=exc.message),
+            field_name,
+        ) from exc
 
 
 def _passport_number(number: str) -> str:
     try:
         return normalise_passport_number(number)
     except InvalidIdentifier as exc:
-        raise invalid(str(exc), "passportNumber") from exc
+        raise invalid(exc.message, "passportNumber") from exc
 
 
 def _birth_date(ctx: Context, birth_date: date) -> date:
     if not date(1900, 1, 1) <= birth_date <= ctx.today():
-        raise invalid("The birth date must be between 1900-01-01 and today.", "birthDate")
+        raise invalid(N_("The birth date must be between 1900-01-01 and today."), "birthDate")
     return birth_date
 
 
@@ -82,7 +86,7 @@ async def register_person(ctx: Context, facts: PersonFacts) -> Person:
     surname = _name(facts.surname, "surname")
     given_names = " ".join(facts.given_names.split())
     if len(given_names) > 200:
-        raise invalid("Enter at most 200 characters.", "givenNames")
+        raise invalid(N_("Enter at most 200 characters."), "givenNames")
     checked = replace(
         facts,
         surname=surname,
@@ -94,11 +98,11 @@ async def register_person(ctx: Context, facts: PersonFacts) -> Person:
     _birth_date(ctx, facts.birth_date)
     require_field_days_in_range("passportValidUntil", facts.passport_valid_until)
     if facts.passport_valid_until < ctx.today():
-        raise invalid("The passport has expired.", "passportValidUntil")
+        raise invalid(N_("The passport has expired."), "passportValidUntil")
     person = await store.register(checked, bound_from=ctx.today())
     if person is None:
         raise invalid(
-            "A passport with this number and country is already registered.", "passportNumber"
+            N_("A passport with this number and country is already registered."), "passportNumber"
         )
     return person
 
@@ -182,9 +186,9 @@ async def link_identity(
     account = ctx.account
     assert account is not None
     if not ctx.has_role(Role.APPLICANT):
-        raise invalid("Staff accounts are not linked to a person.")
+        raise invalid(N_("Staff accounts are not linked to a person."))
     if account.person_id is not None:
-        raise invalid("Your account is already linked to a person.")
+        raise invalid(N_("Your account is already linked to a person."))
     person = await find_by_identity(
         ctx,
         bucket=f"identity:acct:{account.id}",
@@ -246,15 +250,19 @@ async def search_persons(
         try:
             number = normalise_passport_number(passport_number)
         except InvalidIdentifier as exc:
-            raise bad_input(f"`search.passportNumber`: {exc}.") from exc
+            raise bad_input(
+                N_("`search.passportNumber`: %(problem)s.", problem=exc.message)
+            ) from exc
     surname_key = normalise_name(surname) if surname is not None else None
     if surname is not None and not 1 <= len(surname_key or "") <= 100:
-        raise bad_input("`search.surname` must have 1 to 100 characters.")
+        raise bad_input(N_("`search.surname` must have 1 to 100 characters."))
     require_days_in_range(birth_date)
     if number is None and (surname_key is None or birth_date is None):
         raise bad_input(
-            "Search by `passportNumber`, or by `surname` together with `birthDate`: a surname "
-            "or a birth date alone matches too many people."
+            N_(
+                "Search by `passportNumber`, or by `surname` together with `birthDate`: a "
+                "surname or a birth date alone matches too many people."
+            )
         )
     rows = await store.find_persons(
         passport_number=number,

@@ -16,6 +16,7 @@ from domain.identifiers import (
     normalise_nationality,
     normalise_passport_number,
 )
+from domain.messages import N_
 from persistence import appointments as appointment_store
 from persistence import offices as office_store
 from persistence import persons as person_store
@@ -64,12 +65,12 @@ async def record_application(
         office_id = ctx.account.office_id
     office = await office_store.office(office_id) if office_id is not None else None
     if office is None:
-        raise invalid("Name the office the application is lodged at.", "officeId")
+        raise invalid(N_("Name the office the application is lodged at."), "officeId")
     if not staff_office_ok(ctx, office.id):
         raise not_permitted()
     person = await _person(person_id)
     if service not in await ctx.loaders.office_services.load(office.id):
-        raise invalid("This office does not offer this service.", "service")
+        raise invalid(N_("This office does not offer this service."), "service")
     if appointment_id is not None:
         appointment = await appointment_store.appointment(appointment_id)
         if (
@@ -78,15 +79,15 @@ async def record_application(
             or appointment.office_id != office.id
         ):
             raise invalid(
-                "The appointment is not this applicant's at this office.", "appointmentId"
+                N_("The appointment is not this applicant's at this office."), "appointmentId"
             )
         if appointment.service != service:
-            raise invalid("The appointment is for another service.", "appointmentId")
+            raise invalid(N_("The appointment is for another service."), "appointmentId")
         if not await appointment_store.change_status(
             appointment.id, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED
         ):
             raise invalid(
-                "Only a checked-in appointment can lead to an application.", "appointmentId"
+                N_("Only a checked-in appointment can lead to an application."), "appointmentId"
             )
     now = ctx.now()
     number = await store.next_application_number(office.id, office.code, ctx.today(office).year)
@@ -122,12 +123,16 @@ async def update_status(
     if application is None or not staff_office_ok(ctx, application.office_id):
         raise not_permitted()
     if note is not None and len(note) > 2000:
-        raise invalid("A note has at most 2000 characters.", "note")
+        raise invalid(N_("A note has at most %(maximum)s characters.", maximum=2000), "note")
     current = application.status
     if not may_move(current, status):
         raise Refusal(
             RefusalKind.INVALID_TRANSITION,
-            f"An application that is {current} cannot become {status}.",
+            N_(
+                "An application that is %(current)s cannot become %(status)s.",
+                current=current,
+                status=status,
+            ),
             {"from_": current, "to": status},
         )
     now = ctx.now()
@@ -140,7 +145,7 @@ async def update_status(
     if not await store.move_application(application.id, current, status, **extra):
         raise Refusal(
             RefusalKind.INVALID_TRANSITION,
-            "The application changed meanwhile; reload it.",
+            N_("The application changed meanwhile; reload it."),
             {"from_": current, "to": status},
         )
     event = await store.add_event(
@@ -210,11 +215,14 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     if application is None or not staff_office_ok(ctx, application.office_id):
         raise not_permitted()
     if application.status != "APPROVED":
-        raise invalid("Documents are issued for APPROVED applications only.", "applicationId")
+        raise invalid(N_("Documents are issued for APPROVED applications only."), "applicationId")
     if request.kind != kind_for_service(application.service):
         raise invalid(
-            f"A {application.service} application yields a "
-            f"{kind_for_service(application.service)}.",
+            N_(
+                "A %(service)s application yields a %(kind)s.",
+                service=application.service,
+                kind=kind_for_service(application.service),
+            ),
             "kind",
         )
     category = request.category.strip().upper()
@@ -223,21 +231,21 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         raise invalid(problem, "category")
     require_field_days_in_range("validUntil", request.valid_from, request.valid_until)
     if request.valid_until <= request.valid_from:
-        raise invalid("validUntil must be after validFrom.", "validUntil")
+        raise invalid(N_("validUntil must be after validFrom."), "validUntil")
     if request.kind == "VISA":
         if request.entries is None:
-            raise invalid("A visa states its entries.", "entries")
+            raise invalid(N_("A visa states its entries."), "entries")
         if request.duration_of_stay_days is None or not 1 <= request.duration_of_stay_days <= 3650:
             raise invalid(
-                "A visa states its duration of stay (1 to 3650 days).", "durationOfStayDays"
+                N_("A visa states its duration of stay (1 to 3650 days)."), "durationOfStayDays"
             )
     elif request.entries is not None or request.duration_of_stay_days is not None:
-        raise invalid("Only visas have entries and a duration of stay.", "entries")
+        raise invalid(N_("Only visas have entries and a duration of stay."), "entries")
     office = await office_store.office(application.office_id)
     assert office is not None
     number = (request.number or "").strip().upper()
     if request.number is not None and not 5 <= len(number) <= 40:
-        raise invalid("A document number has 5 to 40 characters.", "number")
+        raise invalid(N_("A document number has 5 to 40 characters."), "number")
     if not number:
         prefix = {"VISA": "V", "STAY_PERMIT": "S", "RESIDENCE_PERMIT": "R"}[request.kind]
         year = ctx.today(office).year
@@ -255,7 +263,7 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         issued_by_id=office.id,
     )
     if document is None:
-        raise invalid("A document with this number exists.", "number")
+        raise invalid(N_("A document with this number exists."), "number")
     gate.staff_write(ctx, application.applicant_id, "ISSUE_DOCUMENT", number)
     return document
 
@@ -273,23 +281,23 @@ async def issue_pr_card(
     person = await _person(person_id)
     require_field_days_in_range("validUntil", issued_on, valid_until)
     if valid_until <= issued_on:
-        raise invalid("validUntil must be after issuedOn.", "validUntil")
+        raise invalid(N_("validUntil must be after issuedOn."), "validUntil")
     office = await office_store.office(ctx.account.office_id) if ctx.account.office_id else None
     if number is not None:
         try:
             decoded = decode_pr_card_number(number)
         except InvalidIdentifier as exc:
-            raise invalid(str(exc), "number") from exc
+            raise invalid(exc.message, "number") from exc
         if decoded.nationality_alpha3 != person.nationality or (
             decoded.birth_date != person.birth_date
         ):
             raise invalid(
-                "The number does not match the person's nationality and birth date.", "number"
+                N_("The number does not match the person's nationality and birth date."), "number"
             )
         card_number = decoded.number
     else:
         if office is None:
-            raise invalid("Admins without an office must give the card number.", "number")
+            raise invalid(N_("Admins without an office must give the card number."), "number")
         card_number = await _new_card_number(office.province_code, person)
     card = await store.create_card(
         person_id=person.id,
@@ -299,7 +307,7 @@ async def issue_pr_card(
         issued_by_id=office.id if office else None,
     )
     if card is None:
-        raise invalid("A card with this number exists.", "number")
+        raise invalid(N_("A card with this number exists."), "number")
     gate.staff_write(ctx, person.id, "ISSUE_PR_CARD", card_number)
     return card
 
@@ -312,7 +320,9 @@ async def _new_card_number(province_code: str, person: Person) -> str:
         prefix = make_pr_card_number(*facts, 0)[:14]
         return make_pr_card_number(*facts, await store.cards_with_prefix(prefix))
     except InvalidIdentifier as exc:
-        raise invalid(f"{exc} Give the card number explicitly.", "number") from exc
+        raise invalid(
+            N_("%(problem)s Give the card number explicitly.", problem=exc.message), "number"
+        ) from exc
 
 
 async def bind_passport(
@@ -324,14 +334,14 @@ async def bind_passport(
         number = normalise_passport_number(number)
         country = normalise_nationality(country)
     except InvalidIdentifier as exc:
-        raise invalid(str(exc), "passportNumber") from exc
+        raise invalid(exc.message, "passportNumber") from exc
     today = ctx.today()
     require_field_days_in_range("validUntil", valid_until)
     if valid_until < today:
-        raise invalid("The passport has expired.", "validUntil")
+        raise invalid(N_("The passport has expired."), "validUntil")
     bound = await store.bind_passport(person.id, number, country, valid_until, today)
     if bound is None:
-        raise invalid("This passport is already bound to a person.", "passportNumber")
+        raise invalid(N_("This passport is already bound to a person."), "passportNumber")
     gate.staff_write(ctx, person.id, "BIND_PASSPORT", number)
     return bound
 

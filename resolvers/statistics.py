@@ -7,6 +7,7 @@ from datetime import date
 
 from domain.applications import STATUSES
 from domain.dates import HOME_ZONE
+from domain.messages import N_, N_plural
 from domain.statistics import median_days, rounded, utilisation, whole_months
 from persistence import statistics as store
 from persistence.appointments import local_day_bounds
@@ -40,11 +41,17 @@ async def statistics(
         raise forbidden()
     require_days_in_range(start, end)
     if end < start:
-        raise bad_input("`to` must not be before `from`.")
+        raise bad_input(N_("`to` must not be before `from`."))
     if (end - start).days >= MAX_DAYS:
-        raise bad_input(f"Ask for at most {MAX_DAYS} days at a time.")
+        raise bad_input(
+            N_plural(
+                "Ask for at most %(count)s day at a time.",
+                "Ask for at most %(count)s days at a time.",
+                MAX_DAYS,
+            )
+        )
     if office_given and office_id is None:
-        raise bad_input("No office has this ID.")
+        raise bad_input(N_("No office has this ID."))
     start, end = whole_months(start, end)
     base = ctx.settings.statistics_rounding_base
     # Bounds in UTC: the database compares stored UTC times.

@@ -16,12 +16,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from domain.languages import SOURCE_LANGUAGE
 from resolvers.context import Context
+from resolvers.outcomes import ClientError, internal_error
 from resolvers.unit_of_work import write_recorded_reads
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
 from schema.delegations import AuditEvent, Delegation, DelegationMutations
+from schema.i18n import explicit_language
 from schema.input_guard import guard_arguments
 from schema.mutation import AccountMutations
 from schema.offices import Office
@@ -30,6 +33,7 @@ from schema.query import Query
 from schema.records import Application, Document, PermanentResidentCard, RecordMutations
 from schema.subscription import Subscription
 from settings import Settings
+from translations import render
 
 Mutation = merge_types(
     "Mutation",
@@ -62,6 +66,7 @@ class ServiceSchema(strawberry.Schema):
     ) -> None:
         context = execution_context.context if execution_context is not None else None
         request_id = getattr(context, "request_id", None) or "unknown"
+        language = getattr(context, "language", SOURCE_LANGUAGE)
         for error in errors:
             if is_server_fault(error):
                 log.error(
@@ -72,11 +77,28 @@ class ServiceSchema(strawberry.Schema):
                 )
                 # Masked where it stands, so that every transport (HTTP, the WebSocket's
                 # `next` and `error` messages) sends the same text and no internal detail.
-                error.message = f"Internal error. Quote request id {request_id} if you report it."
+                error.message = render(internal_error(request_id), language)
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
             else:
                 code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                # Logged in English, the language of the code and of whoever reads the log.
                 log.info("client error %s at %s: %s", code, error.path, error.message)
+                original = error.original_error or error
+                if isinstance(original, ClientError):
+                    # In the language of the `lang` argument of the field it happened under,
+                    # else in the request's.
+                    chosen = language
+                    if execution_context is not None:
+                        chosen = (
+                            explicit_language(
+                                execution_context.graphql_document,
+                                execution_context.operation_name,
+                                execution_context.variables,
+                                error.path,
+                            )
+                            or language
+                        )
+                    error.message = render(original.text, chosen)
 
 
 class FreshCachesPerOperation(SchemaExtension):

@@ -37,9 +37,11 @@ from graphql import (
 )
 
 from domain.dates import RANGE_MESSAGE, out_of_range
+from domain.messages import N_, Message
 from domain.text import text_problem
 from resolvers.outcomes import bad_input
 from schema.common import ValidationError
+from translations import render
 
 # Input fields (`Type.field`) whose text may run over several lines. Every other text, ID
 # and code is one line.
@@ -60,7 +62,7 @@ class Problem:
     """What is wrong with an argument: the argument or input field at fault, and why."""
 
     field: str
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,13 @@ def value_problem(
 
 def _scalar_problem(value: Any, coordinate: str, label: str) -> Problem | None:
     if isinstance(value, str):
-        reason = text_problem(value, multi_line=coordinate in MULTI_LINE_TEXTS)
-        return Problem(label, f"`{label}` {reason}.") if reason else None
+        reason = text_problem(value, multi_line=coordinate in MULTI_LINE_TEXTS, field=label)
+        return Problem(label, reason) if reason else None
     if isinstance(value, datetime) and value.utcoffset() is None:
-        return Problem(label, f"`{label}` must carry a UTC offset, e.g. 2026-12-01T10:00:00+08:00.")
+        return Problem(
+            label,
+            N_("`%(field)s` must carry a UTC offset, e.g. 2026-12-01T10:00:00+08:00.", field=label),
+        )
     if isinstance(value, date) and out_of_range(value):
         return Problem(label, RANGE_MESSAGE)
     # A JSON value: its keys and texts are one-line texts too.
@@ -157,7 +162,8 @@ def _guard(
         if problem is None:
             return resolve(source, info, **kwargs)
         if typed_answer:
-            return ValidationError(message=problem.message, field=problem.field)
+            message = render(problem.message, info.context.language)
+            return ValidationError(message=message, field=problem.field)
         raise bad_input(problem.message)
 
     setattr(guarded, _GUARDED, True)

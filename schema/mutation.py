@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.messages import N_
 from domain.persons import PersonFacts
 from resolvers import accounts, persons
 from resolvers.rows import AccountRow
@@ -34,6 +35,7 @@ from schema.common import (
 )
 from schema.persons import Person
 from schema.results import result_union, run_mutation
+from translations import render
 
 
 async def _session(session: accounts.Session) -> AuthSession:
@@ -162,7 +164,7 @@ class AccountMutations:
             info,
             SignOutResult,
             lambda ctx: accounts.sign_out(ctx, refresh_token),
-            lambda _: SignedOut(message="Signed out."),
+            lambda _: SignedOut(message=render(N_("Signed out."), info.context.language)),
         )
 
     @strawberry.mutation(description="Change the password; other sessions are signed out.")

@@ -16,19 +16,39 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from domain.languages import SOURCE_LANGUAGE
 from resolvers import unit_of_work
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind
+from translations import render
 
 T = TypeVar("T")
 
-# Each refusal kind's one error type (filled by `error_type`).
+# Each refusal kind's one error type (filled by `error_type`), and back.
 ERROR_TYPES: dict[RefusalKind, type] = {}
+KINDS: dict[type, RefusalKind] = {}
 
 
 @strawberry.type(description="What every error member of a result union says.")
 class RefusalMessage:
-    message: str = strawberry.field(description="What went wrong, for people.")
+    message: str = strawberry.field(
+        description="What went wrong, for people, in the language the request negotiated "
+        "(Accept-Language; a WebSocket's connection_init `language`)."
+    )
+
+    @strawberry.field(
+        description="What went wrong, for programs: a stable code that never changes with "
+        "the language (the refusal's kind, e.g. NOT_PERMITTED, VALIDATION, RATE_LIMITED)."
+    )
+    def code(self) -> str:
+        kind = KINDS.get(type(self))
+        return kind.name if kind is not None else _upper_snake(type(self).__name__)
+
+
+def _upper_snake(name: str) -> str:
+    """A type name as a code (AlreadyWaiting: ALREADY_WAITING), for error types that answer
+    no refusal kind."""
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name)).upper()
 
 
 def error_type(kind: RefusalKind, description: str) -> Callable[[type], type]:
@@ -41,6 +61,7 @@ def error_type(kind: RefusalKind, description: str) -> Callable[[type], type]:
         if not issubclass(cls, RefusalMessage):
             raise TypeError(f"{cls.__name__} must extend RefusalMessage")
         ERROR_TYPES[kind] = strawberry.type(cls, description=description)
+        KINDS[ERROR_TYPES[kind]] = kind
         return ERROR_TYPES[kind]
 
     return register
@@ -60,15 +81,19 @@ def union_members(result: Any) -> tuple[type, ...]:
     return typing.get_args(union)
 
 
-def error_member(refusal: Refusal, allowed: tuple[type, ...]) -> Any:
-    """The union member for a refusal; a refusal the union does not list is a programming error."""
+def error_member(
+    refusal: Refusal, allowed: tuple[type, ...], language: str = SOURCE_LANGUAGE
+) -> Any:
+    """The union member for a refusal, its message in `language`; a refusal the union does
+    not list is a programming error."""
     cls = ERROR_TYPES[refusal.kind]
     if cls not in allowed:
         raise TypeError(f"{refusal.kind.name} is not a member of this result union")
+    message = render(refusal.message, language)
     factory = getattr(cls, "from_refusal", None)
     if factory is not None:
-        return factory(refusal.message, **refusal.fields)
-    return cls(message=refusal.message, **refusal.fields)
+        return factory(message, **refusal.fields)
+    return cls(message=message, **refusal.fields)
 
 
 async def run_mutation(
@@ -83,6 +108,6 @@ async def run_mutation(
     ctx: Context = info.context
     value = await unit_of_work.run(ctx, lambda: work(ctx))
     if isinstance(value, Refusal):
-        return error_member(value, union_members(result))
+        return error_member(value, union_members(result), ctx.language)
     answer = success(value)
     return await answer if inspect.isawaitable(answer) else answer

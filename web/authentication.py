@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.messages import N_, Message
 from persistence import accounts as store
 from persistence.models import Account
 from resolvers.context import Services
@@ -18,6 +19,13 @@ from signing import access_tokens
 
 class Unauthenticated(Exception):
     """A token was sent but cannot be trusted: the client must refresh or sign in again."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+INVALID_TOKEN = N_("The access token is invalid or expired.")
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ async def authenticate(services: Services, header: str | None) -> Identity | Non
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Send the access token as 'Authorization: Bearer <token>'.")
+        raise Unauthenticated(N_("Send the access token as 'Authorization: Bearer <token>'."))
     try:
         claims = await access_tokens.verify(
             services.keys,
@@ -43,12 +51,12 @@ async def authenticate(services: Services, header: str | None) -> Identity | Non
             now=services.clock.now(),
         )
     except access_tokens.InvalidAccessToken as exc:
-        raise Unauthenticated("The access token is invalid or expired.") from exc
+        raise Unauthenticated(INVALID_TOKEN) from exc
     if claims.session is None or await services.sessions.is_revoked(claims.session):
-        raise Unauthenticated("This session has ended. Sign in again.")
+        raise Unauthenticated(N_("This session has ended. Sign in again."))
     loaded = await store.account_with_roles(claims.account_id)
     if loaded is None:
-        raise Unauthenticated("The access token is invalid or expired.")
+        raise Unauthenticated(INVALID_TOKEN)
     account, roles = loaded
     return Identity(
         account=account, roles=roles, session=claims.session, expires_at=claims.expires_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from domain.languages import negotiate
 from resolvers.context import Context, Services
 from web.authentication import Identity
 from web.client_address import of_connection
@@ -20,10 +21,17 @@ def build_context(
         roles=frozenset(),
         client_ip=of_connection(connection, services.settings.trusted_proxies),
         accept_language=connection.headers.get("accept-language"),
+        language=language_of(connection),
         request_id=request_id,
     )
     act_for(ctx, identity)
     return ctx
+
+
+def language_of(connection: HTTPConnection) -> str:
+    """The language negotiated from the connection's Accept-Language: the context's, and the
+    one of errors answered before there is a context."""
+    return negotiate(connection.headers.get("accept-language"))
 
 
 def act_for(ctx: Context, identity: Identity | None) -> None:

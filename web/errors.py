@@ -1,6 +1,7 @@
 """The response envelope: every error this service answers with, over HTTP and the WebSocket,
-is built here, so a client sees one shape (`message`, `extensions.code`) whatever refused it;
-and the body of an executed operation, whose `data` and status follow the media type."""
+is built here, so a client sees one shape (`message` in the negotiated language, a stable
+`extensions.code`) whatever refused it; and the body of an executed operation, whose `data`
+and status follow the media type."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
+from resolvers.outcomes import internal_error
 from schema.app import is_server_fault
+from translations import render
 from web.negotiation import GRAPHQL_RESPONSE, RequestProblem
 
 if TYPE_CHECKING:
+    from domain.messages import Message
     from web.operation_limits import Refusal
 
 
 def graphql_error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
-    """One error as GraphQL sends it; `extensions` beyond the code are added as given."""
+    """One error as GraphQL sends it (`message` already in the client's language, see
+    `render`); `extensions` beyond the code are added as given."""
     return {"message": message, "extensions": {"code": code, **extensions}}
 
 
@@ -28,31 +33,34 @@ def error_body(*errors: dict[str, Any], data: bool = False) -> dict[str, Any]:
     return body
 
 
-def request_error(message: str, code: str, media: str) -> tuple[dict[str, Any], int]:
+def request_error(
+    message: Message, code: str, media: str, language: str
+) -> tuple[dict[str, Any], int]:
     """A refusal before execution: 400 without data for graphql-response+json, else 200."""
-    error = graphql_error(message, code)
+    error = graphql_error(render(message, language), code)
     if media == GRAPHQL_RESPONSE:
         return error_body(error), 400
     return error_body(error, data=True), 200
 
 
-def problem_body(problem: RequestProblem) -> dict[str, Any]:
+def problem_body(problem: RequestProblem, language: str) -> dict[str, Any]:
     """The body answering a malformed HTTP request (sent with the problem's own status)."""
-    return error_body(graphql_error(problem.message, problem.code))
+    return error_body(graphql_error(render(problem.message, language), problem.code))
 
 
-def refusal_body(refusal: Refusal, media: str) -> tuple[dict[str, Any], int]:
+def refusal_body(refusal: Refusal, media: str, language: str) -> tuple[dict[str, Any], int]:
     """An operation the gate refused: 429 for the budget, else a request error."""
     if refusal.status == 429:
-        return error_body(refusal.error()), 429
-    return request_error(refusal.message, refusal.code, media)
+        return error_body(refusal.error(language)), 429
+    return request_error(refusal.message, refusal.code, media, language)
 
 
-def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """The error as the client sees it; anything not caused by the client is masked."""
+def format_error(error: GraphQLError, request_id: str, language: str) -> dict[str, Any]:
+    """The error as the client sees it; anything not caused by the client is masked. (Errors
+    of execution are already in the request's language: the schema's process_errors.)"""
     if is_server_fault(error):  # logged with its traceback by the schema's process_errors
         masked = graphql_error(
-            f"Internal error. Quote request id {request_id} if you report it.",
+            render(internal_error(request_id), language),
             "INTERNAL_SERVER_ERROR",
             requestId=request_id,
         )
@@ -73,7 +81,11 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 def result_body(
-    result: ExecutionResult, media: str, request_id: str, extensions: dict[str, Any]
+    result: ExecutionResult,
+    media: str,
+    request_id: str,
+    extensions: dict[str, Any],
+    language: str,
 ) -> tuple[dict[str, Any], int]:
     """The body and status of an executed operation; a request error (parse, validation,
     variables) has no `data` and status 400 for graphql-response+json, as the spec says."""
@@ -82,7 +94,7 @@ def result_body(
     if not failed_request:
         body["data"] = result.data
     if result.errors:
-        body["errors"] = [format_error(e, request_id) for e in result.errors]
+        body["errors"] = [format_error(e, request_id, language) for e in result.errors]
     extensions = {**(result.extensions or {}), **extensions}
     if extensions:
         body["extensions"] = extensions

@@ -21,12 +21,15 @@ from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from domain.languages import negotiate
+from domain.messages import N_
 from persistence import statement_counter
 from persistence.audit import write_audit
 from resolvers.context import Context, Services
 from resolvers.metrics import BATCH, LATENCY, REQUESTS, UNPARSED
+from translations import render
 from web.authentication import Unauthenticated, authenticate
-from web.context_factory import build_context
+from web.context_factory import build_context, language_of
 from web.errors import (
     error_body,
     graphql_error,
@@ -110,9 +113,11 @@ class GraphQLEndpoint:
 
     async def answer(self, request: Request, rid: str, meta: dict[str, str]) -> Response:
         settings = self.services.settings
+        # The context's language, for what is refused before there is a context.
+        language = language_of(request)
         if request.method not in ("GET", "POST"):
             return Response(
-                "GraphQL accepts GET (queries) and POST.",
+                render(N_("GraphQL accepts GET (queries) and POST."), language),
                 status_code=405,
                 headers={"Allow": "GET, POST"},
             )
@@ -121,22 +126,23 @@ class GraphQLEndpoint:
         try:
             media = response_media_type(request.headers.get("accept"))
         except RequestProblem as problem:
-            return Response(problem.message, status_code=problem.status)
+            return Response(render(problem.message, language), status_code=problem.status)
         try:
             params = await read_params(request, settings.max_body_bytes, settings.max_batch_size)
             if isinstance(params, list):
                 meta["operation"] = BATCH
             ctx = await self.context_for(request, rid)
         except RequestProblem as problem:
-            return json_response(problem_body(problem), problem.status, media, problem.headers)
+            body = problem_body(problem, language)
+            return json_response(body, problem.status, media, problem.headers)
         if isinstance(params, list):
-            items = [await self.persisted.resolve(item, media) for item in params]
+            items = [await self.persisted.resolve(item, media, ctx.language) for item in params]
             # The batch's summed cost is paid before any of it runs: all of it, or none runs.
             admitted = await admit_batch(
                 self.schema._schema, [self.gate_input(item) for item in items], ctx
             )
             if isinstance(admitted, Refusal):
-                body, status = refusal_body(admitted, media)
+                body, status = refusal_body(admitted, media, ctx.language)
                 return json_response(
                     body, status, media, {"Retry-After": str(admitted.retry_after)}
                 )
@@ -147,7 +153,7 @@ class GraphQLEndpoint:
                 else:
                     results.append(item[0])
             return json_response(results, 200, media, ctx.response_headers)
-        resolved = await self.persisted.resolve(params, media)
+        resolved = await self.persisted.resolve(params, media, ctx.language)
         if not isinstance(resolved, GraphQLParams):
             body, status = resolved
             return json_response(body, status, media)
@@ -172,7 +178,8 @@ class GraphQLEndpoint:
             params.query,
             params.variables,
             params.operation_name,
-            f"{request.headers.get('accept-language', '')}|{self.cache_period()}",
+            # The negotiated language, not the header: "ko-KR,ko;q=0.9" and "ko" share answers.
+            f"{ctx.language}|{self.cache_period()}",
             media,
         )
         hit = self.response_cache.get(cache_key)
@@ -212,7 +219,7 @@ class GraphQLEndpoint:
                 self.schema._schema, document, params.operation_name, params.variables, ctx
             )
             if isinstance(verdict, Refusal):
-                body, status = refusal_body(verdict, media)
+                body, status = refusal_body(verdict, media, ctx.language)
                 headers = {"Cache-Control": "no-store"}
                 if verdict.retry_after is not None:
                     headers["Retry-After"] = str(verdict.retry_after)
@@ -238,7 +245,7 @@ class GraphQLEndpoint:
         return fast_key(
             scope["query_string"].decode("latin-1"),
             headers.get("accept", ""),
-            headers.get("accept-language", ""),
+            negotiate(headers.get("accept-language")),
             self.cache_period(),
         )
 
@@ -255,7 +262,7 @@ class GraphQLEndpoint:
             identity = await authenticate(self.services, request.headers.get("authorization"))
         except Unauthenticated as exc:
             raise RequestProblem(
-                401, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                401, exc.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
         return build_context(self.services, request, identity, rid)
 
@@ -289,7 +296,7 @@ class GraphQLEndpoint:
             if isinstance(verdict, Refusal):
                 if verdict.retry_after is not None:
                     ctx.response_headers["Retry-After"] = str(verdict.retry_after)
-                return refusal_body(verdict, media)
+                return refusal_body(verdict, media, ctx.language)
             ctx.extras["cost"] = verdict.report()
         # Subscriptions need a stream: they run over the WebSocket, not as one HTTP answer.
         allowed = {OperationType.QUERY, OperationType.MUTATION}
@@ -305,17 +312,24 @@ class GraphQLEndpoint:
                 operation_extensions=params.extensions,
             )
         except CannotGetOperationTypeError:
-            return request_error("No operation of that name.", "BAD_REQUEST", media)
+            return request_error(
+                N_("No operation of that name."), "BAD_REQUEST", media, ctx.language
+            )
         except InvalidOperationTypeError as exc:
             if exc.operation_type is OperationType.SUBSCRIPTION:
                 return request_error(
-                    "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws), "
-                    "not as an HTTP request.",
+                    N_(
+                        "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws), "
+                        "not as an HTTP request."
+                    ),
                     "BAD_REQUEST",
                     media,
+                    ctx.language,
                 )
-            message = "Only queries may be sent with GET; send mutations with POST."
-            return error_body(graphql_error(message, "METHOD_NOT_ALLOWED")), 405
+            message = N_("Only queries may be sent with GET; send mutations with POST.")
+            return error_body(
+                graphql_error(render(message, ctx.language), "METHOD_NOT_ALLOWED")
+            ), 405
         await write_audit(ctx.take_audit())
         cost = {"cost": ctx.extras["cost"]} if "cost" in ctx.extras else {}
-        return result_body(result, media, ctx.request_id, cost)
+        return result_body(result, media, ctx.request_id, cost, ctx.language)

@@ -9,14 +9,20 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from domain.messages import N_, Message, N_plural
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+
+QUERY_NOT_TEXT = N_("`query` must be a string.")
 
 
 class RequestProblem(Exception):
     """The HTTP request itself is wrong: answered before any GraphQL runs."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: Message, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -70,7 +76,9 @@ def response_media_type(accept: str | None) -> str:
         if best is None or candidate[:2] > best[:2]:
             best = candidate
     if best is None:
-        raise RequestProblem(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
+        raise RequestProblem(
+            406, N_("Accept %(graphql)s or %(json)s.", graphql=GRAPHQL_RESPONSE, json=JSON)
+        )
     return best[2]
 
 
@@ -88,33 +96,33 @@ def _json_object(value: Any, name: str) -> dict[str, Any] | None:
         try:
             value = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
-            raise RequestProblem(400, f"`{name}` is not valid JSON.") from exc
+            raise RequestProblem(400, N_("`%(name)s` is not valid JSON.", name=name)) from exc
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise RequestProblem(400, f"`{name}` must be a JSON object.")
+        raise RequestProblem(400, N_("`%(name)s` must be a JSON object.", name=name))
     return value
 
 
 def params_from(raw: Any, *, from_query_string: bool) -> GraphQLParams:
     if not isinstance(raw, dict):
-        raise RequestProblem(400, "The request body must be a JSON object.")
+        raise RequestProblem(400, N_("The request body must be a JSON object."))
     query = raw.get("query")
     extensions = _json_object(raw.get("extensions"), "extensions")
     if query is None and not (extensions and "persistedQuery" in extensions):
-        raise RequestProblem(400, "The request has no `query`.")
+        raise RequestProblem(400, N_("The request has no `query`."))
     if query is not None and not isinstance(query, str):
-        raise RequestProblem(400, "`query` must be a string.")
+        raise RequestProblem(400, QUERY_NOT_TEXT)
     variables = raw.get("variables")
     if from_query_string or isinstance(variables, str):
         if not from_query_string:
-            raise RequestProblem(400, "`variables` must be a JSON object.")
+            raise RequestProblem(400, N_("`%(name)s` must be a JSON object.", name="variables"))
     variables = _json_object(variables, "variables")
     operation_name = raw.get("operationName")
     if operation_name == "":
         operation_name = None
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestProblem(400, "`operationName` must be a string.")
+        raise RequestProblem(400, N_("`operationName` must be a string."))
     return GraphQLParams(query or "", variables, operation_name, extensions)
 
 
@@ -126,31 +134,46 @@ async def read_params(
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     if media != JSON:
-        raise RequestProblem(415, f"Send the request as {JSON}.")
+        raise RequestProblem(415, N_("Send the request as %(media)s.", media=JSON))
     charset = _charset(content_type)
     if charset not in (None, "utf-8", "utf8"):
-        raise RequestProblem(415, "Send the request body in UTF-8.")
+        raise RequestProblem(415, N_("Send the request body in UTF-8."))
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
-        raise RequestProblem(413, f"The request body is larger than {max_body} bytes.")
+        raise RequestProblem(413, _too_large(max_body))
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > max_body:
-            raise RequestProblem(413, f"The request body is larger than {max_body} bytes.")
+            raise RequestProblem(413, _too_large(max_body))
     if not body:
-        raise RequestProblem(400, "The request body is empty.")
+        raise RequestProblem(400, N_("The request body is empty."))
     try:
         raw = orjson.loads(bytes(body))
     except orjson.JSONDecodeError as exc:
-        raise RequestProblem(400, "The request body is not valid JSON.") from exc
+        raise RequestProblem(400, N_("The request body is not valid JSON.")) from exc
     if isinstance(raw, list):
         if not raw:
-            raise RequestProblem(400, "A batch must hold at least one operation.")
+            raise RequestProblem(400, N_("A batch must hold at least one operation."))
         if len(raw) > max_batch:
-            raise RequestProblem(400, f"A batch may hold at most {max_batch} operations.")
+            raise RequestProblem(
+                400,
+                N_plural(
+                    "A batch may hold at most %(count)s operation.",
+                    "A batch may hold at most %(count)s operations.",
+                    max_batch,
+                ),
+            )
         return [params_from(item, from_query_string=False) for item in raw]
     return params_from(raw, from_query_string=False)
+
+
+def _too_large(max_body: int) -> Message:
+    return N_plural(
+        "The request body is larger than %(count)s byte.",
+        "The request body is larger than %(count)s bytes.",
+        max_body,
+    )
 
 
 def _charset(content_type: str) -> str | None:

@@ -16,10 +16,12 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 
+from domain.messages import N_, Message, N_plural
 from persistence.rate_limits import address_key
 from resolvers.context import Context
 from schema.limits import estimate
 from settings import Settings
+from translations import render
 from web.errors import graphql_error
 
 BUDGET_WINDOW_S = 60
@@ -29,16 +31,17 @@ BUDGET_WINDOW_S = 60
 class Refusal:
     """An operation that may not run; `status` is the HTTP status it is answered with."""
 
-    message: str
+    message: Message
     code: str
     status: int = 400
     retry_after: int | None = None
 
-    def error(self) -> dict[str, Any]:
-        """The GraphQL error, as HTTP and the WebSocket both send it."""
+    def error(self, language: str) -> dict[str, Any]:
+        """The GraphQL error in `language`, as HTTP and the WebSocket both send it."""
+        message = render(self.message, language)
         if self.retry_after is None:
-            return graphql_error(self.message, self.code)
-        return graphql_error(self.message, self.code, retryAfterSeconds=self.retry_after)
+            return graphql_error(message, self.code)
+        return graphql_error(message, self.code, retryAfterSeconds=self.retry_after)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def budget_bucket(ctx: Context) -> str:
     return f"cost:ip:{address_key(ctx.client_ip)}"
 
 
-def operation_problem(document: DocumentNode, operation_name: str | None) -> str | None:
+def operation_problem(document: DocumentNode, operation_name: str | None) -> Message | None:
     """GraphQL's GetOperation: several operations need an operationName that names one."""
     names = [
         d.name.value if d.name else None
@@ -74,11 +77,11 @@ def operation_problem(document: DocumentNode, operation_name: str | None) -> str
         if isinstance(d, OperationDefinitionNode)
     ]
     if not names:
-        return "The document has no operation to run."
+        return N_("The document has no operation to run.")
     if operation_name is None and len(names) > 1:
-        return "The document has several operations: name the one to run in operationName."
+        return N_("The document has several operations: name the one to run in operationName.")
     if operation_name is not None and operation_name not in names:
-        return f"The document has no operation named {operation_name!r}."
+        return N_("The document has no operation named %(name)r.", name=operation_name)
     return None
 
 
@@ -97,8 +100,14 @@ def assess(
     max_query_cost = settings.max_query_cost
     if cost > max_query_cost:
         return Refusal(
-            f"This query would cost {cost} points; the most one query may cost is "
-            f"{max_query_cost}. Ask for fewer items or fields.",
+            N_plural(
+                "This query would cost %(count)s point; the most one query may cost is "
+                "%(maximum)s. Ask for fewer items or fields.",
+                "This query would cost %(count)s points; the most one query may cost is "
+                "%(maximum)s. Ask for fewer items or fields.",
+                cost,
+                maximum=max_query_cost,
+            ),
             "QUERY_TOO_COMPLEX",
         )
     return cost
@@ -110,7 +119,7 @@ async def charge(ctx: Context, points: int) -> Charged | Refusal:
     remaining = await ctx.services.budget.spend(budget_bucket(ctx), points, budget, BUDGET_WINDOW_S)
     if remaining is None:
         return Refusal(
-            "Query budget used up for this minute; try again shortly.",
+            N_("Query budget used up for this minute; try again shortly."),
             "RATE_LIMITED",
             status=429,
             retry_after=BUDGET_WINDOW_S,

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from domain.messages import N_
 from web.errors import error_body, graphql_error, request_error
 from web.negotiation import GraphQLParams
 
@@ -24,6 +25,10 @@ class ManifestProblem(ValueError):
 
 
 APOLLO_MANIFEST = "apollo-persisted-query-manifest"
+# Apollo's clients recognise this exact text (older ones by it alone): it is a protocol
+# token, never translated; the code says the same to every client.
+PERSISTED_QUERY_NOT_FOUND = "PersistedQueryNotFound"
+UNREGISTERED = N_("Only registered documents are accepted here.")
 
 
 def registry_from(data: object) -> dict[str, str]:
@@ -128,34 +133,33 @@ class PersistedQueries:
             self._memory.popitem(last=False)
 
     async def resolve(
-        self, params: GraphQLParams, media: str
+        self, params: GraphQLParams, media: str, language: str
     ) -> GraphQLParams | tuple[dict[str, Any], int]:
         """The operation with its document: a known hash stands for it. Otherwise the error
-        body and status answering it (unknown hash, mismatch, unregistered document)."""
+        body and status answering it (unknown hash, mismatch, unregistered document), its
+        message in `language`."""
         persisted = (params.extensions or {}).get("persistedQuery")
         registry_only = self.registry is not None
         if not isinstance(persisted, dict):
             if registry_only and sha256(params.query) not in self.registry:
-                return request_error(
-                    "Only registered documents are accepted here.",
-                    "PERSISTED_QUERY_REQUIRED",
-                    media,
-                )
+                return request_error(UNREGISTERED, "PERSISTED_QUERY_REQUIRED", media, language)
             return params
         digest = persisted.get("sha256Hash")
         if persisted.get("version") != 1 or not isinstance(digest, str):
-            return request_error("Unsupported persistedQuery extension.", "BAD_REQUEST", media)
+            return request_error(
+                N_("Unsupported persistedQuery extension."), "BAD_REQUEST", media, language
+            )
         if not params.query:
             stored = await self.get(digest)
             if stored is None:
-                error = graphql_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                error = graphql_error(PERSISTED_QUERY_NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND")
                 return error_body(error), 200
             return GraphQLParams(stored, params.variables, params.operation_name, params.extensions)
         if sha256(params.query) != digest:
-            return request_error("The query does not match its sha256Hash.", "BAD_REQUEST", media)
-        if registry_only and digest not in self.registry:
             return request_error(
-                "Only registered documents are accepted here.", "PERSISTED_QUERY_REQUIRED", media
+                N_("The query does not match its sha256Hash."), "BAD_REQUEST", media, language
             )
+        if registry_only and digest not in self.registry:
+            return request_error(UNREGISTERED, "PERSISTED_QUERY_REQUIRED", media, language)
         await self.put(digest, params.query)
         return params

@@ -1,6 +1,8 @@
 """GraphQL subscriptions over WebSocket (graphql-transport-ws only), authenticated by the
 connection_init payload {"authorization": "Bearer ..."} (any letter case, or inside "headers");
-browsers only from allowed origins."""
+answering in the payload's {"language": "ko"} (or `lang`, or an Accept-Language header
+inside "headers"), else in the upgrade request's Accept-Language; browsers only from allowed
+origins."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from domain.languages import negotiate
+from domain.messages import N_
 from resolvers.context import Context, Services
+from translations import render
 from web.authentication import Unauthenticated, authenticate
 from web.context_factory import act_for, build_context
 from web.cors import OriginPolicy
@@ -35,6 +40,24 @@ def authorization_of(params: object) -> object:
             continue
         for key, value in container.items():
             if isinstance(key, str) and key.lower() == "authorization" and value is not None:
+                return value
+    return None
+
+
+# Keys of connection_init's payload naming the language, in any letter case.
+LANGUAGE_KEYS = ("language", "lang", "accept-language")
+
+
+def language_param(params: object) -> str | None:
+    """The language connection_init's payload asks for, as text: `language` or `lang` at the
+    top, or an `Accept-Language` among nested `headers`; None when none is sent as text."""
+    if not isinstance(params, dict):
+        return None
+    for container in (params, params.get("headers")):
+        if not isinstance(container, dict):
+            continue
+        for key, value in container.items():
+            if isinstance(key, str) and key.lower() in LANGUAGE_KEYS and isinstance(value, str):
                 return value
     return None
 
@@ -81,15 +104,19 @@ class GraphQLWebSocket(GraphQL):
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        asked = language_param(context.connection_params)
+        if asked is not None:
+            # A tag ("ko", "zh-Hans") or a whole Accept-Language value; one not spoken here
+            # ("pt-BR") gets English, as over HTTP.
+            context.language = negotiate(asked)
         header = authorization_of(context.connection_params)
         try:
             if header is not None and not isinstance(header, str):
                 # Sent, but not a token anyone could spell: refused as over HTTP, never anonymous.
-                raise Unauthenticated("Send the access token as 'Bearer <token>' text.")
+                raise Unauthenticated(N_("Send the access token as 'Bearer <token>' text."))
             identity = await authenticate(self.services, header)
         except Unauthenticated as exc:
-            raise ConnectionRejectionError(
-                {"message": str(exc), "code": "UNAUTHENTICATED"}
-            ) from exc
+            message = render(exc.message, context.language)
+            raise ConnectionRejectionError({"message": message, "code": "UNAUTHENTICATED"}) from exc
         act_for(context, identity)
         return None

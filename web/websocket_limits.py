@@ -14,8 +14,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 
+from domain.messages import N_
 from resolvers.context import Context
+from translations import render
 from web.errors import format_error, graphql_error
+from web.negotiation import QUERY_NOT_TEXT
 from web.operation_limits import Refusal, admit
 from web.parsing import parse_document
 
@@ -28,10 +31,9 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             errors = await self.refusal(operation)
         except Exception as error:  # an outage of the budget store, say: refused, logged
             await self.handle_task_exception(error)
+            message = N_("Internal error: the operation could not be admitted.")
             errors = [
-                graphql_error(
-                    "Internal error: the operation could not be admitted.", "INTERNAL_SERVER_ERROR"
-                )
+                graphql_error(render(message, self.context.language), "INTERNAL_SERVER_ERROR")
             ]
         if errors is not None:
             await operation.send_operation_message(
@@ -44,14 +46,14 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         """The errors refusing the operation, or None when it may run (and has been paid)."""
         ctx = self.context
         if not isinstance(operation.query, str):
-            return [graphql_error("`query` must be a string.", "BAD_REQUEST")]
+            return [graphql_error(render(QUERY_NOT_TEXT, ctx.language), "BAD_REQUEST")]
         document = parse_document(operation.query, ctx.services.settings.max_tokens)
         if isinstance(document, GraphQLError):
             # Answered as HTTP answers it, instead of closing the whole connection.
-            return [format_error(document, ctx.request_id)]
+            return [format_error(document, ctx.request_id, ctx.language)]
         variables = operation.variables if isinstance(operation.variables, dict) else None
         name = operation.operation_name if isinstance(operation.operation_name, str) else None
         verdict = await admit(self.schema._schema, document, name, variables, ctx)  # type: ignore[attr-defined]
         if isinstance(verdict, Refusal):
-            return [verdict.error()]
+            return [verdict.error(ctx.language)]
         return None

@@ -14,6 +14,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 
 from resolvers.context import Context
 from schema.subscription import session_ended
+from translations import render
 
 
 class SessionBoundTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
@@ -21,8 +22,10 @@ class SessionBoundTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]
 
     async def run_operation(self, operation: Operation[Context, Any]) -> None:
         if self.context.account is not None and await self.context.session_has_ended():
+            error = session_ended()
+            error.message = render(error.text, self.context.language)
             await operation.send_operation_message(
-                {"id": operation.id, "type": "error", "payload": [session_ended().formatted]}  # type: ignore[typeddict-item]
+                {"id": operation.id, "type": "error", "payload": [error.formatted]}  # type: ignore[typeddict-item]
             )
             return
         await super().run_operation(operation)

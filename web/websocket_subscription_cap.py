@@ -15,20 +15,25 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 
+from domain.messages import N_, N_plural
 from persistence.subscription_slots import Slot
 from resolvers.context import Context
+from translations import render
 from web.errors import graphql_error
 from web.parsing import parse_document
 
 
-def too_many(limit: int) -> dict[str, Any]:
-    return graphql_error(
-        f"This account already has {limit} live subscriptions, the most it may have at once "
+def too_many(limit: int, language: str) -> dict[str, Any]:
+    message = N_plural(
+        "This account already has %(count)s live subscription, the most it may have at once "
         "(over all its connections). Complete one, or close a connection, before starting "
         "another.",
-        "RATE_LIMITED",
-        maxSubscriptions=limit,
+        "This account already has %(count)s live subscriptions, the most it may have at once "
+        "(over all its connections). Complete one, or close a connection, before starting "
+        "another.",
+        limit,
     )
+    return graphql_error(render(message, language), "RATE_LIMITED", maxSubscriptions=limit)
 
 
 def is_subscription(operation: Operation[Context, Any], max_tokens: int) -> bool:
@@ -59,12 +64,11 @@ class SubscriptionCapTransportWSHandler(BaseGraphQLTransportWSHandler[Context, A
         slot: Slot | None = None
         try:
             slot = await slots.acquire(str(ctx.account.id), limit)
-            error = None if slot is not None else too_many(limit)
+            error = None if slot is not None else too_many(limit, ctx.language)
         except Exception as exc:  # the shared count cannot be reached: refused, logged
             await self.handle_task_exception(exc)
-            error = graphql_error(
-                "Internal error: the subscription could not be admitted.", "INTERNAL_SERVER_ERROR"
-            )
+            message = N_("Internal error: the subscription could not be admitted.")
+            error = graphql_error(render(message, ctx.language), "INTERNAL_SERVER_ERROR")
         if slot is None:
             await operation.send_operation_message(
                 {"id": operation.id, "type": "error", "payload": [error]}  # type: ignore[typeddict-item]
