@@ -1,5 +1,9 @@
 """The service catalogue and its guidance: reference data loaded in every environment."""
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 # Guidance texts are written side by side as (English, Simplified Chinese) pairs so that the two
 # languages cannot drift apart; GUIDANCE at the bottom splits them into one entry per language.
 
@@ -7,6 +11,22 @@ _Text = tuple[str, str]
 
 _LANGUAGES: tuple[str, ...] = ("EN", "ZH")
 _FIRST_EDITION = "2025-01-01"
+
+# The further languages of the people the service is for. Their texts are unofficial
+# translations of the Chinese text (which prevails), kept as data in catalogue_i18n/<lang>.json:
+# each entry names the (Chinese, English) pair it translates, so an edited source text leaves
+# its translation unused instead of silently mistranslated.
+TRANSLATED_LANGUAGES: tuple[str, ...] = ("KO", "JA", "RU", "FR", "ES", "AR")
+TRANSLATIONS_DIR = Path(__file__).with_name("catalogue_i18n")
+
+
+def load_translations(lang: str) -> dict:
+    """One language's file: `official_notice`, `services` (code to name) and `texts` (a list
+    of {"zh", "en", "text"})."""
+    return json.loads((TRANSLATIONS_DIR / f"{lang.lower()}.json").read_text(encoding="utf-8"))
+
+
+_TRANSLATIONS: dict[str, dict] = {lang: load_translations(lang) for lang in TRANSLATED_LANGUAGES}
 
 SERVICES: list[dict] = [
     {
@@ -76,6 +96,16 @@ SERVICES: list[dict] = [
         "processing_working_days": 15,
     },
 ]
+
+for _service in SERVICES:
+    # A language without a name for a service shows the English one (see schema ServiceType).
+    _service["name"].update(
+        {
+            lang: name
+            for lang in TRANSLATED_LANGUAGES
+            if (name := _TRANSLATIONS[lang]["services"].get(_service["code"]))
+        }
+    )
 
 
 def _material(
@@ -1436,42 +1466,72 @@ _PROCESSING_DAYS: dict[str, int] = {
 }
 
 
-def _pick(text: _Text | None, index: int) -> str | None:
-    return None if text is None else text[index]
-
-
-def _localise(source: dict, index: int) -> dict:
+def _localise(source: dict, lang: str, text: Callable[[_Text | None], str | None]) -> dict:
+    """One guidance version in one language; `text` gives that language's words for a source
+    (English, Chinese) pair (None for no text)."""
     return {
         "service": source["service"],
-        "lang": _LANGUAGES[index],
+        "lang": lang,
         "version": source["version"],
         "effective_from": source["effective_from"],
-        "requirements": [text[index] for text in source["requirements"]],
+        "requirements": [text(t) for t in source["requirements"]],
         "materials": [
             {
-                "name": material["name"][index],
-                "description": _pick(material["description"], index),
+                "name": text(material["name"]),
+                "description": text(material["description"]),
                 "required": material["required"],
-                "condition": _pick(material["condition"], index),
+                "condition": text(material["condition"]),
                 "copies": material["copies"],
                 "applies_to": list(material["applies_to"]),
             }
             for material in source["materials"]
         ],
-        "steps": [text[index] for text in source["steps"]],
+        "steps": [text(t) for t in source["steps"]],
         "fees": [
             {
-                "item": fee["item"][index],
+                "item": text(fee["item"]),
                 "amount": fee["amount"],
-                "condition": _pick(fee["condition"], index),
+                "condition": text(fee["condition"]),
             }
             for fee in source["fees"]
         ],
         "processing_working_days": _PROCESSING_DAYS[source["service"]],
-        "legal_basis": [text[index] for text in source["legal_basis"]],
+        "legal_basis": [text(t) for t in source["legal_basis"]],
     }
 
 
+def _in_source_language(index: int) -> Callable[[_Text | None], str | None]:
+    return lambda pair: None if pair is None else pair[index]
+
+
+def _translated(source: dict, lang: str) -> dict | None:
+    """A version in a further language, with the notice that it is unofficial; None when any
+    of its texts lacks a translation: a half-translated version is never published, readers
+    of that language get the English one, marked as a fallback."""
+    table = {(t["en"], t["zh"]): t["text"] for t in _TRANSLATIONS[lang]["texts"]}
+    missing: list[_Text] = []
+
+    def text(pair: _Text | None) -> str | None:
+        if pair is None:
+            return None
+        found = table.get(pair)
+        if found is None:
+            missing.append(pair)
+        return found
+
+    entry = _localise(source, lang, text)
+    if missing:
+        return None
+    return {**entry, "official_notice": _TRANSLATIONS[lang]["official_notice"]}
+
+
 GUIDANCE: list[dict] = [
-    _localise(source, index) for source in _GUIDANCE_SOURCES for index in range(len(_LANGUAGES))
+    _localise(source, lang, _in_source_language(index))
+    for source in _GUIDANCE_SOURCES
+    for index, lang in enumerate(_LANGUAGES)
+] + [
+    entry
+    for source in _GUIDANCE_SOURCES
+    for lang in TRANSLATED_LANGUAGES
+    if (entry := _translated(source, lang)) is not None
 ]

@@ -14,7 +14,7 @@ from domain.persons import PersonFacts
 from persistence import accounts as account_store
 from persistence import delegations as delegation_store
 from persistence import persons as person_store
-from persistence.catalogue_data import GUIDANCE, SERVICES
+from persistence.catalogue_data import GUIDANCE, SERVICES, TRANSLATED_LANGUAGES
 from persistence.demo.offices import OFFICES
 from persistence.models import (
     Account,
@@ -37,16 +37,18 @@ log = logging.getLogger(__name__)
 
 
 async def load_reference_data() -> None:
-    """The service catalogue and its guidance versions: adds what is missing. The one change
-    to a stored version is filling in its materials' `applies_to` tags (see
-    `_tag_materials`); no published text ever changes."""
-    known = set(await ServiceType.all().values_list("code", flat=True))
+    """The service catalogue and its guidance versions: adds what is missing, including the
+    versions in languages added later and services' names in them. The one change to a stored
+    version is filling in its materials' `applies_to` tags (see `_tag_materials`); no
+    published text ever changes."""
+    known = {s.code: s for s in await ServiceType.all()}
     await ServiceType.bulk_create(
         [
             ServiceType(
                 code=s["code"],
                 name_en=s["name"]["EN"],
                 name_zh=s["name"]["ZH"],
+                **_further_names(s),
                 group=s["group"],
                 processing_working_days=s["processing_working_days"],
                 position=i,
@@ -55,6 +57,9 @@ async def load_reference_data() -> None:
             if s["code"] not in known
         ]
     )
+    for s in SERVICES:
+        if s["code"] in known:
+            await _name_in_further_languages(known[s["code"]], s)
     stored = {(g.service, g.lang, g.version): g for g in await Guidance.all()}
     fresh = []
     for entry in GUIDANCE:
@@ -62,6 +67,8 @@ async def load_reference_data() -> None:
         if row is not None:
             await _tag_materials(row, entry["materials"])
             continue
+        # A version in a further language is a new version row beside the English and Chinese
+        # ones; it carries its notice that the translation is unofficial.
         content = {
             k: entry[k]
             for k in (
@@ -71,7 +78,9 @@ async def load_reference_data() -> None:
                 "fees",
                 "processing_working_days",
                 "legal_basis",
+                "official_notice",
             )
+            if k in entry
         }
         fresh.append(
             Guidance(
@@ -83,6 +92,24 @@ async def load_reference_data() -> None:
             )
         )
     await Guidance.bulk_create(fresh)
+
+
+def _further_names(service: dict) -> dict[str, str]:
+    """The catalogue's names of a service in the further languages, as ServiceType columns."""
+    return {
+        f"name_{lang.lower()}": service["name"][lang]
+        for lang in TRANSLATED_LANGUAGES
+        if lang in service["name"]
+    }
+
+
+async def _name_in_further_languages(row: ServiceType, service: dict) -> None:
+    """A service stored before its further-language names existed gets them; a name already
+    there (perhaps corrected by an admin) is kept."""
+    missing = {k: v for k, v in _further_names(service).items() if getattr(row, k) is None}
+    if missing:
+        row.update_from_dict(missing)
+        await row.save(update_fields=list(missing))
 
 
 def _untagged(materials: list[dict]) -> list[dict]:
