@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from domain.delegation import TypedFacts
+from domain.delegation import OPEN_STATUSES, TypedFacts
 from persistence.by_ids import loader_of
 from persistence.models import AuditEvent, Delegation
 
@@ -32,12 +32,12 @@ async def of_dependant(person_id: int) -> list[Delegation]:
 
 async def open_between(helper_id: int, person_id: int) -> list[Delegation]:
     return await Delegation.filter(
-        helper_id=helper_id, dependant_id=person_id, status__in=["PENDING", "ACTIVE"]
+        helper_id=helper_id, dependant_id=person_id, status__in=OPEN_STATUSES
     )
 
 
 async def open_count(helper_id: int) -> list[Delegation]:
-    return await Delegation.filter(helper_id=helper_id, status__in=["PENDING", "ACTIVE"])
+    return await Delegation.filter(helper_id=helper_id, status__in=OPEN_STATUSES)
 
 
 async def create(*, typed: TypedFacts, **values: object) -> Delegation:
