@@ -10,7 +10,6 @@ from tortoise.expressions import Q, Subquery
 
 from persistence.by_ids import groups_of, loader_of
 from persistence.models import (
-    Guidance,
     Office,
     OfficeClosure,
     OfficeHours,
@@ -72,14 +71,6 @@ async def closure_on(office_id: int, day: date) -> OfficeClosure | None:
 
 async def service_types() -> list[ServiceType]:
     return await ServiceType.all().order_by("position")
-
-
-async def current_guidance(service: str, lang: str, today: date) -> Guidance | None:
-    return (
-        await Guidance.filter(service=service, lang=lang, effective_from__lte=today)
-        .order_by("-version")
-        .first()
-    )
 
 
 async def add_closure(office_id: int, day: date, reason: str) -> OfficeClosure:

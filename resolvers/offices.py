@@ -11,7 +11,7 @@ from domain.geo import distance_km, gcj02_to_wgs84, valid_point
 from domain.messages import N_, N_plural
 from domain.office_hours import OpeningInterval, intervals_on, is_open, parse_hours
 from persistence import offices as store
-from persistence.models import Guidance, Office, OfficeClosure, Role, ServiceType
+from persistence.models import Office, OfficeClosure, Role, ServiceType
 from resolvers.context import Context
 from resolvers.outcomes import bad_input
 
@@ -113,8 +113,3 @@ async def search(
 async def service_types(ctx: Context) -> list[ServiceType]:
     """The service catalogue, in its order."""
     return await store.service_types()
-
-
-async def current_guidance(ctx: Context, service: str, lang: str) -> Guidance | None:
-    """The guidance for a service in force today, in a language."""
-    return await store.current_guidance(service, lang, ctx.today())

@@ -11,12 +11,13 @@ from strawberry.types import Info
 
 from domain.documents import PERMIT_PURPOSES, VISA_CATEGORIES
 from domain.materials import MAX_CATEGORIES_ASKED, applies, unknown_categories
-from resolvers import offices
 from resolvers.context import Context
+from resolvers.guidance import ShownGuidance
+from resolvers.guidance import current_guidance as guidance_shown
 from resolvers.outcomes import bad_input
-from resolvers.rows import GuidanceRow, ServiceRow
+from resolvers.rows import ServiceRow
 from schema.common import LangArg, Language, Money, ServiceCode
-from schema.i18n import language, pick
+from schema.i18n import language
 
 
 @strawberry.type(description="A fee charged for a service.")
@@ -46,7 +47,20 @@ class Material:
 @strawberry.type(description="How to apply for a service: one published version in one language.")
 class Guidance:
     service: ServiceCode = strawberry.field(description="The service it is for.")
-    lang: Language = strawberry.field(description="The language of the texts.")
+    lang: Language = strawberry.field(
+        description="The language of the texts: the one asked for, or EN when that language "
+        "has no translation of this version (then `fallbackFrom` says so)."
+    )
+    fallback_from: Language | None = strawberry.field(
+        description="Set when these texts are a fallback: the language asked for, which has no "
+        "translation of the version in force (e.g. EN shown for KO). Null when the texts are in "
+        "the language asked for."
+    )
+    official_notice: str | None = strawberry.field(
+        description="For texts in a language other than ZH and EN: a sentence in that language "
+        "saying they are an unofficial translation and that the Chinese text prevails. Null "
+        "for ZH and EN texts."
+    )
     version: int = strawberry.field(description="Version number; higher is newer.")
     effective_from: date = strawberry.field(description="The day this version took effect.")
     requirements: list[str] = strawberry.field(description="Who may apply, and when.")
@@ -88,11 +102,14 @@ class Guidance:
         return [m for m in self.all_materials if applies(m.applies_to, for_)]
 
     @classmethod
-    def from_row(cls, row: GuidanceRow) -> Guidance:
+    def from_shown(cls, shown: ShownGuidance) -> Guidance:
+        row = shown.row
         content = row.content
         return cls(
             service=ServiceCode(row.service),
             lang=Language(row.lang),
+            fallback_from=Language(shown.fallback_from) if shown.fallback_from else None,
+            official_notice=content.get("official_notice"),
             version=row.version,
             effective_from=row.effective_from,
             requirements=list(content["requirements"]),
@@ -129,8 +146,8 @@ async def current_guidance(
 ) -> Guidance | None:
     ctx: Context = info.context
     chosen = language(ctx, lang)
-    row = await offices.current_guidance(ctx, service.value, chosen.value)
-    return Guidance.from_row(row) if row else None
+    shown = await guidance_shown(ctx, service.value, chosen.value)
+    return Guidance.from_shown(shown) if shown else None
 
 
 @strawberry.type(description="A service of the catalogue.")
@@ -141,9 +158,12 @@ class ServiceType:
         description="Statutory processing time in working days (China's official calendar)."
     )
 
-    @strawberry.field(description="The service's name.")
+    @strawberry.field(
+        description="The service's name; in English when there is none in the language asked for."
+    )
     def name(self, info: Info, lang: LangArg = None) -> str:
-        return pick(info.context, lang, self.row.name_en, self.row.name_zh)
+        chosen = language(info.context, lang)
+        return getattr(self.row, f"name_{chosen.value.lower()}", None) or self.row.name_en
 
     @strawberry.field(description="The guidance in force today for this service.")
     async def guidance(self, info: Info, lang: LangArg = None) -> Guidance | None:

@@ -485,7 +485,7 @@ async def test_lang_argument_wins_over_accept_language(client):
 
 async def test_unsupported_accept_language_falls_back_to_english(client):
     query = "{ guidance(service: VISA_EXTENSION) { lang } }"
-    data = (await gql(client, query, accept_language="fr-FR"))["data"]
+    data = (await gql(client, query, accept_language="pt-BR"))["data"]
     assert data["guidance"]["lang"] == "EN"
 
 
