@@ -10,7 +10,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from persistence.models import Account, Delegation, Notification
+from persistence.models import Account, Appointment, Delegation, Notification
 
 
 async def own_account(person_id: int) -> Account | None:
@@ -28,6 +28,16 @@ async def active_helpers(person_id: int) -> list[Delegation]:
     return await Delegation.filter(dependant_id=person_id, status="ACTIVE").prefetch_related(
         "helper"
     )
+
+
+async def cancelled_by_office(office_id: int, start: datetime, end: datetime) -> list[Appointment]:
+    """The office's appointments in [start, end) that it cancelled."""
+    return await Appointment.filter(
+        office_id=office_id,
+        starts_at__gte=start,
+        starts_at__lt=end,
+        status="CANCELLED_BY_OFFICE",
+    ).order_by("starts_at", "id")
 
 
 async def add(

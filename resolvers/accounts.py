@@ -15,11 +15,14 @@ from domain.accounts import (
     normalise_email,
 )
 from domain.messages import N_
+from domain.notifications import negotiate
 from domain.passwords import password_problem
 from persistence import accounts as store
+from persistence import preferences as preference_store
 from persistence.models import Account, RefreshToken, Role
 from persistence.rate_limits import Quota, Reservation, address_key
 from persistence.session_revocations import keep_seconds
+from resolvers import account_mail
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
 from signing import access_tokens, refresh_tokens
@@ -103,6 +106,7 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     # them out of it (see _reserve_password_check).
     days = settings.signin_known_address_days
     await limiter.remember(_known_address(email, address), days * 86400)
+    await account_mail.send_verification(ctx, account)
     return await start_session(ctx, account)
 
 
@@ -163,6 +167,9 @@ async def sign_in(ctx: Context, email: str, password: str) -> Session:
     if not ok or account is None:
         raise Refusal(RefusalKind.INVALID_CREDENTIALS, _FAILED_SIGNIN)
     await _password_was_right(ctx, email, reservation)
+    # Mail and notifications speak the language this sign-in asked for, unless one was chosen.
+    account.signin_language = negotiate(ctx.accept_language)
+    await preference_store.remember_signin_language(account.id, account.signin_language)
     if ctx.services.hasher.check_needs_rehash(account.password_hash):
         await store.set_password(account, await ctx.services.hash_password(password), ctx.now())
     return await start_session(ctx, account)

@@ -38,6 +38,7 @@ from persistence.models import (
 )
 from persistence.rate_limits import Quota
 from resolvers import authorization as gate
+from resolvers import notices
 from resolvers.authorization import ActorKind, Grant, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -288,6 +289,7 @@ async def book(
         raise invalid(reason, "service")
     slot = await _bookable_slot(ctx, slot_id, service)
     appointment = await _place_appointment(ctx, grant, slot, service)
+    await notices.appointment_booked(appointment)
     await _remember_outcome(record, appointment)
     gate.acted(ctx, grant, "BOOK_APPOINTMENT", appointment.reference)
     return appointment
@@ -358,6 +360,7 @@ async def reschedule(
         rescheduled_from_id=old.id,
     )
     await _remember_outcome(record, new)
+    await notices.appointment_changed(new, old)
     gate.acted(ctx, grant, "RESCHEDULE_APPOINTMENT", f"{old.reference}->{new.reference}")
     previous = await store.appointment(old.id)
     assert previous is not None
@@ -418,6 +421,7 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
     await office_store.add_closure(office.id, day, reason)
     start, end = store.local_day_bounds(day, tz)
     cancelled = await store.close_day(office.id, start, end)
+    await notices.office_closed(office.id, start, end, reason)
     ctx.after_commit(ctx.services.public_data_changed)
     return ClosureAdded(day=day, reason=reason, cancelled=cancelled)
 

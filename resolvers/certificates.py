@@ -10,6 +10,7 @@ from persistence import presentations as presentation_store
 from persistence import signing_keys
 from persistence.models import Certificate, KeyPurpose, Role
 from resolvers import authorization as gate
+from resolvers import notices
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
 from signing import certificates, sd_jwt

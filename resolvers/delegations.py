@@ -17,6 +17,7 @@ from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation
 from resolvers import authorization as gate
 from resolvers import notices
+from resolvers import notices
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -123,6 +124,8 @@ async def add_dependant(
         else None,
     )
     _trail(ctx, delegation, "ADD_DEPENDANT")
+    if status == "PENDING" and has_account:
+        await notices.delegation_requested(delegation, account)
     return delegation
 
 
@@ -144,6 +147,7 @@ async def respond(ctx: Context, delegation_id: int | None, accept: bool) -> Dele
     target = "ACTIVE" if accept else "DECLINED"
     if not await store.move(delegation.id, ["PENDING"], target, responded_at=ctx.now()):
         raise not_permitted()
+    await notices.delegation_answered(delegation, target)
     return await _delegation(delegation.id)
 
 

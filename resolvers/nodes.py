@@ -15,6 +15,7 @@ from persistence import offices as office_store
 from persistence import persons as person_store
 from persistence import records as record_store
 from resolvers import authorization as gate
+from resolvers import notifications
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.persons import visible
@@ -53,6 +54,8 @@ async def node_row(ctx: Context, type_name: str, pk: int) -> Any | None:
         return ctx.account if ctx.account is not None and ctx.account.id == pk else None
     if type_name in ("Delegation", "AuditEvent"):
         return await _delegation_row(ctx, type_name, pk)
+    if type_name == "Notification":
+        return await notifications.notification(ctx, pk)
     if type_name not in _RECORDS:
         return None
     load, scope, action = _RECORDS[type_name]

@@ -70,7 +70,7 @@ async def notify(
             await _mail_notification(ctx.settings, account, kind, facts, row, now)
             mailed = True
     if mailed:
-        ctx.after_commit(_wake_outbox(ctx))
+        wake_outbox_after_commit(ctx)
 
 
 def may_mail(account: Account, kind: str) -> bool:
@@ -87,11 +87,14 @@ def _push(ctx: Context, account_id: int, notification_id: int) -> Callable[[], A
     return push
 
 
-def _wake_outbox(ctx: Context) -> Callable[[], Awaitable[None]]:
+def wake_outbox_after_commit(ctx: Context) -> None:
+    """Once the unit of work commits, this process's delivery worker looks for mail at once
+    (others find it on their next poll)."""
+
     async def wake() -> None:
         ctx.services.outbox_changed()
 
-    return wake
+    ctx.after_commit(wake)
 
 
 async def _recipients(

@@ -34,6 +34,7 @@ class RefusalKind(Enum):
     LIMIT_REACHED = auto()
     NOT_PERMANENT_RESIDENT = auto()
     INVALID_TRANSITION = auto()
+    INVALID_TOKEN = auto()
 
 
 @dataclass

@@ -30,6 +30,7 @@ from persistence.models import (
     Person,
 )
 from resolvers import authorization as gate
+from resolvers import notices
 from resolvers.authorization import actor_kind, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -154,6 +155,7 @@ async def update_status(
     gate.staff_write(
         ctx, application.applicant_id, "UPDATE_APPLICATION_STATUS", f"{application.number}:{status}"
     )
+    await notices.application_status_changed(application, status, note)
     applicant_id = application.applicant_id
     ctx.after_commit(lambda: ctx.services.publish_application_event(applicant_id, event.id))
     refreshed = await store.application(application.id)

@@ -16,6 +16,7 @@ from persistence.models import Certificate as CertificateRow
 from persistence.models import Delegation as DelegationRow
 from persistence.models import Document as DocumentRow
 from persistence.models import Guidance as GuidanceRow
+from persistence.models import Notification as NotificationRow
 from persistence.models import Office as OfficeRow
 from persistence.models import OfficeClosure as ClosureRow
 from persistence.models import Passport as PassportRow
@@ -37,6 +38,7 @@ __all__ = [
     "DocumentRow",
     "EventRow",
     "GuidanceRow",
+    "NotificationRow",
     "OfficeRow",
     "PassportRow",
     "PersonRow",

@@ -9,10 +9,17 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import accounts, delegations, offices, persons
+from resolvers import accounts, delegations, offices, persons, preferences
+from resolvers import notifications as notification_resolvers
 from resolvers.rows import AccountRow, PersonRow
 from schema import paging
-from schema.common import AfterArg, FirstArg, Node, Role, to_global_id
+from schema.common import AfterArg, FirstArg, Language, Node, Role, to_global_id
+from schema.notifications import (
+    NotificationConnection,
+    NotificationPreference,
+    inbox_connection,
+    preferences_of,
+)
 from schema.persons import Person, visible_person
 
 if TYPE_CHECKING:
@@ -34,6 +41,18 @@ class Account(Node):
     email: str = strawberry.field(description="E-mail address (shown to the owner only).")
     display_name: str = strawberry.field(description="Name shown to others.")
     roles: list[Role] = strawberry.field(description="Roles held, from the database.")
+    email_verified: bool = strawberry.field(
+        description="Whether the owner proved the address with the link mailed after sign-up "
+        "(verifyEmail). Mail goes to it either way, except word of an issued certificate "
+        "(CERTIFICATE_ISSUED), which an unverified address does not get: it stays in the inbox."
+    )
+    language: Language = strawberry.field(
+        description="The language of mail and notifications: the one chosen with "
+        "setPreferences, else the one the last sign-in's Accept-Language asked for, else EN."
+    )
+    notification_preferences: list[NotificationPreference] = strawberry.field(
+        description="Every notification kind with the channels it reaches the account on."
+    )
 
     @classmethod
     def from_viewer(cls, row: AccountRow, roles: frozenset[str]) -> Account:
@@ -43,6 +62,7 @@ class Account(Node):
             email=row.email,
             display_name=row.display_name,
             roles=[r for r in Role if r.value in roles],
+            **_settings_of(row),
         )
 
     @classmethod
@@ -53,7 +73,17 @@ class Account(Node):
             email=row.email,
             display_name=row.display_name,
             roles=[Role(r) for r in roles],
+            **_settings_of(row),
         )
+
+
+def _settings_of(row: AccountRow) -> dict[str, object]:
+    """What the owner set up or proved: verification, language, notification channels."""
+    return {
+        "email_verified": row.email_verified_at is not None,
+        "language": Language(preferences.language_of(row)),
+        "notification_preferences": preferences_of(row),
+    }
 
 
 @strawberry.type(description="Someone who acted, as others see them (no e-mail address).")
@@ -113,6 +143,24 @@ class Viewer:
         from schema.delegations import Delegation
 
         return [Delegation.from_row(r) for r in await delegations.of_dependant(info.context)]
+
+    @strawberry.field(
+        description="The viewer's inbox, newest first: about themselves, and about each "
+        "dependant in the kinds their ACTIVE delegation's scopes cover (when a delegation or "
+        "scope ends, those leave the inbox)."
+    )
+    async def notifications(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        unread_only: Annotated[
+            bool | None, strawberry.argument(description="Only the unread ones.")
+        ] = None,
+    ) -> NotificationConnection:
+        offset, size = paging.window(info.context, first, after)
+        page = await notification_resolvers.inbox(info.context, offset, size, bool(unread_only))
+        return inbox_connection(page)
 
     @strawberry.field(
         description="What helpers and officers read or did on your records, newest first."

@@ -20,6 +20,7 @@ from domain.languages import SOURCE_LANGUAGE
 from resolvers.context import Context
 from resolvers.outcomes import ClientError, internal_error
 from resolvers.unit_of_work import write_recorded_reads
+from schema.account_recovery import AccountRecoveryMutations
 from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
@@ -27,6 +28,7 @@ from schema.delegations import AuditEvent, Delegation, DelegationMutations
 from schema.i18n import explicit_language
 from schema.input_guard import guard_arguments
 from schema.mutation import AccountMutations
+from schema.notifications import Notification, NotificationMutations
 from schema.offices import Office
 from schema.persons import Passport, Person
 from schema.query import Query
@@ -43,6 +45,8 @@ Mutation = merge_types(
         RecordMutations,
         DelegationMutations,
         CertificateMutations,
+        NotificationMutations,
+        AccountRecoveryMutations,
     ),
 )
 Mutation.__strawberry_definition__.description = "Everything that changes state."
@@ -150,6 +154,7 @@ def create_schema(settings: Settings) -> ServiceSchema:
             Delegation,
             AuditEvent,
             Certificate,
+            Notification,
         ],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

@@ -30,6 +30,7 @@ from schema.common import (
     pk_of,
 )
 from schema.delegations import AuditEvent, Delegation
+from schema.notifications import Notification
 from schema.offices import Office, OfficeConnection, OfficeEdge, OfficeFilter
 from schema.persons import (
     Passport,
@@ -55,6 +56,7 @@ NODE_TYPES: dict[str, Any] = {
         Delegation,
         AuditEvent,
         Passport,
+        Notification,
     )
 }
 

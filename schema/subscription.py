@@ -10,9 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import following
+from resolvers import notifications as notification_stream
 from resolvers.context import Context
 from resolvers.following import session_ended
 from schema.common import pk_of
+from schema.notifications import Notification
 from schema.records import ApplicationEvent
 
 __all__ = ["Subscription", "session_ended"]  # web/ ends sessions with the same error
@@ -36,6 +38,17 @@ class Subscription:
         ctx: Context = info.context
         person_id = await following.start_following(ctx, pk_of(applicant_id, "Person"))
         return _updates(ctx, person_id)
+
+    @strawberry.subscription(
+        description="The viewer's new notifications as they are made: their own and their "
+        "dependants' within the delegation's scopes (checked on each one, so a dependant's "
+        "stop once the delegation or scope ends). Ends with an UNAUTHENTICATED error when the "
+        "session does."
+    )
+    async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
+        ctx: Context = info.context
+        account_id = await notification_stream.start_stream(ctx)
+        return _notifications(ctx, account_id)
 
 
 async def _updates(ctx: Context, person_id: int) -> AsyncGenerator[ApplicationEvent, None]:

@@ -1,0 +1,115 @@
+"""What each change tells whom: the facts of each notification kind, gathered where the change
+is made and handed to `notify` in the same unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.dates import zone
+from persistence import notifications as store
+from persistence import offices as office_store
+from persistence.models import (
+    Account,
+    Application,
+    Appointment,
+    Certificate,
+    Delegation,
+    NotificationKind,
+    Office,
+)
+from resolvers.notifications import notify
+
+
+def local_time(moment: datetime, time_zone: str | None) -> str:
+    """A moment as people at the office read it: `2026-12-03 09:30`."""
+    return moment.astimezone(zone(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def place_facts(office: Office, starts_at: datetime) -> dict[str, str]:
+    """Where and when, as notification facts (the office's name per language)."""
+    return {
+        "office_en": office.name_en,
+        "office_zh": office.name_zh,
+        "when": local_time(starts_at, office.time_zone),
+    }
+
+
+async def appointment_facts(appointment: Appointment) -> dict[str, str]:
+    office = await office_store.office(appointment.office_id)
+    assert office is not None
+    return {"reference": appointment.reference, **place_facts(office, appointment.starts_at)}
+
+
+async def appointment_booked(appointment: Appointment) -> None:
+    await notify(
+        NotificationKind.APPOINTMENT_BOOKED,
+        about_person_id=appointment.applicant_id,
+        subject=("Appointment", appointment.id),
+        facts=await appointment_facts(appointment),
+    )
+
+
+async def appointment_changed(new: Appointment, previous: Appointment) -> None:
+    await notify(
+        NotificationKind.APPOINTMENT_CHANGED,
+        about_person_id=new.applicant_id,
+        subject=("Appointment", new.id),
+        facts={**await appointment_facts(new), "previous": previous.reference},
+    )
+
+
+async def office_closed(office_id: int, start: datetime, end: datetime, reason: str) -> None:
+    """Everyone whose appointment in [start, end) the office's closure cancelled hears it
+    (call after the appointments were cancelled, in the same unit of work)."""
+    for appointment in await store.cancelled_by_office(office_id, start, end):
+        await notify(
+            NotificationKind.APPOINTMENT_CANCELLED_BY_OFFICE,
+            about_person_id=appointment.applicant_id,
+            subject=("Appointment", appointment.id),
+            facts={**await appointment_facts(appointment), "reason": reason},
+        )
+
+
+async def application_status_changed(
+    application: Application, status: str, note: str | None
+) -> None:
+    """The note goes in the inbox only (mail carries the kind and the number)."""
+    facts = {"reference": application.number, "status": status}
+    if note:
+        facts["note"] = note
+    await notify(
+        NotificationKind.APPLICATION_STATUS_CHANGED,
+        about_person_id=application.applicant_id,
+        subject=("Application", application.id),
+        facts=facts,
+    )
+
+
+async def delegation_requested(delegation: Delegation, helper: Account) -> None:
+    """The person asked hears who asks and for what (they answer with respondToDelegation)."""
+    await notify(
+        NotificationKind.DELEGATION_REQUESTED,
+        about_person_id=delegation.dependant_id,
+        subject=("Delegation", delegation.id),
+        facts={"helper": helper.display_name, "scopes": ",".join(delegation.scopes)},
+    )
+
+
+async def delegation_answered(delegation: Delegation, answer: str) -> None:
+    """The helper hears the answer (ACTIVE, DECLINED, or CONFIRMED by an officer), about the
+    person named as the helper typed them."""
+    await notify(
+        NotificationKind.DELEGATION_ANSWERED,
+        about_person_id=delegation.dependant_id,
+        subject=("Delegation", delegation.id),
+        facts={"answer": answer, "surname": delegation.requested_surname},
+    )
+
+
+async def certificate_issued(certificate: Certificate) -> None:
+    await notify(
+        NotificationKind.CERTIFICATE_ISSUED,
+        about_person_id=certificate.person_id,
+        subject=("Certificate", certificate.id),
+        facts={"expires": local_time(certificate.expires_at, None)[:10]},
+    )

@@ -1,0 +1,292 @@
+"""Notifications: the inbox, its kinds and channels, marking read, and preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import notifications, preferences
+from resolvers.context import Context
+from resolvers.rows import AccountRow, NotificationRow
+from schema.common import (
+    Language,
+    Node,
+    PageInfo,
+    ValidationError,
+    offset_cursor,
+    pk_of,
+    to_global_id,
+)
+from schema.persons import Person, visible_person
+from schema.results import result_union, run_mutation
+
+if TYPE_CHECKING:
+    from schema.accounts import Account
+
+
+@strawberry.enum(description="What a notification is about.")
+class NotificationKind(Enum):
+    APPOINTMENT_BOOKED = strawberry.enum_value(
+        "APPOINTMENT_BOOKED", description="An appointment was booked."
+    )
+    APPOINTMENT_CHANGED = strawberry.enum_value(
+        "APPOINTMENT_CHANGED", description="An appointment was moved to another time."
+    )
+    APPOINTMENT_CANCELLED_BY_OFFICE = strawberry.enum_value(
+        "APPOINTMENT_CANCELLED_BY_OFFICE",
+        description="The office cancelled an appointment (e.g. a closure).",
+    )
+    APPOINTMENT_REMINDER = strawberry.enum_value(
+        "APPOINTMENT_REMINDER",
+        description="An appointment is tomorrow (sent the day before, in the office's zone).",
+    )
+    APPLICATION_STATUS_CHANGED = strawberry.enum_value(
+        "APPLICATION_STATUS_CHANGED",
+        description="An application moved on; with the office's note when it asks for materials.",
+    )
+    EXTENSION_WINDOW_OPEN = strawberry.enum_value(
+        "EXTENSION_WINDOW_OPEN",
+        description="Time to apply for an extension: EXTENSION_WINDOW_DAYS (60) days before "
+        "a document's extensionDeadline, then 14 and 3 days before it; never on or after it.",
+    )
+    DOCUMENT_EXPIRING = strawberry.enum_value(
+        "DOCUMENT_EXPIRING",
+        description="A document (visa, permit, PR card) ends in 30, then 7 days.",
+    )
+    DELEGATION_REQUESTED = strawberry.enum_value(
+        "DELEGATION_REQUESTED", description="Someone asks to act for you: answer it."
+    )
+    DELEGATION_ANSWERED = strawberry.enum_value(
+        "DELEGATION_ANSWERED",
+        description="Your request to act for someone was accepted, declined or confirmed.",
+    )
+    WAITLIST_OFFER = strawberry.enum_value(
+        "WAITLIST_OFFER", description="A freed place is held for you for a while: accept it."
+    )
+    CERTIFICATE_ISSUED = strawberry.enum_value(
+        "CERTIFICATE_ISSUED", description="A passport-information certificate was issued."
+    )
+
+
+@strawberry.enum(description="How notifications reach an account.")
+class NotificationChannel(Enum):
+    INBOX = strawberry.enum_value(
+        "INBOX", description="The inbox (Viewer.notifications) and its live subscription."
+    )
+    EMAIL = strawberry.enum_value(
+        "EMAIL",
+        description="Mail to the account's address, carrying only the kind, the reference "
+        "number and a link to sign in.",
+    )
+
+
+TextLangArg = Annotated[
+    Language | None,
+    strawberry.argument(
+        description="Language of the text; by default the account's language "
+        "(Account.language), as for mail."
+    ),
+]
+
+
+@strawberry.type(
+    description="A message in the viewer's inbox about them or someone they help. Visible to "
+    "the account it was addressed to only, and about a dependant only while the helper's "
+    "delegation is ACTIVE with a scope covering its kind."
+)
+class Notification(Node):
+    row: strawberry.Private[NotificationRow]
+    kind: NotificationKind = strawberry.field(description="What it is about.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    read_at: datetime | None = strawberry.field(
+        description="When it was marked read; null while unread."
+    )
+
+    @classmethod
+    def from_row(cls, row: NotificationRow) -> Notification:
+        return cls(
+            row=row,
+            id=to_global_id("Notification", row.id),
+            kind=NotificationKind(row.kind),
+            created_at=row.created_at,
+            read_at=row.read_at,
+        )
+
+    def _text(self, info: Info, lang: Language | None) -> tuple[str, str]:
+        ctx: Context = info.context
+        code = lang.value if lang is not None else preferences.language_of(ctx.account)
+        return notifications.rendered(self.row, code)
+
+    @strawberry.field(description="A one-line summary.")
+    def title(self, info: Info, lang: TextLangArg = None) -> str:
+        return self._text(info, lang)[0]
+
+    @strawberry.field(
+        description="The message: what happened, with the reference number, place and time "
+        "(and an officer's note when materials are requested)."
+    )
+    def body(self, info: Info, lang: TextLangArg = None) -> str:
+        return self._text(info, lang)[1]
+
+    @strawberry.field(
+        description="Whom it is about (oneself or a dependant); null when the viewer may no "
+        "longer see them (e.g. a declined request to help)."
+    )
+    async def person(self, info: Info) -> Person | None:
+        row = await info.context.loaders.person.load(self.row.person_id)
+        return await visible_person(info.context, row)
+
+    @strawberry.field(
+        description="The appointment, application, document, delegation, waitlist entry or "
+        "certificate it is about, answered like `node` (null when not the viewer's to see)."
+    )
+    async def subject(self, info: Info) -> Node | None:
+        if self.row.subject_type is None or self.row.subject_id is None:
+            return None
+        from schema.query import resolve_node
+
+        global_id = to_global_id(self.row.subject_type, self.row.subject_id)
+        return await resolve_node(info.context, global_id)
+
+
+@strawberry.type(description="A notification in a list.")
+class NotificationEdge:
+    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
+    node: Notification = strawberry.field(description="The notification.")
+
+
+@strawberry.type(description="A page of the inbox, newest first.")
+class NotificationConnection:
+    edges: list[NotificationEdge] = strawberry.field(description="This page's notifications.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+    unread_count: int = strawberry.field(
+        description="How many of the viewer's visible notifications are unread (all pages)."
+    )
+
+
+def inbox_connection(page: notifications.InboxPage) -> NotificationConnection:
+    edges = [
+        NotificationEdge(cursor=offset_cursor(page.offset + i), node=Notification.from_row(row))
+        for i, row in enumerate(page.rows[: page.size])
+    ]
+    return NotificationConnection(
+        edges=edges,
+        page_info=PageInfo.of(
+            [e.cursor for e in edges], offset=page.offset, has_next=len(page.rows) > page.size
+        ),
+        unread_count=page.unread_count,
+    )
+
+
+@strawberry.type(description="The channels one kind of notification reaches the account on.")
+class NotificationPreference:
+    kind: NotificationKind = strawberry.field(description="The kind.")
+    channels: list[NotificationChannel] = strawberry.field(
+        description="Its channels; empty: not at all."
+    )
+
+
+def preferences_of(row: AccountRow) -> list[NotificationPreference]:
+    return [
+        NotificationPreference(
+            kind=NotificationKind(kind), channels=[NotificationChannel(c) for c in channels]
+        )
+        for kind, channels in preferences.channels_by_kind(row)
+    ]
+
+
+@strawberry.input(description="The channels one kind of notification should reach you on.")
+class NotificationPreferenceInput:
+    kind: NotificationKind = strawberry.field(description="The kind.")
+    channels: list[NotificationChannel] = strawberry.field(
+        description="Its channels; empty: not at all (security mail is always sent)."
+    )
+
+
+@strawberry.type(description="Notifications were marked read.")
+class NotificationsMarkedRead:
+    count: int = strawberry.field(
+        description="How many were unread and are now read (ids the viewer may not see, or "
+        "that do not exist, count as nothing)."
+    )
+
+
+@strawberry.type(description="The preferences are saved.")
+class PreferencesSaved:
+    account: Annotated[Account, strawberry.lazy("schema.accounts")] = strawberry.field(
+        description="The account with its preferences."
+    )
+
+
+MarkNotificationsReadResult = result_union(
+    "markNotificationsRead", NotificationsMarkedRead, ValidationError
+)
+SetPreferencesResult = result_union("setPreferences", PreferencesSaved, ValidationError)
+
+
+async def _saved(row: AccountRow) -> PreferencesSaved:
+    from schema.accounts import Account
+
+    return PreferencesSaved(account=await Account.from_row(row))
+
+
+@strawberry.type(description="Mutations on the inbox and notification preferences.")
+class NotificationMutations:
+    @strawberry.mutation(
+        description="Mark notifications read: the given ones, or all of the viewer's visible "
+        "ones with `all: true`."
+    )
+    async def mark_notifications_read(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="The notifications to mark (at most 100)."),
+        ] = None,
+        every: Annotated[
+            bool | None,
+            strawberry.argument(name="all", description="Mark every visible notification read."),
+        ] = False,
+    ) -> MarkNotificationsReadResult:
+        # An id that is not a notification's names nothing the viewer may see: counts as 0.
+        pks = None if ids is None else [pk_of(i, "Notification") or 0 for i in ids]
+        return await run_mutation(
+            info,
+            MarkNotificationsReadResult,
+            lambda ctx: notifications.mark_read(ctx, pks, bool(every)),
+            lambda count: NotificationsMarkedRead(count=count),
+        )
+
+    @strawberry.mutation(
+        description="Choose the language of mail and notifications, and the channels of each "
+        "kind (kinds not listed keep theirs). Security mail (address verification, password "
+        "reset) cannot be switched off."
+    )
+    async def set_preferences(
+        self,
+        info: Info,
+        language: Annotated[
+            Language | None, strawberry.argument(description="The language; null: unchanged.")
+        ] = None,
+        notifications: Annotated[
+            list[NotificationPreferenceInput] | None,
+            strawberry.argument(description="Channels per kind; null: unchanged."),
+        ] = None,
+    ) -> SetPreferencesResult:
+        choices = (
+            None
+            if notifications is None
+            else [(p.kind.value, [c.value for c in p.channels]) for p in notifications]
+        )
+        return await run_mutation(
+            info,
+            SetPreferencesResult,
+            lambda ctx: preferences.set_preferences(
+                ctx, language.value if language is not None else None, choices
+            ),
+            _saved,
+        )
