@@ -14,6 +14,7 @@ from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS
 from domain.calendar import WorkingCalendar
 from domain.office_hours import intervals_on, parse_hours, slot_windows
 from persistence.by_ids import loader_of
+from persistence.combined_reads import select
 from persistence.models import (
     Appointment,
     Office,
@@ -152,8 +153,7 @@ appointments_by_ids = loader_of(Appointment)
 
 async def rescheduled_to(ids: Sequence[int]) -> list[Appointment | None]:
     rows = {
-        a.rescheduled_from_id: a
-        for a in await Appointment.filter(rescheduled_from_id__in=list(ids))
+        a.rescheduled_from_id: a for a in await select(Appointment, {"rescheduled_from_id": ids})
     }
     return [rows.get(i) for i in ids]
 
@@ -231,9 +231,7 @@ async def mark_no_shows(now: datetime) -> int:
 async def appointments_pages(keys: Sequence[tuple[int, int, int]]) -> list[list[Appointment]]:
     """Pages (person, offset, limit) of several persons' appointments in one statement."""
     grouped: dict[int, list[Appointment]] = defaultdict(list)
-    rows = await Appointment.filter(applicant_id__in=list({k[0] for k in keys})).order_by(
-        "-starts_at", "-id"
-    )
+    rows = await select(Appointment, {"applicant_id": [k[0] for k in keys]}, ("-starts_at", "-id"))
     for row in rows:
         grouped[row.applicant_id].append(row)
     return [grouped[p][offset : offset + limit] for p, offset, limit in keys]

@@ -1,5 +1,6 @@
 """Rows by primary key, and groups of rows by the key they belong to, as the DataLoaders batch
-them: one query, answers in the order asked."""
+them: one query (combined with the request's other reads of the moment, see
+persistence/combined_reads.py), answers in the order asked."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import TypeVar
 
 from tortoise.models import Model
 
+from persistence.combined_reads import select
+
 M = TypeVar("M", bound=Model)
 
 
 async def rows_by_ids(model: type[M], ids: Sequence[int]) -> list[M | None]:
     """The rows of `model` with these primary keys, None where a key names no row."""
-    rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
+    rows = {row.pk: row for row in await select(model, {model._meta.pk_attr: ids})}
     return [rows.get(i) for i in ids]
 
 
@@ -29,7 +32,7 @@ async def rows_grouped_by(
 ) -> list[list[M]]:
     """For each of `ids`, the rows of `model` whose `key` is that id, in `order`."""
     grouped: dict[int, list[M]] = defaultdict(list)
-    for row in await model.filter(**{f"{key}__in": list(ids)}).order_by(*order):
+    for row in await select(model, {key: ids}, order):
         grouped[getattr(row, key)].append(row)
     return [grouped[i] for i in ids]
 

@@ -9,6 +9,7 @@ from datetime import date
 from tortoise.expressions import Q, Subquery
 
 from persistence.by_ids import groups_of, loader_of
+from persistence.combined_reads import select
 from persistence.models import (
     Office,
     OfficeClosure,
@@ -56,9 +57,8 @@ hours_by_office = groups_of(OfficeHours, "office_id", "weekday", "opens")
 
 async def services_by_office(ids: Sequence[int]) -> list[list[str]]:
     grouped: dict[int, list[str]] = defaultdict(list)
-    rows = await OfficeService.filter(office_id__in=list(ids)).values_list("office_id", "service")
-    for office_id, service in rows:
-        grouped[office_id].append(service)
+    for row in await select(OfficeService, {"office_id": ids}):
+        grouped[row.office_id].append(row.service)
     return [grouped[i] for i in ids]
 
 
@@ -70,7 +70,7 @@ async def closure_on(office_id: int, day: date) -> OfficeClosure | None:
 
 
 async def service_types() -> list[ServiceType]:
-    return await ServiceType.all().order_by("position")
+    return await select(ServiceType, {}, ("position",))
 
 
 async def add_closure(office_id: int, day: date, reason: str) -> OfficeClosure:

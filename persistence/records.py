@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -10,6 +11,7 @@ from tortoise.expressions import F
 
 from domain.application_numbers import format_application_number
 from persistence.by_ids import groups_of, loader_of
+from persistence.combined_reads import select
 from persistence.models import (
     Application,
     ApplicationCounter,
@@ -160,15 +162,24 @@ PageKey = tuple[int, str | None, int, int]  # person, status filter, offset, lim
 
 async def applications_pages(keys: Sequence[PageKey]) -> list[list[Application]]:
     """Pages of several persons' applications in one statement per status filter."""
-    by_status: dict[str | None, set[int]] = defaultdict(set)
+    by_status: dict[str | None, list[int]] = defaultdict(list)
     for person_id, status, _, _ in keys:
-        by_status[status].add(person_id)
+        by_status[status].append(person_id)
     rows: dict[tuple[int, str | None], list[Application]] = defaultdict(list)
-    for status, person_ids in by_status.items():
-        query = Application.filter(applicant_id__in=list(person_ids))
-        if status:
-            query = query.filter(status=status)
-        for row in await query.order_by("-submitted_at", "-id"):
+    statuses = list(by_status)
+    # Asked for together, so that the request sends them as one statement.
+    found = await asyncio.gather(
+        *(
+            select(
+                Application,
+                {"applicant_id": by_status[status], **({"status": [status]} if status else {})},
+                ("-submitted_at", "-id"),
+            )
+            for status in statuses
+        )
+    )
+    for status, status_rows in zip(statuses, found, strict=True):
+        for row in status_rows:
             rows[(row.applicant_id, status)].append(row)
     return [rows[(p, s)][offset : offset + limit] for p, s, offset, limit in keys]
 
