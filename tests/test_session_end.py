@@ -190,9 +190,9 @@ async def test_the_check_costs_no_sql_statement(client):
     session = await sign_up(client, email)
     headers = {"authorization": f"Bearer {session['accessToken']}"}
     response = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
-    # authenticate() loads the account with its person and its roles: two statements, as
-    # before the revocation check existed; the viewer's fields need none more.
-    assert response.headers["x-sql-statements"] == "2", response.headers
+    # authenticate() loads the account with its person and its roles in one statement, as
+    # without the revocation check; the viewer's fields need none more.
+    assert response.headers["x-sql-statements"] == "1", response.headers
 
 
 async def test_a_restart_revives_no_signed_out_token(app, client):
