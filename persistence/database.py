@@ -1,4 +1,5 @@
-"""Opening and closing the database: migrations on start, WAL for SQLite, readiness."""
+"""Opening and closing the database: migrations on start, WAL for SQLite, readiness, and what
+one request's SQL goes through."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import AsyncIterator
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
+from persistence.combined_reads import combining
+from persistence.request_connection import one_connection
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,16 @@ async def open_database(settings: Settings, *, run_migrations: bool = True) -> N
     if run_migrations:
         await apply_migrations(settings)
     await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
+
+
+@contextlib.asynccontextmanager
+async def request_scope() -> AsyncIterator[None]:
+    """One request's SQL: reads asked for at the same moment sent as one statement
+    (persistence/combined_reads.py), all of it on one pooled connection on PostgreSQL, reset
+    once when the request gives it back (persistence/request_connection.py)."""
+    with combining():
+        async with one_connection():
+            yield
 
 
 async def close_database() -> None:

@@ -25,6 +25,7 @@ from domain.languages import negotiate
 from domain.messages import N_
 from persistence import statement_counter
 from persistence.audit import write_audit
+from persistence.database import request_scope
 from resolvers.context import Context, Services
 from resolvers.metrics import BATCH, LATENCY, REQUESTS, UNPARSED
 from translations import render
@@ -101,7 +102,8 @@ class GraphQLEndpoint:
             meta["fast_key"] = self.fast_key(request.scope)
         try:
             with statement_counter.counting() as statements:
-                response = await self.answer(request, rid, meta)
+                async with request_scope():
+                    response = await self.answer(request, rid, meta)
         finally:
             request_id.reset(token)
         response.headers["X-Request-Id"] = rid
