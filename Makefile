@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 $(TEST_TOOLS): $(STAMP)
 	@missing=""; \
 	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -46,6 +46,7 @@ from resolvers.metrics import REGISTRY
 from schema.app import create_schema
 from settings import Settings
 from signing.keys import KeyRing
+from web.certificate_pdf import certificate_pdf
 from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
 from web.graphiql import STATIC_PREFIX, StaticAssets
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Route("/metrics", metrics),
             Route("/ready", ready),
             Route("/.well-known/jwks.json", jwks),
+            Route("/certificates/{id}.pdf", certificate_pdf, methods=["GET"]),
             Route("/verify", verify_page),
             Mount(STATIC_PREFIX, app=StaticAssets(), name="static"),
         ],

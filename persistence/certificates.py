@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from persistence.models import Certificate
+from persistence.by_ids import groups_of
+from persistence.models import Account, Certificate
 
 
 async def store(**values: object) -> Certificate:
@@ -13,6 +14,15 @@ async def store(**values: object) -> Certificate:
 
 async def by_id(certificate_id: int) -> Certificate | None:
     return await Certificate.get_or_none(id=certificate_id)
+
+
+# A person's certificates, the latest issued first (Person.certificates, batched per request).
+certificates_by_person = groups_of(Certificate, "person_id", "-issued_at", "-id")
+
+
+async def holder_account(person_id: int) -> Account | None:
+    """The account linked to the person, if any (its language prints on the certificate)."""
+    return await Account.get_or_none(person_id=person_id)
 
 
 async def by_jti(jti: str) -> Certificate | None:

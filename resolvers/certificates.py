@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from datetime import datetime, timedelta
 
+from domain.dates import HOME_ZONE
 from domain.messages import N_
 from persistence import certificates as store
 from persistence import persons as person_store
@@ -12,8 +16,9 @@ from persistence.models import Certificate, KeyPurpose, Role
 from resolvers import authorization as gate
 from resolvers import notices
 from resolvers.context import Context
+from resolvers.notifications import language_of
 from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
-from signing import certificates, sd_jwt
+from signing import certificates, pdf, qr, sd_jwt
 from signing.keys import ALG
 from signing.verification import ALL_CLAIMS
 
@@ -32,7 +37,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
     if not cards:
         raise Refusal(
             RefusalKind.NOT_PERMANENT_RESIDENT,
-            "This person holds no valid Foreign Permanent Resident ID Card.",
+            N_("This person holds no valid Foreign Permanent Resident ID Card."),
         )
     card = cards[0]
     passports = await ctx.loaders.passports.load(person.id)
@@ -90,7 +95,7 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     gate.require_staff(ctx)
     reason = " ".join(reason.split())
     if not 1 <= len(reason) <= 400:
-        raise invalid("Give a reason of 1 to 400 characters.", "reason")
+        raise invalid(N_("Give a reason of 1 to 400 characters."), "reason")
     certificate = await store.by_id(certificate_id) if certificate_id is not None else None
     if certificate is None:
         raise not_permitted()
@@ -193,12 +198,16 @@ async def rotate(ctx: Context) -> tuple[str, str]:
         rotated = await ctx.services.keys.rotate_documents(ctx.now())
     assert rotated is not None
     return rotated
+
+
 async def certificates_of(ctx: Context, person_id: int) -> list[Certificate] | None:
     """The person's certificates, the latest issued first, revoked ones included; None without
     VIEW_DOCUMENTS. Recorded in the person's trail like their other documents."""
     if await gate.read(ctx, person_id, "VIEW_DOCUMENTS", "READ_CERTIFICATES") is None:
         return None
     return await ctx.loaders.certificates.load(person_id)
+
+
 async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | None:
     """The printable PDF of a certificate, for its holder, a helper with VIEW_DOCUMENTS and
     staff (recorded in the holder's trail); None for an unknown certificate and for anyone
@@ -231,6 +240,8 @@ async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | N
         status,
         ctx.settings.public_base_url.rstrip("/"),
     )
+
+
 @functools.lru_cache(maxsize=32)
 def _rendered_pdf(
     token: str,

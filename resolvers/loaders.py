@@ -6,7 +6,7 @@ import time
 
 from strawberry.dataloader import DataLoader
 
-from persistence import accounts, appointments, delegations, offices, persons, records
+from persistence import accounts, appointments, certificates, delegations, offices, persons, records
 
 
 class Loaders:
@@ -27,6 +27,7 @@ class Loaders:
         self.application_events = DataLoader(load_fn=records.events_by_application)
         self.documents = DataLoader(load_fn=records.documents_by_person)
         self.pr_cards = DataLoader(load_fn=records.cards_by_person)
+        self.certificates = DataLoader(load_fn=certificates.certificates_by_person)
         self.delegation = DataLoader(load_fn=delegations.delegations_by_ids)
         self.application_pages = DataLoader(load_fn=records.applications_pages)
         self.appointment_pages = DataLoader(load_fn=appointments.appointments_pages)

@@ -25,17 +25,11 @@ from schema.common import (
 )
 from schema.results import result_union, run_mutation
 from signing import qr
-from signing.certificates import qr_svg
 
-
-@functools.lru_cache(maxsize=256)
-def _qr_svg(token: str) -> str:
-    return qr_svg(token)
-
-
-async def cached_qr_svg(token: str) -> str:
-    """Drawing a QR code takes tens of milliseconds: off the event loop, and only once."""
-    return await asyncio.to_thread(_qr_svg, token)
+# Drawing a QR code of a certificate takes tens of milliseconds: off the event loop, and each
+# link once per process.
+_qr_svg = functools.lru_cache(maxsize=256)(qr.qr_svg)
+_qr_png = functools.lru_cache(maxsize=256)(qr.qr_png_base64)
 
 
 @strawberry.enum(description="Why a document did not verify.")
@@ -83,17 +77,36 @@ class Certificate(Node):
         description="The compact JWS; verify it with any JOSE library and the JWK Set at "
         "/.well-known/jwks.json."
     )
-    pdf_url: str | None = strawberry.field(
-        default=None, description="A printable PDF, when offered (not yet)."
-    )
 
     @classmethod
     def from_row(cls, row: CertificateRow) -> Certificate:
         return cls(row=row, id=to_global_id("Certificate", row.id), token=row.token)
 
-    @strawberry.field(description="The token as an SVG QR code.")
-    async def qr_svg(self) -> str:
-        return await cached_qr_svg(self.row.token)
+    def _link(self, info: Info) -> str:
+        return qr.verification_link(info.context.settings.public_base_url, self.row.token)
+
+    @strawberry.field(
+        description="An SVG QR code, dark on white with its quiet zone, of the verification "
+        "page's link carrying the token (<PUBLIC_BASE_URL>/verify#token=...)."
+    )
+    async def qr_svg(self, info: Info) -> str:
+        return await asyncio.to_thread(_qr_svg, self._link(info))
+
+    @strawberry.field(
+        description="The same QR code as a base64 PNG (standard alphabet), dark on white with "
+        "its quiet zone."
+    )
+    async def qr_png(self, info: Info) -> str | None:
+        return await asyncio.to_thread(_qr_png, self._link(info))
+
+    @strawberry.field(
+        description="The printable A4 PDF (Chinese and the holder's language, with the QR "
+        "code). The link carries no credential: GET it with 'Authorization: Bearer <access "
+        "token>' as the holder, a helper with VIEW_DOCUMENTS or staff."
+    )
+    def pdf_url(self, info: Info) -> str | None:
+        base = info.context.settings.public_base_url.rstrip("/")
+        return f"{base}/certificates/{self.id}.pdf"
 
     @strawberry.field(description="When it was signed.")
     def issued_at(self) -> dt.datetime:
@@ -207,8 +220,6 @@ RevokeCertificateResult = result_union(
     "revokeCertificate", CertificateRevoked, NotPermitted, ValidationError
 )
 RotateSigningKeyResult = result_union("rotateSigningKey", SigningKeyRotated, NotPermitted)
-
-
 PresentCertificateResult = result_union(
     "presentCertificate", CertificatePresented, NotPermitted, ValidationError
 )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import appointments, persons, records
+from resolvers import appointments, certificates, persons, records
 from resolvers.context import Context
 from resolvers.rows import PassportRow, PersonRow
 from schema import paging
@@ -17,6 +17,7 @@ from schema.common import AfterArg, FirstArg, Node, Sex, connection_types, page_
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
+    from schema.certificates import Certificate
     from schema.records import (
         ApplicationConnection,
         ApplicationStatus,
@@ -169,6 +170,18 @@ class Person(Node):
     async def passports(self, info: Info) -> list[Passport] | None:
         rows = await persons.passports_of(info.context, self.row.id)
         return None if rows is None else [Passport.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Passport-information certificates issued for the person, the latest "
+        "first, revoked ones included (see `revoked`). Needs VIEW_DOCUMENTS."
+    )
+    async def certificates(
+        self, info: Info
+    ) -> list[Annotated[Certificate, strawberry.lazy("schema.certificates")]] | None:
+        from schema.certificates import Certificate
+
+        rows = await certificates.certificates_of(info.context, self.row.id)
+        return None if rows is None else [Certificate.from_row(r) for r in rows]
 
 
 @strawberry.input(

@@ -6,16 +6,15 @@ token id is revoked, so the server and the offline command share every rule.
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import segno
 from jwcrypto import jwk, jws
 
+from signing.qr import qr_svg
 from signing.verification import (
     CERTIFICATE_TYPE,
     DOCUMENT_KIND,
@@ -24,7 +23,8 @@ from signing.verification import (
     verify,
 )
 
-__all__ = ["Verification", "key_id_of", "revoked", "sign", "verify"]
+# qr_svg stays importable from here for older callers (bench/signing.py).
+__all__ = ["Verification", "key_id_of", "qr_svg", "revoked", "sign", "verify"]
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,6 @@ def sign(
         issued_at=issued,
         expires_at=expires,
     )
-
-
-def qr_svg(token: str) -> str:
-    """An SVG QR code of the token, for a checker's phone or scanner."""
-    buffer = io.BytesIO()
-    segno.make(token, error="m", micro=False).save(
-        buffer, kind="svg", scale=3, border=4, xmldecl=False, svgns=True
-    )
-    return buffer.getvalue().decode()
 
 
 def revoked(result: Verification) -> Verification:

@@ -65,9 +65,6 @@ NOT_YET_BUILT = frozenset(
         "Mutation.joinWaitlist",
         "Mutation.acceptWaitlistOffer",
         "Mutation.leaveWaitlist",
-        # presentations
-        "Certificate.qrPng",
-        "Person.certificates",
         # languages and guidance fallbacks
         "Language.KO",
         "Language.JA",
