@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 
+from domain.booking import SERVICE_GROUPS
 from resolvers.outcomes import RefusalKind
 from resolvers.paging import canonical_base64, decode_canonical_base64, offset_cursor
 from schema.results import RefusalMessage, error_type
@@ -205,38 +206,26 @@ class Sex(Enum):
     X = strawberry.enum_value("X", description="Unspecified.")
 
 
-@strawberry.enum(description="The services that can be booked and applied for.")
-class ServiceCode(Enum):
-    VISA_EXTENSION = strawberry.enum_value("VISA_EXTENSION", description="Extension of a visa.")
-    VISA_RENEWAL = strawberry.enum_value("VISA_RENEWAL", description="Renewal of a visa.")
-    VISA_REISSUANCE = strawberry.enum_value(
-        "VISA_REISSUANCE", description="Reissuance of a lost or damaged visa."
-    )
-    STAY_PERMIT_ISSUANCE = strawberry.enum_value(
-        "STAY_PERMIT_ISSUANCE", description="Issuance of a stay permit."
-    )
-    STAY_PERMIT_EXTENSION = strawberry.enum_value(
-        "STAY_PERMIT_EXTENSION", description="Extension of a stay permit."
-    )
-    STAY_PERMIT_RENEWAL = strawberry.enum_value(
-        "STAY_PERMIT_RENEWAL", description="Renewal of a stay permit."
-    )
-    STAY_PERMIT_REISSUANCE = strawberry.enum_value(
-        "STAY_PERMIT_REISSUANCE", description="Reissuance of a lost or damaged stay permit."
-    )
-    RESIDENCE_PERMIT_ISSUANCE = strawberry.enum_value(
-        "RESIDENCE_PERMIT_ISSUANCE", description="Issuance of a residence permit."
-    )
-    RESIDENCE_PERMIT_EXTENSION = strawberry.enum_value(
-        "RESIDENCE_PERMIT_EXTENSION", description="Extension of a residence permit."
-    )
-    RESIDENCE_PERMIT_RENEWAL = strawberry.enum_value(
-        "RESIDENCE_PERMIT_RENEWAL", description="Renewal of a residence permit."
-    )
-    RESIDENCE_PERMIT_REISSUANCE = strawberry.enum_value(
-        "RESIDENCE_PERMIT_REISSUANCE",
-        description="Reissuance of a lost or damaged residence permit.",
-    )
+# What a service does to the document its code names (STAY_PERMIT_RENEWAL: a stay permit).
+_SERVICE_ACTIONS = {
+    "ISSUANCE": "Issuance of a {document}.",
+    "EXTENSION": "Extension of a {document}.",
+    "RENEWAL": "Renewal of a {document}.",
+    "REISSUANCE": "Reissuance of a lost or damaged {document}.",
+}
+
+
+def _service_value(code: str) -> Any:
+    document, _, action = code.rpartition("_")
+    described = _SERVICE_ACTIONS[action].format(document=document.replace("_", " ").lower())
+    return strawberry.enum_value(code, description=described)
+
+
+# One value per service the booking rules know (domain.booking.SERVICE_GROUPS), in their order.
+ServiceCode = strawberry.enum(
+    Enum("ServiceCode", {code: _service_value(code) for code in SERVICE_GROUPS}),
+    description="The services that can be booked and applied for.",
+)
 
 
 ServiceArg = Annotated[ServiceCode, strawberry.argument(description="The service.")]
