@@ -438,6 +438,7 @@
         );
       }
     }
+    section.scrollIntoView({ block: "nearest" });
     $("result-meta").textContent = result.keyId
       ? `Key ${result.keyId}` +
         (result.issuedAt ? ` · signed ${result.issuedAt.toLocaleString()}` : "") +

@@ -1,0 +1,298 @@
+"""The /verify page in Chromium, with no network beyond 127.0.0.1: it checks a full certificate
+(valid, every fact), a presentation (only what it discloses, also from a QR code's link and from
+a photo of the QR code), a tampered token (not valid), an expired presentation (the page's clock
+moved on), a revoked certificate (asked of the service), and works offline with a saved or a
+pasted JWK Set (revocation then said to be unchecked)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.browser import api
+from tests.browser.conftest import Stack
+from tests.browser.test_graphiql import CSP_WATCH
+
+ALL_CLAIMS = [
+    "NAME",
+    "BIRTH_DATE",
+    "NATIONALITY",
+    "PR_CARD_NUMBER",
+    "PR_CARD_VALIDITY",
+    "CURRENT_PASSPORT",
+    "PASSPORT_HISTORY",
+]
+ISSUE = """
+mutation($id: ID!) { issuePassportCertificate(personId: $id) {
+  __typename ... on CertificateIssued { certificate { id token } } } }"""
+PRESENT = """
+mutation($input: PresentCertificateInput!) { presentCertificate(input: $input) {
+  __typename ... on CertificatePresented { presentation { token disclosed qrPng expiresAt } } } }"""
+REVOKE = """
+mutation($input: RevokeCertificateInput!) { revokeCertificate(input: $input) { __typename } }"""
+
+
+async def pr_certificate(stack: Stack) -> tuple[str, dict]:
+    """pr@demo.test's access token and a fresh certificate of theirs."""
+    token = await api.sign_in(stack.api, "pr@demo.test")
+    person = (await api.post(stack.api, "{ viewer { person { id } } }", token=token))["viewer"]
+    issued = await api.post(stack.api, ISSUE, {"id": person["person"]["id"]}, token)
+    assert issued["issuePassportCertificate"]["__typename"] == "CertificateIssued", issued
+    return token, issued["issuePassportCertificate"]["certificate"]
+
+
+async def presentation(stack: Stack, token: str, certificate_id: str, disclose: list[str]):
+    data = await api.post(
+        stack.api,
+        PRESENT,
+        {"input": {"certificateId": certificate_id, "disclose": disclose}},
+        token,
+    )
+    result = data["presentCertificate"]
+    assert result["__typename"] == "CertificatePresented", result
+    return result["presentation"]
+
+
+def claims_of(token: str) -> dict:
+    payload = token.split("~")[0].split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def open_page(stack: Stack, page: Any, fragment: str = "") -> None:
+    await page.add_init_script(CSP_WATCH)
+    await page.goto(f"{stack.api}/verify{fragment}")
+    await page.wait_for_selector("body[data-ready='true']")
+
+
+async def verify_in_page(page: Any, token: str) -> dict:
+    """Paste the token, press Verify; what the page then shows."""
+    await page.fill("#token-input", token)
+    await page.click("#verify-button")
+    return await shown(page)
+
+
+async def shown(page: Any) -> dict:
+    await page.wait_for_selector("#result:not([hidden])[data-status]")
+    return await page.evaluate(
+        """() => {
+          const result = document.getElementById('result');
+          return {
+            status: result.dataset.status,
+            kind: result.dataset.kind,
+            heading: document.getElementById('result-status').textContent,
+            detail: document.getElementById('result-detail').textContent,
+            revocation: document.getElementById('revocation').dataset.state,
+            revocationText: document.getElementById('revocation').textContent,
+            facts: Object.fromEntries([...document.querySelectorAll('#facts dd[data-claim]')]
+              .map((dd) => [dd.dataset.claim, dd.textContent])),
+            text: document.body.innerText,
+          };
+        }"""
+    )
+
+
+async def no_csp_violation(page: Any) -> None:
+    assert await page.evaluate("window.__cspViolations") == []
+
+
+async def test_a_full_certificate_is_valid_and_shows_every_fact(stack: Stack, page) -> None:
+    browser_page, network = page
+    _, certificate = await pr_certificate(stack)
+    claims = claims_of(certificate["token"])
+    await open_page(stack, browser_page)
+    assert await browser_page.get_attribute("#keys-status", "data-state") == "service"
+
+    result = await verify_in_page(browser_page, certificate["token"])
+    assert result["status"] == "valid", result
+    assert result["kind"] == "certificate"
+    assert result["revocation"] == "not-revoked", result
+    assert list(result["facts"]) == ALL_CLAIMS
+    assert claims["name"]["surname"] in result["facts"]["NAME"]
+    assert result["facts"]["BIRTH_DATE"] == claims["birthDate"]
+    assert result["facts"]["PR_CARD_NUMBER"] == claims["prCard"]["number"]
+    (superseded,) = [p for p in claims["passports"] if not p["current"]]
+    assert superseded["number"] in result["facts"]["PASSPORT_HISTORY"]
+    await browser_page.screenshot(
+        path=str(stack.artifacts / "verify-certificate.png"), full_page=True
+    )
+    await no_csp_violation(browser_page)
+    assert network.console_errors == []
+    assets = [u for u in network.requested if "/static/" in u]
+    assert assets and all(u.startswith(f"{stack.api}/static/") for u in assets)
+
+
+async def test_a_presentation_from_a_qr_link_shows_only_what_it_discloses(
+    stack: Stack, page
+) -> None:
+    browser_page, network = page
+    token, certificate = await pr_certificate(stack)
+    claims = claims_of(certificate["token"])
+    presented = await presentation(stack, token, certificate["id"], ["NAME", "CURRENT_PASSPORT"])
+
+    # What the QR code holds: <PUBLIC_BASE_URL>/verify#token=<token>; the page checks it at once.
+    await open_page(stack, browser_page, f"#token={presented['token']}")
+    result = await shown(browser_page)
+    assert result["status"] == "valid", result
+    assert result["kind"] == "presentation"
+    assert list(result["facts"]) == ["NAME", "CURRENT_PASSPORT"]
+    (current,) = [p for p in claims["passports"] if p["current"]]
+    assert current["number"] in result["facts"]["CURRENT_PASSPORT"]
+    (superseded,) = [p for p in claims["passports"] if not p["current"]]
+    for hidden in (claims["birthDate"], claims["prCard"]["number"], superseded["number"]):
+        assert hidden not in result["text"]
+    assert "Date of birth" in await browser_page.inner_text("#undisclosed")
+    # The token left the address bar (and the history) once read.
+    assert "token" not in await browser_page.evaluate("location.href")
+    await browser_page.screenshot(
+        path=str(stack.artifacts / "verify-presentation.png"), full_page=True
+    )
+    await no_csp_violation(browser_page)
+    assert network.console_errors == []
+
+
+async def test_a_photo_of_the_qr_code_is_read(stack: Stack, page) -> None:
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["NATIONALITY"])
+    await open_page(stack, browser_page)
+    await browser_page.set_input_files(
+        "#qr-file",
+        files=[
+            {
+                "name": "qr.png",
+                "mimeType": "image/png",
+                "buffer": base64.b64decode(presented["qrPng"]),
+            }
+        ],
+    )
+    result = await shown(browser_page)
+    assert result["status"] == "valid", result
+    assert list(result["facts"]) == ["NATIONALITY"]
+    assert await browser_page.input_value("#token-input") == presented["token"]
+
+
+async def test_a_tampered_token_is_not_valid(stack: Stack, page) -> None:
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["NAME"])
+    await open_page(stack, browser_page)
+
+    document = certificate["token"]
+    middle = len(document) // 2
+    altered = document[:middle] + ("A" if document[middle] != "A" else "B") + document[middle + 1 :]
+    result = await verify_in_page(browser_page, altered)
+    assert result["status"] == "invalid", result
+    assert result["facts"] == {}
+
+    # A presentation carrying a disclosure its issuer did not sign.
+    jwt, disclosure, _ = presented["token"].split("~")
+    forged = (
+        base64.urlsafe_b64encode(
+            json.dumps(["c2FsdHNhbHRzYWx0", "birthDate", "1999-01-01"]).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    result = await verify_in_page(browser_page, f"{jwt}~{disclosure}~{forged}~")
+    assert result["status"] == "invalid", result
+    assert "altered" in result["detail"]
+    result = await verify_in_page(browser_page, "not a token at all")
+    assert result["status"] == "invalid", result
+
+
+async def test_an_expired_presentation_shows_expired(stack: Stack, page) -> None:
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["NAME"])
+    expires = datetime.fromisoformat(presented["expiresAt"])
+    # The page's clock a minute past the presentation's expiry.
+    await browser_page.clock.install(time=expires + timedelta(minutes=1))
+    await open_page(stack, browser_page)
+    result = await verify_in_page(browser_page, presented["token"])
+    assert result["status"] == "expired", result
+    assert "Expired" in result["heading"]
+    assert list(result["facts"]) == ["NAME"]
+
+
+async def test_a_revoked_certificate_shows_revoked(stack: Stack, page) -> None:
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["NAME"])
+    officer = await api.sign_in(stack.api, api.OFFICER)
+    revoked = await api.post(
+        stack.api,
+        REVOKE,
+        {"input": {"certificateId": certificate["id"], "reason": "Browser test."}},
+        officer,
+    )
+    assert revoked["revokeCertificate"]["__typename"] == "CertificateRevoked", revoked
+    await open_page(stack, browser_page)
+    for document in (certificate["token"], presented["token"]):
+        result = await verify_in_page(browser_page, document)
+        assert result["status"] == "revoked", result
+        assert result["revocation"] == "revoked"
+
+
+async def test_offline_with_the_saved_keys(stack: Stack, page) -> None:
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["NAME", "BIRTH_DATE"])
+    await open_page(stack, browser_page)
+    await browser_page.click("#save-keys-button")
+    saved = await browser_page.evaluate("JSON.parse(localStorage.getItem('verify.jwks'))")
+    async with httpx.AsyncClient() as client:
+        published = (await client.get(f"{stack.api}/.well-known/jwks.json")).json()
+    assert saved["keys"] == published["keys"]
+
+    # The network goes away after the page has loaded: the signature is still checked; the
+    # page says revocation could not be.
+    await browser_page.context.set_offline(True)
+    result = await verify_in_page(browser_page, presented["token"])
+    assert result["status"] == "valid", result
+    assert result["revocation"] == "unknown"
+    assert "could not be checked" in result["revocationText"]
+    assert list(result["facts"]) == ["NAME", "BIRTH_DATE"]
+    result = await verify_in_page(browser_page, presented["token"][:-5] + "AAAA~")
+    assert result["status"] == "invalid", result
+    await browser_page.context.set_offline(False)
+
+    # Loaded again where the keys and the API cannot be reached: the saved keys are used.
+    async def unreachable(route: Any) -> None:
+        await route.abort()
+
+    await browser_page.route("**/.well-known/jwks.json", unreachable)
+    await browser_page.route("**/graphql", unreachable)
+    await browser_page.reload()
+    await browser_page.wait_for_selector("body[data-ready='true']")
+    assert await browser_page.get_attribute("#keys-status", "data-state") == "saved"
+    result = await verify_in_page(browser_page, certificate["token"])
+    assert result["status"] == "valid", result
+    assert result["revocation"] == "unknown"
+
+
+async def test_a_pasted_jwk_set_is_used(stack: Stack, page) -> None:
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["PR_CARD_VALIDITY"])
+    async with httpx.AsyncClient() as client:
+        published = (await client.get(f"{stack.api}/.well-known/jwks.json")).text
+
+    async def unreachable(route: Any) -> None:
+        await route.abort()
+
+    await browser_page.route("**/.well-known/jwks.json", unreachable)
+    await browser_page.route("**/graphql", unreachable)
+    await open_page(stack, browser_page)
+    assert await browser_page.get_attribute("#keys-status", "data-state") == "none"
+    await browser_page.click("#keys-section summary")
+    await browser_page.fill("#jwks-input", published)
+    await browser_page.click("#use-jwks-button")
+    assert await browser_page.get_attribute("#keys-status", "data-state") == "pasted"
+    result = await verify_in_page(browser_page, presented["token"])
+    assert result["status"] == "valid", result
+    assert list(result["facts"]) == ["PR_CARD_VALIDITY"]
+    assert result["revocation"] == "unknown"
