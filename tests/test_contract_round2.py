@@ -72,8 +72,6 @@ NOT_YET_BUILT = frozenset(
         "Language.FR",
         "Language.ES",
         "Language.AR",
-        "Guidance.fallbackFrom",
-        "Guidance.officialNotice",
     }
 )
 
