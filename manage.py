@@ -1,5 +1,6 @@
 """Operator commands: `python manage.py generate-slots --from 2026-12-01 --to 2026-12-31`,
-`python manage.py mark-no-shows`, `python manage.py rotate-signing-key`."""
+`python manage.py mark-no-shows`, `python manage.py rotate-signing-key`,
+`python manage.py deliver-mail` (the outbox's delivery worker on its own, as the server runs it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import settings as settings_module
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence.database import close_database
+from resolvers.context import Clock
+from resolvers.mail_delivery import DeliveryWorker, sender_for
 from server import open_for_service
 from settings import Settings
 from signing.keys import KeyRing
@@ -45,6 +48,14 @@ async def _no_shows() -> None:
         print(f"{changed} appointments marked NO_SHOW")
 
 
+async def _deliver_mail() -> None:
+    async with _opened() as (settings, _):
+        sender = sender_for(settings)
+        if sender is None:
+            raise SystemExit("deliver-mail needs SMTP_URL")
+        await DeliveryWorker(settings, Clock(), sender).run_forever()
+
+
 async def _rotate() -> None:
     async with _opened() as (_, keys):
         active, upcoming = await keys.rotate_documents(datetime.now(UTC)) or ("?", "?")
@@ -59,6 +70,7 @@ def main() -> None:
     generate.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
     commands.add_parser("mark-no-shows", help="mark past unattended appointments NO_SHOW")
     commands.add_parser("rotate-signing-key", help="sign with the next key, publish a new next")
+    commands.add_parser("deliver-mail", help="send the outbox's mail (SMTP_URL) until stopped")
     args = parser.parse_args()
     if args.command == "generate-slots":
         if args.end < args.start or (args.end - args.start).days > 400:
@@ -66,6 +78,8 @@ def main() -> None:
         asyncio.run(_generate(args.start, args.end))
     elif args.command == "rotate-signing-key":
         asyncio.run(_rotate())
+    elif args.command == "deliver-mail":
+        asyncio.run(_deliver_mail())
     else:
         asyncio.run(_no_shows())
 

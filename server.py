@@ -39,9 +39,11 @@ from persistence.rate_limits import make_cost_budget, make_rate_limiter
 from persistence.session_revocations import make_session_revocations
 from persistence.session_revocations import restore as restore_session_revocations
 from persistence.subscription_slots import make_subscription_slots
+from resolvers import reminders
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
+from resolvers.mail_delivery import DeliveryWorker, sender_for
 from resolvers.metrics import REGISTRY
 from schema.app import create_schema
 from settings import Settings
@@ -194,10 +196,25 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         holder["graphql"] = GraphQLEndpoint(schema, services, persisted, response_cache)
         holder["ws"] = GraphQLWebSocket(schema, services)
         task = asyncio.create_task(upkeep_forever(services))
+        # Mail from the outbox and scheduled reminders run inside every server process: the
+        # outbox's claims and the reminders' unique keys make that safe with several.
+        mail = DeliveryWorker(settings, clock, sender_for(settings))
+        services.on_outbox_change = mail.wake
+        background = [
+            asyncio.create_task(mail.run_forever(), name="mail"),
+            asyncio.create_task(reminders.run_forever(services), name="reminders"),
+        ]
+        if not settings.smtp_url:
+            log.info("SMTP_URL is not set: mail stays in the outbox and is printed here")
         try:
             yield
         finally:
             task.cancel()
+            for job in background:
+                job.cancel()
+            # A round in progress ends at its next await; a mail cut short before its 250 is
+            # sent again once its claim runs out.
+            await asyncio.gather(*background, return_exceptions=True)
             await services.limiter.close()
             await services.events.close()
             await services.budget.close()

@@ -1,0 +1,108 @@
+"""Queries of the reminder scheduler: what may fall due, and claiming a reminder exactly once
+(a unique key, inserted with ON CONFLICT DO NOTHING on both databases), with a PostgreSQL
+advisory lock so that one scheduler at a time scans."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+
+from tortoise import connections
+
+from persistence.models import Appointment, Document, PermanentResidentCard, ScheduledReminder
+
+# The advisory lock key of the reminder scan (any constant shared by all processes).
+SCAN_LOCK = 727275
+
+
+async def booked_starting_between(start: datetime, end: datetime) -> list[Appointment]:
+    """BOOKED appointments starting in [start, end), with their offices."""
+    return (
+        await Appointment.filter(status="BOOKED", starts_at__gte=start, starts_at__lt=end)
+        .prefetch_related("office")
+        .order_by("starts_at", "id")
+    )
+
+
+async def documents_ending_between(first: date, last: date) -> list[Document]:
+    """Documents whose validity ends between the days, unless the same person has a document
+    of the same kind that ends later (a renewal or extension replaced it)."""
+    rows = await Document.filter(valid_until__gte=first, valid_until__lte=last).order_by("id")
+    if not rows:
+        return []
+    later = await Document.filter(
+        person_id__in=list({r.person_id for r in rows}), valid_until__gt=first
+    ).values_list("person_id", "kind", "valid_until")
+    latest: dict[tuple[int, str], date] = {}
+    for person_id, kind, valid_until in later:
+        key = (person_id, kind)
+        latest[key] = max(latest.get(key, valid_until), valid_until)
+    return [r for r in rows if latest.get((r.person_id, r.kind), r.valid_until) <= r.valid_until]
+
+
+async def cards_ending_between(first: date, last: date) -> list[PermanentResidentCard]:
+    """PR cards ending between the days, unless the person holds one that ends later."""
+    rows = await PermanentResidentCard.filter(
+        valid_until__gte=first, valid_until__lte=last
+    ).order_by("id")
+    if not rows:
+        return []
+    later = await PermanentResidentCard.filter(
+        person_id__in=list({r.person_id for r in rows}), valid_until__gt=first
+    ).values_list("person_id", "valid_until")
+    latest: dict[int, date] = {}
+    for person_id, valid_until in later:
+        latest[person_id] = max(latest.get(person_id, valid_until), valid_until)
+    return [r for r in rows if latest.get(r.person_id, r.valid_until) <= r.valid_until]
+
+
+async def made(keys: list[tuple[str, str, int, date]]) -> set[tuple[str, str, int, date]]:
+    """Which of the (kind, subject type, subject id, due day) keys were made already."""
+    if not keys:
+        return set()
+    rows = await ScheduledReminder.filter(
+        subject_id__in=list({k[2] for k in keys}), due_on__in=list({k[3] for k in keys})
+    ).values_list("kind", "subject_type", "subject_id", "due_on")
+    return set(rows) & set(keys)
+
+
+async def claim(kind: str, subject_type: str, subject_id: int, due_on: date, now: datetime) -> bool:
+    """Make the reminder's key, in the caller's transaction; False when it exists (another
+    scheduler, or an earlier round, made it). One statement that cannot fail on a clash, so a
+    PostgreSQL transaction stays usable and SQLite takes its write lock before reading."""
+    client = connections.get("default")
+    if client.capabilities.dialect == "postgres":
+        # As a SELECT, so that the count is of rows made (Tortoise reads an INSERT's status
+        # word, whose second field is an OID, not a count).
+        _, rows = await client.execute_query(
+            "WITH made AS (INSERT INTO scheduled_reminder "
+            "(kind, subject_type, subject_id, due_on, created_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM made",
+            [kind, subject_type, subject_id, due_on, now],
+        )
+        return rows[0]["n"] == 1
+    count, _ = await client.execute_query(
+        "INSERT INTO scheduled_reminder (kind, subject_type, subject_id, due_on, created_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [kind, subject_type, subject_id, due_on.isoformat(), now.isoformat()],
+    )
+    return count == 1
+
+
+@contextlib.asynccontextmanager
+async def scan_lock() -> AsyncIterator[bool]:
+    """On PostgreSQL, try the scan's advisory lock for the duration (True: this process scans,
+    False: another scheduler is scanning now); SQLite has one writer at a time and answers
+    True (the unique key alone keeps reminders single)."""
+    client = connections.get("default")
+    if client.capabilities.dialect != "postgres":
+        yield True
+        return
+    async with client.acquire_connection() as connection:  # type: ignore[attr-defined]
+        got = await connection.fetchval("SELECT pg_try_advisory_lock($1)", SCAN_LOCK)
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                await connection.execute("SELECT pg_advisory_unlock($1)", SCAN_LOCK)

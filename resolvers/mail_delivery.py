@@ -1,0 +1,215 @@
+"""The delivery worker: sends the outbox's mail through SMTP, at least once, with retries and
+exponential back-off; without SMTP_URL (development) it prints what waits instead.
+
+A mail is claimed for MAIL_CLAIM_SECONDS, sent, then marked sent. A worker killed before the
+server's 250 leaves the mail unsent: its claim runs out and it is sent again. A worker killed
+between the 250 and its commit sends it twice, both times with the Message-ID fixed when the
+mail was written, so the recipient's software can tell the copies for one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from domain.notifications import retry_delay_s
+from persistence import outbox
+from persistence.models import Delivery
+from resolvers.context import Clock
+from settings import Settings
+
+log = logging.getLogger("mail")
+
+BATCH = 20
+
+
+class PermanentFailure(Exception):
+    """The server refused the mail for good (5xx): retrying cannot help."""
+
+
+class Sender(Protocol):
+    async def send(self, message: EmailMessage, to_address: str) -> None:
+        """Hand the message to the server; returns once it answered 250 to the data."""
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where SMTP_URL points: smtp://[user:password@]host[:port] (STARTTLS when the server
+    offers it) or smtps://... (TLS from the first byte)."""
+
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        implicit_tls = parts.scheme == "smtps"
+        return cls(
+            hostname=parts.hostname or "127.0.0.1",
+            port=parts.port or (465 if implicit_tls else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            implicit_tls=implicit_tls,
+        )
+
+
+class SmtpSender:
+    """Sends through one SMTP server with aiosmtplib."""
+
+    def __init__(self, server: SmtpServer, timeout_s: float) -> None:
+        self.server = server
+        self.timeout_s = timeout_s
+
+    async def send(self, message: EmailMessage, to_address: str) -> None:
+        server = self.server
+        try:
+            await aiosmtplib.send(
+                message,
+                recipients=[to_address],
+                hostname=server.hostname,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                use_tls=server.implicit_tls,
+                # Upgrade with STARTTLS when the server offers it (None: only then).
+                start_tls=None if not server.implicit_tls else False,
+                tls_context=ssl.create_default_context(),
+                timeout=self.timeout_s,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            if codes and all(500 <= c < 600 for c in codes):
+                raise PermanentFailure(str(exc)) from exc
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise PermanentFailure(f"{exc.code} {exc.message}") from exc
+            raise
+
+
+def message_of(delivery: Delivery, settings: Settings) -> EmailMessage:
+    """The mail as sent: plain text, its fixed Message-ID, dated when it was written."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = delivery.to_address
+    message["Subject"] = delivery.subject
+    message["Message-ID"] = delivery.message_id
+    message["Date"] = format_datetime(delivery.created_at)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(delivery.body)
+    return message
+
+
+class DeliveryWorker:
+    """One per process: claims due mail, sends it, records the outcome; woken at once after a
+    commit in this process, otherwise every MAIL_POLL_SECONDS."""
+
+    def __init__(self, settings: Settings, clock: Clock, sender: Sender | None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sender = sender
+        self._wake = asyncio.Event()
+        self._printed_up_to = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            # Cleared before the round: a wake-up during it makes the wait below return at
+            # once, so a commit is never left for the next poll.
+            self._wake.clear()
+            try:
+                busy = await self.run_once()
+            except Exception:  # the database may be away for a moment: try again soon
+                log.exception("the delivery worker's round failed")
+                busy = False
+            if busy:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.mail_poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> bool:
+        """One round; True when it found mail (so another round follows at once)."""
+        if self.sender is None:
+            return await self._print_waiting()
+        settings = self.settings
+        claimed = await outbox.claim(self.clock.now(), settings.mail_claim_seconds, BATCH)
+        for delivery in claimed:
+            await self._deliver(delivery)
+        return bool(claimed)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        assert self.sender is not None
+        settings = self.settings
+        try:
+            await self.sender.send(message_of(delivery, settings), delivery.to_address)
+        except PermanentFailure as exc:
+            log.warning("mail %s refused for good: %s", delivery.message_id, exc)
+            await outbox.mark_failed(delivery, self.clock.now(), str(exc), None)
+            return
+        except Exception as exc:  # connection refused, timeout, 4xx: try again later
+            await self._failed(delivery, exc)
+            return
+        await outbox.mark_sent(delivery, self.clock.now())
+        log.info("mail %s sent (%s)", delivery.message_id, delivery.kind)
+
+    async def _failed(self, delivery: Delivery, exc: Exception) -> None:
+        settings = self.settings
+        now = self.clock.now()
+        error = f"{type(exc).__name__}: {exc}"
+        if delivery.attempts >= settings.mail_max_attempts:
+            log.error(
+                "mail %s given up after %d attempts: %s",
+                delivery.message_id,
+                delivery.attempts,
+                error,
+            )
+            await outbox.mark_failed(delivery, now, error, None)
+            return
+        delay = retry_delay_s(
+            delivery.attempts, settings.mail_retry_base_seconds, settings.mail_retry_cap_seconds
+        )
+        log.warning(
+            "mail %s not sent (attempt %d), again in %d s: %s",
+            delivery.message_id,
+            delivery.attempts,
+            delay,
+            error,
+        )
+        await outbox.mark_failed(delivery, now, error, now + timedelta(seconds=delay))
+
+    async def _print_waiting(self) -> bool:
+        """Development without SMTP_URL: log each mail that waits in the outbox, once per
+        process (it stays there: set SMTP_URL and it is sent)."""
+        rows = await outbox.waiting(self._printed_up_to, BATCH)
+        for row in rows:
+            log.info(
+                "mail kept in the outbox (no SMTP_URL)\nTo: %s\nSubject: %s\nMessage-ID: %s\n\n%s",
+                row.to_address,
+                row.subject,
+                row.message_id,
+                row.body,
+            )
+            self._printed_up_to = row.id
+        return bool(rows)
+
+
+def sender_for(settings: Settings) -> Sender | None:
+    """The SMTP sender SMTP_URL names, or None (print instead)."""
+    if not settings.smtp_url:
+        return None
+    return SmtpSender(SmtpServer.from_url(settings.smtp_url), settings.mail_timeout_seconds)
