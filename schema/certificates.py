@@ -23,6 +23,7 @@ from schema.common import (
     pk_of,
     to_global_id,
 )
+from schema.persons import PersonIdArg
 from schema.results import result_union, run_mutation
 from signing import qr
 
@@ -262,9 +263,7 @@ class CertificateMutations:
         "act for with VIEW_DOCUMENTS. Earlier certificates stay valid."
     )
     async def issue_passport_certificate(
-        self,
-        info: Info,
-        person_id: Annotated[strawberry.ID, strawberry.argument(description="The person.")],
+        self, info: Info, person_id: PersonIdArg
     ) -> IssuePassportCertificateResult:
         return await run_mutation(
             info,

@@ -33,7 +33,7 @@ from schema.common import (
     ValidationError,
     pk_of,
 )
-from schema.persons import Person
+from schema.persons import Person, PersonIdArg
 from schema.results import result_union, run_mutation
 from translations import render
 
@@ -203,11 +203,7 @@ class AccountMutations:
         )
 
     @strawberry.mutation(description="Officers and admins: undo a wrong link of a person.")
-    async def unlink_identity(
-        self,
-        info: Info,
-        person_id: Annotated[strawberry.ID, strawberry.argument(description="The person.")],
-    ) -> UnlinkIdentityResult:
+    async def unlink_identity(self, info: Info, person_id: PersonIdArg) -> UnlinkIdentityResult:
         return await run_mutation(
             info,
             UnlinkIdentityResult,

@@ -219,12 +219,16 @@ async def visible_person(ctx: Context, row: PersonRow | None) -> Person | None:
     return Person.from_row(shown) if shown else None
 
 
+PersonIdArg = Annotated[strawberry.ID, strawberry.argument(description="The person.")]
+
+
 __all__ = [
     "DelegationScope",
     "Passport",
     "Person",
     "PersonConnection",
     "PersonEdge",
+    "PersonIdArg",
     "PersonSearchInput",
     "Sex",
     "person_page",
