@@ -7,6 +7,7 @@
    authenticated POST) against a hand-written endpoint and fixed bytes; the dashboard.
 2. bench/booking_rush.py on SQLite and on PostgreSQL, with a small number of applicants.
 3. bench/signing.py, in process (no --http).
+4. bench/certificate_pdf.py, in process (no --http): PDF rendering and QR drawing times.
 
 Every step runs even when an earlier one failed; the exit status is 1 when any failed.
 """
@@ -50,6 +51,7 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
             )
         )
     found.append(("signing (in process)", ["signing.py", "-n", str(args.signatures)]))
+    found.append(("certificate PDFs and QR codes (in process)", ["certificate_pdf.py", "-n", "20"]))
     return found
 
 
