@@ -7,6 +7,7 @@ origins."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -28,20 +29,27 @@ from web.websocket_sessions import SessionBoundTransportWSHandler
 from web.websocket_subscription_cap import SubscriptionCapTransportWSHandler
 
 
-def authorization_of(params: object) -> object:
-    """The token from connection_init's payload as clients send it: `authorization` in any
-    letter case (GraphiQL sends `Authorization`), at the top or in a nested `headers` object
-    (Apollo's and urql's habit of reusing their HTTP headers). Whatever value was sent (a
-    number, a list: the caller refuses what is not text); None when none was."""
+def _init_param(params: object, keys: tuple[str, ...], usable: Callable[[object], bool]) -> object:
+    """The first `usable` value of connection_init's payload under one of `keys` (in any letter
+    case), at the top or in a nested `headers` object (Apollo's and urql's habit of reusing
+    their HTTP headers); None when there is none."""
     if not isinstance(params, dict):
         return None
     for container in (params, params.get("headers")):
         if not isinstance(container, dict):
             continue
         for key, value in container.items():
-            if isinstance(key, str) and key.lower() == "authorization" and value is not None:
+            if isinstance(key, str) and key.lower() in keys and usable(value):
                 return value
     return None
+
+
+def authorization_of(params: object) -> object:
+    """The token from connection_init's payload as clients send it: `authorization` in any
+    letter case (GraphiQL sends `Authorization`), at the top or among `headers`. Whatever
+    value was sent (a number, a list: the caller refuses what is not text); None when none
+    was."""
+    return _init_param(params, ("authorization",), lambda value: value is not None)
 
 
 # Keys of connection_init's payload naming the language, in any letter case.
@@ -51,15 +59,8 @@ LANGUAGE_KEYS = ("language", "lang", "accept-language")
 def language_param(params: object) -> str | None:
     """The language connection_init's payload asks for, as text: `language` or `lang` at the
     top, or an `Accept-Language` among nested `headers`; None when none is sent as text."""
-    if not isinstance(params, dict):
-        return None
-    for container in (params, params.get("headers")):
-        if not isinstance(container, dict):
-            continue
-        for key, value in container.items():
-            if isinstance(key, str) and key.lower() in LANGUAGE_KEYS and isinstance(value, str):
-                return value
-    return None
+    language = _init_param(params, LANGUAGE_KEYS, lambda value: isinstance(value, str))
+    return language if isinstance(language, str) else None
 
 
 class TransportWSHandler(
