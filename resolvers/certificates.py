@@ -19,8 +19,16 @@ from resolvers.context import Context
 from resolvers.notifications import language_of
 from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
 from signing import certificates, pdf, qr, sd_jwt
-from signing.keys import ALG
+from signing.keys import ALG, LoadedKey
 from signing.verification import ALL_CLAIMS
+
+
+async def _document_key(ctx: Context) -> LoadedKey:
+    """The key that signs documents now: the key ring reloaded first, as another process may
+    have rotated, so that it signs with the active key of record."""
+    ring = ctx.services.keys
+    await ring.reload()
+    return ring.active(KeyPurpose.DOCUMENT)
 
 
 async def issue(ctx: Context, person_id: int | None) -> Certificate:
@@ -62,9 +70,7 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
             for p in passports
         ],
     }
-    ring = ctx.services.keys
-    await ring.reload()  # another process may have rotated: sign with the active key of record
-    key = ring.active(KeyPurpose.DOCUMENT)
+    key = await _document_key(ctx)
     signed = certificates.sign(
         private_key=key.private,
         kid=key.kid,
@@ -134,9 +140,7 @@ async def present(
             N_("This certificate expires too soon to be presented: issue a new one."),
             "certificateId",
         )
-    ring = ctx.services.keys
-    await ring.reload()  # another process may have rotated: sign with the active key of record
-    key = ring.active(KeyPurpose.DOCUMENT)
+    key = await _document_key(ctx)
     presentation = sd_jwt.present(
         private_key=key.private,
         kid=key.kid,
