@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 import chinese_calendar
 
-from persistence.catalogue_data import GUIDANCE, SERVICES
+from persistence.catalogue_data import GUIDANCE, SERVICES, TRANSLATED_LANGUAGES
 from persistence.demo.offices import OFFICES
 from tests.helpers import SERVICE_CODES
 
@@ -42,11 +42,13 @@ GUIDANCE_KEYS = {
     "processing_working_days",
     "legal_basis",
 }
+LANGUAGES = {"EN", "ZH", *TRANSLATED_LANGUAGES}
 MATERIAL_KEYS = {"name", "description", "required", "condition", "copies", "applies_to"}
 FEE_KEYS = {"item", "amount", "condition"}
 
 HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+KANA = re.compile(r"[\u3040-\u30ff]")
 SATURDAY = 6
 SUNDAY = 7
 
@@ -209,15 +211,18 @@ def test_services_have_group_name_and_processing_days() -> None:
         assert set(service) == {"code", "name", "group", "processing_working_days"}
         assert service["group"] == GROUP_OF[service["code"]]
         assert service["processing_working_days"] == PROCESSING_DAYS[service["group"]]
-        assert _bilingual(service["name"]), service["code"]
+        assert set(service["name"]) == LANGUAGES, service["code"]
+        assert _bilingual({k: service["name"][k] for k in ("EN", "ZH")}), service["code"]
 
 
 def test_guidance_entries_have_the_documented_shape() -> None:
     for entry in GUIDANCE:
         label = (entry["service"], entry["lang"], entry["version"])
-        assert set(entry) == GUIDANCE_KEYS, label
+        # Versions in the further languages carry the notice that they are unofficial.
+        notice = set() if entry["lang"] in ("EN", "ZH") else {"official_notice"}
+        assert set(entry) == GUIDANCE_KEYS | notice, label
         assert entry["service"] in ALL_CODES, label
-        assert entry["lang"] in {"EN", "ZH"}, label
+        assert entry["lang"] in LANGUAGES, label
         assert isinstance(entry["version"], int), label
         assert entry["version"] >= 1, label
         date.fromisoformat(entry["effective_from"])
@@ -248,6 +253,8 @@ def test_guidance_text_is_in_the_language_it_claims() -> None:
         for text in texts:
             if entry["lang"] == "ZH":
                 assert CJK.search(text), (entry["service"], text)
+            elif entry["lang"] == "JA":
+                assert KANA.search(text) or CJK.search(text), (entry["service"], text)
             else:
                 assert not CJK.search(text), (entry["service"], text)
 
@@ -307,18 +314,20 @@ def test_translations_have_the_same_structure() -> None:
     for entry in GUIDANCE:
         editions[entry["service"], entry["version"]][entry["lang"]] = entry
     for key, by_lang in editions.items():
-        assert set(by_lang) == {"EN", "ZH"}, key
-        en, zh = by_lang["EN"], by_lang["ZH"]
-        assert en["effective_from"] == zh["effective_from"], key
-        for list_key in ("requirements", "materials", "steps", "fees", "legal_basis"):
-            assert len(en[list_key]) == len(zh[list_key]), (key, list_key)
-        assert [fee["amount"] for fee in en["fees"]] == [fee["amount"] for fee in zh["fees"]]
-        for en_fee, zh_fee in zip(en["fees"], zh["fees"], strict=True):
-            assert (en_fee["condition"] is None) == (zh_fee["condition"] is None), key
-        for en_material, zh_material in zip(en["materials"], zh["materials"], strict=True):
-            assert en_material["required"] == zh_material["required"], key
-            assert en_material["copies"] == zh_material["copies"], key
-            assert (en_material["condition"] is None) == (zh_material["condition"] is None), key
+        assert set(by_lang) == LANGUAGES, key
+        en = by_lang["EN"]
+        for lang, other in by_lang.items():  # every language against the English
+            label = (*key, lang)
+            assert en["effective_from"] == other["effective_from"], label
+            for list_key in ("requirements", "materials", "steps", "fees", "legal_basis"):
+                assert len(en[list_key]) == len(other[list_key]), (label, list_key)
+            assert [fee["amount"] for fee in en["fees"]] == [f["amount"] for f in other["fees"]]
+            for en_fee, other_fee in zip(en["fees"], other["fees"], strict=True):
+                assert (en_fee["condition"] is None) == (other_fee["condition"] is None), label
+            for en_material, material in zip(en["materials"], other["materials"], strict=True):
+                assert en_material["required"] == material["required"], label
+                assert en_material["copies"] == material["copies"], label
+                assert (en_material["condition"] is None) == (material["condition"] is None), label
 
 
 def test_guidance_is_specific_to_each_service() -> None:
