@@ -9,6 +9,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from domain.dates import HOME_ZONE_NAME
+from domain.notifications import Kind
 
 
 class Role(StrEnum):
@@ -640,20 +641,9 @@ class AuditEvent(Model):
         indexes = (Index(fields=("subject_id", "at", "id"), name="ix_audit_event_subject"),)
 
 
-class NotificationKind(StrEnum):
-    """What a notification is about (the contract's NotificationKind)."""
-
-    APPOINTMENT_BOOKED = "APPOINTMENT_BOOKED"
-    APPOINTMENT_CHANGED = "APPOINTMENT_CHANGED"
-    APPOINTMENT_CANCELLED_BY_OFFICE = "APPOINTMENT_CANCELLED_BY_OFFICE"
-    APPOINTMENT_REMINDER = "APPOINTMENT_REMINDER"
-    APPLICATION_STATUS_CHANGED = "APPLICATION_STATUS_CHANGED"
-    EXTENSION_WINDOW_OPEN = "EXTENSION_WINDOW_OPEN"
-    DOCUMENT_EXPIRING = "DOCUMENT_EXPIRING"
-    DELEGATION_REQUESTED = "DELEGATION_REQUESTED"
-    DELEGATION_ANSWERED = "DELEGATION_ANSWERED"
-    WAITLIST_OFFER = "WAITLIST_OFFER"
-    CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
+# What a notification is about (the contract's NotificationKind): the kinds the domain's
+# notification rules know.
+NotificationKind = Kind
 
 
 class Notification(Model):
