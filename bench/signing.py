@@ -1,11 +1,14 @@
-"""Signing throughput: passport-information certificates signed and verified per second.
+"""Signing throughput: passport-information certificates issued, presented (selective
+disclosure, SD-JWT) and verified per second.
 
-By default measures the pure functions the service uses (signing.certificates.sign and
-verify) with a freshly generated Ed25519 key and a certificate of realistic size, in this
-process, one at a time. With --http it also starts the real server as a subprocess on a fresh
-database (SQLite file in a temporary folder, or a new PostgreSQL database that is dropped
-afterwards), signs in the demo permanent resident and measures end-to-end
-issuePassportCertificate (and verifyDocument) requests per second with C concurrent clients.
+By default measures the pure functions the service uses (signing.certificates.sign,
+signing.sd_jwt.present and signing.verification.verify) with a freshly generated Ed25519 key
+and a certificate of realistic size, in this process, one at a time. With --http it also
+starts the real server as a subprocess on a fresh database (SQLite file in a temporary folder,
+or a new PostgreSQL database that is dropped afterwards), signs in the demo permanent resident
+and measures end-to-end issuePassportCertificate, presentCertificate (two facts: name and
+current passport) and verifyDocument (of certificates and of presentations) requests per
+second with C concurrent clients.
 
     .venv/bin/python bench/signing.py                 # N = 2000
     .venv/bin/python bench/signing.py -n 5000
@@ -21,7 +24,7 @@ import secrets
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +67,7 @@ def bench_functions(n: int) -> dict[str, float]:
     from jwcrypto import jwk
 
     from signing.certificates import qr_svg, sign, verify
+    from signing.sd_jwt import certificate_claims, facts_of, present
 
     key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
     kid = f"doc-{key.thumbprint()[:16]}"
@@ -98,6 +102,29 @@ def bench_functions(n: int) -> dict[str, float]:
     if invalid:
         raise RuntimeError(f"{invalid} of {n} freshly signed certificates did not verify")
 
+    def one_present(token: str) -> str:
+        return present(
+            private_key=key,
+            kid=kid,
+            alg="EdDSA",
+            issuer="https://immigration.example.gov.cn",
+            facts=facts_of(certificate_claims(token)),
+            disclose=["NAME", "CURRENT_PASSPORT"],
+            now=now,
+            lifetime=timedelta(minutes=10),
+        ).token
+
+    began = time.perf_counter()
+    presentations = [one_present(token) for token in tokens]
+    presenting_s = time.perf_counter() - began
+
+    began = time.perf_counter()
+    results = [verify(p, keys, now) for p in presentations]
+    verifying_presentations_s = time.perf_counter() - began
+    wrong = sum(1 for r in results if not r.valid or r.disclosed != ("NAME", "CURRENT_PASSPORT"))
+    if wrong:
+        raise RuntimeError(f"{wrong} of {n} fresh presentations did not verify as made")
+
     qr_n = max(1, n // 10)
     began = time.perf_counter()
     for token in tokens[:qr_n]:
@@ -113,6 +140,11 @@ def bench_functions(n: int) -> dict[str, float]:
         "verified_per_s": n / verifying_s,
         "sign_ms": signing_s / n * 1000,
         "verify_ms": verifying_s / n * 1000,
+        "presentation_bytes": statistics.mean(len(p) for p in presentations),
+        "presented_per_s": n / presenting_s,
+        "present_ms": presenting_s / n * 1000,
+        "presentations_verified_per_s": n / verifying_presentations_s,
+        "verify_presentation_ms": verifying_presentations_s / n * 1000,
     }
 
 
@@ -134,7 +166,13 @@ mutation($id: ID!) {
     __typename ... on CertificateIssued { certificate { id token %s } }
   }
 }"""
-VERIFY = "query($token: String!) { verifyDocument(token: $token) { valid failure } }"
+VERIFY = "query($token: String!) { verifyDocument(token: $token) { valid failure disclosed } }"
+PRESENT = """
+mutation($input: PresentCertificateInput!) {
+  presentCertificate(input: $input) {
+    __typename ... on CertificatePresented { presentation { token %s } }
+  }
+}"""
 
 
 async def fire(client, requests: int, concurrency: int, make_payload, headers, check):
@@ -211,7 +249,66 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
             {},
             verified,
         )
+
+        # Presentations of the certificates just issued, one each, then their verification.
+        body = (
+            await client.post(
+                "/graphql",
+                json={"query": ISSUE % "id", "variables": {"id": person_id}},
+                headers=auth,
+            )
+        ).json()
+        ids = [body["data"]["issuePassportCertificate"]["certificate"]["id"]]
+        presentations: list[str] = []
+
+        def presented(response) -> str:
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}"
+            result = (response.json().get("data") or {}).get("presentCertificate")
+            if not result:
+                return f"error {response.json().get('errors')}"
+            if result["__typename"] == "CertificatePresented":
+                presentations.append(result["presentation"]["token"])
+            return result["__typename"]
+
+        present_query = PRESENT % ("" if args.no_qr else "qrSvg")
+        present_payload = {
+            "query": present_query,
+            "variables": {
+                "input": {"certificateId": ids[0], "disclose": ["NAME", "CURRENT_PASSPORT"]}
+            },
+        }
+        p_outcomes, p_latencies, p_wall = await fire(
+            client, args.requests, args.concurrency, lambda i: present_payload, auth, presented
+        )
+
+        def presentation_verified(response) -> str:
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}"
+            result = (response.json().get("data") or {}).get("verifyDocument")
+            ok = result and result["valid"] and result["disclosed"] == ["NAME", "CURRENT_PASSPORT"]
+            return "valid" if ok else f"invalid {result}"
+
+        pv_outcomes, pv_latencies, pv_wall = await fire(
+            client,
+            len(presentations),
+            args.concurrency,
+            lambda i: {"query": VERIFY, "variables": {"token": presentations[i]}},
+            {},
+            presentation_verified,
+        )
     return {
+        "present_requests": len(p_outcomes),
+        "presented": p_outcomes.count("CertificatePresented"),
+        "present_other": sorted({o for o in p_outcomes if o != "CertificatePresented"}),
+        "present_per_s": p_outcomes.count("CertificatePresented") / p_wall,
+        "present_p50": percentile(p_latencies, 50),
+        "present_p99": percentile(p_latencies, 99),
+        "verify_presentation_requests": len(pv_outcomes),
+        "presentations_valid": pv_outcomes.count("valid"),
+        "verify_presentation_per_s": len(pv_outcomes) / pv_wall if pv_wall else 0.0,
+        "verify_presentation_p50": percentile(pv_latencies, 50) if pv_latencies else 0.0,
+        "verify_presentation_p99": percentile(pv_latencies, 99) if pv_latencies else 0.0,
         "issue_requests": len(outcomes),
         "issued": issue_ok,
         "issue_other": sorted({o for o in outcomes if o != "CertificateIssued"}),
@@ -254,13 +351,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     local = bench_functions(args.n)
-    print(f"in process (signing.certificates, Ed25519, one core), N = {local['n']}")
+    print(f"in process (signing.certificates, signing.sd_jwt; Ed25519, one core), N = {local['n']}")
     print(f"  token size:        {local['token_bytes']:.0f} characters")
     print(f"  signed/s:          {local['signed_per_s']:.0f}   ({local['sign_ms']:.3f} ms each)")
     print(
         f"  verified/s:        {local['verified_per_s']:.0f}   ({local['verify_ms']:.3f} ms each)"
     )
     print(f"  QR SVGs/s:         {local['qr_per_s']:.0f}   ({local['qr_ms']:.2f} ms each)")
+    print(
+        f"  presentation size: {local['presentation_bytes']:.0f} characters "
+        "(SD-JWT disclosing name and current passport)"
+    )
+    print(
+        f"  presented/s:       {local['presented_per_s']:.0f}   ({local['present_ms']:.3f} ms each)"
+    )
+    print(
+        f"  presentations verified/s: {local['presentations_verified_per_s']:.0f}   "
+        f"({local['verify_presentation_ms']:.3f} ms each)"
+    )
     if args.http:
         result = asyncio.run(run_http(args))
         qr = "without" if args.no_qr else "with"
@@ -280,7 +388,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['verify_per_s']:.1f}/s, p50 {result['verify_p50']:.1f} ms, "
             f"p99 {result['verify_p99']:.1f} ms"
         )
+        print(
+            f"  presentCertificate: {result['presented']}/{result['present_requests']} "
+            f"presented ({qr} qrSvg), {result['present_per_s']:.1f}/s, "
+            f"p50 {result['present_p50']:.1f} ms, p99 {result['present_p99']:.1f} ms"
+        )
+        if result["present_other"]:
+            print(f"  other outcomes:    {result['present_other']}")
+        print(
+            f"  verifyDocument (presentations): {result['presentations_valid']}/"
+            f"{result['verify_presentation_requests']} valid, "
+            f"{result['verify_presentation_per_s']:.1f}/s, "
+            f"p50 {result['verify_presentation_p50']:.1f} ms, "
+            f"p99 {result['verify_presentation_p99']:.1f} ms"
+        )
         if result["issued"] != result["issue_requests"]:
+            return 1
+        if result["presented"] != result["present_requests"]:
+            return 1
+        if result["presentations_valid"] != result["verify_presentation_requests"]:
             return 1
         if result["verified_valid"] != result["verify_requests"]:
             return 1
