@@ -4,6 +4,7 @@ the headers that keep it to our own scripts (no CDN, so it works on a closed net
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,11 @@ def content_version(relative: str) -> str:
     return hashlib.sha256((STATIC_DIR / relative).read_bytes()).hexdigest()[:12]
 
 
-def asset_urls() -> dict[str, str]:
-    """Absolute URLs of the page's assets; our own files carry their content hash."""
-    urls = {name: f"{STATIC_PREFIX}/{path}" for name, path in VENDOR.items()}
-    for name, path in OWN.items():
+def asset_urls(vendor: Mapping[str, str], own: Mapping[str, str]) -> dict[str, str]:
+    """Absolute URLs of a page's assets under /static, by name: vendored files as they are
+    (their version is in the path), our own files with their content hash."""
+    urls = {name: f"{STATIC_PREFIX}/{path}" for name, path in vendor.items()}
+    for name, path in own.items():
         urls[name] = f"{STATIC_PREFIX}/{path}?v={content_version(path)}"
     return urls
 
@@ -98,7 +100,7 @@ PAGE = """<!doctype html>
 
 
 def graphiql_page() -> Response:
-    return HTMLResponse(PAGE.format(**asset_urls()), headers=PAGE_HEADERS)
+    return HTMLResponse(PAGE.format(**asset_urls(VENDOR, OWN)), headers=PAGE_HEADERS)
 
 
 class StaticAssets(StaticFiles):

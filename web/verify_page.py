@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from web.graphiql import STATIC_PREFIX, content_version
+from web.graphiql import asset_urls
 
 VENDOR = {"jsqr": "vendor/jsqr-1.4.0/jsQR.js"}
 OWN = {"page_js": "verify/verify-page.js", "page_css": "verify/verify-page.css"}
@@ -37,13 +37,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-
-
-def asset_urls() -> dict[str, str]:
-    urls = {name: f"{STATIC_PREFIX}/{path}" for name, path in VENDOR.items()}
-    for name, path in OWN.items():
-        urls[name] = f"{STATIC_PREFIX}/{path}?v={content_version(path)}"
-    return urls
 
 
 PAGE = """<!doctype html>
@@ -111,4 +104,4 @@ checked here, in your browser, with the authority's published keys.
 
 
 async def verify_page(_: Request) -> Response:
-    return HTMLResponse(PAGE.format(**asset_urls()), headers=PAGE_HEADERS)
+    return HTMLResponse(PAGE.format(**asset_urls(VENDOR, OWN)), headers=PAGE_HEADERS)
