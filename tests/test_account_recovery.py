@@ -1,0 +1,302 @@
+"""Accounts that can recover, through HTTP and a real SMTP server: the verification mail after
+sign-up, verifyEmail (no session), requestEmailVerification, requestPasswordReset (the same
+answer for every address, also past its limits, when nothing is sent) and resetPassword
+(single use, 30 minutes, every other session ended); tokens kept only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from persistence.models import AccountToken, Delivery
+from resolvers.context import Clock
+from resolvers.mail_delivery import DeliveryWorker, sender_for
+from tests.conftest import gql, sign_in, sign_up, unique_email
+from tests.helpers import ISSUE_CARD, PASSWORD, member_with_person, mutate, officer_token, pk_of
+from tests.mail_server import Handler, Received, smtp_server
+
+VERIFY = """mutation($token: String!) { verifyEmail(token: $token) { __typename
+  ... on EmailVerified { account { email emailVerified } }
+  ... on InvalidToken { message } } }"""
+
+REQUEST_VERIFICATION = """mutation { requestEmailVerification { __typename
+  ... on EmailVerificationSent { message } ... on RateLimited { retryAfterSeconds } } }"""
+
+REQUEST_RESET = """mutation($email: String!) { requestPasswordReset(email: $email) { __typename
+  ... on PasswordResetRequested { message } ... on RateLimited { retryAfterSeconds } } }"""
+
+RESET = """mutation($token: String!, $password: String!) {
+  resetPassword(input: {token: $token, newPassword: $password}) { __typename
+    ... on PasswordResetDone { message }
+    ... on InvalidToken { message }
+    ... on ValidationError { message field } } }"""
+
+REFRESH = """mutation($t: String!) { refreshSession(refreshToken: $t) { __typename } }"""
+
+VERIFIED = "{ viewer { account { email emailVerified } } }"
+
+
+class Mailbox:
+    """A real SMTP server and a delivery worker sending the outbox to it."""
+
+    def __init__(self, server: Handler, worker: DeliveryWorker) -> None:
+        self.server, self.worker = server, worker
+
+    async def mails_to(self, address: str, count: int = 1) -> list[Received]:
+        for _ in range(400):
+            if len(self.server.to(address)) >= count:
+                return self.server.to(address)
+            await self.worker.run_once()
+        raise AssertionError(f"no {count} mail(s) to {address}: {self.server.to(address)}")
+
+    async def token_to(self, address: str, count: int = 1) -> str:
+        token = (await self.mails_to(address, count))[count - 1].link_token()
+        assert token is not None
+        return token
+
+
+@pytest.fixture
+async def mailbox(test_settings: Any) -> AsyncIterator[Mailbox]:
+    with smtp_server() as (server, url):
+        settings = test_settings.with_(smtp_url=url)
+        yield Mailbox(server, DeliveryWorker(settings, Clock(), sender_for(settings)))
+
+
+async def call(client: httpx.AsyncClient, document: str, **variables: Any) -> dict:
+    """A one-field operation without a session; its result."""
+    body = await gql(client, document, variables)
+    assert "errors" not in body, body
+    (result,) = body["data"].values()
+    return result
+
+
+async def verified(client: httpx.AsyncClient, token: str) -> bool:
+    body = await gql(client, VERIFIED, token=token)
+    return body["data"]["viewer"]["account"]["emailVerified"]
+
+
+# --------------------------------------------------------------------------- verification
+
+
+async def test_sign_up_mails_a_link_that_proves_the_address_once(client, mailbox):
+    email = unique_email()
+    session = await sign_up(client, email)
+    assert not await verified(client, session["accessToken"])
+    (mail,) = await mailbox.mails_to(email)
+    assert mail.message["Subject"] == "Confirm your e-mail address"
+    assert "/verify-email#token=" in mail.body and "30 minutes" in mail.body
+    token = mail.link_token()
+
+    done = await call(client, VERIFY, token=token)  # no session needed
+    assert done == {
+        "__typename": "EmailVerified",
+        "account": {"email": email, "emailVerified": True},
+    }
+    assert await verified(client, session["accessToken"])
+    again = await call(client, VERIFY, token=token)
+    assert again["__typename"] == "InvalidToken"
+
+
+async def test_a_link_expires_after_thirty_minutes(client, clock, mailbox):
+    email = unique_email()
+    await sign_up(client, email)
+    token = await mailbox.token_to(email)
+    now = datetime.now(UTC)
+    clock.pinned = now + timedelta(minutes=31)
+    late = await call(client, VERIFY, token=token)
+    assert late["__typename"] == "InvalidToken"
+    assert "Ask for a new one" in late["message"]
+    clock.pinned = now + timedelta(minutes=29)
+    assert (await call(client, VERIFY, token=token))["__typename"] == "EmailVerified"
+
+
+async def test_a_fresh_link_replaces_the_last_and_is_limited_per_account(client, mailbox):
+    email = unique_email()
+    session = await sign_up(client, email)
+    first = await mailbox.token_to(email)
+    sent = await mutate(client, REQUEST_VERIFICATION, session["accessToken"])
+    assert sent["__typename"] == "EmailVerificationSent" and email in sent["message"]
+    second = await mailbox.token_to(email, 2)
+    assert first != second
+    assert (await call(client, VERIFY, token=first))["__typename"] == "InvalidToken"
+    assert (await call(client, VERIFY, token=second))["__typename"] == "EmailVerified"
+
+    for _ in range(4):  # five per hour (VERIFICATION_MAILS_PER_ACCOUNT), one used above
+        result = await mutate(client, REQUEST_VERIFICATION, session["accessToken"])
+        assert result["__typename"] == "EmailVerificationSent"
+    limited = await mutate(client, REQUEST_VERIFICATION, session["accessToken"])
+    assert limited["__typename"] == "RateLimited" and limited["retryAfterSeconds"] > 0
+
+
+async def test_asking_for_a_verification_link_needs_a_session(client):
+    body = await gql(client, REQUEST_VERIFICATION)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_mistyped_tokens_are_invalid_tokens(client):
+    for token in ("", "x", "A" * 43, "not a token at all \u0000"[:-1], "é" * 50):
+        result = await call(client, VERIFY, token=token)
+        assert result["__typename"] == "InvalidToken", token
+        reset = await call(client, RESET, token=token, password="another-Passphrase-9")
+        assert reset["__typename"] == "InvalidToken", token
+
+
+async def test_tokens_are_kept_only_as_sha256_hashes(client, mailbox):
+    email = unique_email()
+    await sign_up(client, email)
+    token = await mailbox.token_to(email)
+    (row,) = await AccountToken.filter(email=email).values("token_hash", "purpose")
+    assert row == {
+        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+        "purpose": "EMAIL_VERIFICATION",
+    }
+    # The mail that carried it is sent: its body is gone from the outbox.
+    mail = await Delivery.get(to_address=email)
+    assert mail.sent_at is not None and token not in mail.body
+
+
+# -------------------------------------------------------------------------- password reset
+
+
+async def test_a_reset_sets_the_password_once_and_ends_every_session(client, mailbox):
+    email = unique_email()
+    old = await sign_up(client, email, PASSWORD)
+    other_access = await sign_in(client, email, PASSWORD)
+    requested = await call(client, REQUEST_RESET, email=email.upper())
+    assert requested["__typename"] == "PasswordResetRequested"
+    (mail,) = [
+        m
+        for m in await mailbox.mails_to(email, 2)
+        if m.message["Subject"] != "Confirm your e-mail address"
+    ]
+    assert mail.message["Subject"] == "Reset your password"
+    token = mail.link_token()
+
+    new_password = "a-Brand-new-passphrase-7"
+    done = await call(client, RESET, token=token, password=new_password)
+    assert done["__typename"] == "PasswordResetDone"
+    again = await call(client, RESET, token=token, password="yet-Another-phrase-8")
+    assert again["__typename"] == "InvalidToken"
+
+    assert (await call(client, REFRESH, t=old["refreshToken"]))["__typename"] == (
+        "InvalidRefreshToken"
+    )
+    ended = await client.post(
+        "/graphql", json={"query": VERIFIED}, headers={"authorization": f"Bearer {other_access}"}
+    )
+    assert ended.status_code == 401
+    assert ended.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    refused = await gql(
+        client,
+        "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p})"
+        " { __typename } }",
+        {"e": email, "p": PASSWORD},
+    )
+    assert refused["data"]["signIn"]["__typename"] == "InvalidCredentials"
+    fresh = await sign_in(client, email, new_password)
+    # The link reached the mailbox: the address counts as proved.
+    assert await verified(client, fresh)
+
+
+async def test_a_weak_new_password_is_refused_and_the_link_still_works(client, mailbox):
+    email = unique_email()
+    await sign_up(client, email)
+    await call(client, REQUEST_RESET, email=email)
+    token = (await mailbox.mails_to(email, 2))[-1].link_token()
+    weak = await call(client, RESET, token=token, password="short")
+    assert weak["__typename"] == "ValidationError" and weak["field"] == "newPassword"
+    done = await call(client, RESET, token=token, password="a-Strong-new-phrase-3")
+    assert done["__typename"] == "PasswordResetDone"
+
+
+async def test_a_newer_reset_link_ends_the_older_one(client, mailbox):
+    email = unique_email()
+    await sign_up(client, email)
+    await call(client, REQUEST_RESET, email=email)
+    first = (await mailbox.mails_to(email, 2))[-1].link_token()
+    await call(client, REQUEST_RESET, email=email)
+    second = (await mailbox.mails_to(email, 3))[-1].link_token()
+    stale = await call(client, RESET, token=first, password="a-Strong-new-phrase-4")
+    assert stale["__typename"] == "InvalidToken"
+    done = await call(client, RESET, token=second, password="a-Strong-new-phrase-4")
+    assert done["__typename"] == "PasswordResetDone"
+
+
+async def test_the_answer_is_the_same_for_known_and_unknown_addresses(client, mailbox):
+    known = unique_email()
+    await sign_up(client, known)
+    unknown = unique_email()
+    answers = [await call(client, REQUEST_RESET, email=e) for e in (known, unknown)]
+    assert answers[0] == answers[1]
+    assert answers[0]["__typename"] == "PasswordResetRequested"
+    await mailbox.mails_to(known, 2)
+    assert await Delivery.filter(to_address=unknown).count() == 0
+
+
+async def test_past_the_limits_the_answer_is_the_same_and_nothing_is_sent(app, mailbox):
+    """Three per address typed and twenty per client address in an hour: the fourth (or the
+    twenty-first) answer is word for word the same, and no mail is written."""
+    transport = httpx.ASGITransport(app=app, client=("10.252.7.7", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        email = unique_email()
+        await sign_up(client, email)
+        answers = [await call(client, REQUEST_RESET, email=email) for _ in range(5)]
+        assert all(a == answers[0] for a in answers)
+        assert await Delivery.filter(to_address=email, kind="PASSWORD_RESET").count() == 3
+        # Another spelling of the same address is the same address string once normalised.
+        await call(client, REQUEST_RESET, email=f"  {email.upper()} ")
+        assert await Delivery.filter(to_address=email, kind="PASSWORD_RESET").count() == 3
+
+        # The client address: 20 per hour over all addresses; the three sent above count,
+        # the refused ones did not (a refused request counts nowhere).
+        others = [unique_email() for _ in range(18)]
+        for other in others:
+            await sign_up(client, other)
+        for other in others:
+            assert await call(client, REQUEST_RESET, email=other) == answers[0]
+        written = await Delivery.filter(to_address__in=others, kind="PASSWORD_RESET").count()
+        assert written == 17  # the 21st counted request from this address wrote nothing
+
+
+# ----------------------------------------------------------- what an unverified address lacks
+
+
+async def test_an_unverified_address_gets_no_mail_about_certificates(client, mailbox):
+    person = await member_with_person(client)
+    officer = await officer_token(client)
+    today = datetime.now(UTC).date()
+    issued = await mutate(
+        client,
+        ISSUE_CARD,
+        officer,
+        input={
+            "personId": person.person.id,
+            "issuedOn": (today - timedelta(days=300)).isoformat(),
+            "validUntil": (today + timedelta(days=3000)).isoformat(),
+        },
+    )
+    assert issued["__typename"] == "PermanentResidentCardIssued", issued
+    certificate = """mutation($id: ID!) { issuePassportCertificate(personId: $id) {
+        __typename } }"""
+    assert (await mutate(client, certificate, person.token, id=person.person.id))[
+        "__typename"
+    ] == "CertificateIssued"
+    body = await gql(client, "{ viewer { account { id } } }", token=person.token)
+    account_pk = pk_of(body["data"]["viewer"]["account"]["id"])
+    assert await Delivery.filter(account_id=account_pk, kind="CERTIFICATE_ISSUED").count() == 0
+
+    token = await mailbox.token_to(person.email)
+    assert (await call(client, VERIFY, token=token))["__typename"] == "EmailVerified"
+    await mutate(client, certificate, person.token, id=person.person.id)
+    assert await Delivery.filter(account_id=account_pk, kind="CERTIFICATE_ISSUED").count() == 1
+    # The inbox had both all along.
+    inbox = await gql(
+        client, "{ viewer { notifications { edges { node { kind } } } } }", token=person.token
+    )
+    kinds = [e["node"]["kind"] for e in inbox["data"]["viewer"]["notifications"]["edges"]]
+    assert kinds.count("CERTIFICATE_ISSUED") == 2
