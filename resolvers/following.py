@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from domain.messages import N_
 from persistence import records as record_store
@@ -45,6 +46,18 @@ def _seconds_left(ctx: Context) -> float | None:
     return max(0.05, (ctx.session_expires_at - ctx.now()).total_seconds())
 
 
+async def next_while_signed_in(ctx: Context, queue: asyncio.Queue[Any]) -> Any:
+    """The next item a live stream's queue gets, or None at the access token's expiry; after
+    every wait, the session-ended error if the session has ended meanwhile."""
+    try:
+        item = await asyncio.wait_for(queue.get(), _seconds_left(ctx))
+    except TimeoutError:
+        item = None  # the access token's expiry
+    if await ctx.session_has_ended():
+        raise session_ended()
+    return item
+
+
 async def application_events(
     ctx: Context, person_id: int
 ) -> AsyncGenerator[ApplicationEvent, None]:
@@ -60,12 +73,7 @@ async def application_events(
         # Listening before checking again: a change made since the first check is not missed.
         queue.put_nowait(ACCOUNT_CHANGED)
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), _seconds_left(ctx))
-            except TimeoutError:
-                item = None  # the access token's expiry
-            if await ctx.session_has_ended():
-                raise session_ended()
+            item = await next_while_signed_in(ctx, queue)
             if item is None:
                 continue
             grant = await ctx.fresh_authorizer().may_act_for(person_id, SCOPE)

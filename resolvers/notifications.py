@@ -3,7 +3,6 @@ as the one policy lets its reader see it, marking read, and the live stream of n
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from persistence.models import Account, Delegation, Notification, NotificationKi
 from resolvers import unit_of_work
 from resolvers.context import Context
 from resolvers.events import ACCOUNT_CHANGED
-from resolvers.following import session_ended
+from resolvers.following import next_while_signed_in, session_ended
 from resolvers.outcomes import invalid, unauthenticated
 from settings import Settings
 
@@ -285,12 +284,6 @@ async def start_stream(ctx: Context) -> int:
     return ctx.account.id
 
 
-def _seconds_left(ctx: Context) -> float | None:
-    if ctx.session_expires_at is None:
-        return None
-    return max(0.05, (ctx.session_expires_at - ctx.now()).total_seconds())
-
-
 async def stream(ctx: Context, account_id: int) -> AsyncGenerator[Notification, None]:
     """New notifications of the account, as they commit, while the session lasts: each one
     checked against the policy as it is then (a dependant's notification after the delegation
@@ -299,12 +292,7 @@ async def stream(ctx: Context, account_id: int) -> AsyncGenerator[Notification, 
     bus = ctx.services.events
     async with bus.subscribe_inbox(account_id) as queue, bus.watch_account(account_id, queue):
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), _seconds_left(ctx))
-            except TimeoutError:
-                item = None  # the access token's expiry
-            if await ctx.session_has_ended():
-                raise session_ended()
+            item = await next_while_signed_in(ctx, queue)
             if item is None or item is ACCOUNT_CHANGED:
                 continue
             ctx.forget_cached()  # the policy as it is now, not as the stream began
