@@ -9,33 +9,16 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from web.graphiql import asset_urls
+from web.graphiql import asset_urls, page_headers
 
 VENDOR = {"jsqr": "vendor/jsqr-1.4.0/jsQR.js"}
 OWN = {"page_js": "verify/verify-page.js", "page_css": "verify/verify-page.css"}
 
 # Only our own files; the camera for this page alone. The token stays in the page: no
 # referrer, and a link's fragment never reaches a server.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob: mediastream:",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    )
-)
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    **page_headers("img-src 'self' data: blob:", "media-src 'self' blob: mediastream:"),
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
 }
 
 
