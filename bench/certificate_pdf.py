@@ -27,37 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import database_arguments, percentile, served  # noqa: E402  (after the path set-up)
+from harness import (  # noqa: E402  (after the path set-up)
+    DEMO_PASSWORD,
+    DEMO_PR_EMAIL,
+    PR_CERTIFICATE_FACTS,
+    database_arguments,
+    percentile,
+    served,
+)
 
-DEMO_EMAIL = "pr@demo.test"
-DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
 BASE_URL = "https://immigration.example.gov.cn"
 HOME = timezone(timedelta(hours=8))
-# A holder with a current and a superseded passport, as the demo permanent resident has.
-FACTS = {
-    "name": {"surname": "Johnson", "givenNames": "Michael James"},
-    "nationality": "USA",
-    "birthDate": "1978-09-23",
-    "prCard": {"number": "110840780923M001", "issuedOn": "2023-05-01", "validUntil": "2033-04-30"},
-    "passports": [
-        {
-            "number": "590123456",
-            "issuingCountry": "USA",
-            "validUntil": "2035-06-23",
-            "boundFrom": "2025-06-25",
-            "boundUntil": None,
-            "current": True,
-        },
-        {
-            "number": "488812345",
-            "issuingCountry": "USA",
-            "validUntil": "2026-01-10",
-            "boundFrom": "2024-03-12",
-            "boundUntil": "2025-06-25",
-            "current": False,
-        },
-    ],
-}
 
 
 def timed(function, items: list) -> list[float]:
@@ -87,7 +67,7 @@ def bench_in_process(n: int) -> dict[str, object]:
             alg="EdDSA",
             issuer=BASE_URL,
             subject=secrets.token_urlsafe(18),
-            facts=FACTS,
+            facts=PR_CERTIFICATE_FACTS,
             now=now,
             validity_days=90,
         )
@@ -98,7 +78,7 @@ def bench_in_process(n: int) -> dict[str, object]:
     def document(index: int) -> PrintableCertificate:
         s = signed[index]
         return PrintableCertificate(
-            claims={"iss": BASE_URL, "jti": s.jti, **FACTS},
+            claims={"iss": BASE_URL, "jti": s.jti, **PR_CERTIFICATE_FACTS},
             key_id=kid,
             issued_at=s.issued_at.astimezone(HOME),
             expires_at=s.expires_at.astimezone(HOME),
@@ -145,7 +125,7 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
 
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        variables = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        variables = {"email": DEMO_PR_EMAIL, "password": DEMO_PASSWORD}
         body = await client.post("/graphql", json={"query": SIGN_IN, "variables": variables})
         auth = {"authorization": f"Bearer {body.json()['data']['signIn']['accessToken']}"}
         body = await client.post("/graphql", json={"query": ME}, headers=auth)

@@ -159,6 +159,35 @@ async def served(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+# The demo permanent resident (pr@demo.test, with the published development-only password),
+# and certificate facts of the kind theirs hold: a current and a superseded passport.
+DEMO_PR_EMAIL = "pr@demo.test"
+DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
+PR_CERTIFICATE_FACTS = {
+    "name": {"surname": "Johnson", "givenNames": "Michael James"},
+    "nationality": "USA",
+    "birthDate": "1978-09-23",
+    "prCard": {"number": "110840780923M001", "issuedOn": "2023-05-01", "validUntil": "2033-04-30"},
+    "passports": [
+        {
+            "number": "590123456",
+            "issuingCountry": "USA",
+            "validUntil": "2035-06-23",
+            "boundFrom": "2025-06-25",
+            "boundUntil": None,
+            "current": True,
+        },
+        {
+            "number": "488812345",
+            "issuingCountry": "USA",
+            "validUntil": "2026-01-10",
+            "boundFrom": "2024-03-12",
+            "boundUntil": "2025-06-25",
+            "current": False,
+        },
+    ],
+}
+
 SIGN_IN = """
 mutation($email: String!, $password: String!) {
   signIn(input: {email: $email, password: $password}) {

@@ -30,35 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import database_arguments, percentile, served  # noqa: E402  (after the path set-up)
-
-DEMO_EMAIL = "pr@demo.test"
-DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
-
-FACTS = {
-    "name": {"surname": "Johnson", "givenNames": "Michael James"},
-    "nationality": "USA",
-    "birthDate": "1978-09-23",
-    "prCard": {"number": "110840780923M001", "issuedOn": "2023-05-01", "validUntil": "2033-04-30"},
-    "passports": [
-        {
-            "number": "590123456",
-            "issuingCountry": "USA",
-            "validUntil": "2035-06-23",
-            "boundFrom": "2025-06-25",
-            "boundUntil": None,
-            "current": True,
-        },
-        {
-            "number": "488812345",
-            "issuingCountry": "USA",
-            "validUntil": "2026-01-10",
-            "boundFrom": "2024-03-12",
-            "boundUntil": "2025-06-25",
-            "current": False,
-        },
-    ],
-}
+from harness import (  # noqa: E402  (after the path set-up)
+    DEMO_PASSWORD,
+    DEMO_PR_EMAIL,
+    PR_CERTIFICATE_FACTS,
+    database_arguments,
+    percentile,
+    served,
+)
 
 # --------------------------------------------------------------------------- in process
 
@@ -83,7 +62,7 @@ def bench_functions(n: int) -> dict[str, float]:
             alg="EdDSA",
             issuer="https://immigration.example.gov.cn",
             subject=secrets.token_urlsafe(18),
-            facts=FACTS,
+            facts=PR_CERTIFICATE_FACTS,
             now=now,
             validity_days=90,
         ).token
@@ -203,7 +182,7 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
                 "/graphql",
                 json={
                     "query": SIGN_IN,
-                    "variables": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+                    "variables": {"email": DEMO_PR_EMAIL, "password": DEMO_PASSWORD},
                 },
             )
         ).json()
