@@ -25,6 +25,7 @@ from schema.accounts import Account
 from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
 from schema.delegations import AuditEvent, Delegation, DelegationMutations
+from schema.execution.documents import CachedDocuments, ValidationVerdicts
 from schema.i18n import explicit_language
 from schema.input_guard import guard_arguments
 from schema.mutation import AccountMutations
@@ -136,7 +137,9 @@ class CodedRequestErrors(SchemaExtension):
 
 
 def create_schema(settings: Settings) -> ServiceSchema:
-    """The schema with the document limits of `settings` (depth, aliases, tokens)."""
+    """The schema with the document limits of `settings` (depth, aliases, tokens), each
+    document text parsed and validated once."""
+    verdicts = ValidationVerdicts()
     built = ServiceSchema(
         query=Query,
         mutation=Mutation,
@@ -158,6 +161,8 @@ def create_schema(settings: Settings) -> ServiceSchema:
         ],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
+            # First, so that the verdict it keeps is the one the other extensions finished.
+            lambda: CachedDocuments(verdicts),
             FreshCachesPerOperation,
             CodedRequestErrors,
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
