@@ -296,3 +296,27 @@ async def test_a_pasted_jwk_set_is_used(stack: Stack, page) -> None:
     assert result["status"] == "valid", result
     assert list(result["facts"]) == ["PR_CARD_VALIDITY"]
     assert result["revocation"] == "unknown"
+
+
+async def test_a_browser_without_the_signature_algorithm_says_so(stack: Stack, page) -> None:
+    """An older browser whose WebCrypto lacks Ed25519 must not call a genuine certificate
+    altered: it says it cannot check it here."""
+    browser_page, _ = page
+    _, certificate = await pr_certificate(stack)
+    await browser_page.add_init_script(
+        """
+        const original = crypto.subtle.importKey.bind(crypto.subtle);
+        crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+          algorithm && algorithm.name === 'Ed25519'
+            ? Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'))
+            : original(format, data, algorithm, ...rest);
+        """
+    )
+    await open_page(stack, browser_page)
+    header = certificate["token"].split(".")[0]
+    assert json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"] == "EdDSA"
+    await browser_page.fill("#token-input", certificate["token"])
+    await browser_page.click("#verify-button")
+    await browser_page.wait_for_selector("#result[data-status='error']")
+    detail = await browser_page.inner_text("#result-detail")
+    assert "cannot check EdDSA signatures" in detail, detail

@@ -88,11 +88,24 @@
     },
   };
 
+  // The browser cannot check this kind of signature at all: said as such, never as "altered".
+  class Unsupported extends Error {}
+
   async function signatureHolds(jwt, jwk) {
     const algorithm = ALGORITHMS[jwk.alg];
-    if (!algorithm) throw new Error(`keys of algorithm ${jwk.alg} are not supported here`);
+    if (!algorithm) throw new Unsupported(`keys of algorithm ${jwk.alg} are not supported here`);
+    if (!window.crypto || !crypto.subtle) {
+      throw new Unsupported("WebCrypto is only available over HTTPS (or on localhost)");
+    }
     const [keyData, importParams] = algorithm.importAs(jwk);
-    const key = await crypto.subtle.importKey("jwk", keyData, importParams, false, ["verify"]);
+    let key;
+    try {
+      key = await crypto.subtle.importKey("jwk", keyData, importParams, false, ["verify"]);
+    } catch (e) {
+      throw new Unsupported(
+        `this browser cannot check ${jwk.alg} signatures (${e.name}); please update it`
+      );
+    }
     const [header, payload, signature] = jwt.split(".");
     const signed = new TextEncoder().encode(`${header}.${payload}`);
     return crypto.subtle.verify(algorithm.verifyAs, key, b64urlBytes(signature), signed);
@@ -130,8 +143,8 @@
     try {
       holds = await signatureHolds(jwt, jwk);
     } catch (e) {
-      if (/not supported/.test(String(e && e.message))) throw e;
-      holds = false;
+      if (e instanceof Unsupported) throw e;
+      holds = false; // e.g. a signature of the wrong length
     }
     if (!holds) return failed("BAD_SIGNATURE", { keyId: kid });
     let claims;
