@@ -176,6 +176,9 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_query_cost: int = 5000
     public_cache_seconds: int = 30
+    # Run queries and mutations from plans compiled once per document (schema/execution/);
+    # 0 runs every operation on graphql-core's own executor.
+    execution_plans: bool = True
     # Report each request's SQL statement count in X-SQL-Statements (tests, benchmarks).
     report_sql: bool = False
     # A JSON file of the only documents accepted (registered-only mode); unset accepts any.

@@ -1,4 +1,5 @@
-"""Prometheus metrics of this process: requests, latency, bookings, identity-matching misses."""
+"""Prometheus metrics of this process: requests, latency, execution plans, bookings, identity
+matching misses."""
 
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ IDENTITY_MISSES_IN_WINDOW = Gauge(
 IDENTITY_MISSES_SLOWED = Counter(
     "identity_match_misses_slowed_total",
     "Misses answered with a delay because all clients together missed too often.",
+    registry=REGISTRY,
+)
+PLANS_COMPILED = Counter(
+    "graphql_execution_plans_compiled_total",
+    "Operations compiled into an execution plan (once per document, operation and "
+    "@skip/@include variable values, until the plan cache forgets it).",
+    registry=REGISTRY,
+)
+PLAN_FALLBACKS = Counter(
+    "graphql_execution_plan_fallbacks_total",
+    "Operations run by graphql-core's executor instead of a plan, by reason (subscription, "
+    "directive, middleware, compile-error, ...).",
+    ["reason"],
     registry=REGISTRY,
 )
 

@@ -26,6 +26,7 @@ from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
 from schema.delegations import AuditEvent, Delegation, DelegationMutations
 from schema.execution.documents import CachedDocuments, ValidationVerdicts
+from schema.execution.executor import plan_executor
 from schema.i18n import explicit_language
 from schema.input_guard import guard_arguments
 from schema.mutation import AccountMutations
@@ -138,7 +139,8 @@ class CodedRequestErrors(SchemaExtension):
 
 def create_schema(settings: Settings) -> ServiceSchema:
     """The schema with the document limits of `settings` (depth, aliases, tokens), each
-    document text parsed and validated once."""
+    document text parsed and validated once, and operations run from compiled plans unless
+    `settings.execution_plans` is off."""
     verdicts = ValidationVerdicts()
     built = ServiceSchema(
         query=Query,
@@ -169,6 +171,7 @@ def create_schema(settings: Settings) -> ServiceSchema:
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         ],
+        execution_context_class=plan_executor() if settings.execution_plans else None,
     )
     # Control characters, and days outside the service's calendar, never reach a resolver.
     guard_arguments(built)

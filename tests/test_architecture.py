@@ -81,6 +81,24 @@ def test_every_layer_imports_only_downwards() -> None:
     assert problems == []
 
 
+# The execution plans (schema/execution/) are GraphQL machinery, not the service's: they know
+# graphql-core and Strawberry, and of this service only the metrics they report to.
+EXECUTION_MAY_IMPORT = ("schema.execution", "resolvers.metrics", "settings")
+
+
+def test_execution_plans_know_nothing_of_the_service() -> None:
+    problems = [
+        f"{module}:{line} imports {name}"
+        for module, path in our_modules()
+        if module.startswith("schema.execution")
+        for line, name in imported_modules(path.read_text(encoding="utf-8"), module)
+        if name.split(".")[0] in OUR_PACKAGES
+        and not any(name == m or name.startswith(f"{m}.") for m in EXECUTION_MAY_IMPORT)
+    ]
+    assert [module for module, _ in our_modules() if module.startswith("schema.execution")]
+    assert problems == []
+
+
 def test_the_walk_reaches_every_layer() -> None:
     layers = {module.split(".")[0] for module, _ in our_modules()}
     assert layers == set(FORBIDDEN)
