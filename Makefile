@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Chromium (the browser suite; Playwright cannot download its own browsers here).
 TEST_TOOLS := $(VENV)/.test-tools-stamp
 
-.PHONY: run test test-ahead lint schema migrations bench clean
+.PHONY: run test test-ahead lint schema migrations messages bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ test-ahead: lint $(TEST_TOOLS)
 
 schema: $(STAMP)
 	$(VENV)/bin/strawberry export-schema schema:schema --output schema.graphql
+
+# Message catalogues (docs/translations.md): the texts marked N_/N_plural into the template,
+# merged into each language's .po, compiled to the .mo files that are committed (so a checkout
+# runs without this step; tests/test_messages_i18n.py fails when they are stale).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract
+	$(VENV)/bin/pybabel update
+	$(VENV)/bin/pybabel compile
 
 migrations: $(STAMP)
 	$(VENV)/bin/tortoise -c settings.TORTOISE_ORM makemigrations

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 
+from domain.messages import N_, Message
+
 
 class Kind(StrEnum):
     APPOINTMENT_BOOKED = "APPOINTMENT_BOOKED"
@@ -73,15 +75,15 @@ def channels_for(preferences: Mapping[str, Sequence[str]] | None, kind: str) -> 
     return ALL_CHANNELS
 
 
-def preference_problem(choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+def preference_problem(choices: Sequence[tuple[str, Sequence[str]]]) -> Message | None:
     """What is wrong with a list of (kind, channels) choices, or None."""
     seen: set[str] = set()
     for kind, channels in choices:
         if kind in seen:
-            return f"{kind} is listed twice; list each kind once."
+            return N_("%(kind)s is listed twice; list each kind once.", kind=kind)
         seen.add(kind)
         if len(set(channels)) != len(channels):
-            return f"{kind} lists a channel twice."
+            return N_("%(kind)s lists a channel twice.", kind=kind)
     return None
 
 

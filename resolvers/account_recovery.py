@@ -7,6 +7,7 @@ client's address, whether or not an account has it), and past them nothing is se
 from __future__ import annotations
 
 from domain.accounts import normalise_email
+from domain.messages import N_, Message, N_plural
 from domain.notifications import EMAIL_VERIFICATION, PASSWORD_RESET
 from domain.passwords import password_problem
 from persistence import account_tokens as store
@@ -18,20 +19,17 @@ from resolvers.accounts import end_sessions
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
 
-LINK_NOT_VALID = "This link is not valid any more (used, expired or mistyped). Ask for a new one."
-RESET_REQUESTED = (
-    "If an account has this address, a link to choose a new password is on its way. It "
-    "works once, within {minutes} minutes."
+LINK_NOT_VALID = N_(
+    "This link is not valid any more (used, expired or mistyped). Ask for a new one."
 )
-VERIFICATION_SENT = "A link to confirm your address is on its way to {email}."
-RESET_DONE = "Your password is changed and every session was signed out. Sign in again."
+RESET_DONE = N_("Your password is changed and every session was signed out. Sign in again.")
 
 
 def _invalid_token() -> Refusal:
     return Refusal(RefusalKind.INVALID_TOKEN, LINK_NOT_VALID)
 
 
-async def request_email_verification(ctx: Context) -> str:
+async def request_email_verification(ctx: Context) -> Message:
     """Mail the signed-in account a fresh verification link (limited per account)."""
     account = ctx.account
     if account is None:
@@ -49,7 +47,7 @@ async def request_email_verification(ctx: Context) -> str:
     if reservation.retry_after is not None:
         raise rate_limited(reservation.retry_after)
     await send_verification(ctx, account)
-    return VERIFICATION_SENT.format(email=account.email)
+    return N_("A link to confirm your address is on its way to %(email)s.", email=account.email)
 
 
 async def verify_email(ctx: Context, token: str) -> Account:
@@ -66,12 +64,18 @@ async def verify_email(ctx: Context, token: str) -> Account:
     return account
 
 
-async def request_password_reset(ctx: Context, email: str) -> str:
+async def request_password_reset(ctx: Context, email: str) -> Message:
     """Mail a reset link when an account has the address; the same answer every time."""
     settings = ctx.settings
     typed = normalise_email(email)
     minutes = settings.account_token_minutes
-    answer = RESET_REQUESTED.format(minutes=minutes)
+    answer = N_plural(
+        "If an account has this address, a link to choose a new password is on its way. It "
+        "works once, within %(count)s minute.",
+        "If an account has this address, a link to choose a new password is on its way. It "
+        "works once, within %(count)s minutes.",
+        minutes,
+    )
     window = settings.password_reset_window_s
     reservation = await ctx.services.limiter.reserve(
         [
@@ -89,7 +93,7 @@ async def request_password_reset(ctx: Context, email: str) -> str:
     return answer
 
 
-async def reset_password(ctx: Context, token: str, new_password: str) -> str:
+async def reset_password(ctx: Context, token: str, new_password: str) -> Message:
     """Set a new password with a reset link: the link is used up, every other reset link of
     the account ends, every session of the account ends, and the address counts as proved
     (the link reached it)."""

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from domain import notification_texts as texts
 from domain.delegation import effective_status
+from domain.messages import N_, N_plural
 from domain.notifications import (
     DEFAULT_LANGUAGE,
     KIND_SCOPE,
@@ -246,11 +247,18 @@ async def mark_read(ctx: Context, ids: Sequence[int] | None, everything: bool) -
     """Mark the viewer's notifications read: those of `ids` it may see, or all; how many were
     unread. Ids of notifications it may not see count as nothing, like unknown ones."""
     if everything and ids:
-        raise invalid("Give either ids or all: true, not both.", "ids")
+        raise invalid(N_("Give either ids or all: true, not both."), "ids")
     if not everything and not ids:
-        raise invalid("Give the ids to mark read, or all: true.", "ids")
+        raise invalid(N_("Give the ids to mark read, or all: true."), "ids")
     if ids is not None and len(ids) > MAX_IDS:
-        raise invalid(f"Mark at most {MAX_IDS} notifications at a time, or all: true.", "ids")
+        raise invalid(
+            N_plural(
+                "Mark at most %(count)s notification at a time, or all: true.",
+                "Mark at most %(count)s notifications at a time, or all: true.",
+                MAX_IDS,
+            ),
+            "ids",
+        )
     who = await reader(ctx)
     return await store.mark_read(
         who.account_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain.messages import N_
 from domain.notifications import (
     LANGUAGES,
     Channel,
@@ -39,7 +40,7 @@ async def set_preferences(
     if account is None:
         raise unauthenticated()
     if language is not None and language not in LANGUAGES:
-        raise invalid("Choose one of the languages the service speaks.", "language")
+        raise invalid(N_("Choose one of the languages the service speaks."), "language")
     if choices:
         problem = preference_problem(choices)
         if problem:

@@ -12,6 +12,7 @@ from resolvers.outcomes import RefusalKind
 from resolvers.rows import AccountRow
 from schema.common import RateLimited, ValidationError
 from schema.results import RefusalMessage, error_type, result_union, run_mutation
+from translations import render
 
 if TYPE_CHECKING:
     from schema.accounts import Account
@@ -84,7 +85,7 @@ class AccountRecoveryMutations:
             info,
             RequestEmailVerificationResult,
             account_recovery.request_email_verification,
-            lambda message: EmailVerificationSent(message=message),
+            lambda message: EmailVerificationSent(message=render(message, info.context.language)),
         )
 
     @strawberry.mutation(
@@ -117,7 +118,7 @@ class AccountRecoveryMutations:
             info,
             RequestPasswordResetResult,
             lambda ctx: account_recovery.request_password_reset(ctx, email),
-            lambda message: PasswordResetRequested(message=message),
+            lambda message: PasswordResetRequested(message=render(message, info.context.language)),
         )
 
     @strawberry.mutation(
@@ -135,5 +136,5 @@ class AccountRecoveryMutations:
             info,
             ResetPasswordResult,
             lambda ctx: account_recovery.reset_password(ctx, input.token, input.new_password),
-            lambda message: PasswordResetDone(message=message),
+            lambda message: PasswordResetDone(message=render(message, info.context.language)),
         )
