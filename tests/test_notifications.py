@@ -6,11 +6,13 @@ preferences and the account's language."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from httpx_ws import aconnect_ws
 
 from persistence.models import Delegation as DelegationRow
 from persistence.models import Delivery
@@ -36,6 +38,8 @@ from tests.helpers import (
     register_person,
     respond,
     revoke,
+    running_servers,
+    server_environment,
 )
 
 INBOX = """
@@ -628,3 +632,40 @@ async def test_dependants_without_accounts_are_heard_of_by_their_helpers_only(cl
     appointment = await book_open_slot(client, helper.token, child.id)
     (seen,) = await about(client, helper.token, "APPOINTMENT_BOOKED", appointment["id"])
     assert seen["person"]["id"] == child.id
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+async def test_a_notification_made_in_one_process_reaches_a_subscriber_of_another(test_settings):
+    """Two server processes sharing Redis: a booking over HTTP on one reaches the person's and
+    the helper's subscriptions held by the other, and not a helper without the scope's."""
+    env = server_environment(test_settings, REDIS_URL=REDIS_URL)
+    async with running_servers(2, env, ready_attempts=300) as (first, second):
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{first}", timeout=30) as http,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{second}", timeout=30) as other,
+        ):
+            person = await member_with_person(http)
+            helper, _ = await helper_of(http, person, ["BOOK_APPOINTMENTS"])
+            blind, _ = await helper_of(http, person, ["VIEW_APPLICATIONS"])
+            url = f"http://127.0.0.1:{second}/graphql"
+            protocols = ["graphql-transport-ws"]
+            async with (
+                aconnect_ws(url, other, subprotocols=protocols) as own_ws,
+                aconnect_ws(url, other, subprotocols=protocols) as helper_ws,
+                aconnect_ws(url, other, subprotocols=protocols) as blind_ws,
+            ):
+                for ws, member in ((own_ws, person), (helper_ws, helper), (blind_ws, blind)):
+                    await _init(ws, member.token)
+                await asyncio.sleep(1.0)  # the subscriptions are listening in the other process
+                appointment = await book_open_slot(http, person.token, person.person.id)
+                for ws in (own_ws, helper_ws):
+                    message = await ws.receive_json(timeout=15)
+                    got = message["payload"]["data"]["notifications"]
+                    assert got["kind"] == "APPOINTMENT_BOOKED"
+                    assert got["subject"]["id"] == appointment["id"]
+                with pytest.raises(TimeoutError):
+                    message = await blind_ws.receive_json(timeout=1.5)
+                    raise AssertionError(f"a helper without the scope was told: {message}")
