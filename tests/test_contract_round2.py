@@ -65,13 +65,6 @@ NOT_YET_BUILT = frozenset(
         "Mutation.joinWaitlist",
         "Mutation.acceptWaitlistOffer",
         "Mutation.leaveWaitlist",
-        # languages and guidance fallbacks
-        "Language.KO",
-        "Language.JA",
-        "Language.RU",
-        "Language.FR",
-        "Language.ES",
-        "Language.AR",
     }
 )
 
