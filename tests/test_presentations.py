@@ -28,7 +28,7 @@ from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
 from persistence.models import KeyPurpose
-from schema.common import to_global_id
+from schema.common import from_global_id, to_global_id
 from tests.conftest import MovableClock, gql, sign_in, sign_up, unique_email
 from tests.helpers import ACTIONS, NOT_PERMITTED, PASSWORD, REVOKE_DELEGATION
 from tests.test_certificates import (
@@ -652,3 +652,31 @@ async def test_the_offline_command_verifies_presentations(
     jwt, disclosures, _ = parts_of(presented["token"])
     status, report = await run("~".join([jwt, tamper(disclosures[0], 3), ""]))
     assert status == 1 and report["valid"] is False, report
+
+
+async def test_presentations_are_forgotten_once_their_certificate_has_expired(
+    client: httpx.AsyncClient,
+) -> None:
+    """Upkeep's purge: which certificate a presentation showed is kept while the certificate
+    is valid (revocation, officers), and forgotten once it has expired."""
+    from persistence import presentations as presentation_store
+    from persistence.models import Certificate, CertificatePresentation
+
+    token, person = await pr_holder(client)
+    older = await issue_ok(client, token, person["id"])
+    younger = await issue_ok(client, token, person["id"])
+    jtis = {}
+    for certificate in (older, younger):
+        shown = await present_ok(client, token, certificate["id"], ["NAME"])
+        jtis[certificate["id"]] = payload_of(parts_of(shown["token"])[0])["jti"]
+    # The older certificate expired a day before the younger one does.
+    younger_exp = datetime.fromtimestamp(payload_of(younger["token"])["exp"], tz=UTC)
+    older_pk = from_global_id(older["id"], "Certificate")
+    assert older_pk is not None
+    await Certificate.filter(id=int(older_pk[1])).update(expires_at=younger_exp - timedelta(days=1))
+
+    assert await presentation_store.forget_expired(younger_exp - timedelta(hours=1)) >= 1
+    assert not await CertificatePresentation.exists(jti=jtis[older["id"]])
+    assert await CertificatePresentation.exists(jti=jtis[younger["id"]])
+    assert await presentation_store.forget_expired(younger_exp + timedelta(seconds=1)) >= 1
+    assert not await CertificatePresentation.exists(jti=jtis[younger["id"]])
