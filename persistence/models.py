@@ -314,7 +314,8 @@ class SigningKey(Model):
 class Slot(Model):
     """A bookable time at an office for one service group.
 
-    Migration 0002 makes the database refuse `booked` outside 0..capacity.
+    Migration 0002 makes the database refuse `booked` outside 0..capacity, and the waitlist's
+    migration `booked + held` above capacity.
     """
 
     id = fields.IntField(primary_key=True)
@@ -326,6 +327,10 @@ class Slot(Model):
     ends_at = fields.DatetimeField()
     capacity = fields.SmallIntField()
     booked = fields.SmallIntField(default=0)
+    # Places held for waitlist offers: nobody else may book them (a booking needs
+    # booked + held < capacity); accepting an offer turns its hold into a booking. A database
+    # default, so that adding the column keeps the table (and its capacity triggers) on SQLite.
+    held = fields.SmallIntField(default=0, db_default=0)
     # False when a closure was added over it: it offers no places any more.
     open = fields.BooleanField(default=True)
 
@@ -422,6 +427,70 @@ class Appointment(Model):
             Index(fields=("slot_id",), name="ix_appointment_slot"),
             # Appointment.rescheduledTo.
             Index(fields=("rescheduled_from_id",), name="ix_appointment_rescheduled_from"),
+        )
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "WAITING"
+    OFFERED = "OFFERED"
+    BOOKED = "BOOKED"
+    EXPIRED = "EXPIRED"
+    LEFT = "LEFT"
+
+
+class WaitlistEntry(Model):
+    """A person waiting for a place at an office for a service on one of a range of days.
+
+    A freed place is offered to the first WAITING entry (join order: id) of the office and
+    service group whose range holds it, and held on the slot (`Slot.held`) until the offer is
+    accepted, declined or runs out."""
+
+    id = fields.IntField(primary_key=True)
+    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="waitlist_entries", on_delete=fields.RESTRICT
+    )
+    service = fields.CharField(max_length=40)
+    # The slots' group of the service: places of any service of the group are offered.
+    service_group = fields.CharField(max_length=20)
+    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
+        "models.Office", related_name="waitlist_entries", on_delete=fields.RESTRICT
+    )
+    first_day = fields.DateField()
+    last_day = fields.DateField()
+    status = fields.CharField(max_length=10)
+    # Set while WAITING or OFFERED, NULL otherwise: its uniqueness allows one entry in line per
+    # applicant and service, however many requests race to join.
+    active_key = fields.CharField(max_length=80, null=True, unique=True)
+    joined_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="waitlist_joins", on_delete=fields.RESTRICT
+    )
+    # SELF, HELPER, OFFICER or ADMIN: in what capacity the entry was made.
+    joined_by_kind = fields.CharField(max_length=10)
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
+        "models.Delegation", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    # While OFFERED: the slot whose place is held, and until when.
+    offer_slot: fields.ForeignKeyNullableRelation[Slot] = fields.ForeignKeyField(
+        "models.Slot", related_name="waitlist_offers", null=True, on_delete=fields.SET_NULL
+    )
+    offered_at = fields.DatetimeField(null=True)
+    offer_expires_at = fields.DatetimeField(null=True)
+    # BOOKED: the appointment the applicant holds for the service.
+    appointment: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
+        "models.Appointment", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
+    )
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "waitlist_entry"
+        indexes = (
+            # The line of an office and service group: WAITING (or OFFERED) entries by id.
+            Index(fields=("office_id", "service_group", "status", "id"), name="ix_waitlist_line"),
+            # Offers running out, for the expiry loop.
+            Index(fields=("status", "offer_expires_at"), name="ix_waitlist_offer_expiry"),
+            # Person.waitlist: newest first (read backwards).
+            Index(fields=("applicant_id", "created_at", "id"), name="ix_waitlist_applicant"),
         )
 
 
