@@ -183,6 +183,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             log.critical("cannot start: %s", start_failure(exc, settings))
             raise
         app.state.services = services
+        app.state.schema = schema  # tests run some modules under each executor through it
         namespace = settings.redis_namespace
         persisted = PersistedQueries(
             settings.redis_url, settings.persisted_queries_file, namespace=namespace

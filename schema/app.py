@@ -26,7 +26,7 @@ from schema.appointments import Appointment, AppointmentMutations, Slot
 from schema.certificates import Certificate, CertificateMutations
 from schema.delegations import AuditEvent, Delegation, DelegationMutations
 from schema.execution.documents import CachedDocuments, ValidationVerdicts
-from schema.execution.executor import plan_executor
+from schema.execution.executor import executor_class
 from schema.i18n import explicit_language
 from schema.input_guard import guard_arguments
 from schema.mutation import AccountMutations
@@ -171,7 +171,7 @@ def create_schema(settings: Settings) -> ServiceSchema:
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         ],
-        execution_context_class=plan_executor() if settings.execution_plans else None,
+        execution_context_class=executor_class(settings.execution_plans),
     )
     # Control characters, and days outside the service's calendar, never reach a resolver.
     guard_arguments(built)

@@ -7,7 +7,7 @@ import itertools
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pytest
 
 import settings as settings_module
 from resolvers.context import Clock
+from schema.execution.executor import executor_class
 from server import create_app
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -109,6 +110,17 @@ async def app(test_settings: settings_module.Settings, clock: MovableClock) -> A
     application = create_app(test_settings, clock)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture(params=["plans", "graphql-core"])
+def each_executor(request: pytest.FixtureRequest, app: Any) -> Iterator[str]:
+    """Runs a test once with the plan executor and once with graphql-core's (modules that
+    cover authorization and audit say `pytestmark = pytest.mark.usefixtures(...)`)."""
+    schema = app.state.schema
+    saved = schema.execution_context_class
+    schema.execution_context_class = executor_class(plans=request.param == "plans")
+    yield request.param
+    schema.execution_context_class = saved
 
 
 _addresses = itertools.count(1)

@@ -3,8 +3,13 @@ recorded in the person's trail (actionsOnMyBehalf), like every other read."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import gql
 from tests.helpers import ACTIONS, accepted_dependant, person_node, pk_of
+
+# Authorization and audit must hold whichever executor runs the operation.
+pytestmark = pytest.mark.usefixtures("each_executor")
 
 
 async def _trail(client, token: str) -> list[dict]:

@@ -13,6 +13,9 @@ from tests.conftest import sign_in
 from tests.test_subscriptions import ws_session
 from tests.test_transport_limits import budget  # noqa: F401 (a fixture)
 
+# Authorization and audit must hold whichever executor runs the operation.
+pytestmark = pytest.mark.usefixtures("each_executor")
+
 # ------------------------------------------------------------- the shared response cache
 
 

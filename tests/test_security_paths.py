@@ -61,6 +61,9 @@ from tests.helpers import (
     viewer,
 )
 
+# Authorization and audit must hold whichever executor runs the operation.
+pytestmark = pytest.mark.usefixtures("each_executor")
+
 NOT_FOUND_SUBSCRIPTION = "No such applicant, or you may not follow their applications."
 UNKNOWN_PERSON = gid("Person", 999999999)
 UNKNOWN_APPOINTMENT = gid("Appointment", 999999999)

@@ -30,7 +30,6 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_fields
 from graphql.execution.executor import (
-    SELECTIONS_NESTED_TOO_DEEPLY,
     collect_iterator_awaitables,
     invalid_return_type_error,
 )
@@ -481,4 +480,10 @@ def plan_executor(capacity: int = 512) -> type[PlanExecutor]:
     return type("PlanExecutor", (PlanExecutor,), {"plans": PlanCache(capacity)})
 
 
-__all__ = ["SELECTIONS_NESTED_TOO_DEEPLY", "PlanCache", "PlanExecutor", "plan_executor"]
+def executor_class(plans: bool) -> type[StrawberryGraphQLCoreExecutionContext]:
+    """The executor a schema runs operations with: from plans, or graphql-core's own (the one
+    Strawberry uses when given none)."""
+    return plan_executor() if plans else StrawberryGraphQLCoreExecutionContext
+
+
+__all__ = ["PlanCache", "PlanExecutor", "executor_class", "plan_executor"]
