@@ -104,21 +104,22 @@ async def open_slots(
     office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
 ) -> list[Slot]:
     """Slots of the office and group starting in [start, end) and not before `earliest`, with
-    places left."""
+    places left (neither booked nor held for a waitlist offer)."""
     return await Slot.filter(
         office_id=office_id,
         service_group=group,
         open=True,
         starts_at__gte=max(start, earliest),
         starts_at__lt=end,
-        booked__lt=F("capacity"),
+        booked__lt=F("capacity") - F("held"),
     ).order_by("starts_at")
 
 
 async def take_place(slot_id: int) -> bool:
-    """Take one place if one is left: the database decides, atomically."""
+    """Take one place if one is left: the database decides, atomically. A place held for a
+    waitlist offer is not left (booked + held < capacity); only accepting the offer books it."""
     return (
-        await Slot.filter(id=slot_id, open=True, booked__lt=F("capacity")).update(
+        await Slot.filter(id=slot_id, open=True, booked__lt=F("capacity") - F("held")).update(
             booked=F("booked") + 1
         )
         == 1
@@ -180,11 +181,12 @@ async def person_appointments(person_id: int, offset: int, limit: int) -> list[A
 async def office_appointments(
     office_id: int, start: datetime, end: datetime, offset: int, limit: int
 ) -> list[Appointment]:
-    return (
-        await Appointment.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=end)
-        .order_by("starts_at", "id")
-        .offset(offset)
-        .limit(limit)
+    return await select(
+        Appointment,
+        {"office_id": [office_id], "starts_at__gte": start, "starts_at__lt": end},
+        ("starts_at", "id"),
+        offset=offset,
+        limit=limit,
     )
 
 

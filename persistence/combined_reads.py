@@ -39,19 +39,33 @@ M = TypeVar("M", bound=Model)
 # later: the dashboard's application events, two turns after the offices). Each turn costs
 # no I/O, only the other requests' work that is ready meanwhile.
 SETTLE_TURNS = 3
+# Times a combined statement waits for its busy connection before it is sent regardless (an
+# SQLite connection is shared by every request: under load it is always busy).
+BUSY_WAITS = 2
+
+
+# Conditions other than "one of these values": `field__gte=value` and the like.
+_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows of `model` whose columns each take one of the given values, in `order`."""
+    """Rows of `model` meeting every condition (`field`: one of the values; `field__gte`
+    and the like: compared with one value), in `order`, optionally one page of them."""
 
     model: type[Model]
-    where: tuple[tuple[str, tuple[Any, ...]], ...]
+    where: tuple[tuple[str, Any], ...]
     order: tuple[str, ...]
+    offset: int = 0
+    limit: int | None = None
 
     @property
     def columns(self) -> list[str]:
         return list(self.model._meta.fields_db_projection.values())
+
+    @property
+    def paged(self) -> bool:
+        return self.limit is not None or self.offset > 0
 
     def nulls(self, dialect: str) -> list[str]:
         """A NULL of each column's type: PostgreSQL types a UNION's columns pair by pair from
@@ -66,6 +80,11 @@ class Batch:
 
     def column(self, field_name: str) -> str:
         return self.model._meta.fields_db_projection[field_name]
+
+    def db_value(self, field_name: str, value: Any) -> Any:
+        """The value as Tortoise itself sends it for the field (an enum's value, a date)."""
+        value = value.value if isinstance(value, Enum) else value
+        return self.model._meta.fields_map[field_name].to_db_value(value, None)
 
     def order_sql(self) -> str:
         order = self.order or (self.model._meta.pk_attr,)
@@ -86,10 +105,6 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _db_value(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
 class _Statement:
     """The SQL text and parameters of one statement, in the client's dialect."""
 
@@ -98,25 +113,40 @@ class _Statement:
         self.postgres = dialect == "postgres"
         self.params: list[Any] = []
 
-    def condition(self, column: str, values: tuple[Any, ...]) -> str:
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}" if self.postgres else "?"
+
+    def condition(self, batch: Batch, key: str, value: Any) -> str:
+        name, _, lookup = key.partition("__")
+        column = _quote(batch.column(name))
+        if lookup:
+            return f"{column} {_COMPARISONS[lookup]} {self.param(batch.db_value(name, value))}"
+        values = [batch.db_value(name, v) for v in value]
         if self.postgres:
             # One array parameter: the same text for any number of values.
-            self.params.append([_db_value(v) for v in values])
-            return f"{_quote(column)} = ANY(${len(self.params)})"
-        self.params.extend(_db_value(v) for v in values)
-        return f"{_quote(column)} IN ({', '.join('?' * len(values))})"
+            return f"{column} = ANY({self.param(values)})"
+        return f"{column} IN ({', '.join(self.param(v) for v in values)})"
 
-    def where(self, batch: Batch) -> str:
-        table = _quote(batch.model._meta.db_table)
-        if not batch.where:
-            return f"FROM {table}"
-        conditions = " AND ".join(self.condition(batch.column(f), v) for f, v in batch.where)
-        return f"FROM {table} WHERE {conditions}"
+    def rows(self, batch: Batch, columns: str) -> str:
+        """SELECT `columns` of the batch's rows (only its page, in order, when paged)."""
+        # Identifiers come from the models' metadata; every value is a parameter.
+        sql = f"SELECT {columns} FROM {_quote(batch.model._meta.db_table)}"  # noqa: S608
+        if batch.where:
+            sql += " WHERE " + " AND ".join(self.condition(batch, k, v) for k, v in batch.where)
+        if batch.paged:
+            sql += f" ORDER BY {batch.order_sql()}"
+            if batch.limit is not None:
+                sql += f" LIMIT {self.param(batch.limit)}"
+            elif not self.postgres:
+                sql += " LIMIT -1"  # SQLite takes an OFFSET only after a LIMIT
+            sql += f" OFFSET {self.param(batch.offset)}"
+        return sql
 
 
 def _single_sql(batch: Batch, statement: _Statement) -> str:
-    columns = ", ".join(_quote(c) for c in batch.columns)
-    return f"SELECT {columns} {statement.where(batch)} ORDER BY {batch.order_sql()}"
+    rows = statement.rows(batch, ", ".join(_quote(c) for c in batch.columns))
+    return rows if batch.paged else f"{rows} ORDER BY {batch.order_sql()}"
 
 
 def _combined_sql(batches: Sequence[Batch], statement: _Statement) -> tuple[str, list[int]]:
@@ -132,10 +162,13 @@ def _combined_sql(batches: Sequence[Batch], statement: _Statement) -> tuple[str,
         for i, column in enumerate(batch.columns):
             cells[offset - 2 + i] = _quote(column)
         select = ", ".join(f"{cell} AS c{i}" for i, cell in enumerate(cells))
-        branches.append(
-            f"SELECT {part} AS part, row_number() OVER (ORDER BY {batch.order_sql()}) AS n, "
-            f"{select} {statement.where(batch)}"
-        )
+        numbered = f"{part} AS part, row_number() OVER (ORDER BY {batch.order_sql()}) AS n"
+        if batch.paged:
+            # The page is cut where the table's index serves it, then numbered.
+            page = statement.rows(batch, "*")
+            branches.append(f"SELECT {numbered}, {select} FROM ({page}) AS page{part}")  # noqa: S608
+        else:
+            branches.append(statement.rows(batch, f"{numbered}, {select}"))
     union = " UNION ALL ".join(branches)
     # Identifiers come from the models' metadata; every value is a parameter.
     return f"SELECT * FROM ({union}) AS combined ORDER BY part, n", offsets  # noqa: S608
@@ -179,8 +212,17 @@ class Combiner:
         return await future
 
     async def _send_when_settled(self, client: BaseDBAsyncClient) -> None:
-        for _ in range(SETTLE_TURNS):
-            await asyncio.sleep(0)
+        for _ in range(BUSY_WAITS + 1):
+            for _ in range(SETTLE_TURNS):
+                await asyncio.sleep(0)
+            lock = getattr(client, "_lock", None)
+            if not isinstance(lock, asyncio.Lock) or not lock.locked():
+                break
+            # The connection is running a statement, which this one would wait for anyway:
+            # keep collecting until it is done, and a few turns more for the reads its rows
+            # lead to (a sibling list field read without this module, say).
+            async with lock:
+                pass
         waiting = [w for w in self._waiting.pop(client) if not w[1].done()]
         if not waiting:
             return
@@ -213,15 +255,23 @@ def combining() -> Iterator[Combiner]:
 
 
 async def select(
-    model: type[M], where: Mapping[str, Sequence[Any]], order: Sequence[str] = ()
+    model: type[M],
+    where: Mapping[str, Any],
+    order: Sequence[str] = (),
+    *,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[M]:
-    """Rows of `model` whose fields (`where`: field name -> values) each take one of the
-    values (no condition: every row), in `order` (field names, '-' for descending; the
-    primary key when empty)."""
-    conditions = tuple((name, tuple(dict.fromkeys(values))) for name, values in where.items())
-    if any(not values for _, values in conditions):
+    """Rows of `model` meeting every condition of `where` (field name: one of these values;
+    `field__gte`, `__gt`, `__lt`, `__lte`: compared with this value; no condition: every
+    row), in `order` (field names, '-' for descending; the primary key when empty), from
+    `offset`, at most `limit` of them."""
+    conditions = tuple(
+        (key, value if "__" in key else tuple(dict.fromkeys(value))) for key, value in where.items()
+    )
+    if any("__" not in key and not value for key, value in conditions) or limit == 0:
         return []
-    batch = Batch(model, conditions, tuple(order))
+    batch = Batch(model, conditions, tuple(order), offset, limit)
     combiner = _combiner.get()
     if combiner is None:
         return (await _send(connections.get("default"), [batch]))[0]  # type: ignore[return-value]

@@ -192,7 +192,5 @@ async def office_applications(
     office_id: int, status: str | None, offset: int, limit: int
 ) -> list[Application]:
     """An office's applications as a queue: first submitted, first served (then by id)."""
-    query = Application.filter(office_id=office_id)
-    if status:
-        query = query.filter(status=status)
-    return await query.order_by("submitted_at", "id").offset(offset).limit(limit)
+    where: dict[str, list] = {"office_id": [office_id], **({"status": [status]} if status else {})}
+    return await select(Application, where, ("submitted_at", "id"), offset=offset, limit=limit)
