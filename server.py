@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 import settings as settings_module
 from domain.booking import horizon_end
 from domain.dates import local_day
+from persistence import account_tokens as account_token_store
 from persistence import accounts as account_store
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
@@ -146,6 +147,8 @@ async def upkeep(services: Services) -> None:
     expired = await delegation_store.expire_due(now, today)
     grace = timedelta(seconds=services.settings.refresh_reuse_grace_s)
     await account_store.forget_successors(now - grace)
+    # Mailed links a day past their expiry serve nobody: their hashes go.
+    await account_token_store.forget_expired(now - timedelta(days=1))
     # Which certificate a presentation showed matters only while the certificate is valid.
     await presentation_store.forget_expired(now)
     if created or no_shows or expired:

@@ -409,6 +409,108 @@ WORDS: dict[str, dict[str, str]] = {
         "VIEW_APPLICATIONS": "申请",
         "VIEW_DOCUMENTS": "证件",
     },
+    "KO": {
+        "SUBMITTED": "제출됨",
+        "ACCEPTED": "접수됨",
+        "UNDER_REVIEW": "심사 중",
+        "MATERIALS_REQUESTED": "서류 보완 요청",
+        "APPROVED": "승인됨",
+        "REJECTED": "불승인",
+        "READY_FOR_COLLECTION": "수령 가능",
+        "COLLECTED": "수령 완료",
+        "WITHDRAWN": "철회됨",
+        "ACTIVE": "수락되었습니다",
+        "DECLINED": "거절되었습니다",
+        "CONFIRMED": "담당관이 확인했습니다",
+        "BOOK_APPOINTMENTS": "예약",
+        "VIEW_APPLICATIONS": "신청",
+        "VIEW_DOCUMENTS": "서류",
+    },
+    "JA": {
+        "SUBMITTED": "提出済み",
+        "ACCEPTED": "受理済み",
+        "UNDER_REVIEW": "審査中",
+        "MATERIALS_REQUESTED": "書類の追加提出依頼",
+        "APPROVED": "許可",
+        "REJECTED": "不許可",
+        "READY_FOR_COLLECTION": "受取可能",
+        "COLLECTED": "受取済み",
+        "WITHDRAWN": "取下げ",
+        "ACTIVE": "承認されました",
+        "DECLINED": "拒否されました",
+        "CONFIRMED": "職員により確認されました",
+        "BOOK_APPOINTMENTS": "予約",
+        "VIEW_APPLICATIONS": "申請",
+        "VIEW_DOCUMENTS": "書類",
+    },
+    "RU": {
+        "SUBMITTED": "подано",
+        "ACCEPTED": "принято",
+        "UNDER_REVIEW": "на рассмотрении",
+        "MATERIALS_REQUESTED": "запрошены документы",
+        "APPROVED": "одобрено",
+        "REJECTED": "отказано",
+        "READY_FOR_COLLECTION": "готово к получению",
+        "COLLECTED": "получено",
+        "WITHDRAWN": "отозвано",
+        "ACTIVE": "принята",
+        "DECLINED": "отклонена",
+        "CONFIRMED": "подтверждена сотрудником",
+        "BOOK_APPOINTMENTS": "записи",
+        "VIEW_APPLICATIONS": "заявления",
+        "VIEW_DOCUMENTS": "документы",
+    },
+    "FR": {
+        "SUBMITTED": "déposée",
+        "ACCEPTED": "acceptée",
+        "UNDER_REVIEW": "en cours d'examen",
+        "MATERIALS_REQUESTED": "pièces demandées",
+        "APPROVED": "approuvée",
+        "REJECTED": "refusée",
+        "READY_FOR_COLLECTION": "prête à être retirée",
+        "COLLECTED": "retirée",
+        "WITHDRAWN": "abandonnée",
+        "ACTIVE": "acceptée",
+        "DECLINED": "refusée",
+        "CONFIRMED": "confirmée par un agent",
+        "BOOK_APPOINTMENTS": "rendez-vous",
+        "VIEW_APPLICATIONS": "demandes",
+        "VIEW_DOCUMENTS": "documents",
+    },
+    "ES": {
+        "SUBMITTED": "presentada",
+        "ACCEPTED": "aceptada",
+        "UNDER_REVIEW": "en revisión",
+        "MATERIALS_REQUESTED": "documentación solicitada",
+        "APPROVED": "aprobada",
+        "REJECTED": "denegada",
+        "READY_FOR_COLLECTION": "lista para recoger",
+        "COLLECTED": "recogida",
+        "WITHDRAWN": "retirada",
+        "ACTIVE": "aceptada",
+        "DECLINED": "rechazada",
+        "CONFIRMED": "confirmada por un funcionario",
+        "BOOK_APPOINTMENTS": "citas",
+        "VIEW_APPLICATIONS": "solicitudes",
+        "VIEW_DOCUMENTS": "documentos",
+    },
+    "AR": {
+        "SUBMITTED": "مقدَّم",
+        "ACCEPTED": "مقبول",
+        "UNDER_REVIEW": "قيد المراجعة",
+        "MATERIALS_REQUESTED": "مطلوب مستندات",
+        "APPROVED": "موافق عليه",
+        "REJECTED": "مرفوض",
+        "READY_FOR_COLLECTION": "جاهز للاستلام",
+        "COLLECTED": "تم الاستلام",
+        "WITHDRAWN": "مسحوب",
+        "ACTIVE": "مقبول",
+        "DECLINED": "مرفوض",
+        "CONFIRMED": "أكّده موظف",
+        "BOOK_APPOINTMENTS": "المواعيد",
+        "VIEW_APPLICATIONS": "الطلبات",
+        "VIEW_DOCUMENTS": "الوثائق",
+    },
 }
 
 # Mail about a notification carries only its kind, the reference and a link to sign in:
@@ -451,6 +553,36 @@ LABEL: dict[str, dict[str, str]] = {
         "EXTENSION_WINDOW_OPEN": "请及时申请延期",
         "DOCUMENT_EXPIRING": "证件即将到期",
     },
+    "KO": {
+        "APPLICATION_STATUS_CHANGED": "신청에 새 소식이 있습니다",
+        "EXTENSION_WINDOW_OPEN": "연장을 신청할 때입니다",
+        "DOCUMENT_EXPIRING": "서류가 곧 만료됩니다",
+    },
+    "JA": {
+        "APPLICATION_STATUS_CHANGED": "申請に新しい進展があります",
+        "EXTENSION_WINDOW_OPEN": "延長の申請時期です",
+        "DOCUMENT_EXPIRING": "書類の期限が近づいています",
+    },
+    "RU": {
+        "APPLICATION_STATUS_CHANGED": "Новости по вашему заявлению",
+        "EXTENSION_WINDOW_OPEN": "Пора подать на продление",
+        "DOCUMENT_EXPIRING": "Срок действия документа скоро истекает",
+    },
+    "FR": {
+        "APPLICATION_STATUS_CHANGED": "Du nouveau pour votre demande",
+        "EXTENSION_WINDOW_OPEN": "Le moment de demander une prolongation",
+        "DOCUMENT_EXPIRING": "Un document expire bientôt",
+    },
+    "ES": {
+        "APPLICATION_STATUS_CHANGED": "Novedades de su solicitud",
+        "EXTENSION_WINDOW_OPEN": "Es momento de solicitar la prórroga",
+        "DOCUMENT_EXPIRING": "Un documento vence pronto",
+    },
+    "AR": {
+        "APPLICATION_STATUS_CHANGED": "مستجدات بشأن طلبك",
+        "EXTENSION_WINDOW_OPEN": "حان وقت طلب التمديد",
+        "DOCUMENT_EXPIRING": "وثيقة تقترب من انتهاء صلاحيتها",
+    },
 }
 
 SECURITY: dict[str, dict[str, tuple[str, str]]] = {
@@ -474,6 +606,79 @@ SECURITY: dict[str, dict[str, tuple[str, str]]] = {
         "PASSWORD_RESET": (
             "重置密码",
             "请在{minutes}分钟内打开以下链接设置新密码：\n{link}\n\n如非本人操作，请忽略本邮件，密码不会改变。\n",
+        ),
+    },
+    "KO": {
+        "EMAIL_VERIFICATION": (
+            "이메일 주소를 확인해 주세요",
+            "{minutes}분 안에 아래 링크를 열어 이 주소를 확인하세요:\n{link}\n\n"
+            "가입하지 않으셨다면 이 메일을 무시하세요.\n",
+        ),
+        "PASSWORD_RESET": (
+            "비밀번호 재설정",
+            "{minutes}분 안에 아래 링크를 열어 새 비밀번호를 정하세요:\n{link}\n\n"
+            "요청하지 않으셨다면 이 메일을 무시하세요. 비밀번호는 바뀌지 않습니다.\n",
+        ),
+    },
+    "JA": {
+        "EMAIL_VERIFICATION": (
+            "メールアドレスの確認",
+            "{minutes}分以内に次のリンクを開き、このアドレスを確認してください：\n{link}\n\n"
+            "お心当たりがない場合は、このメールを無視してください。\n",
+        ),
+        "PASSWORD_RESET": (
+            "パスワードの再設定",
+            "{minutes}分以内に次のリンクを開き、新しいパスワードを設定してください：\n{link}\n\n"
+            "お心当たりがない場合は無視してください。パスワードは変わりません。\n",
+        ),
+    },
+    "RU": {
+        "EMAIL_VERIFICATION": (
+            "Подтвердите адрес электронной почты",
+            "Откройте ссылку в течение {minutes} минут, чтобы подтвердить этот адрес:\n{link}\n\n"
+            "Если вы не регистрировались, не обращайте внимания на это письмо.\n",
+        ),
+        "PASSWORD_RESET": (
+            "Сброс пароля",
+            "Откройте ссылку в течение {minutes} минут, чтобы задать новый пароль:\n{link}\n\n"
+            "Если вы этого не просили, не обращайте внимания: пароль не изменится.\n",
+        ),
+    },
+    "FR": {
+        "EMAIL_VERIFICATION": (
+            "Confirmez votre adresse électronique",
+            "Ouvrez ce lien dans les {minutes} minutes pour confirmer cette adresse :\n{link}\n\n"
+            "Si vous ne vous êtes pas inscrit, ignorez ce message.\n",
+        ),
+        "PASSWORD_RESET": (
+            "Réinitialisez votre mot de passe",
+            "Ouvrez ce lien dans les {minutes} minutes pour choisir un nouveau mot de passe :\n"
+            "{link}\n\nSi vous ne l'avez pas demandé, ignorez ce message : votre mot de passe "
+            "ne change pas.\n",
+        ),
+    },
+    "ES": {
+        "EMAIL_VERIFICATION": (
+            "Confirme su dirección de correo",
+            "Abra este enlace en los próximos {minutes} minutos para confirmar esta dirección:\n"
+            "{link}\n\nSi no se registró, ignore este mensaje.\n",
+        ),
+        "PASSWORD_RESET": (
+            "Restablezca su contraseña",
+            "Abra este enlace en los próximos {minutes} minutos para elegir una contraseña "
+            "nueva:\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n",
+        ),
+    },
+    "AR": {
+        "EMAIL_VERIFICATION": (
+            "أكّد عنوان بريدك الإلكتروني",
+            "افتح هذا الرابط خلال {minutes} دقيقة لتأكيد هذا العنوان:\n{link}\n\n"
+            "إذا لم تسجّل، فتجاهل هذه الرسالة.\n",
+        ),
+        "PASSWORD_RESET": (
+            "إعادة تعيين كلمة المرور",
+            "افتح هذا الرابط خلال {minutes} دقيقة لاختيار كلمة مرور جديدة:\n{link}\n\n"
+            "إذا لم تطلب ذلك، فتجاهل هذه الرسالة: لن تتغير كلمة المرور.\n",
         ),
     },
 }

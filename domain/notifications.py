@@ -124,25 +124,3 @@ def retry_delay_s(attempts: int, base_s: int, cap_s: int) -> int:
     """How long a mail waits after its `attempts`-th failed attempt: base, 2 base, 4 base, ...
     up to the cap (exponential back-off)."""
     return min(cap_s, base_s * 2 ** max(0, attempts - 1))
-
-
-def negotiate(accept_language: str | None) -> str | None:
-    """The supported language an Accept-Language header prefers most (q > 0), or None."""
-    best: tuple[float, int, str] | None = None
-    for index, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        code = tag.strip().split("-")[0].upper()
-        if code not in LANGUAGES or quality <= 0:
-            continue
-        # Highest quality first, then the earliest listed.
-        key = (quality, -index, code)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    return best[2] if best else None

@@ -15,7 +15,6 @@ from domain.accounts import (
     normalise_email,
 )
 from domain.messages import N_
-from domain.notifications import negotiate
 from domain.passwords import password_problem
 from persistence import accounts as store
 from persistence import preferences as preference_store
@@ -168,7 +167,7 @@ async def sign_in(ctx: Context, email: str, password: str) -> Session:
         raise Refusal(RefusalKind.INVALID_CREDENTIALS, _FAILED_SIGNIN)
     await _password_was_right(ctx, email, reservation)
     # Mail and notifications speak the language this sign-in asked for, unless one was chosen.
-    account.signin_language = negotiate(ctx.accept_language)
+    account.signin_language = ctx.language.upper()
     await preference_store.remember_signin_language(account.id, account.signin_language)
     if ctx.services.hasher.check_needs_rehash(account.password_hash):
         await store.set_password(account, await ctx.services.hash_password(password), ctx.now())

@@ -669,3 +669,11 @@ async def test_a_notification_made_in_one_process_reaches_a_subscriber_of_anothe
                 with pytest.raises(TimeoutError):
                     message = await blind_ws.receive_json(timeout=1.5)
                     raise AssertionError(f"a helper without the scope was told: {message}")
+
+
+async def test_notify_belongs_inside_the_unit_of_work_of_the_change(app):
+    """Called outside a mutation's unit of work there is no transaction to join: refused."""
+    from resolvers.notifications import NotificationKind, notify
+
+    with pytest.raises(RuntimeError, match="unit of work"):
+        await notify(NotificationKind.WAITLIST_OFFER, about_person_id=1, subject=None)
