@@ -740,7 +740,11 @@ def label(kind: str, lang: str) -> str:
 def notification_mail(kind: str, lang: str, reference: str, link: str) -> tuple[str, str]:
     """The (subject, body) of the mail about a notification: kind, reference, link only."""
     subject, body = MAIL.get(lang) or MAIL[DEFAULT]
-    values = _Facts(label=label(kind, lang), reference=reference or "-", link=link)
+    if not reference:
+        # Nothing to refer to (a waitlist offer): the kind and the link alone.
+        subject = "{label}"
+        body = "\n".join(line for line in body.split("\n") if "{reference}" not in line)
+    values = _Facts(label=label(kind, lang), reference=reference, link=link)
     return subject.format_map(values), body.format_map(values)
 
 

@@ -45,7 +45,13 @@ async def notify(
     about a delegation, its party: the person asked, or the helper who asked). Writes their
     inbox rows and mail (as their preferences say) in the running unit of work, so they
     commit or roll back with the change; the live push and the mail worker's wake-up wait for
-    the commit. Callers pass facts (reference number, office, time, note) as text."""
+    the commit. Callers pass facts as text; the texts (domain/notification_texts.py) read
+    `reference` (the number mail carries; none: mail names the kind and the link only),
+    `office_en`/`office_zh` and `when` (resolvers.notices.place_facts), and per kind:
+    `previous` (APPOINTMENT_CHANGED), `reason` (APPOINTMENT_CANCELLED_BY_OFFICE), `status` and
+    `note` (APPLICATION_STATUS_CHANGED), `deadline`, `valid_until`, `days` (documents),
+    `helper`, `scopes` (DELEGATION_REQUESTED), `answer`, `surname` (DELEGATION_ANSWERED),
+    `expires` (WAITLIST_OFFER, CERTIFICATE_ISSUED)."""
     ctx = unit_of_work.current()
     if ctx is None:
         raise RuntimeError("notify() belongs inside the unit of work that makes the change")

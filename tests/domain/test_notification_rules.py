@@ -160,6 +160,14 @@ def test_mail_carries_the_kind_the_reference_and_the_link_only(language, kind):
     assert "{" not in subject + body
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_mail_without_a_reference_names_the_kind_and_the_link(language):
+    subject, body = texts.notification_mail("WAITLIST_OFFER", language, "", "https://x/sign-in")
+    assert subject == texts.label("WAITLIST_OFFER", language)
+    assert "https://x/sign-in" in body and "()" not in subject + body and "{" not in body
+    assert len(body.strip().split("\n")) == 3  # the kind, a blank line, the link
+
+
 def test_an_unknown_language_falls_back_to_english():
     assert texts.render("APPOINTMENT_BOOKED", "PT", FACTS) == texts.render(
         "APPOINTMENT_BOOKED", "EN", FACTS
