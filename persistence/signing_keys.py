@@ -9,6 +9,9 @@ from tortoise.transactions import in_transaction
 from persistence.models import KeyState, SigningKey
 from persistence.unique import create_unless_taken
 
+# The first key of the rotations' two-key advisory locks (the second is the purpose's hash).
+_ROTATION_LOCK_SPACE = 0x4B45
+
 
 async def keys_for(purpose: str) -> list[SigningKey]:
     return await SigningKey.filter(purpose=purpose).order_by("created_at")
@@ -49,9 +52,15 @@ async def rotate(
 
     Returns (active kid, next kid), or None when there is no NEXT key to promote.
     """
-    async with in_transaction():
-        # Locks the NEXT row on PostgreSQL, so concurrent rotations happen one after another
-        # (SQLite runs write transactions one at a time anyway).
+    async with in_transaction() as connection:
+        # Rotations of a purpose one after another (SQLite runs write transactions one at a time
+        # anyway). Locking the NEXT row alone is not enough on PostgreSQL: a rotation that waited
+        # for it keeps the lock of the row's new (ACTIVE) version after its recheck fails, and
+        # then deadlocks with the rotation that found the next NEXT row.
+        if connection.capabilities.dialect == "postgres":
+            await connection.execute_query(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", [_ROTATION_LOCK_SPACE, purpose]
+            )
         nxt = (
             await SigningKey.filter(purpose=purpose, state=KeyState.NEXT)
             .select_for_update()
