@@ -9,8 +9,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from tortoise.expressions import Q
+from tortoise.models import Model
 
-from persistence.models import Account, Appointment, Delegation, Notification
+from persistence.models import (
+    Account,
+    Application,
+    Appointment,
+    Certificate,
+    Delegation,
+    Document,
+    Notification,
+    PermanentResidentCard,
+)
 
 
 async def own_account(person_id: int) -> Account | None:
@@ -126,3 +136,27 @@ async def mark_read(
     if ids is not None:
         query = query.filter(id__in=list(ids))
     return await query.update(read_at=at)
+
+
+# The models of the records a notification's subject may be, by GraphQL type name.
+SUBJECT_MODELS: dict[str, type[Model]] = {
+    "Appointment": Appointment,
+    "Application": Application,
+    "Document": Document,
+    "PermanentResidentCard": PermanentResidentCard,
+    "Certificate": Certificate,
+}
+
+
+async def subjects(keys: Sequence[tuple[str, int]]) -> list[Model | None]:
+    """The rows of (type name, id) keys, one query per type; None for a type not listed
+    here or a row that is gone."""
+    wanted: dict[str, list[int]] = {}
+    for type_name, pk in keys:
+        if type_name in SUBJECT_MODELS:
+            wanted.setdefault(type_name, []).append(pk)
+    found: dict[tuple[str, int], Model] = {}
+    for type_name, ids in wanted.items():
+        for row in await SUBJECT_MODELS[type_name].filter(id__in=ids):
+            found[(type_name, row.pk)] = row
+    return [found.get(key) for key in keys]

@@ -6,7 +6,16 @@ import time
 
 from strawberry.dataloader import DataLoader
 
-from persistence import accounts, appointments, certificates, delegations, offices, persons, records
+from persistence import (
+    accounts,
+    appointments,
+    certificates,
+    delegations,
+    notifications,
+    offices,
+    persons,
+    records,
+)
 
 
 class Loaders:
@@ -29,6 +38,8 @@ class Loaders:
         self.pr_cards = DataLoader(load_fn=records.cards_by_person)
         self.certificates = DataLoader(load_fn=certificates.certificates_by_person)
         self.delegation = DataLoader(load_fn=delegations.delegations_by_ids)
+        # What notifications are about, by (type name, id): one query per type in a page.
+        self.notification_subject = DataLoader(load_fn=notifications.subjects)
         self.application_pages = DataLoader(load_fn=records.applications_pages)
         self.appointment_pages = DataLoader(load_fn=appointments.appointments_pages)
 

@@ -14,6 +14,8 @@ from persistence import delegations as delegation_store
 from persistence import offices as office_store
 from persistence import persons as person_store
 from persistence import records as record_store
+from persistence.models import Notification
+from persistence.notifications import SUBJECT_MODELS
 from resolvers import authorization as gate
 from resolvers import notifications
 from resolvers.authorization import is_staff
@@ -58,14 +60,32 @@ async def node_row(ctx: Context, type_name: str, pk: int) -> Any | None:
         return await notifications.notification(ctx, pk)
     if type_name not in _RECORDS:
         return None
-    load, scope, action = _RECORDS[type_name]
-    row = await load(pk)
-    if row is None:
+    load, _, _ = _RECORDS[type_name]
+    return await visible_record(ctx, type_name, await load(pk))
+
+
+async def visible_record(ctx: Context, type_name: str, row: Any | None) -> Any | None:
+    """A loaded row of one of a person's records (a type of `_RECORDS`) when the viewer may
+    see it, the read recorded in the person's trail; else None."""
+    if row is None or type_name not in _RECORDS:
         return None
+    _, scope, action = _RECORDS[type_name]
     person_id, target = _owner_and_target(type_name, row)
     if await gate.read(ctx, person_id, scope, action, target) is None:
         return None
     return row
+
+
+async def notification_subject(ctx: Context, row: Notification) -> Any | None:
+    """What a notification is about, as `node` would answer it: a person's record is loaded
+    with the other subjects of the page (one query per type) and passed through the gate."""
+    if row.subject_type is None or row.subject_id is None:
+        return None
+    if row.subject_type in SUBJECT_MODELS:
+        key = (row.subject_type, row.subject_id)
+        loaded = await ctx.loaders.notification_subject.load(key)
+        return await visible_record(ctx, row.subject_type, loaded)
+    return await node_row(ctx, row.subject_type, row.subject_id)
 
 
 async def _delegation_row(ctx: Context, type_name: str, pk: int) -> Any | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import notifications, preferences
+from resolvers import nodes, notifications, preferences
 from resolvers.context import Context
 from resolvers.rows import AccountRow, NotificationRow
 from schema.common import (
@@ -145,12 +145,10 @@ class Notification(Node):
         "certificate it is about, answered like `node` (null when not the viewer's to see)."
     )
     async def subject(self, info: Info) -> Node | None:
-        if self.row.subject_type is None or self.row.subject_id is None:
-            return None
-        from schema.query import resolve_node
+        from schema.query import typed_node
 
-        global_id = to_global_id(self.row.subject_type, self.row.subject_id)
-        return await resolve_node(info.context, global_id)
+        row = await nodes.notification_subject(info.context, self.row)
+        return await typed_node(info.context, self.row.subject_type or "", row)
 
 
 @strawberry.type(description="A notification in a list.")

@@ -67,7 +67,11 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
     if decoded is None:
         return None
     type_name, pk = decoded
-    row = await node_resolvers.node_row(ctx, type_name, pk)
+    return await typed_node(ctx, type_name, await node_resolvers.node_row(ctx, type_name, pk))
+
+
+async def typed_node(ctx: Context, type_name: str, row: Any | None) -> Node | None:
+    """The schema type of a row `node_row` let through (None stays None)."""
     if row is None:
         return None
     if type_name == "Account":

@@ -677,3 +677,38 @@ async def test_notify_belongs_inside_the_unit_of_work_of_the_change(app):
 
     with pytest.raises(RuntimeError, match="unit of work"):
         await notify(NotificationKind.WAITLIST_OFFER, about_person_id=1, subject=None)
+
+
+async def _statements(client: httpx.AsyncClient, token: str) -> int:
+    response = await client.post(
+        "/graphql",
+        json={"query": INBOX, "variables": {"first": 100}},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    return int(response.headers["x-sql-statements"])
+
+
+async def test_an_inbox_page_takes_as_many_statements_with_one_notification_as_with_many(client):
+    """Person and subject of every notification of a page come in batches (one query per
+    type), for the person and for a helper: the count does not grow with the page."""
+    one = await member_with_person(client)
+    helper_of_one, _ = await helper_of(client, one, ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"])
+    many = await member_with_person(client)
+    helper_of_many, _ = await helper_of(client, many, ["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS"])
+    await book_open_slot(client, one.token, one.person.id)
+    application = await record_application(client, one.person.id)
+    await move_application(client, application["id"], "ACCEPTED")
+    for service in ("VISA_EXTENSION", "VISA_RENEWAL", "STAY_PERMIT_EXTENSION"):
+        await book_open_slot(client, many.token, many.person.id, service)
+    for _ in range(3):
+        application = await record_application(client, many.person.id)
+        await move_application(client, application["id"], "ACCEPTED", "UNDER_REVIEW")
+    assert (
+        len((await inbox(client, many.token))["edges"])
+        >= 4 * len((await inbox(client, one.token))["edges"]) - 4
+    )
+    assert await _statements(client, one.token) == await _statements(client, many.token)
+    assert await _statements(client, helper_of_one.token) == await _statements(
+        client, helper_of_many.token
+    )
