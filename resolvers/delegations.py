@@ -12,11 +12,11 @@ from domain.delegation import (
     scope_problem,
 )
 from domain.identifiers import normalise_nationality
+from domain.messages import N_, N_plural
 from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation
 from resolvers import authorization as gate
-from resolvers import notices
 from resolvers import notices
 from resolvers.authorization import is_staff
 from resolvers.context import Context
@@ -103,7 +103,11 @@ async def add_dependant(
     if len(held) >= limit:
         raise Refusal(
             RefusalKind.LIMIT_REACHED,
-            f"You can assist at most {limit} people at a time.",
+            N_plural(
+                "You can assist at most %(count)s person at a time.",
+                "You can assist at most %(count)s people at a time.",
+                limit,
+            ),
             {"limit": limit},
         )
     has_account = await account_store.person_has_account(person.id)
