@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tortoise import connections
-
 from persistence.models import AuditEvent
 
 # Rows per INSERT: far below SQLite's 32,766 parameters at 7 columns a row.
@@ -27,7 +25,7 @@ async def write_audit(events: list[AuditEvent]) -> None:
     bulk_create sends one statement per row on PostgreSQL, inside a BEGIN and a COMMIT.)"""
     if not events:
         return
-    client = connections.get("default")
+    client = AuditEvent._choose_db(for_write=True)
     postgres = client.capabilities.dialect == "postgres"
     meta = AuditEvent._meta
     names = [n for n in meta.fields_db_projection if n != meta.pk_attr]

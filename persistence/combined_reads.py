@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
@@ -199,7 +198,8 @@ class Combiner:
         self._senders: set[asyncio.Task] = set()
 
     async def select(self, batch: Batch) -> list[Model]:
-        client = connections.get("default")
+        # Where Tortoise itself would read the model from (a read replica's router included).
+        client = batch.model._choose_db()
         loop = asyncio.get_running_loop()
         waiting = self._waiting.get(client)
         if waiting is None:
@@ -274,5 +274,5 @@ async def select(
     batch = Batch(model, conditions, tuple(order), offset, limit)
     combiner = _combiner.get()
     if combiner is None:
-        return (await _send(connections.get("default"), [batch]))[0]  # type: ignore[return-value]
+        return (await _send(model._choose_db(), [batch]))[0]  # type: ignore[return-value]
     return await combiner.select(batch)  # type: ignore[return-value]
