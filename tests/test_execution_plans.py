@@ -20,7 +20,8 @@ from typing import Annotated, Any
 
 import pytest
 import strawberry
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import FieldExtension, MaxTokensLimiter, SchemaExtension
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
 from resolvers.metrics import REGISTRY
@@ -35,6 +36,12 @@ class Color(Enum):
     RED = "red"
     GREEN = "green"
     BLUE = "blue"
+
+
+class Shade(Enum):
+    """Not in the schema: its members are no Color."""
+
+    RED = "red"
 
 
 @strawberry.interface
@@ -79,6 +86,23 @@ class Outer:
     at: datetime | None = None
 
 
+class NotForYou(BasePermission):
+    message = "Not for you."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return bool(kwargs.get("please"))
+
+
+class Exclaim(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return f"{next_(source, info, **kwargs)}!"
+
+
+def rooted(root: Item, info: strawberry.Info, times: int = 1) -> str:
+    """A resolver outside the class: the source comes as `root`, with the info."""
+    return f"{root.id}x{times} at {info.path.key}"
+
+
 @strawberry.type
 class Item:
     id: strawberry.ID
@@ -109,6 +133,21 @@ class Item:
     @strawberry.field
     def scaled(self, by: int = 2) -> int | None:
         return None if self.value is None else self.value * by
+
+    rooted: str = strawberry.field(resolver=rooted)
+
+    @strawberry.field(permission_classes=[NotForYou])
+    def secret(self, please: bool = False) -> str | None:
+        return f"secret of {self.id}"
+
+    @strawberry.field(extensions=[Exclaim()])
+    def loud(self, tone: Color = Color.RED) -> str:
+        return f"{self.id} in {tone.name}"
+
+    @strawberry.field
+    @staticmethod
+    def constant(parent: strawberry.Parent[Item], word: str = "same") -> str:
+        return f"{word} for {parent.id}"
 
 
 ITEMS = [Item(id=strawberry.ID("i1"), value=1), Item(id=strawberry.ID("i2"), value=None)]
@@ -193,7 +232,11 @@ class Query:
 
     @strawberry.field
     def colors(self) -> list[Color]:
-        return [Color.BLUE, Color.RED]
+        return [Color.BLUE, Color.RED, Color.BLUE]
+
+    @strawberry.field
+    def wrong_colors(self) -> list[Color | None]:
+        return [Color.RED, Shade.RED, "GREEN", "green"]  # type: ignore[list-item]
 
     @strawberry.field
     def echo(self, o: Outer) -> JSON:
@@ -361,6 +404,7 @@ CORNERS: dict[str, tuple[str, dict[str, Any] | None]] = {
         "{ colors default: color lit: color(c: RED) }",
         None,
     ),
+    "values that are no member of the enum": ("{ wrongColors colors }", None),
     "enum from a variable": ("query ($c: Color!) { color(c: $c) }", {"c": "BLUE"}),
     "default argument values": ('{ greet twice: greet(times: 2) other: greet(name: "Ada") }', None),
     "variables with defaults, given and not given": (
@@ -385,6 +429,14 @@ CORNERS: dict[str, tuple[str, dict[str, Any] | None]] = {
     "a variable that does not coerce": ("query ($n: Int) { slowNumber(n: $n) }", {"n": "many"}),
     "mutations run one after the other": ("mutation { first second again: first }", None),
     "a failing mutation among others": ("mutation { first fails second }", None),
+    "resolvers with root, parent, info, permissions and field extensions": (
+        """query ($p: Boolean) {
+          items { rooted twice: rooted(times: 2) secret allowed: secret(please: true)
+                  maybe: secret(please: $p) loud quiet: loud(tone: BLUE) constant
+                  other: constant(word: "other") }
+        }""",
+        {"p": False},
+    ),
     "introspection": (
         """{ __schema { queryType { name } types { name kind } }
              __type(name: "Dog") { name interfaces { name }

@@ -23,6 +23,7 @@ from uuid import UUID
 from graphql import (
     GraphQLAbstractType,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
     GraphQLID,
@@ -45,6 +46,8 @@ from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
 from graphql.execution.executor import invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
+
+from schema.execution.resolver_calls import resolver_call
 
 if TYPE_CHECKING:
     from schema.execution.executor import PlanExecutor
@@ -247,7 +250,8 @@ def compile_step(
 
 def runner(step: Step) -> Runner:
     """How a step resolves its value: a constant for `__typename`, an attribute read for a
-    field without a resolver, else a call of the field's resolver with its arguments."""
+    field without a resolver, else a call of the field's resolver with its arguments (past
+    Strawberry's generic wrapper where that would only pass them on, resolver_calls.py)."""
     key, parent_name = step.key, step.parent_type.name
     field_def = step.field_def
     if step.node.name.value == "__typename":
@@ -261,6 +265,24 @@ def runner(step: Step) -> Runner:
     needs_info = _needs_info(step.return_type)
     if attribute is not None:
         return _attribute_runner(step, attribute, needs_info)
+
+    direct = resolver_call(field_def)
+    if direct is not None:
+
+        def call_direct(executor: PlanExecutor, source: Any, parent_path: Path | None) -> Any:
+            path = Path(parent_path, key, parent_name)
+            info = executor.build_resolve_info(field_def, step.nodes, step.parent_type, path)
+            try:
+                arguments = step.arguments
+                if arguments is None:
+                    arguments = executor.plan_arguments(step)
+                result = direct(source, info, arguments)
+            except Exception as raw_error:
+                executor.handle_field_error(raw_error, field_def.type, step.details, path)
+                return None
+            return executor.plan_complete(step, info, path, result)
+
+        return call_direct
 
     def call(executor: PlanExecutor, source: Any, parent_path: Path | None) -> Any:
         path = Path(parent_path, key, parent_name)
@@ -348,6 +370,8 @@ def _null_error(step: Step) -> TypeError:
 
 
 def _leaf_completer(step: Step, type_: GraphQLLeafType, non_null: bool) -> Completer:
+    if isinstance(type_, GraphQLEnumType):
+        return _enum_completer(step, type_, non_null)
     fast = _fast_class(type_)
     coerce = type_.coerce_output_value
 
@@ -369,6 +393,37 @@ def _leaf_completer(step: Step, type_: GraphQLLeafType, non_null: bool) -> Compl
         return coerced
 
     return complete_leaf
+
+
+def _enum_completer(step: Step, type_: GraphQLEnumType, non_null: bool) -> Completer:
+    """An enum's name for a Python enum member, looked up once per member: Strawberry's enum
+    type scans all its values on every call."""
+    coerce = type_.coerce_output_value
+    names: dict[tuple[type, Enum], Any] = {}
+
+    def complete_enum(executor: PlanExecutor, info: Any, path: Path, result: Any) -> Any:
+        if isinstance(result, Enum):
+            # By class too: members of two str-valued enums may be equal to each other.
+            key = (result.__class__, result)
+            name = names.get(key)
+            if name is None:
+                name = coerce(result)
+                if name is Undefined or name is None:
+                    return executor.complete_leaf_value(type_, result)
+                names[key] = name
+            return name
+        if isinstance(result, Exception):
+            raise result
+        if result is None or result is Undefined:
+            if non_null:
+                raise _null_error(step)
+            return None
+        coerced = coerce(result)
+        if coerced is Undefined or coerced is None:
+            return executor.complete_leaf_value(type_, result)
+        return coerced
+
+    return complete_enum
 
 
 def _object_completer(step: Step, type_: GraphQLObjectType, non_null: bool) -> Completer:
