@@ -232,6 +232,12 @@ class Settings:
     demo_password: str = "demo-pass-2024"  # noqa: S105
 
     def __post_init__(self) -> None:
+    # Waitlist: an offer holds its place this long (counted from 08:00 office time when made
+    # between 22:00 and 08:00); the expiry loop looks for offers that ran out this often
+    # (reading or booking a line's slots also ends them at once).
+    waitlist_hold_minutes: int = 30
+    waitlist_every_seconds: int = 30
+
         # Settings built in code (tests, benchmarks) name the environment as text.
         object.__setattr__(self, "app_env", _app_env("APP_ENV", str(self.app_env)))
 
@@ -328,6 +334,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raw = environ.get(name)
         if f.name in NOT_FROM_ENVIRONMENT or raw is None or raw == "":
             continue
+    "waitlist_hold_minutes": _positive,
+    "waitlist_every_seconds": _positive,
         parse = _PARSE_FIELD.get(f.name) or _PARSE_TYPE[str(f.type)]
         values[f.name] = parse(name, raw)
     if "public_base_url" not in values:

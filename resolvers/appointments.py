@@ -38,7 +38,7 @@ from persistence.models import (
 )
 from persistence.rate_limits import Quota
 from resolvers import authorization as gate
-from resolvers import notices
+from resolvers import notices, unit_of_work, waitlist_offers
 from resolvers.authorization import ActorKind, Grant, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -118,12 +118,27 @@ async def available_slots(
         return []
     range_start, _ = store.local_day_bounds(start, tz)
     _, range_end = store.local_day_bounds(last, tz)
+    await _expire_offers_before_reading(ctx, waitlist_offers.line_of(office.id, service), p)
     return await store.open_slots(
         office.id, SERVICE_GROUPS[service], range_start, range_end, ctx.now() + p.min_lead
     )
 
 
-async def _rate_limit(ctx: Context) -> None:
+async def _expire_offers_before_reading(
+    ctx: Context, line: waitlist_offers.Line, p: BookingPolicy
+) -> None:
+    """Waitlist offers of the line that ran out pass on (or free their places) before its
+    slots are shown, whatever the expiry loop's timing: in a unit of work of its own, as
+    this is a read."""
+
+    async def work() -> int:
+        return await waitlist_offers.expire_due(ctx, [line], p)
+
+    await unit_of_work.run(ctx, work)
+
+
+async def charge_booking_attempt(ctx: Context) -> None:
+    """Count one booking attempt of the signed-in account (RateLimited past the limit)."""
     assert ctx.account is not None
     s = ctx.settings
     # Checked and counted in one step, so concurrent attempts cannot outrun the limit.
@@ -188,7 +203,9 @@ async def _remember_outcome(record: IdempotencyRecord | None, appointment: Appoi
         await record.save(update_fields=["outcome"])
 
 
-async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot:
+async def bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot:
+    """The slot, when the booking rules let it be booked now for the service (whether a place
+    is left is decided when taking it); else the refusal."""
     slot = await store.slot(slot_id) if slot_id is not None else None
     if slot is None or not slot.open:
         raise Refusal(RefusalKind.SLOT_UNAVAILABLE, N_("This slot does not exist or is closed."))
@@ -213,7 +230,7 @@ async def _bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slo
     return slot
 
 
-def _already_booked(existing: Appointment | None) -> Refusal:
+def already_booked(existing: Appointment | None) -> Refusal:
     if existing is None:
         message = N_("An appointment for this service is already booked.")
     else:
@@ -231,12 +248,18 @@ def _full() -> Refusal:
     )
 
 
-async def _place_appointment(
-    ctx: Context, grant: Grant, slot: Slot, service: str, **extra: object
+async def place_appointment(
+    ctx: Context,
+    grant: Grant,
+    slot: Slot,
+    service: str,
+    take: Callable[[int], Awaitable[bool]] = store.take_place,
+    **extra: object,
 ) -> Appointment:
-    """Take a place in the slot and create the appointment; raises to roll back on failure."""
+    """Take a place in the slot (with `take`: a free place, or a waitlist offer's held one)
+    and create the appointment; raises to roll back on failure."""
     assert ctx.account is not None
-    if not await store.take_place(slot.id):
+    if not await take(slot.id):
         raise _full()
     try:
         return await store.create_appointment(
@@ -258,11 +281,11 @@ async def _place_appointment(
         # A concurrent booking won; read it after this transaction has rolled back.
         applicant_id = grant.person_id
 
-        async def already_booked() -> Refusal:
+        async def booked_meanwhile() -> Refusal:
             existing = await store.active_appointment(applicant_id, service)
-            return _already_booked(existing)
+            return already_booked(existing)
 
-        raise Replay(already_booked) from exc
+        raise Replay(booked_meanwhile) from exc
 
 
 async def book(
@@ -274,7 +297,7 @@ async def book(
     idempotency_key: str | None,
 ) -> Appointment:
     grant = await gate.require(ctx, person_id, BOOK)
-    await _rate_limit(ctx)
+    await charge_booking_attempt(ctx)
     record = await _claim_key(
         ctx,
         "bookAppointment",
@@ -283,12 +306,15 @@ async def book(
     )
     existing = await store.active_appointment(grant.person_id, service)
     if existing is not None:
-        raise _already_booked(existing)
+        raise already_booked(existing)
     reason = eligibility_refusal(service, frozenset())
     if reason:
         raise invalid(reason, "service")
-    slot = await _bookable_slot(ctx, slot_id, service)
-    appointment = await _place_appointment(ctx, grant, slot, service)
+    slot = await bookable_slot(ctx, slot_id, service)
+    p = policy(ctx)
+    waiting = await waitlist_offers.before_booking(ctx, slot, grant.person_id, service, p)
+    appointment = await place_appointment(ctx, grant, slot, service)
+    await waitlist_offers.after_booking(ctx, waiting, appointment, p)
     await notices.appointment_booked(appointment)
     await _remember_outcome(record, appointment)
     gate.acted(ctx, grant, "BOOK_APPOINTMENT", appointment.reference)
@@ -311,10 +337,15 @@ async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
     reason = cancel_refusal(facts_of(appointment), ctx.now())
     if reason:
         raise Refusal(RefusalKind.CHANGE_WINDOW_CLOSED, reason)
+    # The line first: the freed place is offered to the waitlist before anyone else sees it.
+    await waitlist_offers.lock(
+        [waitlist_offers.line_of(appointment.office_id, appointment.service)]
+    )
     if await store.change_status(
         appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED
     ):
         await store.free_place(appointment.slot_id)
+        await waitlist_offers.offer_freed(ctx, appointment.slot_id, policy(ctx))
     gate.acted(ctx, grant, "CANCEL_APPOINTMENT", appointment.reference)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None
@@ -325,7 +356,7 @@ async def reschedule(
     ctx: Context, *, appointment_id: int | None, slot_id: int | None, idempotency_key: str | None
 ) -> tuple[Appointment, Appointment]:
     old, grant = await _owned_appointment(ctx, appointment_id)
-    await _rate_limit(ctx)
+    await charge_booking_attempt(ctx)
     record = await _claim_key(
         ctx,
         "rescheduleAppointment",
@@ -343,7 +374,13 @@ async def reschedule(
         raise Refusal(kind, refusal.message)
     if slot_id == old.slot_id:
         raise invalid(N_("Choose a different slot."), "slotId")
-    slot = await _bookable_slot(ctx, slot_id, old.service)
+    slot = await bookable_slot(ctx, slot_id, old.service)
+    p = policy(ctx)
+    # Both lines first: the place left is offered to the waitlist in this unit of work, and
+    # offers of the new slot's line that ran out end before it is booked.
+    old_line = waitlist_offers.line_of(old.office_id, old.service)
+    await waitlist_offers.lock([old_line, (slot.office_id, slot.service_group)])
+    await waitlist_offers.expire_due(ctx, [(slot.office_id, slot.service_group)], p)
     if not await store.change_status(
         old.id, AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULED
     ):
@@ -351,7 +388,7 @@ async def reschedule(
             RefusalKind.CHANGE_WINDOW_CLOSED, N_("This appointment changed meanwhile; reload it.")
         )
     await store.free_place(old.slot_id)
-    new = await _place_appointment(
+    new = await place_appointment(
         ctx,
         grant,
         slot,
@@ -359,6 +396,7 @@ async def reschedule(
         reschedule_count=old.reschedule_count + 1,
         rescheduled_from_id=old.id,
     )
+    await waitlist_offers.offer_freed(ctx, old.slot_id, p)
     await _remember_outcome(record, new)
     await notices.appointment_changed(new, old)
     gate.acted(ctx, grant, "RESCHEDULE_APPOINTMENT", f"{old.reference}->{new.reference}")
@@ -418,9 +456,12 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
         raise invalid(N_("A closure cannot be added in the past."), "date")
     if await office_store.closure_on(office.id, day) is not None:
         raise invalid(N_("The office is already closed on that day."), "date")
+    # The office's lines first: offers held in the closed slots go back in line.
+    await waitlist_offers.lock(waitlist_offers.office_lines(office.id))
     await office_store.add_closure(office.id, day, reason)
     start, end = store.local_day_bounds(day, tz)
     cancelled = await store.close_day(office.id, start, end)
+    await waitlist_offers.after_closure(ctx, office.id, start, end, policy(ctx))
     await notices.office_closed(office.id, start, end, reason)
     ctx.after_commit(ctx.services.public_data_changed)
     return ClosureAdded(day=day, reason=reason, cancelled=cancelled)

@@ -35,6 +35,9 @@ class RefusalKind(Enum):
     NOT_PERMANENT_RESIDENT = auto()
     INVALID_TRANSITION = auto()
     INVALID_TOKEN = auto()
+    ALREADY_WAITING = auto()
+    PLACES_AVAILABLE = auto()
+    OFFER_EXPIRED = auto()
 
 
 @dataclass

@@ -79,9 +79,13 @@ class Slot(Node):
     async def ends_at(self, info: Info) -> datetime:
         return await office_time(info.context, self.row.office_id, self.row.ends_at)
 
-    @strawberry.field(description="Places left.")
+    @strawberry.field(
+        description="Places left: neither booked nor held for a waitlist offer (a held place "
+        "is bookable only by accepting that offer)."
+    )
     def remaining(self) -> int:
-        return max(0, self.row.capacity - self.row.booked) if self.row.open else 0
+        free = self.row.capacity - self.row.booked - self.row.held
+        return max(0, free) if self.row.open else 0
 
     @strawberry.field(
         description="True when the State Council has not yet published this year's holidays: "

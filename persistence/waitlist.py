@@ -1,0 +1,270 @@
+"""Waitlist entries and the places held for their offers: the line of an office and service
+group, the conditional writes that offer, hold, pass on and book, and the lock that keeps each
+line's changes one at a time.
+
+Every write that changes a line (joining, offering a freed place, ending an offer) runs in a
+transaction that first takes the line's lock (`lock_lines`), before any slot or entry row: so
+a join never misses a place freed at the same moment, and no two transactions wait for each
+other's rows in opposite orders (PostgreSQL); SQLite runs one transaction at a time anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from domain.booking import SERVICE_GROUPS
+from domain.waitlist import IN_LINE, OFFERED, WAITING
+from persistence.models import Slot, WaitlistEntry
+
+# The first key of the lines' advisory locks (the second is the line's own); two-key locks
+# live apart from the one-key locks other jobs take.
+_LOCK_SPACE = 0x5741
+
+
+class AlreadyInLine(Exception):
+    """The applicant already has an entry in line for the service."""
+
+
+def _line_key(office_id: int, group: str) -> int:
+    groups = sorted(set(SERVICE_GROUPS.values()))
+    return office_id * len(groups) + groups.index(group)
+
+
+def _postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+async def lock_lines(lines: Iterable[tuple[int, str]]) -> None:
+    """Take the locks of these (office, service group) lines until the transaction ends, in
+    one order for everyone. Call inside a transaction, before touching their slots or
+    entries."""
+    if not _postgres():
+        return
+    client = connections.get("default")
+    for office_id, group in sorted(set(lines)):
+        await client.execute_query(
+            "SELECT pg_advisory_xact_lock($1, $2)", [_LOCK_SPACE, _line_key(office_id, group)]
+        )
+
+
+async def try_lock_line(office_id: int, group: str) -> bool:
+    """Take the line's lock if nobody holds it (False: another transaction is working on the
+    line now, and will do what this one would)."""
+    if not _postgres():
+        return True
+    _, rows = await connections.get("default").execute_query(
+        "SELECT pg_try_advisory_xact_lock($1, $2) AS got",
+        [_LOCK_SPACE, _line_key(office_id, group)],
+    )
+    return bool(rows[0]["got"])
+
+
+# ------------------------------------------------------------------------------ entries
+
+
+async def entry(entry_id: int) -> WaitlistEntry | None:
+    return await WaitlistEntry.get_or_none(id=entry_id)
+
+
+async def in_line(applicant_id: int, service: str) -> WaitlistEntry | None:
+    """The applicant's entry in line (WAITING or OFFERED) for the service, if any."""
+    return await WaitlistEntry.filter(
+        applicant_id=applicant_id, service=service, status__in=list(IN_LINE)
+    ).first()
+
+
+async def create_entry(**values: object) -> WaitlistEntry:
+    try:
+        return await WaitlistEntry.create(**values)
+    except IntegrityError as exc:
+        if "active_key" in str(exc):
+            raise AlreadyInLine from exc
+        raise
+
+
+async def entries_of(person_id: int) -> list[WaitlistEntry]:
+    """The person's entries, newest first."""
+    return await WaitlistEntry.filter(applicant_id=person_id).order_by("-created_at", "-id")
+
+
+async def positions(entries: Sequence[WaitlistEntry]) -> dict[int, int]:
+    """Each WAITING entry's place in its line: 1 + the WAITING entries of the same office and
+    service that joined before it."""
+    found: dict[int, int] = {}
+    for row in entries:
+        if row.status == WAITING:
+            ahead = await WaitlistEntry.filter(
+                office_id=row.office_id,
+                service_group=row.service_group,
+                status=WAITING,
+                service=row.service,
+                id__lt=row.id,
+            ).count()
+            found[row.id] = ahead + 1
+    return found
+
+
+async def waiting_for_day(
+    office_id: int, group: str, day: date, limit: int = 20
+) -> list[WaitlistEntry]:
+    """The first WAITING entries of the line (join order) whose range holds `day`."""
+    return (
+        await WaitlistEntry.filter(
+            office_id=office_id,
+            service_group=group,
+            status=WAITING,
+            first_day__lte=day,
+            last_day__gte=day,
+        )
+        .order_by("id")
+        .limit(limit)
+    )
+
+
+async def waiting_in_line(office_id: int, group: str) -> list[WaitlistEntry]:
+    """Every WAITING entry of the line, in join order."""
+    return await WaitlistEntry.filter(
+        office_id=office_id, service_group=group, status=WAITING
+    ).order_by("id")
+
+
+async def lines_waiting(office_ids: Sequence[int] | None = None) -> list[tuple[int, str]]:
+    """The (office, service group) lines with someone WAITING."""
+    query = WaitlistEntry.filter(status=WAITING)
+    if office_ids is not None:
+        query = query.filter(office_id__in=list(office_ids))
+    rows = await query.distinct().values_list("office_id", "service_group")
+    return sorted({(int(o), str(g)) for o, g in rows})
+
+
+async def claim_for_offer(entry_id: int, slot_id: int, now: datetime, expires: datetime) -> bool:
+    """WAITING -> OFFERED with the slot's place, only if the entry is still WAITING."""
+    return (
+        await WaitlistEntry.filter(id=entry_id, status=WAITING).update(
+            status=OFFERED, offer_slot_id=slot_id, offered_at=now, offer_expires_at=expires
+        )
+        == 1
+    )
+
+
+async def end_offer(entry_id: int, status: str, now: datetime, **extra: object) -> bool:
+    """OFFERED -> `status` (BOOKED, EXPIRED, LEFT), only if the entry still holds its offer.
+    The hold on the slot is the caller's to pass on or turn into a booking."""
+    return (
+        await WaitlistEntry.filter(id=entry_id, status=OFFERED).update(
+            status=status, active_key=None, ended_at=now, **extra
+        )
+        == 1
+    )
+
+
+async def end_waiting(entry_id: int, status: str, now: datetime, **extra: object) -> bool:
+    """WAITING -> `status` (LEFT, BOOKED), only if the entry is still WAITING."""
+    return (
+        await WaitlistEntry.filter(id=entry_id, status=WAITING).update(
+            status=status, active_key=None, ended_at=now, **extra
+        )
+        == 1
+    )
+
+
+async def back_in_line(entry_ids: Sequence[int]) -> int:
+    """OFFERED -> WAITING (their place in line is their id, so it is kept)."""
+    if not entry_ids:
+        return 0
+    return await WaitlistEntry.filter(id__in=list(entry_ids), status=OFFERED).update(
+        status=WAITING, offer_slot_id=None, offered_at=None, offer_expires_at=None
+    )
+
+
+async def offers_between(office_id: int, start: datetime, end: datetime) -> list[WaitlistEntry]:
+    """OFFERED entries of the office holding a place in a slot starting in [start, end)."""
+    return await WaitlistEntry.filter(
+        office_id=office_id,
+        status=OFFERED,
+        offer_slot__starts_at__gte=start,
+        offer_slot__starts_at__lt=end,
+    ).order_by("id")
+
+
+async def has_run_out(office_id: int, group: str, now: datetime) -> bool:
+    """Whether an offer of the line has run out and is still held."""
+    return await WaitlistEntry.filter(
+        office_id=office_id, service_group=group, status=OFFERED, offer_expires_at__lte=now
+    ).exists()
+
+
+async def run_out(
+    office_id: int, group: str, now: datetime, limit: int = 100
+) -> list[WaitlistEntry]:
+    """The line's offers that have run out, claimed for this transaction: on PostgreSQL
+    locked with FOR UPDATE SKIP LOCKED (rows another transaction is ending are left to it),
+    on SQLite read by the one writer; ending each is still a conditional update."""
+    return (
+        await WaitlistEntry.filter(
+            office_id=office_id, service_group=group, status=OFFERED, offer_expires_at__lte=now
+        )
+        .order_by("id")
+        .limit(limit)
+        .select_for_update(skip_locked=True)
+    )
+
+
+async def lines_run_out(now: datetime) -> list[tuple[int, str]]:
+    """The (office, service group) lines with an offer that has run out."""
+    rows = (
+        await WaitlistEntry.filter(status=OFFERED, offer_expires_at__lte=now)
+        .distinct()
+        .values_list("office_id", "service_group")
+    )
+    return sorted({(int(o), str(g)) for o, g in rows})
+
+
+# ---------------------------------------------------------------------------- held places
+
+
+async def first_free_place(
+    office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
+) -> Slot | None:
+    """The earliest open slot of the line starting in [start, end), not before `earliest`,
+    with a place neither booked nor held."""
+    return (
+        await Slot.filter(
+            office_id=office_id,
+            service_group=group,
+            open=True,
+            starts_at__gte=max(start, earliest),
+            starts_at__lt=end,
+            booked__lt=F("capacity") - F("held"),
+        )
+        .order_by("starts_at")
+        .first()
+    )
+
+
+async def hold_place(slot_id: int) -> bool:
+    """Hold one of the slot's places for an offer, if one is free: the same condition as a
+    booking's, decided by the database."""
+    return (
+        await Slot.filter(id=slot_id, open=True, booked__lt=F("capacity") - F("held")).update(
+            held=F("held") + 1
+        )
+        == 1
+    )
+
+
+async def release_hold(slot_id: int) -> None:
+    await Slot.filter(id=slot_id, held__gt=0).update(held=F("held") - 1)
+
+
+async def hold_to_booking(slot_id: int) -> bool:
+    """Turn one held place of the slot into a booked one, in one statement."""
+    return (
+        await Slot.filter(id=slot_id, held__gt=0).update(held=F("held") - 1, booked=F("booked") + 1)
+        == 1
+    )

@@ -1,0 +1,220 @@
+"""Offers to the waitlist: a freed place is held, in the unit of work that frees it, for the
+first WAITING entry whose range holds it, and they hear of it; an offer that runs out or is
+declined passes to the next in line. Used by every path that frees, books or closes places.
+
+Every function here runs inside a unit of work whose lines are locked first (`lock`), before
+any slot or entry row is touched (see persistence/waitlist.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.booking import SERVICE_GROUPS, BookingPolicy, horizon_end
+from domain.waitlist import BOOKED, EXPIRED, OFFERED, WAITING, Candidate, next_in_line
+from domain.waitlist import offer_expires as expiry_of_offer
+from persistence import appointments as slot_store
+from persistence import offices as office_store
+from persistence import waitlist as store
+from persistence.models import Appointment, NotificationKind, Office, Slot, WaitlistEntry
+from resolvers.context import Context
+from resolvers.notices import local_time, place_facts
+from resolvers.notifications import notify
+
+Line = tuple[int, str]
+
+
+def line_of(office_id: int, service: str) -> Line:
+    """The line (office, service group) an entry or appointment for `service` stands in."""
+    return office_id, SERVICE_GROUPS[service]
+
+
+async def lock(lines: Iterable[Line]) -> None:
+    """Take these lines' locks for the rest of the unit of work, before touching their slots
+    or entries."""
+    await store.lock_lines(lines)
+
+
+def hold_time(ctx: Context) -> timedelta:
+    return timedelta(minutes=ctx.settings.waitlist_hold_minutes)
+
+
+async def _bookable_window(
+    ctx: Context, slot: Slot, policy: BookingPolicy
+) -> tuple[Office, datetime] | None:
+    """The slot's office and the last moment the slot may be booked, when it may be booked
+    now (open, far enough ahead, within the horizon); else None."""
+    if not slot.open:
+        return None
+    office = await office_store.office(slot.office_id)
+    assert office is not None
+    last_bookable_at = slot.starts_at - policy.min_lead
+    if ctx.now() > last_bookable_at:
+        return None
+    day = slot.starts_at.astimezone(ZoneInfo(office.time_zone)).date()
+    if day > horizon_end(ctx.today(office), ctx.services.calendar, policy):
+        return None
+    return office, last_bookable_at
+
+
+async def offer_freed(ctx: Context, slot_id: int, policy: BookingPolicy) -> WaitlistEntry | None:
+    """A place of the slot was freed in this unit of work: hold it for the first WAITING
+    entry of the slot's line whose range holds the slot's day, and tell them. None when nobody
+    waits for it, or it cannot be booked any more: the place stays free."""
+    slot = await slot_store.slot(slot_id)
+    if slot is None:
+        return None
+    window = await _bookable_window(ctx, slot, policy)
+    if window is None:
+        return None
+    office, last_bookable_at = window
+    day = slot.starts_at.astimezone(ZoneInfo(office.time_zone)).date()
+    while True:
+        rows = await store.waiting_for_day(slot.office_id, slot.service_group, day)
+        chosen = next_in_line((Candidate(r.id, r.first_day, r.last_day) for r in rows), day)
+        if chosen is None:
+            return None
+        entry = next(r for r in rows if r.id == chosen.entry_id)
+        if await _offer(ctx, entry, slot, office, last_bookable_at):
+            return entry
+        if not await _has_free_place(slot.id):
+            return None
+
+
+async def _has_free_place(slot_id: int) -> bool:
+    slot = await slot_store.slot(slot_id)
+    return slot is not None and slot.open and slot.booked + slot.held < slot.capacity
+
+
+async def _offer(
+    ctx: Context, entry: WaitlistEntry, slot: Slot, office: Office, last_bookable_at: datetime
+) -> bool:
+    """Hold a place of the slot for the entry and tell its applicant (and their helpers);
+    False, holding nothing, when the slot has no free place or the entry stopped waiting."""
+    if not await store.hold_place(slot.id):
+        return False
+    now = ctx.now()
+    expires = expiry_of_offer(now, ZoneInfo(office.time_zone), hold_time(ctx), last_bookable_at)
+    if not await store.claim_for_offer(entry.id, slot.id, now, expires):
+        await store.release_hold(slot.id)
+        return False
+    entry.status, entry.offer_slot_id = OFFERED, slot.id
+    entry.offered_at, entry.offer_expires_at = now, expires
+    await notify(
+        NotificationKind.WAITLIST_OFFER,
+        about_person_id=entry.applicant_id,
+        subject=("WaitlistEntry", entry.id),
+        facts={
+            **place_facts(office, slot.starts_at),
+            "expires": local_time(expires, office.time_zone),
+        },
+    )
+    return True
+
+
+async def pass_on(ctx: Context, slot_id: int, policy: BookingPolicy) -> WaitlistEntry | None:
+    """An offer on the slot ended without a booking: its held place goes to the next in
+    line, or becomes free when nobody waits for it."""
+    await store.release_hold(slot_id)
+    return await offer_freed(ctx, slot_id, policy)
+
+
+async def expire(ctx: Context, line: Line, policy: BookingPolicy) -> int:
+    """End the line's offers that have run out (EXPIRED) and pass their places on; how many
+    ended. The line must be locked."""
+    now = ctx.now()
+    ended = 0
+    for row in await store.run_out(*line, now):
+        if await store.end_offer(row.id, EXPIRED, now) and row.offer_slot_id is not None:
+            ended += 1
+            await pass_on(ctx, row.offer_slot_id, policy)
+    return ended
+
+
+async def expire_due(ctx: Context, lines: Iterable[Line], policy: BookingPolicy) -> int:
+    """Lazily, before slots of these lines are read or booked: end the offers that have run
+    out, so that what is shown and booked never waits for the expiry loop. Nothing is locked
+    when no offer has run out."""
+    now = ctx.now()
+    due = [line for line in sorted(set(lines)) if await store.has_run_out(*line, now)]
+    if not due:
+        return 0
+    await lock(due)
+    return sum([await expire(ctx, line, policy) for line in due])
+
+
+async def offer_free_places(ctx: Context, line: Line, policy: BookingPolicy) -> int:
+    """Give free places of the line to the WAITING entries, in join order, each the earliest
+    free place its range holds (after new slots, or offers returned by a closure); how many
+    were offered. The line must be locked."""
+    office_id, group = line
+    office = await office_store.office(office_id)
+    if office is None:
+        return 0
+    tz = ZoneInfo(office.time_zone)
+    offered = 0
+    for entry in await store.waiting_in_line(office_id, group):
+        start = slot_store.local_day_bounds(entry.first_day, tz)[0]
+        end = slot_store.local_day_bounds(entry.last_day, tz)[1]
+        slot = await store.first_free_place(
+            office_id, group, start, end, ctx.now() + policy.min_lead
+        )
+        window = await _bookable_window(ctx, slot, policy) if slot is not None else None
+        if slot is not None and window is not None:
+            offered += await _offer(ctx, entry, slot, office, window[1])
+    return offered
+
+
+async def after_closure(
+    ctx: Context, office_id: int, start: datetime, end: datetime, policy: BookingPolicy
+) -> None:
+    """The office closed [start, end): offers held in its slots go back in line (their place
+    in line kept) and the line's free places are offered again. The office's lines must be
+    locked before the slots were closed."""
+    returned = await store.offers_between(office_id, start, end)
+    await store.back_in_line([r.id for r in returned])
+    for row in returned:
+        if row.offer_slot_id is not None:
+            await store.release_hold(row.offer_slot_id)
+    for line in sorted({(office_id, r.service_group) for r in returned}):
+        await offer_free_places(ctx, line, policy)
+
+
+def office_lines(office_id: int) -> list[Line]:
+    """Every line of an office (one per service group)."""
+    return [(office_id, group) for group in sorted(set(SERVICE_GROUPS.values()))]
+
+
+async def before_booking(
+    ctx: Context, slot: Slot, applicant_id: int, service: str, policy: BookingPolicy
+) -> WaitlistEntry | None:
+    """Before a place of the slot is booked for the applicant: lock the slot's line when one
+    of its offers has run out (and end those), and the line of the applicant's own entry for
+    the service, if any; that entry, read again under its lock."""
+    now = ctx.now()
+    slot_line = (slot.office_id, slot.service_group)
+    run_out = await store.has_run_out(*slot_line, now)
+    mine = await store.in_line(applicant_id, service)
+    lines = ([slot_line] if run_out else []) + ([line_of(mine.office_id, service)] if mine else [])
+    await lock(lines)
+    if run_out:
+        await expire(ctx, slot_line, policy)
+    return await store.in_line(applicant_id, service) if mine is not None else None
+
+
+async def after_booking(
+    ctx: Context, mine: WaitlistEntry | None, appointment: Appointment, policy: BookingPolicy
+) -> None:
+    """The applicant booked the service: their entry in line is over (BOOKED), and a place
+    it held passes to the next in line."""
+    if mine is None:
+        return
+    now = ctx.now()
+    if mine.status == WAITING:
+        await store.end_waiting(mine.id, BOOKED, now, appointment_id=appointment.id)
+    elif mine.status == OFFERED and await store.end_offer(
+        mine.id, BOOKED, now, appointment_id=appointment.id
+    ):
+        assert mine.offer_slot_id is not None
+        await pass_on(ctx, mine.offer_slot_id, policy)
