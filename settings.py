@@ -218,6 +218,12 @@ class Settings:
     reminder_hour: int = 8
     extension_window_days: int = 60
 
+    # Waitlist: an offer holds its place this long (counted from 08:00 office time when made
+    # between 22:00 and 08:00); the expiry loop looks for offers that ran out this often
+    # (reading or booking a line's slots also ends them at once).
+    waitlist_hold_minutes: int = 30
+    waitlist_every_seconds: int = 30
+
     # Account recovery: mailed links live this long; requests per window (seconds), counted on
     # the address typed and on the client address (past them the answer is the same, and
     # nothing is sent), and fresh verification links per account.
@@ -232,12 +238,6 @@ class Settings:
     demo_password: str = "demo-pass-2024"  # noqa: S105
 
     def __post_init__(self) -> None:
-    # Waitlist: an offer holds its place this long (counted from 08:00 office time when made
-    # between 22:00 and 08:00); the expiry loop looks for offers that ran out this often
-    # (reading or booking a line's slots also ends them at once).
-    waitlist_hold_minutes: int = 30
-    waitlist_every_seconds: int = 30
-
         # Settings built in code (tests, benchmarks) name the environment as text.
         object.__setattr__(self, "app_env", _app_env("APP_ENV", str(self.app_env)))
 
@@ -300,6 +300,8 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "mail_poll_seconds": _positive,
     "mail_max_attempts": _positive,
     "account_token_minutes": _positive,
+    "waitlist_hold_minutes": _positive,
+    "waitlist_every_seconds": _positive,
 }
 _PARSE_TYPE: dict[str, Callable[[str, str], object]] = {
     "str": lambda _, raw: raw,
@@ -334,8 +336,6 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raw = environ.get(name)
         if f.name in NOT_FROM_ENVIRONMENT or raw is None or raw == "":
             continue
-    "waitlist_hold_minutes": _positive,
-    "waitlist_every_seconds": _positive,
         parse = _PARSE_FIELD.get(f.name) or _PARSE_TYPE[str(f.type)]
         values[f.name] = parse(name, raw)
     if "public_base_url" not in values:
