@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from tortoise.expressions import F, Q
+from tortoise import connections
 
 from persistence.models import Delivery
 
@@ -36,31 +36,37 @@ async def add(
     )
 
 
-def _due(now: datetime) -> Q:
-    return Q(
-        Q(sent_at__isnull=True),
-        Q(failed_at__isnull=True),
-        Q(next_attempt_at__lte=now),
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-    )
+# Claiming due mail in one statement. PostgreSQL: picked FOR UPDATE SKIP LOCKED, and as a
+# SELECT over the UPDATE so that Tortoise returns the rows (it reads only the status word of a
+# statement that starts with UPDATE). SQLite: the statement runs alone (one writer).
+_CLAIM_POSTGRES = (
+    "WITH claimed AS (UPDATE delivery SET claimed_until = $1, attempts = attempts + 1 "
+    "WHERE id IN (SELECT id FROM delivery WHERE sent_at IS NULL AND failed_at IS NULL "
+    "AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) "
+    "ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id) SELECT id FROM claimed"
+)
+_CLAIM_SQLITE = (
+    "UPDATE delivery SET claimed_until = ?, attempts = attempts + 1 "
+    "WHERE id IN (SELECT id FROM delivery WHERE sent_at IS NULL AND failed_at IS NULL "
+    "AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
+    "ORDER BY id LIMIT ?) RETURNING id"
+)
 
 
 async def claim(now: datetime, lease_s: int, limit: int) -> list[Delivery]:
-    """Claim up to `limit` due mails for `lease_s` seconds, oldest first. Each claim is a
-    compare-and-set on the row (due and unclaimed, or its claim run out), so two workers, in
-    one process or several, never both hold a mail; a worker killed while holding one lets
-    the claim run out and the mail is claimed again (at least once)."""
-    candidates = await Delivery.filter(_due(now)).order_by("id").limit(limit)
+    """Claim up to `limit` due mails for `lease_s` seconds, oldest first, in one statement (two
+    workers never take one mail; on PostgreSQL they do not wait for each other either). A
+    worker killed while holding mail lets the claim run out, and the mail is claimed again
+    (at least once)."""
+    now = now.astimezone(UTC)
     until = now + timedelta(seconds=lease_s)
-    claimed = []
-    for row in candidates:
-        won = await Delivery.filter(_due(now), id=row.id).update(
-            claimed_until=until, attempts=F("attempts") + 1
-        )
-        if won:
-            row.claimed_until, row.attempts = until, row.attempts + 1
-            claimed.append(row)
-    return claimed
+    client = connections.get("default")
+    if client.capabilities.dialect == "postgres":
+        _, rows = await client.execute_query(_CLAIM_POSTGRES, [until, now, limit])
+    else:
+        _, rows = await client.execute_query(_CLAIM_SQLITE, [until, now, now, limit])
+    ids = [row["id"] for row in rows]
+    return await Delivery.filter(id__in=ids).order_by("id") if ids else []
 
 
 async def mark_sent(delivery: Delivery, now: datetime) -> None:

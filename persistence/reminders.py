@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from tortoise import connections
 
@@ -79,13 +79,13 @@ async def claim(kind: str, subject_type: str, subject_id: int, due_on: date, now
             "WITH made AS (INSERT INTO scheduled_reminder "
             "(kind, subject_type, subject_id, due_on, created_at) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM made",
-            [kind, subject_type, subject_id, due_on, now],
+            [kind, subject_type, subject_id, due_on, now.astimezone(UTC)],
         )
         return rows[0]["n"] == 1
     count, _ = await client.execute_query(
         "INSERT INTO scheduled_reminder (kind, subject_type, subject_id, due_on, created_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [kind, subject_type, subject_id, due_on.isoformat(), now.isoformat()],
+        [kind, subject_type, subject_id, due_on, now.astimezone(UTC)],
     )
     return count == 1
 

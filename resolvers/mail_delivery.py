@@ -39,6 +39,9 @@ class Sender(Protocol):
     async def send(self, message: EmailMessage, to_address: str) -> None:
         """Hand the message to the server; returns once it answered 250 to the data."""
 
+    async def finish(self) -> None:
+        """The round is over: let go of what `send` kept open."""
+
 
 @dataclass(frozen=True)
 class SmtpServer:
@@ -65,37 +68,67 @@ class SmtpServer:
 
 
 class SmtpSender:
-    """Sends through one SMTP server with aiosmtplib."""
+    """Sends through one SMTP server with aiosmtplib: one connection for a round's mail
+    (opened again after any failure), one TLS context for the process (making one reads the
+    system's certificates: tens of milliseconds)."""
 
     def __init__(self, server: SmtpServer, timeout_s: float) -> None:
         self.server = server
         self.timeout_s = timeout_s
+        self._tls = ssl.create_default_context()
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        server = self.server
+        client = aiosmtplib.SMTP(
+            hostname=server.hostname,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            use_tls=server.implicit_tls,
+            # Upgrade with STARTTLS when the server offers it (None: only then).
+            start_tls=None if not server.implicit_tls else False,
+            tls_context=self._tls,
+            timeout=self.timeout_s,
+        )
+        await client.connect()
+        self._client = client
+        return client
 
     async def send(self, message: EmailMessage, to_address: str) -> None:
-        server = self.server
         try:
-            await aiosmtplib.send(
-                message,
-                recipients=[to_address],
-                hostname=server.hostname,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                use_tls=server.implicit_tls,
-                # Upgrade with STARTTLS when the server offers it (None: only then).
-                start_tls=None if not server.implicit_tls else False,
-                tls_context=ssl.create_default_context(),
-                timeout=self.timeout_s,
-            )
+            client = await self._connected()
+            await client.send_message(message, recipients=[to_address])
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            await self._reset()
             codes = [r.code for r in exc.recipients]
             if codes and all(500 <= c < 600 for c in codes):
                 raise PermanentFailure(str(exc)) from exc
             raise
         except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
             if 500 <= exc.code < 600:
                 raise PermanentFailure(f"{exc.code} {exc.message}") from exc
             raise
+        except BaseException:
+            await self._reset()
+            raise
+
+    async def _reset(self) -> None:
+        """After a failure the session's state is unknown: the next mail starts afresh."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def finish(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except aiosmtplib.SMTPException:
+                client.close()
 
 
 def message_of(delivery: Delivery, settings: Settings) -> EmailMessage:
@@ -148,8 +181,11 @@ class DeliveryWorker:
             return await self._print_waiting()
         settings = self.settings
         claimed = await outbox.claim(self.clock.now(), settings.mail_claim_seconds, BATCH)
-        for delivery in claimed:
-            await self._deliver(delivery)
+        try:
+            for delivery in claimed:
+                await self._deliver(delivery)
+        finally:
+            await self.sender.finish()
         return bool(claimed)
 
     async def _deliver(self, delivery: Delivery) -> None:
