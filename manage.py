@@ -14,9 +14,11 @@ import settings as settings_module
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence.database import close_database
-from resolvers.context import Clock
+from persistence.rate_limits import make_rate_limiter
+from resolvers import waitlist
+from resolvers.context import Clock, Services
 from resolvers.mail_delivery import DeliveryWorker, sender_for
-from server import open_for_service
+from server import open_for_service, password_hasher
 from settings import Settings
 from signing.keys import KeyRing
 
@@ -33,11 +35,21 @@ async def _opened() -> AsyncIterator[tuple[Settings, KeyRing]]:
 
 
 async def _generate(start: date, end: date) -> None:
-    async with _opened() as (settings, _):
+    async with _opened() as (settings, keys):
         await calendar_store.seed_years(range(start.year, end.year + 1))
         calendar = await calendar_store.load_calendar()
-        created = await appointment_store.generate_slots(
-            calendar, start, end, settings.slot_minutes
+        services = Services(
+            settings=settings,
+            keys=keys,
+            limiter=make_rate_limiter(None, settings.redis_namespace),
+            clock=Clock(),
+            hasher=password_hasher(settings),
+            calendar=calendar,
+        )
+        # Places of the new slots go first to those waiting for them (as the server does).
+        created = await waitlist.release_slots(
+            services,
+            lambda: appointment_store.generate_slots(calendar, start, end, settings.slot_minutes),
         )
         print(f"{created} slots created for {start}..{end} (existing slots were kept)")
 

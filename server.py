@@ -40,7 +40,7 @@ from persistence.rate_limits import make_cost_budget, make_rate_limiter
 from persistence.session_revocations import make_session_revocations
 from persistence.session_revocations import restore as restore_session_revocations
 from persistence.subscription_slots import make_subscription_slots
-from resolvers import reminders
+from resolvers import reminders, waitlist
 from resolvers.appointments import booking_policy
 from resolvers.context import Clock, Services
 from resolvers.events import EventBus
@@ -140,8 +140,12 @@ async def upkeep(services: Services) -> None:
     now = services.clock.now()
     today = local_day(now)
     last = horizon_end(today, services.calendar, booking_policy(services.settings))
-    created = await appointment_store.generate_slots(
-        services.calendar, today, last, services.settings.slot_minutes
+    # Places of new slots go first to those waiting for them, in the same unit of work.
+    created = await waitlist.release_slots(
+        services,
+        lambda: appointment_store.generate_slots(
+            services.calendar, today, last, services.settings.slot_minutes
+        ),
     )
     no_shows = await appointment_store.mark_no_shows(now)
     expired = await delegation_store.expire_due(now, today)
@@ -207,6 +211,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         background = [
             asyncio.create_task(mail.run_forever(), name="mail"),
             asyncio.create_task(reminders.run_forever(services), name="reminders"),
+            # Waitlist offers that ran out pass to the next in line (reads and bookings of a
+            # line's slots do it too, so nothing waits for this loop's timing).
+            asyncio.create_task(waitlist.run_forever(services), name="waitlist"),
         ]
         if not settings.smtp_url:
             log.info("SMTP_URL is not set: mail stays in the outbox and is printed here")

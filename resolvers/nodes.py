@@ -14,6 +14,7 @@ from persistence import delegations as delegation_store
 from persistence import offices as office_store
 from persistence import persons as person_store
 from persistence import records as record_store
+from persistence import waitlist as waitlist_store
 from persistence.models import Notification
 from persistence.notifications import SUBJECT_MODELS
 from resolvers import authorization as gate
@@ -31,14 +32,15 @@ _RECORDS = {
     "PermanentResidentCard": (record_store.card, "VIEW_DOCUMENTS", "READ_PR_CARD"),
     "Passport": (person_store.passport, "VIEW_DOCUMENTS", "READ_PASSPORTS"),
     "Certificate": (certificate_store.by_id, "VIEW_DOCUMENTS", "READ_CERTIFICATE"),
+    "WaitlistEntry": (waitlist_store.entry, "BOOK_APPOINTMENTS", "READ_WAITLIST"),
 }
 
 
 def _owner_and_target(type_name: str, row: Any) -> tuple[int, str]:
     if type_name == "Appointment":
         return row.applicant_id, row.reference
-    if type_name == "Application":
-        return row.applicant_id, f"Application:{row.id}"
+    if type_name in ("Application", "WaitlistEntry"):
+        return row.applicant_id, f"{type_name}:{row.id}"
     if type_name == "Certificate":
         return row.person_id, row.jti
     return row.person_id, f"{type_name}:{row.id}"

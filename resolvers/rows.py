@@ -24,6 +24,7 @@ from persistence.models import PermanentResidentCard as CardRow
 from persistence.models import Person as PersonRow
 from persistence.models import ServiceType as ServiceRow
 from persistence.models import Slot as SlotRow
+from persistence.models import WaitlistEntry as WaitlistEntryRow
 
 __all__ = [
     "AccountRow",
@@ -45,4 +46,5 @@ __all__ = [
     "Role",
     "ServiceRow",
     "SlotRow",
+    "WaitlistEntryRow",
 ]

@@ -36,6 +36,7 @@ from schema.persons import Passport, Person
 from schema.query import Query
 from schema.records import Application, Document, PermanentResidentCard, RecordMutations
 from schema.subscription import Subscription
+from schema.waitlist import WaitlistEntry, WaitlistMutations
 from settings import Settings
 from translations import render
 
@@ -49,6 +50,7 @@ Mutation = merge_types(
         CertificateMutations,
         NotificationMutations,
         AccountRecoveryMutations,
+        WaitlistMutations,
     ),
 )
 Mutation.__strawberry_definition__.description = "Everything that changes state."
@@ -160,6 +162,7 @@ def create_schema(settings: Settings) -> ServiceSchema:
             AuditEvent,
             Certificate,
             Notification,
+            WaitlistEntry,
         ],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         DocumentKind,
         PermanentResidentCard,
     )
+    from schema.waitlist import WaitlistEntry
 
 
 @strawberry.enum(description="What a helper may do for a dependant.")
@@ -182,6 +183,17 @@ class Person(Node):
 
         rows = await certificates.certificates_of(info.context, self.row.id)
         return None if rows is None else [Certificate.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="The person's waitlist entries, the latest first (those out of line "
+        "included, see `status`). Needs BOOK_APPOINTMENTS."
+    )
+    async def waitlist(
+        self, info: Info
+    ) -> list[Annotated[WaitlistEntry, strawberry.lazy("schema.waitlist")]] | None:
+        from schema.waitlist import waitlist_of
+
+        return await waitlist_of(info.context, self.row.id)
 
 
 @strawberry.input(

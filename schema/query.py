@@ -41,6 +41,7 @@ from schema.persons import (
 )
 from schema.records import Application, Document, PermanentResidentCard
 from schema.statistics import Statistics
+from schema.waitlist import WaitlistEntry
 
 # The types `node` answers with, by the type name of their global IDs.
 NODE_TYPES: dict[str, Any] = {
@@ -57,6 +58,7 @@ NODE_TYPES: dict[str, Any] = {
         AuditEvent,
         Passport,
         Notification,
+        WaitlistEntry,
     )
 }
 
