@@ -24,7 +24,7 @@ from resolvers.context import Clock, FixedClock
 from resolvers.mail_delivery import DeliveryWorker, sender_for
 from settings import ConfigurationError
 from tests.conftest import sign_up, unique_email
-from tests.helpers import ROOT, running_servers, server_environment
+from tests.helpers import ROOT, free_port, server_command, server_environment, wait_ready
 from tests.mail_server import smtp_server
 
 
@@ -293,22 +293,37 @@ def test_production_refuses_to_start_without_smtp_url():
     assert "SMTP_URL is not set" in result.stderr
 
 
-async def test_the_server_process_sends_mail_within_seconds(test_settings):
+async def test_the_server_process_sends_mail_within_seconds_and_stops_cleanly(test_settings):
     """`make run`'s server runs the delivery worker: a sign-up's verification mail reaches
-    the SMTP server within seconds, and the server stops cleanly."""
+    the SMTP server within seconds; on SIGTERM the worker and the scheduler stop with it, the
+    process exits 0 at once and logs no error."""
     import httpx
 
     with smtp_server() as (server, url):
+        port = free_port()
         env = server_environment(test_settings, SMTP_URL=url)
-        async with running_servers(1, env, ready_attempts=300) as (port,):
+        process = subprocess.Popen(
+            server_command(port), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}", process, 300)
             email = unique_email()
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
                 began = asyncio.get_running_loop().time()
                 await sign_up(c, email)
                 (got,) = await server.wait_for(email, within=10)
                 elapsed = asyncio.get_running_loop().time() - began
+        finally:
+            process.terminate()
+            stopping = asyncio.get_running_loop().time()
+            _, errors = await asyncio.to_thread(process.communicate, timeout=20)
+            stopped_in = asyncio.get_running_loop().time() - stopping
         assert elapsed < 5, elapsed
         assert got.message["Subject"] == "Confirm your e-mail address"
+        # Uvicorn shuts down gracefully, then ends with the signal it got (SIGTERM).
+        assert process.returncode in (0, -signal.SIGTERM), errors
+        assert stopped_in < 5, stopped_in
+        assert "Traceback" not in errors and '"level":"ERROR"' not in errors, errors
 
 
 async def test_one_worker_wakes_at_once_after_a_commit(app, client, test_settings):
