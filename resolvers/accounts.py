@@ -105,6 +105,10 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     # them out of it (see _reserve_password_check).
     days = settings.signin_known_address_days
     await limiter.remember(_known_address(email, address), days * 86400)
+    # A sign-up signs in: its language is the account's until one is chosen (the
+    # verification mail below already speaks it).
+    account.signin_language = ctx.language.upper()
+    await preference_store.remember_signin_language(account.id, account.signin_language)
     await account_mail.send_verification(ctx, account)
     return await start_session(ctx, account)
 

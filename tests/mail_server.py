@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.policy
 import re
 import socket
 import threading
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -23,7 +24,7 @@ class Received:
     """One message the server accepted (answered 250 to its data)."""
 
     to: list[str]
-    message: Message
+    message: EmailMessage
 
     @property
     def message_id(self) -> str:
@@ -31,8 +32,7 @@ class Received:
 
     @property
     def body(self) -> str:
-        payload = self.message.get_payload(decode=True)
-        return payload.decode() if isinstance(payload, bytes) else str(payload)
+        return self.message.get_content()
 
     def link_token(self) -> str | None:
         found = re.search(r"#token=([A-Za-z0-9_\-]+)", self.body)
@@ -63,7 +63,9 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content)
+        parsed = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
         self.received.append(Received(list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
 

@@ -300,3 +300,21 @@ async def test_an_unverified_address_gets_no_mail_about_certificates(client, mai
     )
     kinds = [e["node"]["kind"] for e in inbox["data"]["viewer"]["notifications"]["edges"]]
     assert kinds.count("CERTIFICATE_ISSUED") == 2
+
+
+async def test_the_verification_mail_speaks_the_sign_ups_language(client, mailbox):
+    from tests.conftest import SIGN_UP
+
+    email = unique_email()
+    body = await gql(
+        client,
+        SIGN_UP,
+        {"email": email, "password": PASSWORD, "name": "李雷"},
+        accept_language="zh-CN,zh;q=0.9",
+    )
+    token = body["data"]["signUp"]["accessToken"]
+    (mail,) = await mailbox.mails_to(email)
+    assert mail.message["Subject"] == "请验证您的电子邮箱"
+    assert "30分钟" in mail.body
+    account = await gql(client, "{ viewer { account { language } } }", token=token)
+    assert account["data"]["viewer"]["account"]["language"] == "ZH"
