@@ -14,7 +14,7 @@ import functools
 import importlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -34,9 +34,11 @@ _WRAPPED = "_counts_statements"
 
 @dataclass
 class StatementCount:
-    """The statements run so far under one `counting()`."""
+    """The statements run so far under one `counting()`, in all and per connection name
+    ("default": the primary; "replica": the read replica, see persistence/read_replica.py)."""
 
     total: int = 0
+    by_connection: dict[str, int] = field(default_factory=dict)
 
 
 _current: ContextVar[StatementCount | None] = ContextVar("sql_statement_count", default=None)
@@ -53,6 +55,8 @@ def _counted(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
         count = _current.get()
         if count is not None:
             count.total += 1
+            name = getattr(self, "connection_name", None) or "default"
+            count.by_connection[name] = count.by_connection.get(name, 0) + 1
         token = _sending.set(True)
         try:
             return await method(self, *args, **kwargs)
@@ -88,6 +92,15 @@ def enable() -> None:
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, _WRAPPED, False):
                 setattr(cls, name, _counted(method))
+
+
+def discount(connection_name: str) -> None:
+    """Take back one statement counted on `connection_name` that never reached its server
+    (a replica that was down: the primary then runs it, counted there)."""
+    count = _current.get()
+    if count is not None and count.by_connection.get(connection_name, 0) > 0:
+        count.total -= 1
+        count.by_connection[connection_name] -= 1
 
 
 @contextlib.contextmanager
