@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
 from persistence import presentations as presentation_store
-from persistence import statement_counter
+from persistence import read_replica, statement_counter
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_cost_budget, make_rate_limiter
@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         await persisted.start()
         await response_cache.start()
-        services.on_public_change = response_cache.invalidate
+        services.on_public_change = public_change(response_cache)
         holder["graphql"] = GraphQLEndpoint(schema, services, persisted, response_cache)
         holder["ws"] = GraphQLWebSocket(schema, services)
         task = asyncio.create_task(upkeep_forever(services))
@@ -285,6 +285,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Middleware(CachedGetFront, endpoint=lambda: holder.get("graphql")),
         ],
     )
+
+
+def public_change(response_cache: ResponseCache) -> Callable[[], Awaitable[None]]:
+    """What follows a change of public data: once a read replica has it (or its wait ran out,
+    persistence/read_replica.py), cached public answers are dropped in every process, so none
+    is refilled from a replica that lacks the change."""
+
+    async def changed() -> None:
+        await read_replica.public_data_changed()
+        await response_cache.invalidate()
+
+    return changed
 
 
 def metrics_refusal(settings: Settings, authorization: str | None) -> Response | None:

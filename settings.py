@@ -99,6 +99,20 @@ class Settings:
     port: int = 8000
     database_url: str = f"sqlite://{ROOT / 'data' / 'app.db'}"
     redis_url: str | None = None
+    # A streaming replica of DATABASE_URL (PostgreSQL): public reads (office directory,
+    # guidance, slots) and analysts' statistics are read there (docs/scaling.md, "Read
+    # replica"); unset: everything on the primary.
+    database_replica_url: str | None = None
+    # After a connection error the replica is left alone this long, then tried again.
+    database_replica_retry_seconds: int = 5
+    database_replica_connect_timeout_seconds: int = 2
+    # A public change (an office closure) waits up to this long for the replica to replay it
+    # before cached public answers are dropped; past it this process reads public data from
+    # the primary until the replica has it.
+    database_replica_wait_ms: int = 1000
+    # An account's last write is remembered this long at most: its reads stay on the primary
+    # until the replica has replayed that write.
+    database_replica_read_your_writes_seconds: int = 3600
     # Encrypts private signing keys at rest; required in production, generated in development.
     key_encryption_key: str | None = None
     data_dir: Path = ROOT / "data"
@@ -267,8 +281,13 @@ class Settings:
             url += ("&" if "?" in url else "?") + "busy_timeout=10000"
         if url.startswith("postgresql://"):
             url = "postgres://" + url.removeprefix("postgresql://")
+        replica = self.replica_connection() is not None
         return {
+            # The replica is not one of Tortoise's named databases (then every transaction
+            # would have to name its own): persistence/read_replica.py opens it, and this
+            # router sends it the reads that may go there.
             "connections": {"default": url},
+            **({"routers": ["persistence.read_replica.ReadRouter"]} if replica else {}),
             "apps": {
                 "models": {
                     "models": ["persistence.models"],
@@ -279,6 +298,25 @@ class Settings:
             "use_tz": True,
             "timezone": "UTC",
         }
+
+    def replica_connection(self) -> dict | None:
+        """The read replica's connection as Tortoise describes one (engine and credentials),
+        None without DATABASE_REPLICA_URL. An SQLite database has no replicas: the setting is
+        ignored there (the start logs it)."""
+        if not self.database_replica_url or self.is_sqlite:
+            return None
+        from tortoise.backends.base.config_generator import expand_db_url
+
+        url = self.database_replica_url
+        if url.startswith("postgresql://"):
+            url = "postgres://" + url.removeprefix("postgresql://")
+        connection = expand_db_url(url)
+        # asyncpg's connect timeout: an unreachable replica must not hold a request for long.
+        connection["credentials"]["timeout"] = self.database_replica_connect_timeout_seconds
+        # No connection floor: asyncpg would keep reconnecting (and logging) in the background
+        # while the replica is down; reads try it again themselves (retry seconds).
+        connection["credentials"]["minsize"] = 0
+        return connection
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -302,6 +340,9 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "account_token_minutes": _positive,
     "waitlist_hold_minutes": _positive,
     "waitlist_every_seconds": _positive,
+    "database_replica_retry_seconds": _positive,
+    "database_replica_connect_timeout_seconds": _positive,
+    "database_replica_read_your_writes_seconds": _positive,
 }
 _PARSE_TYPE: dict[str, Callable[[str, str], object]] = {
     "str": lambda _, raw: raw,
@@ -360,6 +401,9 @@ def validate(settings: Settings) -> None:
         )
     if settings.smtp_url and urlsplit(settings.smtp_url).scheme not in ("smtp", "smtps"):
         raise ConfigurationError("SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+    replica = settings.database_replica_url
+    if replica and urlsplit(replica).scheme not in ("postgres", "postgresql"):
+        raise ConfigurationError("DATABASE_REPLICA_URL must be postgres://user@host:port/database")
     if not 0 <= settings.port <= 65535:
         raise ConfigurationError(f"PORT must be between 0 and 65535, not {settings.port}")
 

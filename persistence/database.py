@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
+from persistence import read_replica
 from persistence.combined_reads import combining
 from persistence.request_connection import one_connection
 from settings import Settings
@@ -31,19 +32,22 @@ async def open_database(settings: Settings, *, run_migrations: bool = True) -> N
     if run_migrations:
         await apply_migrations(settings)
     await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
+    read_replica.configure(settings)
 
 
 @contextlib.asynccontextmanager
 async def request_scope() -> AsyncIterator[None]:
     """One request's SQL: reads asked for at the same moment sent as one statement
     (persistence/combined_reads.py), all of it on one pooled connection on PostgreSQL, reset
-    once when the request gives it back (persistence/request_connection.py)."""
+    once when the request gives it back (persistence/request_connection.py); its public reads
+    on the read replica, when there is one, once the caller is known (read_replica.py)."""
     with combining():
-        async with one_connection():
+        async with one_connection(), read_replica.request_reads():
             yield
 
 
 async def close_database() -> None:
+    await read_replica.close()
     await Tortoise.close_connections()
 
 

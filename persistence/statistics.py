@@ -1,4 +1,5 @@
-"""Aggregate queries for analysts: counts and sums only, never rows about a person."""
+"""Aggregate queries for analysts: counts and sums only, never rows about a person; read from
+the read replica when there is one (persistence/read_replica.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
 from persistence.models import Application, Appointment, Slot
+from persistence.read_replica import analytic
 
 
 def _scope(query, office_id: int | None):  # type: ignore[no-untyped-def]
+    query = query.using_db(analytic())
     return query.filter(office_id=office_id) if office_id is not None else query
 
 

@@ -7,7 +7,12 @@ from collections.abc import Collection
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from persistence import read_replica
+
 REGISTRY = CollectorRegistry(auto_describe=True)
+# The read replica's routing and fallbacks (persistence/read_replica.py).
+for _metric in read_replica.METRICS:
+    REGISTRY.register(_metric)
 
 REQUESTS = Counter(
     "graphql_requests_total",

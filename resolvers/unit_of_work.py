@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
+from persistence import read_replica
 from persistence.audit import write_audit
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, Replay
@@ -36,6 +37,8 @@ async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | R
         async with in_transaction():
             value = await work()
             await write_audit(ctx.take_audit())
+            # Read-your-writes (a read replica only; nothing is sent without one).
+            wrote = await read_replica.transaction_wrote()
     except Refusal as refusal:
         _forget_since(ctx, audit_mark, pending_mark)
         return refusal
@@ -43,6 +46,8 @@ async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | R
         _forget_since(ctx, audit_mark, pending_mark)
         value = await replay.load()
     else:
+        if wrote:
+            await read_replica.wrote(ctx.account.id if ctx.account is not None else None)
         await ctx.run_after_commit()
     finally:
         _CURRENT.reset(token)

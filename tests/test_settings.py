@@ -18,6 +18,7 @@ SAMPLE_VALUES = {
     "APP_ENV": "test",
     "DATABASE_URL": "postgres://someone@db.example:5432/immigration",
     "REDIS_URL": "redis://cache.example:6379/2",
+    "DATABASE_REPLICA_URL": "postgres://reader@replica.example:5432/immigration",
     "TRUSTED_PROXIES": "10.0.0.0/8",
     "CORS_ORIGINS": "https://apply.example.gov.cn",
     "REPORT_SQL_STATEMENTS": "1",

@@ -23,7 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from domain.languages import negotiate
 from domain.messages import N_
-from persistence import statement_counter
+from persistence import read_replica, statement_counter
 from persistence.audit import write_audit
 from persistence.database import request_scope
 from resolvers.context import Context, Services
@@ -109,6 +109,9 @@ class GraphQLEndpoint:
         response.headers["X-Request-Id"] = rid
         if self.services.settings.report_sql:
             response.headers["X-SQL-Statements"] = str(statements.total)
+            if read_replica.configured():
+                replica = statements.by_connection.get(read_replica.REPLICA, 0)
+                response.headers["X-SQL-Replica-Statements"] = str(replica)
         LATENCY.labels(meta["operation"]).observe(time.perf_counter() - started)
         REQUESTS.labels(meta["operation"], str(response.status_code)).inc()
         return response
@@ -266,6 +269,8 @@ class GraphQLEndpoint:
             raise RequestProblem(
                 401, exc.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
+        # Known now (authentication read the primary): where its public reads may go.
+        await read_replica.decide(identity.account.id if identity is not None else None)
         return build_context(self.services, request, identity, rid)
 
     def gate_input(
