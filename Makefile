@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # What the suite needs from Debian besides Python: faketime (the clock moved ahead) and
-# Chromium (the browser suite; Playwright cannot download its own browsers here).
+# Chromium (the browser suite; Playwright cannot download its own browsers here); PostgreSQL's
+# server programs (the read-replica tests start their own primary and streaming replica).
 TEST_TOOLS := $(VENV)/.test-tools-stamp
 
 .PHONY: run test test-ahead lint schema migrations messages bench clean
@@ -20,6 +21,7 @@ $(TEST_TOOLS): $(STAMP)
 	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
