@@ -126,6 +126,10 @@ async def present(
     if certificate is None:
         raise not_permitted()
     grant = await gate.require(ctx, certificate.person_id, "VIEW_DOCUMENTS")
+    if grant.actor_kind not in (gate.ActorKind.SELF, gate.ActorKind.HELPER):
+        # What to show a bank is the holder's choice: staff verify and revoke, but do not
+        # present in the holder's name (refused as if the certificate were not there).
+        raise not_permitted()
     chosen = set(disclose)
     if not chosen:
         raise invalid(N_("Choose at least one fact to disclose."), "disclose")
