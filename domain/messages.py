@@ -20,6 +20,9 @@ class Message(str):
     plural: str | None
     count: int | None
     params: Mapping[str, Any]
+    # gettext's message context (msgctxt): the same English words meaning something else
+    # where they stand (a PDF column "Number" is the passport's) get their own translation.
+    context: str | None
 
     def __new__(
         cls,
@@ -28,6 +31,7 @@ class Message(str):
         *,
         plural: str | None = None,
         count: int | None = None,
+        context: str | None = None,
     ) -> Message:
         values = dict(params or {})
         # English has two plural forms: one for 1, the other for every other number.
@@ -37,11 +41,27 @@ class Message(str):
         message.plural = plural
         message.count = count
         message.params = values
+        message.context = context
         return message
 
     def __getnewargs_ex__(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         # Copies and pickles keep the id and parameters, not only the English text.
-        return (self.id, self.params), {"plural": self.plural, "count": self.count}
+        return (self.id, self.params), {
+            "plural": self.plural,
+            "count": self.count,
+            "context": self.context,
+        }
+
+    def with_params(self, **params: Any) -> Message:
+        """This message with (more) placeholder values: for a text kept in a table, whose
+        values are known only where it is used."""
+        return Message(
+            self.id,
+            {**self.params, **params},
+            plural=self.plural,
+            count=self.count,
+            context=self.context,
+        )
 
 
 # `N_` is gettext's name for "mark now, translate later"; Babel extracts it.
@@ -55,3 +75,9 @@ def N_plural(singular: str, plural: str, count: int, **params: Any) -> Message:
     """A message about `count` things: each language picks its plural form for the number
     (Russian has three, Arabic six). `%(count)s` stands for the number in the texts."""
     return Message(singular, {"count": count, **params}, plural=plural, count=count)
+
+
+def N_ctx(context: str, text: str, **params: Any) -> Message:
+    """A message whose English text is `text` where `context` says it stands (gettext's
+    pgettext): translated apart from the same words elsewhere."""
+    return Message(text, params, context=context)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_keywords
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -77,11 +78,8 @@ def babel_settings() -> tuple[list[str], dict[str, Any]]:
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["babel"]
     extract = config["extract_messages"]
-    keywords: dict[str, Any] = {}
-    for spec in extract["keywords"]:
-        name, _, positions = spec.partition(":")
-        keywords[name] = tuple(int(p) for p in positions.split(",")) if positions else None
-    return extract["input_paths"], keywords
+    # Babel's own reading of the specs ("N_ctx:1c,2": the first argument is the context).
+    return extract["input_paths"], parse_keywords(extract["keywords"])
 
 
 def test_the_template_holds_exactly_the_messages_marked_in_the_code() -> None:

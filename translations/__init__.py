@@ -35,8 +35,12 @@ def render(text: str, language: str) -> str:
     if not isinstance(text, Message):
         return text
     catalogue = CATALOGUES.get(language, CATALOGUES[SOURCE_LANGUAGE])
-    if text.plural is not None:
+    if text.plural is not None and text.context is not None:
+        template = catalogue.npgettext(text.context, text.id, text.plural, text.count or 0)
+    elif text.plural is not None:
         template = catalogue.ngettext(text.id, text.plural, text.count or 0)
+    elif text.context is not None:
+        template = catalogue.pgettext(text.context, text.id)
     else:
         template = catalogue.gettext(text.id)
     if not text.params:
