@@ -1,16 +1,21 @@
 """The fonts the printable certificate embeds, and how their subsets are made.
 
-Two families, both under the SIL Open Font License 1.1 (signing/fonts/OFL.txt), shipped in
-the repository as subsets so that no machine needs a system font to print Chinese:
+Four families, all under the SIL Open Font License 1.1 (signing/fonts/OFL.txt), shipped in
+the repository as subsets so that no machine needs a system font to print the labels:
 
-- Noto Sans (Latin, Greek, Cyrillic, their accents): names, numbers and the Western labels;
-- Noto Sans CJK SC: the Chinese (and any other CJK) characters of the labels, plus CJK
-  punctuation; the fallback for every character Noto Sans lacks.
+- Noto Sans (Latin, Greek, Cyrillic, their accents): names, numbers and the Western labels
+  (EN, FR, ES, RU);
+- Noto Sans CJK SC: the Chinese and Korean labels (Hangul is drawn alike in every regional
+  face of Noto Sans CJK), plus CJK punctuation; the fallback for CJK characters elsewhere;
+- Noto Sans CJK JP: the Japanese labels, whose kanji a Japanese reader expects in Japanese
+  forms (关 and 関 aside, about half of them are drawn otherwise in the Chinese face);
+- Noto Sans Arabic: the Arabic labels, shaped (joined letter forms) by HarfBuzz through
+  fpdf2's text shaping and laid out right to left.
 
 `python -m signing.pdf_fonts` makes the subsets again from Debian's fonts-noto-core and
-fonts-noto-cjk, with every character signing/pdf.py's LABELS use: run it after adding or
-changing a translation (tests/test_certificate_pdf.py fails while a label has a character
-no embedded font has).
+fonts-noto-cjk, with every character the labels use in every language (the message
+catalogues' translations of signing/pdf.py's LABELS): run it after changing a translation
+(tests/test_certificate_pdf_languages.py fails while a label has a character its font lacks).
 """
 
 from __future__ import annotations
@@ -28,24 +33,36 @@ from fpdf import FPDF
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FAMILY = "NotoSans"
 CJK_FAMILY = "NotoSansSC"
+JAPANESE_FAMILY = "NotoSansJP"
+ARABIC_FAMILY = "NotoSansArabic"
 FILES = {
     (FAMILY, ""): FONT_DIR / "NotoSans-Regular.subset.ttf",
     (FAMILY, "B"): FONT_DIR / "NotoSans-Bold.subset.ttf",
     (CJK_FAMILY, ""): FONT_DIR / "NotoSansCJKsc-Regular.subset.ttf",
     (CJK_FAMILY, "B"): FONT_DIR / "NotoSansCJKsc-Bold.subset.ttf",
+    (JAPANESE_FAMILY, ""): FONT_DIR / "NotoSansCJKjp-Regular.subset.ttf",
+    (JAPANESE_FAMILY, "B"): FONT_DIR / "NotoSansCJKjp-Bold.subset.ttf",
+    (ARABIC_FAMILY, ""): FONT_DIR / "NotoSansArabic-Regular.subset.ttf",
+    (ARABIC_FAMILY, "B"): FONT_DIR / "NotoSansArabic-Bold.subset.ttf",
 }
+# Where a character none of a text's own font has is looked for, in this order: Latin in an
+# Arabic text from Noto Sans, a Chinese name's characters from the Chinese face before the
+# Japanese one.
+FALLBACKS = [FAMILY, ARABIC_FAMILY, CJK_FAMILY, JAPANESE_FAMILY]
 
-# Where the subsets come from (Debian packages fonts-noto-core and fonts-noto-cjk); the CJK
-# collection's third face is Simplified Chinese.
+# Where the subsets come from (Debian packages fonts-noto-core and fonts-noto-cjk); in the CJK
+# collections the first face is Japanese, the third Simplified Chinese.
 SOURCES = {
     (FAMILY, ""): ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", 0),
     (FAMILY, "B"): ("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf", 0),
     (CJK_FAMILY, ""): ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
     (CJK_FAMILY, "B"): ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
+    (JAPANESE_FAMILY, ""): ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0),
+    (JAPANESE_FAMILY, "B"): ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 0),
+    (ARABIC_FAMILY, ""): ("/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf", 0),
+    (ARABIC_FAMILY, "B"): ("/usr/share/fonts/truetype/noto/NotoSansArabic-Bold.ttf", 0),
 }
 
-# What names and numbers may hold, whatever the labels: Latin with every accent, Greek,
-# Cyrillic, combining marks, the usual punctuation.
 WESTERN_RANGES = (
     (0x0020, 0x007E),
     (0x00A0, 0x024F),
@@ -59,43 +76,84 @@ WESTERN_RANGES = (
     (0x2100, 0x214F),
 )
 CJK_RANGES = ((0x3000, 0x303F), (0xFF01, 0xFF5E))
+# The Arabic letters and the Arabic comma, semicolon and question mark: a corrected label
+# usually needs no new subset (the labels' own characters are added whatever they are).
+ARABIC_RANGES = ((0x060C, 0x060C), (0x061B, 0x061B), (0x061F, 0x064A))
 
 
-def register(pdf: FPDF) -> None:
-    """Make both families known to the document; each is the other's fallback."""
+# The families a document needs besides Noto Sans and Noto Sans CJK SC, by its other language.
+FAMILIES_FOR = {"JA": JAPANESE_FAMILY, "AR": ARABIC_FAMILY}
+
+
+def families(language: str | None = None) -> frozenset[str]:
+    """The families of a document with labels in Chinese and `language` (all without one):
+    each family embedded costs time to load and subset, so Japanese and Arabic fonts only
+    where their labels are printed."""
+    if language is None:
+        return frozenset(family for family, _ in FILES)
+    return frozenset(
+        {FAMILY, CJK_FAMILY} | ({FAMILIES_FOR[language]} if language in FAMILIES_FOR else set())
+    )
+
+
+def register(pdf: FPDF, language: str | None = None) -> None:
+    """Make the families of a document with labels in Chinese and `language` known to it, each
+    with the others as its fallbacks."""
+    used = families(language)
     for (family, style), path in FILES.items():
-        pdf.add_font(family, style, str(path))
-    pdf.set_fallback_fonts([CJK_FAMILY, FAMILY])
+        if family in used:
+            pdf.add_font(family, style, str(path))
+    pdf.set_fallback_fonts([family for family in FALLBACKS if family in used])
 
 
-@functools.lru_cache(maxsize=1)
-def _covered() -> frozenset[int]:
-    points: set[int] = set()
-    for (_, style), path in FILES.items():
-        if style == "":
-            points.update(TTFont(str(path), lazy=True).getBestCmap())
-    return frozenset(points)
+def _cmap_of(family: str) -> frozenset[int]:
+    return frozenset(TTFont(str(FILES[(family, "")]), lazy=True).getBestCmap())
+
+
+@functools.lru_cache(maxsize=8)
+def _covered(used: frozenset[str]) -> frozenset[int]:
+    return frozenset().union(*(_cmap_of(family) for family in used))
 
 
 @functools.lru_cache(maxsize=1)
 def _western() -> frozenset[int]:
-    return frozenset(TTFont(str(FILES[(FAMILY, "")]), lazy=True).getBestCmap())
+    return _cmap_of(FAMILY)
 
 
-def family_for(char: str) -> str:
-    """The family a text starting with `char` is set in: Noto Sans unless it lacks `char`."""
+@functools.lru_cache(maxsize=1)
+def _arabic() -> frozenset[int]:
+    return frozenset(p for low, high in ARABIC_RANGES for p in range(low, high + 1))
+
+
+def family_for(char: str, language: str | None = None) -> str:
+    """The family a text starting with `char` is set in: Japanese labels (`language` "JA") in
+    the Japanese face, Arabic letters in Noto Sans Arabic, else Noto Sans unless it lacks
+    `char`, then Noto Sans CJK SC."""
+    if language == "JA":
+        return JAPANESE_FAMILY
+    if ord(char) in _arabic():
+        return ARABIC_FAMILY
     return FAMILY if ord(char) in _western() else CJK_FAMILY
 
 
-def covers(char: str) -> bool:
-    """Whether an embedded font (regular weight; bold has the same characters) draws `char`."""
-    return ord(char) in _covered() or char in "\n\t"
+def covers(char: str, language: str | None = None) -> bool:
+    """Whether a font of a document with labels in `language` (any embedded font without one;
+    regular weight, bold has the same characters) draws `char`."""
+    return ord(char) in _covered(families(language)) or char in "\n\t"
 
 
-def _label_characters() -> set[int]:
-    from signing.pdf import LABELS
+def label_characters() -> dict[str, set[int]]:
+    """The characters of every label, per language (EN, ZH, ...)."""
+    from domain.languages import LANGUAGES
+    from signing.pdf import labels
 
-    return {ord(c) for texts in LABELS.values() for text in texts.values() for c in text}
+    links = {"verify_url": "https://example.invalid/verify", "jwks_url": "https://example.invalid"}
+    return {
+        language.upper(): {
+            ord(c) for text in labels(language.upper(), **links).values() for c in text
+        }
+        for language in LANGUAGES
+    }
 
 
 def _cmap(path: str, number: int) -> set[int]:
@@ -103,30 +161,43 @@ def _cmap(path: str, number: int) -> set[int]:
 
 
 def build() -> list[str]:
-    """Write the four subsets; the label characters no source font has (to report)."""
-    labels = _label_characters()
-    western = {p for low, high in WESTERN_RANGES for p in range(low, high + 1)}
+    """Write the subsets; the label characters no source font has (to report)."""
+    per_language = label_characters()
+    labels = set().union(*per_language.values())
+    japanese = per_language["JA"]
+    others = set().union(*(chars for lang, chars in per_language.items() if lang != "JA"))
     western_source = _cmap(*SOURCES[(FAMILY, "")])
+    arabic_source = _cmap(*SOURCES[(ARABIC_FAMILY, "")])
     cjk_source = _cmap(*SOURCES[(CJK_FAMILY, "")])
-    western_wanted = (western | labels) & western_source
-    cjk_wanted = (
-        {p for low, high in CJK_RANGES for p in range(low, high + 1)} | (labels - western_wanted)
-    ) & cjk_source
-    # The CJK font also draws the ASCII between Chinese words, so spacing stays its own.
-    cjk_wanted |= set(range(0x20, 0x7F)) & cjk_source
-    missing = sorted(chr(p) for p in labels - western_source - cjk_source)
+    western = {p for low, high in WESTERN_RANGES for p in range(low, high + 1)}
+    arabic = _arabic() | per_language["AR"]
+    cjk = {p for low, high in CJK_RANGES for p in range(low, high + 1)}
+    ascii_ = set(range(0x20, 0x7F))
+    wanted = {
+        FAMILY: (western | labels) & western_source,
+        # Arabic texts take their digits and punctuation from the Arabic font when it has them.
+        ARABIC_FAMILY: (arabic | (ascii_ & arabic_source) | {0xA0}) & arabic_source,
+        # The CJK faces also draw the ASCII between their words, so spacing stays their own.
+        CJK_FAMILY: (cjk | ascii_ | (others - western_source - arabic_source)) & cjk_source,
+        JAPANESE_FAMILY: (cjk | ascii_ | japanese) & cjk_source,
+    }
+    missing = sorted(chr(p) for p in labels - western_source - arabic_source - cjk_source)
     FONT_DIR.mkdir(exist_ok=True)
     for key, (source, number) in SOURCES.items():
         options = subset.Options()
-        options.layout_features = ["*"]
+        if key[0] not in (CJK_FAMILY, JAPANESE_FAMILY):
+            options.layout_features = ["*"]
+        # else fontTools' default features, those HarfBuzz applies to horizontal text: the CJK
+        # faces' alternates (traditional, JIS78, ruby, vertical...) are most of their glyphs.
         options.name_IDs = ["*"]
         options.name_languages = ["*"]
         options.notdef_outline = True
         options.glyph_names = False
         options.hinting = False  # print and screen rendering do without; halves the size
-        font = TTFont(source, fontNumber=number)
+        # The source's timestamp kept: the same labels make the same bytes.
+        font = TTFont(source, fontNumber=number, recalcTimestamp=False)
         subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=western_wanted if key[0] == FAMILY else cjk_wanted)
+        subsetter.populate(unicodes=wanted[key[0]])
         subsetter.subset(font)
         if "CFF " in font:
             _to_truetype(font)

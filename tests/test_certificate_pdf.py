@@ -21,7 +21,6 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 import httpx
-import pytest
 from defusedxml import ElementTree
 from PIL import Image
 
@@ -408,22 +407,22 @@ async def test_a_revoked_certificate_prints_as_revoked(client: httpx.AsyncClient
 
 
 async def test_the_holders_language_is_printed_beside_chinese(
-    client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, app: Any
 ) -> None:
-    """Labels are one dict per language: a holder whose account reads French gets French
-    beside Chinese once LABELS has French; Chinese readers get English beside Chinese."""
+    """Labels come from the message catalogues: a holder whose account reads French gets French
+    beside Chinese; Chinese readers get English beside Chinese (every language:
+    tests/test_certificate_pdf_languages.py)."""
     _, _, holder, certificate = await holder_with_certificate(client)
     path = path_of(certificate["pdfUrl"], base_url_of(app))
     body = await gql(client, "{ viewer { account { id email } } }", token=holder)
     email = body["data"]["viewer"]["account"]["email"]
 
-    french = {**signing.pdf.LABELS["EN"], "title": "Attestation d'informations de passeport"}
-    monkeypatch.setitem(signing.pdf.LABELS, "FR", french)
     await Account.filter(email=email).update(language="FR")
     text = " ".join(
         (await asyncio.to_thread(pdf_text, (await download(client, path, holder)).content)).split()
     )
     assert "Attestation d'informations de passeport" in text
+    assert "Passport Information Certificate" not in text
     assert "护照信息证明" in text
 
     await Account.filter(email=email).update(language="ZH")
@@ -435,10 +434,10 @@ async def test_the_holders_language_is_printed_beside_chinese(
 
 
 def test_every_label_is_in_every_language_and_in_the_embedded_fonts() -> None:
-    keys = set(signing.pdf.LABELS["ZH"])
-    for language, labels in signing.pdf.LABELS.items():
-        assert set(labels) == keys, language
-        missing = {c for text in labels.values() for c in text if not pdf_fonts.covers(c)}
+    for language in ("ZH", "EN", "KO", "JA", "RU", "FR", "ES", "AR"):
+        labels = signing.pdf.labels(language)
+        assert set(labels) == set(signing.pdf.LABELS), language
+        missing = {c for text in labels.values() for c in text if not pdf_fonts.covers(c, language)}
         assert not missing, f"{language}: run python -m signing.pdf_fonts for {sorted(missing)}"
     for path in pdf_fonts.FILES.values():
         assert path.stat().st_size < 1_000_000, path
