@@ -131,6 +131,9 @@ async def _expire_offers_before_reading(
     slots are shown, whatever the expiry loop's timing: in a unit of work of its own, as
     this is a read."""
 
+    if not await waitlist_offers.due([line], ctx.now()):
+        return  # the common case: no transaction at all
+
     async def work() -> int:
         return await waitlist_offers.expire_due(ctx, [line], p)
 

@@ -226,8 +226,12 @@ async def entries_of(ctx: Context, person_id: int) -> list[WaitlistEntry] | None
         return None
     rows = await store.entries_of(person_id)
     now = ctx.now()
-    stale = {(r.office_id, r.service_group) for r in rows if r.status == OFFERED}
-    if any(r.status == OFFERED and not offer_open(r.status, r.offer_expires_at, now) for r in rows):
+    stale = {
+        (r.office_id, r.service_group)
+        for r in rows
+        if r.status == OFFERED and not offer_open(r.status, r.offer_expires_at, now)
+    }
+    if stale:
         await _expire_lines(ctx, stale)
         rows = await store.entries_of(person_id)
     return rows

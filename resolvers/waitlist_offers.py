@@ -132,16 +132,20 @@ async def expire(ctx: Context, line: Line, policy: BookingPolicy) -> int:
     return ended
 
 
+async def due(lines: Iterable[Line], now: datetime) -> list[Line]:
+    """Those of the lines with an offer that has run out and is still held."""
+    return [line for line in sorted(set(lines)) if await store.has_run_out(*line, now)]
+
+
 async def expire_due(ctx: Context, lines: Iterable[Line], policy: BookingPolicy) -> int:
     """Lazily, before slots of these lines are read or booked: end the offers that have run
     out, so that what is shown and booked never waits for the expiry loop. Nothing is locked
     when no offer has run out."""
-    now = ctx.now()
-    due = [line for line in sorted(set(lines)) if await store.has_run_out(*line, now)]
-    if not due:
+    due_now = await due(lines, ctx.now())
+    if not due_now:
         return 0
-    await lock(due)
-    return sum([await expire(ctx, line, policy) for line in due])
+    await lock(due_now)
+    return sum([await expire(ctx, line, policy) for line in due_now])
 
 
 async def offer_free_places(ctx: Context, line: Line, policy: BookingPolicy) -> int:
