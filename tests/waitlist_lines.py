@@ -88,8 +88,11 @@ class Line:
         return gid("Slot", self.slots[index].id)
 
 
-async def fresh_line(app: Any, client: httpx.AsyncClient, clock: Any, *, first: int = 3) -> Line:
-    """A day no test used yet (from the `first`-th working day on), made full."""
+async def fresh_line(
+    app: Any, client: httpx.AsyncClient, clock: Any, *, first: int = 3, min_slots: int = 9
+) -> Line:
+    """A day no test used yet (from the `first`-th working day on) with at least `min_slots`
+    VISA slots, made full."""
     for n in range(first, first + 9):
         day = working_day(app, clock, n)
         for code in LINE_OFFICES:
@@ -105,7 +108,7 @@ async def fresh_line(app: Any, client: httpx.AsyncClient, clock: Any, *, first: 
                 starts_at__gte=start,
                 starts_at__lt=end,
             ).order_by("starts_at")
-            if len(rows) < 3 or any(r.held for r in rows):
+            if len(rows) < min_slots or any(r.held for r in rows):
                 continue
             for row in rows:
                 await Slot.filter(id=row.id).update(capacity=row.booked)
