@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from persistence.combined_reads import array_literal
 from persistence.models import AuditEvent
 
 # Rows per INSERT: far below SQLite's 32,766 parameters at 7 columns a row.
@@ -12,9 +13,9 @@ def _insert_sql(postgres: bool, columns: list[str], types: list[str], rows: int)
     table = AuditEvent._meta.db_table
     names = ", ".join(f'"{c}"' for c in columns)
     if postgres:
-        # One array per column: the same statement (prepared once per connection) for any
-        # number of rows.
-        arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+        # One array per column, sent as its text (see combined_reads.array_literal): the
+        # same statement (prepared once per connection) for any number of rows.
+        arrays = ", ".join(f"CAST(${i + 1}::text AS {t}[])" for i, t in enumerate(types))
         return f'INSERT INTO "{table}" ({names}) SELECT * FROM unnest({arrays})'  # noqa: S608
     row = "(" + ", ".join("?" * len(columns)) + ")"
     return f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([row] * rows)  # noqa: S608
@@ -39,7 +40,7 @@ async def write_audit(events: list[AuditEvent]) -> None:
             for e in chunk
         ]
         if postgres:
-            params: list = [list(column) for column in zip(*rows, strict=True)]
+            params: list = [array_literal(column) for column in zip(*rows, strict=True)]
         else:
             params = [value for row in rows for value in row]
         await client.execute_query(_insert_sql(postgres, columns, types, len(chunk)), params)

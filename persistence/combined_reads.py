@@ -13,14 +13,15 @@ apart and in the order the database itself sorts them (collation, NULLs) — not
 in Python. Outside `combining()`, or alone, a batch is one plain SELECT.
 
 The statement's shape depends on which tables are combined, not on how many values are asked
-for (PostgreSQL gets each value list as one array parameter), so asyncpg's per-connection cache
-of prepared statements keeps serving it.
+for (PostgreSQL gets each value list as one parameter: an array's text, cast to the column's
+array type), so asyncpg's per-connection cache of prepared statements keeps serving it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -48,23 +49,19 @@ _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 @dataclass(frozen=True)
-class Batch:
-    """Rows of `model` meeting every condition (`field`: one of the values; `field__gte`
-    and the like: compared with one value), in `order`, optionally one page of them."""
+class Shape:
+    """What the SQL text of a batch depends on (its values are parameters): the same shapes
+    make the same statement, built once."""
 
     model: type[Model]
-    where: tuple[tuple[str, Any], ...]
+    where: tuple[tuple[str, int], ...]  # condition, number of placeholders it takes
     order: tuple[str, ...]
-    offset: int = 0
-    limit: int | None = None
+    paged: bool
+    limited: bool
 
     @property
     def columns(self) -> list[str]:
         return list(self.model._meta.fields_db_projection.values())
-
-    @property
-    def paged(self) -> bool:
-        return self.limit is not None or self.offset > 0
 
     def nulls(self, dialect: str) -> list[str]:
         """A NULL of each column's type: PostgreSQL types a UNION's columns pair by pair from
@@ -78,110 +75,169 @@ class Batch:
         ]
 
     def column(self, field_name: str) -> str:
-        return self.model._meta.fields_db_projection[field_name]
+        return _quote(self.model._meta.fields_db_projection[field_name])
+
+    def order_sql(self) -> str:
+        order = self.order or (self.model._meta.pk_attr,)
+        terms = []
+        for name in order:
+            column = self.column(name.lstrip("-"))
+            terms.append(f"{column} DESC" if name.startswith("-") else f"{column} ASC")
+        return ", ".join(terms)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows of `model` meeting every condition (`field`: one of the values; `field__gte`
+    and the like: compared with one value), in `order`, optionally one page of them."""
+
+    model: type[Model]
+    where: tuple[tuple[str, Any], ...]
+    order: tuple[str, ...]
+    offset: int = 0
+    limit: int | None = None
+
+    def shape(self, postgres: bool) -> Shape:
+        # PostgreSQL takes a value list as one array parameter; SQLite one "?" per value.
+        where = tuple(
+            (key, 1 if "__" in key or postgres else len(value)) for key, value in self.where
+        )
+        paged = self.limit is not None or self.offset > 0
+        return Shape(self.model, where, self.order, paged, self.limit is not None)
+
+    def params(self, postgres: bool) -> list[Any]:
+        """The parameters, in the order of the placeholders of the shape's SQL."""
+        params: list[Any] = []
+        for key, value in self.where:
+            name = key.partition("__")[0]
+            if "__" in key:
+                params.append(self.db_value(name, value))
+            elif postgres:
+                params.append(array_literal([self.db_value(name, v) for v in value]))
+            else:
+                params.extend(self.db_value(name, v) for v in value)
+        if self.limit is not None or self.offset > 0:
+            if self.limit is not None:
+                params.append(self.limit)
+            params.append(self.offset)
+        return params
 
     def db_value(self, field_name: str, value: Any) -> Any:
         """The value as Tortoise itself sends it for the field (an enum's value, a date)."""
         value = value.value if isinstance(value, Enum) else value
         return self.model._meta.fields_map[field_name].to_db_value(value, None)
 
-    def order_sql(self) -> str:
-        order = self.order or (self.model._meta.pk_attr,)
-        terms = []
-        for name in order:
-            descending = name.startswith("-")
-            column = _quote(self.column(name.lstrip("-")))
-            terms.append(f"{column} DESC" if descending else f"{column} ASC")
-        return ", ".join(terms)
-
     def instance(self, values: Sequence[Any], offset: int) -> Model:
         """The model instance of one result row whose columns start at `offset`."""
-        kwargs = {column: values[offset + i] for i, column in enumerate(self.columns)}
+        meta = self.model._meta
+        kwargs = {
+            column: values[offset + i]
+            for i, column in enumerate(meta.fields_db_projection.values())
+        }
         return self.model._init_from_db(**kwargs)
+
+
+def array_literal(values: Sequence[Any]) -> str:
+    """A PostgreSQL array as text ('{"1","2"}'), sent as a text parameter and cast to the
+    column's array type in the statement: asyncpg knows no array type of its own and would
+    look each one up (three statements) on every new connection."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif hasattr(value, "isoformat"):
+            text = value.isoformat()
+        else:
+            text = str(value)
+        items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
 
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class _Statement:
-    """The SQL text and parameters of one statement, in the client's dialect."""
+class _Placeholders:
+    """Numbers the parameters of one statement in the dialect's style."""
 
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.postgres = dialect == "postgres"
-        self.params: list[Any] = []
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.count = 0
 
-    def param(self, value: Any) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}" if self.postgres else "?"
+    def next(self) -> str:
+        self.count += 1
+        return f"${self.count}" if self.postgres else "?"
 
-    def condition(self, batch: Batch, key: str, value: Any) -> str:
+    def condition(self, shape: Shape, key: str, placeholders: int) -> str:
         name, _, lookup = key.partition("__")
-        column = _quote(batch.column(name))
+        column = shape.column(name)
         if lookup:
-            return f"{column} {_COMPARISONS[lookup]} {self.param(batch.db_value(name, value))}"
-        values = [batch.db_value(name, v) for v in value]
+            return f"{column} {_COMPARISONS[lookup]} {self.next()}"
         if self.postgres:
-            # One array parameter: the same text for any number of values.
-            return f"{column} = ANY({self.param(values)})"
-        return f"{column} IN ({', '.join(self.param(v) for v in values)})"
+            array_type = shape.model._meta.fields_map[name].get_for_dialect("postgres", "SQL_TYPE")
+            return f"{column} = ANY(CAST({self.next()}::text AS {array_type}[]))"
+        return f"{column} IN ({', '.join(self.next() for _ in range(placeholders))})"
 
-    def rows(self, batch: Batch, columns: str) -> str:
+    def rows(self, shape: Shape, columns: str) -> str:
         """SELECT `columns` of the batch's rows (only its page, in order, when paged)."""
         # Identifiers come from the models' metadata; every value is a parameter.
-        sql = f"SELECT {columns} FROM {_quote(batch.model._meta.db_table)}"  # noqa: S608
-        if batch.where:
-            sql += " WHERE " + " AND ".join(self.condition(batch, k, v) for k, v in batch.where)
-        if batch.paged:
-            sql += f" ORDER BY {batch.order_sql()}"
-            if batch.limit is not None:
-                sql += f" LIMIT {self.param(batch.limit)}"
+        sql = f"SELECT {columns} FROM {_quote(shape.model._meta.db_table)}"  # noqa: S608
+        if shape.where:
+            sql += " WHERE " + " AND ".join(self.condition(shape, k, n) for k, n in shape.where)
+        if shape.paged:
+            sql += f" ORDER BY {shape.order_sql()}"
+            if shape.limited:
+                sql += f" LIMIT {self.next()}"
             elif not self.postgres:
                 sql += " LIMIT -1"  # SQLite takes an OFFSET only after a LIMIT
-            sql += f" OFFSET {self.param(batch.offset)}"
+            sql += f" OFFSET {self.next()}"
         return sql
 
 
-def _single_sql(batch: Batch, statement: _Statement) -> str:
-    rows = statement.rows(batch, ", ".join(_quote(c) for c in batch.columns))
-    return rows if batch.paged else f"{rows} ORDER BY {batch.order_sql()}"
-
-
-def _combined_sql(batches: Sequence[Batch], statement: _Statement) -> tuple[str, list[int]]:
-    """One UNION ALL of the batches, and where each batch's columns start in a row."""
+@functools.lru_cache(maxsize=1024)
+def _sql(dialect: str, shapes: tuple[Shape, ...]) -> tuple[str, tuple[int, ...]]:
+    """The statement of the batches of these shapes, and where each batch's columns start in
+    a row: a plain SELECT for one batch, a UNION ALL for several."""
+    placeholders = _Placeholders(dialect == "postgres")
+    if len(shapes) == 1:
+        shape = shapes[0]
+        rows = placeholders.rows(shape, ", ".join(_quote(c) for c in shape.columns))
+        return (rows if shape.paged else f"{rows} ORDER BY {shape.order_sql()}"), (0,)
     offsets, width, nulls = [], 2, []
-    for batch in batches:
+    for shape in shapes:
         offsets.append(width)
-        width += len(batch.columns)
-        nulls.extend(batch.nulls(statement.dialect))
+        width += len(shape.columns)
+        nulls.extend(shape.nulls(dialect))
     branches = []
-    for part, (batch, offset) in enumerate(zip(batches, offsets, strict=True)):
+    for part, (shape, offset) in enumerate(zip(shapes, offsets, strict=True)):
         cells = list(nulls)
-        for i, column in enumerate(batch.columns):
+        for i, column in enumerate(shape.columns):
             cells[offset - 2 + i] = _quote(column)
         select = ", ".join(f"{cell} AS c{i}" for i, cell in enumerate(cells))
-        numbered = f"{part} AS part, row_number() OVER (ORDER BY {batch.order_sql()}) AS n"
-        if batch.paged:
+        numbered = f"{part} AS part, row_number() OVER (ORDER BY {shape.order_sql()}) AS n"
+        if shape.paged:
             # The page is cut where the table's index serves it, then numbered.
-            page = statement.rows(batch, "*")
+            page = placeholders.rows(shape, "*")
             branches.append(f"SELECT {numbered}, {select} FROM ({page}) AS page{part}")  # noqa: S608
         else:
-            branches.append(statement.rows(batch, f"{numbered}, {select}"))
+            branches.append(placeholders.rows(shape, f"{numbered}, {select}"))
     union = " UNION ALL ".join(branches)
     # Identifiers come from the models' metadata; every value is a parameter.
-    return f"SELECT * FROM ({union}) AS combined ORDER BY part, n", offsets  # noqa: S608
+    return f"SELECT * FROM ({union}) AS combined ORDER BY part, n", tuple(offsets)  # noqa: S608
 
 
 async def _send(client: BaseDBAsyncClient, batches: Sequence[Batch]) -> list[list[Model]]:
     """Each batch's rows, from one statement on `client`."""
-    statement = _Statement(client.capabilities.dialect)
+    dialect = client.capabilities.dialect
+    postgres = dialect == "postgres"
+    sql, offsets = _sql(dialect, tuple(batch.shape(postgres) for batch in batches))
+    params = [param for batch in batches for param in batch.params(postgres)]
+    _, rows = await client.execute_query(sql, params)
     if len(batches) == 1:
-        sql = _single_sql(batches[0], statement)
-        _, rows = await client.execute_query(sql, statement.params)
         return [[batches[0].instance(row, 0) for row in rows]]
-    sql, offsets = _combined_sql(batches, statement)
-    _, rows = await client.execute_query(sql, statement.params)
     found: list[list[Model]] = [[] for _ in batches]
     for row in rows:
         part = row[0]

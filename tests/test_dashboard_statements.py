@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,12 +24,13 @@ from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.transactions import in_transaction
 
+from persistence.audit import write_audit
 from persistence.combined_reads import select
 from persistence.database import request_scope
 from persistence.demo.records import person_with_records
-from persistence.models import Office
+from persistence.models import Account, AuditEvent, Office, Person
 from tests.conftest import DEMO_PASSWORD, SIGN_IN, _postgres_url
-from tests.helpers import running_servers, server_environment
+from tests.helpers import ROOT, free_port, server_command, server_environment, wait_ready
 from tests.pg_wire import Statement, StatementProxy, statement_proxy
 from tests.test_query_counts import DASHBOARD
 
@@ -68,6 +70,24 @@ async def routed_through(proxy: StatementProxy, test_settings: Any) -> AsyncIter
     finally:
         connections.reset(token)
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def running_server(env: dict[str, str]) -> AsyncIterator[int]:
+    """One server process; stopped while this loop keeps running (the proxy in it must carry
+    the server's last statements, or its shutdown would wait for them)."""
+    port = free_port()
+    process = subprocess.Popen(server_command(port), cwd=ROOT, env=env)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", process, 900)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
 
 
 def describe(sent: list[Statement]) -> str:
@@ -147,7 +167,7 @@ async def test_the_dashboard_takes_at_most_six_statements_whatever_the_list_size
         REPORT_SQL_STATEMENTS="1",
     )
     async with (
-        running_servers(1, env, ready_attempts=900) as [port],
+        running_server(env) as port,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
     ):
         tokens, sign_ins = {}, []
@@ -210,8 +230,8 @@ async def test_a_request_scope_runs_on_one_connection_and_resets_it_once_at_the_
             await asyncio.gather(
                 Office.filter(code="BJ-DC").first(),
                 Office.filter(code="SH-PD").first(),
-                select(Office, {"code": ["GZ-TH"]}),
-                select(Office, {"code": ["SH-CN"]}),
+                select(Office, {"code": ["GZ-TH", "SH-CN"]}),
+                select(Office, {"id": [1, 2, 3]}),
             )
             assert await Office.filter(code="BJ-HD").count() == 1
             during = wire.sent[mark:]
@@ -292,3 +312,37 @@ async def test_a_task_that_outlives_its_request_uses_the_pool(
             task = asyncio.create_task(later())
         go.set()
         assert await task == "BJ-DC"
+
+
+async def test_a_new_connection_looks_up_no_types(
+    app: Any, test_settings: Any, wire: StatementProxy
+) -> None:
+    """Value lists and the audit INSERT's columns go as text cast to arrays in the statement:
+    asyncpg would otherwise look up each array type (three statements: jit off, the lookup,
+    jit back) on every new connection, inside whichever request first used it."""
+    email = await person_with_records(0, surname="Wire", now=datetime(2026, 11, 1, tzinfo=UTC))
+    account = await Account.get(email=email)
+    events = [
+        AuditEvent(
+            at=datetime.now(UTC),
+            actor_id=account.id,
+            actor_kind="OFFICER",
+            subject_id=account.person_id,
+            action=action,
+            target='a "quoted" \\ target, with {braces}',
+        )
+        for action in ("READ_DOCUMENTS", "READ_PASSPORTS")
+    ]
+    async with routed_through(wire, test_settings):
+        mark = len(wire.sent)
+        async with request_scope():
+            await asyncio.gather(
+                select(Office, {"id": [1, 2]}),
+                select(Person, {"id": [account.person_id]}, ("-created_at",)),
+            )
+            await write_audit(events)
+        sent = wire.sent[mark:]
+    assert len(sent) == 3, describe(sent)  # the combined read, the INSERT, the reset
+    assert_one_connection_reset_once_at_the_end(sent)
+    written = await AuditEvent.filter(subject_id=account.person_id).order_by("id")
+    assert [(e.action, e.target) for e in written] == [(e.action, e.target) for e in events]
