@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from domain.documents import PERMIT_PURPOSES, VISA_CATEGORIES
 from domain.materials import MAX_CATEGORIES_ASKED, applies, unknown_categories
+from domain.messages import N_, N_plural
 from resolvers.context import Context
 from resolvers.guidance import ShownGuidance
 from resolvers.guidance import current_guidance as guidance_shown
@@ -91,13 +92,24 @@ class Guidance:
         if for_ is None:
             return list(self.all_materials)
         if len(for_) > MAX_CATEGORIES_ASKED:
-            raise bad_input(f"Give at most {MAX_CATEGORIES_ASKED} categories in `for`.")
+            raise bad_input(
+                N_plural(
+                    "Give at most %(count)s category in `for`.",
+                    "Give at most %(count)s categories in `for`.",
+                    MAX_CATEGORIES_ASKED,
+                )
+            )
         unknown = unknown_categories(for_)
         if unknown:
+            # The categories are codes (Z, WORK): the same in every language.
             raise bad_input(
-                f"Unknown categories in `for`: {', '.join(unknown)}. Use visa categories "
-                f"({', '.join(sorted(VISA_CATEGORIES))}) or residence purposes "
-                f"({', '.join(sorted(PERMIT_PURPOSES))})."
+                N_(
+                    "Unknown categories in `for`: %(unknown)s. Use visa categories "
+                    "(%(visas)s) or residence purposes (%(purposes)s).",
+                    unknown=", ".join(unknown),
+                    visas=", ".join(sorted(VISA_CATEGORIES)),
+                    purposes=", ".join(sorted(PERMIT_PURPOSES)),
+                )
             )
         return [m for m in self.all_materials if applies(m.applies_to, for_)]
 

@@ -14,22 +14,32 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from domain.languages import negotiate
+from domain.messages import N_, Message
 from resolvers import certificates
 from resolvers.context import Services
 from resolvers.unit_of_work import write_recorded_reads
 from schema.common import pk_of
+from translations import render
 from web.authentication import Unauthenticated, authenticate
 from web.context_factory import build_context
 from web.logging_setup import accepted_request_id, request_id
 
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-NOT_FOUND = "No certificate here, or not one you may see."
+NOT_FOUND = N_("No certificate here, or not one you may see.")
+NO_TOKEN = N_("Send the access token as 'Authorization: Bearer <token>'.")
 
 
 def _problem(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: Message,
+    language: str,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    body = orjson.dumps({"error": {"code": code, "message": message}})
+    """An error in the JSON shape of the service's other routes, its message in `language`
+    (negotiated from Accept-Language) and a code that never changes with it."""
+    body = orjson.dumps({"error": {"code": code, "message": render(message, language)}})
     return Response(
         body,
         status_code=status,
@@ -38,25 +48,24 @@ def _problem(
     )
 
 
-def _unauthenticated(message: str, invalid_token: bool) -> Response:
+def _unauthenticated(message: Message, language: str, invalid_token: bool) -> Response:
     challenge = 'Bearer realm="certificates"'
     if invalid_token:
         challenge += ', error="invalid_token"'
-    return _problem(401, "UNAUTHENTICATED", message, {"WWW-Authenticate": challenge})
+    return _problem(401, "UNAUTHENTICATED", message, language, {"WWW-Authenticate": challenge})
 
 
 async def certificate_pdf(request: Request) -> Response:
     """The PDF of the certificate `{id}` (its global ID), or 401 / 404."""
     services: Services = request.app.state.services
     rid = request_id.get() or accepted_request_id(request.headers.get("x-request-id"))
+    language = negotiate(request.headers.get("accept-language"))
     try:
         identity = await authenticate(services, request.headers.get("authorization"))
     except Unauthenticated as exc:
-        return _unauthenticated(str(exc), invalid_token=True)
+        return _unauthenticated(exc.message, language, invalid_token=True)
     if identity is None:
-        return _unauthenticated(
-            "Send the access token as 'Authorization: Bearer <token>'.", invalid_token=False
-        )
+        return _unauthenticated(NO_TOKEN, language, invalid_token=False)
     ctx = build_context(services, request, identity, rid)
     try:
         body = await certificates.certificate_pdf(
@@ -66,7 +75,7 @@ async def certificate_pdf(request: Request) -> Response:
         # The read is in the holder's trail even if sending the PDF fails.
         await write_recorded_reads(ctx)
     if body is None:
-        return _problem(404, "NOT_FOUND", NOT_FOUND)
+        return _problem(404, "NOT_FOUND", NOT_FOUND, language)
     return Response(
         body,
         media_type="application/pdf",
