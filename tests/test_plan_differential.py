@@ -21,7 +21,7 @@ import json
 import re
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ from persistence.models import (
     PermanentResidentCard,
     Slot,
 )
+from persistence.rate_limits import MemoryCostBudget, MemoryRateLimiter
+from persistence.session_revocations import MemorySessionRevocations, keep_seconds
 from schema.app import create_schema
 from schema.common import to_global_id
 from tests.conftest import DEMO_PASSWORD, MovableClock, sign_in
@@ -318,6 +320,16 @@ class Runner:
     postgres: bool
 
     def context(self, email: str | None) -> Any:
+        """A request's context, with limits and sign-in state of its own: what one executor's
+        run counts (sign-in failures, bookings, spent budget, ended sessions) must neither
+        change the other's answer nor reach the session's other tests."""
+        base = self.app.state.services
+        services = replace(
+            base,
+            limiter=MemoryRateLimiter(),
+            budget=MemoryCostBudget(),
+            sessions=MemorySessionRevocations(keep_seconds(base.settings.access_token_minutes)),
+        )
         scope = {
             "type": "http",
             "method": "POST",
@@ -327,9 +339,7 @@ class Runner:
             "query_string": b"",
         }
         request_id = f"plan-differential-{secrets.token_hex(4)}"
-        return build_context(
-            self.app.state.services, Request(scope), self.identities[email], request_id
-        )
+        return build_context(services, Request(scope), self.identities[email], request_id)
 
     async def run(
         self,
