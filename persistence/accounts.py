@@ -35,6 +35,10 @@ async def roles_of(account_id: int) -> list[str]:
 
 
 async def by_email(email: str) -> Account | None:
+    """The account with this (normalised) address; None also for text longer than any stored
+    address, which Tortoise would refuse as a query value rather than match nothing."""
+    if len(email) > Account._meta.fields_map["email"].max_length:
+        return None
     return await Account.get_or_none(email=email)
 
 

@@ -9,6 +9,11 @@ from tortoise import connections
 
 from persistence.models import Delivery
 
+# A queued request for a password-reset mail: the address as typed (normalised), no account,
+# no text. The worker writes the mail when an account has the address and drops the request
+# either way, so that asking does the same work for every address (see resolvers/account_mail).
+RESET_REQUEST = "PASSWORD_RESET_REQUEST"
+
 
 async def add(
     *,
@@ -36,19 +41,46 @@ async def add(
     )
 
 
+async def add_reset_request(address: str, message_id: str, now: datetime) -> None:
+    """Queue a request for a reset mail to `address`, in the caller's transaction."""
+    await add(
+        account_id=None,
+        notification_id=None,
+        kind=RESET_REQUEST,
+        to_address=address,
+        subject="",
+        body="",
+        message_id=message_id,
+        secret=True,
+        now=now,
+    )
+
+
+async def reset_requests(limit: int) -> list[Delivery]:
+    """Queued reset requests, oldest first."""
+    return await Delivery.filter(kind=RESET_REQUEST).order_by("id").limit(limit)
+
+
+async def take_reset_request(request_id: int) -> bool:
+    """Remove a queued reset request in the caller's transaction; False when another worker
+    took it first (on PostgreSQL the second waits for the first's commit, then finds none)."""
+    return await Delivery.filter(id=request_id, kind=RESET_REQUEST).delete() == 1
+
+
 # Claiming due mail in one statement. PostgreSQL: picked FOR UPDATE SKIP LOCKED, and as a
 # SELECT over the UPDATE so that Tortoise returns the rows (it reads only the status word of a
-# statement that starts with UPDATE). SQLite: the statement runs alone (one writer).
+# statement that starts with UPDATE). SQLite: the statement runs alone (one writer). Queued
+# reset requests are not mail: the worker answers them apart (reset_requests).
 _CLAIM_POSTGRES = (
     "WITH claimed AS (UPDATE delivery SET claimed_until = $1, attempts = attempts + 1 "
     "WHERE id IN (SELECT id FROM delivery WHERE sent_at IS NULL AND failed_at IS NULL "
-    "AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) "
+    "AND kind <> $4 AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) "
     "ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id) SELECT id FROM claimed"
 )
 _CLAIM_SQLITE = (
     "UPDATE delivery SET claimed_until = ?, attempts = attempts + 1 "
     "WHERE id IN (SELECT id FROM delivery WHERE sent_at IS NULL AND failed_at IS NULL "
-    "AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
+    "AND kind <> ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
     "ORDER BY id LIMIT ?) RETURNING id"
 )
 
@@ -62,9 +94,9 @@ async def claim(now: datetime, lease_s: int, limit: int) -> list[Delivery]:
     until = now + timedelta(seconds=lease_s)
     client = connections.get("default")
     if client.capabilities.dialect == "postgres":
-        _, rows = await client.execute_query(_CLAIM_POSTGRES, [until, now, limit])
+        _, rows = await client.execute_query(_CLAIM_POSTGRES, [until, now, limit, RESET_REQUEST])
     else:
-        _, rows = await client.execute_query(_CLAIM_SQLITE, [until, now, now, limit])
+        _, rows = await client.execute_query(_CLAIM_SQLITE, [until, RESET_REQUEST, now, now, limit])
     ids = [row["id"] for row in rows]
     return await Delivery.filter(id__in=ids).order_by("id") if ids else []
 
@@ -93,6 +125,7 @@ async def waiting(after_id: int, limit: int) -> list[Delivery]:
     """Unsent mail after `after_id`, oldest first (what the development server prints)."""
     return (
         await Delivery.filter(id__gt=after_id, sent_at__isnull=True, failed_at__isnull=True)
+        .exclude(kind=RESET_REQUEST)
         .order_by("id")
         .limit(limit)
     )

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain import notification_texts as texts
 from domain.notifications import EMAIL_VERIFICATION, PASSWORD_RESET
 from persistence import account_tokens as store
+from persistence import accounts as account_store
 from persistence import outbox
-from persistence.models import Account
+from persistence.models import Account, Delivery
 from resolvers.context import Context
 from resolvers.notifications import language_of, link, message_id, wake_outbox_after_commit
+from settings import Settings
 
 # Where each link leads: a page of the web application that reads the token from the
 # fragment (never sent to a server) and calls verifyEmail / resetPassword with it.
@@ -26,8 +28,14 @@ def token_hash(token: str) -> str:
 
 async def send(ctx: Context, account: Account, purpose: str) -> None:
     """Mail the account a fresh link for `purpose`; earlier unused links for it end."""
-    now = ctx.now()
-    minutes = ctx.settings.account_token_minutes
+    await write(ctx.settings, account, purpose, ctx.now())
+    wake_outbox_after_commit(ctx)
+
+
+async def write(settings: Settings, account: Account, purpose: str, now: datetime) -> None:
+    """Make a fresh link for `purpose` (earlier unused ones end) and put its mail in the
+    outbox, in the caller's transaction."""
+    minutes = settings.account_token_minutes
     token = secrets.token_urlsafe(32)
     await store.retire(account.id, purpose, now)
     await store.add(
@@ -38,7 +46,7 @@ async def send(ctx: Context, account: Account, purpose: str) -> None:
         now=now,
         expires_at=now + timedelta(minutes=minutes),
     )
-    url = link(ctx.settings, f"{PAGES[purpose]}#token={token}")
+    url = link(settings, f"{PAGES[purpose]}#token={token}")
     subject, body = texts.security_mail(purpose, language_of(account), url, minutes)
     await outbox.add(
         account_id=account.id,
@@ -47,16 +55,32 @@ async def send(ctx: Context, account: Account, purpose: str) -> None:
         to_address=account.email,
         subject=subject,
         body=body,
-        message_id=message_id(ctx.settings),
+        message_id=message_id(settings),
         secret=True,
         now=now,
     )
-    wake_outbox_after_commit(ctx)
 
 
 async def send_verification(ctx: Context, account: Account) -> None:
     await send(ctx, account, EMAIL_VERIFICATION)
 
 
-async def send_password_reset(ctx: Context, account: Account) -> None:
-    await send(ctx, account, PASSWORD_RESET)
+async def queue_password_reset(ctx: Context, address: str) -> None:
+    """Queue a reset mail for whichever account has `address` (normalised and well formed).
+    Whether one has it is looked up by the delivery worker, not here: the request writes one
+    row for every address, so neither its answer nor its time tells a known address from an
+    unknown one."""
+    await outbox.add_reset_request(address, message_id(ctx.settings), ctx.now())
+    wake_outbox_after_commit(ctx)
+
+
+async def answer_reset_request(settings: Settings, request: Delivery, now: datetime) -> bool:
+    """In the caller's transaction, take a queued reset request and, when an account has its
+    address, write that account a reset link; False when another worker took it first. The
+    typed address is not kept either way."""
+    if not await outbox.take_reset_request(request.id):
+        return False
+    account = await account_store.by_email(request.to_address)
+    if account is not None:
+        await write(settings, account, PASSWORD_RESET, now)
+    return True

@@ -6,7 +6,7 @@ client's address, whether or not an account has it), and past them nothing is se
 
 from __future__ import annotations
 
-from domain.accounts import normalise_email
+from domain.accounts import email_problem, normalise_email
 from domain.messages import N_, Message, N_plural
 from domain.notifications import EMAIL_VERIFICATION, PASSWORD_RESET
 from domain.passwords import password_problem
@@ -14,7 +14,7 @@ from persistence import account_tokens as store
 from persistence import accounts as account_store
 from persistence.models import Account
 from persistence.rate_limits import Quota, address_key
-from resolvers.account_mail import send_password_reset, send_verification, token_hash
+from resolvers.account_mail import queue_password_reset, send_verification, token_hash
 from resolvers.accounts import end_sessions
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
@@ -65,7 +65,8 @@ async def verify_email(ctx: Context, token: str) -> Account:
 
 
 async def request_password_reset(ctx: Context, email: str) -> Message:
-    """Mail a reset link when an account has the address; the same answer every time."""
+    """Mail a reset link when an account has the address; the same answer every time, after
+    the same work (the request is queued; the delivery worker looks the address up)."""
     settings = ctx.settings
     typed = normalise_email(email)
     minutes = settings.account_token_minutes
@@ -79,7 +80,9 @@ async def request_password_reset(ctx: Context, email: str) -> Message:
     window = settings.password_reset_window_s
     reservation = await ctx.services.limiter.reserve(
         [
-            Quota(f"reset:email:{typed}", settings.password_resets_per_email, window),
+            # Keyed on a digest of the address typed: a counter of bounded size for any text
+            # sent, and no list of addresses people asked about in the limiter's store.
+            Quota(f"reset:email:{token_hash(typed)}", settings.password_resets_per_email, window),
             Quota(
                 f"reset:ip:{address_key(ctx.client_ip)}", settings.password_resets_per_ip, window
             ),
@@ -87,9 +90,8 @@ async def request_password_reset(ctx: Context, email: str) -> Message:
     )
     if reservation.retry_after is not None:
         return answer  # past a limit: nothing is sent, and nothing says so
-    account = await account_store.by_email(typed)
-    if account is not None:
-        await send_password_reset(ctx, account)
+    if email_problem(typed) is None:  # no account has an address that is not one
+        await queue_password_reset(ctx, typed)
     return answer
 
 
@@ -107,10 +109,13 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> Message
     )
     if problem:
         raise invalid(problem, "newPassword")
+    # Hashed before the first write: the token's row lock (PostgreSQL) or the one write lock
+    # (SQLite) is not held through Argon2's hundreds of milliseconds.
+    password_hash = await ctx.services.hash_password(new_password)
     if not await store.use(row.id, now):
         raise _invalid_token()
     await store.retire(account.id, PASSWORD_RESET, now)
-    await account_store.set_password(account, await ctx.services.hash_password(new_password), now)
+    await account_store.set_password(account, password_hash, now)
     await store.mark_verified(account.id, account.email, now)
     # Every other session: one of this account's own sessions that sent the reset stays.
     mine = ctx.account is not None and ctx.account.id == account.id

@@ -19,10 +19,12 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from tortoise.transactions import in_transaction
 
 from domain.notifications import retry_delay_s
 from persistence import outbox
 from persistence.models import Delivery
+from resolvers.account_mail import answer_reset_request
 from resolvers.context import Clock
 from settings import Settings
 
@@ -176,9 +178,10 @@ class DeliveryWorker:
                 pass
 
     async def run_once(self) -> bool:
-        """One round; True when it found mail (so another round follows at once)."""
+        """One round; True when it found work (so another round follows at once)."""
+        answered = await self._answer_reset_requests()
         if self.sender is None:
-            return await self._print_waiting()
+            return await self._print_waiting() or answered
         settings = self.settings
         claimed = await outbox.claim(self.clock.now(), settings.mail_claim_seconds, BATCH)
         try:
@@ -186,7 +189,24 @@ class DeliveryWorker:
                 await self._deliver(delivery)
         finally:
             await self.sender.finish()
-        return bool(claimed)
+        return bool(claimed) or answered
+
+    async def _answer_reset_requests(self) -> bool:
+        """Write the reset mail of each queued request whose address an account has (in the
+        outbox, sent by this round or the next); True when one was taken. Each in its own
+        transaction: a worker killed midway leaves the request queued, and of two workers
+        only one takes it. One that fails stays queued for a later round, and the others
+        go on."""
+        taken = False
+        for request in await outbox.reset_requests(BATCH):
+            try:
+                async with in_transaction():
+                    done = await answer_reset_request(self.settings, request, self.clock.now())
+            except Exception:
+                log.exception("a password-reset request could not be answered")
+                continue
+            taken = taken or done
+        return taken
 
     async def _deliver(self, delivery: Delivery) -> None:
         assert self.sender is not None
