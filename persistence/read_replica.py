@@ -33,7 +33,8 @@ process reads public data from the primary until the replica has replayed it.
 
 Failure: the replica's clients (`ReplicaClient`, the pool; `ReplicaRequestConnection`, one
 request's held connection) run a read on the primary instead when the replica raises a
-connection error; the replica is then left alone for DATABASE_REPLICA_RETRY_SECONDS (reads are
+connection error (or lacks a table or column the primary has: a migration not replayed yet);
+the replica is then left alone for DATABASE_REPLICA_RETRY_SECONDS (reads are
 routed straight to the primary), which is logged once and counted (replica_fallbacks_total,
 replica_up), and tried again after that.
 """
@@ -54,7 +55,7 @@ from prometheus_client import Counter, Gauge
 from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
-from tortoise.exceptions import DBConnectionError
+from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.models import Model
 
 from persistence import statement_counter
@@ -116,6 +117,23 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.SerializationError,  # cancelled by a conflict with recovery
     asyncpg.exceptions.InterfaceError,  # the connection was closed under us
 )
+
+# What a replica that has not yet replayed a migration the primary already has raises (the
+# primary's schema is the one the code expects): asyncpg's errors, as Tortoise wraps them.
+SCHEMA_BEHIND: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.UndefinedTableError,
+    asyncpg.exceptions.UndefinedColumnError,
+    asyncpg.exceptions.UndefinedFunctionError,
+)
+
+
+def replica_cannot_answer(exc: BaseException) -> bool:
+    """True for errors the primary does not share: the replica is down, unreachable, cancelled
+    the read for its recovery, or is behind the primary's schema."""
+    if isinstance(exc, CONNECTION_ERRORS):
+        return True
+    return isinstance(exc, OperationalError) and isinstance(exc.__cause__, SCHEMA_BEHIND)
+
 
 # Metrics of this process; resolvers/metrics.py registers them with the service's registry.
 FALLBACKS = Counter(
@@ -256,7 +274,7 @@ class ReplicaState:
         return not self.down_until
 
     def failed(self, exc: BaseException) -> None:
-        """The replica raised a connection error: leave it alone for a while."""
+        """The replica could not answer (replica_cannot_answer): leave it alone for a while."""
         FALLBACKS.inc()
         if self.down_until:
             return
@@ -523,7 +541,9 @@ class _FallsBackToPrimary:
         if state is None or state.usable():
             try:
                 return await on_replica(*args)
-            except CONNECTION_ERRORS as exc:
+            except Exception as exc:
+                if not replica_cannot_answer(exc):
+                    raise
                 if state is not None:
                     state.failed(exc)
                 # It never ran: counted again below where it does.

@@ -130,6 +130,30 @@ class _StubState:
         return True
 
 
+def _raised_from(cause: BaseException, wrapper: type[Exception]) -> Exception:
+    try:
+        raise wrapper(cause) from cause
+    except wrapper as exc:
+        return exc
+
+
+def test_only_what_the_primary_would_not_share_falls_back_to_it():
+    import asyncpg
+    from tortoise.exceptions import IntegrityError, OperationalError
+
+    cannot = read_replica.replica_cannot_answer
+    assert cannot(ConnectionRefusedError())
+    assert cannot(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    assert cannot(asyncpg.exceptions.SerializationError("conflict with recovery"))
+    # A migration the primary has and the replica has not replayed yet.
+    missing = asyncpg.exceptions.UndefinedColumnError("column does not exist")
+    assert cannot(_raised_from(missing, OperationalError))
+    # The primary would fail the same way: the error is the answer.
+    assert not cannot(_raised_from(asyncpg.exceptions.PostgresSyntaxError("x"), OperationalError))
+    assert not cannot(_raised_from(asyncpg.exceptions.UniqueViolationError("x"), IntegrityError))
+    assert not cannot(ValueError("bad value"))
+
+
 def test_wal_positions_order_as_numbers():
     assert read_replica.lsn_value("0/16B3748") == 0x16B3748
     assert read_replica.lsn_value("1/0") > read_replica.lsn_value("0/FFFFFFFF")
