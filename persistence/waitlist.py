@@ -126,6 +126,13 @@ async def waiting_for_day(
     )
 
 
+async def anyone_waiting(office_id: int, group: str) -> bool:
+    """Whether the line has a WAITING entry at all."""
+    return await WaitlistEntry.filter(
+        office_id=office_id, service_group=group, status=WAITING
+    ).exists()
+
+
 async def waiting_in_line(office_id: int, group: str) -> list[WaitlistEntry]:
     """Every WAITING entry of the line, in join order."""
     return await WaitlistEntry.filter(

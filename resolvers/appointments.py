@@ -341,14 +341,13 @@ async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
     if reason:
         raise Refusal(RefusalKind.CHANGE_WINDOW_CLOSED, reason)
     # The line first: the freed place is offered to the waitlist before anyone else sees it.
-    await waitlist_offers.lock(
-        [waitlist_offers.line_of(appointment.office_id, appointment.service)]
-    )
+    line = waitlist_offers.line_of(appointment.office_id, appointment.service)
+    await waitlist_offers.lock([line])
     if await store.change_status(
         appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED
     ):
         await store.free_place(appointment.slot_id)
-        await waitlist_offers.offer_freed(ctx, appointment.slot_id, policy(ctx))
+        await waitlist_offers.offer_freed(ctx, appointment.slot_id, policy(ctx), line)
     gate.acted(ctx, grant, "CANCEL_APPOINTMENT", appointment.reference)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None
@@ -399,7 +398,7 @@ async def reschedule(
         reschedule_count=old.reschedule_count + 1,
         rescheduled_from_id=old.id,
     )
-    await waitlist_offers.offer_freed(ctx, old.slot_id, p)
+    await waitlist_offers.offer_freed(ctx, old.slot_id, p, old_line)
     await _remember_outcome(record, new)
     await notices.appointment_changed(new, old)
     gate.acted(ctx, grant, "RESCHEDULE_APPOINTMENT", f"{old.reference}->{new.reference}")

@@ -58,10 +58,15 @@ async def _bookable_window(
     return office, last_bookable_at
 
 
-async def offer_freed(ctx: Context, slot_id: int, policy: BookingPolicy) -> WaitlistEntry | None:
-    """A place of the slot was freed in this unit of work: hold it for the first WAITING
-    entry of the slot's line whose range holds the slot's day, and tell them. None when nobody
-    waits for it, or it cannot be booked any more: the place stays free."""
+async def offer_freed(
+    ctx: Context, slot_id: int, policy: BookingPolicy, line: Line | None = None
+) -> WaitlistEntry | None:
+    """A place of the slot (of `line`, when the caller knows it) was freed in this unit of
+    work: hold it for the first WAITING entry of the slot's line whose range holds the slot's
+    day, and tell them. None when nobody waits for it, or it cannot be booked any more: the
+    place stays free."""
+    if line is not None and not await store.anyone_waiting(*line):
+        return None  # the common case, in one statement
     slot = await slot_store.slot(slot_id)
     if slot is None:
         return None
