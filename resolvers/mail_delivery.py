@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
@@ -133,12 +134,23 @@ class SmtpSender:
                 client.close()
 
 
+# Line breaks and other control characters: in a header they would end it and start another
+# (a Bcc, a second recipient); the email package refuses them, which would leave the mail
+# unsendable. A subject carries a reference number someone typed.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """Header text on one line: each run of control characters becomes one space."""
+    return _CONTROLS.sub(" ", text).strip()
+
+
 def message_of(delivery: Delivery, settings: Settings) -> EmailMessage:
     """The mail as sent: plain text, its fixed Message-ID, dated when it was written."""
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = delivery.to_address
-    message["Subject"] = delivery.subject
+    message["Subject"] = one_line(delivery.subject)
     message["Message-ID"] = delivery.message_id
     message["Date"] = format_datetime(delivery.created_at)
     message["Auto-Submitted"] = "auto-generated"
@@ -186,7 +198,14 @@ class DeliveryWorker:
         claimed = await outbox.claim(self.clock.now(), settings.mail_claim_seconds, BATCH)
         try:
             for delivery in claimed:
-                await self._deliver(delivery)
+                try:
+                    await self._deliver(delivery)
+                except Exception:  # its outcome not recorded: the rest of the round goes on
+                    log.exception(
+                        "mail %s: the outcome of its attempt could not be recorded; it is "
+                        "tried again once its claim runs out",
+                        delivery.message_id,
+                    )
         finally:
             await self.sender.finish()
         return bool(claimed) or answered
