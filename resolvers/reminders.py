@@ -151,8 +151,13 @@ async def run_due(services: Services) -> int:
         for reminder in due:
             if reminder.key in made:
                 continue
-            if await unit_of_work.run(ctx, _maker(reminder, now)):
-                count += 1
+            try:
+                if await unit_of_work.run(ctx, _maker(reminder, now)):
+                    count += 1
+            except Exception:
+                # Rolled back with its claim: made on a later round. The others go on, so
+                # one reminder that keeps failing cannot hold up every reminder after it.
+                log.exception("reminder %s could not be made", reminder.key)
     if count:
         log.info("reminders: %d made", count)
     return count
