@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from resolvers.authorization import Authorizer
     from resolvers.events import EventBus
     from resolvers.loaders import Loaders
+
+log = logging.getLogger(__name__)
 
 
 class HasTimeZone(Protocol):
@@ -187,9 +190,15 @@ class Context:
         self.pending_after_commit.append(action)
 
     async def run_after_commit(self) -> None:
+        """Run what waited for the commit, each on its own: the change is made whatever they
+        do, so one that fails (Redis away) is logged, the others still run, and the answer
+        still says what was done."""
         actions, self.pending_after_commit = self.pending_after_commit, []
         for action in actions:
-            await action()
+            try:
+                await action()
+            except Exception:
+                log.exception("an action after a commit failed")
 
     def take_audit(self) -> list[AuditEvent]:
         events, self.audit_buffer = self.audit_buffer, []
