@@ -1551,6 +1551,13 @@ KNOWN_PATHS = {
     "CertificateRevoked.certificate",
     "Subscription.applicationUpdates",
     "Query.verifyDocument",
+    # tests/test_waitlist.py: a helper without BOOK_APPOINTMENTS and a stranger get null from
+    # Person.waitlist and node, NotPermitted from the mutations (before any entry is shown).
+    "Person.waitlist",
+    "WaitlistEntry.applicant",
+    "WaitlistJoined.entry",
+    "WaitlistLeft.entry",
+    "AlreadyWaiting.existingEntry",
 }
 PERSONAL = {
     "Person",
@@ -1575,6 +1582,7 @@ PERSONAL = {
     "Account",
     "Viewer",
     "DocumentVerification",
+    "WaitlistEntry",
 }
 
 
