@@ -33,6 +33,11 @@ ACCOUNT_CHANGED: Final = _AccountChanged()
 
 Item = int | _AccountChanged
 
+# How long the listener waits before subscribing again after losing Redis: doubling up to the
+# cap while Redis does not answer.
+RECONNECT_FIRST_S = 0.1
+RECONNECT_MAX_S = 5.0
+
 
 def put_dropping_oldest(queue: asyncio.Queue[Item], item: Item) -> None:
     """Put `item` in the queue; when it is full (a subscriber far behind), drop its oldest
@@ -66,17 +71,61 @@ class EventBus:
 
         self._redis = redis.from_url(self._redis_url)
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel, self._account_channel, self._inbox_channel)
+        await pubsub.subscribe(*self._channels)
         self._listener = asyncio.create_task(self._listen(pubsub))
 
+    @property
+    def _channels(self) -> tuple[str, str, str]:
+        return (self._channel, self._account_channel, self._inbox_channel)
+
     async def _listen(self, pubsub: object) -> None:
-        # One listener serves every subscription of the process: nothing one message or one
-        # subscriber does may end it.
+        """One listener serves every subscription of the process: nothing one message or one
+        subscriber does may end it, and neither may Redis going away (a restart, a failover,
+        a closed connection): it listens again, as soon as Redis answers."""
+        delay = RECONNECT_FIRST_S
+        while True:
+            try:
+                await self._receive_all(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the event listener lost Redis; listening again")
+            while True:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                try:
+                    pubsub = await self._subscribed_again(pubsub)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("Redis does not answer yet; the event listener tries again")
+            delay = RECONNECT_FIRST_S
+            # Events published while nobody listened are gone: every subscription re-checks
+            # its session and its right now, as if its account had changed (a sign-out or a
+            # revocation in that time is not missed).
+            for account_id in list(self._watchers):
+                self._deliver_account(account_id)
+
+    async def _receive_all(self, pubsub: object) -> None:
         async for message in pubsub.listen():  # type: ignore[attr-defined]
             try:
                 self._receive(message)
             except Exception:
                 log.exception("an event could not be delivered: %r", message)
+
+    async def _subscribed_again(self, old: object) -> object:
+        with contextlib.suppress(Exception):
+            await old.aclose()  # type: ignore[attr-defined]
+        assert self._redis is not None
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(*self._channels)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            raise
+        return pubsub
 
     def _receive(self, message: dict) -> None:
         if message.get("type") != "message":

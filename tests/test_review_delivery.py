@@ -7,6 +7,7 @@ process; a fault after a commit does not turn a committed change into an error."
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from persistence import outbox
 from persistence.models import Delivery, Document, ScheduledReminder
 from resolvers import reminders
 from resolvers.context import Clock
+from resolvers.events import ACCOUNT_CHANGED, EventBus
 from resolvers.mail_delivery import DeliveryWorker, message_of, sender_for
 from tests.conftest import sign_up, unique_email
 from tests.helpers import beijing_today, member_with_person, pk_of
@@ -133,6 +135,45 @@ async def test_one_failing_reminder_does_not_stop_the_others(client, app, clock,
     await reminders.run_due(app.state.services)
     assert await made.filter(subject_id=poisoned.id).count() == 1
     await Document.filter(id__in=[poisoned.id, healthy.id]).delete()
+
+
+# ------------------------------------------------------------------------------ live events
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+async def test_live_events_survive_a_lost_redis_connection():
+    """One listener serves every subscription of a process: Redis closing its connection (a
+    restart, a failover, an idle timeout) must not end live events for all of them. Once it
+    listens again, every subscription re-checks its session and rights (an ACCOUNT_CHANGED
+    published while it was away is not lost), and new events arrive."""
+    import redis.asyncio as redis
+
+    assert REDIS_URL is not None
+    namespace, name = f"review-{secrets.token_hex(4)}", f"review-{secrets.token_hex(4)}"
+    separator = "&" if "?" in REDIS_URL else "?"
+    bus = EventBus(f"{REDIS_URL}{separator}client_name={name}", namespace)
+    publisher = EventBus(REDIS_URL, namespace)
+    admin = redis.from_url(REDIS_URL)
+    await bus.start()
+    await publisher.start()
+    try:
+        async with bus.subscribe_inbox(7) as queue, bus.watch_account(7, queue):
+            await publisher.publish_notification(7, 1)
+            assert await asyncio.wait_for(queue.get(), 5) == 1
+            listeners = [c["id"] for c in await admin.client_list(_type="pubsub")]
+            ours = [c["id"] for c in await admin.client_list(_type="pubsub") if c["name"] == name]
+            assert ours and set(ours) <= set(listeners)
+            for client_id in ours:
+                await admin.client_kill_filter(_id=client_id)
+            assert await asyncio.wait_for(queue.get(), 15) is ACCOUNT_CHANGED
+            await publisher.publish_notification(7, 2)
+            assert await asyncio.wait_for(queue.get(), 5) == 2
+    finally:
+        await bus.close()
+        await publisher.close()
+        await admin.aclose()
 
 
 # ----------------------------------------------------------------------------- after commit
