@@ -314,7 +314,7 @@ class ReplicaState:
             _, rows = await AsyncpgDBClient.execute_query(
                 self.client, "SELECT pg_last_wal_replay_lsn()::text AS lsn"
             )
-        except CONNECTION_ERRORS as exc:
+        except Exception as exc:  # whatever it is, the replica cannot say: use the primary
             self.failed(exc)
             return
         self._replayed_at = time.monotonic()
