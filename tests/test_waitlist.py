@@ -192,7 +192,10 @@ async def test_ranges_offices_and_applicants_are_checked(
     line = await fresh_line(app, client, clock)
     person = await new_applicant(client)
     today = beijing_today(clock)
-    horizon = app.state.services.calendar.add_working_days(today, 14)
+    services = app.state.services
+    horizon = services.calendar.add_working_days(
+        today, services.settings.booking_horizon_working_days
+    )
     cases = {
         "to": line.input(person.person_id, first=line.day, last=line.day - timedelta(days=1)),
         "from": line.input(person.person_id, first=today - timedelta(days=1), last=line.day),
