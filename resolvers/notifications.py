@@ -23,6 +23,7 @@ from domain.notifications import (
 from persistence import notifications as store
 from persistence import outbox
 from persistence.models import Account, Delegation, Notification, NotificationKind
+from resolvers import authorization as gate
 from resolvers import unit_of_work
 from resolvers.context import Context
 from resolvers.events import ACCOUNT_CHANGED
@@ -228,11 +229,31 @@ class InboxPage:
     unread_count: int
 
 
+READ_NOTIFICATIONS = "READ_NOTIFICATIONS"
+
+
+async def _record_reads(ctx: Context, who: Reader, rows: Sequence[Notification], one: bool) -> None:
+    """A dependant's notification tells their helper the dependant's facts (an appointment's
+    time, a document's number, an officer's note): reading it is a read of the person's data,
+    recorded in their trail through the gate like any other (a page once per person; one
+    notification with its id). A delegation's own news (PARTY_KINDS) is the reader's."""
+    recorded: set[int] = set()
+    for row in rows:
+        if row.person_id == who.own_person_id or row.kind in PARTY_KINDS:
+            continue
+        if row.person_id in recorded:
+            continue
+        recorded.add(row.person_id)
+        target = f"Notification:{row.id}" if one else None
+        await gate.read(ctx, row.person_id, scope_of(row.kind), READ_NOTIFICATIONS, target)
+
+
 async def inbox(ctx: Context, offset: int, size: int, unread_only: bool) -> InboxPage:
     """A page of the viewer's inbox, newest first (one row read ahead), and its unread count."""
     who = await reader(ctx)
     args = (who.account_id, who.own_person_id, who.dependant_kinds, who.party_kinds)
     rows = await store.inbox(*args, unread_only=unread_only, offset=offset, limit=size + 1)
+    await _record_reads(ctx, who, rows[:size], one=False)
     return InboxPage(rows, offset, size, await store.unread_count(*args))
 
 
@@ -241,8 +262,10 @@ async def notification(ctx: Context, pk: int) -> Notification | None:
     if ctx.account is None:
         return None
     row = await store.by_id(pk)
-    if row is None or not (await reader(ctx)).sees(row):
+    who = await reader(ctx)
+    if row is None or not who.sees(row):
         return None
+    await _record_reads(ctx, who, [row], one=True)
     return row
 
 
@@ -312,4 +335,5 @@ async def stream(ctx: Context, account_id: int) -> AsyncGenerator[Notification, 
             ctx.forget_cached()  # the policy as it is now, not as the stream began
             row = await notification(ctx, int(item))
             if row is not None:
+                await unit_of_work.write_recorded_reads(ctx)
                 yield row
