@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import secrets
 import sys
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -28,7 +27,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import database_arguments, percentile, served, sign_in  # noqa: E402  (after the path set-up)
+from harness import (  # noqa: E402  (after the path set-up)
+    create_applicants,
+    database_arguments,
+    percentile,
+    served,
+    sign_in,
+)
 
 PASSWORD = "booking-rush-pass-2026"  # noqa: S105 (throw-away accounts in a throw-away database)
 SERVICE = "VISA_EXTENSION"
@@ -53,41 +58,6 @@ OFFICES = "{ offices(first: 100) { edges { node { id code } } } }"
 
 
 # ------------------------------------------------------------------------ setting the scene
-
-
-async def create_applicants(n: int) -> list[tuple[str, int]]:
-    """n persons with linked APPLICANT accounts: (e-mail, person id)."""
-    from argon2 import PasswordHasher
-    from tortoise.transactions import in_transaction
-
-    from domain.persons import PersonFacts
-    from persistence.models import Account, AccountRole
-    from persistence.persons import create_person
-
-    hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-    run = secrets.token_hex(3)
-    made: list[tuple[str, int]] = []
-    async with in_transaction():
-        for i in range(n):
-            person = await create_person(
-                PersonFacts(
-                    surname="Rush",
-                    given_names=f"Applicant {i}",
-                    nationality="GBR",
-                    birth_date=date(1980, 1, 1) + timedelta(days=i),
-                    sex="X",
-                    passport_number=f"B{secrets.token_hex(4).upper()}",
-                    passport_valid_until=date(2035, 1, 1),
-                ),
-                bound_from=date(2026, 1, 1),
-            )
-            email = f"rush-{run}-{i}@bench.test"
-            account = await Account.create(
-                email=email, display_name=f"Rush {i}", password_hash=hashed, person_id=person.id
-            )
-            await AccountRole.create(account_id=account.id, role="APPLICANT")
-            made.append((email, person.id))
-    return made
 
 
 async def choose_slots(client: httpx.AsyncClient, k: int, capacity: int) -> list[tuple[str, int]]:
@@ -209,7 +179,7 @@ async def measure(args: argparse.Namespace, database_url: str, base_url: str) ->
         limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
         async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=limits) as client:
             t0 = time.perf_counter()
-            applicants = await create_applicants(args.clients)
+            applicants = await create_applicants(args.clients, PASSWORD, "Rush")
             slots = await choose_slots(client, args.slots, args.capacity)
             tokens = await sign_in_all(client, [email for email, _ in applicants])
             setup_s = time.perf_counter() - t0

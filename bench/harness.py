@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -212,3 +213,40 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+async def create_applicants(n: int, password: str, label: str) -> list[tuple[str, int]]:
+    """n persons with linked APPLICANT accounts signing in with `password`, named after
+    `label` ("Rush 3", rush-<run>-3@bench.test): (e-mail, person id). Needs the ORM up."""
+    from argon2 import PasswordHasher
+    from tortoise.transactions import in_transaction
+
+    from domain.persons import PersonFacts
+    from persistence.models import Account, AccountRole
+    from persistence.persons import create_person
+
+    # The weakest hash Argon2 allows: the accounts are throw-away and made by the hundred.
+    hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
+    run = secrets.token_hex(3)
+    made: list[tuple[str, int]] = []
+    async with in_transaction():
+        for i in range(n):
+            person = await create_person(
+                PersonFacts(
+                    surname=label,
+                    given_names=f"Bench {i}",
+                    nationality="GBR",
+                    birth_date=date(1980, 1, 1) + timedelta(days=i),
+                    sex="X",
+                    passport_number=f"{label[0].upper()}{secrets.token_hex(4).upper()}",
+                    passport_valid_until=date(2035, 1, 1),
+                ),
+                bound_from=date(2026, 1, 1),
+            )
+            email = f"{label.lower()}-{run}-{i}@bench.test"
+            account = await Account.create(
+                email=email, display_name=f"{label} {i}", password_hash=hashed, person_id=person.id
+            )
+            await AccountRole.create(account_id=account.id, role="APPLICANT")
+            made.append((email, person.id))
+    return made

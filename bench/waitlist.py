@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,12 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import create_database, database_arguments, drop_database  # noqa: E402
+from harness import (  # noqa: E402  (after the path set-up)
+    create_applicants,
+    create_database,
+    database_arguments,
+    drop_database,
+)
 
 PASSWORD = "waitlist-bench-pass-2026"  # noqa: S105 (throw-away accounts, throw-away database)
 OFFICE_CODE = "BJ-DC"
@@ -84,40 +88,6 @@ class Measured:
             print(f"{name:<44} {spread:>10} {p50:>8.1f} {len(counts):>5}")
 
 
-async def applicants(n: int) -> list[tuple[str, int]]:
-    from argon2 import PasswordHasher
-    from tortoise.transactions import in_transaction
-
-    from domain.persons import PersonFacts
-    from persistence.models import Account, AccountRole
-    from persistence.persons import create_person
-
-    hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-    run = secrets.token_hex(3)
-    made = []
-    async with in_transaction():
-        for i in range(n):
-            person = await create_person(
-                PersonFacts(
-                    surname="Waiting",
-                    given_names=f"Bench {i}",
-                    nationality="GBR",
-                    birth_date=date(1980, 1, 1) + timedelta(days=i),
-                    sex="X",
-                    passport_number=f"W{secrets.token_hex(4).upper()}",
-                    passport_valid_until=date(2035, 1, 1),
-                ),
-                bound_from=date(2026, 1, 1),
-            )
-            email = f"wait-{run}-{i}@bench.test"
-            account = await Account.create(
-                email=email, display_name=f"Bench {i}", password_hash=hashed, person_id=person.id
-            )
-            await AccountRole.create(account_id=account.id, role="APPLICANT")
-            made.append((email, person.id))
-    return made
-
-
 def gid(type_name: str, pk: int) -> str:
     from schema.common import to_global_id
 
@@ -158,7 +128,7 @@ async def run(args: argparse.Namespace) -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=("10.9.0.1", 4000))
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
-                people = await applicants(IN_LINE + 2)
+                people = await create_applicants(IN_LINE + 2, PASSWORD, "Waiting")
                 tokens = []
                 for email, _ in people:
                     data = await m.post(c, "signIn", SIGN_IN, email=email, password=PASSWORD)
