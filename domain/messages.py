@@ -54,12 +54,13 @@ class Message(str):
 
     def with_params(self, **params: Any) -> Message:
         """This message with (more) placeholder values: for a text kept in a table, whose
-        values are known only where it is used."""
+        values are known only where it is used (a plural one's number as `count`)."""
+        values = {**self.params, **params}
         return Message(
             self.id,
-            {**self.params, **params},
+            values,
             plural=self.plural,
-            count=self.count,
+            count=values.get("count", self.count) if self.plural is not None else self.count,
             context=self.context,
         )
 
@@ -71,9 +72,12 @@ def N_(text: str, **params: Any) -> Message:
     return Message(text, params)
 
 
-def N_plural(singular: str, plural: str, count: int, **params: Any) -> Message:
+def N_plural(singular: str, plural: str, count: int | None = None, **params: Any) -> Message:
     """A message about `count` things: each language picks its plural form for the number
-    (Russian has three, Arabic six). `%(count)s` stands for the number in the texts."""
+    (Russian has three, Arabic six). `%(count)s` stands for the number in the texts. Without
+    a count, a text kept in a table: `with_params(count=..., ...)` gives it one."""
+    if count is None:
+        return Message(singular, params, plural=plural)
     return Message(singular, {"count": count, **params}, plural=plural, count=count)
 
 

@@ -14,7 +14,13 @@ from persistence import accounts as account_store
 from persistence import outbox
 from persistence.models import Account, Delivery
 from resolvers.context import Context
-from resolvers.notifications import language_of, link, message_id, wake_outbox_after_commit
+from resolvers.notifications import (
+    in_language,
+    language_of,
+    link,
+    message_id,
+    wake_outbox_after_commit,
+)
 from settings import Settings
 
 # Where each link leads: a page of the web application that reads the token from the
@@ -47,7 +53,7 @@ async def write(settings: Settings, account: Account, purpose: str, now: datetim
         expires_at=now + timedelta(minutes=minutes),
     )
     url = link(settings, f"{PAGES[purpose]}#token={token}")
-    subject, body = texts.security_mail(purpose, language_of(account), url, minutes)
+    subject, body = in_language(language_of(account), *texts.security_mail(purpose, url, minutes))
     await outbox.add(
         account_id=account.id,
         notification_id=None,

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from domain import notification_texts as texts
 from domain.delegation import effective_status
-from domain.messages import N_, N_plural
+from domain.messages import N_, Message, N_plural
 from domain.notifications import (
     DEFAULT_LANGUAGE,
     KIND_SCOPE,
@@ -30,6 +30,7 @@ from resolvers.events import ACCOUNT_CHANGED
 from resolvers.following import next_while_signed_in, session_ended
 from resolvers.outcomes import invalid, unauthenticated
 from settings import Settings
+from translations import render
 
 __all__ = ["NotificationKind", "notify"]
 
@@ -168,8 +169,9 @@ async def _mail_notification(
     row: Notification | None,
     now: datetime,
 ) -> None:
-    subject, body = texts.notification_mail(
-        kind, language_of(account), facts.get("reference", ""), link(settings, "sign-in")
+    subject, body = in_language(
+        language_of(account),
+        *texts.notification_mail(kind, facts.get("reference", ""), link(settings, "sign-in")),
     )
     await outbox.add(
         account_id=account.id,
@@ -301,7 +303,14 @@ async def mark_read(ctx: Context, ids: Sequence[int] | None, everything: bool) -
 
 def rendered(row: Notification, lang: str) -> tuple[str, str]:
     """The (title, body) of a notification in `lang`."""
-    return texts.render(row.kind, lang, row.facts or {})
+    return in_language(lang, *texts.inbox(row.kind, lang, row.facts or {}))
+
+
+def in_language(lang: str, subject: Message, body: Message) -> tuple[str, str]:
+    """A (title or subject, body) pair of domain.notification_texts in `lang` (EN, ZH, ...;
+    a language not spoken here reads English), from the message catalogues."""
+    code = lang.lower()
+    return render(subject, code), render(body, code)
 
 
 def scope_of(kind: str) -> str | None:

@@ -1283,3 +1283,105 @@ async def test_sign_in_still_answers_a_wrong_password_like_an_unknown_address(
         wrong = await one_field(client, SIGN_IN, {"email": email}, headers)
         assert unknown == wrong
     assert await sign_in(client, email, helpers.PASSWORD)
+
+
+# ------------------------------------------- notifications and mail in the account's language
+
+SET_LANGUAGE = """mutation($language: Language) { setPreferences(language: $language) {
+  __typename } }"""
+INBOX_TEXTS = """{ viewer { account { id } notifications(first: 20) { edges { node {
+  id kind title body } } } } }"""
+REQUEST_VERIFICATION = "mutation { requestEmailVerification { __typename } }"
+TOKEN_LINK = re.compile(r"https?://\S+#token=\S+")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_notifications_and_mail_come_in_the_accounts_language(
+    app: Any, client: httpx.AsyncClient, language: str
+) -> None:
+    """The inbox and the mail of an account that chose `language` (whatever the request's
+    Accept-Language): a booking's notification, its mail and a verification mail are the
+    catalogue's texts in that language (domain/notification_texts.py), not English."""
+    from domain import notification_texts as texts
+    from persistence.models import Delivery
+    from persistence.models import Notification as NotificationRow
+    from resolvers.notifications import link
+
+    who = await helpers.new_applicant(client)
+    saved = await one_field(client, SET_LANGUAGE, {"language": language.upper()}, {}, who.token)
+    assert saved["__typename"] == "PreferencesSaved", saved
+    appointment = await helpers.book_open_slot(client, who.token, who.person_id)
+
+    body = await post(client, {"query": INBOX_TEXTS}, {"accept-language": "en"}, who.token)
+    viewer = body["data"]["viewer"]
+    nodes = [edge["node"] for edge in viewer["notifications"]["edges"]]
+    (booked,) = [node for node in nodes if node["kind"] == "APPOINTMENT_BOOKED"]
+    row = await NotificationRow.get(id=helpers.pk_of(booked["id"]))
+    title, text = texts.inbox("APPOINTMENT_BOOKED", language.upper(), row.facts)
+    assert (booked["title"], booked["body"]) == (render(title, language), render(text, language))
+    assert appointment["reference"] in booked["body"]
+    english = texts.inbox("APPOINTMENT_BOOKED", "EN", row.facts)
+    if language != SOURCE_LANGUAGE:
+        assert booked["title"] != str(english[0]) and booked["body"] != str(english[1])
+
+    account_id = helpers.pk_of(viewer["account"]["id"])
+    (mail,) = await Delivery.filter(account_id=account_id, kind="APPOINTMENT_BOOKED")
+    sign_in = link(app.state.services.settings, "sign-in")
+    subject, text = texts.notification_mail("APPOINTMENT_BOOKED", appointment["reference"], sign_in)
+    assert (mail.subject, mail.body) == (render(subject, language), render(text, language))
+
+    sent = await one_field(client, REQUEST_VERIFICATION, {}, {"accept-language": "en"}, who.token)
+    assert sent["__typename"] == "EmailVerificationSent", sent
+    mails = Delivery.filter(account_id=account_id, kind="EMAIL_VERIFICATION")
+    verification = await mails.order_by("-id").first()
+    assert verification is not None
+    found = TOKEN_LINK.search(verification.body)
+    assert found is not None, verification.body
+    minutes = app.state.services.settings.account_token_minutes
+    subject, text = texts.security_mail("EMAIL_VERIFICATION", found.group(0), minutes)
+    assert (verification.subject, verification.body) == (
+        render(subject, language),
+        render(text, language),
+    )
+    if language != SOURCE_LANGUAGE:
+        assert verification.subject != str(subject)
+
+
+# Modules that are tables of texts for people: every sentence in them is marked (N_, N_plural,
+# N_ctx), whatever call it is passed to.
+TEXT_MODULES = ("domain/notification_texts.py", "signing/pdf.py")
+MARKERS = {"N_", "N_plural", "N_ctx"}
+
+
+def unmarked_texts(path: Path) -> list[str]:
+    """Prose string literals of `path` outside a marker call, a docstring or an f-string."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in MARKERS:
+            inside |= {id(child) for child in ast.walk(node)}
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            inside.add(id(node.value))  # a docstring
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) in (
+            "set_creator",  # PDF metadata, not read by people on the page
+        ):
+            inside |= {id(child) for child in ast.walk(node)}
+    return [
+        f"{path}:{node.lineno}: {node.value[:40]!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in inside
+        and PROSE.search(node.value)
+        and re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", node.value)
+    ]
+
+
+def test_tables_of_texts_mark_every_sentence() -> None:
+    assert [problem for module in TEXT_MODULES for problem in unmarked_texts(ROOT / module)] == []
+    example = ROOT / "tests" / "_unmarked_example.py"
+    example.write_text('T = {"A": (N_("Marked text."), "Not marked here.")}\n')
+    try:
+        assert len(unmarked_texts(example)) == 1
+    finally:
+        example.unlink()
