@@ -31,7 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import create_database, database_arguments, drop_database  # noqa: E402
+from harness import (  # noqa: E402  (after the path set-up)
+    create_database,
+    database_arguments,
+    drop_database,
+    in_process_settings,
+)
 from public_reads import DASHBOARD, OFFICES  # noqa: E402
 
 # The innermost frame of each profiled call, filed under what it belongs to.
@@ -71,7 +76,6 @@ def by_package(profile: cProfile.Profile) -> list[tuple[str, float]]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    import settings as settings_module
     from bench.baseline_app import office_directory
     from persistence import offices as office_store
     from persistence.demo.records import person_with_records
@@ -83,16 +87,7 @@ async def run(args: argparse.Namespace) -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="execution-profile-"))
     database_url, pg_name = await create_database(args.database, args.postgres_url, workdir)
-    settings = settings_module.load({}).with_(
-        app_env="development",
-        database_url=database_url,
-        data_dir=workdir / "data",
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        argon2_parallelism=1,
-        key_encryption_key="execution-profile",
-        cost_budget_per_minute=10**12,
-    )
+    settings = in_process_settings(database_url, workdir / "data", cost_budget_per_minute=10**12)
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):

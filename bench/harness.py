@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -80,6 +81,25 @@ def server_environment(
         "KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         **extra_env,
     }
+
+
+def in_process_settings(database_url: str, data_dir: Path, **changes: object) -> Any:
+    """The settings of an app run inside the benchmark's own process, like
+    `server_environment`'s: demo data, cheap password hashing, no Redis; nothing is read
+    from the environment. `changes` lifts the limits a benchmark would run into."""
+    import settings as settings_module  # after the path set-up (maybe another checkout's)
+
+    return settings_module.load({}).with_(
+        app_env="development",
+        database_url=database_url,
+        redis_url=None,
+        data_dir=data_dir,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
+        key_encryption_key=secrets.token_urlsafe(32),
+        **changes,
+    )
 
 
 def start_server(

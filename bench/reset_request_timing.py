@@ -19,8 +19,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import settings as settings_module
-from bench.harness import create_database, drop_database
+from bench.harness import create_database, drop_database, in_process_settings
 from resolvers.context import Clock
 from server import create_app
 
@@ -37,15 +36,9 @@ def percentile(values: list[float], p: float) -> float:
 async def measure(database: str, postgres_url: str, count: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-reset-"))
     url, name = await create_database(database, postgres_url, workdir)
-    settings = settings_module.load().with_(
-        app_env="development",
-        database_url=url,
-        redis_url=None,
-        data_dir=workdir,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        argon2_parallelism=1,
-        key_encryption_key="bench-key-encryption-key",
+    settings = in_process_settings(
+        url,
+        workdir,
         report_sql=True,
         signups_per_ip=1_000_000,
         password_resets_per_ip=1_000_000,

@@ -35,6 +35,7 @@ from harness import (  # noqa: E402  (after the path set-up)
     create_database,
     database_arguments,
     drop_database,
+    in_process_settings,
 )
 
 PASSWORD = "waitlist-bench-pass-2026"  # noqa: S105 (throw-away accounts, throw-away database)
@@ -95,7 +96,6 @@ def gid(type_name: str, pk: int) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    import settings as settings_module
     from resolvers.context import Clock
     from server import create_app
 
@@ -110,17 +110,8 @@ async def run(args: argparse.Namespace) -> None:
         def now(self) -> datetime:
             return datetime.combine(today, clock_time(10), tzinfo=tz).astimezone(UTC)
 
-    settings = settings_module.load().with_(
-        app_env="development",
-        database_url=url,
-        redis_url=None,
-        data_dir=workdir / "data",
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        argon2_parallelism=1,
-        key_encryption_key="bench-key-encryption-key",
-        report_sql=True,
-        bookings_per_account=1_000_000,
+    settings = in_process_settings(
+        url, workdir / "data", report_sql=True, bookings_per_account=1_000_000
     )
     app = create_app(settings, Daytime())
     m = Measured()
