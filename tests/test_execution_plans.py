@@ -587,3 +587,32 @@ async def test_a_document_is_validated_once_and_its_verdict_kept(
         again.errors[0].message = "changed"  # type: ignore[index]
     assert calls == ["validate", "validate"]
     assert len(verdicts) == 2
+
+
+# ------------------------------------------------------------- the service's switch
+
+
+def test_the_setting_chooses_the_executor() -> None:
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    import settings as settings_module
+    from schema.app import create_schema
+    from schema.execution.executor import PlanExecutor
+
+    assert settings_module.load({}).execution_plans is True
+    assert settings_module.load({"EXECUTION_PLANS": "0"}).execution_plans is False
+    planned = create_schema(settings_module.Settings())
+    assert issubclass(planned.execution_context_class, PlanExecutor)
+    core = create_schema(settings_module.Settings(execution_plans=False))
+    assert core.execution_context_class is StrawberryGraphQLCoreExecutionContext
+
+
+async def test_the_service_runs_from_plans_and_says_so_in_its_metrics(client: Any) -> None:
+    from tests.conftest import gql
+
+    query = "query PlannedOffices { offices(first: 2) { edges { node { code name } } } }"
+    before = _compiled()
+    assert "errors" not in await gql(client, query, token=None, accept_language="en")
+    body = (await client.get("/metrics")).text
+    assert "graphql_execution_plans_compiled_total" in body
+    assert _compiled() > before
