@@ -27,13 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import (  # noqa: E402  (after the path set-up)
-    create_applicants,
-    database_arguments,
-    percentile,
-    served,
-    sign_in,
-)
+from harness import create_applicants, database_arguments, percentile, served, sign_in  # noqa: E402
 
 PASSWORD = "booking-rush-pass-2026"  # noqa: S105 (throw-away accounts in a throw-away database)
 SERVICE = "VISA_EXTENSION"

@@ -31,12 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import (  # noqa: E402  (after the path set-up)
-    create_database,
-    database_arguments,
-    drop_database,
-    in_process_settings,
-)
+from harness import create_database, database_arguments, drop_database, in_process_settings  # noqa: E402
 from public_reads import DASHBOARD, OFFICES  # noqa: E402
 
 # The innermost frame of each profiled call, filed under what it belongs to.

@@ -270,6 +270,20 @@ async def a_slot(client: httpx.AsyncClient) -> str:
     raise RuntimeError("no open slot")
 
 
+async def reads(base: str, setup: str, args: argparse.Namespace) -> list[Run]:
+    """The directory, anonymous and signed in, then the statistics, each run named after
+    the server's `setup`."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        reader = await sign_in(client, "pr@demo.test", DEMO_PASSWORD)
+    anonymous = await load(base, f"{setup}, anonymous", DIRECTORY, args.clients, args.duration)
+    signed_in = await load(
+        base, f"{setup}, signed in", DIRECTORY, args.clients, args.duration, reader
+    )
+    statistics = await statistics_run(base, args.samples)
+    statistics.name = f"{setup}, {statistics.name}"
+    return [anonymous, signed_in, statistics]
+
+
 async def measure(args: argparse.Namespace) -> str:
     lines = []
     with running_cluster() as cluster:
@@ -279,33 +293,11 @@ async def measure(args: argparse.Namespace) -> str:
         workdir = Path(tempfile.mkdtemp(prefix="bench-replica-"))
         runs: list[Run] = []
         async with server(primary_url, workdir) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                reader = await sign_in(client, "pr@demo.test", DEMO_PASSWORD)
-            runs.append(
-                await load(base, "primary only, anonymous", DIRECTORY, args.clients, args.duration)
-            )
-            runs.append(
-                await load(
-                    base, "primary only, signed in", DIRECTORY, args.clients, args.duration, reader
-                )
-            )
-            runs.append(await statistics_run(base, args.samples))
-            runs[-1].name = "primary only, " + runs[-1].name
+            runs += await reads(base, "primary only", args)
         await cluster.caught_up()
         replica = {"DATABASE_REPLICA_URL": cluster.replica.url(database)}
         async with server(primary_url, workdir, **replica) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                reader = await sign_in(client, "pr@demo.test", DEMO_PASSWORD)
-            runs.append(
-                await load(base, "with replica, anonymous", DIRECTORY, args.clients, args.duration)
-            )
-            runs.append(
-                await load(
-                    base, "with replica, signed in", DIRECTORY, args.clients, args.duration, reader
-                )
-            )
-            runs.append(await statistics_run(base, args.samples))
-            runs[-1].name = "with replica, " + runs[-1].name
+            runs += await reads(base, "with replica", args)
             writer = await writer_run(base, args.writes)
             await cluster.pause_replay()
             lagging = await writer_run(base, max(1, args.writes // 3), paused=True)

@@ -30,13 +30,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import (  # noqa: E402  (after the path set-up)
-    create_applicants,
-    create_database,
-    database_arguments,
-    drop_database,
-    in_process_settings,
-)
+import harness  # noqa: E402  (after the path set-up)
 
 PASSWORD = "waitlist-bench-pass-2026"  # noqa: S105 (throw-away accounts, throw-away database)
 OFFICE_CODE = "BJ-DC"
@@ -101,7 +95,7 @@ async def run(args: argparse.Namespace) -> None:
 
     with_waitlist = (Path(args.root or HERE.parent) / "resolvers" / "waitlist.py").exists()
     workdir = Path(tempfile.mkdtemp(prefix="waitlist-bench-"))
-    url, pg_name = await create_database(args.database, args.postgres_url, workdir)
+    url, pg_name = await harness.create_database(args.database, args.postgres_url, workdir)
     tz = ZoneInfo("Asia/Shanghai")
     # By day in Beijing, so that offers are held from the moment they are made.
     today = datetime.now(UTC).astimezone(tz).date()
@@ -110,7 +104,7 @@ async def run(args: argparse.Namespace) -> None:
         def now(self) -> datetime:
             return datetime.combine(today, clock_time(10), tzinfo=tz).astimezone(UTC)
 
-    settings = in_process_settings(
+    settings = harness.in_process_settings(
         url, workdir / "data", report_sql=True, bookings_per_account=1_000_000
     )
     app = create_app(settings, Daytime())
@@ -119,7 +113,7 @@ async def run(args: argparse.Namespace) -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=("10.9.0.1", 4000))
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
-                people = await create_applicants(IN_LINE + 2, PASSWORD, "Waiting")
+                people = await harness.create_applicants(IN_LINE + 2, PASSWORD, "Waiting")
                 tokens = []
                 for email, _ in people:
                     data = await m.post(c, "signIn", SIGN_IN, email=email, password=PASSWORD)
@@ -159,7 +153,7 @@ async def run(args: argparse.Namespace) -> None:
                 if with_waitlist:
                     await waitlist_rows(c, m, people, tokens, window, day, tz)
     finally:
-        await drop_database(args.postgres_url, pg_name)
+        await harness.drop_database(args.postgres_url, pg_name)
     print(f"database: {args.database}   app: {args.root or 'this checkout'}")
     m.report()
 
@@ -226,7 +220,7 @@ async def waitlist_rows(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    database_arguments(parser, "sqlite", "postgres", default="sqlite")
+    harness.database_arguments(parser, "sqlite", "postgres", default="sqlite")
     parser.add_argument("--root", help="another checkout whose app to run")
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
