@@ -42,6 +42,10 @@ class StatementCount:
 
 
 _current: ContextVar[StatementCount | None] = ContextVar("sql_statement_count", default=None)
+# The statements themselves, (SQL, parameters), while `capturing()` (the query-plan tests).
+_captured: ContextVar[list[tuple[str, list[Any]]] | None] = ContextVar(
+    "sql_statements_captured", default=None
+)
 # Set while a statement is being sent, so a method calling another (execute_query_dict calling
 # execute_query, a subclass calling its parent) counts one statement, not two.
 _sending: ContextVar[bool] = ContextVar("sql_statement_sending", default=False)
@@ -57,6 +61,10 @@ def _counted(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
             count.total += 1
             name = getattr(self, "connection_name", None) or "default"
             count.by_connection[name] = count.by_connection.get(name, 0) + 1
+        captured = _captured.get()
+        if captured is not None and args and isinstance(args[0], str):
+            values = args[1] if len(args) > 1 else kwargs.get("values")
+            captured.append((args[0], list(values) if isinstance(values, list | tuple) else []))
         token = _sending.set(True)
         try:
             return await method(self, *args, **kwargs)
@@ -101,6 +109,18 @@ def discount(connection_name: str) -> None:
     if count is not None and count.by_connection.get(connection_name, 0) > 0:
         count.total -= 1
         count.by_connection[connection_name] -= 1
+
+
+@contextlib.contextmanager
+def capturing() -> Iterator[list[tuple[str, list[Any]]]]:
+    """The statements (SQL, parameters) sent in this context and the tasks it starts, in
+    order; `enable()` must have been called."""
+    statements: list[tuple[str, list[Any]]] = []
+    token = _captured.set(statements)
+    try:
+        yield statements
+    finally:
+        _captured.reset(token)
 
 
 @contextlib.contextmanager
