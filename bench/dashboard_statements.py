@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # ROOT first: bench/signing.py is no package
 
 from harness import (  # noqa: E402  (after the path set-up)
+    DEMO_PASSWORD,
     create_database,
     drop_database,
     free_port,
@@ -64,7 +65,6 @@ from harness import (  # noqa: E402  (after the path set-up)
 from tests.pg_wire import StatementProxy  # noqa: E402
 from tests.test_query_counts import DASHBOARD  # noqa: E402
 
-DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 MAKE_PERSONS = """

@@ -172,6 +172,37 @@ async def fire(client, requests: int, concurrency: int, make_payload, headers, c
     return outcomes, latencies, time.perf_counter() - began
 
 
+def typename_keeping(field: str, member: str, payload: str, kept: list[str]):
+    """The outcome of a `field` mutation's response: its result's type name; the token of
+    the `payload` of each `member` result is added to `kept`."""
+
+    def outcome(response) -> str:
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        result = (response.json().get("data") or {}).get(field)
+        if not result:
+            return f"error {response.json().get('errors')}"
+        if result["__typename"] == member:
+            kept.append(result[payload]["token"])
+        return result["__typename"]
+
+    return outcome
+
+
+def verification(disclosed: list[str] | None = None):
+    """The outcome of a verifyDocument response: "valid" when the token is valid (and
+    discloses exactly `disclosed`, when given)."""
+
+    def outcome(response) -> str:
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        result = (response.json().get("data") or {}).get("verifyDocument")
+        ok = result and result["valid"] and (disclosed is None or result["disclosed"] == disclosed)
+        return "valid" if ok else f"invalid {result}"
+
+    return outcome
+
+
 async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, object]:
     import httpx
 
@@ -193,16 +224,9 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
 
         tokens: list[str] = []
 
-        def issued(response) -> str:
-            if response.status_code != 200:
-                return f"HTTP {response.status_code}"
-            result = (response.json().get("data") or {}).get("issuePassportCertificate")
-            if not result:
-                return "error"
-            if result["__typename"] == "CertificateIssued":
-                tokens.append(result["certificate"]["token"])
-            return result["__typename"]
-
+        issued = typename_keeping(
+            "issuePassportCertificate", "CertificateIssued", "certificate", tokens
+        )
         query = ISSUE % ("" if args.no_qr else "qrSvg")
         issue_payload = {"query": query, "variables": {"id": person_id}}
         await fire(
@@ -214,19 +238,13 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
         )
         issue_ok = outcomes.count("CertificateIssued")
 
-        def verified(response) -> str:
-            if response.status_code != 200:
-                return f"HTTP {response.status_code}"
-            result = (response.json().get("data") or {}).get("verifyDocument")
-            return "valid" if result and result["valid"] else f"invalid {result}"
-
         v_outcomes, v_latencies, v_wall = await fire(
             client,
             len(tokens),
             args.concurrency,
             lambda i: {"query": VERIFY, "variables": {"token": tokens[i]}},
             {},
-            verified,
+            verification(),
         )
 
         # Presentations of the certificates just issued, one each, then their verification.
@@ -240,16 +258,9 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
         ids = [body["data"]["issuePassportCertificate"]["certificate"]["id"]]
         presentations: list[str] = []
 
-        def presented(response) -> str:
-            if response.status_code != 200:
-                return f"HTTP {response.status_code}"
-            result = (response.json().get("data") or {}).get("presentCertificate")
-            if not result:
-                return f"error {response.json().get('errors')}"
-            if result["__typename"] == "CertificatePresented":
-                presentations.append(result["presentation"]["token"])
-            return result["__typename"]
-
+        presented = typename_keeping(
+            "presentCertificate", "CertificatePresented", "presentation", presentations
+        )
         present_query = PRESENT % ("" if args.no_qr else "qrSvg")
         present_payload = {
             "query": present_query,
@@ -261,20 +272,13 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
             client, args.requests, args.concurrency, lambda i: present_payload, auth, presented
         )
 
-        def presentation_verified(response) -> str:
-            if response.status_code != 200:
-                return f"HTTP {response.status_code}"
-            result = (response.json().get("data") or {}).get("verifyDocument")
-            ok = result and result["valid"] and result["disclosed"] == ["NAME", "CURRENT_PASSPORT"]
-            return "valid" if ok else f"invalid {result}"
-
         pv_outcomes, pv_latencies, pv_wall = await fire(
             client,
             len(presentations),
             args.concurrency,
             lambda i: {"query": VERIFY, "variables": {"token": presentations[i]}},
             {},
-            presentation_verified,
+            verification(disclosed=["NAME", "CURRENT_PASSPORT"]),
         )
     return {
         "present_requests": len(p_outcomes),

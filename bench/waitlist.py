@@ -73,6 +73,23 @@ class Measured:
         assert "errors" not in body, body
         return body["data"]
 
+    async def book(
+        self, client: httpx.AsyncClient, token: str, person_id: int, slot_id: str
+    ) -> str:
+        """The ID of the VISA_EXTENSION appointment booked for the person in the slot."""
+        data = await self.post(
+            client,
+            "bookAppointment",
+            BOOK,
+            token,
+            input={
+                "applicantId": gid("Person", person_id),
+                "slotId": slot_id,
+                "service": "VISA_EXTENSION",
+            },
+        )
+        return data["bookAppointment"]["appointment"]["id"]
+
     def report(self) -> None:
         print(f"{'operation':<44} {'statements':>10} {'p50 ms':>8} {'n':>5}")
         for name, counts in self.statements.items():
@@ -131,18 +148,7 @@ async def run(args: argparse.Namespace) -> None:
                 ][0]["id"]
                 booker, booker_token = people[0], tokens[0]
                 for _ in range(args.requests // 4):
-                    data = await m.post(
-                        c,
-                        "bookAppointment",
-                        BOOK,
-                        booker_token,
-                        input={
-                            "applicantId": gid("Person", booker[1]),
-                            "slotId": slot_id,
-                            "service": "VISA_EXTENSION",
-                        },
-                    )
-                    appointment = data["bookAppointment"]["appointment"]["id"]
+                    appointment = await m.book(c, booker_token, booker[1], slot_id)
                     await m.post(
                         c,
                         "cancelAppointment (nobody waiting)",
@@ -183,18 +189,7 @@ async def waitlist_rows(
         await Slot.filter(id=row.id).update(capacity=row.booked)
     await Slot.filter(id=rows[0].id).update(capacity=rows[0].booked + 1)
     holder, holder_token = people[-1], tokens[-1]
-    data = await m.post(
-        c,
-        "bookAppointment",
-        BOOK,
-        holder_token,
-        input={
-            "applicantId": gid("Person", holder[1]),
-            "slotId": gid("Slot", rows[0].id),
-            "service": "VISA_EXTENSION",
-        },
-    )
-    appointment = data["bookAppointment"]["appointment"]["id"]
+    appointment = await m.book(c, holder_token, holder[1], gid("Slot", rows[0].id))
     entries = []
     for (_, person), token in zip(people[1 : IN_LINE + 1], tokens[1 : IN_LINE + 1], strict=True):
         data = await m.post(
