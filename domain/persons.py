@@ -8,6 +8,17 @@ from datetime import date
 
 
 @dataclass(frozen=True)
+class IdentityFacts:
+    """The four facts of a passport page a person is found by, as typed (the resolver
+    normalises them before matching)."""
+
+    passport_number: str
+    nationality: str
+    birth_date: date
+    surname: str
+
+
+@dataclass(frozen=True)
 class PersonFacts:
     """A person as their passport shows them, with that passport. `passport_country` is the
     issuing country; None means the person's nationality."""

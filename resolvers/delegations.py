@@ -13,6 +13,7 @@ from domain.delegation import (
 )
 from domain.identifiers import normalise_nationality
 from domain.messages import N_, N_plural
+from domain.persons import IdentityFacts
 from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation
@@ -68,10 +69,7 @@ def _trail(ctx: Context, delegation: Delegation, action: str) -> None:
 async def add_dependant(
     ctx: Context,
     *,
-    passport_number: str,
-    nationality: str,
-    birth_date: date,
-    surname: str,
+    identity: IdentityFacts,
     relationship: str,
     scopes: list[str],
     valid_until: date | None,
@@ -87,12 +85,7 @@ async def add_dependant(
     if valid_until is not None and valid_until < today:
         raise invalid(N_("validUntil must not be in the past."), "validUntil")
     person = await find_by_identity(
-        ctx,
-        bucket=f"identity:dependant:{account.id}",
-        passport_number=passport_number,
-        nationality=nationality,
-        birth_date=birth_date,
-        surname=surname,
+        ctx, bucket=f"identity:dependant:{account.id}", identity=identity
     )
     if person.id == account.person_id:
         raise invalid(N_("You act for yourself already; add someone else."))
@@ -118,7 +111,9 @@ async def add_dependant(
     delegation = await store.create(
         helper_id=account.id,
         dependant_id=person.id,
-        typed=TypedFacts.read(surname, normalise_nationality(nationality), birth_date),
+        typed=TypedFacts.read(
+            identity.surname, normalise_nationality(identity.nationality), identity.birth_date
+        ),
         relationship=relationship,
         scopes=sorted(set(scopes)),
         status=status,

@@ -14,7 +14,7 @@ from domain.identifiers import (
     normalise_passport_number,
 )
 from domain.messages import N_
-from domain.persons import PersonFacts
+from domain.persons import IdentityFacts, PersonFacts
 from persistence import accounts as account_store
 from persistence import persons as store
 from persistence.models import Passport, Person, Role
@@ -111,10 +111,7 @@ async def find_by_identity(
     ctx: Context,
     *,
     bucket: str,
-    passport_number: str,
-    nationality: str,
-    birth_date: date,
-    surname: str,
+    identity: IdentityFacts,
 ) -> Person:
     """The person matching all four facts; misses are rate-limited per `bucket` (the
     account) and per client address, so new accounts buy no new guesses; a miss says
@@ -138,16 +135,16 @@ async def find_by_identity(
     if reservation.retry_after is not None:
         raise rate_limited(reservation.retry_after)
     try:
-        number = normalise_passport_number(passport_number)
-        nationality = normalise_nationality(nationality)
+        number = normalise_passport_number(identity.passport_number)
+        nationality = normalise_nationality(identity.nationality)
     except InvalidIdentifier as exc:
         await _identity_missed(ctx)
         raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH) from exc
     person = await store.match_identity(
         passport_number=number,
         nationality=nationality,
-        birth_date=birth_date,
-        surname_key=normalise_name(surname),
+        birth_date=identity.birth_date,
+        surname_key=normalise_name(identity.surname),
     )
     if person is None:
         await _identity_missed(ctx)
@@ -179,9 +176,7 @@ async def _identity_missed(ctx: Context) -> None:
     await asyncio.sleep(share * settings.identity_global_slowdown_max_ms / 1000)
 
 
-async def link_identity(
-    ctx: Context, *, passport_number: str, nationality: str, birth_date: date, surname: str
-) -> Person:
+async def link_identity(ctx: Context, identity: IdentityFacts) -> Person:
     require_account(ctx)
     account = ctx.account
     assert account is not None
@@ -189,14 +184,7 @@ async def link_identity(
         raise invalid(N_("Staff accounts are not linked to a person."))
     if account.person_id is not None:
         raise invalid(N_("Your account is already linked to a person."))
-    person = await find_by_identity(
-        ctx,
-        bucket=f"identity:acct:{account.id}",
-        passport_number=passport_number,
-        nationality=nationality,
-        birth_date=birth_date,
-        surname=surname,
-    )
+    person = await find_by_identity(ctx, bucket=f"identity:acct:{account.id}", identity=identity)
     if not await account_store.link_person(account.id, person.id):
         # The person already has an account: say no more than for a mismatch.
         raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH)

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.dates import HOME_ZONE
+from domain.persons import IdentityFacts
 from resolvers import delegations as resolve
 from resolvers.context import Context
 from resolvers.rows import AuditRow, DelegationRow
@@ -211,6 +212,9 @@ class AddDependantInput:
         default=None, description="Last day the delegation holds; open-ended when absent."
     )
 
+    def identity(self) -> IdentityFacts:
+        return IdentityFacts(self.passport_number, self.nationality, self.birth_date, self.surname)
+
 
 @strawberry.input(description="The dependant's answer to a pending delegation.")
 class RespondToDelegationInput:
@@ -245,10 +249,7 @@ class DelegationMutations:
             AddDependantResult,
             lambda ctx: resolve.add_dependant(
                 ctx,
-                passport_number=input.passport_number,
-                nationality=input.nationality,
-                birth_date=input.birth_date,
-                surname=input.surname,
+                identity=input.identity(),
                 relationship=input.relationship.value,
                 scopes=[s.value for s in input.scopes],
                 valid_until=input.valid_until,

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.messages import N_
-from domain.persons import PersonFacts
+from domain.persons import IdentityFacts, PersonFacts
 from resolvers import accounts, persons
 from resolvers.rows import AccountRow
 from schema.accounts import (
@@ -72,6 +72,9 @@ class LinkIdentityInput:
     nationality: str = strawberry.field(description="Nationality, ISO 3166-1 alpha-3, e.g. DEU.")
     birth_date: date = strawberry.field(description="Date of birth.")
     surname: str = strawberry.field(description="Surname as in the passport (case ignored).")
+
+    def identity(self) -> IdentityFacts:
+        return IdentityFacts(self.passport_number, self.nationality, self.birth_date, self.surname)
 
 
 @strawberry.input(description="A person to register, with their current passport.")
@@ -192,13 +195,7 @@ class AccountMutations:
         return await run_mutation(
             info,
             LinkIdentityResult,
-            lambda ctx: persons.link_identity(
-                ctx,
-                passport_number=input.passport_number,
-                nationality=input.nationality,
-                birth_date=input.birth_date,
-                surname=input.surname,
-            ),
+            lambda ctx: persons.link_identity(ctx, input.identity()),
             lambda row: IdentityLinked(person=Person.from_row(row)),
         )
 
