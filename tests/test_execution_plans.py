@@ -557,6 +557,22 @@ async def test_middleware_makes_the_operation_fall_back_and_still_applies() -> N
     assert _fallbacks("middleware") - before == 1
 
 
+async def test_an_operation_the_compiler_fails_on_is_answered_by_graphql_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import schema.execution.plans as plans
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("a compiler fault")
+
+    monkeypatch.setattr(plans, "compile_step", broken)
+    schema = build(plans=True)
+    query = "{ items { id value } pets { __typename } }"
+    before = _fallbacks("compile-error")
+    assert await answer(schema, query) == await answer(CORE, query)
+    assert _fallbacks("compile-error") - before == 1
+
+
 # ------------------------------------------------------------ parse and validate once
 
 

@@ -10,6 +10,7 @@ guard), called with the same resolve info graphql-core would give it.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,9 +45,11 @@ from schema.execution.plans import (
     ObjectPlan,
     Selection,
     Step,
-    object_plan,
+    compile_operation,
     shareable,
 )
+
+log = logging.getLogger("graphql.plans")
 
 # Directives a plan knows: they only decide which fields are collected.
 PLANNED_DIRECTIVES = frozenset({"skip", "include"})
@@ -214,10 +217,14 @@ class PlanExecutor(StrawberryGraphQLCoreExecutionContext):
             )
             if collected.new_defer_usages:
                 return "directive"
-            plan = object_plan(self, root_type, collected.grouped_field_set)
+            plan = compile_operation(self, root_type, collected.grouped_field_set)
         except RecursionError:
             return "too-deep"
         except GraphQLError:
+            return "compile-error"
+        except Exception:
+            # A fault of the compiler: graphql-core still answers, and it shows in the log.
+            log.exception("no execution plan for operation %s", self.operation.name)
             return "compile-error"
         entry.variants[variant] = plan
         while len(entry.variants) > MAX_VARIANTS:

@@ -8,7 +8,9 @@ order of checks, same messages, same error handling through the executor's own
 are grouped by graphql-core's own `collect_fields`/`collect_subfields`, so fragments, type
 conditions, aliases and `@skip`/`@include` mean exactly what they mean there; a plan holds
 for the values the directives' variables had when it was compiled (the plan cache keys on
-them). Object selections below a field are compiled the first time a value reaches them.
+them). The whole operation is compiled before it first runs (below an interface or union, for
+each type its value may have), so an operation no plan can be made for runs on graphql-core's
+executor instead.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     GraphQLString,
     ListValueNode,
     Node,
@@ -170,6 +173,7 @@ class Step:
         "parent_type",
         "return_type",
         "run",
+        "selections",
         "shared_arguments",
     )
 
@@ -193,6 +197,8 @@ class Step:
         self.shared_arguments = False
         self.complete: Completer = _unset_completer
         self.run: Runner = _unset_runner
+        # The object selections below this field, one per object type a value may have.
+        self.selections: list[Selection] = []
 
 
 def _unset_completer(*_: Any) -> Any:  # pragma: no cover - replaced while compiling
@@ -215,6 +221,21 @@ def object_plan(
             continue  # graphql-core leaves such a key out of the response too
         steps.append(compile_step(executor, key, parent_type, field_def, details))
     return ObjectPlan(steps)
+
+
+def compile_operation(
+    executor: PlanExecutor,
+    root_type: GraphQLObjectType,
+    grouped_field_set: dict[str, FieldDetailsList],
+) -> ObjectPlan:
+    """The plan of an operation, every selection below the root compiled now (for each type
+    an abstract field's value may have), so that running it compiles nothing."""
+    root = object_plan(executor, root_type, grouped_field_set)
+    pending = [root]
+    while pending:
+        for step in pending.pop().steps:
+            pending.extend(selection.get(executor) for selection in step.selections)
+    return root
 
 
 def compile_step(
@@ -240,7 +261,7 @@ def compile_step(
             step.shared_arguments = True
     else:
         step.arguments = {}
-    step.complete = completer(step, step.return_type)
+    step.complete = completer(step, step.return_type, executor.schema)
     step.run = runner(step)
     return step
 
@@ -343,23 +364,23 @@ def _fast_class(type_: GraphQLOutputType) -> type | None:
 # ---------------------------------------------------------------------------- completers
 
 
-def completer(step: Step, type_: GraphQLOutputType) -> Completer:
+def completer(step: Step, type_: GraphQLOutputType, schema: GraphQLSchema) -> Completer:
     """graphql-core's `complete_value`, specialised for one return type."""
     if isinstance(type_, GraphQLNonNull):
         inner = type_.of_type
         if isinstance(inner, GraphQLNonNull):  # pragma: no cover - not a valid schema
             raise TypeError("non-null of non-null")
-        return _kind(step, inner, non_null=True)
-    return _kind(step, type_, non_null=False)
+        return _kind(step, inner, schema, non_null=True)
+    return _kind(step, type_, schema, non_null=False)
 
 
-def _kind(step: Step, type_: GraphQLOutputType, non_null: bool) -> Completer:
+def _kind(step: Step, type_: GraphQLOutputType, schema: GraphQLSchema, non_null: bool) -> Completer:
     if isinstance(type_, GraphQLList):
-        return _list_completer(step, type_, non_null)
+        return _list_completer(step, type_, schema, non_null)
     if is_leaf_type(type_):
         return _leaf_completer(step, type_, non_null)
     if is_abstract_type(type_):
-        return _abstract_completer(step, type_, non_null)
+        return _abstract_completer(step, type_, schema, non_null)
     if is_object_type(type_):
         return _object_completer(step, type_, non_null)
     raise TypeError(f"Cannot complete value of unexpected output type: '{type_}'.")
@@ -428,6 +449,7 @@ def _enum_completer(step: Step, type_: GraphQLEnumType, non_null: bool) -> Compl
 
 def _object_completer(step: Step, type_: GraphQLObjectType, non_null: bool) -> Completer:
     selection = Selection(type_, step.details)
+    step.selections.append(selection)
     is_type_of = type_.is_type_of
     details = step.details
 
@@ -450,13 +472,19 @@ def _object_completer(step: Step, type_: GraphQLObjectType, non_null: bool) -> C
     return complete_object
 
 
-def _abstract_completer(step: Step, type_: GraphQLAbstractType, non_null: bool) -> Completer:
-    by_type: dict[GraphQLObjectType, Completer] = {}
+def _abstract_completer(
+    step: Step, type_: GraphQLAbstractType, schema: GraphQLSchema, non_null: bool
+) -> Completer:
     details = step.details
+    # A completer for every type a value may turn out to have, so all is compiled up front.
+    by_type: dict[GraphQLObjectType, Completer] = {
+        object_type: _object_completer(step, object_type, non_null)
+        for object_type in schema.get_possible_types(type_)
+    }
 
     def for_type(object_type: GraphQLObjectType) -> Completer:
         found = by_type.get(object_type)
-        if found is None:
+        if found is None:  # not a possible type: ensure_valid_runtime_type refused it already
             found = by_type[object_type] = _object_completer(step, object_type, non_null)
         return found
 
@@ -479,9 +507,11 @@ def _abstract_completer(step: Step, type_: GraphQLAbstractType, non_null: bool) 
     return complete_abstract
 
 
-def _list_completer(step: Step, type_: GraphQLList, non_null: bool) -> Completer:
+def _list_completer(
+    step: Step, type_: GraphQLList, schema: GraphQLSchema, non_null: bool
+) -> Completer:
     item_type = type_.of_type
-    complete_item = completer(step, item_type)
+    complete_item = completer(step, item_type, schema)
     details = step.details
     message = f"Expected Iterable, but did not find one for field '{step.label}'."
     leaf_items = is_leaf_type(
