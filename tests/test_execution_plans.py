@@ -557,6 +557,14 @@ async def test_middleware_makes_the_operation_fall_back_and_still_applies() -> N
     assert _fallbacks("middleware") - before == 1
 
 
+async def test_a_text_too_long_to_cache_runs_on_graphql_core() -> None:
+    """Parsed anew for every request, it would need a plan for every request: not made."""
+    query = "# " + "x" * 20_000 + "\n{ items { id value } }"
+    before = _fallbacks("uncached-document")
+    assert await answer(PLANNED, query) == await answer(CORE, query)
+    assert _fallbacks("uncached-document") - before == 1
+
+
 async def test_an_operation_the_compiler_fails_on_is_answered_by_graphql_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -39,6 +39,7 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.metrics import PLAN_FALLBACKS, PLANS_COMPILED
+from schema.execution.documents import CACHED_TEXT_LIMIT
 from schema.execution.plans import (
     PLAIN,
     Completer,
@@ -106,7 +107,9 @@ class PlanCache:
         self, document: DocumentNode, operation: OperationDefinitionNode, hide_suggestions: bool
     ) -> OperationPlans | None:
         source = document.loc.source.body if document.loc is not None else None
-        if source is None:
+        if source is None or len(source) > CACHED_TEXT_LIMIT:
+            # Such a text is parsed anew for every request (documents.py): a plan made from
+            # it would serve that request only, and cost more than it saves.
             return None
         name = operation.name.value if operation.name is not None else None
         key = (source, name, hide_suggestions)
@@ -195,7 +198,7 @@ class PlanExecutor(StrawberryGraphQLCoreExecutionContext):
             return "no-document"
         entry = self.plans.entry(document, self.operation, self.hide_suggestions)
         if entry is None:
-            return "no-source"
+            return "uncached-document"
         if entry.unplanned is not None:
             return entry.unplanned
         coerced = self.variable_values.coerced
