@@ -23,6 +23,7 @@ from schema.common import (
     pk_of,
     to_global_id,
 )
+from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
 from schema.persons import PersonIdArg
 from schema.results import result_union, run_mutation
 from signing import qr
@@ -88,14 +89,17 @@ class Certificate(Node):
 
     @strawberry.field(
         description="An SVG QR code, dark on white with its quiet zone, of the verification "
-        "page's link carrying the token (<PUBLIC_BASE_URL>/verify#token=...)."
+        "page's link carrying the token (<PUBLIC_BASE_URL>/verify#token=...). Drawing it "
+        f"costs {QR_SVG_POINTS} points of the query's cost.",
+        metadata={"cost": QR_SVG_POINTS},
     )
     async def qr_svg(self, info: Info) -> str:
         return await asyncio.to_thread(_qr_svg, self._link(info))
 
     @strawberry.field(
         description="The same QR code as a base64 PNG (standard alphabet), dark on white with "
-        "its quiet zone."
+        f"its quiet zone. Drawing it costs {QR_PNG_POINTS} points of the query's cost.",
+        metadata={"cost": QR_PNG_POINTS},
     )
     async def qr_png(self, info: Info) -> str | None:
         return await asyncio.to_thread(_qr_png, self._link(info))
@@ -103,7 +107,8 @@ class Certificate(Node):
     @strawberry.field(
         description="The printable A4 PDF (Chinese and the holder's language, with the QR "
         "code). The link carries no credential: GET it with 'Authorization: Bearer <access "
-        "token>' as the holder, a helper with VIEW_DOCUMENTS or staff."
+        "token>' as the holder, a helper with VIEW_DOCUMENTS or staff. Each download is paid "
+        f"from the caller's per-minute query budget ({PDF_POINTS} points; 429 past it)."
     )
     def pdf_url(self, info: Info) -> str | None:
         base = info.context.settings.public_base_url.rstrip("/")
@@ -165,13 +170,17 @@ class Presentation:
 
     @strawberry.field(
         description="An SVG QR code (dark on white, with its quiet zone) of the verification "
-        "page's link carrying the token."
+        f"page's link carrying the token. Drawing it costs {QR_SVG_POINTS} points of the "
+        "query's cost.",
+        metadata={"cost": QR_SVG_POINTS},
     )
     async def qr_svg(self) -> str:
         return await asyncio.to_thread(qr.qr_svg, self.link)
 
     @strawberry.field(
-        description="The same QR code as a base64 PNG (standard alphabet), dark on white."
+        description="The same QR code as a base64 PNG (standard alphabet), dark on white. "
+        f"Drawing it costs {QR_PNG_POINTS} points of the query's cost.",
+        metadata={"cost": QR_PNG_POINTS},
     )
     async def qr_png(self) -> str:
         return await asyncio.to_thread(qr.qr_png_base64, self.link)

@@ -20,10 +20,12 @@ from resolvers import certificates
 from resolvers.context import Services
 from resolvers.unit_of_work import write_recorded_reads
 from schema.common import pk_of
+from schema.limits import PDF_POINTS
 from translations import render
 from web.authentication import Unauthenticated, authenticate
 from web.context_factory import build_context
 from web.logging_setup import accepted_request_id, request_id
+from web.operation_limits import Refusal, charge
 
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 NOT_FOUND = N_("No certificate here, or not one you may see.")
@@ -56,7 +58,7 @@ def _unauthenticated(message: Message, language: str, invalid_token: bool) -> Re
 
 
 async def certificate_pdf(request: Request) -> Response:
-    """The PDF of the certificate `{id}` (its global ID), or 401 / 404."""
+    """The PDF of the certificate `{id}` (its global ID), or 401 / 404 / 429."""
     services: Services = request.app.state.services
     rid = request_id.get() or accepted_request_id(request.headers.get("x-request-id"))
     language = negotiate(request.headers.get("accept-language"))
@@ -67,6 +69,12 @@ async def certificate_pdf(request: Request) -> Response:
     if identity is None:
         return _unauthenticated(NO_TOKEN, language, invalid_token=False)
     ctx = build_context(services, request, identity, rid)
+    # Printing takes a few hundred milliseconds of CPU: paid from the caller's per-minute
+    # budget like a costly query, before anything is looked up.
+    paid = await charge(ctx, PDF_POINTS)
+    if isinstance(paid, Refusal):
+        headers = {"Retry-After": str(paid.retry_after)} if paid.retry_after else None
+        return _problem(paid.status, paid.code, paid.message, language, headers)
     try:
         body = await certificates.certificate_pdf(
             ctx, pk_of(request.path_params["id"], "Certificate")

@@ -1,0 +1,58 @@
+"""Drawing QR codes and printing PDFs cost CPU (tens to hundreds of milliseconds each, and a
+fresh presentation's codes are never cached): they are paid for from the caller's per-minute
+budget like queries, so one account cannot keep the server's cores busy. A QR code costs
+its points in the query's estimate; a PDF download costs its points on the route, and past
+the budget the route answers 429 with Retry-After."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
+from tests.conftest import gql
+from tests.helpers import pk_of
+from tests.test_certificate_pdf import base_url_of, download, holder_with_certificate, path_of
+from tests.test_presentations import PRESENT
+
+
+async def cost_of(client: httpx.AsyncClient, query: str, variables: dict, token: str) -> int:
+    body = await gql(client, query, variables, token)
+    assert "errors" not in body, body
+    return body["extensions"]["cost"]["requestedQueryCost"]
+
+
+async def test_qr_codes_cost_their_points(client: httpx.AsyncClient) -> None:
+    _, _, holder, certificate = await holder_with_certificate(client, surname="Qrcost")
+    node = "query($id: ID!) { node(id: $id) { ... on Certificate { id %s } } }"
+    plain = await cost_of(client, node % "", {"id": certificate["id"]}, holder)
+    png = await cost_of(client, node % "qrPng", {"id": certificate["id"]}, holder)
+    svg = await cost_of(client, node % "qrSvg", {"id": certificate["id"]}, holder)
+    assert png - plain == QR_PNG_POINTS and svg - plain == QR_SVG_POINTS
+    presented = await cost_of(
+        client,
+        PRESENT,
+        {"input": {"certificateId": certificate["id"], "disclose": ["NAME"]}},
+        holder,
+    )
+    assert presented >= QR_PNG_POINTS + QR_SVG_POINTS
+
+
+async def test_pdf_downloads_are_paid_from_the_budget(client: httpx.AsyncClient, app: Any) -> None:
+    _, _, holder, certificate = await holder_with_certificate(client, surname="Pdfcost")
+    path = path_of(certificate["pdfUrl"], base_url_of(app))
+    assert (await download(client, path, holder)).status_code == 200
+    account = await gql(client, "{ viewer { account { id } } }", token=holder)
+    bucket = f"cost:acct:{pk_of(account['data']['viewer']['account']['id'])}"
+    services = app.state.services
+    budget = services.settings.cost_budget_per_minute
+    # Everything but a little less than a PDF's points spent this minute:
+    left = await services.budget.spend(bucket, 0, budget, 60)
+    assert left is not None and left >= PDF_POINTS
+    assert await services.budget.spend(bucket, left - PDF_POINTS + 1, budget, 60) is not None
+    refused = await download(client, path, holder)
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.headers["cache-control"] == "no-store"
+    assert refused.json()["error"]["code"] == "RATE_LIMITED"
