@@ -112,10 +112,13 @@ async def mark_sent(delivery: Delivery, now: datetime) -> None:
 async def mark_failed(
     delivery: Delivery, now: datetime, error: str, retry_at: datetime | None
 ) -> None:
-    """An attempt failed: try again at `retry_at`, or (None) give up."""
+    """An attempt failed: try again at `retry_at`, or (None) give up; a one-time link given
+    up on is blanked, as one sent is."""
     changes: dict[str, object] = {"claimed_until": None, "last_error": error[:500]}
     if retry_at is None:
         changes["failed_at"] = now
+        if delivery.secret:
+            changes["body"] = ""
     else:
         changes["next_attempt_at"] = retry_at
     await Delivery.filter(id=delivery.id).update(**changes)

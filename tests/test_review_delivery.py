@@ -107,6 +107,20 @@ async def test_a_subject_with_line_breaks_goes_out_on_one_line(app, test_setting
     assert (await outbox.by_id(row.id)).sent_at is not None
 
 
+async def test_a_one_time_link_given_up_on_is_not_kept_in_the_outbox(client, test_settings):
+    """A sent security mail's body (its single-use link, in clear) is blanked; one the server
+    refused for good must be too, or the link stays readable in the database."""
+    email = unique_email()
+    await sign_up(client, email)
+    row = await Delivery.get(to_address=email, kind="EMAIL_VERIFICATION")
+    assert "#token=" in row.body
+    with smtp_server() as (server, url):
+        server.refuse[email] = "550 5.1.1 no such mailbox"
+        await run_until(worker_for(test_settings, url), [row.id])
+    refused = await outbox.by_id(row.id)
+    assert refused.failed_at is not None and refused.body == ""
+
+
 # ------------------------------------------------------------------------------ reminders
 
 
