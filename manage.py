@@ -49,7 +49,9 @@ async def _generate(start: date, end: date) -> None:
         # Places of the new slots go first to those waiting for them (as the server does).
         created = await waitlist.release_slots(
             services,
-            lambda: appointment_store.generate_slots(calendar, start, end, settings.slot_minutes),
+            lambda offices: appointment_store.generate_slots(
+                calendar, start, end, settings.slot_minutes, offices
+            ),
         )
         print(f"{created} slots created for {start}..{end} (existing slots were kept)")
 

@@ -143,8 +143,8 @@ async def upkeep(services: Services) -> None:
     # Places of new slots go first to those waiting for them, in the same unit of work.
     created = await waitlist.release_slots(
         services,
-        lambda: appointment_store.generate_slots(
-            services.calendar, today, last, services.settings.slot_minutes
+        lambda offices: appointment_store.generate_slots(
+            services.calendar, today, last, services.settings.slot_minutes, offices
         ),
     )
     no_shows = await appointment_store.mark_no_shows(now)

@@ -36,6 +36,11 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+async def office_ids() -> list[int]:
+    """Every office, by id (slots are generated office by office)."""
+    return list(await Office.all().order_by("id").values_list("id", flat=True))
+
+
 async def generate_slots(
     calendar: WorkingCalendar,
     start: date,

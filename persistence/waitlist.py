@@ -52,6 +52,17 @@ async def lock_lines(lines: Iterable[tuple[int, str]]) -> None:
         )
 
 
+async def write_first() -> None:
+    """On SQLite, as a transaction's first statement: take the one writer's lock now (a write
+    that changes nothing), waiting for another process's writer as long as the busy timeout
+    allows. A transaction that read first would instead fail at its first write whenever
+    another process wrote since its reads (SQLITE_BUSY_SNAPSHOT, which no waiting cures).
+    Nothing on PostgreSQL."""
+    if _postgres():
+        return
+    await connections.get("default").execute_query('UPDATE "slot" SET "held" = "held" WHERE 0')
+
+
 async def try_lock_line(office_id: int, group: str) -> bool:
     """Take the line's lock if nobody holds it (False: another transaction is working on the
     line now, and will do what this one would)."""

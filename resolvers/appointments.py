@@ -135,6 +135,7 @@ async def _expire_offers_before_reading(
         return  # the common case: no transaction at all
 
     async def work() -> int:
+        await waitlist_offers.write_first()
         return await waitlist_offers.expire_due(ctx, [line], p)
 
     await unit_of_work.run(ctx, work)

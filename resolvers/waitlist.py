@@ -239,6 +239,7 @@ async def entries_of(ctx: Context, person_id: int) -> list[WaitlistEntry] | None
 
 async def _expire_lines(ctx: Context, lines: set[waitlist_offers.Line]) -> None:
     async def work() -> int:
+        await store.write_first()
         return await waitlist_offers.expire_due(ctx, lines, policy(ctx))
 
     await unit_of_work.run(ctx, work)
@@ -269,6 +270,7 @@ async def expire_run_out_offers(services: Services) -> int:
     for line in await store.lines_run_out(services.clock.now()):
 
         async def work(line: waitlist_offers.Line = line) -> int:
+            await store.write_first()
             if not await store.try_lock_line(*line):
                 return 0
             return await waitlist_offers.expire(ctx, line, p)
@@ -292,23 +294,29 @@ async def run_forever(services: Services) -> None:
 
 async def release_slots(
     services: Services,
-    generate: Callable[[], Awaitable[int]],
+    generate: Callable[[list[int]], Awaitable[int]],
     office_ids: Sequence[int] | None = None,
 ) -> int:
-    """Create slots with `generate` and, in the same unit of work, offer their places to
-    those waiting for them (in join order); how many slots were created."""
+    """Create slots with `generate` (given the offices to make them for), one office per
+    unit of work, and in that unit of work offer their places to those waiting for them (in
+    join order); how many slots were created. Office by office, so that no transaction
+    holds SQLite's one writer for long (another process starting meanwhile waits for it)."""
     ctx = system_context(services)
     p = booking_policy(services.settings)
+    created = 0
+    for office_id in office_ids or await appointment_store.office_ids():
 
-    async def work() -> int:
-        created = await generate()
-        if created:
-            lines = await store.lines_waiting(office_ids)
-            await waitlist_offers.lock(lines)
-            for line in lines:
-                await waitlist_offers.offer_free_places(ctx, line, p)
-        return created
+        async def work(office_id: int = office_id) -> int:
+            await store.write_first()
+            made = await generate([office_id])
+            if made:
+                lines = await store.lines_waiting([office_id])
+                await waitlist_offers.lock(lines)
+                for line in lines:
+                    await waitlist_offers.offer_free_places(ctx, line, p)
+            return made
 
-    result = await unit_of_work.run(ctx, work)
-    assert isinstance(result, int)
-    return result
+        result = await unit_of_work.run(ctx, work)
+        assert isinstance(result, int)
+        created += result
+    return created

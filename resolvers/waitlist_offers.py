@@ -30,6 +30,12 @@ def line_of(office_id: int, service: str) -> Line:
     return office_id, SERVICE_GROUPS[service]
 
 
+async def write_first() -> None:
+    """As the first statement of a unit of work that will write: SQLite's writer lock now
+    (see persistence/waitlist.py)."""
+    await store.write_first()
+
+
 async def lock(lines: Iterable[Line]) -> None:
     """Take these lines' locks for the rest of the unit of work, before touching their slots
     or entries."""
