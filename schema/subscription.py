@@ -55,3 +55,9 @@ async def _updates(ctx: Context, person_id: int) -> AsyncGenerator[ApplicationEv
     async with contextlib.aclosing(following.application_events(ctx, person_id)) as rows:
         async for row in rows:
             yield ApplicationEvent.from_row(row)
+
+
+async def _notifications(ctx: Context, account_id: int) -> AsyncGenerator[Notification, None]:
+    async with contextlib.aclosing(notification_stream.stream(ctx, account_id)) as rows:
+        async for row in rows:
+            yield Notification.from_row(row)
