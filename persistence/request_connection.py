@@ -8,6 +8,10 @@ routing, the same a transaction uses) to a `RequestConnection`: it takes one con
 the pool at its first statement, keeps it for the request, and gives it back (reset once) at
 the end, so the next request finds it clean.
 
+Requests hold at most all but one of the pool's connections at once (the others wait for
+their first statement's turn): a statement that takes a connection of its own must always find
+one (see `_holders`).
+
 Transactions keep their meaning: `in_transaction()` begins on the request's connection and
 routes the transaction's statements to it; statements from outside the transaction that run
 while it is open (another task of the same request) take a connection of their own from the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -50,6 +55,7 @@ class RequestConnection(AsyncpgDBClient):
         self._lock = asyncio.Lock()
         self._ended = False
         self._transaction_open = False
+        self._slots: asyncio.Semaphore | None = None
 
     @property
     def _pool(self) -> Any:  # type: ignore[override]
@@ -70,8 +76,15 @@ class RequestConnection(AsyncpgDBClient):
     async def hold(self) -> asyncpg.Connection:
         """The request's connection, taken from the pool at the first call."""
         if self._connection is None:
-            await PoolConnectionWrapper(self._parent, self._pool_init_lock).ensure_connection()
-            self._connection = await self._parent._pool.acquire()
+            slots = _holder_slots(self._parent)
+            await slots.acquire()
+            try:
+                await PoolConnectionWrapper(self._parent, self._pool_init_lock).ensure_connection()
+                self._connection = await self._parent._pool.acquire()
+            except BaseException:
+                slots.release()
+                raise
+            self._slots = slots
         return self._connection
 
     async def end(self) -> None:
@@ -80,12 +93,33 @@ class RequestConnection(AsyncpgDBClient):
         self._ended = True
         async with self._lock:
             connection, self._connection = self._connection, None
-            if connection is not None:
-                await self._parent._pool.release(connection)
+            slots, self._slots = self._slots, None
+            try:
+                if connection is not None:
+                    await self._parent._pool.release(connection)
+            finally:
+                if slots is not None:
+                    slots.release()
 
     async def close(self) -> None:
         # The pool belongs to the pool client: closing a request closes nothing else.
         await self.end()
+
+
+# Per pool: requests holding one of its connections. At most all but one, so that statements
+# that take a connection of their own (outside a request's open transaction, a second
+# transaction, background work) always find one: were every connection held by a request
+# waiting for such a statement, none would ever be given back.
+_holders: weakref.WeakKeyDictionary[AsyncpgDBClient, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _holder_slots(pool_client: AsyncpgDBClient) -> asyncio.Semaphore:
+    slots = _holders.get(pool_client)
+    if slots is None:
+        slots = _holders[pool_client] = asyncio.Semaphore(max(1, pool_client.pool_maxsize - 1))
+    return slots
 
 
 class _Held(ConnectionWrapper):

@@ -50,7 +50,9 @@ async def wire(test_settings: Any) -> AsyncIterator[StatementProxy]:
 
 
 @contextlib.asynccontextmanager
-async def routed_through(proxy: StatementProxy, test_settings: Any) -> AsyncIterator[None]:
+async def routed_through(
+    proxy: StatementProxy, test_settings: Any, pool_size: int = 5
+) -> AsyncIterator[None]:
     """This test's statements (Tortoise's "default") through the proxy, to the same database."""
     parts = urlsplit(test_settings.database_url)
     client = AsyncpgDBClient(
@@ -61,7 +63,7 @@ async def routed_through(proxy: StatementProxy, test_settings: Any) -> AsyncIter
         password=parts.password,
         database=parts.path.lstrip("/"),
         minsize=1,
-        maxsize=5,
+        maxsize=pool_size,
     )
     await client.create_connection(with_db=True)
     token = connections.set("default", client)
@@ -346,3 +348,37 @@ async def test_a_new_connection_looks_up_no_types(
     assert_one_connection_reset_once_at_the_end(sent)
     written = await AuditEvent.filter(subject_id=account.person_id).order_by("id")
     assert [(e.action, e.target) for e in written] == [(e.action, e.target) for e in events]
+
+
+async def test_requests_holding_every_pooled_connection_cannot_starve_their_own_statements(
+    app: Any, test_settings: Any, wire: StatementProxy
+) -> None:
+    """Statements a request runs outside its open transaction take another pooled connection.
+    If requests could hold every connection of the pool, each would wait for another's:
+    requests hold all but one, so such statements always find one."""
+    office = await Office.get(code="GZ-TH")
+
+    async def request() -> str | None:
+        async with request_scope():
+            await Office.get(id=office.id)  # holds a connection
+            in_transaction_now = asyncio.Event()
+            done = asyncio.Event()
+
+            async def change() -> None:
+                async with in_transaction():
+                    await Office.filter(id=office.id).update(phone=office.phone)
+                    in_transaction_now.set()
+                    await done.wait()
+
+            task = asyncio.create_task(change())
+            await in_transaction_now.wait()
+            try:
+                # Outside the open transaction: another pooled connection.
+                return (await Office.get(id=office.id)).phone
+            finally:
+                done.set()
+                await task
+
+    async with routed_through(wire, test_settings, pool_size=3):
+        phones = await asyncio.wait_for(asyncio.gather(*(request() for _ in range(6))), 30)
+    assert phones == [office.phone] * 6
