@@ -14,6 +14,14 @@ from persistence.models import Appointment, Document, PermanentResidentCard, Sch
 
 # The advisory lock key of the reminder scan (any constant shared by all processes).
 SCAN_LOCK = 727275
+# Ids per statement: a national scan finds ~150,000 documents ending soon, and asyncpg sends at
+# most 32,767 parameters a statement (SQLite allows 32,766), so their ids go in parts.
+IDS_PER_STATEMENT = 10_000
+
+
+def _parts(ids: set[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + IDS_PER_STATEMENT] for i in range(0, len(ordered), IDS_PER_STATEMENT)]
 
 
 async def booked_starting_between(start: datetime, end: datetime) -> list[Appointment]:
@@ -31,9 +39,11 @@ async def documents_ending_between(first: date, last: date) -> list[Document]:
     rows = await Document.filter(valid_until__gte=first, valid_until__lte=last).order_by("id")
     if not rows:
         return []
-    later = await Document.filter(
-        person_id__in=list({r.person_id for r in rows}), valid_until__gt=first
-    ).values_list("person_id", "kind", "valid_until")
+    later = []
+    for part in _parts({r.person_id for r in rows}):
+        later += await Document.filter(person_id__in=part, valid_until__gt=first).values_list(
+            "person_id", "kind", "valid_until"
+        )
     latest: dict[tuple[int, str], date] = {}
     for person_id, kind, valid_until in later:
         key = (person_id, kind)
@@ -48,9 +58,11 @@ async def cards_ending_between(first: date, last: date) -> list[PermanentResiden
     ).order_by("id")
     if not rows:
         return []
-    later = await PermanentResidentCard.filter(
-        person_id__in=list({r.person_id for r in rows}), valid_until__gt=first
-    ).values_list("person_id", "valid_until")
+    later = []
+    for part in _parts({r.person_id for r in rows}):
+        later += await PermanentResidentCard.filter(
+            person_id__in=part, valid_until__gt=first
+        ).values_list("person_id", "valid_until")
     latest: dict[int, date] = {}
     for person_id, valid_until in later:
         latest[person_id] = max(latest.get(person_id, valid_until), valid_until)
@@ -61,10 +73,15 @@ async def made(keys: list[tuple[str, str, int, date]]) -> set[tuple[str, str, in
     """Which of the (kind, subject type, subject id, due day) keys were made already."""
     if not keys:
         return set()
-    rows = await ScheduledReminder.filter(
-        subject_id__in=list({k[2] for k in keys}), due_on__in=list({k[3] for k in keys})
-    ).values_list("kind", "subject_type", "subject_id", "due_on")
-    return set(rows) & set(keys)
+    days = sorted({k[3] for k in keys})
+    rows: set[tuple[str, str, int, date]] = set()
+    for part in _parts({k[2] for k in keys}):
+        rows.update(
+            await ScheduledReminder.filter(subject_id__in=part, due_on__in=days).values_list(
+                "kind", "subject_type", "subject_id", "due_on"
+            )
+        )
+    return rows & set(keys)
 
 
 async def claim(kind: str, subject_type: str, subject_id: int, due_on: date, now: datetime) -> bool:
