@@ -126,8 +126,10 @@ async def test_present_refuses_odd_ids_and_claims(client):
             holder,
         )
         result = answer(body)
-        assert result is None or result["__typename"] == "ValidationError" or (
-            disclose and set(disclose) == {"NAME"} and result["__typename"] != "NotPermitted"
+        assert (
+            result is None
+            or result["__typename"] == "ValidationError"
+            or (disclose and set(disclose) == {"NAME"} and result["__typename"] != "NotPermitted")
         ), (str(disclose)[:40], body)
     assert await CertificatePresentation.all().count() <= before + 1
 
