@@ -222,7 +222,10 @@ def size_label(persons: int) -> str:
     return str(persons)
 
 
-async def make_database(args: argparse.Namespace, persons: int, today: date) -> Database:
+async def make_database(
+    args: argparse.Namespace, persons: int, today: date, made: list[Database]
+) -> Database:
+    """A database of `persons`, listed in `made` as soon as it exists (to be dropped)."""
     from argon2 import PasswordHasher
 
     from persistence.demo.national import Volume, load
@@ -230,6 +233,7 @@ async def make_database(args: argparse.Namespace, persons: int, today: date) -> 
     name = f"national_{size_label(persons).lower()}_{secrets.token_hex(3)}"
     await pg_admin(args.postgres_url, f'CREATE DATABASE "{name}"')
     database = Database(size_label(persons), persons, name, pg_url(args.postgres_url, name))
+    made.append(database)
     started = time.perf_counter()
     await asyncio.to_thread(_spawned, _migrate, database.url)
     hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
@@ -656,7 +660,8 @@ async def run_phase(
 
 @dataclass
 class Rush:
-    places: int = 0
+    released: int = 0  # places added
+    places: int = 0  # places free when the rush starts (added, and left from earlier bookings)
     slots: int = 0
     applicants: int = 0
     attempts: int = 0
@@ -688,11 +693,12 @@ async def release_places(
         )
         ids = [r["id"] for r in rows]
         released = await connection.fetch(
-            "UPDATE slot SET capacity = capacity + $2 WHERE id = ANY($1) RETURNING id, capacity",
+            "UPDATE slot SET capacity = capacity + $2 WHERE id = ANY($1) "
+            "RETURNING id, capacity - booked - held AS free",
             ids,
             args.rush_capacity,
         )
-        return [(r["id"], r["capacity"]) for r in released]
+        return [(r["id"], r["free"]) for r in released]
     finally:
         await connection.close()
 
@@ -727,10 +733,13 @@ async def run_rush(args: argparse.Namespace, server: Server, today: date) -> Rus
     database = server.database
     volume = Volume(persons=0, today=today, password_hash="")
     slots = await release_places(database, today, args)
-    rush.slots, rush.places = len(slots), len(slots) * args.rush_capacity
+    rush.slots, rush.released = len(slots), len(slots) * args.rush_capacity
+    rush.places = sum(free for _, free in slots)
     applicants = await rush_applicants(database, args.rush_applicants, args.seed)
     rush.applicants = len(applicants)
-    limits = httpx.Limits(max_connections=args.rush_concurrency)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive would close them under a
+    # request being sent.
+    limits = httpx.Limits(max_connections=args.rush_concurrency, keepalive_expiry=2)
     async with httpx.AsyncClient(base_url=server.url, timeout=300, limits=limits) as client:
         began = time.perf_counter()
         tokens = await gather_limited(
@@ -776,6 +785,8 @@ async def run_rush(args: argparse.Namespace, server: Server, today: date) -> Rus
         rush.seconds = time.perf_counter() - start
         rush.attempts = args.rush_attempts
     await count_bookings(database, slots, rush)
+    # Also from the answers: never more confirmations than there were free places.
+    rush.oversold += max(0, rush.outcomes.get("BookingConfirmed", 0) - rush.places)
     return rush
 
 
@@ -892,8 +903,9 @@ def report(
         outcomes = ", ".join(f"{k} {v}" for k, v in rush.outcomes.most_common())
         lines += [
             "",
-            f"rush ({big}, {phases[-1].workers} processes): {rush.places} places released on "
-            f"{rush.slots} slots; {rush.applicants} applicants signed in in "
+            f"rush ({big}, {phases[-1].workers} processes): {rush.released} places released on "
+            f"{rush.slots} slots ({rush.places} free with those left over); {rush.applicants} "
+            f"applicants signed in in "
             f"{rush.sign_in_seconds:.0f} s; {rush.attempts} attempts planned over "
             f"{args.rush_seconds:g} s, sent in {rush.seconds:.1f} s "
             f"({rush.attempts / rush.seconds:.0f}/s)",
@@ -904,7 +916,7 @@ def report(
             f"booked != appointments on {len(rush.mismatched)} slots",
         ]
         confirmed = rush.outcomes.get("BookingConfirmed", 0)
-        lines.append(f"  confirmed {confirmed} of {rush.places} places")
+        lines.append(f"  confirmed {confirmed} of {rush.places} free places")
     lines.append(f"\nmachine: {machine()}; whole run {total_s / 60:.1f} min")
     flat = max(one.ratio(s, big, small) for s in HOT)
     return "\n".join(lines), oversold, flat
@@ -976,7 +988,7 @@ async def main_async(args: argparse.Namespace) -> int:
     databases: list[Database] = []
     try:
         for persons in (args.small, args.persons):
-            databases.append(await make_database(args, persons, today))
+            await make_database(args, persons, today, databases)
         workloads: dict[str, Workload] = {}
         phases = [await run_phase(args, databases, 1, today, workloads)]
         rush: Rush | None = None
