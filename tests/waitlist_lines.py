@@ -91,9 +91,12 @@ class Line:
 async def fresh_line(
     app: Any, client: httpx.AsyncClient, clock: Any, *, first: int = 3, min_slots: int = 9
 ) -> Line:
-    """A day no test used yet (from the `first`-th working day on) with at least `min_slots`
-    VISA slots, made full."""
-    for n in range(first, first + 9):
+    """A day no test used yet (from the `first`-th working day to the booking horizon) with at
+    least `min_slots` VISA slots, made full. The waitlist, fairness and message tests take
+    about 25 lines in one run: the whole horizon leaves room for days another test closed or
+    a short Saturday."""
+    horizon = app.state.services.settings.booking_horizon_working_days
+    for n in range(first, horizon + 1):
         day = working_day(app, clock, n)
         for code in LINE_OFFICES:
             if (code, day) in _used:
