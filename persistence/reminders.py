@@ -14,7 +14,7 @@ from persistence.models import Appointment, Document, PermanentResidentCard, Sch
 
 # The advisory lock key of the reminder scan (any constant shared by all processes).
 SCAN_LOCK = 727275
-# Ids per statement: a national scan finds ~150,000 documents ending soon, and asyncpg sends at
+# Ids per statement: a national scan finds ~200,000 documents ending soon, and asyncpg sends at
 # most 32,767 parameters a statement (SQLite allows 32,766), so their ids go in parts.
 IDS_PER_STATEMENT = 10_000
 

@@ -1,6 +1,6 @@
 """The reminder scan sends the ids it found in parts (persistence/reminders.IDS_PER_STATEMENT):
 at national volume one statement would carry more than the 32,767 parameters asyncpg takes
-(150,000 documents end in the scan's window at a million persons), and every round failed.
+(~200,000 documents end in the scan's window at a million persons), and every round failed.
 Parts of one id must answer exactly as one statement does."""
 
 from __future__ import annotations
