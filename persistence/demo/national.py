@@ -27,6 +27,7 @@ moved past the ids used, and the tables vacuumed and analysed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import random
 import time
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -522,9 +524,21 @@ def _person_chunk(chunk: int, first: int, last: int) -> _Rows:
 # --- offices' slots and appointments ----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
 def _calendar(first: date, last: date) -> WorkingCalendar:
     days = [d for year in range(first.year, last.year + 1) for d in official_days(year)]
     return WorkingCalendar(days)
+
+
+@functools.lru_cache(maxsize=4096)
+def _windows(
+    day: date, intervals: tuple[tuple[clock, clock], ...], minutes: int, zone: str
+) -> list[tuple[datetime, datetime]]:
+    """A day's slot windows in UTC: offices share their hours, so each is worked out once."""
+    return [
+        (begin.astimezone(UTC), finish.astimezone(UTC))
+        for begin, finish in slot_windows(day, intervals, minutes, ZoneInfo(zone))
+    ]
 
 
 def _office_chunk(index: int) -> _Rows:
@@ -535,7 +549,7 @@ def _office_chunk(index: int) -> _Rows:
     office_id = plan.office_ids[index]
     rng = random.Random(f"{volume.seed}:office:{index}")  # noqa: S311 (sample data)
     rows = _Rows()
-    tz = ZoneInfo(office.get("time_zone", HOME_ZONE_NAME))
+    zone = office.get("time_zone", HOME_ZONE_NAME)
     first = volume.today - timedelta(days=volume.past_days)
     last = volume.today + timedelta(days=volume.future_days - 1)
     calendar = _calendar(first, last)
@@ -547,13 +561,13 @@ def _office_chunk(index: int) -> _Rows:
     slots: list[list[Any]] = []
     day = first
     while day <= last:
-        for begin, finish in slot_windows(day, intervals_on(day, hours, calendar, closed),
-                                          volume.slot_minutes, tz):  # fmt: skip
+        intervals = tuple(intervals_on(day, hours, calendar, closed))
+        for begin, finish in _windows(day, intervals, volume.slot_minutes, zone):
             for group in groups:
                 if capacity[group] > 0:
                     slot_id = index * stride + len(slots) + 1
-                    slots.append([slot_id, group, begin.astimezone(UTC), finish.astimezone(UTC),
-                                  capacity[group], 0, True, office_id, 0, day])  # fmt: skip
+                    slots.append([slot_id, group, begin, finish, capacity[group], 0, True,
+                                  office_id, 0, day])  # fmt: skip
         day += timedelta(days=1)
     if len(slots) >= stride:
         raise RuntimeError(f"office {office['code']}: {len(slots)} slots exceed {stride}")
