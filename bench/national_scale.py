@@ -1017,7 +1017,10 @@ async def main_async(args: argparse.Namespace) -> int:
                 )
             shutil.rmtree(args.workdir, ignore_errors=True)
         else:
-            print(f"kept: {', '.join(d.url for d in databases)}; logs in {args.workdir}")
+            print(
+                f"kept: {', '.join(d.url for d in databases)}; logs in {args.workdir}",
+                file=sys.stderr,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
