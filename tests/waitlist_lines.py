@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from tortoise.expressions import F
 
+from domain.waitlist import OFFERED, WAITING
 from persistence.appointments import local_day_bounds
 from persistence.models import Office, Slot, WaitlistEntry
 from tests.conftest import gql
@@ -111,7 +112,17 @@ async def fresh_line(
                 starts_at__gte=start,
                 starts_at__lt=end,
             ).order_by("starts_at")
-            if len(rows) < min_slots or any(r.held for r in rows):
+            # Fresh: nobody booked or holds a place that day (tests that book "any open slot"
+            # may have landed there), and no entry of an earlier test waits for it (it would
+            # be offered this line's freed places).
+            if len(rows) < min_slots or any(r.held or r.booked for r in rows):
+                continue
+            if await WaitlistEntry.filter(
+                office_id=office.id,
+                status__in=[WAITING, OFFERED],
+                first_day__lte=day,
+                last_day__gte=day,
+            ).exists():
                 continue
             for row in rows:
                 await Slot.filter(id=row.id).update(capacity=row.booked)
