@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -28,30 +27,28 @@ from schema.common import (
     SlotUnavailable,
     ValidationError,
     connection_types,
+    described_enum,
     page_of,
     pk_of,
     to_global_id,
 )
 from schema.offices import Closure, Office, office_time
 from schema.persons import Person
-from schema.results import RefusalMessage, error_type, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, mutation, result_union, run_mutation
 
-
-@strawberry.enum(description="Where an appointment stands.")
-class AppointmentStatus(Enum):
-    BOOKED = strawberry.enum_value("BOOKED", description="Booked and coming up.")
-    CANCELLED = strawberry.enum_value("CANCELLED", description="Cancelled by the applicant side.")
-    CANCELLED_BY_OFFICE = strawberry.enum_value(
-        "CANCELLED_BY_OFFICE", description="Cancelled because the office closed that day."
-    )
-    RESCHEDULED = strawberry.enum_value(
-        "RESCHEDULED", description="Moved to another slot; see rescheduledTo."
-    )
-    CHECKED_IN = strawberry.enum_value("CHECKED_IN", description="The applicant arrived.")
-    COMPLETED = strawberry.enum_value(
-        "COMPLETED", description="An application was recorded at the appointment."
-    )
-    NO_SHOW = strawberry.enum_value("NO_SHOW", description="Not checked in by the end of its day.")
+AppointmentStatus = described_enum(
+    "AppointmentStatus",
+    "Where an appointment stands.",
+    {
+        "BOOKED": "Booked and coming up.",
+        "CANCELLED": "Cancelled by the applicant side.",
+        "CANCELLED_BY_OFFICE": "Cancelled because the office closed that day.",
+        "RESCHEDULED": "Moved to another slot; see rescheduledTo.",
+        "CHECKED_IN": "The applicant arrived.",
+        "COMPLETED": "An application was recorded at the appointment.",
+        "NO_SHOW": "Not checked in by the end of its day.",
+    },
+)
 
 
 async def _office(ctx: Context, office_id: int) -> Office:
@@ -391,16 +388,9 @@ class AppointmentMutations:
         BOOKINGS.labels("bookAppointment", type(result).__name__).inc()
         return result
 
-    @strawberry.mutation(
-        description="Cancel a booked appointment (until it starts); frees its place."
-    )
+    @mutation("Cancel a booked appointment (until it starts); frees its place.")
     async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
-        return await run_mutation(
-            info,
-            CancelAppointmentResult,
-            lambda ctx: resolve.cancel(ctx, pk_of(id, "Appointment")),
-            lambda row: AppointmentCancelled(appointment=Appointment.from_row(row)),
-        )
+        return await resolve.cancel(info.context, pk_of(id, "Appointment"))
 
     @strawberry.mutation(
         description="Move a booked appointment to another slot in one step: the new place is "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -16,6 +17,7 @@ from resolvers.paging import canonical_base64, decode_canonical_base64, offset_c
 from schema.results import RefusalMessage, error_type
 
 C = TypeVar("C")
+N = TypeVar("N", bound="Node")
 R = TypeVar("R")
 
 # ---------------------------------------------------------------- global IDs
@@ -61,6 +63,22 @@ def pk_of(global_id: str | None, type_name: str) -> int | None:
 @strawberry.interface(description="An object with an opaque global ID, fetchable with `node`.")
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global identifier of the object.")
+
+    @classmethod
+    def from_row(cls: type[N], row: Any, **values: Any) -> N:
+        """The object of a row: its global ID (the GraphQL type name and the row's key), the
+        row itself in a `row` field when the type keeps one, and every other field not given
+        in `values` from the row's attribute of the same name."""
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if field.name in values or not field.init:
+                continue
+            if field.name == "id":
+                values["id"] = to_global_id(cls.__strawberry_definition__.name, row.id)  # type: ignore[attr-defined]
+            elif field.name == "row":
+                values["row"] = row
+            elif hasattr(row, field.name):
+                values[field.name] = getattr(row, field.name)
+        return cls(**values)
 
 
 # ---------------------------------------------------------------- paging
@@ -157,6 +175,13 @@ FromDayArg = Annotated[date, strawberry.argument(name="from", description="First
 ToDayArg = Annotated[date, strawberry.argument(description="Last day, inclusive.")]
 
 # ---------------------------------------------------------------- enums
+
+
+def described_enum(name: str, description: str, values: dict[str, str]) -> Any:
+    """A GraphQL enum `name` whose members are the keys of `values` (each its own value),
+    described by the texts they map to."""
+    members = {key: strawberry.enum_value(key, description=text) for key, text in values.items()}
+    return strawberry.enum(Enum(name, members), description=description)  # type: ignore[misc]
 
 
 @strawberry.enum(description="Languages that texts of the service exist in.")

@@ -25,7 +25,6 @@ from schema.common import (
     PageInfo,
     ServiceCode,
     ToDayArg,
-    to_global_id,
 )
 from schema.i18n import pick
 
@@ -70,16 +69,9 @@ class Office(Node):
     time_zone: str = strawberry.field(description="IANA time zone of the office's hours.")
 
     @classmethod
-    def from_row(cls, row: OfficeRow) -> Office:
-        return cls(
-            row=row,
-            id=to_global_id("Office", row.id),
-            code=row.code,
-            province=row.province,
-            city=row.city,
-            location=GeoPoint(latitude=row.latitude, longitude=row.longitude),
-            phone=row.phone,
-            time_zone=row.time_zone,
+    def from_row(cls, row: OfficeRow) -> Office:  # type: ignore[override]
+        return super().from_row(
+            row, location=GeoPoint(latitude=row.latitude, longitude=row.longitude)
         )
 
     @strawberry.field(

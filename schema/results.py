@@ -6,6 +6,7 @@ error members, derived from it here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import operator
@@ -111,3 +112,44 @@ async def run_mutation(
         return error_member(value, union_members(result), ctx.language)
     answer = success(value)
     return await answer if inspect.isawaitable(answer) else answer
+
+
+def success_member(result: Any) -> Callable[[Any], Any]:
+    """How a mutation whose union's success member holds one node builds it from the work's
+    row (AppointmentCancelled(appointment=Appointment.from_row(row)))."""
+    success = union_members(result)[0]
+    hints = typing.get_type_hints(success)
+    (field,) = (f.name for f in dataclasses.fields(success) if f.init)
+    node = hints[field]
+    return lambda row: success(**{field: node.from_row(row)})
+
+
+def mutation(
+    description: str, *, success: Callable[[Any], Any] | None = None
+) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """Declare a mutation field whose method is its work: the method runs as one unit of work
+    (see `run_mutation`) and returns a value or a Refusal; the field answers with a member of
+    the union the method is annotated to return. The success member is built by `success`,
+    or, by default, from the work's row into the success member's one node field.
+
+        @mutation("Cancel a booked appointment.")
+        async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
+            return await resolve.cancel(info.context, pk_of(id, "Appointment"))
+    """
+
+    def declare(method: Callable[..., Awaitable[Any]]) -> Any:
+        @functools.cache
+        def declared() -> tuple[Any, Callable[[Any], Any]]:
+            result = typing.get_type_hints(method, include_extras=True)["return"]
+            return result, success or success_member(result)
+
+        @functools.wraps(method)
+        async def field(self: Any, info: Info, **arguments: Any) -> Any:
+            result, build = declared()
+            return await run_mutation(
+                info, result, lambda _ctx: method(self, info, **arguments), build
+            )
+
+        return strawberry.mutation(description=description)(field)
+
+    return declare
