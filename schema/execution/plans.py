@@ -288,22 +288,6 @@ def runner(step: Step) -> Runner:
         return _attribute_runner(step, attribute, needs_info)
 
     direct = resolver_call(field_def)
-    if direct is not None:
-
-        def call_direct(executor: PlanExecutor, source: Any, parent_path: Path | None) -> Any:
-            path = Path(parent_path, key, parent_name)
-            info = executor.build_resolve_info(field_def, step.nodes, step.parent_type, path)
-            try:
-                arguments = step.arguments
-                if arguments is None:
-                    arguments = executor.plan_arguments(step)
-                result = direct(source, info, arguments)
-            except Exception as raw_error:
-                executor.handle_field_error(raw_error, field_def.type, step.details, path)
-                return None
-            return executor.plan_complete(step, info, path, result)
-
-        return call_direct
 
     def call(executor: PlanExecutor, source: Any, parent_path: Path | None) -> Any:
         path = Path(parent_path, key, parent_name)
@@ -312,7 +296,10 @@ def runner(step: Step) -> Runner:
             arguments = step.arguments
             if arguments is None:
                 arguments = executor.plan_arguments(step)
-            result = (field_def.resolve or executor.field_resolver)(source, info, **arguments)
+            if direct is not None:
+                result = direct(source, info, arguments)
+            else:
+                result = (field_def.resolve or executor.field_resolver)(source, info, **arguments)
         except Exception as raw_error:
             executor.handle_field_error(raw_error, field_def.type, step.details, path)
             return None
@@ -390,10 +377,27 @@ def _null_error(step: Step) -> TypeError:
     return TypeError(f"Cannot return null for non-nullable field {step.label}.")
 
 
+def _no_value(step: Step, non_null: bool, result: Any) -> None:
+    """graphql-core's first checks of `complete_value`, for a result that is an exception,
+    None or Undefined: the exception is raised, a null is None unless the field is non-null."""
+    if isinstance(result, Exception):
+        raise result
+    if non_null:
+        raise _null_error(step)
+    return None
+
+
 def _leaf_completer(step: Step, type_: GraphQLLeafType, non_null: bool) -> Completer:
     if isinstance(type_, GraphQLEnumType):
         return _enum_completer(step, type_, non_null)
-    fast = _fast_class(type_)
+    return _coercing_completer(step, type_, non_null, _fast_class(type_))
+
+
+def _coercing_completer(
+    step: Step, type_: GraphQLLeafType, non_null: bool, fast: type | None
+) -> Completer:
+    """A leaf value serialised by its type (a value of the class `fast`, if any, returned as
+    it is, as the built-in scalars would serialise it)."""
     coerce = type_.coerce_output_value
 
     def complete_leaf(executor: PlanExecutor, info: Any, path: Path, result: Any) -> Any:
@@ -401,12 +405,8 @@ def _leaf_completer(step: Step, type_: GraphQLLeafType, non_null: bool) -> Compl
             fast is not int or GRAPHQL_MIN_INT <= result <= GRAPHQL_MAX_INT
         ):
             return result
-        if isinstance(result, Exception):
-            raise result
-        if result is None or result is Undefined:
-            if non_null:
-                raise _null_error(step)
-            return None
+        if result is None or result is Undefined or isinstance(result, Exception):
+            return _no_value(step, non_null, result)
         coerced = coerce(result)
         if coerced is Undefined or coerced is None:
             # graphql-core's own message for it.
@@ -421,6 +421,7 @@ def _enum_completer(step: Step, type_: GraphQLEnumType, non_null: bool) -> Compl
     type scans all its values on every call."""
     coerce = type_.coerce_output_value
     names: dict[tuple[type, Enum], Any] = {}
+    complete_other = _coercing_completer(step, type_, non_null, None)
 
     def complete_enum(executor: PlanExecutor, info: Any, path: Path, result: Any) -> Any:
         if isinstance(result, Enum):
@@ -433,16 +434,7 @@ def _enum_completer(step: Step, type_: GraphQLEnumType, non_null: bool) -> Compl
                     return executor.complete_leaf_value(type_, result)
                 names[key] = name
             return name
-        if isinstance(result, Exception):
-            raise result
-        if result is None or result is Undefined:
-            if non_null:
-                raise _null_error(step)
-            return None
-        coerced = coerce(result)
-        if coerced is Undefined or coerced is None:
-            return executor.complete_leaf_value(type_, result)
-        return coerced
+        return complete_other(executor, info, path, result)
 
     return complete_enum
 
@@ -454,12 +446,8 @@ def _object_completer(step: Step, type_: GraphQLObjectType, non_null: bool) -> C
     details = step.details
 
     def complete_object(executor: PlanExecutor, info: Any, path: Path, result: Any) -> Any:
-        if isinstance(result, Exception):
-            raise result
-        if result is None or result is Undefined:
-            if non_null:
-                raise _null_error(step)
-            return None
+        if result is None or result is Undefined or isinstance(result, Exception):
+            return _no_value(step, non_null, result)
         if is_type_of is not None:
             matches = is_type_of(result, info)
             if executor.is_awaitable(matches):
@@ -489,12 +477,8 @@ def _abstract_completer(
         return found
 
     def complete_abstract(executor: PlanExecutor, info: Any, path: Path, result: Any) -> Any:
-        if isinstance(result, Exception):
-            raise result
-        if result is None or result is Undefined:
-            if non_null:
-                raise _null_error(step)
-            return None
+        if result is None or result is Undefined or isinstance(result, Exception):
+            return _no_value(step, non_null, result)
         resolve_type = type_.resolve_type or executor.type_resolver
         runtime_type = resolve_type(result, info, type_)
         if executor.is_awaitable(runtime_type):
@@ -520,12 +504,8 @@ def _list_completer(
 
     def complete_list(executor: PlanExecutor, info: Any, path: Path, result: Any) -> Any:
         if result.__class__ is not list:
-            if isinstance(result, Exception):
-                raise result
-            if result is None or result is Undefined:
-                if non_null:
-                    raise _null_error(step)
-                return None
+            if result is None or result is Undefined or isinstance(result, Exception):
+                return _no_value(step, non_null, result)
             if executor.is_async_iterable(result):
                 return executor.complete_list_value(type_, details, info, path, result, None)
             if not is_iterable(result):
