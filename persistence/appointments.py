@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS
@@ -23,6 +22,7 @@ from persistence.models import (
     OfficeService,
     Slot,
 )
+from persistence.unique import create_or_raise
 
 
 class ActiveAppointmentExists(Exception):
@@ -172,12 +172,7 @@ async def active_appointment(applicant_id: int, service: str) -> Appointment | N
 
 
 async def create_appointment(**values: object) -> Appointment:
-    try:
-        return await Appointment.create(**values)
-    except IntegrityError as exc:
-        if "active_key" in str(exc):
-            raise ActiveAppointmentExists from exc
-        raise
+    return await create_or_raise(Appointment, "active_key", ActiveAppointmentExists, **values)
 
 
 async def appointment(appointment_id: int) -> Appointment | None:

@@ -1,5 +1,5 @@
 """Inserting a row whose uniqueness is the answer: a clash with a row already there (often a
-concurrent request's) is a result, not an error."""
+concurrent request's) is a result, not an error, or the caller's own error."""
 
 from __future__ import annotations
 
@@ -17,3 +17,14 @@ async def create_unless_taken(model: type[M], **fields: Any) -> M | None:
         return await model.create(**fields)
     except IntegrityError:
         return None
+
+
+async def create_or_raise(model: type[M], key: str, taken: type[Exception], **fields: Any) -> M:
+    """The new row of `model`; raises `taken` when the unique constraint on `key` already
+    holds its values (other integrity errors propagate as they are)."""
+    try:
+        return await model.create(**fields)
+    except IntegrityError as exc:
+        if key in str(exc):
+            raise taken from exc
+        raise

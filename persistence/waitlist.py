@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from tortoise import connections
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from domain.booking import SERVICE_GROUPS
 from domain.waitlist import IN_LINE, OFFERED, WAITING
 from persistence.models import Slot, WaitlistEntry
+from persistence.unique import create_or_raise
 
 # The first key of the lines' advisory locks (the second is the line's own); two-key locks
 # live apart from the one-key locks other jobs take.
@@ -90,12 +90,7 @@ async def in_line(applicant_id: int, service: str) -> WaitlistEntry | None:
 
 
 async def create_entry(**values: object) -> WaitlistEntry:
-    try:
-        return await WaitlistEntry.create(**values)
-    except IntegrityError as exc:
-        if "active_key" in str(exc):
-            raise AlreadyInLine from exc
-        raise
+    return await create_or_raise(WaitlistEntry, "active_key", AlreadyInLine, **values)
 
 
 async def entries_of(person_id: int) -> list[WaitlistEntry]:
