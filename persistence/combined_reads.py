@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+
+from persistence.context_values import holding
 
 M = TypeVar("M", bound=Model)
 
@@ -299,15 +301,9 @@ class Combiner:
 _combiner: ContextVar[Combiner | None] = ContextVar("combined_reads", default=None)
 
 
-@contextlib.contextmanager
-def combining() -> Iterator[Combiner]:
+def combining() -> contextlib.AbstractContextManager[Combiner]:
     """Combine the reads of this context (one request, and the tasks it starts)."""
-    combiner = Combiner()
-    token = _combiner.set(combiner)
-    try:
-        yield combiner
-    finally:
-        _combiner.reset(token)
+    return holding(_combiner, Combiner())
 
 
 async def select(

@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+
+from persistence.context_values import holding
 
 # Tortoise's whole interface for sending SQL (tortoise/backends/base/client.py).
 STATEMENT_METHODS = (
@@ -111,24 +113,12 @@ def discount(connection_name: str) -> None:
         count.by_connection[connection_name] -= 1
 
 
-@contextlib.contextmanager
-def capturing() -> Iterator[list[tuple[str, list[Any]]]]:
+def capturing() -> contextlib.AbstractContextManager[list[tuple[str, list[Any]]]]:
     """The statements (SQL, parameters) sent in this context and the tasks it starts, in
     order; `enable()` must have been called."""
-    statements: list[tuple[str, list[Any]]] = []
-    token = _captured.set(statements)
-    try:
-        yield statements
-    finally:
-        _captured.reset(token)
+    return holding(_captured, [])
 
 
-@contextlib.contextmanager
-def counting() -> Iterator[StatementCount]:
+def counting() -> contextlib.AbstractContextManager[StatementCount]:
     """Count the statements run in this context (and the tasks it starts) until the block ends."""
-    count = StatementCount()
-    token = _current.set(count)
-    try:
-        yield count
-    finally:
-        _current.reset(token)
+    return holding(_current, StatementCount())
