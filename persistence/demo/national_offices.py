@@ -14,23 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from persistence.demo.offices import OFFICES
-
-VISA_SERVICES = (
-    "VISA_EXTENSION",
-    "VISA_RENEWAL",
-    "VISA_REISSUANCE",
-    "STAY_PERMIT_ISSUANCE",
-    "STAY_PERMIT_EXTENSION",
-    "STAY_PERMIT_RENEWAL",
-    "STAY_PERMIT_REISSUANCE",
-)
-RESIDENCE_SERVICES = (
-    "RESIDENCE_PERMIT_ISSUANCE",
-    "RESIDENCE_PERMIT_EXTENSION",
-    "RESIDENCE_PERMIT_RENEWAL",
-    "RESIDENCE_PERMIT_REISSUANCE",
-)
+from persistence.demo.offices import OFFICES, RESIDENCE_SERVICES, VISA_SERVICES
 
 # (city, city in Chinese, province, province code, code prefix, latitude, longitude, relative
 # number of foreign residents). Rough orders of magnitude from the 2020 census's foreign

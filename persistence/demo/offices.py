@@ -1,21 +1,12 @@
 """Sample exit-entry service centres: realistic locations, sample phone numbers and hours."""
 
-_VISA_SERVICES: tuple[str, ...] = (
-    "VISA_EXTENSION",
-    "VISA_RENEWAL",
-    "VISA_REISSUANCE",
-    "STAY_PERMIT_ISSUANCE",
-    "STAY_PERMIT_EXTENSION",
-    "STAY_PERMIT_RENEWAL",
-    "STAY_PERMIT_REISSUANCE",
+from domain.booking import SERVICE_GROUPS
+
+VISA_SERVICES: tuple[str, ...] = tuple(s for s, g in SERVICE_GROUPS.items() if g == "VISA")
+RESIDENCE_SERVICES: tuple[str, ...] = tuple(
+    s for s, g in SERVICE_GROUPS.items() if g == "RESIDENCE"
 )
-_RESIDENCE_SERVICES: tuple[str, ...] = (
-    "RESIDENCE_PERMIT_ISSUANCE",
-    "RESIDENCE_PERMIT_EXTENSION",
-    "RESIDENCE_PERMIT_RENEWAL",
-    "RESIDENCE_PERMIT_REISSUANCE",
-)
-_ALL_SERVICES: tuple[str, ...] = _VISA_SERVICES + _RESIDENCE_SERVICES
+_ALL_SERVICES: tuple[str, ...] = VISA_SERVICES + RESIDENCE_SERVICES
 
 _SATURDAY_MORNING = ("09:00", "12:00")
 
@@ -150,7 +141,7 @@ OFFICES: list[dict] = [
         "longitude": 116.6540,
         "phone": "+86 10 6944 0105",
         "hours": _standard(),
-        "services": list(_VISA_SERVICES),
+        "services": list(VISA_SERVICES),
         "counters": {"VISA": 2, "RESIDENCE": 0},
         "closures": [],
     },
@@ -171,7 +162,7 @@ OFFICES: list[dict] = [
         "longitude": 116.3700,
         "phone": "+86 10 6615 0106",
         "hours": _standard(),
-        "services": list(_VISA_SERVICES),
+        "services": list(VISA_SERVICES),
         "counters": {"VISA": 3, "RESIDENCE": 0},
         "closures": [],
     },
@@ -291,7 +282,7 @@ OFFICES: list[dict] = [
         "longitude": 121.4360,
         "phone": "+86 21 6438 0205",
         "hours": _standard(),
-        "services": list(_VISA_SERVICES),
+        "services": list(VISA_SERVICES),
         "counters": {"VISA": 3, "RESIDENCE": 0},
         "closures": [],
     },
@@ -450,7 +441,7 @@ OFFICES: list[dict] = [
         "services": [
             "VISA_EXTENSION",
             "STAY_PERMIT_EXTENSION",
-            *_RESIDENCE_SERVICES,
+            *RESIDENCE_SERVICES,
         ],
         "counters": {"VISA": 2, "RESIDENCE": 3},
         "closures": [],
