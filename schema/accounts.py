@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +13,7 @@ from resolvers import accounts, delegations, offices, persons, preferences
 from resolvers import notifications as notification_resolvers
 from resolvers.rows import AccountRow, PersonRow
 from schema import paging
-from schema.common import AfterArg, FirstArg, Language, Node, Role, to_global_id
+from schema.common import AfterArg, FirstArg, Language, Node, Role, described_enum
 from schema.notifications import (
     NotificationConnection,
     NotificationPreference,
@@ -26,14 +26,19 @@ if TYPE_CHECKING:
     from schema.delegations import AuditEventConnection, Delegation
     from schema.offices import Office
 
+M = TypeVar("M")
 
-@strawberry.enum(description="In what capacity someone acted.")
-class ActorKind(Enum):
-    SELF = strawberry.enum_value("SELF", description="The person themselves.")
-    HELPER = strawberry.enum_value("HELPER", description="A relative or friend, by delegation.")
-    OFFICER = strawberry.enum_value("OFFICER", description="An officer of an office.")
-    ADMIN = strawberry.enum_value("ADMIN", description="An administrator.")
-    SYSTEM = strawberry.enum_value("SYSTEM", description="The system itself (e.g. a closure).")
+ActorKind = described_enum(
+    "ActorKind",
+    "In what capacity someone acted.",
+    {
+        "SELF": "The person themselves.",
+        "HELPER": "A relative or friend, by delegation.",
+        "OFFICER": "An officer of an office.",
+        "ADMIN": "An administrator.",
+        "SYSTEM": "The system itself (e.g. a closure).",
+    },
+)
 
 
 @strawberry.type(description="A signed-in account, as its owner sees it.")
@@ -57,33 +62,34 @@ class Account(Node):
     @classmethod
     def from_viewer(cls, row: AccountRow, roles: frozenset[str]) -> Account:
         """The signed-in account, with the roles already loaded for the request."""
-        return cls(
-            id=to_global_id("Account", row.id),
-            email=row.email,
-            display_name=row.display_name,
-            roles=[r for r in Role if r.value in roles],
-            **_settings_of(row),
-        )
+        return cls._with_roles(row, [r for r in Role if r.value in roles])
 
     @classmethod
-    async def from_row(cls, row: AccountRow) -> Account:
-        roles = await accounts.roles_of(row.id)
-        return cls(
-            id=to_global_id("Account", row.id),
-            email=row.email,
-            display_name=row.display_name,
-            roles=[Role(r) for r in roles],
-            **_settings_of(row),
+    async def from_row(cls, row: AccountRow) -> Account:  # type: ignore[override]
+        return cls._with_roles(row, [Role(r) for r in await accounts.roles_of(row.id)])
+
+    @classmethod
+    def _with_roles(cls, row: AccountRow, roles: list[Role]) -> Account:
+        """The account of a row holding `roles`, with what the owner set up or proved:
+        verification, language, notification channels."""
+        return super().from_row(
+            row,
+            roles=roles,
+            email_verified=row.email_verified_at is not None,
+            language=Language(preferences.language_of(row)),
+            notification_preferences=preferences_of(row),
         )
 
 
-def _settings_of(row: AccountRow) -> dict[str, object]:
-    """What the owner set up or proved: verification, language, notification channels."""
-    return {
-        "email_verified": row.email_verified_at is not None,
-        "language": Language(preferences.language_of(row)),
-        "notification_preferences": preferences_of(row),
-    }
+def with_account(member: Callable[..., M]) -> Callable[[AccountRow], Awaitable[M]]:
+    """How a mutation answers with `member`, whose one field is the Account of the work's
+    row (`@mutation(..., success=with_account(PasswordChanged))`): Account.from_row loads
+    the roles, so the default success member cannot build it."""
+
+    async def build(row: AccountRow) -> M:
+        return member(account=await Account.from_row(row))
+
+    return build
 
 
 @strawberry.type(description="Someone who acted, as others see them (no e-mail address).")
