@@ -11,7 +11,6 @@ from strawberry.types import Info
 from domain.messages import N_
 from domain.persons import IdentityFacts, PersonFacts
 from resolvers import accounts, persons
-from resolvers.rows import AccountRow
 from schema.accounts import (
     Account,
     AuthSession,
@@ -21,6 +20,7 @@ from schema.accounts import (
     SignedOut,
     SignInInput,
     SignUpInput,
+    with_account,
 )
 from schema.common import (
     EmailTaken,
@@ -34,7 +34,7 @@ from schema.common import (
     pk_of,
 )
 from schema.persons import Person, PersonIdArg
-from schema.results import result_union, run_mutation
+from schema.results import mutation, result_union
 from translations import render
 
 
@@ -45,10 +45,6 @@ async def _session(session: accounts.Session) -> AuthSession:
         expires_at=session.expires_at,
         account=await Account.from_row(session.account),
     )
-
-
-async def _password_changed(account: AccountRow) -> PasswordChanged:
-    return PasswordChanged(account=await Account.from_row(account))
 
 
 @strawberry.type(description="The person is now linked to your account.")
@@ -121,70 +117,55 @@ RegisterPersonResult = result_union(
 
 @strawberry.type(description="Mutations on accounts and persons.")
 class AccountMutations:
-    @strawberry.mutation(description="Create an account (role APPLICANT) and sign it in.")
+    @mutation("Create an account (role APPLICANT) and sign it in.", success=_session)
     async def sign_up(
         self,
         info: Info,
         input: Annotated[SignUpInput, strawberry.argument(description="The account.")],
     ) -> SignUpResult:
-        return await run_mutation(
-            info,
-            SignUpResult,
-            lambda ctx: accounts.sign_up(ctx, input.email, input.password, input.display_name),
-            _session,
-        )
+        return await accounts.sign_up(info.context, input.email, input.password, input.display_name)
 
-    @strawberry.mutation(description="Sign in with e-mail and password.")
+    @mutation("Sign in with e-mail and password.", success=_session)
     async def sign_in(
         self,
         info: Info,
         input: Annotated[SignInInput, strawberry.argument(description="Credentials.")],
     ) -> SignInResult:
-        return await run_mutation(
-            info,
-            SignInResult,
-            lambda ctx: accounts.sign_in(ctx, input.email, input.password),
-            _session,
-        )
+        return await accounts.sign_in(info.context, input.email, input.password)
 
-    @strawberry.mutation(
-        description="Trade a refresh token for a new session; the old token stops working. "
-        "A token presented twice ends every session of its sign-in."
+    @mutation(
+        "Trade a refresh token for a new session; the old token stops working. "
+        "A token presented twice ends every session of its sign-in.",
+        success=_session,
     )
     async def refresh_session(
         self, info: Info, refresh_token: RefreshTokenArg
     ) -> RefreshSessionResult:
-        return await run_mutation(
-            info,
-            RefreshSessionResult,
-            lambda ctx: accounts.refresh_session(ctx, refresh_token),
-            _session,
-        )
+        return await accounts.refresh_session(info.context, refresh_token)
 
-    @strawberry.mutation(description="End the session that the refresh token belongs to.")
+    @mutation(
+        "End the session that the refresh token belongs to.",
+        success=lambda text: SignedOut(message=text),
+    )
     async def sign_out(self, info: Info, refresh_token: RefreshTokenArg) -> SignOutResult:
-        return await run_mutation(
-            info,
-            SignOutResult,
-            lambda ctx: accounts.sign_out(ctx, refresh_token),
-            lambda _: SignedOut(message=render(N_("Signed out."), info.context.language)),
-        )
+        await accounts.sign_out(info.context, refresh_token)
+        return render(N_("Signed out."), info.context.language)
 
-    @strawberry.mutation(description="Change the password; other sessions are signed out.")
+    @mutation(
+        "Change the password; other sessions are signed out.",
+        success=with_account(PasswordChanged),
+    )
     async def change_password(
         self,
         info: Info,
         input: Annotated[ChangePasswordInput, strawberry.argument(description="The change.")],
     ) -> ChangePasswordResult:
-        return await run_mutation(
-            info,
-            ChangePasswordResult,
-            lambda ctx: accounts.change_password(ctx, input.current_password, input.new_password),
-            _password_changed,
+        return await accounts.change_password(
+            info.context, input.current_password, input.new_password
         )
 
-    @strawberry.mutation(
-        description="Link your account to your person by four passport facts; a mismatch does "
+    @mutation(
+        "Link your account to your person by four passport facts; a mismatch does "
         "not say which fact failed, and attempts are rate-limited."
     )
     async def link_identity(
@@ -192,31 +173,16 @@ class AccountMutations:
         info: Info,
         input: Annotated[LinkIdentityInput, strawberry.argument(description="Passport facts.")],
     ) -> LinkIdentityResult:
-        return await run_mutation(
-            info,
-            LinkIdentityResult,
-            lambda ctx: persons.link_identity(ctx, input.identity()),
-            lambda row: IdentityLinked(person=Person.from_row(row)),
-        )
+        return await persons.link_identity(info.context, input.identity())
 
-    @strawberry.mutation(description="Officers and admins: undo a wrong link of a person.")
+    @mutation("Officers and admins: undo a wrong link of a person.")
     async def unlink_identity(self, info: Info, person_id: PersonIdArg) -> UnlinkIdentityResult:
-        return await run_mutation(
-            info,
-            UnlinkIdentityResult,
-            lambda ctx: persons.unlink_identity(ctx, pk_of(person_id, "Person")),
-            lambda row: IdentityUnlinked(person=Person.from_row(row)),
-        )
+        return await persons.unlink_identity(info.context, pk_of(person_id, "Person"))
 
-    @strawberry.mutation(description="Officers and admins: register a person with a passport.")
+    @mutation("Officers and admins: register a person with a passport.")
     async def register_person(
         self,
         info: Info,
         input: Annotated[RegisterPersonInput, strawberry.argument(description="The person.")],
     ) -> RegisterPersonResult:
-        return await run_mutation(
-            info,
-            RegisterPersonResult,
-            lambda ctx: persons.register_person(ctx, input.facts()),
-            lambda row: PersonRegistered(person=Person.from_row(row)),
-        )
+        return await persons.register_person(info.context, input.facts())
