@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import account_recovery
 from resolvers.outcomes import RefusalKind
-from resolvers.rows import AccountRow
+from schema.accounts import Account, with_account
 from schema.common import RateLimited, ValidationError
-from schema.results import RefusalMessage, error_type, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, mutation, result_union
 from translations import render
-
-if TYPE_CHECKING:
-    from schema.accounts import Account
 
 
 @error_type(
@@ -40,9 +37,7 @@ class PasswordResetDone:
 
 @strawberry.type(description="The address is proved.")
 class EmailVerified:
-    account: Annotated[Account, strawberry.lazy("schema.accounts")] = strawberry.field(
-        description="The account whose address it is."
-    )
+    account: Account = strawberry.field(description="The account whose address it is.")
 
 
 @strawberry.type(description="A fresh verification link is on its way.")
@@ -68,62 +63,47 @@ RequestEmailVerificationResult = result_union(
 )
 
 
-async def _verified(row: AccountRow) -> EmailVerified:
-    from schema.accounts import Account
-
-    return EmailVerified(account=await Account.from_row(row))
-
-
 @strawberry.type(description="Mutations that verify addresses and recover accounts.")
 class AccountRecoveryMutations:
-    @strawberry.mutation(
-        description="Signed in: mail a fresh link that proves the account's address (earlier "
-        "links stop working). Limited per account (VERIFICATION_MAILS_PER_ACCOUNT)."
+    @mutation(
+        "Signed in: mail a fresh link that proves the account's address (earlier "
+        "links stop working). Limited per account (VERIFICATION_MAILS_PER_ACCOUNT).",
+        success=lambda text: EmailVerificationSent(message=text),
     )
     async def request_email_verification(self, info: Info) -> RequestEmailVerificationResult:
-        return await run_mutation(
-            info,
-            RequestEmailVerificationResult,
-            account_recovery.request_email_verification,
-            lambda message: EmailVerificationSent(message=render(message, info.context.language)),
-        )
+        message = await account_recovery.request_email_verification(info.context)
+        return render(message, info.context.language)
 
-    @strawberry.mutation(
-        description="Prove an address with the token of the mailed link; needs no session. "
-        "A token works once, for ACCOUNT_TOKEN_MINUTES (30) minutes."
+    @mutation(
+        "Prove an address with the token of the mailed link; needs no session. "
+        "A token works once, for ACCOUNT_TOKEN_MINUTES (30) minutes.",
+        success=with_account(EmailVerified),
     )
     async def verify_email(
         self,
         info: Info,
         token: Annotated[str, strawberry.argument(description="The token from the link.")],
     ) -> VerifyEmailResult:
-        return await run_mutation(
-            info,
-            VerifyEmailResult,
-            lambda ctx: account_recovery.verify_email(ctx, token),
-            _verified,
-        )
+        return await account_recovery.verify_email(info.context, token)
 
-    @strawberry.mutation(
-        description="Mail a link to choose a new password, when an account has this address. "
+    @mutation(
+        "Mail a link to choose a new password, when an account has this address. "
         "The answer is PasswordResetRequested for every address, known or not, and also past "
-        "the limits (per address typed and per client address), when nothing is sent."
+        "the limits (per address typed and per client address), when nothing is sent.",
+        success=lambda text: PasswordResetRequested(message=text),
     )
     async def request_password_reset(
         self,
         info: Info,
         email: Annotated[str, strawberry.argument(description="The account's address.")],
     ) -> RequestPasswordResetResult:
-        return await run_mutation(
-            info,
-            RequestPasswordResetResult,
-            lambda ctx: account_recovery.request_password_reset(ctx, email),
-            lambda message: PasswordResetRequested(message=render(message, info.context.language)),
-        )
+        message = await account_recovery.request_password_reset(info.context, email)
+        return render(message, info.context.language)
 
-    @strawberry.mutation(
-        description="Choose a new password with the token of the mailed reset link (once, "
-        "within ACCOUNT_TOKEN_MINUTES). Every other session of the account ends."
+    @mutation(
+        "Choose a new password with the token of the mailed reset link (once, "
+        "within ACCOUNT_TOKEN_MINUTES). Every other session of the account ends.",
+        success=lambda text: PasswordResetDone(message=text),
     )
     async def reset_password(
         self,
@@ -132,9 +112,7 @@ class AccountRecoveryMutations:
             ResetPasswordInput, strawberry.argument(description="Token and password.")
         ],
     ) -> ResetPasswordResult:
-        return await run_mutation(
-            info,
-            ResetPasswordResult,
-            lambda ctx: account_recovery.reset_password(ctx, input.token, input.new_password),
-            lambda message: PasswordResetDone(message=render(message, info.context.language)),
+        message = await account_recovery.reset_password(
+            info.context, input.token, input.new_password
         )
+        return render(message, info.context.language)
