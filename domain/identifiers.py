@@ -144,17 +144,31 @@ def _decode_2023(number: str) -> PrCardNumber:
             N_("%(code)s is not an ISO 3166-1 numeric country code", code=number[3:6])
         )
     birth_date = _date_or_none(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    invalid = N_("%(digits)s is not a valid birth date (YYYYMMDD)", digits=number[6:14])
+    sex: PrCardSex = "M" if int(number[16]) % 2 == 1 else "F_OR_X"
+    return _card(number, "2023", province_code, nationality, birth_date, invalid, sex)
+
+
+def _card(
+    number: str,
+    format_: PrCardFormat,
+    province_code: str,
+    nationality: str,
+    birth_date: date | None,
+    invalid_birth_date: Message,
+    sex: PrCardSex | None,
+) -> PrCardNumber:
+    """The decoded card of either format, once its birth date is a real date (else the
+    format's own message about its birth date digits)."""
     if birth_date is None:
-        raise InvalidIdentifier(
-            N_("%(digits)s is not a valid birth date (YYYYMMDD)", digits=number[6:14])
-        )
+        raise InvalidIdentifier(invalid_birth_date)
     return PrCardNumber(
         number=number,
-        format="2023",
+        format=format_,
         province_code=province_code,
         nationality_alpha3=nationality,
         birth_date=birth_date,
-        sex="M" if int(number[16]) % 2 == 1 else "F_OR_X",
+        sex=sex,
     )
 
 
@@ -180,18 +194,8 @@ def _decode_legacy(number: str) -> PrCardNumber:
     nationality = normalise_nationality(number[:3])
     province_code = _province(number[3:5])
     birth_date = _legacy_birth_date(number[7:13])
-    if birth_date is None:
-        raise InvalidIdentifier(
-            N_("%(digits)s is not a valid birth date (YYMMDD)", digits=number[7:13])
-        )
-    return PrCardNumber(
-        number=number,
-        format="LEGACY",
-        province_code=province_code,
-        nationality_alpha3=nationality,
-        birth_date=birth_date,
-        sex=None,
-    )
+    invalid = N_("%(digits)s is not a valid birth date (YYMMDD)", digits=number[7:13])
+    return _card(number, "LEGACY", province_code, nationality, birth_date, invalid, None)
 
 
 def decode_pr_card_number(number: str) -> PrCardNumber:
