@@ -32,7 +32,7 @@ from schema.common import (
     pk_of,
     to_global_id,
 )
-from schema.offices import Closure, Office, office_time
+from schema.offices import Closure, office_field, office_time, office_time_field
 from schema.persons import Person
 from schema.results import RefusalMessage, error_type, mutation, result_union, run_mutation
 
@@ -51,30 +51,15 @@ AppointmentStatus = described_enum(
 )
 
 
-async def _office(ctx: Context, office_id: int) -> Office:
-    row = await ctx.loaders.office.load(office_id)
-    return Office.from_row(row)
-
-
 @strawberry.type(description="A bookable time at an office. Times carry the office's offset.")
 class Slot(Node):
     row: strawberry.Private[SlotRow]
 
-    @classmethod
-    def from_row(cls, row: SlotRow) -> Slot:
-        return cls(row=row, id=to_global_id("Slot", row.id))
-
-    @strawberry.field(description="The office of the slot.")
-    async def office(self, info: Info) -> Office:
-        return await _office(info.context, self.row.office_id)
-
-    @strawberry.field(description="When the slot starts, with the office's UTC offset.")
-    async def starts_at(self, info: Info) -> datetime:
-        return await office_time(info.context, self.row.office_id, self.row.starts_at)
-
-    @strawberry.field(description="When the slot ends, with the office's UTC offset.")
-    async def ends_at(self, info: Info) -> datetime:
-        return await office_time(info.context, self.row.office_id, self.row.ends_at)
+    office = office_field("The office of the slot.")
+    starts_at = office_time_field(
+        "starts_at", "When the slot starts, with the office's UTC offset."
+    )
+    ends_at = office_time_field("ends_at", "When the slot ends, with the office's UTC offset.")
 
     @strawberry.field(
         description="Places left: neither booked nor held for a waitlist offer (a held place "
@@ -157,17 +142,9 @@ class Appointment(Node):
         row = await info.context.loaders.person.load(self.row.applicant_id)
         return Person.from_row(row)
 
-    @strawberry.field(description="Where.")
-    async def office(self, info: Info) -> Office:
-        return await _office(info.context, self.row.office_id)
-
-    @strawberry.field(description="When it starts, with the office's UTC offset.")
-    async def starts_at(self, info: Info) -> datetime:
-        return await office_time(info.context, self.row.office_id, self.row.starts_at)
-
-    @strawberry.field(description="When it ends, with the office's UTC offset.")
-    async def ends_at(self, info: Info) -> datetime:
-        return await office_time(info.context, self.row.office_id, self.row.ends_at)
+    office = office_field("Where.")
+    starts_at = office_time_field("starts_at", "When it starts, with the office's UTC offset.")
+    ends_at = office_time_field("ends_at", "When it ends, with the office's UTC offset.")
 
     @strawberry.field(
         description="Who booked it, and in what capacity. A helper viewing an appointment "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -165,6 +165,25 @@ class Office(Node):
         rows = await info.context.loaders.service_type.load_many(codes)
         ordered = sorted((r for r in rows if r is not None), key=lambda r: r.position)
         return [ServiceType.from_row(r) for r in ordered]
+
+
+def office_field(description: str) -> Any:
+    """The field answering the Office of an object's row (its `office_id`)."""
+
+    async def office(self: Any, info: Info) -> Office:
+        return Office.from_row(await info.context.loaders.office.load(self.row.office_id))
+
+    return strawberry.field(resolver=office, description=description)
+
+
+def office_time_field(moment: str, description: str) -> Any:
+    """The field answering the `moment` attribute of an object's row with the UTC offset of
+    the row's office (its `office_id`) then."""
+
+    async def at_office(self: Any, info: Info) -> datetime:
+        return await office_time(info.context, self.row.office_id, getattr(self.row, moment))
+
+    return strawberry.field(resolver=at_office, description=description)
 
 
 @strawberry.type(description="An office in a list, with its distance when searching near a point.")
