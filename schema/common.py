@@ -14,7 +14,7 @@ import strawberry
 from domain.booking import SERVICE_GROUPS
 from resolvers.outcomes import RefusalKind
 from resolvers.paging import canonical_base64, decode_canonical_base64, offset_cursor
-from schema.results import RefusalMessage, error_type
+from schema.results import RefusalMessage, error_type, plain_error_types
 
 C = TypeVar("C")
 N = TypeVar("N", bound="Node")
@@ -184,18 +184,20 @@ def described_enum(name: str, description: str, values: dict[str, str]) -> Any:
     return strawberry.enum(Enum(name, members), description=description)  # type: ignore[misc]
 
 
-@strawberry.enum(description="Languages that texts of the service exist in.")
-class Language(Enum):
-    EN = strawberry.enum_value("EN", description="English.")
-    ZH = strawberry.enum_value("ZH", description="Simplified Chinese.")
-    KO = strawberry.enum_value("KO", description="Korean.")
-    JA = strawberry.enum_value("JA", description="Japanese.")
-    RU = strawberry.enum_value("RU", description="Russian.")
-    FR = strawberry.enum_value("FR", description="French.")
-    ES = strawberry.enum_value("ES", description="Spanish.")
-    AR = strawberry.enum_value(
-        "AR", description="Arabic, written right to left: texts are plain, with no direction marks."
-    )
+Language = described_enum(
+    "Language",
+    "Languages that texts of the service exist in.",
+    {
+        "EN": "English.",
+        "ZH": "Simplified Chinese.",
+        "KO": "Korean.",
+        "JA": "Japanese.",
+        "RU": "Russian.",
+        "FR": "French.",
+        "ES": "Spanish.",
+        "AR": "Arabic, written right to left: texts are plain, with no direction marks.",
+    },
+)
 
 
 LangArg = Annotated[
@@ -208,27 +210,22 @@ LangArg = Annotated[
 ]
 
 
-@strawberry.enum(description="What an account may do.")
-class Role(Enum):
-    APPLICANT = strawberry.enum_value(
-        "APPLICANT", description="Any signed-up user: acts for its own person and dependants."
-    )
-    OFFICER = strawberry.enum_value(
-        "OFFICER", description="Staff of one office: records and moves that office's cases."
-    )
-    ADMIN = strawberry.enum_value(
-        "ADMIN", description="Runs offices, guidance, staff and signing keys; acts at every office."
-    )
-    ANALYST = strawberry.enum_value(
-        "ANALYST", description="Sees aggregate statistics only, never a person."
-    )
+Role = described_enum(
+    "Role",
+    "What an account may do.",
+    {
+        "APPLICANT": "Any signed-up user: acts for its own person and dependants.",
+        "OFFICER": "Staff of one office: records and moves that office's cases.",
+        "ADMIN": "Runs offices, guidance, staff and signing keys; acts at every office.",
+        "ANALYST": "Sees aggregate statistics only, never a person.",
+    },
+)
 
-
-@strawberry.enum(description="Sex as printed in the passport.")
-class Sex(Enum):
-    F = strawberry.enum_value("F", description="Female.")
-    M = strawberry.enum_value("M", description="Male.")
-    X = strawberry.enum_value("X", description="Unspecified.")
+Sex = described_enum(
+    "Sex",
+    "Sex as printed in the passport.",
+    {"F": "Female.", "M": "Male.", "X": "Unspecified."},
+)
 
 
 # What a service does to the document its code names (STAY_PERMIT_RENEWAL: a stay permit).
@@ -240,16 +237,16 @@ _SERVICE_ACTIONS = {
 }
 
 
-def _service_value(code: str) -> Any:
+def _service_text(code: str) -> str:
     document, _, action = code.rpartition("_")
-    described = _SERVICE_ACTIONS[action].format(document=document.replace("_", " ").lower())
-    return strawberry.enum_value(code, description=described)
+    return _SERVICE_ACTIONS[action].format(document=document.replace("_", " ").lower())
 
 
 # One value per service the booking rules know (domain.booking.SERVICE_GROUPS), in their order.
-ServiceCode = strawberry.enum(
-    Enum("ServiceCode", {code: _service_value(code) for code in SERVICE_GROUPS}),
-    description="The services that can be booked and applied for.",
+ServiceCode = described_enum(
+    "ServiceCode",
+    "The services that can be booked and applied for.",
+    {code: _service_text(code) for code in SERVICE_GROUPS},
 )
 
 
@@ -273,16 +270,15 @@ class GeoPoint:
     longitude: float = strawberry.field(description="Longitude in degrees.")
 
 
-@strawberry.enum(description="Geodetic datum of a point's latitude and longitude.")
-class Datum(Enum):
-    WGS84 = strawberry.enum_value(
-        "WGS84", description="WGS 84, as GPS and international maps give it."
-    )
-    GCJ02 = strawberry.enum_value(
-        "GCJ02",
-        description="GCJ-02, the datum of WeChat's and most Chinese maps: a few hundred metres "
+Datum = described_enum(
+    "Datum",
+    "Geodetic datum of a point's latitude and longitude.",
+    {
+        "WGS84": "WGS 84, as GPS and international maps give it.",
+        "GCJ02": "GCJ-02, the datum of WeChat's and most Chinese maps: a few hundred metres "
         "off WGS 84 in mainland China, Hong Kong and Macau, equal to it elsewhere.",
-    )
+    },
+)
 
 
 @strawberry.input(description="A point on the earth, in the datum it says (default WGS 84).")
@@ -299,9 +295,36 @@ class GeoPointInput:
 # ---------------------------------------------------------------- error members
 
 
-@error_type(RefusalKind.NOT_PERMITTED, "The object does not exist or the caller may not act on it.")
-class NotPermitted(RefusalMessage):
-    pass
+# The error types that say nothing but their message, each named after its refusal kind
+# (NOT_PERMITTED: NotPermitted), in the order of the table.
+(
+    NotPermitted,
+    InvalidCredentials,
+    EmailTaken,
+    InvalidRefreshToken,
+    IdentityNotFound,
+    SlotUnavailable,
+    ChangeWindowClosed,
+    RescheduleLimitReached,
+    NotPermanentResident,
+) = plain_error_types(
+    {
+        RefusalKind.NOT_PERMITTED: "The object does not exist or the caller may not act on it.",
+        RefusalKind.INVALID_CREDENTIALS: "The e-mail address or password is wrong.",
+        RefusalKind.EMAIL_TAKEN: "An account with this e-mail address already exists.",
+        RefusalKind.INVALID_REFRESH_TOKEN: "The refresh token is unknown, expired, used or "
+        "revoked.",
+        RefusalKind.IDENTITY_NOT_FOUND: "No person matches all the identity facts given.",
+        RefusalKind.SLOT_UNAVAILABLE: "The slot has no place left or cannot be booked.",
+        RefusalKind.CHANGE_WINDOW_CLOSED: "Too late to change this appointment.",
+        RefusalKind.RESCHEDULE_LIMIT_REACHED: "The appointment has been rescheduled as often "
+        "as allowed.",
+        RefusalKind.NOT_PERMANENT_RESIDENT: "The person holds no valid Foreign Permanent "
+        "Resident ID Card.",
+    }
+)
+
+# Error types with fields of their own.
 
 
 @error_type(RefusalKind.VALIDATION, "An input value is not acceptable.")
@@ -318,54 +341,6 @@ class RateLimited(RefusalMessage):
     )
 
 
-@error_type(RefusalKind.INVALID_CREDENTIALS, "The e-mail address or password is wrong.")
-class InvalidCredentials(RefusalMessage):
-    pass
-
-
-@error_type(RefusalKind.EMAIL_TAKEN, "An account with this e-mail address already exists.")
-class EmailTaken(RefusalMessage):
-    pass
-
-
-@error_type(
-    RefusalKind.INVALID_REFRESH_TOKEN, "The refresh token is unknown, expired, used or revoked."
-)
-class InvalidRefreshToken(RefusalMessage):
-    pass
-
-
-@error_type(RefusalKind.IDENTITY_NOT_FOUND, "No person matches all the identity facts given.")
-class IdentityNotFound(RefusalMessage):
-    pass
-
-
-@error_type(RefusalKind.SLOT_UNAVAILABLE, "The slot has no place left or cannot be booked.")
-class SlotUnavailable(RefusalMessage):
-    pass
-
-
-@error_type(RefusalKind.CHANGE_WINDOW_CLOSED, "Too late to change this appointment.")
-class ChangeWindowClosed(RefusalMessage):
-    pass
-
-
-@error_type(
-    RefusalKind.RESCHEDULE_LIMIT_REACHED,
-    "The appointment has been rescheduled as often as allowed.",
-)
-class RescheduleLimitReached(RefusalMessage):
-    pass
-
-
 @error_type(RefusalKind.LIMIT_REACHED, "A limit on how many of something one may hold was reached.")
 class LimitReached(RefusalMessage):
     limit: int = strawberry.field(description="The limit in force.")
-
-
-@error_type(
-    RefusalKind.NOT_PERMANENT_RESIDENT,
-    "The person holds no valid Foreign Permanent Resident ID Card.",
-)
-class NotPermanentResident(RefusalMessage):
-    pass

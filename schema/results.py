@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import inspect
 import operator
+import sys
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -66,6 +67,19 @@ def error_type(kind: RefusalKind, description: str) -> Callable[[type], type]:
         return ERROR_TYPES[kind]
 
     return register
+
+
+def plain_error_types(descriptions: dict[RefusalKind, str]) -> tuple[Any, ...]:
+    """The error types, in the order given, that answer refusals of each kind with nothing but
+    their message: each named after its kind (NOT_PERMITTED: NotPermitted), described by the
+    text it maps to, and declared in the calling module."""
+    module = sys._getframe(1).f_globals["__name__"]  # as collections.namedtuple does
+    return tuple(
+        error_type(kind, description)(
+            type(kind.name.title().replace("_", ""), (RefusalMessage,), {"__module__": module})
+        )
+        for kind, description in descriptions.items()
+    )
 
 
 def result_union(mutation: str, success: type, *errors: type) -> Any:
