@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -13,7 +12,7 @@ from resolvers import appointments, certificates, persons, records
 from resolvers.context import Context
 from resolvers.rows import PassportRow, PersonRow
 from schema import paging
-from schema.common import AfterArg, FirstArg, Node, Sex, connection_types, page_of, to_global_id
+from schema.common import AfterArg, FirstArg, Node, Sex, connection_types, described_enum, page_of
 
 if TYPE_CHECKING:
     from schema.appointments import AppointmentConnection
@@ -28,18 +27,15 @@ if TYPE_CHECKING:
     from schema.waitlist import WaitlistEntry
 
 
-@strawberry.enum(description="What a helper may do for a dependant.")
-class DelegationScope(Enum):
-    BOOK_APPOINTMENTS = strawberry.enum_value(
-        "BOOK_APPOINTMENTS", description="See, book, cancel and reschedule appointments."
-    )
-    VIEW_APPLICATIONS = strawberry.enum_value(
-        "VIEW_APPLICATIONS", description="See applications and follow their updates."
-    )
-    VIEW_DOCUMENTS = strawberry.enum_value(
-        "VIEW_DOCUMENTS",
-        description="See documents, the PR card and passports; obtain passport certificates.",
-    )
+DelegationScope = described_enum(
+    "DelegationScope",
+    "What a helper may do for a dependant.",
+    {
+        "BOOK_APPOINTMENTS": "See, book, cancel and reschedule appointments.",
+        "VIEW_APPLICATIONS": "See applications and follow their updates.",
+        "VIEW_DOCUMENTS": "See documents, the PR card and passports; obtain passport certificates.",
+    },
+)
 
 
 @strawberry.type(description="A passport bound to a person.")
@@ -54,16 +50,8 @@ class Passport(Node):
     )
 
     @classmethod
-    def from_row(cls, row: PassportRow) -> Passport:
-        return cls(
-            id=to_global_id("Passport", row.id),
-            number=row.number,
-            issuing_country=row.issuing_country,
-            valid_until=row.valid_until,
-            current=row.is_current,
-            bound_from=row.bound_from,
-            bound_until=row.bound_until,
-        )
+    def from_row(cls, row: PassportRow) -> Passport:  # type: ignore[override]
+        return super().from_row(row, current=row.is_current)
 
 
 @strawberry.type(
@@ -76,17 +64,6 @@ class Person(Node):
     given_names: str = strawberry.field(description="Given names as in the passport.")
     nationality: str = strawberry.field(description="Nationality, ISO 3166-1 alpha-3.")
     birth_date: date = strawberry.field(description="Date of birth.")
-
-    @classmethod
-    def from_row(cls, row: PersonRow) -> Person:
-        return cls(
-            row=row,
-            id=to_global_id("Person", row.id),
-            surname=row.surname,
-            given_names=row.given_names,
-            nationality=row.nationality,
-            birth_date=row.birth_date,
-        )
 
     @strawberry.field(
         description="What the viewer may do for this person (all three for oneself and staff)."
