@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 
 from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS
 from domain.calendar import WorkingCalendar
@@ -135,30 +136,40 @@ async def slot(slot_id: int) -> Slot | None:
 slots_by_ids = loader_of(Slot)
 
 
-async def open_slots(
+# An open slot's place is left when it is neither booked nor held for a waitlist offer.
+_PLACE_LEFT = Q(open=True, booked__lt=F("capacity") - F("held"))
+
+
+def slots_with_places(
     office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
-) -> list[Slot]:
+) -> QuerySet[Slot]:
     """Slots of the office and group starting in [start, end) and not before `earliest`, with
-    places left (neither booked nor held for a waitlist offer)."""
-    return await Slot.filter(
+    places left (neither booked nor held for a waitlist offer), earliest first."""
+    return Slot.filter(
+        _PLACE_LEFT,
         office_id=office_id,
         service_group=group,
-        open=True,
         starts_at__gte=max(start, earliest),
         starts_at__lt=end,
-        booked__lt=F("capacity") - F("held"),
     ).order_by("starts_at")
 
 
+async def open_slots(
+    office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
+) -> list[Slot]:
+    return await slots_with_places(office_id, group, start, end, earliest)
+
+
+async def claim_place(slot_id: int, column: str) -> bool:
+    """Count one of the slot's places in `column` ("booked", "held") if one is left: the
+    database decides, atomically."""
+    return await Slot.filter(_PLACE_LEFT, id=slot_id).update(**{column: F(column) + 1}) == 1
+
+
 async def take_place(slot_id: int) -> bool:
-    """Take one place if one is left: the database decides, atomically. A place held for a
-    waitlist offer is not left (booked + held < capacity); only accepting the offer books it."""
-    return (
-        await Slot.filter(id=slot_id, open=True, booked__lt=F("capacity") - F("held")).update(
-            booked=F("booked") + 1
-        )
-        == 1
-    )
+    """Take one place if one is left. A place held for a waitlist offer is not left (booked +
+    held < capacity); only accepting the offer books it."""
+    return await claim_place(slot_id, "booked")
 
 
 async def free_place(slot_id: int) -> None:

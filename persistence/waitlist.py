@@ -18,6 +18,7 @@ from tortoise.expressions import F
 
 from domain.booking import SERVICE_GROUPS
 from domain.waitlist import IN_LINE, OFFERED, WAITING
+from persistence.appointments import claim_place, slots_with_places
 from persistence.models import Slot, WaitlistEntry
 from persistence.unique import create_or_raise
 
@@ -246,29 +247,13 @@ async def first_free_place(
 ) -> Slot | None:
     """The earliest open slot of the line starting in [start, end), not before `earliest`,
     with a place neither booked nor held."""
-    return (
-        await Slot.filter(
-            office_id=office_id,
-            service_group=group,
-            open=True,
-            starts_at__gte=max(start, earliest),
-            starts_at__lt=end,
-            booked__lt=F("capacity") - F("held"),
-        )
-        .order_by("starts_at")
-        .first()
-    )
+    return await slots_with_places(office_id, group, start, end, earliest).first()
 
 
 async def hold_place(slot_id: int) -> bool:
     """Hold one of the slot's places for an offer, if one is free: the same condition as a
     booking's, decided by the database."""
-    return (
-        await Slot.filter(id=slot_id, open=True, booked__lt=F("capacity") - F("held")).update(
-            held=F("held") + 1
-        )
-        == 1
-    )
+    return await claim_place(slot_id, "held")
 
 
 async def release_hold(slot_id: int) -> None:
