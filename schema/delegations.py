@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -23,42 +22,42 @@ from schema.common import (
     RateLimited,
     ValidationError,
     connection_types,
+    described_enum,
     page_of,
     pk_of,
     to_global_id,
 )
 from schema.persons import DelegationScope, Person, visible_person
-from schema.results import result_union, run_mutation
+from schema.results import mutation, result_union
 
+Relationship = described_enum(
+    "Relationship",
+    "What the dependant is to the helper.",
+    {
+        "PARENT": "The helper's parent.",
+        "CHILD": "The helper's child.",
+        "SPOUSE": "The helper's spouse.",
+        "GRANDPARENT": "The helper's grandparent.",
+        "GRANDCHILD": "The helper's grandchild.",
+        "SIBLING": "The helper's brother or sister.",
+        "RELATIVE": "Another relative.",
+        "FRIEND": "A friend.",
+        "GUARDIAN": "The helper is the dependant's legal guardian.",
+        "OTHER": "Another relationship.",
+    },
+)
 
-@strawberry.enum(description="What the dependant is to the helper.")
-class Relationship(Enum):
-    PARENT = strawberry.enum_value("PARENT", description="The helper's parent.")
-    CHILD = strawberry.enum_value("CHILD", description="The helper's child.")
-    SPOUSE = strawberry.enum_value("SPOUSE", description="The helper's spouse.")
-    GRANDPARENT = strawberry.enum_value("GRANDPARENT", description="The helper's grandparent.")
-    GRANDCHILD = strawberry.enum_value("GRANDCHILD", description="The helper's grandchild.")
-    SIBLING = strawberry.enum_value("SIBLING", description="The helper's brother or sister.")
-    RELATIVE = strawberry.enum_value("RELATIVE", description="Another relative.")
-    FRIEND = strawberry.enum_value("FRIEND", description="A friend.")
-    GUARDIAN = strawberry.enum_value(
-        "GUARDIAN", description="The helper is the dependant's legal guardian."
-    )
-    OTHER = strawberry.enum_value("OTHER", description="Another relationship.")
-
-
-@strawberry.enum(description="Where a delegation stands. Only ACTIVE grants anything.")
-class DelegationStatus(Enum):
-    PENDING = strawberry.enum_value(
-        "PENDING",
-        description="Waiting for the dependant's answer or an officer's confirmation (14 days).",
-    )
-    ACTIVE = strawberry.enum_value("ACTIVE", description="In force: the scopes are granted.")
-    DECLINED = strawberry.enum_value("DECLINED", description="The dependant said no.")
-    REVOKED = strawberry.enum_value("REVOKED", description="Ended by the helper or dependant.")
-    EXPIRED = strawberry.enum_value(
-        "EXPIRED", description="Past its end date, or not answered in time."
-    )
+DelegationStatus = described_enum(
+    "DelegationStatus",
+    "Where a delegation stands. Only ACTIVE grants anything.",
+    {
+        "PENDING": "Waiting for the dependant's answer or an officer's confirmation (14 days).",
+        "ACTIVE": "In force: the scopes are granted.",
+        "DECLINED": "The dependant said no.",
+        "REVOKED": "Ended by the helper or dependant.",
+        "EXPIRED": "Past its end date, or not answered in time.",
+    },
+)
 
 
 async def actor_for(ctx: Context, account_id: int | None, kind: str) -> Actor:
@@ -90,13 +89,11 @@ class Delegation(Node):
     valid_until: dt.date | None = strawberry.field(description="Last day it holds, if limited.")
 
     @classmethod
-    def from_row(cls, row: DelegationRow) -> Delegation:
-        return cls(
-            row=row,
-            id=to_global_id("Delegation", row.id),
+    def from_row(cls, row: DelegationRow) -> Delegation:  # type: ignore[override]
+        return super().from_row(
+            row,
             relationship=Relationship(row.relationship),
             scopes=[s for s in DelegationScope if s.value in row.scopes],
-            valid_until=row.valid_until,
         )
 
     @strawberry.field(description="The helper (no e-mail address).")
@@ -139,12 +136,6 @@ class AuditEvent(Node):
         description="What was done, e.g. READ_APPLICATIONS, BOOK_APPOINTMENT."
     )
     target: str | None = strawberry.field(description="What it was done to, if one thing.")
-
-    @classmethod
-    def from_row(cls, row: AuditRow) -> AuditEvent:
-        return cls(
-            row=row, id=to_global_id("AuditEvent", row.id), action=row.action, target=row.target
-        )
 
     @strawberry.field(description="When.")
     def at(self) -> dt.datetime:
@@ -235,8 +226,8 @@ IdArg = Annotated[strawberry.ID, strawberry.argument(description="The delegation
 
 @strawberry.type(description="Mutations on delegations.")
 class DelegationMutations:
-    @strawberry.mutation(
-        description="Add someone you help, by four passport facts (no hint which one failed; "
+    @mutation(
+        "Add someone you help, by four passport facts (no hint which one failed; "
         "rate-limited). Minors without an account are ACTIVE at once; others are PENDING."
     )
     async def add_dependant(
@@ -244,54 +235,34 @@ class DelegationMutations:
         info: Info,
         input: Annotated[AddDependantInput, strawberry.argument(description="The dependant.")],
     ) -> AddDependantResult:
-        return await run_mutation(
-            info,
-            AddDependantResult,
-            lambda ctx: resolve.add_dependant(
-                ctx,
-                identity=input.identity(),
-                relationship=input.relationship.value,
-                scopes=[s.value for s in input.scopes],
-                valid_until=input.valid_until,
-            ),
-            lambda row: DependantAdded(delegation=Delegation.from_row(row)),
+        return await resolve.add_dependant(
+            info.context,
+            identity=input.identity(),
+            relationship=input.relationship.value,
+            scopes=[s.value for s in input.scopes],
+            valid_until=input.valid_until,
         )
 
-    @strawberry.mutation(description="The dependant accepts or declines a pending delegation.")
+    @mutation("The dependant accepts or declines a pending delegation.")
     async def respond_to_delegation(
         self,
         info: Info,
         input: Annotated[RespondToDelegationInput, strawberry.argument(description="The answer.")],
     ) -> RespondToDelegationResult:
-        return await run_mutation(
-            info,
-            RespondToDelegationResult,
-            lambda ctx: resolve.respond(
-                ctx, pk_of(input.delegation_id, "Delegation"), input.accept
-            ),
-            lambda row: DelegationResponded(delegation=Delegation.from_row(row)),
+        return await resolve.respond(
+            info.context, pk_of(input.delegation_id, "Delegation"), input.accept
         )
 
-    @strawberry.mutation(
-        description="The helper or the dependant ends a delegation; it stops granting anything "
-        "on the very next request."
+    @mutation(
+        "The helper or the dependant ends a delegation; it stops granting anything on the very "
+        "next request."
     )
     async def revoke_delegation(self, info: Info, id: IdArg) -> RevokeDelegationResult:
-        return await run_mutation(
-            info,
-            RevokeDelegationResult,
-            lambda ctx: resolve.revoke(ctx, pk_of(id, "Delegation")),
-            lambda row: DelegationRevoked(delegation=Delegation.from_row(row)),
-        )
+        return await resolve.revoke(info.context, pk_of(id, "Delegation"))
 
-    @strawberry.mutation(
-        description="Officers and admins: confirm, at a counter, a pending delegation for an "
-        "adult without an account."
+    @mutation(
+        "Officers and admins: confirm, at a counter, a pending delegation for an adult without "
+        "an account."
     )
     async def confirm_delegation(self, info: Info, id: IdArg) -> ConfirmDelegationResult:
-        return await run_mutation(
-            info,
-            ConfirmDelegationResult,
-            lambda ctx: resolve.confirm(ctx, pk_of(id, "Delegation")),
-            lambda row: DelegationConfirmed(delegation=Delegation.from_row(row)),
-        )
+        return await resolve.confirm(info.context, pk_of(id, "Delegation"))
