@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -49,6 +49,15 @@ AppointmentStatus = described_enum(
         "NO_SHOW": "Not checked in by the end of its day.",
     },
 )
+
+
+def applicant_field(description: str) -> Any:
+    """The field answering the Person of an object's row (its `applicant_id`)."""
+
+    async def applicant(self: Any, info: Info) -> Person:
+        return Person.from_row(await info.context.loaders.person.load(self.row.applicant_id))
+
+    return strawberry.field(resolver=applicant, description=description)
 
 
 @strawberry.type(description="A bookable time at an office. Times carry the office's offset.")
@@ -127,21 +136,12 @@ class Appointment(Node):
     reschedule_count: int = strawberry.field(description="How often it has been rescheduled.")
 
     @classmethod
-    def from_row(cls, row: AppointmentRow) -> Appointment:
-        return cls(
-            row=row,
-            id=to_global_id("Appointment", row.id),
-            reference=row.reference,
-            status=AppointmentStatus(row.status),
-            service=ServiceCode(row.service),
-            reschedule_count=row.reschedule_count,
+    def from_row(cls, row: AppointmentRow) -> Appointment:  # type: ignore[override]
+        return super().from_row(
+            row, status=AppointmentStatus(row.status), service=ServiceCode(row.service)
         )
 
-    @strawberry.field(description="Who the appointment is for.")
-    async def applicant(self, info: Info) -> Person:
-        row = await info.context.loaders.person.load(self.row.applicant_id)
-        return Person.from_row(row)
-
+    applicant = applicant_field("Who the appointment is for.")
     office = office_field("Where.")
     starts_at = office_time_field("starts_at", "When it starts, with the office's UTC offset.")
     ends_at = office_time_field("ends_at", "When it ends, with the office's UTC offset.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -14,7 +13,13 @@ from resolvers import waitlist as resolve
 from resolvers.context import Context
 from resolvers.outcomes import RefusalKind
 from resolvers.rows import SlotRow, WaitlistEntryRow
-from schema.appointments import AlreadyBooked, Appointment, BookingConfirmed, Slot
+from schema.appointments import (
+    AlreadyBooked,
+    Appointment,
+    BookingConfirmed,
+    Slot,
+    applicant_field,
+)
 from schema.common import (
     Node,
     NotPermitted,
@@ -22,33 +27,25 @@ from schema.common import (
     ServiceCode,
     SlotUnavailable,
     ValidationError,
+    described_enum,
     pk_of,
-    to_global_id,
 )
-from schema.offices import Office, office_time
-from schema.persons import Person
+from schema.offices import office_field, office_time, office_time_field
 from schema.results import RefusalMessage, error_type, result_union, run_mutation
 
-
-@strawberry.enum(description="Where a waitlist entry stands.")
-class WaitlistStatus(Enum):
-    WAITING = strawberry.enum_value("WAITING", description="In line for a freed place.")
-    OFFERED = strawberry.enum_value(
-        "OFFERED",
-        description="A place is held for the applicant until the offer's expiresAt: accept it "
+WaitlistStatus = described_enum(
+    "WaitlistStatus",
+    "Where a waitlist entry stands.",
+    {
+        "WAITING": "In line for a freed place.",
+        "OFFERED": "A place is held for the applicant until the offer's expiresAt: accept it "
         "with acceptWaitlistOffer, or decline it with leaveWaitlist.",
-    )
-    BOOKED = strawberry.enum_value(
-        "BOOKED",
-        description="The applicant holds an appointment for the service (by accepting an "
+        "BOOKED": "The applicant holds an appointment for the service (by accepting an "
         "offer, or by booking otherwise meanwhile); the entry's wait is over.",
-    )
-    EXPIRED = strawberry.enum_value(
-        "EXPIRED", description="An offer ran out unaccepted and passed to the next in line."
-    )
-    LEFT = strawberry.enum_value(
-        "LEFT", description="Left the line (a held place passed to the next in line)."
-    )
+        "EXPIRED": "An offer ran out unaccepted and passed to the next in line.",
+        "LEFT": "Left the line (a held place passed to the next in line).",
+    },
+)
 
 
 @strawberry.type(description="A place held for a waitlist entry: book it before it runs out.")
@@ -83,25 +80,17 @@ class WaitlistEntry(Node):
     status: WaitlistStatus = strawberry.field(description="Where the entry stands.")
 
     @classmethod
-    def from_row(cls, row: WaitlistEntryRow) -> WaitlistEntry:
-        return cls(
-            row=row,
-            id=to_global_id("WaitlistEntry", row.id),
+    def from_row(cls, row: WaitlistEntryRow) -> WaitlistEntry:  # type: ignore[override]
+        return super().from_row(
+            row,
             service=ServiceCode(row.service),
             from_=row.first_day,
             to=row.last_day,
             status=WaitlistStatus(row.status),
         )
 
-    @strawberry.field(description="Who waits.")
-    async def applicant(self, info: Info) -> Person:
-        row = await info.context.loaders.person.load(self.row.applicant_id)
-        return Person.from_row(row)
-
-    @strawberry.field(description="Where.")
-    async def office(self, info: Info) -> Office:
-        row = await info.context.loaders.office.load(self.row.office_id)
-        return Office.from_row(row)
+    applicant = applicant_field("Who waits.")
+    office = office_field("Where.")
 
     @strawberry.field(
         description="The place in line while WAITING: 1 + the WAITING entries for the same "
@@ -119,9 +108,9 @@ class WaitlistEntry(Node):
             office_id=self.row.office_id, slot_row=slot, expires=self.row.offer_expires_at
         )
 
-    @strawberry.field(description="When the applicant joined, with the office's UTC offset.")
-    async def created_at(self, info: Info) -> datetime:
-        return await office_time(info.context, self.row.office_id, self.row.created_at)
+    created_at = office_time_field(
+        "created_at", "When the applicant joined, with the office's UTC offset."
+    )
 
 
 @strawberry.input(description="Where, for what and when to wait for a place.")
