@@ -14,13 +14,7 @@ from persistence import accounts as account_store
 from persistence import outbox
 from persistence.models import Account, Delivery
 from resolvers.context import Context
-from resolvers.notifications import (
-    in_language,
-    language_of,
-    link,
-    message_id,
-    wake_outbox_after_commit,
-)
+from resolvers.notifications import link, mail_account, message_id, wake_outbox_after_commit
 from settings import Settings
 
 # Where each link leads: a page of the web application that reads the token from the
@@ -53,18 +47,8 @@ async def write(settings: Settings, account: Account, purpose: str, now: datetim
         expires_at=now + timedelta(minutes=minutes),
     )
     url = link(settings, f"{PAGES[purpose]}#token={token}")
-    subject, body = in_language(language_of(account), *texts.security_mail(purpose, url, minutes))
-    await outbox.add(
-        account_id=account.id,
-        notification_id=None,
-        kind=purpose,
-        to_address=account.email,
-        subject=subject,
-        body=body,
-        message_id=message_id(settings),
-        secret=True,
-        now=now,
-    )
+    mail = texts.security_mail(purpose, url, minutes)
+    await mail_account(settings, account, purpose, mail, now, None, secret=True)
 
 
 async def send_verification(ctx: Context, account: Account) -> None:

@@ -169,19 +169,33 @@ async def _mail_notification(
     row: Notification | None,
     now: datetime,
 ) -> None:
-    subject, body = in_language(
-        language_of(account),
-        *texts.notification_mail(kind, facts.get("reference", ""), link(settings, "sign-in")),
-    )
+    mail = texts.notification_mail(kind, facts.get("reference", ""), link(settings, "sign-in"))
+    notification_id = row.id if row is not None else None
+    await mail_account(settings, account, kind, mail, now, notification_id, secret=False)
+
+
+async def mail_account(
+    settings: Settings,
+    account: Account,
+    kind: str,
+    mail: tuple[Message, Message],
+    now: datetime,
+    notification_id: int | None,
+    *,
+    secret: bool,
+) -> None:
+    """Put a (subject, body) mail to the account's address in the outbox, in the language it
+    reads mail in, in the caller's transaction."""
+    subject, body = in_language(language_of(account), *mail)
     await outbox.add(
         account_id=account.id,
-        notification_id=row.id if row is not None else None,
+        notification_id=notification_id,
         kind=kind,
         to_address=account.email,
         subject=subject,
         body=body,
         message_id=message_id(settings),
-        secret=False,
+        secret=secret,
         now=now,
     )
 
