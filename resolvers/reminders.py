@@ -4,7 +4,6 @@ processes run it (a unique key claimed in the reminder's own unit of work)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from domain.documents import EXTENSION_LEAD_DAYS, extension_deadline
 from domain.notifications import appointment_reminder_due, reminder_due
 from persistence import reminders as store
 from persistence.models import NotificationKind
-from resolvers import unit_of_work
+from resolvers import rounds, unit_of_work
 from resolvers.context import Context, Services
 from resolvers.notices import place_facts
 from resolvers.notifications import notify
@@ -182,9 +181,5 @@ def _maker(reminder: Due, now: datetime) -> Callable[[], Awaitable[bool]]:
 
 async def run_forever(services: Services) -> None:
     """Every REMINDER_EVERY_SECONDS, one round; a failed round is logged and retried."""
-    while True:
-        try:
-            await run_due(services)
-        except Exception:
-            log.exception("a reminder round failed")
-        await asyncio.sleep(services.settings.reminder_every_seconds)
+    seconds = services.settings.reminder_every_seconds
+    await rounds.every(seconds, lambda: run_due(services), log, "a reminder round failed")

@@ -4,7 +4,6 @@ offers of newly generated slots."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
@@ -18,7 +17,7 @@ from persistence import offices as office_store
 from persistence import waitlist as store
 from persistence.models import Appointment, Slot, WaitlistEntry
 from resolvers import authorization as gate
-from resolvers import notices, unit_of_work, waitlist_offers
+from resolvers import notices, rounds, unit_of_work, waitlist_offers
 from resolvers.appointments import (
     BOOK,
     already_booked,
@@ -284,12 +283,10 @@ async def expire_run_out_offers(services: Services) -> int:
 
 async def run_forever(services: Services) -> None:
     """Every WAITLIST_EVERY_SECONDS, one expiry round; a failed round is logged and retried."""
-    while True:
-        try:
-            await expire_run_out_offers(services)
-        except Exception:
-            log.exception("a waitlist expiry round failed")
-        await asyncio.sleep(services.settings.waitlist_every_seconds)
+    seconds = services.settings.waitlist_every_seconds
+    await rounds.every(
+        seconds, lambda: expire_run_out_offers(services), log, "a waitlist expiry round failed"
+    )
 
 
 async def release_slots(
