@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -20,12 +19,13 @@ from schema.common import (
     NotPermanentResident,
     NotPermitted,
     ValidationError,
+    described_enum,
     pk_of,
     to_global_id,
 )
 from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
 from schema.persons import PersonIdArg
-from schema.results import result_union, run_mutation
+from schema.results import mutation, result_union
 from signing import qr
 
 # Drawing a QR code of a certificate takes tens of milliseconds: off the event loop, and each
@@ -34,42 +34,33 @@ _qr_svg = functools.lru_cache(maxsize=256)(qr.qr_svg)
 _qr_png = functools.lru_cache(maxsize=256)(qr.qr_png_base64)
 
 
-@strawberry.enum(description="Why a document did not verify.")
-class VerificationFailure(Enum):
-    MALFORMED = strawberry.enum_value(
-        "MALFORMED", description="Not a certificate of this authority (or not a JWS at all)."
-    )
-    BAD_SIGNATURE = strawberry.enum_value(
-        "BAD_SIGNATURE", description="The signature does not match: the document was altered."
-    )
-    UNKNOWN_KEY = strawberry.enum_value(
-        "UNKNOWN_KEY", description="Signed with a key the authority does not publish."
-    )
-    EXPIRED = strawberry.enum_value("EXPIRED", description="Past its expiry time.")
-    REVOKED = strawberry.enum_value("REVOKED", description="Revoked by the authority.")
-
-
-@strawberry.enum(
-    description="A fact of a passport-information certificate that its holder may disclose on "
-    "its own in a presentation."
+VerificationFailure = described_enum(
+    "VerificationFailure",
+    "Why a document did not verify.",
+    {
+        "MALFORMED": "Not a certificate of this authority (or not a JWS at all).",
+        "BAD_SIGNATURE": "The signature does not match: the document was altered.",
+        "UNKNOWN_KEY": "Signed with a key the authority does not publish.",
+        "EXPIRED": "Past its expiry time.",
+        "REVOKED": "Revoked by the authority.",
+    },
 )
-class CertificateClaim(Enum):
-    NAME = strawberry.enum_value("NAME", description="Surname and given names.")
-    BIRTH_DATE = strawberry.enum_value("BIRTH_DATE", description="Date of birth.")
-    NATIONALITY = strawberry.enum_value("NATIONALITY", description="Nationality (ISO alpha-3).")
-    PR_CARD_NUMBER = strawberry.enum_value(
-        "PR_CARD_NUMBER", description="The number of the permanent resident card."
-    )
-    PR_CARD_VALIDITY = strawberry.enum_value(
-        "PR_CARD_VALIDITY", description="When the permanent resident card was issued and until."
-    )
-    CURRENT_PASSPORT = strawberry.enum_value(
-        "CURRENT_PASSPORT",
-        description="The passport bound to the card now: number, issuing country, validity.",
-    )
-    PASSPORT_HISTORY = strawberry.enum_value(
-        "PASSPORT_HISTORY", description="The passports bound to the card before the current one."
-    )
+
+CertificateClaim = described_enum(
+    "CertificateClaim",
+    "A fact of a passport-information certificate that its holder may disclose on its own in "
+    "a presentation.",
+    {
+        "NAME": "Surname and given names.",
+        "BIRTH_DATE": "Date of birth.",
+        "NATIONALITY": "Nationality (ISO alpha-3).",
+        "PR_CARD_NUMBER": "The number of the permanent resident card.",
+        "PR_CARD_VALIDITY": "When the permanent resident card was issued and until.",
+        "CURRENT_PASSPORT": "The passport bound to the card now: number, issuing country, "
+        "validity.",
+        "PASSPORT_HISTORY": "The passports bound to the card before the current one.",
+    },
+)
 
 
 @strawberry.type(description="A signed passport-information certificate.")
@@ -79,10 +70,6 @@ class Certificate(Node):
         description="The compact JWS; verify it with any JOSE library and the JWK Set at "
         "/.well-known/jwks.json."
     )
-
-    @classmethod
-    def from_row(cls, row: CertificateRow) -> Certificate:
-        return cls(row=row, id=to_global_id("Certificate", row.id), token=row.token)
 
     def _link(self, info: Info) -> str:
         return qr.verification_link(info.context.settings.public_base_url, self.row.token)
@@ -267,38 +254,29 @@ def verification(result: object, certificate_pk: int | None = None) -> DocumentV
 
 @strawberry.type(description="Mutations on signed documents.")
 class CertificateMutations:
-    @strawberry.mutation(
-        description="Sign a passport-information certificate for a permanent resident you may "
-        "act for with VIEW_DOCUMENTS. Earlier certificates stay valid."
+    @mutation(
+        "Sign a passport-information certificate for a permanent resident you may act for with "
+        "VIEW_DOCUMENTS. Earlier certificates stay valid."
     )
     async def issue_passport_certificate(
         self, info: Info, person_id: PersonIdArg
     ) -> IssuePassportCertificateResult:
-        return await run_mutation(
-            info,
-            IssuePassportCertificateResult,
-            lambda ctx: resolve.issue(ctx, pk_of(person_id, "Person")),
-            lambda row: CertificateIssued(certificate=Certificate.from_row(row)),
-        )
+        return await resolve.issue(info.context, pk_of(person_id, "Person"))
 
-    @strawberry.mutation(description="Officers and admins: revoke a certificate, with a reason.")
+    @mutation("Officers and admins: revoke a certificate, with a reason.")
     async def revoke_certificate(
         self,
         info: Info,
         input: Annotated[RevokeCertificateInput, strawberry.argument(description="It.")],
     ) -> RevokeCertificateResult:
-        return await run_mutation(
-            info,
-            RevokeCertificateResult,
-            lambda ctx: resolve.revoke(
-                ctx, pk_of(input.certificate_id, "Certificate"), input.reason
-            ),
-            lambda row: CertificateRevoked(certificate=Certificate.from_row(row)),
+        return await resolve.revoke(
+            info.context, pk_of(input.certificate_id, "Certificate"), input.reason
         )
 
-    @strawberry.mutation(
-        description="The holder, or a helper with VIEW_DOCUMENTS: a short-lived presentation "
-        "of a valid certificate that reveals only the chosen facts (PRESENTATION_MINUTES)."
+    @mutation(
+        "The holder, or a helper with VIEW_DOCUMENTS: a short-lived presentation of a valid "
+        "certificate that reveals only the chosen facts (PRESENTATION_MINUTES).",
+        success=lambda shown: CertificatePresented(presentation=shown),
     )
     async def present_certificate(
         self,
@@ -307,24 +285,17 @@ class CertificateMutations:
             PresentCertificateInput, strawberry.argument(description="What to present.")
         ],
     ) -> PresentCertificateResult:
-        base_url = info.context.settings.public_base_url
-        return await run_mutation(
-            info,
-            PresentCertificateResult,
-            lambda ctx: resolve.present(
-                ctx, pk_of(input.certificate_id, "Certificate"), [c.value for c in input.disclose]
-            ),
-            lambda signed: CertificatePresented(presentation=presentation(signed, base_url)),
+        signed = await resolve.present(
+            info.context,
+            pk_of(input.certificate_id, "Certificate"),
+            [c.value for c in input.disclose],
         )
+        return presentation(signed, info.context.settings.public_base_url)
 
-    @strawberry.mutation(
-        description="Admins: start signing with the published next key and publish a fresh "
-        "next key; retired keys stay published until their last certificate expires."
+    @mutation(
+        "Admins: start signing with the published next key and publish a fresh next key; "
+        "retired keys stay published until their last certificate expires.",
+        success=lambda keys: SigningKeyRotated(active_key_id=keys[0], next_key_id=keys[1]),
     )
     async def rotate_signing_key(self, info: Info) -> RotateSigningKeyResult:
-        return await run_mutation(
-            info,
-            RotateSigningKeyResult,
-            resolve.rotate,
-            lambda keys: SigningKeyRotated(active_key_id=keys[0], next_key_id=keys[1]),
-        )
+        return await resolve.rotate(info.context)
