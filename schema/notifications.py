@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -17,71 +16,49 @@ from schema.common import (
     Node,
     PageInfo,
     ValidationError,
+    described_enum,
     offset_cursor,
     pk_of,
-    to_global_id,
 )
 from schema.persons import Person, visible_person
-from schema.results import result_union, run_mutation
+from schema.results import mutation, result_union
 
 if TYPE_CHECKING:
     from schema.accounts import Account
 
 
-@strawberry.enum(description="What a notification is about.")
-class NotificationKind(Enum):
-    APPOINTMENT_BOOKED = strawberry.enum_value(
-        "APPOINTMENT_BOOKED", description="An appointment was booked."
-    )
-    APPOINTMENT_CHANGED = strawberry.enum_value(
-        "APPOINTMENT_CHANGED", description="An appointment was moved to another time."
-    )
-    APPOINTMENT_CANCELLED_BY_OFFICE = strawberry.enum_value(
-        "APPOINTMENT_CANCELLED_BY_OFFICE",
-        description="The office cancelled an appointment (e.g. a closure).",
-    )
-    APPOINTMENT_REMINDER = strawberry.enum_value(
-        "APPOINTMENT_REMINDER",
-        description="An appointment is tomorrow (sent the day before, in the office's zone).",
-    )
-    APPLICATION_STATUS_CHANGED = strawberry.enum_value(
-        "APPLICATION_STATUS_CHANGED",
-        description="An application moved on; with the office's note when it asks for materials.",
-    )
-    EXTENSION_WINDOW_OPEN = strawberry.enum_value(
-        "EXTENSION_WINDOW_OPEN",
-        description="Time to apply for an extension: EXTENSION_WINDOW_DAYS (60) days before "
-        "a document's extensionDeadline, then 14 and 3 days before it; never on or after it.",
-    )
-    DOCUMENT_EXPIRING = strawberry.enum_value(
-        "DOCUMENT_EXPIRING",
-        description="A document (visa, permit, PR card) ends in 30, then 7 days.",
-    )
-    DELEGATION_REQUESTED = strawberry.enum_value(
-        "DELEGATION_REQUESTED", description="Someone asks to act for you: answer it."
-    )
-    DELEGATION_ANSWERED = strawberry.enum_value(
-        "DELEGATION_ANSWERED",
-        description="Your request to act for someone was accepted, declined or confirmed.",
-    )
-    WAITLIST_OFFER = strawberry.enum_value(
-        "WAITLIST_OFFER", description="A freed place is held for you for a while: accept it."
-    )
-    CERTIFICATE_ISSUED = strawberry.enum_value(
-        "CERTIFICATE_ISSUED", description="A passport-information certificate was issued."
-    )
+NotificationKind = described_enum(
+    "NotificationKind",
+    "What a notification is about.",
+    {
+        "APPOINTMENT_BOOKED": "An appointment was booked.",
+        "APPOINTMENT_CHANGED": "An appointment was moved to another time.",
+        "APPOINTMENT_CANCELLED_BY_OFFICE": "The office cancelled an appointment (e.g. a closure).",
+        "APPOINTMENT_REMINDER": "An appointment is tomorrow (sent the day before, in the "
+        "office's zone).",
+        "APPLICATION_STATUS_CHANGED": "An application moved on; with the office's note when it "
+        "asks for materials.",
+        "EXTENSION_WINDOW_OPEN": "Time to apply for an extension: EXTENSION_WINDOW_DAYS (60) days "
+        "before a document's extensionDeadline, then 14 and 3 days before it; never on or after "
+        "it.",
+        "DOCUMENT_EXPIRING": "A document (visa, permit, PR card) ends in 30, then 7 days.",
+        "DELEGATION_REQUESTED": "Someone asks to act for you: answer it.",
+        "DELEGATION_ANSWERED": "Your request to act for someone was accepted, declined or "
+        "confirmed.",
+        "WAITLIST_OFFER": "A freed place is held for you for a while: accept it.",
+        "CERTIFICATE_ISSUED": "A passport-information certificate was issued.",
+    },
+)
 
-
-@strawberry.enum(description="How notifications reach an account.")
-class NotificationChannel(Enum):
-    INBOX = strawberry.enum_value(
-        "INBOX", description="The inbox (Viewer.notifications) and its live subscription."
-    )
-    EMAIL = strawberry.enum_value(
-        "EMAIL",
-        description="Mail to the account's address, carrying only the kind, the reference "
-        "number and a link to sign in.",
-    )
+NotificationChannel = described_enum(
+    "NotificationChannel",
+    "How notifications reach an account.",
+    {
+        "INBOX": "The inbox (Viewer.notifications) and its live subscription.",
+        "EMAIL": "Mail to the account's address, carrying only the kind, the reference number "
+        "and a link to sign in.",
+    },
+)
 
 
 TextLangArg = Annotated[
@@ -107,14 +84,8 @@ class Notification(Node):
     )
 
     @classmethod
-    def from_row(cls, row: NotificationRow) -> Notification:
-        return cls(
-            row=row,
-            id=to_global_id("Notification", row.id),
-            kind=NotificationKind(row.kind),
-            created_at=row.created_at,
-            read_at=row.read_at,
-        )
+    def from_row(cls, row: NotificationRow) -> Notification:  # type: ignore[override]
+        return super().from_row(row, kind=NotificationKind(row.kind))
 
     def _text(self, info: Info, lang: Language | None) -> tuple[str, str]:
         ctx: Context = info.context
@@ -234,9 +205,10 @@ async def _saved(row: AccountRow) -> PreferencesSaved:
 
 @strawberry.type(description="Mutations on the inbox and notification preferences.")
 class NotificationMutations:
-    @strawberry.mutation(
-        description="Mark notifications read: the given ones, or all of the viewer's visible "
-        "ones with `all: true`."
+    @mutation(
+        "Mark notifications read: the given ones, or all of the viewer's visible ones with "
+        "`all: true`.",
+        success=lambda count: NotificationsMarkedRead(count=count),
     )
     async def mark_notifications_read(
         self,
@@ -252,17 +224,13 @@ class NotificationMutations:
     ) -> MarkNotificationsReadResult:
         # An id that is not a notification's names nothing the viewer may see: counts as 0.
         pks = None if ids is None else [pk_of(i, "Notification") or 0 for i in ids]
-        return await run_mutation(
-            info,
-            MarkNotificationsReadResult,
-            lambda ctx: notifications.mark_read(ctx, pks, bool(every)),
-            lambda count: NotificationsMarkedRead(count=count),
-        )
+        return await notifications.mark_read(info.context, pks, bool(every))
 
-    @strawberry.mutation(
-        description="Choose the language of mail and notifications, and the channels of each "
-        "kind (kinds not listed keep theirs). Security mail (address verification, password "
-        "reset) cannot be switched off."
+    @mutation(
+        "Choose the language of mail and notifications, and the channels of each kind (kinds "
+        "not listed keep theirs). Security mail (address verification, password reset) cannot "
+        "be switched off.",
+        success=_saved,
     )
     async def set_preferences(
         self,
@@ -280,11 +248,6 @@ class NotificationMutations:
             if notifications is None
             else [(p.kind.value, [c.value for c in p.channels]) for p in notifications]
         )
-        return await run_mutation(
-            info,
-            SetPreferencesResult,
-            lambda ctx: preferences.set_preferences(
-                ctx, language.value if language is not None else None, choices
-            ),
-            _saved,
+        return await preferences.set_preferences(
+            info.context, language.value if language is not None else None, choices
         )
