@@ -15,7 +15,6 @@ from resolvers.outcomes import RefusalKind
 from resolvers.rows import SlotRow, WaitlistEntryRow
 from schema.appointments import (
     AlreadyBooked,
-    Appointment,
     BookingConfirmed,
     Slot,
     applicant_field,
@@ -31,7 +30,7 @@ from schema.common import (
     pk_of,
 )
 from schema.offices import office_field, office_time, office_time_field
-from schema.results import RefusalMessage, error_type, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, mutation, result_union
 
 WaitlistStatus = described_enum(
     "WaitlistStatus",
@@ -206,54 +205,39 @@ EntryIdArg = Annotated[strawberry.ID, strawberry.argument(description="The waitl
 
 @strawberry.type(description="Mutations on the waitlist.")
 class WaitlistMutations:
-    @strawberry.mutation(
-        description="Wait for a place at an office for a service on one of a range of days "
-        "that has none free now (when it has, the answer is PlacesAvailable with them). One "
-        "entry in line per applicant and service; counted as a booking attempt. A freed place "
-        "in the range is held for the first in line and they (and their helpers) are told."
+    @mutation(
+        "Wait for a place at an office for a service on one of a range of days that has none "
+        "free now (when it has, the answer is PlacesAvailable with them). One entry in line "
+        "per applicant and service; counted as a booking attempt. A freed place in the range "
+        "is held for the first in line and they (and their helpers) are told."
     )
     async def join_waitlist(
         self,
         info: Info,
         input: Annotated[JoinWaitlistInput, strawberry.argument(description="The wait.")],
     ) -> JoinWaitlistResult:
-        return await run_mutation(
-            info,
-            JoinWaitlistResult,
-            lambda ctx: resolve.join(
-                ctx,
-                person_id=pk_of(input.applicant_id, "Person"),
-                office_id=pk_of(input.office_id, "Office"),
-                service=input.service.value,
-                first=input.from_,
-                last=input.to,
-            ),
-            lambda row: WaitlistJoined(entry=WaitlistEntry.from_row(row)),
+        return await resolve.join(
+            info.context,
+            person_id=pk_of(input.applicant_id, "Person"),
+            office_id=pk_of(input.office_id, "Office"),
+            service=input.service.value,
+            first=input.from_,
+            last=input.to,
         )
 
-    @strawberry.mutation(
-        description="Book the place an offer holds, with every booking rule (not counted as a "
-        "booking attempt). OfferExpired when it ran out: the place went to the next in line."
+    @mutation(
+        "Book the place an offer holds, with every booking rule (not counted as a booking "
+        "attempt). OfferExpired when it ran out: the place went to the next in line."
     )
     async def accept_waitlist_offer(self, info: Info, id: EntryIdArg) -> AcceptWaitlistOfferResult:
-        return await run_mutation(
-            info,
-            AcceptWaitlistOfferResult,
-            lambda ctx: resolve.accept(ctx, pk_of(id, "WaitlistEntry")),
-            lambda row: BookingConfirmed(appointment=Appointment.from_row(row)),
-        )
+        return await resolve.accept(info.context, pk_of(id, "WaitlistEntry"))
 
-    @strawberry.mutation(
-        description="Leave the line. On an OFFERED entry this declines the offer: the held "
-        "place passes to the next in line at once."
+    @mutation(
+        "Leave the line. On an OFFERED entry this declines the offer: the held place passes "
+        "to the next in line at once."
     )
     async def leave_waitlist(self, info: Info, id: EntryIdArg) -> LeaveWaitlistResult:
-        return await run_mutation(
-            info,
-            LeaveWaitlistResult,
-            lambda ctx: resolve.leave(ctx, pk_of(id, "WaitlistEntry")),
-            lambda row: WaitlistLeft(entry=WaitlistEntry.from_row(row)),
-        )
+        return await resolve.leave(info.context, pk_of(id, "WaitlistEntry"))
 
 
 async def waitlist_of(ctx: Context, person_id: int) -> list[WaitlistEntry] | None:
