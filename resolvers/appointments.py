@@ -326,12 +326,7 @@ async def book(
 
 
 async def _owned_appointment(ctx: Context, appointment_id: int | None) -> tuple[Appointment, Grant]:
-    if ctx.account is None:
-        raise unauthenticated()
-    appointment = await store.appointment(appointment_id) if appointment_id is not None else None
-    if appointment is None:
-        raise not_permitted()
-    return appointment, await gate.require(ctx, appointment.applicant_id, BOOK)
+    return await gate.require_row(ctx, appointment_id, store.appointment, BOOK)
 
 
 async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:

@@ -9,9 +9,10 @@ here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from domain.delegation import ALL_SCOPES, effective_status, grants
 from persistence import delegations as delegation_store
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
     from resolvers.context import Context
 
 STAFF_ROLES = (Role.OFFICER, Role.ADMIN)
+
+
+class _ApplicantRow(Protocol):
+    applicant_id: int
+
+
+R = TypeVar("R", bound=_ApplicantRow)
 
 
 class ActorKind(StrEnum):
@@ -161,6 +169,20 @@ async def require(ctx: Context, person_id: int | None, scope: str | None) -> Gra
     if grant is None:
         raise not_permitted()
     return grant
+
+
+async def require_row(
+    ctx: Context, row_id: int | None, load: Callable[[int], Awaitable[R | None]], scope: str
+) -> tuple[R, Grant]:
+    """A row about an applicant (an appointment, a waitlist entry) and the grant to act for
+    its applicant within `scope`; anonymous callers are refused before anything is read, and
+    a missing row is NotPermitted, as anyone else's is."""
+    if ctx.account is None:
+        raise unauthenticated()
+    row = await load(row_id) if row_id is not None else None
+    if row is None:
+        raise not_permitted()
+    return row, await require(ctx, row.applicant_id, scope)
 
 
 def acted(ctx: Context, grant: Grant, action: str, target: str | None = None) -> None:

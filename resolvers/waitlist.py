@@ -33,9 +33,7 @@ from resolvers.outcomes import (
     RefusalKind,
     Replay,
     invalid,
-    not_permitted,
     require_field_days_in_range,
-    unauthenticated,
 )
 from resolvers.reminders import system_context
 
@@ -153,12 +151,7 @@ async def join(
 async def _entry_for(ctx: Context, entry_id: int | None) -> tuple[WaitlistEntry, gate.Grant]:
     """The entry and the grant to act for its applicant (BOOK_APPOINTMENTS); NotPermitted
     for a missing entry and for anyone else's alike."""
-    if ctx.account is None:
-        raise unauthenticated()
-    entry = await store.entry(entry_id) if entry_id is not None else None
-    if entry is None:
-        raise not_permitted()
-    return entry, await gate.require(ctx, entry.applicant_id, BOOK)
+    return await gate.require_row(ctx, entry_id, store.entry, BOOK)
 
 
 async def _locked(ctx: Context, entry: WaitlistEntry) -> WaitlistEntry:
