@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -12,7 +11,7 @@ from strawberry.types import Info
 from domain.documents import days_remaining, extension_deadline
 from resolvers import records as resolve
 from resolvers.outcomes import RefusalKind
-from resolvers.rows import ApplicationRow, CardRow, DocumentRow, EventRow
+from resolvers.rows import ApplicationRow, DocumentRow, EventRow
 from schema.accounts import Actor
 from schema.common import (
     Node,
@@ -20,47 +19,46 @@ from schema.common import (
     ServiceCode,
     ValidationError,
     connection_types,
+    described_enum,
     page_of,
     pk_of,
-    to_global_id,
 )
 from schema.delegations import actor_for
 from schema.offices import Office, office_time
 from schema.persons import Passport, Person
 from schema.results import RefusalMessage, error_type, result_union, run_mutation
 
+ApplicationStatus = described_enum(
+    "ApplicationStatus",
+    "Where an application stands.",
+    {
+        "SUBMITTED": "Lodged at the counter.",
+        "ACCEPTED": "Materials accepted: the statutory time runs from here.",
+        "UNDER_REVIEW": "Being examined.",
+        "MATERIALS_REQUESTED": "More materials are needed from the applicant.",
+        "APPROVED": "Decided in the applicant's favour.",
+        "REJECTED": "Refused.",
+        "READY_FOR_COLLECTION": "The document can be collected at the office.",
+        "COLLECTED": "The document was collected.",
+        "WITHDRAWN": "Withdrawn before a decision.",
+    },
+)
 
-@strawberry.enum(description="Where an application stands.")
-class ApplicationStatus(Enum):
-    SUBMITTED = strawberry.enum_value("SUBMITTED", description="Lodged at the counter.")
-    ACCEPTED = strawberry.enum_value(
-        "ACCEPTED", description="Materials accepted: the statutory time runs from here."
-    )
-    UNDER_REVIEW = strawberry.enum_value("UNDER_REVIEW", description="Being examined.")
-    MATERIALS_REQUESTED = strawberry.enum_value(
-        "MATERIALS_REQUESTED", description="More materials are needed from the applicant."
-    )
-    APPROVED = strawberry.enum_value("APPROVED", description="Decided in the applicant's favour.")
-    REJECTED = strawberry.enum_value("REJECTED", description="Refused.")
-    READY_FOR_COLLECTION = strawberry.enum_value(
-        "READY_FOR_COLLECTION", description="The document can be collected at the office."
-    )
-    COLLECTED = strawberry.enum_value("COLLECTED", description="The document was collected.")
-    WITHDRAWN = strawberry.enum_value("WITHDRAWN", description="Withdrawn before a decision.")
+DocumentKind = described_enum(
+    "DocumentKind",
+    "Kinds of issued documents.",
+    {
+        "VISA": "A visa.",
+        "STAY_PERMIT": "A stay permit.",
+        "RESIDENCE_PERMIT": "A residence permit.",
+    },
+)
 
-
-@strawberry.enum(description="Kinds of issued documents.")
-class DocumentKind(Enum):
-    VISA = strawberry.enum_value("VISA", description="A visa.")
-    STAY_PERMIT = strawberry.enum_value("STAY_PERMIT", description="A stay permit.")
-    RESIDENCE_PERMIT = strawberry.enum_value("RESIDENCE_PERMIT", description="A residence permit.")
-
-
-@strawberry.enum(description="How many entries a visa allows.")
-class Entries(Enum):
-    SINGLE = strawberry.enum_value("SINGLE", description="One entry.")
-    DOUBLE = strawberry.enum_value("DOUBLE", description="Two entries.")
-    MULTIPLE = strawberry.enum_value("MULTIPLE", description="Any number of entries.")
+Entries = described_enum(
+    "Entries",
+    "How many entries a visa allows.",
+    {"SINGLE": "One entry.", "DOUBLE": "Two entries.", "MULTIPLE": "Any number of entries."},
+)
 
 
 @strawberry.type(description="A dated status change of an application.")
@@ -106,13 +104,9 @@ class Application(Node):
     status: ApplicationStatus = strawberry.field(description="Where it stands now.")
 
     @classmethod
-    def from_row(cls, row: ApplicationRow) -> Application:
-        return cls(
-            row=row,
-            id=to_global_id("Application", row.id),
-            number=row.number,
-            service=ServiceCode(row.service),
-            status=ApplicationStatus(row.status),
+    def from_row(cls, row: ApplicationRow) -> Application:  # type: ignore[override]
+        return super().from_row(
+            row, service=ServiceCode(row.service), status=ApplicationStatus(row.status)
         )
 
     @strawberry.field(description="Who applied.")
@@ -168,18 +162,12 @@ class Document(Node):
     )
 
     @classmethod
-    def from_row(cls, row: DocumentRow, today: dt.date) -> Document:
-        return cls(
-            row=row,
+    def from_row(cls, row: DocumentRow, today: dt.date) -> Document:  # type: ignore[override]
+        return super().from_row(
+            row,
             today=today,
-            id=to_global_id("Document", row.id),
             kind=DocumentKind(row.kind),
-            category=row.category,
-            number=row.number,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
             entries=Entries(row.entries) if row.entries else None,
-            duration_of_stay_days=row.duration_of_stay_days,
         )
 
     @strawberry.field(description="The office that issued it.")
@@ -205,15 +193,6 @@ class PermanentResidentCard(Node):
     number: str = strawberry.field(description="Card number (2023 or older format).")
     issued_on: dt.date = strawberry.field(description="Day of issue.")
     valid_until: dt.date = strawberry.field(description="Last valid day.")
-
-    @classmethod
-    def from_row(cls, row: CardRow) -> PermanentResidentCard:
-        return cls(
-            id=to_global_id("PermanentResidentCard", row.id),
-            number=row.number,
-            issued_on=row.issued_on,
-            valid_until=row.valid_until,
-        )
 
 
 @error_type(
