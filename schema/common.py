@@ -115,27 +115,28 @@ def page_of(
     rows: Sequence[R],
     offset: int,
     size: int,
+    **fields: Any,
 ) -> C:
     """The `connection` of the page of `size` rows starting `offset` items into the list, each
-    row an `edge` around its `node`; `rows` may hold one more row, which says more follow."""
+    row an `edge` around its `node`; `rows` may hold one more row, which says more follow.
+    `fields` are the connection's own fields besides edges and page info (a count)."""
     edges = [
         edge(cursor=offset_cursor(offset + i), node=node(row)) for i, row in enumerate(rows[:size])
     ]
     return connection(
         edges=edges,
         page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
+        **fields,
     )
 
 
-def connection_types(node: type, item: str, items: str) -> tuple[Any, Any]:
-    """The Relay edge and connection types of `node`, named after it (Appointment:
-    AppointmentEdge, AppointmentConnection) and described with the words for one `item` and
-    for many `items` ("appointment", "appointments")."""
-    name = node.__name__
+def edge_type(node: type, item: str) -> Any:
+    """The Relay edge type of `node`, named after it (Appointment: AppointmentEdge) and
+    described with the word for one `item` ("appointment")."""
     article = "An" if item[0] in "aeiou" else "A"
-    edge = strawberry.type(
+    return strawberry.type(
         type(
-            f"{name}Edge",
+            f"{node.__name__}Edge",
             (),
             {
                 "__module__": node.__module__,
@@ -146,6 +147,14 @@ def connection_types(node: type, item: str, items: str) -> tuple[Any, Any]:
         ),
         description=f"{article} {item} in a list.",
     )
+
+
+def connection_types(node: type, item: str, items: str) -> tuple[Any, Any]:
+    """The Relay edge and connection types of `node`, named after it (Appointment:
+    AppointmentEdge, AppointmentConnection) and described with the words for one `item` and
+    for many `items` ("appointment", "appointments")."""
+    name = node.__name__
+    edge = edge_type(node, item)
     connection = strawberry.type(
         type(
             f"{name}Connection",

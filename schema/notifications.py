@@ -17,7 +17,8 @@ from schema.common import (
     PageInfo,
     ValidationError,
     described_enum,
-    offset_cursor,
+    edge_type,
+    page_of,
     pk_of,
 )
 from schema.persons import Person, visible_person
@@ -122,10 +123,7 @@ class Notification(Node):
         return await typed_node(info.context, self.row.subject_type or "", row)
 
 
-@strawberry.type(description="A notification in a list.")
-class NotificationEdge:
-    cursor: str = strawberry.field(description="Cursor of this edge, for `after`.")
-    node: Notification = strawberry.field(description="The notification.")
+NotificationEdge = edge_type(Notification, "notification")
 
 
 @strawberry.type(description="A page of the inbox, newest first.")
@@ -138,15 +136,13 @@ class NotificationConnection:
 
 
 def inbox_connection(page: notifications.InboxPage) -> NotificationConnection:
-    edges = [
-        NotificationEdge(cursor=offset_cursor(page.offset + i), node=Notification.from_row(row))
-        for i, row in enumerate(page.rows[: page.size])
-    ]
-    return NotificationConnection(
-        edges=edges,
-        page_info=PageInfo.of(
-            [e.cursor for e in edges], offset=page.offset, has_next=len(page.rows) > page.size
-        ),
+    return page_of(
+        NotificationConnection,
+        NotificationEdge,
+        Notification.from_row,
+        page.rows,
+        page.offset,
+        page.size,
         unread_count=page.unread_count,
     )
 
