@@ -11,7 +11,7 @@ from strawberry.types import Info
 from domain.documents import days_remaining, extension_deadline
 from resolvers import records as resolve
 from resolvers.outcomes import RefusalKind
-from resolvers.rows import ApplicationRow, DocumentRow, EventRow
+from resolvers.rows import ApplicationRow, DocumentRow, EventRow, PassportRow
 from schema.accounts import Actor
 from schema.common import (
     Node,
@@ -26,7 +26,7 @@ from schema.common import (
 from schema.delegations import actor_for
 from schema.offices import Office, office_time
 from schema.persons import Passport, Person
-from schema.results import RefusalMessage, error_type, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, mutation, result_union
 
 ApplicationStatus = described_enum(
     "ApplicationStatus",
@@ -232,6 +232,15 @@ class PassportBound:
     passport: Passport = strawberry.field(description="The new current passport.")
     previous: Passport | None = strawberry.field(description="The superseded passport.")
 
+    @classmethod
+    def of(cls, rows: tuple[PassportRow, PassportRow | None]) -> PassportBound:
+        """The answer to binding: the new passport, and the one it superseded if any."""
+        new, previous = rows
+        return cls(
+            passport=Passport.from_row(new),
+            previous=Passport.from_row(previous) if previous else None,
+        )
+
 
 @strawberry.input(description="An application lodged at the counter.")
 class RecordApplicationInput:
@@ -303,9 +312,9 @@ BindPassportResult = result_union("bindPassport", PassportBound, ValidationError
 
 @strawberry.type(description="Officers' and admins' mutations on records.")
 class RecordMutations:
-    @strawberry.mutation(
-        description="Officers (own office) and admins: record an application, optionally from "
-        "a checked-in appointment."
+    @mutation(
+        "Officers (own office) and admins: record an application, optionally from a checked-in "
+        "appointment."
     )
     async def record_application(
         self,
@@ -316,38 +325,31 @@ class RecordMutations:
         office_pk = pk_of(input.office_id, "Office") if input.office_id else None
         if input.office_id and office_pk is None:
             office_pk = -1
-        return await run_mutation(
-            info,
-            RecordApplicationResult,
-            lambda ctx: resolve.record_application(
-                ctx,
-                person_id=pk_of(input.applicant_id, "Person"),
-                service=input.service.value,
-                appointment_id=pk_of(input.appointment_id, "Appointment"),
-                office_id=office_pk,
-            ),
-            lambda row: ApplicationRecorded(application=Application.from_row(row)),
+        return await resolve.record_application(
+            info.context,
+            person_id=pk_of(input.applicant_id, "Person"),
+            service=input.service.value,
+            appointment_id=pk_of(input.appointment_id, "Appointment"),
+            office_id=office_pk,
         )
 
-    @strawberry.mutation(
-        description="Officers (own office) and admins: move an application along its status "
-        "machine, with an optional note."
+    @mutation(
+        "Officers (own office) and admins: move an application along its status machine, with "
+        "an optional note."
     )
     async def update_application_status(
         self,
         info: Info,
         input: Annotated[UpdateApplicationStatusInput, strawberry.argument(description="It.")],
     ) -> UpdateApplicationStatusResult:
-        return await run_mutation(
-            info,
-            UpdateApplicationStatusResult,
-            lambda ctx: resolve.update_status(
-                ctx, pk_of(input.application_id, "Application"), input.status.value, input.note
-            ),
-            lambda row: ApplicationStatusUpdated(application=Application.from_row(row)),
+        return await resolve.update_status(
+            info.context, pk_of(input.application_id, "Application"), input.status.value, input.note
         )
 
-    @strawberry.mutation(description="Officers (own office) and admins: issue a document.")
+    @mutation(
+        "Officers (own office) and admins: issue a document.",
+        success=lambda document: DocumentIssued(document=document),
+    )
     async def issue_document(
         self,
         info: Info,
@@ -363,52 +365,36 @@ class RecordMutations:
             entries=input.entries.value if input.entries else None,
             duration_of_stay_days=input.duration_of_stay_days,
         )
-        return await run_mutation(
-            info,
-            IssueDocumentResult,
-            lambda ctx: resolve.issue_document(ctx, request),
-            lambda row: DocumentIssued(document=Document.from_row(row, info.context.today())),
-        )
+        row = await resolve.issue_document(info.context, request)
+        return Document.from_row(row, info.context.today())
 
-    @strawberry.mutation(description="Officers and admins: issue a PR card.")
+    @mutation("Officers and admins: issue a PR card.")
     async def issue_permanent_resident_card(
         self,
         info: Info,
         input: Annotated[IssuePermanentResidentCardInput, strawberry.argument(description="It.")],
     ) -> IssuePermanentResidentCardResult:
-        return await run_mutation(
-            info,
-            IssuePermanentResidentCardResult,
-            lambda ctx: resolve.issue_pr_card(
-                ctx,
-                person_id=pk_of(input.person_id, "Person"),
-                issued_on=input.issued_on,
-                valid_until=input.valid_until,
-                number=input.number,
-            ),
-            lambda row: PermanentResidentCardIssued(card=PermanentResidentCard.from_row(row)),
+        return await resolve.issue_pr_card(
+            info.context,
+            person_id=pk_of(input.person_id, "Person"),
+            issued_on=input.issued_on,
+            valid_until=input.valid_until,
+            number=input.number,
         )
 
-    @strawberry.mutation(
-        description="Officers and admins: bind a new passport; the current one is superseded."
+    @mutation(
+        "Officers and admins: bind a new passport; the current one is superseded.",
+        success=PassportBound.of,
     )
     async def bind_passport(
         self,
         info: Info,
         input: Annotated[BindPassportInput, strawberry.argument(description="It.")],
     ) -> BindPassportResult:
-        return await run_mutation(
-            info,
-            BindPassportResult,
-            lambda ctx: resolve.bind_passport(
-                ctx,
-                person_id=pk_of(input.person_id, "Person"),
-                number=input.passport_number,
-                country=input.issuing_country,
-                valid_until=input.valid_until,
-            ),
-            lambda pair: PassportBound(
-                passport=Passport.from_row(pair[0]),
-                previous=Passport.from_row(pair[1]) if pair[1] else None,
-            ),
+        return await resolve.bind_passport(
+            info.context,
+            person_id=pk_of(input.person_id, "Person"),
+            number=input.passport_number,
+            country=input.issuing_country,
+            valid_until=input.valid_until,
         )
