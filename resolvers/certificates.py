@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
 from domain.dates import HOME_ZONE
 from domain.messages import N_
@@ -19,16 +21,30 @@ from resolvers.context import Context
 from resolvers.notifications import language_of
 from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
 from signing import certificates, pdf, qr, sd_jwt
-from signing.keys import ALG, LoadedKey
+from signing.keys import ALG
 from signing.verification import ALL_CLAIMS
 
 
-async def _document_key(ctx: Context) -> LoadedKey:
-    """The key that signs documents now: the key ring reloaded first, as another process may
-    have rotated, so that it signs with the active key of record."""
+class _Signed(Protocol):
+    kid: str
+    expires_at: datetime
+
+
+S = TypeVar("S", bound=_Signed)
+
+
+async def _signed_with_document_key(ctx: Context, sign: Callable[..., S], **claims: Any) -> S:
+    """`sign` (a certificate or a presentation) with the key that signs documents now, the
+    key ring reloaded first, as another process may have rotated, so that it signs with the
+    active key of record; that key stays published until what it signed expires."""
     ring = ctx.services.keys
     await ring.reload()
-    return ring.active(KeyPurpose.DOCUMENT)
+    key = ring.active(KeyPurpose.DOCUMENT)
+    signed = sign(
+        private_key=key.private, kid=key.kid, alg=ALG, issuer=ctx.settings.issuer, **claims
+    )
+    await signing_keys.extend_last_expiry(key.kid, signed.expires_at)
+    return signed
 
 
 async def issue(ctx: Context, person_id: int | None) -> Certificate:
@@ -70,24 +86,20 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
             for p in passports
         ],
     }
-    key = await _document_key(ctx)
-    signed = certificates.sign(
-        private_key=key.private,
-        kid=key.kid,
-        alg=ALG,
-        issuer=ctx.settings.issuer,
+    signed = await _signed_with_document_key(
+        ctx,
+        certificates.sign,
         subject=person.subject,
         facts=facts,
         now=ctx.now(),
         validity_days=ctx.settings.certificate_validity_days,
     )
-    await signing_keys.extend_last_expiry(key.kid, signed.expires_at)
     certificate = await store.store(
         jti=signed.jti,
         person_id=person.id,
         issued_by_id=ctx.account.id,
         delegation_id=grant.delegation_id,
-        kid=key.kid,
+        kid=signed.kid,
         token=signed.token,
         issued_at=signed.issued_at,
         expires_at=signed.expires_at,
@@ -144,18 +156,14 @@ async def present(
             N_("This certificate expires too soon to be presented: issue a new one."),
             "certificateId",
         )
-    key = await _document_key(ctx)
-    presentation = sd_jwt.present(
-        private_key=key.private,
-        kid=key.kid,
-        alg=ALG,
-        issuer=ctx.settings.issuer,
+    presentation = await _signed_with_document_key(
+        ctx,
+        sd_jwt.present,
         facts=sd_jwt.facts_of(sd_jwt.certificate_claims(certificate.token)),
         disclose=[claim for claim in ALL_CLAIMS if claim in chosen],
         now=now,
         lifetime=lifetime,
     )
-    await signing_keys.extend_last_expiry(key.kid, presentation.expires_at)
     await presentation_store.store(
         jti=presentation.jti,
         certificate_id=certificate.id,
