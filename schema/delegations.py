@@ -28,7 +28,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.persons import DelegationScope, Person, visible_person
-from schema.results import mutation, result_union
+from schema.results import mutation, node_results, result_union
 
 Relationship = described_enum(
     "Relationship",
@@ -169,26 +169,24 @@ def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnec
     return page_of(AuditEventConnection, AuditEventEdge, AuditEvent.from_row, rows, offset, size)
 
 
-@strawberry.type(description="The dependant is added.")
-class DependantAdded:
-    delegation: Delegation = strawberry.field(
-        description="The delegation: ACTIVE for a minor without an account, else PENDING."
-    )
-
-
-@strawberry.type(description="The answer is recorded.")
-class DelegationResponded:
-    delegation: Delegation = strawberry.field(description="The delegation.")
-
-
-@strawberry.type(description="The delegation has ended.")
-class DelegationRevoked:
-    delegation: Delegation = strawberry.field(description="The delegation.")
-
-
-@strawberry.type(description="An officer confirmed the delegation at the counter.")
-class DelegationConfirmed:
-    delegation: Delegation = strawberry.field(description="The delegation.")
+# The success members of the delegation mutations, each holding the delegation, in the order
+# of the table.
+DependantAdded, DelegationResponded, DelegationRevoked, DelegationConfirmed = node_results(
+    Delegation,
+    "delegation",
+    {
+        "DependantAdded": (
+            "The dependant is added.",
+            "The delegation: ACTIVE for a minor without an account, else PENDING.",
+        ),
+        "DelegationResponded": ("The answer is recorded.", "The delegation."),
+        "DelegationRevoked": ("The delegation has ended.", "The delegation."),
+        "DelegationConfirmed": (
+            "An officer confirmed the delegation at the counter.",
+            "The delegation.",
+        ),
+    },
+)
 
 
 @strawberry.input(description="Someone to help: four passport facts, the relationship, scopes.")

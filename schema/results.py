@@ -82,6 +82,28 @@ def plain_error_types(descriptions: dict[RefusalKind, str]) -> tuple[Any, ...]:
     )
 
 
+def node_results(node: type, field: str, members: dict[str, tuple[str, str]]) -> tuple[Any, ...]:
+    """Success members that each hold one `node` in `field`, in the order given: each name
+    maps to the member's description and its field's ("DelegationRevoked": ("The delegation
+    has ended.", "The delegation.")). Declared in the calling module."""
+    module = sys._getframe(1).f_globals["__name__"]  # as collections.namedtuple does
+    return tuple(
+        strawberry.type(
+            type(
+                name,
+                (),
+                {
+                    "__module__": module,
+                    "__annotations__": {field: node},
+                    field: strawberry.field(description=about),
+                },
+            ),
+            description=description,
+        )
+        for name, (description, about) in members.items()
+    )
+
+
 def result_union(mutation: str, success: type, *errors: type) -> Any:
     """The result union of `mutation`, named after it (signUp: SignUpResult): its success type
     and the error types it answers with, which are the refusals `run_mutation` handles."""
