@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from domain.booking import BookingPolicy
 from resolvers import appointments as resolve
@@ -34,7 +37,7 @@ from schema.common import (
 )
 from schema.offices import Closure, office_field, office_time, office_time_field
 from schema.persons import Person
-from schema.results import RefusalMessage, error_type, mutation, result_union, run_mutation
+from schema.results import RefusalMessage, error_type, mutation, result_union
 
 AppointmentStatus = described_enum(
     "AppointmentStatus",
@@ -339,90 +342,88 @@ AddOfficeClosureResult = result_union(
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The appointment.")]
 
 
+class CountedBooking(FieldExtension):
+    """Counts every answer of a booking mutation in BOOKINGS, by the mutation's name and the
+    member of its result union answered."""
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        result = await next_(source, info, **kwargs)
+        BOOKINGS.labels(info.field_name, type(result).__name__).inc()
+        return result
+
+
+def counted_booking(field: StrawberryField) -> StrawberryField:
+    """The mutation `field`, its answers counted in BOOKINGS."""
+    field.extensions.append(CountedBooking())
+    return field
+
+
 @strawberry.type(description="Mutations on appointments.")
 class AppointmentMutations:
-    @strawberry.mutation(
-        description="Book a place in a slot for yourself or a dependant. Capacity is enforced "
-        "atomically; one active appointment per applicant and service."
+    @counted_booking
+    @mutation(
+        "Book a place in a slot for yourself or a dependant. Capacity is enforced atomically; "
+        "one active appointment per applicant and service."
     )
     async def book_appointment(
         self,
         info: Info,
         input: Annotated[BookAppointmentInput, strawberry.argument(description="What to book.")],
     ) -> BookAppointmentResult:
-        result = await run_mutation(
-            info,
-            BookAppointmentResult,
-            lambda ctx: resolve.book(
-                ctx,
-                person_id=pk_of(input.applicant_id, "Person"),
-                slot_id=pk_of(input.slot_id, "Slot"),
-                service=input.service.value,
-                idempotency_key=input.idempotency_key,
-            ),
-            lambda row: BookingConfirmed(appointment=Appointment.from_row(row)),
+        return await resolve.book(
+            info.context,
+            person_id=pk_of(input.applicant_id, "Person"),
+            slot_id=pk_of(input.slot_id, "Slot"),
+            service=input.service.value,
+            idempotency_key=input.idempotency_key,
         )
-        BOOKINGS.labels("bookAppointment", type(result).__name__).inc()
-        return result
 
     @mutation("Cancel a booked appointment (until it starts); frees its place.")
     async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
         return await resolve.cancel(info.context, pk_of(id, "Appointment"))
 
-    @strawberry.mutation(
-        description="Move a booked appointment to another slot in one step: the new place is "
-        "taken and the old one freed, or nothing changes. Limited in count and until a set "
-        "time before the start."
+    @counted_booking
+    @mutation(
+        "Move a booked appointment to another slot in one step: the new place is taken and "
+        "the old one freed, or nothing changes. Limited in count and until a set time before "
+        "the start.",
+        success=lambda pair: AppointmentRescheduled(
+            appointment=Appointment.from_row(pair[0]), previous=Appointment.from_row(pair[1])
+        ),
     )
     async def reschedule_appointment(
         self,
         info: Info,
         input: Annotated[RescheduleAppointmentInput, strawberry.argument(description="The move.")],
     ) -> RescheduleAppointmentResult:
-        result = await run_mutation(
-            info,
-            RescheduleAppointmentResult,
-            lambda ctx: resolve.reschedule(
-                ctx,
-                appointment_id=pk_of(input.appointment_id, "Appointment"),
-                slot_id=pk_of(input.slot_id, "Slot"),
-                idempotency_key=input.idempotency_key,
-            ),
-            lambda pair: AppointmentRescheduled(
-                appointment=Appointment.from_row(pair[0]), previous=Appointment.from_row(pair[1])
-            ),
+        return await resolve.reschedule(
+            info.context,
+            appointment_id=pk_of(input.appointment_id, "Appointment"),
+            slot_id=pk_of(input.slot_id, "Slot"),
+            idempotency_key=input.idempotency_key,
         )
-        BOOKINGS.labels("rescheduleAppointment", type(result).__name__).inc()
-        return result
 
-    @strawberry.mutation(description="Officers of the office (and admins): the applicant arrived.")
+    @mutation("Officers of the office (and admins): the applicant arrived.")
     async def check_in_appointment(self, info: Info, id: IdArg) -> CheckInAppointmentResult:
-        return await run_mutation(
-            info,
-            CheckInAppointmentResult,
-            lambda ctx: resolve.check_in(ctx, pk_of(id, "Appointment")),
-            lambda row: AppointmentCheckedIn(appointment=Appointment.from_row(row)),
-        )
+        return await resolve.check_in(info.context, pk_of(id, "Appointment"))
 
-    @strawberry.mutation(
-        description="Admins: close an office on a day; booked appointments that day are "
-        "cancelled as CANCELLED_BY_OFFICE."
+    @mutation(
+        "Admins: close an office on a day; booked appointments that day are cancelled as "
+        "CANCELLED_BY_OFFICE.",
+        success=lambda added: OfficeClosureAdded(
+            closure=Closure(date=added.day, reason=added.reason),
+            cancelled_appointments=added.cancelled,
+        ),
     )
     async def add_office_closure(
         self,
         info: Info,
         input: Annotated[AddOfficeClosureInput, strawberry.argument(description="The closure.")],
     ) -> AddOfficeClosureResult:
-        return await run_mutation(
-            info,
-            AddOfficeClosureResult,
-            lambda ctx: resolve.add_closure(
-                ctx, pk_of(input.office_id, "Office"), input.date, input.reason
-            ),
-            lambda added: OfficeClosureAdded(
-                closure=Closure(date=added.day, reason=added.reason),
-                cancelled_appointments=added.cancelled,
-            ),
+        return await resolve.add_closure(
+            info.context, pk_of(input.office_id, "Office"), input.date, input.reason
         )
 
 
