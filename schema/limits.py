@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -168,19 +168,16 @@ def _type_argument(node: FieldNode, variables: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass(eq=False)
 class _Estimator:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDefinitionNode],
-        variables: dict[str, Any],
-        max_page: int,
-    ) -> None:
-        self.schema = schema
-        self.fragments = fragments
-        self.variables = variables
-        self.max_page = max_page
-        self.introspection = _introspection_sizes(schema)
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+    variables: dict[str, Any]
+    max_page: int
+    introspection: Sizes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.introspection = _introspection_sizes(self.schema)
 
     def selection(
         self,
