@@ -11,6 +11,7 @@ answers them with 200 as legacy clients expect. Mutations are refused over GET.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -70,23 +71,21 @@ def json_response(
     )
 
 
+@dataclass(eq=False)
 class GraphQLEndpoint:
     """The ASGI endpoint for POST and GET on /graphql."""
 
-    def __init__(
-        self,
-        schema: Any,
-        services: Services,
-        persisted: PersistedQueries,
-        response_cache: ResponseCache,
-    ) -> None:
-        self.schema = schema
-        self.services = services
-        self.persisted = persisted
-        self.response_cache = response_cache
-        self.root_fields = schema_root_fields(schema._schema)
+    schema: Any
+    services: Services
+    persisted: PersistedQueries
+    response_cache: ResponseCache
+    root_fields: frozenset[str] = field(init=False)
+    registered_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.root_fields = schema_root_fields(self.schema._schema)
         self.registered_names = registered_operation_names(
-            list((persisted.registry or {}).values())
+            list((self.persisted.registry or {}).values())
         )
 
     async def handle(self, request: Request) -> Response:
