@@ -37,7 +37,7 @@ from schema.common import (
 )
 from schema.offices import Closure, office_field, office_time, office_time_field
 from schema.persons import Person
-from schema.results import RefusalMessage, error_type, mutation, result_union
+from schema.results import RefusalMessage, error_type, mutation, node_results, result_union
 
 AppointmentStatus = described_enum(
     "AppointmentStatus",
@@ -127,6 +127,16 @@ class BookingRules:
 ANOTHER_HELPER = "Another helper"
 
 
+def viewer_option(option: str, graphql_type: type, description: str) -> Any:
+    """The field answering `option` of what the viewer may do with the appointment now
+    (resolve.options_for_viewer: the rules cancel and reschedule enforce)."""
+
+    async def of_viewer(self: Any, info: Info) -> Any:
+        return getattr(await resolve.options_for_viewer(info.context, self.row), option)
+
+    return strawberry.field(resolver=of_viewer, graphql_type=graphql_type, description=description)
+
+
 @strawberry.type(description="An in-person appointment at an office for one applicant.")
 class Appointment(Node):
     row: strawberry.Private[AppointmentRow]
@@ -183,31 +193,29 @@ class Appointment(Node):
             return None
         return await office_time(ctx, self.row.office_id, options.deadline)
 
-    @strawberry.field(
-        description="How many more times it may be rescheduled: bookingRules.rescheduleLimit "
-        "minus rescheduleCount, never below 0; 0 unless BOOKED."
+    reschedules_left = viewer_option(
+        "reschedules_left",
+        int,
+        "How many more times it may be rescheduled: bookingRules.rescheduleLimit minus "
+        "rescheduleCount, never below 0; 0 unless BOOKED.",
     )
-    async def reschedules_left(self, info: Info) -> int:
-        return (await resolve.options_for_viewer(info.context, self.row)).reschedules_left
-
-    @strawberry.field(
-        description="Whether the viewer may cancel it now (by the server's clock): BOOKED, "
-        "not yet started, and the viewer is the applicant, their helper with "
-        "BOOK_APPOINTMENTS, or staff (staff have no exemption from the rules). For a viewer who "
-        "may act, cancelAppointment answers ChangeWindowClosed exactly when this is false, "
-        "except on an appointment already CANCELLED (answered AppointmentCancelled, unchanged)."
+    cancellable = viewer_option(
+        "cancellable",
+        bool,
+        "Whether the viewer may cancel it now (by the server's clock): BOOKED, not yet "
+        "started, and the viewer is the applicant, their helper with BOOK_APPOINTMENTS, or "
+        "staff (staff have no exemption from the rules). For a viewer who may act, "
+        "cancelAppointment answers ChangeWindowClosed exactly when this is false, except on an "
+        "appointment already CANCELLED (answered AppointmentCancelled, unchanged).",
     )
-    async def cancellable(self, info: Info) -> bool:
-        return (await resolve.options_for_viewer(info.context, self.row)).cancellable
-
-    @strawberry.field(
-        description="Whether the viewer may reschedule it now (by the server's clock): BOOKED, "
-        "before changeDeadline, with reschedules left, and the viewer may act as for "
-        "cancellable. When false, rescheduleAppointment answers ChangeWindowClosed or "
-        "RescheduleLimitReached."
+    reschedulable = viewer_option(
+        "reschedulable",
+        bool,
+        "Whether the viewer may reschedule it now (by the server's clock): BOOKED, before "
+        "changeDeadline, with reschedules left, and the viewer may act as for cancellable. "
+        "When false, rescheduleAppointment answers ChangeWindowClosed or "
+        "RescheduleLimitReached.",
     )
-    async def reschedulable(self, info: Info) -> bool:
-        return (await resolve.options_for_viewer(info.context, self.row)).reschedulable
 
     @strawberry.field(description="The appointment this one replaced, if it was rescheduled.")
     async def rescheduled_from(self, info: Info) -> Appointment | None:
@@ -249,25 +257,25 @@ class AlreadyBooked(RefusalMessage):
         return Appointment.from_row(self.row) if self.row is not None else None
 
 
-@strawberry.type(description="The appointment is booked.")
-class BookingConfirmed:
-    appointment: Appointment = strawberry.field(description="The new appointment.")
-
-
-@strawberry.type(description="The appointment is cancelled and its place freed.")
-class AppointmentCancelled:
-    appointment: Appointment = strawberry.field(description="The cancelled appointment.")
+# The success members that hold one appointment, in the order of the table.
+BookingConfirmed, AppointmentCancelled, AppointmentCheckedIn = node_results(
+    Appointment,
+    "appointment",
+    {
+        "BookingConfirmed": ("The appointment is booked.", "The new appointment."),
+        "AppointmentCancelled": (
+            "The appointment is cancelled and its place freed.",
+            "The cancelled appointment.",
+        ),
+        "AppointmentCheckedIn": ("The applicant has arrived.", "The checked-in appointment."),
+    },
+)
 
 
 @strawberry.type(description="The appointment moved to a new slot; the old place is freed.")
 class AppointmentRescheduled:
     appointment: Appointment = strawberry.field(description="The new appointment.")
     previous: Appointment = strawberry.field(description="The replaced appointment.")
-
-
-@strawberry.type(description="The applicant has arrived.")
-class AppointmentCheckedIn:
-    appointment: Appointment = strawberry.field(description="The checked-in appointment.")
 
 
 @strawberry.input(description="What to book.")

@@ -30,7 +30,7 @@ from schema.common import (
     pk_of,
 )
 from schema.offices import office_field, office_time, office_time_field
-from schema.results import RefusalMessage, error_type, mutation, result_union
+from schema.results import RefusalMessage, error_type, mutation, node_results, result_union
 
 WaitlistStatus = described_enum(
     "WaitlistStatus",
@@ -127,16 +127,18 @@ class JoinWaitlistInput:
     )
 
 
-@strawberry.type(description="The applicant is in line.")
-class WaitlistJoined:
-    entry: WaitlistEntry = strawberry.field(description="The new entry.")
-
-
-@strawberry.type(description="The entry left the line; a place it held passed to the next.")
-class WaitlistLeft:
-    entry: WaitlistEntry = strawberry.field(
-        description="The entry (LEFT, or unchanged when it was out of line already)."
-    )
+# The success members that hold one waitlist entry, in the order of the table.
+WaitlistJoined, WaitlistLeft = node_results(
+    WaitlistEntry,
+    "entry",
+    {
+        "WaitlistJoined": ("The applicant is in line.", "The new entry."),
+        "WaitlistLeft": (
+            "The entry left the line; a place it held passed to the next.",
+            "The entry (LEFT, or unchanged when it was out of line already).",
+        ),
+    },
+)
 
 
 @error_type(
