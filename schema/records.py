@@ -24,9 +24,9 @@ from schema.common import (
     pk_of,
 )
 from schema.delegations import actor_for
-from schema.offices import Office, office_time
+from schema.offices import Office, office_field, office_time, office_time_field
 from schema.persons import Passport, Person
-from schema.results import RefusalMessage, error_type, mutation, result_union
+from schema.results import RefusalMessage, error_type, mutation, node_results, result_union
 
 ApplicationStatus = described_enum(
     "ApplicationStatus",
@@ -114,13 +114,10 @@ class Application(Node):
         # Whoever sees the application may see its applicant (the same grant covers both).
         return Person.from_row(await info.context.loaders.person.load(self.row.applicant_id))
 
-    @strawberry.field(description="When it was lodged, with the office's UTC offset.")
-    async def submitted_at(self, info: Info) -> dt.datetime:
-        return await office_time(info.context, self.row.office_id, self.row.submitted_at)
-
-    @strawberry.field(description="Where it was lodged.")
-    async def office(self, info: Info) -> Office:
-        return Office.from_row(await info.context.loaders.office.load(self.row.office_id))
+    submitted_at = office_time_field(
+        "submitted_at", "When it was lodged, with the office's UTC offset."
+    )
+    office = office_field("Where it was lodged.")
 
     @strawberry.field(
         description="The statutory decision date on China's working-day calendar: from "
@@ -207,14 +204,21 @@ class InvalidTransition(RefusalMessage):
         return cls(message=message, from_=ApplicationStatus(from_), to=ApplicationStatus(to))
 
 
-@strawberry.type(description="The application is recorded with status SUBMITTED.")
-class ApplicationRecorded:
-    application: Application = strawberry.field(description="The new application.")
-
-
-@strawberry.type(description="The application moved to the new status.")
-class ApplicationStatusUpdated:
-    application: Application = strawberry.field(description="The application.")
+# The success members that hold the application, in the order of the table.
+ApplicationRecorded, ApplicationStatusUpdated = node_results(
+    Application,
+    "application",
+    {
+        "ApplicationRecorded": (
+            "The application is recorded with status SUBMITTED.",
+            "The new application.",
+        ),
+        "ApplicationStatusUpdated": (
+            "The application moved to the new status.",
+            "The application.",
+        ),
+    },
+)
 
 
 @strawberry.type(description="The document is issued.")
