@@ -25,7 +25,7 @@ from schema.common import (
 )
 from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
 from schema.persons import PersonIdArg
-from schema.results import mutation, result_union
+from schema.results import mutation, node_results, result_union
 from signing import qr
 
 # Drawing a QR code of a certificate takes tens of milliseconds: off the event loop, and each
@@ -188,14 +188,18 @@ class PresentCertificateInput:
     )
 
 
-@strawberry.type(description="The certificate is signed and stored.")
-class CertificateIssued:
-    certificate: Certificate = strawberry.field(description="The new certificate.")
-
-
-@strawberry.type(description="The certificate is revoked; verification now says REVOKED.")
-class CertificateRevoked:
-    certificate: Certificate = strawberry.field(description="The revoked certificate.")
+# The success members that hold the certificate, in the order of the table.
+CertificateIssued, CertificateRevoked = node_results(
+    Certificate,
+    "certificate",
+    {
+        "CertificateIssued": ("The certificate is signed and stored.", "The new certificate."),
+        "CertificateRevoked": (
+            "The certificate is revoked; verification now says REVOKED.",
+            "The revoked certificate.",
+        ),
+    },
+)
 
 
 @strawberry.type(description="Signing moved to the published next key; a fresh next key is out.")
