@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -25,6 +27,16 @@ if TYPE_CHECKING:
         PermanentResidentCard,
     )
     from schema.waitlist import WaitlistEntry
+
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+def _each(make: Callable[[R], T], rows: Iterable[R] | None) -> list[T] | None:
+    """The object `make` builds of each row; None when the viewer may not see the rows (the
+    resolvers answer None for them)."""
+    return None if rows is None else [make(r) for r in rows]
 
 
 DelegationScope = described_enum(
@@ -124,10 +136,7 @@ class Person(Node):
 
         ctx: Context = info.context
         rows = await records.documents_of(ctx, self.row.id, kind.value if kind else None, valid_on)
-        if rows is None:
-            return None
-        today = ctx.today()
-        return [Document.from_row(r, today) for r in rows]
+        return _each(functools.partial(Document.from_row, today=ctx.today()), rows)
 
     @strawberry.field(
         description="The person's Foreign Permanent Resident ID Card (the latest issued). Needs "
@@ -146,8 +155,7 @@ class Person(Node):
         "binding dates. Needs VIEW_DOCUMENTS."
     )
     async def passports(self, info: Info) -> list[Passport] | None:
-        rows = await persons.passports_of(info.context, self.row.id)
-        return None if rows is None else [Passport.from_row(r) for r in rows]
+        return _each(Passport.from_row, await persons.passports_of(info.context, self.row.id))
 
     @strawberry.field(
         description="Passport-information certificates issued for the person, the latest "
@@ -159,7 +167,7 @@ class Person(Node):
         from schema.certificates import Certificate
 
         rows = await certificates.certificates_of(info.context, self.row.id)
-        return None if rows is None else [Certificate.from_row(r) for r in rows]
+        return _each(Certificate.from_row, rows)
 
     @strawberry.field(
         description="The person's waitlist entries, the latest first (those out of line "
