@@ -7,10 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.extensions import FieldExtension
-from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types import Info
-from strawberry.types.field import StrawberryField
 
 from domain.booking import BookingPolicy
 from resolvers import appointments as resolve
@@ -350,30 +347,18 @@ AddOfficeClosureResult = result_union(
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The appointment.")]
 
 
-class CountedBooking(FieldExtension):
-    """Counts every answer of a booking mutation in BOOKINGS, by the mutation's name and the
+def count_booking(mutation_name: str, answer: object) -> None:
+    """Count an answer of a booking mutation in BOOKINGS, by the mutation's name and the
     member of its result union answered."""
-
-    async def resolve_async(
-        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
-    ) -> Any:
-        result = await next_(source, info, **kwargs)
-        BOOKINGS.labels(info.field_name, type(result).__name__).inc()
-        return result
-
-
-def counted_booking(field: StrawberryField) -> StrawberryField:
-    """The mutation `field`, its answers counted in BOOKINGS."""
-    field.extensions.append(CountedBooking())
-    return field
+    BOOKINGS.labels(mutation_name, type(answer).__name__).inc()
 
 
 @strawberry.type(description="Mutations on appointments.")
 class AppointmentMutations:
-    @counted_booking
     @mutation(
         "Book a place in a slot for yourself or a dependant. Capacity is enforced atomically; "
-        "one active appointment per applicant and service."
+        "one active appointment per applicant and service.",
+        answered=count_booking,
     )
     async def book_appointment(
         self,
@@ -392,7 +377,6 @@ class AppointmentMutations:
     async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
         return await resolve.cancel(info.context, pk_of(id, "Appointment"))
 
-    @counted_booking
     @mutation(
         "Move a booked appointment to another slot in one step: the new place is taken and "
         "the old one freed, or nothing changes. Limited in count and until a set time before "
@@ -400,6 +384,7 @@ class AppointmentMutations:
         success=lambda pair: AppointmentRescheduled(
             appointment=Appointment.from_row(pair[0]), previous=Appointment.from_row(pair[1])
         ),
+        answered=count_booking,
     )
     async def reschedule_appointment(
         self,

@@ -161,12 +161,17 @@ def success_member(result: Any) -> Callable[[Any], Any]:
 
 
 def mutation(
-    description: str, *, success: Callable[[Any], Any] | None = None
+    description: str,
+    *,
+    success: Callable[[Any], Any] | None = None,
+    answered: Callable[[str, Any], None] | None = None,
 ) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
     """Declare a mutation field whose method is its work: the method runs as one unit of work
     (see `run_mutation`) and returns a value or a Refusal; the field answers with a member of
     the union the method is annotated to return. The success member is built by `success`,
-    or, by default, from the work's row into the success member's one node field.
+    or, by default, from the work's row into the success member's one node field. `answered`
+    sees each answer with the field's name, after the unit of work (a metric, say): part of
+    the resolver, so every executor runs it.
 
         @mutation("Cancel a booked appointment.")
         async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
@@ -182,9 +187,12 @@ def mutation(
         @functools.wraps(method)
         async def field(self: Any, info: Info, **arguments: Any) -> Any:
             result, build = declared()
-            return await run_mutation(
+            answer = await run_mutation(
                 info, result, lambda _ctx: method(self, info, **arguments), build
             )
+            if answered is not None:
+                answered(info.field_name, answer)
+            return answer
 
         return strawberry.mutation(description=description)(field)
 

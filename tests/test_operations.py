@@ -17,7 +17,7 @@ from resolvers.metrics import BATCH, CACHED, OTHER, REGISTRY, UNPARSED
 from schema import schema as service_schema
 from server import create_app
 from tests.conftest import gql
-from tests.helpers import graphql_ws
+from tests.helpers import book, graphql_ws, new_applicant, open_slots
 from web.operation_labels import metrics_label, schema_root_fields
 
 FIXED_LABELS = {BATCH, CACHED, OTHER, UNPARSED}
@@ -70,6 +70,32 @@ def test_registered_documents_are_labelled_by_their_operation_name():
     single = parse("query Anything { viewer { account { id } } __typename }")
     assert metrics_label(single, "Anything", frozenset(), roots) == "viewer"
     assert metrics_label(single, "Missing", frozenset(), roots) == OTHER
+
+
+def booking_outcomes(mutation: str, outcome: str) -> float:
+    """booking_outcomes_total for one mutation and answer type, as /metrics reports it."""
+    value = REGISTRY.get_sample_value(
+        "booking_outcomes_total", {"mutation": mutation, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_every_booking_answer_is_counted_by_mutation_and_outcome(app, client):
+    """The service runs mutations from compiled plans by default: the count is part of the
+    mutation's resolver, so it is kept there too, for a success and a refusal alike."""
+    who = await new_applicant(client)
+    (slot,) = await open_slots(client, "VISA_EXTENSION")
+    confirmed = booking_outcomes("bookAppointment", "BookingConfirmed")
+    refused = booking_outcomes("bookAppointment", "NotPermitted")
+    result = await book(client, who.token, who.person_id, slot["id"])
+    assert result["__typename"] == "BookingConfirmed", result
+    stranger = await new_applicant(client)
+    refusal = await book(client, stranger.token, who.person_id, slot["id"])
+    assert refusal["__typename"] == "NotPermitted", refusal
+    assert booking_outcomes("bookAppointment", "BookingConfirmed") == confirmed + 1
+    assert booking_outcomes("bookAppointment", "NotPermitted") == refused + 1
+    body = (await client.get("/metrics")).text
+    assert 'booking_outcomes_total{mutation="bookAppointment",outcome="BookingConfirmed"}' in body
 
 
 def metrics_client(test_settings: Any, **changes: Any) -> httpx.AsyncClient:
