@@ -34,7 +34,7 @@ from schema.common import (
     pk_of,
 )
 from schema.persons import Person, PersonIdArg
-from schema.results import mutation, result_union
+from schema.results import mutation, node_results, result_union
 from translations import render
 
 
@@ -47,19 +47,20 @@ async def _session(session: accounts.Session) -> AuthSession:
     )
 
 
-@strawberry.type(description="The person is now linked to your account.")
-class IdentityLinked:
-    person: Person = strawberry.field(description="Your person.")
-
-
-@strawberry.type(description="The person is no longer linked to any account.")
-class IdentityUnlinked:
-    person: Person = strawberry.field(description="The person.")
-
-
-@strawberry.type(description="The person was registered with a current passport.")
-class PersonRegistered:
-    person: Person = strawberry.field(description="The new person.")
+# The success members of the person mutations, each holding the person, in the order of
+# the table.
+IdentityLinked, IdentityUnlinked, PersonRegistered = node_results(
+    Person,
+    "person",
+    {
+        "IdentityLinked": ("The person is now linked to your account.", "Your person."),
+        "IdentityUnlinked": ("The person is no longer linked to any account.", "The person."),
+        "PersonRegistered": (
+            "The person was registered with a current passport.",
+            "The new person.",
+        ),
+    },
+)
 
 
 @strawberry.input(description="The four facts of a passport page that identify a person.")
