@@ -11,7 +11,7 @@ from resolvers import account_recovery
 from resolvers.outcomes import RefusalKind
 from schema.accounts import Account, with_account
 from schema.common import RateLimited, ValidationError
-from schema.results import RefusalMessage, error_type, mutation, result_union
+from schema.results import RefusalMessage, error_type, mutation, node_results, result_union
 from translations import render
 
 
@@ -23,26 +23,31 @@ class InvalidToken(RefusalMessage):
     pass
 
 
-@strawberry.type(
-    description="The request is taken. Said alike whether or not an account has the address."
+# The success members that answer with a message for people, rendered in the request's
+# language, in the order of the table.
+PasswordResetRequested, PasswordResetDone, EmailVerificationSent = node_results(
+    str,
+    "message",
+    {
+        "PasswordResetRequested": (
+            "The request is taken. Said alike whether or not an account has the address.",
+            "What happens next, for people.",
+        ),
+        "PasswordResetDone": (
+            "The password is changed; every other session was signed out.",
+            "What happened, for people.",
+        ),
+        "EmailVerificationSent": (
+            "A fresh verification link is on its way.",
+            "Where it went, for people.",
+        ),
+    },
 )
-class PasswordResetRequested:
-    message: str = strawberry.field(description="What happens next, for people.")
-
-
-@strawberry.type(description="The password is changed; every other session was signed out.")
-class PasswordResetDone:
-    message: str = strawberry.field(description="What happened, for people.")
 
 
 @strawberry.type(description="The address is proved.")
 class EmailVerified:
     account: Account = strawberry.field(description="The account whose address it is.")
-
-
-@strawberry.type(description="A fresh verification link is on its way.")
-class EmailVerificationSent:
-    message: str = strawberry.field(description="Where it went, for people.")
 
 
 @strawberry.input(description="A new password, with the token of the mailed reset link.")
