@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
-from typing import Annotated
+from collections.abc import AsyncGenerator, Callable
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,9 @@ from schema.notifications import Notification
 from schema.records import ApplicationEvent
 
 __all__ = ["Subscription", "session_ended"]  # web/ ends sessions with the same error
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 @strawberry.type(description="Live updates.")
@@ -37,7 +40,7 @@ class Subscription:
     ) -> AsyncGenerator[ApplicationEvent, None]:
         ctx: Context = info.context
         person_id = await following.start_following(ctx, pk_of(applicant_id, "Person"))
-        return _updates(ctx, person_id)
+        return _each(following.application_events(ctx, person_id), ApplicationEvent.from_row)
 
     @strawberry.subscription(
         description="The viewer's new notifications as they are made: their own and their "
@@ -48,16 +51,12 @@ class Subscription:
     async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
         ctx: Context = info.context
         account_id = await notification_stream.start_stream(ctx)
-        return _notifications(ctx, account_id)
+        return _each(notification_stream.stream(ctx, account_id), Notification.from_row)
 
 
-async def _updates(ctx: Context, person_id: int) -> AsyncGenerator[ApplicationEvent, None]:
-    async with contextlib.aclosing(following.application_events(ctx, person_id)) as rows:
-        async for row in rows:
-            yield ApplicationEvent.from_row(row)
-
-
-async def _notifications(ctx: Context, account_id: int) -> AsyncGenerator[Notification, None]:
-    async with contextlib.aclosing(notification_stream.stream(ctx, account_id)) as rows:
-        async for row in rows:
-            yield Notification.from_row(row)
+async def _each(rows: AsyncGenerator[R, None], node: Callable[[R], T]) -> AsyncGenerator[T, None]:
+    """Each row of a live stream as its schema object; ending the subscription closes the
+    stream (and with it what it listens to on the event bus)."""
+    async with contextlib.aclosing(rows) as opened:
+        async for row in opened:
+            yield node(row)
