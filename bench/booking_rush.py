@@ -20,14 +20,16 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import create_applicants, database_arguments, percentile, served, sign_in  # noqa: E402
+from harness import (
+    booking_outcome,
+    create_applicants,
+    database_arguments,
+    percentile,
+    served,
+    sign_in,
+)
 
 PASSWORD = "booking-rush-pass-2026"  # noqa: S105 (throw-away accounts in a throw-away database)
 SERVICE = "VISA_EXTENSION"
@@ -123,30 +125,16 @@ async def rush(
 
     async def one(token: str, person_id: int) -> tuple[str, float]:
         slot_id, _ = random.choice(slots)
-        payload = {
-            "query": BOOK,
-            "variables": {
-                "input": {
-                    "applicantId": to_global_id("Person", person_id),
-                    "slotId": slot_id,
-                    "service": SERVICE,
-                }
-            },
+        variables = {
+            "input": {
+                "applicantId": to_global_id("Person", person_id),
+                "slotId": slot_id,
+                "service": SERVICE,
+            }
         }
         await start.wait()
         began = time.perf_counter()
-        try:
-            response = await client.post(
-                "/graphql", json=payload, headers={"authorization": f"Bearer {token}"}
-            )
-            body = response.json()
-            outcome = (
-                body["data"]["bookAppointment"]["__typename"]
-                if response.status_code == 200 and body.get("data")
-                else f"HTTP {response.status_code} error"
-            )
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            outcome = f"error: {type(exc).__name__}"
+        outcome = await booking_outcome(client, BOOK, variables, token)
         return outcome, (time.perf_counter() - began) * 1000
 
     tasks = [

@@ -19,19 +19,13 @@ import argparse
 import asyncio
 import secrets
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import (  # noqa: E402  (after the path set-up)
-    DEMO_PASSWORD,
-    DEMO_PR_EMAIL,
+from harness import (
     PR_CERTIFICATE_FACTS,
     database_arguments,
+    demo_pr_signed_in,
     percentile,
     served,
 )
@@ -110,11 +104,6 @@ def bench_in_process(n: int) -> dict[str, object]:
 
 # --------------------------------------------------------------------------------- HTTP
 
-SIGN_IN = """
-mutation($email: String!, $password: String!) {
-  signIn(input: {email: $email, password: $password}) { ... on AuthSession { accessToken } }
-}"""
-ME = "{ viewer { person { id } } }"
 ISSUE = """
 mutation($id: ID!) { issuePassportCertificate(personId: $id) {
   ... on CertificateIssued { certificate { id pdfUrl } } } }"""
@@ -125,11 +114,7 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
 
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        variables = {"email": DEMO_PR_EMAIL, "password": DEMO_PASSWORD}
-        body = await client.post("/graphql", json={"query": SIGN_IN, "variables": variables})
-        auth = {"authorization": f"Bearer {body.json()['data']['signIn']['accessToken']}"}
-        body = await client.post("/graphql", json={"query": ME}, headers=auth)
-        person_id = body.json()["data"]["viewer"]["person"]["id"]
+        auth, person_id = await demo_pr_signed_in(client)
         paths = []
         for _ in range(args.requests):
             body = await client.post(

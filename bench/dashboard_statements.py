@@ -57,6 +57,8 @@ from harness import (  # noqa: E402  (after the path set-up)
     create_database,
     drop_database,
     free_port,
+    post_script,
+    run_wrk,
     server_environment,
     sign_in,
     wait_ready,
@@ -64,8 +66,6 @@ from harness import (  # noqa: E402  (after the path set-up)
 
 from tests.pg_wire import StatementProxy  # noqa: E402
 from tests.test_query_counts import DASHBOARD  # noqa: E402
-
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 MAKE_PERSONS = """
 import asyncio, sys
@@ -199,51 +199,12 @@ async def dashboard(
     return counted
 
 
-def post_script(path: Path, token: str) -> Path:
-    body = json.dumps({"query": DASHBOARD})
-    path.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = [==[{body}]==]\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    )
-    return path
-
-
-def parse_wrk(output: str, clients: int) -> Load:
-    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-    def latency(pct: str) -> float:
-        m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-        return float(m.group(1)) * units[m.group(2)] if m else float("nan")
-
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    total = re.search(r"(\d+) requests in", output)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    sockets = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    if rps is None:
-        raise RuntimeError(f"could not read wrk's output:\n{output}")
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(int(g) for g in sockets.groups()) if sockets else 0
-    )
-    return Load(
-        clients, float(rps.group(1)), latency("50"), latency("99"),
-        int(total.group(1)) if total else 0, errors,
-    )  # fmt: skip
-
-
 async def wrk(url: str, script: Path, clients: int, seconds: float) -> Load:
-    threads, duration = min(2, clients), max(1, round(seconds))
-    command = [WRK, "--latency", f"-t{threads}", f"-c{clients}", f"-d{duration}s",
-               "--timeout", "30s", "-s", str(script), url]  # fmt: skip
-    done = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, timeout=seconds + 60, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    return parse_wrk(done.stdout, clients)
+    result = await run_wrk(url, min(2, clients), clients, seconds, script)
+    return Load(
+        clients, result.requests_per_s, result.p50_ms, result.p99_ms, result.requests,
+        result.errors,
+    )  # fmt: skip
 
 
 async def run_database(kind: str, args: argparse.Namespace) -> Run:
@@ -271,7 +232,9 @@ async def run_database(kind: str, args: argparse.Namespace) -> Run:
                     run.counted.append(min(reads, key=lambda c: (c.wire or 0, c.reported)))
         if kind == "postgres":
             async with server(args.root, database_url, data_dir, key, log_path) as base:
-                script = post_script(workdir / "dashboard.lua", tokens[1])
+                body = json.dumps({"query": DASHBOARD}).encode()
+                auth = {"Authorization": f"Bearer {tokens[1]}"}
+                script = post_script(workdir / "dashboard.lua", body, auth)
                 for clients in args.clients:
                     await wrk(f"{base}/graphql", script, clients, args.warmup)
                     load = await wrk(f"{base}/graphql", script, clients, args.duration)

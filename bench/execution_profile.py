@@ -28,11 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import create_database, database_arguments, drop_database, in_process_settings  # noqa: E402
-from public_reads import DASHBOARD, OFFICES  # noqa: E402
+from harness import create_database, database_arguments, drop_database, in_process_settings
+from public_reads import DASHBOARD, OFFICES
 
 # The innermost frame of each profiled call, filed under what it belongs to.
 GROUPS = (

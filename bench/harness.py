@@ -1,5 +1,5 @@
 """What every benchmark needs: throw-away PostgreSQL databases, free ports, a real server
-process started and stopped cleanly, and percentiles."""
+process started and stopped cleanly, wrk runs and their results, and percentiles."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+# The checkout whose service the benchmarks run, first on the path when this module is
+# imported, so that the scripts of bench/ import its modules (bench/signing.py is no package).
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
 def pg_url(base: str, name: str) -> str:
@@ -180,6 +186,109 @@ async def served(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------------ wrk
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx/3xx answers and socket errors
+    raw: str
+
+
+def parse_wrk(output: str) -> WrkResult:
+    def latency(pct: str) -> float:
+        m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        return float(m.group(1)) * _UNITS_MS[m.group(2)] if m else float("nan")
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if sockets:
+        errors += sum(int(g) for g in sockets.groups())
+    if rps is None:
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    return WrkResult(
+        requests_per_s=float(rps.group(1)),
+        p50_ms=latency("50"),
+        p99_ms=latency("99"),
+        requests=int(total.group(1)) if total else 0,
+        errors=errors,
+        raw=output,
+    )
+
+
+def lua_string(text: str) -> str:
+    """A Lua long-bracket literal holding `text` verbatim."""
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    eq = "=" * level
+    return f"[{eq}[{text}]{eq}]"
+
+
+def post_script(path: Path, body: bytes, headers: dict[str, str]) -> Path:
+    """A wrk script POSTing `body` as JSON with `headers`, written to `path`."""
+    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body.decode())}"]
+    for name, value in {"Content-Type": "application/json", **headers}.items():
+        if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+            raise ValueError(f"unexpected header name {name!r}")
+        lines.append(f'wrk.headers["{name}"] = {lua_string(value)}')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def wrk_process(
+    url: str,
+    threads: int,
+    connections: int,
+    seconds: float,
+    script: Path | None,
+    grace_s: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """wrk with latency percentiles against `url` for `seconds` (whole, at least 1), run to
+    its end (killed `grace_s` after it should have ended)."""
+    command = [
+        WRK,
+        "--latency",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+    ]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
+    return await asyncio.to_thread(
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=seconds + grace_s,
+        check=False,
+    )
+
+
+async def run_wrk(
+    url: str, threads: int, connections: int, seconds: float, script: Path | None
+) -> WrkResult:
+    """The result of a wrk run (`wrk_process`); a failed run ends the benchmark."""
+    done = await wrk_process(url, threads, connections, seconds, script)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return parse_wrk(done.stdout)
+
+
 # The demo permanent resident (pr@demo.test, with the published development-only password),
 # and certificate facts of the kind theirs hold: a current and a superseded passport.
 DEMO_PR_EMAIL = "pr@demo.test"
@@ -226,6 +335,42 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> str:
     if result["__typename"] != "AuthSession":
         raise RuntimeError(f"sign-in of {email} failed: {result}")
     return result["accessToken"]
+
+
+async def booking_outcome(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any],
+    token: str,
+    show_errors: bool = False,
+) -> str:
+    """POST a bookAppointment mutation as `token`'s account: its result's type name, else
+    what went wrong (the HTTP status, with the start of the errors when `show_errors`; the
+    exception's type)."""
+    try:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        body = response.json()
+        if response.status_code == 200 and body.get("data"):
+            return body["data"]["bookAppointment"]["__typename"]
+        if show_errors:
+            return f"HTTP {response.status_code}: {str(body.get('errors'))[:80]}"
+        return f"HTTP {response.status_code} error"
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        return f"error: {type(exc).__name__}"
+
+
+ME = "{ viewer { person { id } } }"
+
+
+async def demo_pr_signed_in(client: httpx.AsyncClient) -> tuple[dict[str, str], str]:
+    """The demo permanent resident signed in: (authorization header, their person's id)."""
+    auth = {"authorization": f"Bearer {await sign_in(client, DEMO_PR_EMAIL, DEMO_PASSWORD)}"}
+    body = (await client.post("/graphql", json={"query": ME}, headers=auth)).json()
+    return auth, body["data"]["viewer"]["person"]["id"]
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -16,15 +16,11 @@ import asyncio
 import secrets
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import httpx  # noqa: E402  (after the path set-up)
-from aiosmtpd.controller import Controller  # noqa: E402
-from harness import database_arguments, free_port, percentile, served  # noqa: E402
+import httpx
+from aiosmtpd.controller import Controller
+from harness import database_arguments, free_port, percentile, served
 
 SIGN_UP = """mutation($email: String!) { signUp(input: {email: $email,
   password: "a-Strong-passphrase-1", displayName: "Bench"}) { __typename } }"""

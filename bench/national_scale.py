@@ -55,14 +55,20 @@ from typing import Any
 
 import httpx
 import orjson
+from harness import (
+    ROOT,
+    WRK,
+    booking_outcome,
+    free_port,
+    lua_string,
+    parse_wrk,
+    percentile,
+    pg_admin,
+    pg_url,
+    sign_in,
+    wrk_process,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import free_port, percentile, pg_admin, pg_url, sign_in  # noqa: E402
-from public_reads import lua_string, parse_wrk  # noqa: E402
-
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PASSWORD = "national-scale-2026"  # noqa: S105 (throw-away accounts in throw-away databases)
 SLOT_MINUTES = 10
 SERVICE = "VISA_EXTENSION"
@@ -531,13 +537,7 @@ class Run:
 
 
 async def wrk(url: str, script: Path, clients: int, seconds: float, check: bool = True) -> Run:
-    command = [
-        WRK, "--latency", f"-t{min(2, clients)}", f"-c{clients}", f"-d{max(1, round(seconds))}s",
-        "--timeout", "30s", "-s", str(script), f"{url}/graphql",
-    ]  # fmt: skip
-    done = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, timeout=seconds + 120, check=False
-    )
+    done = await wrk_process(f"{url}/graphql", min(2, clients), clients, seconds, script, 120)
     result = parse_wrk(done.stdout) if done.returncode == 0 else None
     if result is None or (check and not (result.requests and result.p99_ms > 0)):
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr}\n{done.stdout}")
@@ -763,20 +763,9 @@ async def run_rush(args: argparse.Namespace, server: Server, today: date) -> Rus
             }
             async with gate:
                 sent = time.perf_counter()
-                try:
-                    response = await client.post(
-                        "/graphql",
-                        json={"query": BOOK, "variables": variables},
-                        headers={"authorization": f"Bearer {tokens[k]}"},
-                    )
-                    body = response.json()
-                    outcome = (
-                        body["data"]["bookAppointment"]["__typename"]
-                        if response.status_code == 200 and body.get("data")
-                        else f"HTTP {response.status_code}: {str(body.get('errors'))[:80]}"
-                    )
-                except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                    outcome = f"error: {type(exc).__name__}"
+                outcome = await booking_outcome(
+                    client, BOOK, variables, tokens[k], show_errors=True
+                )
                 rush.latencies.append((time.perf_counter() - sent) * 1000)
                 rush.outcomes[outcome] += 1
 

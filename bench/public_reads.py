@@ -65,22 +65,22 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import (  # noqa: E402  (after the path set-up)
+from harness import (
+    DEMO_PASSWORD,
+    ROOT,
+    WRK,
+    WrkResult,
     create_database,
     database_arguments,
     drop_database,
     free_port,
     pg_admin,
+    post_script,
+    run_wrk,
     server_environment,
     sign_in,
 )
 
-DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 (the published development-only demo password)
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
 OFFICES = (
@@ -233,89 +233,6 @@ def reset_peak(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-# ------------------------------------------------------------------------------------ wrk
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-@dataclass
-class WrkResult:
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int  # non-2xx/3xx answers and socket errors
-    raw: str
-
-
-def parse_wrk(output: str) -> WrkResult:
-    def latency(pct: str) -> float:
-        m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-        return float(m.group(1)) * _UNITS_MS[m.group(2)] if m else float("nan")
-
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    total = re.search(r"(\d+) requests in", output)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    sockets = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    errors = int(non2xx.group(1)) if non2xx else 0
-    if sockets:
-        errors += sum(int(g) for g in sockets.groups())
-    if rps is None:
-        raise RuntimeError(f"could not read wrk's output:\n{output}")
-    return WrkResult(
-        requests_per_s=float(rps.group(1)),
-        p50_ms=latency("50"),
-        p99_ms=latency("99"),
-        requests=int(total.group(1)) if total else 0,
-        errors=errors,
-        raw=output,
-    )
-
-
-def lua_string(text: str) -> str:
-    """A Lua long-bracket literal holding `text` verbatim."""
-    level = 0
-    while f"]{'=' * level}]" in text:
-        level += 1
-    eq = "=" * level
-    return f"[{eq}[{text}]{eq}]"
-
-
-def post_script(path: Path, body: bytes, headers: dict[str, str]) -> Path:
-    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body.decode())}"]
-    for name, value in {"Content-Type": "application/json", **headers}.items():
-        if not re.fullmatch(r"[A-Za-z0-9-]+", name):
-            raise ValueError(f"unexpected header name {name!r}")
-        lines.append(f'wrk.headers["{name}"] = {lua_string(value)}')
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-async def run_wrk(
-    url: str, args: argparse.Namespace, seconds: float, connections: int, script: Path | None
-) -> WrkResult:
-    command = [
-        WRK,
-        "--latency",
-        f"-t{min(args.threads, connections)}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "30s",
-    ]
-    if script is not None:
-        command += ["-s", str(script)]
-    command.append(url)
-    done = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, timeout=seconds + 60, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    return parse_wrk(done.stdout)
 
 
 # ------------------------------------------------------------------------ setting the scene
@@ -613,8 +530,9 @@ async def measure(
         out.loads.append(os.getloadavg()[0])
         for name in wanted:
             target = targets[name]
+            threads = min(args.threads, target.connections)
             if args.warmup > 0:
-                await run_wrk(target.url, args, args.warmup, target.connections, target.script)
+                await run_wrk(target.url, threads, target.connections, args.warmup, target.script)
             sampler = None
             spied = args.spy is not None and round_ == args.rounds - 1
             if spied and name in ("post-plans", "dashboard16-plans"):
@@ -622,7 +540,7 @@ async def measure(
                 spy_path = args.spy / f"{out.database}-{name}.txt"
                 sampler = await spy(plans_pid, args.duration - 1, spy_path)
             result = await run_wrk(
-                target.url, args, args.duration, target.connections, target.script
+                target.url, threads, target.connections, args.duration, target.script
             )
             out.rows[name].results.append(result)
             if sampler is not None:

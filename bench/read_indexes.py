@@ -17,17 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import percentile, pg_admin, pg_url  # noqa: E402  (after the path set-up)
+from harness import percentile, pg_admin, pg_url
 
 # (name, table, columns) of the indexes migration 0004 adds, and of the ones it replaced.
 READ_INDEXES = [

@@ -24,17 +24,13 @@ import secrets
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from harness import (  # noqa: E402  (after the path set-up)
-    DEMO_PASSWORD,
-    DEMO_PR_EMAIL,
+from harness import (
     PR_CERTIFICATE_FACTS,
     database_arguments,
+    demo_pr_signed_in,
     percentile,
     served,
 )
@@ -132,13 +128,6 @@ def bench_functions(n: int) -> dict[str, float]:
 
 # --------------------------------------------------------------------------------- HTTP
 
-SIGN_IN = """
-mutation($email: String!, $password: String!) {
-  signIn(input: {email: $email, password: $password}) {
-    __typename ... on AuthSession { accessToken }
-  }
-}"""
-ME = "{ viewer { person { id } } }"
 ISSUE = """
 mutation($id: ID!) {
   issuePassportCertificate(personId: $id) {
@@ -154,8 +143,43 @@ mutation($input: PresentCertificateInput!) {
 }"""
 
 
-async def fire(client, requests: int, concurrency: int, make_payload, headers, check):
-    """`requests` POSTs, at most `concurrency` at a time: (outcomes, latencies ms, wall s)."""
+@dataclass
+class Fired:
+    """What `fire` measured: each request's outcome and latency (ms), and the wall time (s)."""
+
+    outcomes: list[str]
+    latencies: list[float]
+    wall: float
+
+    def count(self, outcome: str) -> int:
+        return self.outcomes.count(outcome)
+
+    def other(self, outcome: str) -> list[str]:
+        return sorted({o for o in self.outcomes if o != outcome})
+
+    def per_s(self, count: int) -> float:
+        return count / self.wall if self.wall else 0.0
+
+    def p(self, pct: float) -> float:
+        return percentile(self.latencies, pct) if self.latencies else 0.0
+
+    def report(self, label: str, ok: str, done: str, made: bool) -> bool:
+        """Print a line of figures: how many had the outcome `ok`, per second (of those when
+        the requests `made` something, else of all), p50 and p99; for requests that made
+        something, the other outcomes too. Whether every request had the outcome `ok`."""
+        count, requests = self.count(ok), len(self.outcomes)
+        per_s = self.per_s(count if made else requests)
+        print(
+            f"  {label} {count}/{requests} {done}, {per_s:.1f}/s, "
+            f"p50 {self.p(50):.1f} ms, p99 {self.p(99):.1f} ms"
+        )
+        if made and self.other(ok):
+            print(f"  other outcomes:    {self.other(ok)}")
+        return count == requests
+
+
+async def fire(client, requests: int, concurrency: int, make_payload, headers, check) -> Fired:
+    """`requests` POSTs, at most `concurrency` at a time."""
     gate = asyncio.Semaphore(concurrency)
     outcomes: list[str] = []
     latencies: list[float] = []
@@ -169,7 +193,7 @@ async def fire(client, requests: int, concurrency: int, make_payload, headers, c
 
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(requests)))
-    return outcomes, latencies, time.perf_counter() - began
+    return Fired(outcomes, latencies, time.perf_counter() - began)
 
 
 def typename_keeping(field: str, member: str, payload: str, kept: list[str]):
@@ -203,48 +227,57 @@ def verification(disclosed: list[str] | None = None):
     return outcome
 
 
-async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, object]:
+async def made_then_verified(
+    client,
+    args: argparse.Namespace,
+    payload: dict[str, object],
+    auth: dict[str, str],
+    result: tuple[str, str, str],
+    disclosed: list[str] | None = None,
+) -> tuple[Fired, Fired]:
+    """`args.requests` times the mutation of `payload`, then verifyDocument of every token it
+    made; `result` is (field, member, payload holding the token) as for `typename_keeping`."""
+    tokens: list[str] = []
+    made = await fire(
+        client,
+        args.requests,
+        args.concurrency,
+        lambda i: payload,
+        auth,
+        typename_keeping(*result, tokens),
+    )
+    verified = await fire(
+        client,
+        len(tokens),
+        args.concurrency,
+        lambda i: {"query": VERIFY, "variables": {"token": tokens[i]}},
+        {},
+        verification(disclosed),
+    )
+    return made, verified
+
+
+async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, Fired]:
     import httpx
 
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        body = (
-            await client.post(
-                "/graphql",
-                json={
-                    "query": SIGN_IN,
-                    "variables": {"email": DEMO_PR_EMAIL, "password": DEMO_PASSWORD},
-                },
-            )
-        ).json()
-        token = body["data"]["signIn"]["accessToken"]
-        auth = {"authorization": f"Bearer {token}"}
-        body = (await client.post("/graphql", json={"query": ME}, headers=auth)).json()
-        person_id = body["data"]["viewer"]["person"]["id"]
+        auth, person_id = await demo_pr_signed_in(client)
 
-        tokens: list[str] = []
-
-        issued = typename_keeping(
-            "issuePassportCertificate", "CertificateIssued", "certificate", tokens
-        )
         query = ISSUE % ("" if args.no_qr else "qrSvg")
         issue_payload = {"query": query, "variables": {"id": person_id}}
+        warm_up = typename_keeping(
+            "issuePassportCertificate", "CertificateIssued", "certificate", []
+        )
         await fire(
-            client, min(20, args.requests), args.concurrency, lambda i: issue_payload, auth, issued
+            client, min(20, args.requests), args.concurrency, lambda i: issue_payload, auth, warm_up
         )
-        tokens.clear()
-        outcomes, latencies, wall = await fire(
-            client, args.requests, args.concurrency, lambda i: issue_payload, auth, issued
-        )
-        issue_ok = outcomes.count("CertificateIssued")
-
-        v_outcomes, v_latencies, v_wall = await fire(
+        issuing, verifying = await made_then_verified(
             client,
-            len(tokens),
-            args.concurrency,
-            lambda i: {"query": VERIFY, "variables": {"token": tokens[i]}},
-            {},
-            verification(),
+            args,
+            issue_payload,
+            auth,
+            ("issuePassportCertificate", "CertificateIssued", "certificate"),
         )
 
         # Presentations of the certificates just issued, one each, then their verification.
@@ -256,11 +289,6 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
             )
         ).json()
         ids = [body["data"]["issuePassportCertificate"]["certificate"]["id"]]
-        presentations: list[str] = []
-
-        presented = typename_keeping(
-            "presentCertificate", "CertificatePresented", "presentation", presentations
-        )
         present_query = PRESENT % ("" if args.no_qr else "qrSvg")
         present_payload = {
             "query": present_query,
@@ -268,45 +296,23 @@ async def bench_http(args: argparse.Namespace, base_url: str) -> dict[str, objec
                 "input": {"certificateId": ids[0], "disclose": ["NAME", "CURRENT_PASSPORT"]}
             },
         }
-        p_outcomes, p_latencies, p_wall = await fire(
-            client, args.requests, args.concurrency, lambda i: present_payload, auth, presented
-        )
-
-        pv_outcomes, pv_latencies, pv_wall = await fire(
+        presenting, verifying_presentations = await made_then_verified(
             client,
-            len(presentations),
-            args.concurrency,
-            lambda i: {"query": VERIFY, "variables": {"token": presentations[i]}},
-            {},
-            verification(disclosed=["NAME", "CURRENT_PASSPORT"]),
+            args,
+            present_payload,
+            auth,
+            ("presentCertificate", "CertificatePresented", "presentation"),
+            disclosed=["NAME", "CURRENT_PASSPORT"],
         )
     return {
-        "present_requests": len(p_outcomes),
-        "presented": p_outcomes.count("CertificatePresented"),
-        "present_other": sorted({o for o in p_outcomes if o != "CertificatePresented"}),
-        "present_per_s": p_outcomes.count("CertificatePresented") / p_wall,
-        "present_p50": percentile(p_latencies, 50),
-        "present_p99": percentile(p_latencies, 99),
-        "verify_presentation_requests": len(pv_outcomes),
-        "presentations_valid": pv_outcomes.count("valid"),
-        "verify_presentation_per_s": len(pv_outcomes) / pv_wall if pv_wall else 0.0,
-        "verify_presentation_p50": percentile(pv_latencies, 50) if pv_latencies else 0.0,
-        "verify_presentation_p99": percentile(pv_latencies, 99) if pv_latencies else 0.0,
-        "issue_requests": len(outcomes),
-        "issued": issue_ok,
-        "issue_other": sorted({o for o in outcomes if o != "CertificateIssued"}),
-        "issue_per_s": issue_ok / wall,
-        "issue_p50": percentile(latencies, 50),
-        "issue_p99": percentile(latencies, 99),
-        "verify_requests": len(v_outcomes),
-        "verified_valid": v_outcomes.count("valid"),
-        "verify_per_s": len(v_outcomes) / v_wall if v_wall else 0.0,
-        "verify_p50": percentile(v_latencies, 50) if v_latencies else 0.0,
-        "verify_p99": percentile(v_latencies, 99) if v_latencies else 0.0,
+        "issue": issuing,
+        "verify": verifying,
+        "present": presenting,
+        "verify_presentations": verifying_presentations,
     }
 
 
-async def run_http(args: argparse.Namespace) -> dict[str, object]:
+async def run_http(args: argparse.Namespace) -> dict[str, Fired]:
     extra_env = {"COST_BUDGET_PER_MINUTE": "100000000"}
     async with served(args, "signing-bench-", extra_env) as (_, base_url):
         return await bench_http(args, base_url)
@@ -359,39 +365,19 @@ def main(argv: list[str] | None = None) -> int:
             f"over HTTP ({args.database}, real server, {args.concurrency} concurrent clients, "
             f"{args.requests} requests, issuing {qr} qrSvg)"
         )
-        print(
-            f"  issuePassportCertificate: {result['issued']}/{result['issue_requests']} issued, "
-            f"{result['issue_per_s']:.1f}/s, p50 {result['issue_p50']:.1f} ms, "
-            f"p99 {result['issue_p99']:.1f} ms"
-        )
-        if result["issue_other"]:
-            print(f"  other outcomes:    {result['issue_other']}")
-        print(
-            f"  verifyDocument:    {result['verified_valid']}/{result['verify_requests']} valid, "
-            f"{result['verify_per_s']:.1f}/s, p50 {result['verify_p50']:.1f} ms, "
-            f"p99 {result['verify_p99']:.1f} ms"
-        )
-        print(
-            f"  presentCertificate: {result['presented']}/{result['present_requests']} "
-            f"presented ({qr} qrSvg), {result['present_per_s']:.1f}/s, "
-            f"p50 {result['present_p50']:.1f} ms, p99 {result['present_p99']:.1f} ms"
-        )
-        if result["present_other"]:
-            print(f"  other outcomes:    {result['present_other']}")
-        print(
-            f"  verifyDocument (presentations): {result['presentations_valid']}/"
-            f"{result['verify_presentation_requests']} valid, "
-            f"{result['verify_presentation_per_s']:.1f}/s, "
-            f"p50 {result['verify_presentation_p50']:.1f} ms, "
-            f"p99 {result['verify_presentation_p99']:.1f} ms"
-        )
-        if result["issued"] != result["issue_requests"]:
-            return 1
-        if result["presented"] != result["present_requests"]:
-            return 1
-        if result["presentations_valid"] != result["verify_presentation_requests"]:
-            return 1
-        if result["verified_valid"] != result["verify_requests"]:
+        every = [
+            result["issue"].report(
+                "issuePassportCertificate:", "CertificateIssued", "issued", True
+            ),
+            result["verify"].report("verifyDocument:   ", "valid", "valid", False),
+            result["present"].report(
+                "presentCertificate:", "CertificatePresented", f"presented ({qr} qrSvg)", True
+            ),
+            result["verify_presentations"].report(
+                "verifyDocument (presentations):", "valid", "valid", False
+            ),
+        ]
+        if not all(every):
             return 1
     return 0
 
