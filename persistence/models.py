@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -53,6 +54,29 @@ class KeyState(StrEnum):
     RETIRED = "RETIRED"
 
 
+# The foreign keys, by what becomes of a row when the row it refers to is deleted.
+def _part_of(model: str, related_name: str) -> Any:
+    """A reference to the `model` row this one is part of: deleted with it."""
+    return fields.ForeignKeyField(
+        f"models.{model}", related_name=related_name, on_delete=fields.CASCADE
+    )
+
+
+def _refers_to(model: str, related_name: str) -> Any:
+    """A reference this row cannot do without: the `model` row cannot be deleted while this
+    row refers to it."""
+    return fields.ForeignKeyField(
+        f"models.{model}", related_name=related_name, on_delete=fields.RESTRICT
+    )
+
+
+def _may_refer_to(model: str, related_name: str) -> Any:
+    """An optional reference, cleared when the `model` row is deleted."""
+    return fields.ForeignKeyField(
+        f"models.{model}", related_name=related_name, null=True, on_delete=fields.SET_NULL
+    )
+
+
 class Office(Model):
     """An exit-entry service centre."""
 
@@ -80,9 +104,7 @@ class OfficeHours(Model):
     """One opening interval of an office's weekly schedule (weekday 1 = Monday)."""
 
     id = fields.IntField(primary_key=True)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="hours", on_delete=fields.CASCADE
-    )
+    office: fields.ForeignKeyRelation[Office] = _part_of("Office", "hours")
     weekday = fields.SmallIntField()
     opens = fields.CharField(max_length=5)
     closes = fields.CharField(max_length=5)
@@ -96,9 +118,7 @@ class OfficeService(Model):
     """A service an office offers."""
 
     id = fields.IntField(primary_key=True)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="offered", on_delete=fields.CASCADE
-    )
+    office: fields.ForeignKeyRelation[Office] = _part_of("Office", "offered")
     service = fields.CharField(max_length=40)
 
     class Meta:
@@ -110,9 +130,7 @@ class OfficeClosure(Model):
     """A day an office is closed on top of the official calendar."""
 
     id = fields.IntField(primary_key=True)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="closures", on_delete=fields.CASCADE
-    )
+    office: fields.ForeignKeyRelation[Office] = _part_of("Office", "closures")
     date = fields.DateField()
     reason_en = fields.CharField(max_length=400, null=True)
     reason_zh = fields.CharField(max_length=400, null=True)
@@ -208,9 +226,7 @@ class Passport(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="passports", on_delete=fields.RESTRICT
-    )
+    person: fields.ForeignKeyRelation[Person] = _refers_to("Person", "passports")
     number = fields.CharField(max_length=20)
     issuing_country = fields.CharField(max_length=3)
     valid_until = fields.DateField()
@@ -259,9 +275,7 @@ class AccountRole(Model):
     """A role held by an account."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="role_rows", on_delete=fields.CASCADE
-    )
+    account: fields.ForeignKeyRelation[Account] = _part_of("Account", "role_rows")
     role = fields.CharField(max_length=20)
 
     class Meta:
@@ -273,9 +287,7 @@ class RefreshToken(Model):
     """A refresh token, stored hashed. Tokens rotated from one sign-in share a family."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="refresh_tokens", on_delete=fields.CASCADE
-    )
+    account: fields.ForeignKeyRelation[Account] = _part_of("Account", "refresh_tokens")
     family = fields.CharField(max_length=40, db_index=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -319,9 +331,7 @@ class Slot(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="slots", on_delete=fields.CASCADE
-    )
+    office: fields.ForeignKeyRelation[Office] = _part_of("Office", "slots")
     service_group = fields.CharField(max_length=20)
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
@@ -344,12 +354,8 @@ class Delegation(Model):
     """A helper account's right to act for a dependant person within scopes."""
 
     id = fields.IntField(primary_key=True)
-    helper: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="delegations_given", on_delete=fields.CASCADE
-    )
-    dependant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="delegations", on_delete=fields.CASCADE
-    )
+    helper: fields.ForeignKeyRelation[Account] = _part_of("Account", "delegations_given")
+    dependant: fields.ForeignKeyRelation[Person] = _part_of("Person", "delegations")
     relationship = fields.CharField(max_length=20)
     scopes = fields.JSONField()
     status = fields.CharField(max_length=10, db_index=True)
@@ -357,8 +363,8 @@ class Delegation(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     pending_until = fields.DatetimeField(null=True)
     responded_at = fields.DatetimeField(null=True)
-    confirmed_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="delegations_confirmed", null=True, on_delete=fields.SET_NULL
+    confirmed_by: fields.ForeignKeyNullableRelation[Account] = _may_refer_to(
+        "Account", "delegations_confirmed"
     )
     ended_at = fields.DatetimeField(null=True)
     # What the helper typed when adding the dependant: shown back to the helper while the
@@ -382,36 +388,25 @@ class Appointment(Model):
 
     id = fields.IntField(primary_key=True)
     reference = fields.CharField(max_length=16, unique=True)
-    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="appointments", on_delete=fields.RESTRICT
-    )
+    applicant: fields.ForeignKeyRelation[Person] = _refers_to("Person", "appointments")
     service = fields.CharField(max_length=40)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="appointments", on_delete=fields.RESTRICT
-    )
-    slot: fields.ForeignKeyRelation[Slot] = fields.ForeignKeyField(
-        "models.Slot", related_name="appointments", on_delete=fields.RESTRICT
-    )
+    office: fields.ForeignKeyRelation[Office] = _refers_to("Office", "appointments")
+    slot: fields.ForeignKeyRelation[Slot] = _refers_to("Slot", "appointments")
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     status = fields.CharField(max_length=24, db_index=True)
     # Set while the appointment is active (BOOKED or CHECKED_IN), NULL otherwise: the unique
     # constraint on it is what allows one active appointment per applicant and service.
     active_key = fields.CharField(max_length=80, null=True, unique=True)
-    booked_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="bookings", on_delete=fields.RESTRICT
-    )
+    booked_by: fields.ForeignKeyRelation[Account] = _refers_to("Account", "bookings")
     # SELF, HELPER, OFFICER or ADMIN: in what capacity the booking was made.
     booked_by_kind = fields.CharField(max_length=10)
-    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
-        "models.Delegation", related_name="appointments", null=True, on_delete=fields.SET_NULL
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = _may_refer_to(
+        "Delegation", "appointments"
     )
     reschedule_count = fields.SmallIntField(default=0)
-    rescheduled_from: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
-        "models.Appointment",
-        related_name="rescheduled_to_rows",
-        null=True,
-        on_delete=fields.SET_NULL,
+    rescheduled_from: fields.ForeignKeyNullableRelation[Appointment] = _may_refer_to(
+        "Appointment", "rescheduled_to_rows"
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -446,39 +441,31 @@ class WaitlistEntry(Model):
     accepted, declined or runs out."""
 
     id = fields.IntField(primary_key=True)
-    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="waitlist_entries", on_delete=fields.RESTRICT
-    )
+    applicant: fields.ForeignKeyRelation[Person] = _refers_to("Person", "waitlist_entries")
     service = fields.CharField(max_length=40)
     # The slots' group of the service: places of any service of the group are offered.
     service_group = fields.CharField(max_length=20)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="waitlist_entries", on_delete=fields.RESTRICT
-    )
+    office: fields.ForeignKeyRelation[Office] = _refers_to("Office", "waitlist_entries")
     first_day = fields.DateField()
     last_day = fields.DateField()
     status = fields.CharField(max_length=10)
     # Set while WAITING or OFFERED, NULL otherwise: its uniqueness allows one entry in line per
     # applicant and service, however many requests race to join.
     active_key = fields.CharField(max_length=80, null=True, unique=True)
-    joined_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="waitlist_joins", on_delete=fields.RESTRICT
-    )
+    joined_by: fields.ForeignKeyRelation[Account] = _refers_to("Account", "waitlist_joins")
     # SELF, HELPER, OFFICER or ADMIN: in what capacity the entry was made.
     joined_by_kind = fields.CharField(max_length=10)
-    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
-        "models.Delegation", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = _may_refer_to(
+        "Delegation", "waitlist_entries"
     )
     created_at = fields.DatetimeField()
     # While OFFERED: the slot whose place is held, and until when.
-    offer_slot: fields.ForeignKeyNullableRelation[Slot] = fields.ForeignKeyField(
-        "models.Slot", related_name="waitlist_offers", null=True, on_delete=fields.SET_NULL
-    )
+    offer_slot: fields.ForeignKeyNullableRelation[Slot] = _may_refer_to("Slot", "waitlist_offers")
     offered_at = fields.DatetimeField(null=True)
     offer_expires_at = fields.DatetimeField(null=True)
     # BOOKED: the appointment the applicant holds for the service.
-    appointment: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
-        "models.Appointment", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
+    appointment: fields.ForeignKeyNullableRelation[Appointment] = _may_refer_to(
+        "Appointment", "waitlist_entries"
     )
     ended_at = fields.DatetimeField(null=True)
 
@@ -498,9 +485,7 @@ class IdempotencyRecord(Model):
     """The outcome of a mutation sent with an idempotency key, replayed on a retry."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="idempotency_records", on_delete=fields.CASCADE
-    )
+    account: fields.ForeignKeyRelation[Account] = _part_of("Account", "idempotency_records")
     operation = fields.CharField(max_length=40)
     key = fields.CharField(max_length=100)
     request_hash = fields.CharField(max_length=64)
@@ -517,23 +502,17 @@ class Application(Model):
 
     id = fields.IntField(primary_key=True)
     number = fields.CharField(max_length=40, unique=True)
-    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="applications", on_delete=fields.RESTRICT
-    )
+    applicant: fields.ForeignKeyRelation[Person] = _refers_to("Person", "applications")
     service = fields.CharField(max_length=40)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="applications", on_delete=fields.RESTRICT
-    )
-    appointment: fields.ForeignKeyNullableRelation[Appointment] = fields.ForeignKeyField(
-        "models.Appointment", related_name="applications", null=True, on_delete=fields.SET_NULL
+    office: fields.ForeignKeyRelation[Office] = _refers_to("Office", "applications")
+    appointment: fields.ForeignKeyNullableRelation[Appointment] = _may_refer_to(
+        "Appointment", "applications"
     )
     status = fields.CharField(max_length=24, db_index=True)
     submitted_at = fields.DatetimeField()
     accepted_on = fields.DateField(null=True)
     decided_at = fields.DatetimeField(null=True)
-    recorded_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="applications_recorded", on_delete=fields.RESTRICT
-    )
+    recorded_by: fields.ForeignKeyRelation[Account] = _refers_to("Account", "applications_recorded")
 
     class Meta:
         table = "application"
@@ -553,9 +532,7 @@ class ApplicationCounter(Model):
     """The last application number given per office and year."""
 
     id = fields.IntField(primary_key=True)
-    office: fields.ForeignKeyRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="application_counters", on_delete=fields.CASCADE
-    )
+    office: fields.ForeignKeyRelation[Office] = _part_of("Office", "application_counters")
     year = fields.IntField()
     last_number = fields.IntField(default=0)
 
@@ -568,14 +545,12 @@ class ApplicationEvent(Model):
     """A dated status change of an application."""
 
     id = fields.IntField(primary_key=True)
-    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
-        "models.Application", related_name="events", on_delete=fields.CASCADE
-    )
+    application: fields.ForeignKeyRelation[Application] = _part_of("Application", "events")
     status = fields.CharField(max_length=24)
     at = fields.DatetimeField()
     note = fields.TextField(null=True)
-    actor: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="application_events", null=True, on_delete=fields.SET_NULL
+    actor: fields.ForeignKeyNullableRelation[Account] = _may_refer_to(
+        "Account", "application_events"
     )
     # The capacity the event was recorded in (ActorKind: SELF, HELPER, OFFICER, ADMIN, SYSTEM);
     # an account may hold several roles, so its roles today do not say it. Null: recorded
@@ -591,11 +566,9 @@ class Document(Model):
     """An issued visa, stay permit or residence permit."""
 
     id = fields.IntField(primary_key=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="documents", on_delete=fields.RESTRICT
-    )
-    application: fields.ForeignKeyNullableRelation[Application] = fields.ForeignKeyField(
-        "models.Application", related_name="documents", null=True, on_delete=fields.SET_NULL
+    person: fields.ForeignKeyRelation[Person] = _refers_to("Person", "documents")
+    application: fields.ForeignKeyNullableRelation[Application] = _may_refer_to(
+        "Application", "documents"
     )
     kind = fields.CharField(max_length=20)
     category = fields.CharField(max_length=30)
@@ -604,8 +577,8 @@ class Document(Model):
     valid_until = fields.DateField()
     entries = fields.CharField(max_length=10, null=True)
     duration_of_stay_days = fields.IntField(null=True)
-    issued_by: fields.ForeignKeyNullableRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="documents_issued", null=True, on_delete=fields.SET_NULL
+    issued_by: fields.ForeignKeyNullableRelation[Office] = _may_refer_to(
+        "Office", "documents_issued"
     )
     issued_at = fields.DatetimeField(auto_now_add=True)
 
@@ -624,14 +597,12 @@ class PermanentResidentCard(Model):
     """A Foreign Permanent Resident ID Card."""
 
     id = fields.IntField(primary_key=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="pr_cards", on_delete=fields.RESTRICT
-    )
+    person: fields.ForeignKeyRelation[Person] = _refers_to("Person", "pr_cards")
     number = fields.CharField(max_length=18, unique=True)
     issued_on = fields.DateField()
     valid_until = fields.DateField()
-    issued_by: fields.ForeignKeyNullableRelation[Office] = fields.ForeignKeyField(
-        "models.Office", related_name="pr_cards_issued", null=True, on_delete=fields.SET_NULL
+    issued_by: fields.ForeignKeyNullableRelation[Office] = _may_refer_to(
+        "Office", "pr_cards_issued"
     )
 
     class Meta:
@@ -645,14 +616,10 @@ class Certificate(Model):
 
     id = fields.IntField(primary_key=True)
     jti = fields.CharField(max_length=64, unique=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="certificates", on_delete=fields.RESTRICT
-    )
-    issued_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="certificates_issued", on_delete=fields.RESTRICT
-    )
-    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
-        "models.Delegation", related_name="certificates", null=True, on_delete=fields.SET_NULL
+    person: fields.ForeignKeyRelation[Person] = _refers_to("Person", "certificates")
+    issued_by: fields.ForeignKeyRelation[Account] = _refers_to("Account", "certificates_issued")
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = _may_refer_to(
+        "Delegation", "certificates"
     )
     kid = fields.CharField(max_length=64)
     token = fields.TextField()
@@ -675,12 +642,8 @@ class CertificatePresentation(Model):
 
     id = fields.IntField(primary_key=True)
     jti = fields.CharField(max_length=64, unique=True)
-    certificate: fields.ForeignKeyRelation[Certificate] = fields.ForeignKeyField(
-        "models.Certificate", related_name="presentations", on_delete=fields.CASCADE
-    )
-    presented_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="presentations_made", on_delete=fields.CASCADE
-    )
+    certificate: fields.ForeignKeyRelation[Certificate] = _part_of("Certificate", "presentations")
+    presented_by: fields.ForeignKeyRelation[Account] = _part_of("Account", "presentations_made")
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
 
@@ -696,17 +659,13 @@ class AuditEvent(Model):
 
     id = fields.IntField(primary_key=True)
     at = fields.DatetimeField()
-    actor: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="audit_events", null=True, on_delete=fields.SET_NULL
-    )
+    actor: fields.ForeignKeyNullableRelation[Account] = _may_refer_to("Account", "audit_events")
     actor_kind = fields.CharField(max_length=10)
-    subject: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="audit_events", on_delete=fields.CASCADE
-    )
+    subject: fields.ForeignKeyRelation[Person] = _part_of("Person", "audit_events")
     action = fields.CharField(max_length=60)
     target = fields.CharField(max_length=100, null=True)
-    delegation: fields.ForeignKeyNullableRelation[Delegation] = fields.ForeignKeyField(
-        "models.Delegation", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    delegation: fields.ForeignKeyNullableRelation[Delegation] = _may_refer_to(
+        "Delegation", "audit_events"
     )
 
     class Meta:
@@ -726,12 +685,8 @@ class Notification(Model):
     Its title and body are rendered from `facts` in the reader's language when read."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="notifications", on_delete=fields.CASCADE
-    )
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="notifications", on_delete=fields.CASCADE
-    )
+    account: fields.ForeignKeyRelation[Account] = _part_of("Account", "notifications")
+    person: fields.ForeignKeyRelation[Person] = _part_of("Person", "notifications")
     kind = fields.CharField(max_length=40)
     # The object it is about, as (GraphQL type name, row id); either may be missing.
     subject_type = fields.CharField(max_length=40, null=True)
@@ -775,11 +730,9 @@ class Delivery(Model):
     our commit) carries the same one."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="deliveries", null=True, on_delete=fields.SET_NULL
-    )
-    notification: fields.ForeignKeyNullableRelation[Notification] = fields.ForeignKeyField(
-        "models.Notification", related_name="deliveries", null=True, on_delete=fields.SET_NULL
+    account: fields.ForeignKeyNullableRelation[Account] = _may_refer_to("Account", "deliveries")
+    notification: fields.ForeignKeyNullableRelation[Notification] = _may_refer_to(
+        "Notification", "deliveries"
     )
     # A NotificationKind, or EMAIL_VERIFICATION / PASSWORD_RESET for security mail.
     kind = fields.CharField(max_length=40)
@@ -812,9 +765,7 @@ class AccountToken(Model):
     Only its SHA-256 is kept."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="tokens", on_delete=fields.CASCADE
-    )
+    account: fields.ForeignKeyRelation[Account] = _part_of("Account", "tokens")
     purpose = fields.CharField(max_length=20)
     token_hash = fields.CharField(max_length=64, unique=True)
     # The address it was sent to: verifying proves that address, not a later one.
