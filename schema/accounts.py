@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import accounts, delegations, offices, persons, preferences
 from resolvers import notifications as notification_resolvers
-from resolvers.rows import AccountRow, PersonRow
+from resolvers.context import Context
+from resolvers.rows import AccountRow, DelegationRow, PersonRow
 from schema import paging
 from schema.common import AfterArg, FirstArg, Language, Node, Role, described_enum
 from schema.notifications import (
@@ -99,6 +100,21 @@ class Actor:
     kind: ActorKind = strawberry.field(description="In what capacity they acted.")
 
 
+def _delegations_field(
+    rows: Callable[[Context], Awaitable[list[DelegationRow]]], description: str
+) -> Any:
+    """A field of the viewer answering the delegations `rows` loads for the request."""
+
+    async def resolve(
+        info: Info,
+    ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
+        from schema.delegations import Delegation
+
+        return [Delegation.from_row(r) for r in await rows(info.context)]
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
 @strawberry.type(description="The signed-in user: their account, person and relationships.")
 class Viewer:
     row: strawberry.Private[AccountRow]
@@ -134,21 +150,12 @@ class Viewer:
     async def applicants(self, info: Info) -> list[Person]:
         return [Person.from_row(r) for r in await persons.applicants(info.context)]
 
-    @strawberry.field(description="Delegations where you are the helper, newest first.")
-    async def dependants(
-        self, info: Info
-    ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
-        from schema.delegations import Delegation
-
-        return [Delegation.from_row(r) for r in await delegations.of_helper(info.context)]
-
-    @strawberry.field(description="Delegations where your person is the dependant, newest first.")
-    async def helpers(
-        self, info: Info
-    ) -> list[Annotated[Delegation, strawberry.lazy("schema.delegations")]]:
-        from schema.delegations import Delegation
-
-        return [Delegation.from_row(r) for r in await delegations.of_dependant(info.context)]
+    dependants = _delegations_field(
+        delegations.of_helper, "Delegations where you are the helper, newest first."
+    )
+    helpers = _delegations_field(
+        delegations.of_dependant, "Delegations where your person is the dependant, newest first."
+    )
 
     @strawberry.field(
         description="The viewer's inbox, newest first: about themselves, and about each "
