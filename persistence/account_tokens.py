@@ -8,23 +8,10 @@ from datetime import datetime
 from persistence.models import Account, AccountToken
 
 
-async def add(
-    *,
-    account_id: int,
-    purpose: str,
-    token_hash: str,
-    email: str,
-    now: datetime,
-    expires_at: datetime,
-) -> AccountToken:
-    return await AccountToken.create(
-        account_id=account_id,
-        purpose=purpose,
-        token_hash=token_hash,
-        email=email,
-        created_at=now,
-        expires_at=expires_at,
-    )
+async def add(*, now: datetime, **values: object) -> AccountToken:
+    """A new token made at `now`; `values`: its other columns (account_id, purpose,
+    token_hash, email, expires_at)."""
+    return await AccountToken.create(created_at=now, **values)
 
 
 async def usable(token_hash: str, purpose: str, now: datetime) -> AccountToken | None:

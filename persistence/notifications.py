@@ -51,23 +51,17 @@ async def cancelled_by_office(office_id: int, start: datetime, end: datetime) ->
 
 
 async def add(
-    *,
-    account_id: int,
-    person_id: int,
-    kind: str,
-    subject: tuple[str, int] | None,
-    facts: Mapping[str, str],
-    at: datetime,
+    *, subject: tuple[str, int] | None, facts: Mapping[str, str], at: datetime, **values: object
 ) -> Notification:
+    """A new notification about `subject` (GraphQL type name, row id), made `at`; `values`:
+    its other columns (account_id, person_id, kind)."""
     subject_type, subject_id = subject if subject is not None else (None, None)
     return await Notification.create(
-        account_id=account_id,
-        person_id=person_id,
-        kind=kind,
         subject_type=subject_type,
         subject_id=subject_id,
         facts=dict(facts),
         created_at=at,
+        **values,
     )
 
 

@@ -15,30 +15,10 @@ from persistence.models import Delivery
 RESET_REQUEST = "PASSWORD_RESET_REQUEST"
 
 
-async def add(
-    *,
-    account_id: int | None,
-    notification_id: int | None,
-    kind: str,
-    to_address: str,
-    subject: str,
-    body: str,
-    message_id: str,
-    secret: bool,
-    now: datetime,
-) -> Delivery:
-    return await Delivery.create(
-        account_id=account_id,
-        notification_id=notification_id,
-        kind=kind,
-        to_address=to_address,
-        subject=subject,
-        body=body,
-        message_id=message_id,
-        secret=secret,
-        created_at=now,
-        next_attempt_at=now,
-    )
+async def add(*, now: datetime, **values: object) -> Delivery:
+    """Mail queued at `now`, due at once; `values`: its other columns (account_id,
+    notification_id, kind, to_address, subject, body, message_id, secret)."""
+    return await Delivery.create(created_at=now, next_attempt_at=now, **values)
 
 
 async def add_reset_request(address: str, message_id: str, now: datetime) -> None:

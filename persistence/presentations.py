@@ -9,21 +9,10 @@ from tortoise.expressions import Subquery
 from persistence.models import Certificate, CertificatePresentation
 
 
-async def store(
-    *,
-    jti: str,
-    certificate_id: int,
-    presented_by_id: int,
-    created_at: datetime,
-    expires_at: datetime,
-) -> CertificatePresentation:
-    return await CertificatePresentation.create(
-        jti=jti,
-        certificate_id=certificate_id,
-        presented_by_id=presented_by_id,
-        created_at=created_at,
-        expires_at=expires_at,
-    )
+async def store(**values: object) -> CertificatePresentation:
+    """A new presentation; `values`: its columns (jti, certificate_id, presented_by_id,
+    created_at, expires_at)."""
+    return await CertificatePresentation.create(**values)
 
 
 async def certificate_of(jti: str) -> Certificate | None:
