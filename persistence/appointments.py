@@ -210,15 +210,6 @@ async def change_status(
     return await Appointment.filter(id=appointment_id, status=from_status).update(**values) == 1
 
 
-async def person_appointments(person_id: int, offset: int, limit: int) -> list[Appointment]:
-    return (
-        await Appointment.filter(applicant_id=person_id)
-        .order_by("-starts_at", "-id")
-        .offset(offset)
-        .limit(limit)
-    )
-
-
 async def office_appointments(
     office_id: int, start: datetime, end: datetime, offset: int, limit: int
 ) -> list[Appointment]:
