@@ -42,24 +42,10 @@ async def by_email(email: str) -> Account | None:
     return await Account.get_or_none(email=email)
 
 
-async def create_account(
-    *,
-    email: str,
-    display_name: str,
-    password_hash: str,
-    roles: list[str],
-    office_id: int | None = None,
-    person_id: int | None = None,
-) -> Account | None:
-    """A new account, or None when the e-mail address is taken."""
-    account = await create_unless_taken(
-        Account,
-        email=email,
-        display_name=display_name,
-        password_hash=password_hash,
-        office_id=office_id,
-        person_id=person_id,
-    )
+async def create_account(*, roles: list[str], **values: object) -> Account | None:
+    """A new account with `roles`, or None when the e-mail address is taken; `values`: its
+    columns (email, display_name, password_hash; office_id, person_id when it has them)."""
+    account = await create_unless_taken(Account, **values)
     if account is None:
         return None
     await AccountRole.bulk_create([AccountRole(account_id=account.id, role=r) for r in roles])

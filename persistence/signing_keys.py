@@ -21,27 +21,12 @@ async def key_by_kid(kid: str) -> SigningKey | None:
     return await SigningKey.get_or_none(kid=kid)
 
 
-async def add_key(
-    *,
-    kid: str,
-    purpose: str,
-    state: str,
-    alg: str,
-    public_jwk: dict,
-    private_pem: str,
-    now: datetime,
-) -> bool:
-    """Insert a key; False when another process already holds that purpose's state."""
-    added = await create_unless_taken(
-        SigningKey,
-        kid=kid,
-        purpose=purpose,
-        state=state,
-        alg=alg,
-        public_jwk=public_jwk,
-        private_pem=private_pem,
-        activated_at=now if state == KeyState.ACTIVE else None,
-    )
+async def add_key(*, state: str, now: datetime, **values: object) -> bool:
+    """Insert a key in `state`, active from `now` if ACTIVE; `values`: its other columns (kid,
+    purpose, alg, public_jwk, private_pem). False when another process already holds that
+    purpose's state."""
+    activated_at = now if state == KeyState.ACTIVE else None
+    added = await create_unless_taken(SigningKey, state=state, activated_at=activated_at, **values)
     return added is not None
 
 
