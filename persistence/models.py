@@ -54,6 +54,21 @@ class KeyState(StrEnum):
     RETIRED = "RETIRED"
 
 
+class Record(Model):
+    """A table's row. Making one with a keyword that names no field of the table is an error:
+    Tortoise itself would drop the value without a word, and a misspelled column in a
+    `create(**values)` would lose what the caller meant to store."""
+
+    class Meta:
+        abstract = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = kwargs.keys() - self._meta.fields_map.keys()
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
+        super().__init__(**kwargs)
+
+
 # The foreign keys, by what becomes of a row when the row it refers to is deleted.
 def _part_of(model: str, related_name: str) -> Any:
     """A reference to the `model` row this one is part of: deleted with it."""
@@ -77,7 +92,7 @@ def _may_refer_to(model: str, related_name: str) -> Any:
     )
 
 
-class Office(Model):
+class Office(Record):
     """An exit-entry service centre."""
 
     id = fields.IntField(primary_key=True)
@@ -100,7 +115,7 @@ class Office(Model):
         table = "office"
 
 
-class OfficeHours(Model):
+class OfficeHours(Record):
     """One opening interval of an office's weekly schedule (weekday 1 = Monday)."""
 
     id = fields.IntField(primary_key=True)
@@ -114,7 +129,7 @@ class OfficeHours(Model):
         indexes = (Index(fields=("office_id", "weekday", "opens"), name="ix_office_hours_office"),)
 
 
-class OfficeService(Model):
+class OfficeService(Record):
     """A service an office offers."""
 
     id = fields.IntField(primary_key=True)
@@ -126,7 +141,7 @@ class OfficeService(Model):
         unique_together = (("office", "service"),)
 
 
-class OfficeClosure(Model):
+class OfficeClosure(Record):
     """A day an office is closed on top of the official calendar."""
 
     id = fields.IntField(primary_key=True)
@@ -141,7 +156,7 @@ class OfficeClosure(Model):
         unique_together = (("office", "date"),)
 
 
-class CalendarDay(Model):
+class CalendarDay(Record):
     """A day of China's official calendar that differs from the plain week."""
 
     day = fields.DateField(primary_key=True)
@@ -153,7 +168,7 @@ class CalendarDay(Model):
         table = "calendar_day"
 
 
-class CalendarYear(Model):
+class CalendarYear(Record):
     """Which years the calendar data covers, and whether only provisionally."""
 
     id = fields.IntField(primary_key=True)
@@ -164,7 +179,7 @@ class CalendarYear(Model):
         table = "calendar_year"
 
 
-class ServiceType(Model):
+class ServiceType(Record):
     """An entry of the service catalogue."""
 
     code = fields.CharField(max_length=40, primary_key=True)
@@ -186,7 +201,7 @@ class ServiceType(Model):
         table = "service_type"
 
 
-class Guidance(Model):
+class Guidance(Record):
     """One version of the guidance for a service in one language."""
 
     id = fields.IntField(primary_key=True)
@@ -201,7 +216,7 @@ class Guidance(Model):
         unique_together = (("service", "lang", "version"),)
 
 
-class Person(Model):
+class Person(Record):
     """A foreigner known to the administration."""
 
     id = fields.IntField(primary_key=True)
@@ -219,7 +234,7 @@ class Person(Model):
         table = "person"
 
 
-class Passport(Model):
+class Passport(Record):
     """A passport bound to a person: one is current, earlier ones are superseded.
 
     Migration 0002 adds a partial unique index: at most one current passport per person.
@@ -243,7 +258,7 @@ class Passport(Model):
         )
 
 
-class Account(Model):
+class Account(Record):
     """A sign-in: an e-mail, a password hash, roles, and at most one person."""
 
     id = fields.IntField(primary_key=True)
@@ -271,7 +286,7 @@ class Account(Model):
         table = "account"
 
 
-class AccountRole(Model):
+class AccountRole(Record):
     """A role held by an account."""
 
     id = fields.IntField(primary_key=True)
@@ -283,7 +298,7 @@ class AccountRole(Model):
         unique_together = (("account", "role"),)
 
 
-class RefreshToken(Model):
+class RefreshToken(Record):
     """A refresh token, stored hashed. Tokens rotated from one sign-in share a family."""
 
     id = fields.IntField(primary_key=True)
@@ -304,7 +319,7 @@ class RefreshToken(Model):
         indexes = (Index(fields=("account_id",), name="ix_refresh_token_account"),)
 
 
-class SigningKey(Model):
+class SigningKey(Record):
     """A signing key pair. The private half is encrypted at rest."""
 
     kid = fields.CharField(max_length=64, primary_key=True)
@@ -323,7 +338,7 @@ class SigningKey(Model):
         table = "signing_key"
 
 
-class Slot(Model):
+class Slot(Record):
     """A bookable time at an office for one service group.
 
     Migration 0002 makes the database refuse `booked` outside 0..capacity, and the waitlist's
@@ -350,7 +365,7 @@ class Slot(Model):
         indexes = (("office_id", "starts_at"),)
 
 
-class Delegation(Model):
+class Delegation(Record):
     """A helper account's right to act for a dependant person within scopes."""
 
     id = fields.IntField(primary_key=True)
@@ -383,7 +398,7 @@ class Delegation(Model):
         )
 
 
-class Appointment(Model):
+class Appointment(Record):
     """A booked place in a slot for one applicant and one service."""
 
     id = fields.IntField(primary_key=True)
@@ -433,7 +448,7 @@ class WaitlistStatus(StrEnum):
     LEFT = "LEFT"
 
 
-class WaitlistEntry(Model):
+class WaitlistEntry(Record):
     """A person waiting for a place at an office for a service on one of a range of days.
 
     A freed place is offered to the first WAITING entry (join order: id) of the office and
@@ -481,7 +496,7 @@ class WaitlistEntry(Model):
         )
 
 
-class IdempotencyRecord(Model):
+class IdempotencyRecord(Record):
     """The outcome of a mutation sent with an idempotency key, replayed on a retry."""
 
     id = fields.IntField(primary_key=True)
@@ -497,7 +512,7 @@ class IdempotencyRecord(Model):
         unique_together = (("account", "operation", "key"),)
 
 
-class Application(Model):
+class Application(Record):
     """An application lodged at an office."""
 
     id = fields.IntField(primary_key=True)
@@ -528,7 +543,7 @@ class Application(Model):
         )
 
 
-class ApplicationCounter(Model):
+class ApplicationCounter(Record):
     """The last application number given per office and year."""
 
     id = fields.IntField(primary_key=True)
@@ -541,7 +556,7 @@ class ApplicationCounter(Model):
         unique_together = (("office", "year"),)
 
 
-class ApplicationEvent(Model):
+class ApplicationEvent(Record):
     """A dated status change of an application."""
 
     id = fields.IntField(primary_key=True)
@@ -562,7 +577,7 @@ class ApplicationEvent(Model):
         indexes = (Index(fields=("application_id", "at", "id"), name="ix_application_event_app"),)
 
 
-class Document(Model):
+class Document(Record):
     """An issued visa, stay permit or residence permit."""
 
     id = fields.IntField(primary_key=True)
@@ -593,7 +608,7 @@ class Document(Model):
         )
 
 
-class PermanentResidentCard(Model):
+class PermanentResidentCard(Record):
     """A Foreign Permanent Resident ID Card."""
 
     id = fields.IntField(primary_key=True)
@@ -611,7 +626,7 @@ class PermanentResidentCard(Model):
         indexes = (Index(fields=("person_id", "issued_on", "id"), name="ix_pr_card_person"),)
 
 
-class Certificate(Model):
+class Certificate(Record):
     """A signed passport-information certificate, kept by its token id (jti)."""
 
     id = fields.IntField(primary_key=True)
@@ -633,7 +648,7 @@ class Certificate(Model):
         indexes = (Index(fields=("person_id",), name="ix_certificate_person"),)
 
 
-class CertificatePresentation(Model):
+class CertificatePresentation(Record):
     """A selective-disclosure presentation made of a certificate, kept by its random token id.
 
     Only the service links a presentation to its certificate (verifiers see no constant per
@@ -654,7 +669,7 @@ class CertificatePresentation(Model):
         )
 
 
-class AuditEvent(Model):
+class AuditEvent(Record):
     """A read or an action on a person's records by someone other than that person."""
 
     id = fields.IntField(primary_key=True)
@@ -679,7 +694,7 @@ class AuditEvent(Model):
 NotificationKind = Kind
 
 
-class Notification(Model):
+class Notification(Record):
     """A message in the inbox of one account, about one person.
 
     Its title and body are rendered from `facts` in the reader's language when read."""
@@ -704,7 +719,7 @@ class Notification(Model):
         )
 
 
-class ScheduledReminder(Model):
+class ScheduledReminder(Record):
     """A reminder the scheduler has made, once per kind, subject and due day.
 
     The unique key makes each one exactly once however many schedulers run: a second insert
@@ -722,7 +737,7 @@ class ScheduledReminder(Model):
         unique_together = (("kind", "subject_type", "subject_id", "due_on"),)
 
 
-class Delivery(Model):
+class Delivery(Record):
     """A mail in the transactional outbox, kept with when it was sent.
 
     Written in the transaction of the change that causes it and sent by the delivery worker.
@@ -759,7 +774,7 @@ class Delivery(Model):
         )
 
 
-class AccountToken(Model):
+class AccountToken(Record):
     """A single-use token mailed to an account for e-mail verification or password reset.
 
     Only its SHA-256 is kept."""
