@@ -17,6 +17,7 @@ from persistence.by_ids import loader_of
 from persistence.combined_reads import select
 from persistence.models import (
     Appointment,
+    AppointmentStatus,
     Office,
     OfficeClosure,
     OfficeHours,
@@ -237,8 +238,8 @@ async def close_day(office_id: int, start: datetime, end: datetime) -> int:
     ).values_list("id", flat=True)
     cancelled = 0
     for slot_id in slot_ids:
-        count = await Appointment.filter(slot_id=slot_id, status="BOOKED").update(
-            status="CANCELLED_BY_OFFICE", active_key=None
+        count = await Appointment.filter(slot_id=slot_id, status=AppointmentStatus.BOOKED).update(
+            status=AppointmentStatus.CANCELLED_BY_OFFICE, active_key=None
         )
         if count:
             cancelled += count
@@ -257,8 +258,8 @@ async def mark_no_shows(now: datetime) -> int:
         tz = ZoneInfo(zone)
         today_start, _ = local_day_bounds(now.astimezone(tz).date(), tz)
         changed += await Appointment.filter(
-            status="BOOKED", office_id__in=office_ids, starts_at__lt=today_start
-        ).update(status="NO_SHOW", active_key=None)
+            status=AppointmentStatus.BOOKED, office_id__in=office_ids, starts_at__lt=today_start
+        ).update(status=AppointmentStatus.NO_SHOW, active_key=None)
     return changed
 
 

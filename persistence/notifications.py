@@ -15,6 +15,7 @@ from persistence.models import (
     Account,
     Application,
     Appointment,
+    AppointmentStatus,
     Certificate,
     Delegation,
     Document,
@@ -46,7 +47,7 @@ async def cancelled_by_office(office_id: int, start: datetime, end: datetime) ->
         office_id=office_id,
         starts_at__gte=start,
         starts_at__lt=end,
-        status="CANCELLED_BY_OFFICE",
+        status=AppointmentStatus.CANCELLED_BY_OFFICE,
     ).order_by("starts_at", "id")
 
 

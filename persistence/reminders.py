@@ -10,7 +10,13 @@ from datetime import UTC, date, datetime
 
 from tortoise import connections
 
-from persistence.models import Appointment, Document, PermanentResidentCard, ScheduledReminder
+from persistence.models import (
+    Appointment,
+    AppointmentStatus,
+    Document,
+    PermanentResidentCard,
+    ScheduledReminder,
+)
 
 # The advisory lock key of the reminder scan (any constant shared by all processes).
 SCAN_LOCK = 727275
@@ -27,7 +33,9 @@ def _parts(ids: set[int]) -> list[list[int]]:
 async def booked_starting_between(start: datetime, end: datetime) -> list[Appointment]:
     """BOOKED appointments starting in [start, end), with their offices."""
     return (
-        await Appointment.filter(status="BOOKED", starts_at__gte=start, starts_at__lt=end)
+        await Appointment.filter(
+            status=AppointmentStatus.BOOKED, starts_at__gte=start, starts_at__lt=end
+        )
         .prefetch_related("office")
         .order_by("starts_at", "id")
     )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from domain.booking import SERVICE_GROUPS, eligibility_refusal, horizon_end
 from domain.messages import N_, Message
-from domain.waitlist import LEFT, OFFERED, WAITING, active_key, offer_open, range_refusal
+from domain.waitlist import BOOKED, LEFT, OFFERED, WAITING, active_key, offer_open, range_refusal
 from persistence import appointments as appointment_store
 from persistence import offices as office_store
 from persistence import waitlist as store
@@ -201,7 +201,7 @@ async def accept(ctx: Context, entry_id: int | None) -> Appointment | Refusal:
     appointment = await place_appointment(
         ctx, grant, slot, entry.service, take=store.hold_to_booking
     )
-    if not await store.end_offer(entry.id, "BOOKED", ctx.now(), appointment_id=appointment.id):
+    if not await store.end_offer(entry.id, BOOKED, ctx.now(), appointment_id=appointment.id):
         raise _offer_expired(entry)
     await notices.appointment_booked(appointment)
     gate.acted(ctx, grant, "ACCEPT_WAITLIST_OFFER", appointment.reference)
