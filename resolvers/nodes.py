@@ -18,7 +18,7 @@ from persistence import waitlist as waitlist_store
 from persistence.models import Notification
 from persistence.notifications import SUBJECT_MODELS
 from resolvers import authorization as gate
-from resolvers import notifications
+from resolvers import notifications, waitlist
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.persons import visible
@@ -75,6 +75,8 @@ async def visible_record(ctx: Context, type_name: str, row: Any | None) -> Any |
     person_id, target = _owner_and_target(type_name, row)
     if await gate.read(ctx, person_id, scope, action, target) is None:
         return None
+    if type_name == "WaitlistEntry":
+        return await waitlist.current(ctx, row)
     return row
 
 

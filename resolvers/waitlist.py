@@ -229,6 +229,15 @@ async def entries_of(ctx: Context, person_id: int) -> list[WaitlistEntry] | None
     return rows
 
 
+async def current(ctx: Context, row: WaitlistEntry) -> WaitlistEntry:
+    """The entry as it stands now: an offer that ran out is ended first (and its place passed
+    on), so a read by ID never shows a held place that is gone."""
+    if row.status != OFFERED or offer_open(row.status, row.offer_expires_at, ctx.now()):
+        return row
+    await _expire_lines(ctx, {(row.office_id, row.service_group)})
+    return await store.entry(row.id) or row
+
+
 async def _expire_lines(ctx: Context, lines: set[waitlist_offers.Line]) -> None:
     async def work() -> int:
         await store.write_first()

@@ -351,6 +351,32 @@ async def test_an_offer_that_runs_out_passes_to_the_next_in_line(
     assert line.slot_id(1) in await available_ids(client, line)
 
 
+async def test_an_entry_read_by_id_after_its_offer_ran_out_shows_it_passed_on(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """No read of the line's slots and no expiry round in between: the entry's own read ends
+    the offer and passes the place to the next in line."""
+    line = await fresh_line(app, client, clock)
+    holder, appointment = await booked_in_line(client, line, 1)
+    first, second = await new_applicant(client), await new_applicant(client)
+    one = await join_ok(client, first.token, line.input(first.person_id))
+    two = await join_ok(client, second.token, line.input(second.person_id))
+    clock.pinned = beijing(beijing_today(clock), 10)
+    await holder.sign_in_again(client)
+    await mutate(client, CANCEL, holder.token, id=appointment["id"])
+    assert (await stored_entry(one["id"])).status == "OFFERED"
+    clock.pinned += timedelta(minutes=31)
+    await first.sign_in_again(client)
+    assert (await stored_entry(one["id"])).status == "OFFERED"  # nothing has moved it yet
+    read = await entry(client, first.token, one["id"])
+    assert read is not None and read["status"] == "EXPIRED" and read["offer"] is None
+    assert (await stored_entry(two["id"])).status == "OFFERED"
+    await second.sign_in_again(client)
+    passed = await entry(client, second.token, two["id"])
+    assert passed is not None and passed["status"] == "OFFERED"
+    assert passed["offer"]["slot"]["id"] == line.slot_id(1)
+
+
 async def test_an_offer_made_at_night_is_held_from_eight_in_the_morning(
     app: Any, client: httpx.AsyncClient, clock: Any
 ) -> None:
