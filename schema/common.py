@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from enum import Enum
@@ -190,7 +191,8 @@ def described_enum(name: str, description: str, values: dict[str, str]) -> Any:
     """A GraphQL enum `name` whose members are the keys of `values` (each its own value),
     described by the texts they map to."""
     members = {key: strawberry.enum_value(key, description=text) for key, text in values.items()}
-    return strawberry.enum(Enum(name, members), description=description)  # type: ignore[misc]
+    module = sys._getframe(1).f_globals["__name__"]  # declared where it is called
+    return strawberry.enum(Enum(name, members, module=module), description=description)  # type: ignore[misc]
 
 
 Language = described_enum(
