@@ -6,10 +6,8 @@ saved JWK Set, offline."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-
-from web.graphiql import asset_urls, page_headers
+from web.graphiql import page_headers
+from web.pages import Page, endpoint
 
 VENDOR = {"jsqr": "vendor/jsqr-1.4.0/jsQR.js"}
 OWN = {"page_js": "verify/verify-page.js", "page_css": "verify/verify-page.css"}
@@ -22,17 +20,9 @@ PAGE_HEADERS = {
 }
 
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Verify a certificate · 核验证明</title>
-<link rel="stylesheet" href="{page_css}">
-</head>
-<body>
-<main>
+PAGE = Page(
+    title="Verify a certificate · 核验证明",
+    body="""<main>
 <h1>Verify a passport-information certificate <span lang="zh">核验护照信息证明</span></h1>
 <p class="lead">Paste a certificate or a presentation, or scan its QR code. The signature is
 checked here, in your browser, with the authority's published keys.
@@ -74,17 +64,17 @@ checked here, in your browser, with the authority's published keys.
   <details>
     <summary>Use a JWK Set you have (paste it)</summary>
     <textarea id="jwks-input" rows="4" spellcheck="false"
-      placeholder='{{"keys": [...]}}'></textarea>
+      placeholder='{"keys": [...]}'></textarea>
     <button id="use-jwks-button" type="button">Use these keys</button>
   </details>
 </section>
 </main>
-<script src="{jsqr}" defer></script>
-<script src="{page_js}" defer></script>
-</body>
-</html>
-"""
+""",
+    headers=PAGE_HEADERS,
+    stylesheets=("page_css",),
+    scripts=("jsqr", "page_js"),
+    own=OWN,
+    vendor=VENDOR,
+)
 
-
-async def verify_page(_: Request) -> Response:
-    return HTMLResponse(PAGE.format(**asset_urls(VENDOR, OWN)), headers=PAGE_HEADERS)
+verify_page = endpoint(PAGE)
