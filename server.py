@@ -49,6 +49,7 @@ from resolvers.metrics import REGISTRY
 from schema.app import create_schema
 from settings import Settings
 from signing.keys import KeyRing
+from web.account_pages import reset_password_page, verify_email_page
 from web.certificate_pdf import certificate_pdf
 from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
@@ -274,6 +275,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Route("/.well-known/jwks.json", jwks),
             Route("/certificates/{id}.pdf", certificate_pdf, methods=["GET"]),
             Route("/verify", verify_page),
+            Route("/verify-email", verify_email_page),
+            Route("/reset-password", reset_password_page),
             Mount(STATIC_PREFIX, app=StaticAssets(), name="static"),
         ],
         lifespan=lifespan,
