@@ -242,23 +242,38 @@
 
   // ------------------------------------------------------------------------------ wiring
 
+  // The link's token, taken anew when a whole link is pasted into this page's address bar
+  // (a change of fragment only: the page is not loaded again).
+  let token = "";
+
+  async function begin() {
+    token = takeToken();
+    outcome = null;
+    problem = null;
+    const reset = page === "reset-password";
+    if (reset) $("reset-form").hidden = !token;
+    else $("retry-button").hidden = true;
+    render();
+    if (!token) {
+      const next = reset ? "incompleteNextReset" : "incompleteNextVerify";
+      show("incomplete", "incomplete", "incompleteDetail", next);
+    } else if (!reset) {
+      await verifyEmail(token);
+    }
+  }
+
   async function start() {
     language = chosenLanguage();
     for (const button of document.querySelectorAll("[data-language]")) {
       button.addEventListener("click", () => switchTo(button.dataset.language));
     }
-    render();
-    const token = takeToken();
-    const reset = page === "reset-password";
-    if (!token) {
-      const next = reset ? "incompleteNextReset" : "incompleteNextVerify";
-      show("incomplete", "incomplete", "incompleteDetail", next);
-    } else if (reset) {
-      $("reset-form").hidden = false;
+    if (page === "reset-password") {
       $("reset-form").addEventListener("submit", (event) => resetPassword(token, event));
-    } else {
-      await verifyEmail(token);
     }
+    window.addEventListener("hashchange", () => {
+      if (location.hash) begin();
+    });
+    await begin();
     document.body.dataset.ready = "true";
   }
 
