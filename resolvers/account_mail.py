@@ -17,8 +17,9 @@ from resolvers.context import Context
 from resolvers.notifications import link, mail_account, message_id, wake_outbox_after_commit
 from settings import Settings
 
-# Where each link leads: a page of the web application that reads the token from the
-# fragment (never sent to a server) and calls verifyEmail / resetPassword with it.
+# Where each link leads: a page that reads the token from the fragment (never sent to a
+# server) and calls verifyEmail / resetPassword with it. This server serves both
+# (web/account_pages.py); ACCOUNT_LINK_BASE_URL points the links at a front-end's instead.
 PAGES = {EMAIL_VERIFICATION: "verify-email", PASSWORD_RESET: "reset-password"}
 
 

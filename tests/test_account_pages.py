@@ -35,7 +35,7 @@ async def test_the_page_is_ours_alone(client: httpx.AsyncClient, path: str) -> N
     assert len(scripts) == 1
     assert all('src="/static/' in attributes and body == "" for attributes, body in scripts)
     urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-    assert len(urls) == 2
+    assert len(urls) == 3  # the shared base stylesheet, the page's, its script
     for url in urls:
         asset = await client.get(url)
         assert asset.status_code == 200, url

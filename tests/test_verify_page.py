@@ -31,7 +31,7 @@ async def test_the_page_is_ours_alone(client: httpx.AsyncClient) -> None:
     assert len(scripts) == 2
     assert all('src="/static/' in attributes and body == "" for attributes, body in scripts)
     urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-    assert len(urls) == 3
+    assert len(urls) == 4  # the shared base stylesheet, the page's, jsQR, the page's script
     for url in urls:
         asset = await client.get(url)
         assert asset.status_code == 200, url

@@ -8,7 +8,11 @@ from __future__ import annotations
 from web.graphiql import page_headers
 from web.pages import Page, endpoint
 
-OWN = {"page_js": "account/account-pages.js", "page_css": "account/account-pages.css"}
+OWN = {
+    "base_css": "pages/page-base.css",
+    "page_js": "account/account-pages.js",
+    "page_css": "account/account-pages.css",
+}
 
 # Only our own files, no device features; the token stays in the page (no referrer).
 PAGE_HEADERS = {
@@ -41,7 +45,7 @@ VERIFY_EMAIL = Page(
 </main>
 """,
     headers=PAGE_HEADERS,
-    stylesheets=("page_css",),
+    stylesheets=("base_css", "page_css"),
     scripts=("page_js",),
     own=OWN,
 )
@@ -65,7 +69,7 @@ RESET_PASSWORD = Page(
 {OUTCOME}</main>
 """,
     headers=PAGE_HEADERS,
-    stylesheets=("page_css",),
+    stylesheets=("base_css", "page_css"),
     scripts=("page_js",),
     own=OWN,
 )

@@ -10,7 +10,11 @@ from web.graphiql import page_headers
 from web.pages import Page, endpoint
 
 VENDOR = {"jsqr": "vendor/jsqr-1.4.0/jsQR.js"}
-OWN = {"page_js": "verify/verify-page.js", "page_css": "verify/verify-page.css"}
+OWN = {
+    "base_css": "pages/page-base.css",
+    "page_js": "verify/verify-page.js",
+    "page_css": "verify/verify-page.css",
+}
 
 # Only our own files; the camera for this page alone. The token stays in the page: no
 # referrer, and a link's fragment never reaches a server.
@@ -71,7 +75,7 @@ checked here, in your browser, with the authority's published keys.
 </main>
 """,
     headers=PAGE_HEADERS,
-    stylesheets=("page_css",),
+    stylesheets=("base_css", "page_css"),
     scripts=("jsqr", "page_js"),
     own=OWN,
     vendor=VENDOR,
