@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -78,7 +79,10 @@ class Node:
             elif field.name == "row":
                 values["row"] = row
             elif hasattr(row, field.name):
-                values[field.name] = getattr(row, field.name)
+                value = getattr(row, field.name)
+                if inspect.isawaitable(value):  # a relation not loaded: never a field's value
+                    raise TypeError(f"{cls.__name__}.{field.name}: pass it to from_row")
+                values[field.name] = value
         return cls(**values)
 
 
