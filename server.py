@@ -53,10 +53,10 @@ from web.account_pages import reset_password_page, verify_email_page
 from web.certificate_pdf import certificate_pdf
 from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
-from web.graphiql import STATIC_PREFIX, StaticAssets
 from web.graphql_http import GraphQLEndpoint
 from web.logging_setup import RequestIdMiddleware, stamp_records
 from web.logging_setup import configure as configure_logging
+from web.pages import STATIC_PREFIX, StaticAssets
 from web.persisted import PersistedQueries
 from web.response_cache import ResponseCache
 from web.verify_page import verify_page

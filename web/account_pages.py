@@ -5,8 +5,7 @@ through /graphql, in English or Chinese. Our own HTML, script and style; no exte
 
 from __future__ import annotations
 
-from web.graphiql import page_headers
-from web.pages import Page, endpoint
+from web.pages import Page, endpoint, page_headers
 
 OWN = {
     "base_css": "pages/page-base.css",

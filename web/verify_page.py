@@ -6,8 +6,7 @@ saved JWK Set, offline."""
 
 from __future__ import annotations
 
-from web.graphiql import page_headers
-from web.pages import Page, endpoint
+from web.pages import Page, endpoint, page_headers
 
 VENDOR = {"jsqr": "vendor/jsqr-1.4.0/jsQR.js"}
 OWN = {
