@@ -29,7 +29,7 @@ LANGUAGE_SWITCH = """<nav class="languages" aria-label="Language · 语言">
 </noscript>
 """
 
-OUTCOME = """<section id="outcome" aria-live="polite" data-status="">
+OUTCOME = """<section id="outcome" class="card" aria-live="polite" data-status="">
   <h2 id="outcome-heading"></h2>
   <p id="outcome-detail"></p>
   <p id="outcome-next"></p>
@@ -53,7 +53,7 @@ RESET_PASSWORD = Page(
     title="Choose a new password · 设置新密码",
     body=f"""<main data-page="reset-password">
 {LANGUAGE_SWITCH}<h1 data-text="resetTitle">Choose a new password</h1>
-<form id="reset-form" method="post" novalidate hidden>
+<form id="reset-form" method="post" class="card" novalidate hidden>
   <p data-text="resetLead">Type the new password twice. Every other session of your account
   will be signed out.</p>
   <label for="new-password" data-text="newPassword">New password</label>

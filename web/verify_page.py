@@ -31,7 +31,7 @@ PAGE = Page(
 checked here, in your browser, with the authority's published keys.
 <span lang="zh">签名在本浏览器中用主管机关公布的公钥核验。</span></p>
 
-<section id="input-section" aria-labelledby="input-heading">
+<section id="input-section" class="card" aria-labelledby="input-heading">
   <h2 id="input-heading">Token <span lang="zh">凭证</span></h2>
   <textarea id="token-input" rows="5" spellcheck="false" autocomplete="off"
     placeholder="eyJ… or https://…/verify#token=eyJ…"></textarea>
@@ -48,7 +48,7 @@ checked here, in your browser, with the authority's published keys.
   <p id="scan-message" role="status"></p>
 </section>
 
-<section id="result" aria-live="polite" hidden>
+<section id="result" class="card" aria-live="polite" hidden>
   <h2 id="result-status"></h2>
   <p id="result-detail"></p>
   <p id="revocation"></p>
@@ -56,7 +56,7 @@ checked here, in your browser, with the authority's published keys.
   <p id="result-meta"></p>
 </section>
 
-<section id="keys-section" aria-labelledby="keys-heading">
+<section id="keys-section" class="card" aria-labelledby="keys-heading">
   <h2 id="keys-heading">Keys <span lang="zh">公钥</span></h2>
   <p id="keys-status" role="status">Loading the published keys…</p>
   <div class="buttons">
