@@ -81,30 +81,14 @@ from harness import (
     sign_in,
 )
 
+from tests.test_query_counts import DASHBOARD  # the dashboard whose statements are counted
+
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
 OFFICES = (
     "{ offices(first: 20) { edges { node { id code name city phone "
     "hours { weekday opens closes } services { code name } } } } }"
 )
-
-# The dashboard of tests/test_query_counts.py.
-DASHBOARD = """
-query Dashboard {
-  viewer { person {
-    surname givenNames grantedScopes
-    applications(first: 100) { edges { node {
-      number status submittedAt expectedDecisionOn office { code name }
-      events { status at note }
-    } } }
-    documents { kind number validUntil daysRemaining extensionDeadline issuedBy { code } }
-    appointments(first: 100) { edges { node {
-      reference status startsAt office { code name } bookedBy { displayName kind }
-    } } }
-    permanentResidentCard { number validUntil }
-    passports { number current boundFrom boundUntil }
-  } }
-}"""
 
 
 @dataclass(frozen=True)
