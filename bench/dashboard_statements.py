@@ -55,6 +55,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # ROOT first: bench/signing.py 
 from harness import (  # noqa: E402  (after the path set-up)
     DEMO_PASSWORD,
     create_database,
+    database_arguments,
     drop_database,
     free_port,
     post_script,
@@ -277,12 +278,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="server in which a temporary database is created and dropped",
-    )
+    database_arguments(parser, "sqlite", "postgres", "both", default="both")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
     parser.add_argument("--records", type=int, default=20)
     parser.add_argument("--clients", type=lambda s: [int(n) for n in s.split(",")], default=[16])

@@ -28,6 +28,10 @@ import httpx
 # imported, so that the scripts of bench/ import its modules (bench/signing.py is no package).
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# The PostgreSQL server in which the benchmarks create and drop their temporary databases.
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
@@ -153,7 +157,7 @@ def database_arguments(parser: argparse.ArgumentParser, *kinds: str, default: st
     parser.add_argument("--database", choices=kinds, default=default)
     parser.add_argument(
         "--postgres-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
+        default=POSTGRES_URL,
         help="server in which a temporary database is created and dropped",
     )
 

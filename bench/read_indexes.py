@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from harness import percentile, pg_admin, pg_url
+from harness import POSTGRES_URL, percentile, pg_admin, pg_url
 
 # (name, table, columns) of the indexes migration 0004 adds, and of the ones it replaced.
 READ_INDEXES = [
@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=200_000)
     parser.add_argument("--samples", type=int, default=300, help="dashboards per measurement")
     parser.add_argument("--seconds", type=float, default=20, help="time cap per measurement")
-    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
     args = parser.parse_args()
     asyncio.run(run(args.postgres_url, args.persons, args.samples, args.seconds))
 

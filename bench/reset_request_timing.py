@@ -19,7 +19,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import create_database, drop_database, in_process_settings
+from bench.harness import (
+    create_database,
+    database_arguments,
+    drop_database,
+    in_process_settings,
+)
 from resolvers.context import Clock
 from server import create_app
 
@@ -78,8 +83,7 @@ async def measure(database: str, postgres_url: str, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    database_arguments(parser, "sqlite", "postgres", "both", default="both")
     parser.add_argument("--count", type=int, default=150, help="requests per group")
     args = parser.parse_args()
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):

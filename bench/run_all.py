@@ -18,9 +18,9 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import POSTGRES_URL, ROOT
+
 BENCH = ROOT / "bench"
 
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signatures", type=int, default=2000, help="signing: N (2000)")
     parser.add_argument(
         "--postgres-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
+        default=POSTGRES_URL,
         help="server in which the benchmarks create and drop their temporary databases",
     )
     args = parser.parse_args(argv)
