@@ -23,31 +23,29 @@ class InvalidToken(RefusalMessage):
     pass
 
 
-# The success members that answer with a message for people, rendered in the request's
-# language, in the order of the table.
-PasswordResetRequested, PasswordResetDone, EmailVerificationSent = node_results(
-    str,
-    "message",
+# The success members, in the order of the table: those that answer with a message for
+# people, rendered in the request's language, and the one that holds the account.
+PasswordResetRequested, PasswordResetDone, EmailVerificationSent, EmailVerified = node_results(
     {
-        "PasswordResetRequested": (
-            "The request is taken. Said alike whether or not an account has the address.",
-            "What happens next, for people.",
-        ),
-        "PasswordResetDone": (
-            "The password is changed; every other session was signed out.",
-            "What happened, for people.",
-        ),
-        "EmailVerificationSent": (
-            "A fresh verification link is on its way.",
-            "Where it went, for people.",
-        ),
-    },
+        (str, "message"): {
+            "PasswordResetRequested": (
+                "The request is taken. Said alike whether or not an account has the address.",
+                "What happens next, for people.",
+            ),
+            "PasswordResetDone": (
+                "The password is changed; every other session was signed out.",
+                "What happened, for people.",
+            ),
+            "EmailVerificationSent": (
+                "A fresh verification link is on its way.",
+                "Where it went, for people.",
+            ),
+        },
+        (Account, "account"): {
+            "EmailVerified": ("The address is proved.", "The account whose address it is."),
+        },
+    }
 )
-
-
-@strawberry.type(description="The address is proved.")
-class EmailVerified:
-    account: Account = strawberry.field(description="The account whose address it is.")
 
 
 @strawberry.input(description="A new password, with the token of the mailed reset link.")

@@ -22,6 +22,7 @@ from schema.notifications import (
     preferences_of,
 )
 from schema.persons import Person, visible_person
+from schema.results import node_results
 
 if TYPE_CHECKING:
     from schema.delegations import AuditEventConnection, Delegation
@@ -199,14 +200,18 @@ class AuthSession:
     account: Account = strawberry.field(description="The signed-in account.")
 
 
-@strawberry.type(description="The session has ended.")
-class SignedOut:
-    message: str = strawberry.field(description="Confirmation, for people.")
-
-
-@strawberry.type(description="The password was changed; other sessions were signed out.")
-class PasswordChanged:
-    account: Account = strawberry.field(description="The account.")
+# The success members of signing out and of changing the password, in the order of the table.
+SignedOut, PasswordChanged = node_results(
+    {
+        (str, "message"): {"SignedOut": ("The session has ended.", "Confirmation, for people.")},
+        (Account, "account"): {
+            "PasswordChanged": (
+                "The password was changed; other sessions were signed out.",
+                "The account.",
+            ),
+        },
+    }
+)
 
 
 @strawberry.input(description="A new account.")

@@ -256,16 +256,16 @@ class AlreadyBooked(RefusalMessage):
 
 # The success members that hold one appointment, in the order of the table.
 BookingConfirmed, AppointmentCancelled, AppointmentCheckedIn = node_results(
-    Appointment,
-    "appointment",
     {
-        "BookingConfirmed": ("The appointment is booked.", "The new appointment."),
-        "AppointmentCancelled": (
-            "The appointment is cancelled and its place freed.",
-            "The cancelled appointment.",
-        ),
-        "AppointmentCheckedIn": ("The applicant has arrived.", "The checked-in appointment."),
-    },
+        (Appointment, "appointment"): {
+            "BookingConfirmed": ("The appointment is booked.", "The new appointment."),
+            "AppointmentCancelled": (
+                "The appointment is cancelled and its place freed.",
+                "The cancelled appointment.",
+            ),
+            "AppointmentCheckedIn": ("The applicant has arrived.", "The checked-in appointment."),
+        },
+    }
 )
 
 

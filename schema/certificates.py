@@ -173,13 +173,6 @@ class Presentation:
         return await asyncio.to_thread(qr.qr_png_base64, self.link)
 
 
-@strawberry.type(
-    description="The presentation is signed; show it to the checker before it expires."
-)
-class CertificatePresented:
-    presentation: Presentation = strawberry.field(description="The presentation.")
-
-
 @strawberry.input(description="A certificate to present, and the facts to reveal.")
 class PresentCertificateInput:
     certificate_id: strawberry.ID = strawberry.field(description="The certificate.")
@@ -188,17 +181,23 @@ class PresentCertificateInput:
     )
 
 
-# The success members that hold the certificate, in the order of the table.
-CertificateIssued, CertificateRevoked = node_results(
-    Certificate,
-    "certificate",
+# The success members that hold one certificate or presentation, in the order of the table.
+CertificateIssued, CertificateRevoked, CertificatePresented = node_results(
     {
-        "CertificateIssued": ("The certificate is signed and stored.", "The new certificate."),
-        "CertificateRevoked": (
-            "The certificate is revoked; verification now says REVOKED.",
-            "The revoked certificate.",
-        ),
-    },
+        (Certificate, "certificate"): {
+            "CertificateIssued": ("The certificate is signed and stored.", "The new certificate."),
+            "CertificateRevoked": (
+                "The certificate is revoked; verification now says REVOKED.",
+                "The revoked certificate.",
+            ),
+        },
+        (Presentation, "presentation"): {
+            "CertificatePresented": (
+                "The presentation is signed; show it to the checker before it expires.",
+                "The presentation.",
+            ),
+        },
+    }
 )
 
 

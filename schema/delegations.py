@@ -172,20 +172,20 @@ def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnec
 # The success members of the delegation mutations, each holding the delegation, in the order
 # of the table.
 DependantAdded, DelegationResponded, DelegationRevoked, DelegationConfirmed = node_results(
-    Delegation,
-    "delegation",
     {
-        "DependantAdded": (
-            "The dependant is added.",
-            "The delegation: ACTIVE for a minor without an account, else PENDING.",
-        ),
-        "DelegationResponded": ("The answer is recorded.", "The delegation."),
-        "DelegationRevoked": ("The delegation has ended.", "The delegation."),
-        "DelegationConfirmed": (
-            "An officer confirmed the delegation at the counter.",
-            "The delegation.",
-        ),
-    },
+        (Delegation, "delegation"): {
+            "DependantAdded": (
+                "The dependant is added.",
+                "The delegation: ACTIVE for a minor without an account, else PENDING.",
+            ),
+            "DelegationResponded": ("The answer is recorded.", "The delegation."),
+            "DelegationRevoked": ("The delegation has ended.", "The delegation."),
+            "DelegationConfirmed": (
+                "An officer confirmed the delegation at the counter.",
+                "The delegation.",
+            ),
+        },
+    }
 )
 
 

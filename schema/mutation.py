@@ -50,16 +50,16 @@ async def _session(session: accounts.Session) -> AuthSession:
 # The success members of the person mutations, each holding the person, in the order of
 # the table.
 IdentityLinked, IdentityUnlinked, PersonRegistered = node_results(
-    Person,
-    "person",
     {
-        "IdentityLinked": ("The person is now linked to your account.", "Your person."),
-        "IdentityUnlinked": ("The person is no longer linked to any account.", "The person."),
-        "PersonRegistered": (
-            "The person was registered with a current passport.",
-            "The new person.",
-        ),
-    },
+        (Person, "person"): {
+            "IdentityLinked": ("The person is now linked to your account.", "Your person."),
+            "IdentityUnlinked": ("The person is no longer linked to any account.", "The person."),
+            "PersonRegistered": (
+                "The person was registered with a current passport.",
+                "The new person.",
+            ),
+        },
+    }
 )
 
 

@@ -204,31 +204,29 @@ class InvalidTransition(RefusalMessage):
         return cls(message=message, from_=ApplicationStatus(from_), to=ApplicationStatus(to))
 
 
-# The success members that hold the application, in the order of the table.
-ApplicationRecorded, ApplicationStatusUpdated = node_results(
-    Application,
-    "application",
-    {
-        "ApplicationRecorded": (
-            "The application is recorded with status SUBMITTED.",
-            "The new application.",
-        ),
-        "ApplicationStatusUpdated": (
-            "The application moved to the new status.",
-            "The application.",
-        ),
-    },
+# The success members that hold what was recorded or issued, in the order of the table.
+ApplicationRecorded, ApplicationStatusUpdated, DocumentIssued, PermanentResidentCardIssued = (
+    node_results(
+        {
+            (Application, "application"): {
+                "ApplicationRecorded": (
+                    "The application is recorded with status SUBMITTED.",
+                    "The new application.",
+                ),
+                "ApplicationStatusUpdated": (
+                    "The application moved to the new status.",
+                    "The application.",
+                ),
+            },
+            (Document, "document"): {
+                "DocumentIssued": ("The document is issued.", "The new document.")
+            },
+            (PermanentResidentCard, "card"): {
+                "PermanentResidentCardIssued": ("The card is issued.", "The new card.")
+            },
+        }
+    )
 )
-
-
-@strawberry.type(description="The document is issued.")
-class DocumentIssued:
-    document: Document = strawberry.field(description="The new document.")
-
-
-@strawberry.type(description="The card is issued.")
-class PermanentResidentCardIssued:
-    card: PermanentResidentCard = strawberry.field(description="The new card.")
 
 
 @strawberry.type(description="The passport is bound; the previous one, if any, is superseded.")

@@ -82,10 +82,11 @@ def plain_error_types(descriptions: dict[RefusalKind, str]) -> tuple[Any, ...]:
     )
 
 
-def node_results(node: type, field: str, members: dict[str, tuple[str, str]]) -> tuple[Any, ...]:
-    """Success members that each hold one `node` in `field`, in the order given: each name
-    maps to the member's description and its field's ("DelegationRevoked": ("The delegation
-    has ended.", "The delegation.")). Declared in the calling module."""
+def node_results(groups: dict[tuple[Any, str], dict[str, tuple[str, str]]]) -> tuple[Any, ...]:
+    """Success members that each hold one value in one field, in the order given: each group,
+    keyed by the value's type and the field's name, maps a member's name to its description
+    and its field's ({(Delegation, "delegation"): {"DelegationRevoked": ("The delegation has
+    ended.", "The delegation.")}}). Declared in the calling module."""
     module = sys._getframe(1).f_globals["__name__"]  # as collections.namedtuple does
     return tuple(
         strawberry.type(
@@ -100,6 +101,7 @@ def node_results(node: type, field: str, members: dict[str, tuple[str, str]]) ->
             ),
             description=description,
         )
+        for (node, field), members in groups.items()
         for name, (description, about) in members.items()
     )
 

@@ -129,15 +129,15 @@ class JoinWaitlistInput:
 
 # The success members that hold one waitlist entry, in the order of the table.
 WaitlistJoined, WaitlistLeft = node_results(
-    WaitlistEntry,
-    "entry",
     {
-        "WaitlistJoined": ("The applicant is in line.", "The new entry."),
-        "WaitlistLeft": (
-            "The entry left the line; a place it held passed to the next.",
-            "The entry (LEFT, or unchanged when it was out of line already).",
-        ),
-    },
+        (WaitlistEntry, "entry"): {
+            "WaitlistJoined": ("The applicant is in line.", "The new entry."),
+            "WaitlistLeft": (
+                "The entry left the line; a place it held passed to the next.",
+                "The entry (LEFT, or unchanged when it was out of line already).",
+            ),
+        },
+    }
 )
 
 
