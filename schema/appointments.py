@@ -145,12 +145,6 @@ class Appointment(Node):
     service: ServiceCode = strawberry.field(description="The service it is for.")
     reschedule_count: int = strawberry.field(description="How often it has been rescheduled.")
 
-    @classmethod
-    def from_row(cls, row: AppointmentRow) -> Appointment:  # type: ignore[override]
-        return super().from_row(
-            row, status=AppointmentStatus(row.status), service=ServiceCode(row.service)
-        )
-
     applicant = applicant_field("Who the appointment is for.")
     office = office_field("Where.")
     starts_at = office_time_field("starts_at", "When it starts, with the office's UTC offset.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
 import sys
@@ -12,6 +13,8 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
 
 from domain.booking import SERVICE_GROUPS
 from resolvers.outcomes import RefusalKind
@@ -70,7 +73,9 @@ class Node:
     def from_row(cls: type[N], row: Any, **values: Any) -> N:
         """The object of a row: its global ID (the GraphQL type name and the row's key), the
         row itself in a `row` field when the type keeps one, and every other field not given
-        in `values` from the row's attribute of the same name."""
+        in `values` from the row's attribute of the same name (an enum field's as its member,
+        null staying null)."""
+        enums = _enum_fields(cls)
         for field in dataclasses.fields(cls):  # type: ignore[arg-type]
             if field.name in values or not field.init:
                 continue
@@ -82,8 +87,24 @@ class Node:
                 value = getattr(row, field.name)
                 if inspect.isawaitable(value):  # a relation not loaded: never a field's value
                     raise TypeError(f"{cls.__name__}.{field.name}: pass it to from_row")
-                values[field.name] = value
+                enum = enums.get(field.name)
+                values[field.name] = (
+                    enum(value) if enum is not None and value is not None else value
+                )
         return cls(**values)
+
+
+@functools.cache
+def _enum_fields(cls: type) -> dict[str, type[Enum]]:
+    """The enum (or nullable enum) fields of a GraphQL type, by Python name, with their enum."""
+    found = {}
+    for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        kind = field.type
+        if isinstance(kind, StrawberryOptional):
+            kind = kind.of_type
+        if isinstance(kind, StrawberryEnumDefinition):
+            found[field.python_name] = kind.wrapped_cls
+    return found
 
 
 # ---------------------------------------------------------------- paging

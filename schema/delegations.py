@@ -92,7 +92,6 @@ class Delegation(Node):
     def from_row(cls, row: DelegationRow) -> Delegation:  # type: ignore[override]
         return super().from_row(
             row,
-            relationship=Relationship(row.relationship),
             scopes=[s for s in DelegationScope if s.value in row.scopes],
         )
 

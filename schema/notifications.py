@@ -84,10 +84,6 @@ class Notification(Node):
         description="When it was marked read; null while unread."
     )
 
-    @classmethod
-    def from_row(cls, row: NotificationRow) -> Notification:  # type: ignore[override]
-        return super().from_row(row, kind=NotificationKind(row.kind))
-
     def _text(self, info: Info, lang: Language | None) -> tuple[str, str]:
         ctx: Context = info.context
         code = lang.value if lang is not None else preferences.language_of(ctx.account)

@@ -103,12 +103,6 @@ class Application(Node):
     service: ServiceCode = strawberry.field(description="What was applied for.")
     status: ApplicationStatus = strawberry.field(description="Where it stands now.")
 
-    @classmethod
-    def from_row(cls, row: ApplicationRow) -> Application:  # type: ignore[override]
-        return super().from_row(
-            row, service=ServiceCode(row.service), status=ApplicationStatus(row.status)
-        )
-
     @strawberry.field(description="Who applied.")
     async def applicant(self, info: Info) -> Person:
         # Whoever sees the application may see its applicant (the same grant covers both).
@@ -160,12 +154,7 @@ class Document(Node):
 
     @classmethod
     def from_row(cls, row: DocumentRow, today: dt.date) -> Document:  # type: ignore[override]
-        return super().from_row(
-            row,
-            today=today,
-            kind=DocumentKind(row.kind),
-            entries=Entries(row.entries) if row.entries else None,
-        )
+        return super().from_row(row, today=today)
 
     @strawberry.field(description="The office that issued it.")
     async def issued_by(self, info: Info) -> Office | None:

@@ -80,13 +80,7 @@ class WaitlistEntry(Node):
 
     @classmethod
     def from_row(cls, row: WaitlistEntryRow) -> WaitlistEntry:  # type: ignore[override]
-        return super().from_row(
-            row,
-            service=ServiceCode(row.service),
-            from_=row.first_day,
-            to=row.last_day,
-            status=WaitlistStatus(row.status),
-        )
+        return super().from_row(row, from_=row.first_day, to=row.last_day)
 
     applicant = applicant_field("Who waits.")
     office = office_field("Where.")

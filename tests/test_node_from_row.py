@@ -1,5 +1,6 @@
-"""Node.from_row: the global ID from the GraphQL type name, same-named row fields copied, what
-is passed wins, and a relation that is not loaded is refused rather than served."""
+"""Node.from_row: the global ID from the GraphQL type name, same-named row fields copied (an
+enum field's text as its member), what is passed wins, and a relation that is not loaded is
+refused rather than served."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import strawberry
 
 from persistence.models import Office as OfficeRow
 from persistence.models import Person as PersonRow
-from schema.common import Node, from_global_id
+from schema.common import Node, described_enum, from_global_id
 from schema.offices import Office
 from schema.persons import Person
 
@@ -39,3 +40,21 @@ async def test_a_relation_that_is_not_loaded_is_refused(app):
         assert "Probe.hours" in str(exc)
     else:
         raise AssertionError("an unloaded relation was copied into a field")
+
+
+Colour = described_enum("Colour", "A colour.", {"RED": "Red.", "BLUE": "Blue."})
+
+
+@strawberry.type(name="Paint")
+class Paint(Node):
+    code: Colour
+    city: Colour | None
+
+
+async def test_an_enum_fields_text_becomes_its_member_and_null_stays_null():
+    class Row:
+        id, code, city = 1, "BLUE", None
+
+    paint = Paint.from_row(Row())
+    assert (paint.code, paint.city) == (Colour.BLUE, None)
+    assert Paint.from_row(Row(), city="RED").city == "RED"  # a value passed is taken as given
