@@ -22,7 +22,7 @@ from schema.common import (
     pk_of,
 )
 from schema.persons import Person, visible_person
-from schema.results import mutation, result_union
+from schema.results import mutation, node_results, result_union
 
 if TYPE_CHECKING:
     from schema.accounts import Account
@@ -168,19 +168,21 @@ class NotificationPreferenceInput:
     )
 
 
-@strawberry.type(description="Notifications were marked read.")
-class NotificationsMarkedRead:
-    count: int = strawberry.field(
-        description="How many were unread and are now read (ids the viewer may not see, or "
-        "that do not exist, count as nothing)."
-    )
-
-
-@strawberry.type(description="The preferences are saved.")
-class PreferencesSaved:
-    account: Annotated[Account, strawberry.lazy("schema.accounts")] = strawberry.field(
-        description="The account with its preferences."
-    )
+# The success members of the inbox and preference mutations, in the order of the table.
+NotificationsMarkedRead, PreferencesSaved = node_results(
+    {
+        (int, "count"): {
+            "NotificationsMarkedRead": (
+                "Notifications were marked read.",
+                "How many were unread and are now read (ids the viewer may not see, or that "
+                "do not exist, count as nothing).",
+            ),
+        },
+        (Annotated["Account", strawberry.lazy("schema.accounts")], "account"): {
+            "PreferencesSaved": ("The preferences are saved.", "The account with its preferences."),
+        },
+    }
+)
 
 
 MarkNotificationsReadResult = result_union(
