@@ -70,8 +70,7 @@ RequestEmailVerificationResult = result_union(
 class AccountRecoveryMutations:
     @mutation(
         "Signed in: mail a fresh link that proves the account's address (earlier "
-        "links stop working). Limited per account (VERIFICATION_MAILS_PER_ACCOUNT).",
-        success=lambda text: EmailVerificationSent(message=text),
+        "links stop working). Limited per account (VERIFICATION_MAILS_PER_ACCOUNT)."
     )
     async def request_email_verification(self, info: Info) -> RequestEmailVerificationResult:
         message = await account_recovery.request_email_verification(info.context)
@@ -92,8 +91,7 @@ class AccountRecoveryMutations:
     @mutation(
         "Mail a link to choose a new password, when an account has this address. "
         "The answer is PasswordResetRequested for every address, known or not, and also past "
-        "the limits (per address typed and per client address), when nothing is sent.",
-        success=lambda text: PasswordResetRequested(message=text),
+        "the limits (per address typed and per client address), when nothing is sent."
     )
     async def request_password_reset(
         self,
@@ -105,8 +103,7 @@ class AccountRecoveryMutations:
 
     @mutation(
         "Choose a new password with the token of the mailed reset link (once, "
-        "within ACCOUNT_TOKEN_MINUTES). Every other session of the account ends.",
-        success=lambda text: PasswordResetDone(message=text),
+        "within ACCOUNT_TOKEN_MINUTES). Every other session of the account ends."
     )
     async def reset_password(
         self,

@@ -278,8 +278,7 @@ class CertificateMutations:
 
     @mutation(
         "The holder, or a helper with VIEW_DOCUMENTS: a short-lived presentation of a valid "
-        "certificate that reveals only the chosen facts (PRESENTATION_MINUTES).",
-        success=lambda shown: CertificatePresented(presentation=shown),
+        "certificate that reveals only the chosen facts (PRESENTATION_MINUTES)."
     )
     async def present_certificate(
         self,

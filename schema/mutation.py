@@ -144,10 +144,7 @@ class AccountMutations:
     ) -> RefreshSessionResult:
         return await accounts.refresh_session(info.context, refresh_token)
 
-    @mutation(
-        "End the session that the refresh token belongs to.",
-        success=lambda text: SignedOut(message=text),
-    )
+    @mutation("End the session that the refresh token belongs to.")
     async def sign_out(self, info: Info, refresh_token: RefreshTokenArg) -> SignOutResult:
         await accounts.sign_out(info.context, refresh_token)
         return render(N_("Signed out."), info.context.language)

@@ -201,8 +201,7 @@ async def _saved(row: AccountRow) -> PreferencesSaved:
 class NotificationMutations:
     @mutation(
         "Mark notifications read: the given ones, or all of the viewer's visible ones with "
-        "`all: true`.",
-        success=lambda count: NotificationsMarkedRead(count=count),
+        "`all: true`."
     )
     async def mark_notifications_read(
         self,

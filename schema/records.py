@@ -337,10 +337,7 @@ class RecordMutations:
             info.context, pk_of(input.application_id, "Application"), input.status.value, input.note
         )
 
-    @mutation(
-        "Officers (own office) and admins: issue a document.",
-        success=lambda document: DocumentIssued(document=document),
-    )
+    @mutation("Officers (own office) and admins: issue a document.")
     async def issue_document(
         self,
         info: Info,

@@ -153,13 +153,17 @@ async def run_mutation(
 
 
 def success_member(result: Any) -> Callable[[Any], Any]:
-    """How a mutation whose union's success member holds one node builds it from the work's
-    row (AppointmentCancelled(appointment=Appointment.from_row(row)))."""
+    """How a mutation whose union's success member holds one value builds it from what the
+    work returns: a row becomes its node (AppointmentCancelled(appointment=
+    Appointment.from_row(row))); a value of the field's type already (a message, a count, a
+    Document) is held as it is (SignedOut(message=text))."""
     success = union_members(result)[0]
     hints = typing.get_type_hints(success)
     (field,) = (f.name for f in dataclasses.fields(success) if f.init)
     node = hints[field]
-    return lambda row: success(**{field: node.from_row(row)})
+    return lambda value: success(
+        **{field: value if isinstance(value, node) else node.from_row(value)}
+    )
 
 
 def mutation(
@@ -171,7 +175,8 @@ def mutation(
     """Declare a mutation field whose method is its work: the method runs as one unit of work
     (see `run_mutation`) and returns a value or a Refusal; the field answers with a member of
     the union the method is annotated to return. The success member is built by `success`,
-    or, by default, from the work's row into the success member's one node field. `answered`
+    or, by default, from the work's row or value into the success member's one field (see
+    `success_member`). `answered`
     sees each answer with the field's name, after the unit of work (a metric, say): part of
     the resolver, so every executor runs it.
 

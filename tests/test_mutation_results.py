@@ -1,5 +1,6 @@
-"""Mutation results declared once: each refusal kind has one error type, and a mutation
-answers only with the error members its result union lists."""
+"""Mutation results declared once: each refusal kind has one error type, a mutation answers
+only with the error members its result union lists, and the default success member holds the
+work's value or the node of its row."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import schema.app  # noqa: F401  (every error type registered)
 from resolvers.outcomes import Refusal, RefusalKind
 from schema.common import EmailTaken, RateLimited, ValidationError
 from schema.mutation import SignInResult, SignUpResult
-from schema.results import ERROR_TYPES, error_member, union_members
+from schema.results import ERROR_TYPES, error_member, success_member, union_members
 
 
 def test_every_refusal_kind_has_exactly_one_error_type() -> None:
@@ -27,3 +28,25 @@ def test_the_handled_errors_are_the_members_of_the_result_union() -> None:
 def test_a_refusal_the_union_does_not_list_is_a_programming_error() -> None:
     with pytest.raises(TypeError, match="EMAIL_TAKEN"):
         error_member(Refusal(RefusalKind.EMAIL_TAKEN, "taken"), union_members(SignInResult))
+
+
+def test_the_default_success_member_holds_a_value_of_its_fields_type_as_it_is() -> None:
+    from schema.mutation import SignedOut, SignOutResult
+    from schema.notifications import MarkNotificationsReadResult, NotificationsMarkedRead
+
+    signed_out = success_member(SignOutResult)("Signed out.")
+    assert isinstance(signed_out, SignedOut) and signed_out.message == "Signed out."
+    marked = success_member(MarkNotificationsReadResult)(3)
+    assert isinstance(marked, NotificationsMarkedRead) and marked.count == 3
+
+
+def test_the_default_success_member_builds_its_node_from_a_row() -> None:
+    from types import SimpleNamespace
+
+    from schema.common import from_global_id
+    from schema.mutation import IdentityUnlinked, UnlinkIdentityResult
+
+    row = SimpleNamespace(id=7, surname="Li", given_names="Wei", nationality="SGP", birth_date=None)
+    unlinked = success_member(UnlinkIdentityResult)(row)
+    assert isinstance(unlinked, IdentityUnlinked)
+    assert from_global_id(unlinked.person.id) == ("Person", 7) and unlinked.person.row is row
