@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from schema.delegations import AuditEventConnection, Delegation
     from schema.offices import Office
 
-M = TypeVar("M")
 
 ActorKind = described_enum(
     "ActorKind",
@@ -81,17 +80,6 @@ class Account(Node):
             language=Language(preferences.language_of(row)),
             notification_preferences=preferences_of(row),
         )
-
-
-def with_account(member: Callable[..., M]) -> Callable[[AccountRow], Awaitable[M]]:
-    """How a mutation answers with `member`, whose one field is the Account of the work's
-    row (`@mutation(..., success=with_account(PasswordChanged))`): Account.from_row loads
-    the roles, so the default success member cannot build it."""
-
-    async def build(row: AccountRow) -> M:
-        return member(account=await Account.from_row(row))
-
-    return build
 
 
 @strawberry.type(description="Someone who acted, as others see them (no e-mail address).")

@@ -20,7 +20,6 @@ from schema.accounts import (
     SignedOut,
     SignInInput,
     SignUpInput,
-    with_account,
 )
 from schema.common import (
     EmailTaken,
@@ -149,10 +148,7 @@ class AccountMutations:
         await accounts.sign_out(info.context, refresh_token)
         return render(N_("Signed out."), info.context.language)
 
-    @mutation(
-        "Change the password; other sessions are signed out.",
-        success=with_account(PasswordChanged),
-    )
+    @mutation("Change the password; other sessions are signed out.")
     async def change_password(
         self,
         info: Info,

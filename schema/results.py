@@ -156,14 +156,21 @@ def success_member(result: Any) -> Callable[[Any], Any]:
     """How a mutation whose union's success member holds one value builds it from what the
     work returns: a row becomes its node (AppointmentCancelled(appointment=
     Appointment.from_row(row))); a value of the field's type already (a message, a count, a
-    Document) is held as it is (SignedOut(message=text))."""
+    Document) is held as it is (SignedOut(message=text)). A node whose from_row loads more
+    (Account: its roles) makes the member a coroutine, which `run_mutation` awaits."""
     success = union_members(result)[0]
     hints = typing.get_type_hints(success)
     (field,) = (f.name for f in dataclasses.fields(success) if f.init)
     node = hints[field]
-    return lambda value: success(
-        **{field: value if isinstance(value, node) else node.from_row(value)}
-    )
+
+    async def loaded(held: Awaitable[Any]) -> Any:
+        return success(**{field: await held})
+
+    def build(value: Any) -> Any:
+        held = value if isinstance(value, node) else node.from_row(value)
+        return loaded(held) if inspect.isawaitable(held) else success(**{field: held})
+
+    return build
 
 
 def mutation(
