@@ -183,9 +183,8 @@ def mutation(
     (see `run_mutation`) and returns a value or a Refusal; the field answers with a member of
     the union the method is annotated to return. The success member is built by `success`,
     or, by default, from the work's row or value into the success member's one field (see
-    `success_member`). `answered`
-    sees each answer with the field's name, after the unit of work (a metric, say): part of
-    the resolver, so every executor runs it.
+    `success_member`). `answered` sees each answer with the field's name, after the unit of
+    work (a metric, say): part of the resolver, so every executor runs it.
 
         @mutation("Cancel a booked appointment.")
         async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
