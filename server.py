@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import logging
 import sys
@@ -66,12 +67,14 @@ log = logging.getLogger("server")
 
 
 def password_hasher(settings: Settings) -> PasswordHasher:
-    return PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
-        hash_len=RFC_9106_LOW_MEMORY.hash_len,
-        salt_len=RFC_9106_LOW_MEMORY.salt_len,
+    """Argon2id as RFC 9106's low-memory profile, with the cost the settings tune."""
+    return PasswordHasher.from_parameters(
+        dataclasses.replace(
+            RFC_9106_LOW_MEMORY,
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
     )
 
 

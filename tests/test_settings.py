@@ -139,3 +139,23 @@ async def test_the_schema_takes_its_document_limits_from_the_settings_given(app,
     assert limit_errors(await strict.execute(aliased)) != []
     tiny = create_schema(Settings(max_tokens=5))
     assert limit_errors(await tiny.execute(DEEP)) != []
+
+
+def test_passwords_are_hashed_with_rfc_9106_argon2id_at_the_configured_cost():
+    from argon2 import Type
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from server import password_hasher
+
+    hasher = password_hasher(
+        settings_module.Settings(argon2_time_cost=2, argon2_memory_kib=32768, argon2_parallelism=1)
+    )
+    assert hasher.type is Type.ID
+    assert (hasher.hash_len, hasher.salt_len) == (
+        RFC_9106_LOW_MEMORY.hash_len,
+        RFC_9106_LOW_MEMORY.salt_len,
+    )
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (2, 32768, 1)
+    encoded = hasher.hash("correct horse battery staple")
+    assert encoded.startswith("$argon2id$v=19$m=32768,t=2,p=1$")
+    assert hasher.verify(encoded, "correct horse battery staple")
