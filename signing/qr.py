@@ -44,29 +44,22 @@ def _symbol(payload: str) -> segno.QRCode:
     return segno.make(payload, error=ERROR_LEVEL, micro=False, boost_error=True)
 
 
+def _saved(payload: str, kind: str, **options: object) -> bytes:
+    """The symbol in the format `kind`: dark modules on an explicit light square with the
+    quiet zone, whatever the format."""
+    buffer = io.BytesIO()
+    _symbol(payload).save(buffer, kind=kind, border=QUIET_ZONE, dark=DARK, light=LIGHT, **options)
+    return buffer.getvalue()
+
+
 def qr_svg(payload: str) -> str:
     """An SVG QR code of the payload: black modules on a white square with the quiet zone."""
-    buffer = io.BytesIO()
-    _symbol(payload).save(
-        buffer,
-        kind="svg",
-        scale=SVG_SCALE,
-        border=QUIET_ZONE,
-        dark=DARK,
-        light=LIGHT,
-        xmldecl=False,
-        svgns=True,
-    )
-    return buffer.getvalue().decode()
+    return _saved(payload, "svg", scale=SVG_SCALE, xmldecl=False, svgns=True).decode()
 
 
 def qr_png(payload: str) -> bytes:
     """A PNG QR code of the payload: black on white with the quiet zone."""
-    buffer = io.BytesIO()
-    _symbol(payload).save(
-        buffer, kind="png", scale=PNG_SCALE, border=QUIET_ZONE, dark=DARK, light=LIGHT
-    )
-    return buffer.getvalue()
+    return _saved(payload, "png", scale=PNG_SCALE)
 
 
 def qr_png_base64(payload: str) -> str:
