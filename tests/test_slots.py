@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from domain.calendar import known_year
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
-from persistence.models import Office, Slot
+from persistence.appointments import local_day_bounds
+from persistence.models import Office, OfficeClosure, Slot
 from schema.common import to_global_id
 from tests.conftest import gql
 from tests.helpers import (
@@ -233,11 +234,33 @@ async def test_an_adjusted_working_saturday_has_monday_hours(app, client, clock)
     assert shunyi == {saturday: STANDARD_WEEKDAY}
 
 
+# Ordinary Saturdays of 2026 (no adjusted working day among them), each with the Friday before.
+SATURDAYS = (date(2026, 12, 5), date(2026, 12, 12), date(2026, 12, 19))
+
+
+async def untouched(codes: tuple[str, ...], day: date) -> bool:
+    """No place of these offices' slots that day is booked or held, and no closure: tests
+    that book or close "any open slot" (days from the real date on) may have landed there."""
+    start, end = local_day_bounds(day, SHANGHAI)
+    offices = await Office.filter(code__in=codes).values_list("id", flat=True)
+    slots = Slot.filter(office_id__in=offices, starts_at__gte=start, starts_at__lt=end)
+    return not (
+        await slots.filter(booked__gt=0).exists()
+        or await slots.filter(held__gt=0).exists()
+        or await OfficeClosure.filter(office_id__in=offices, date=day).exists()
+    )
+
+
 async def test_saturday_mornings_only_at_saturday_offices(app, client, clock):
-    saturday = date(2026, 12, 5)
-    clock.pinned = beijing(date(2026, 11, 27), 10)
-    for code in ("BJ-DC", "BJ-SY", "BJ-CY"):
-        await generate_day(app, code, saturday)
+    codes = ("BJ-DC", "BJ-SY", "BJ-CY")
+    for saturday in SATURDAYS:
+        clock.pinned = beijing(saturday - timedelta(days=8), 10)
+        for code in codes:
+            await generate_day(app, code, saturday)
+        if await untouched(codes, saturday):
+            break
+    else:
+        raise AssertionError(f"every Saturday of {SATURDAYS} was booked or closed by other tests")
     main = by_day(await available(client, "BJ-DC", "VISA_EXTENSION", saturday, saturday))
     assert main == {saturday: SATURDAY_MORNING}
     residence = await available(client, "BJ-DC", "RESIDENCE_PERMIT_EXTENSION", saturday, saturday)
