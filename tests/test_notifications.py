@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,8 +24,12 @@ from tests.helpers import (
     SHANGHAI,
     Member,
     add_ok,
+    available,
+    beijing,
+    beijing_today,
     book,
     book_open_slot,
+    generate_day,
     gid,
     graphql_ws,
     member_with_person,
@@ -41,8 +45,8 @@ from tests.helpers import (
     revoke,
     running_servers,
     server_environment,
+    working_day,
 )
-from tests.waitlist_lines import add_place, fresh_line
 
 INBOX = """
 query($first: Int, $unread: Boolean) { viewer { notifications(first: $first, unreadOnly: $unread) {
@@ -219,13 +223,16 @@ async def test_a_rescheduled_appointment_reaches_the_same_people(client):
 
 
 async def test_an_office_closure_tells_everyone_whose_appointment_it_cancelled(app, client, clock):
+    # A day of its own to close, months past the days other tests book or close "any open
+    # slot" in (closing a random open slot's office could empty a day a test with fixed dates
+    # counts on), and not one of the waitlist tests' line days either.
+    clock.pinned = beijing(beijing_today() + timedelta(days=91), 10)
     people = await family(client)
     person = people["person"]
-    # A day of its own to close (a line office's day nobody used): closing the office of a
-    # random open slot once closed a day a test with fixed dates counts on (BJ-DC's Saturday).
-    line = await fresh_line(app, client, clock)
-    await add_place(line.slots[0].id)
-    booked = await book(client, person.token, person.person.id, line.slot_id(0))
+    day = working_day(app, clock, 3)
+    await generate_day(app, "BJ-FT", day)
+    slot, *_ = await available(client, "BJ-FT", "VISA_EXTENSION", day, day)
+    booked = await book(client, person.token, person.person.id, slot["id"])
     assert booked["__typename"] == "BookingConfirmed", booked
     appointment = booked["appointment"]
     node = await gql(
