@@ -28,23 +28,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness import create_database, database_arguments, drop_database, in_process_settings
-from public_reads import DASHBOARD, OFFICES
-
-# The innermost frame of each profiled call, filed under what it belongs to.
-GROUPS = (
-    ("execution plans (schema/execution/)", ("/schema/execution/",)),
-    ("graphql-core", ("/graphql/",)),
-    ("strawberry", ("/strawberry/",)),
-    ("ORM (tortoise, pypika)", ("/tortoise/", "/pypika")),
-    ("database driver", ("/aiosqlite/", "/asyncpg/", "sqlite3")),
-    ("the service's schema/ (types, resolvers' glue)", ("/schema/",)),
-    ("the service's resolvers/", ("/resolvers/",)),
-    ("the service's persistence/", ("/persistence/",)),
-    ("the service's web/, domain/, signing/", ("/web/", "/domain/", "/signing/")),
-    ("asyncio (tasks, futures, the loop)", ("/asyncio/", "_asyncio", "select.epoll")),
-    ("Python built-ins (from all of the above)", ("~:",)),
+from harness import (
+    create_database,
+    database_arguments,
+    drop_database,
+    in_process_settings,
+    package_group,
 )
+from public_reads import DASHBOARD, OFFICES
 
 
 async def cpu_ms(work: Callable[[], Awaitable[Any]], n: int) -> float:
@@ -60,9 +51,7 @@ def by_package(profile: cProfile.Profile) -> list[tuple[str, float]]:
     totals: Counter[str] = Counter()
     for (file, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
         self_time = row[2]
-        where = f"{file}:{function}"
-        group = next((g for g, parts in GROUPS if any(p in where for p in parts)), "other")
-        totals[group] += self_time
+        totals[package_group(f"{file}:{function}")] += self_time
     whole = sum(totals.values()) or 1
     return [(group, t / whole) for group, t in totals.most_common()]
 

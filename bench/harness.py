@@ -34,6 +34,33 @@ POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
+# Where profiled time goes, for both profilers: the innermost frame's file (cProfile's absolute
+# path and function, py-spy's path below sys.path), filed under the first group with a part in
+# it. The service's own folders come after the libraries, whose paths may contain their names.
+PACKAGE_GROUPS = (
+    ("execution plans (schema/execution/)", ("/schema/execution/",)),
+    ("graphql-core", ("/graphql/",)),
+    ("strawberry (resolver wrappers, argument conversion)", ("/strawberry/",)),
+    ("ORM (tortoise, pypika)", ("/tortoise/", "/pypika")),
+    ("database driver (aiosqlite, asyncpg)", ("/aiosqlite/", "/asyncpg/", "sqlite3")),
+    ("HTTP (uvicorn, starlette, h11)", ("/uvicorn/", "/starlette/", "httptools", "h11/")),
+    ("token signatures (jwcrypto, cryptography)", ("/jwcrypto/", "/cryptography/")),
+    ("the service's schema/ (types, resolvers' glue)", ("/schema/",)),
+    ("the service's resolvers/", ("/resolvers/",)),
+    ("the service's persistence/", ("/persistence/",)),
+    ("the service's web/", ("/web/",)),
+    ("the service's domain/, signing/", ("/domain/", "/signing/")),
+    ("asyncio tasks and futures", ("/asyncio/tasks.py", "/asyncio/futures.py", "_asyncio")),
+    ("event loop (asyncio, uvloop, select)", ("/asyncio/", "/uvloop/", "select.epoll")),
+    ("Python built-ins (from all of the above)", ("~:",)),
+)
+
+
+def package_group(where: str) -> str:
+    """The group of PACKAGE_GROUPS of a frame's file (or `file:function`)."""
+    rooted = where if where.startswith(("/", "~")) else "/" + where
+    return next((g for g, parts in PACKAGE_GROUPS if any(p in rooted for p in parts)), "other")
+
 
 def pg_url(base: str, name: str) -> str:
     """The URL of database `name` on the server of `base`."""

@@ -74,6 +74,7 @@ from harness import (
     database_arguments,
     drop_database,
     free_port,
+    package_group,
     pg_admin,
     post_script,
     run_wrk,
@@ -618,24 +619,6 @@ def render_profile(session: Path) -> None:
 
 # ----------------------------------------------------------------------- where time goes
 
-# Each sample's innermost frame, filed under what it belongs to (py-spy names files by their
-# path below sys.path: "tortoise/models.py", "schema/execution/plans.py").
-_SPY_GROUPS = (
-    ("execution plans (schema/execution/)", ("schema/execution/",)),
-    ("graphql-core", ("graphql/",)),
-    ("strawberry (resolver wrappers, argument conversion)", ("strawberry/",)),
-    ("ORM (tortoise, pypika)", ("tortoise/", "pypika")),
-    ("database driver (aiosqlite, asyncpg)", ("aiosqlite/", "asyncpg/", "sqlite3/")),
-    ("HTTP (uvicorn, starlette, httptools, h11)", ("uvicorn/", "starlette/", "httptools", "h11/")),
-    ("token signatures (jwcrypto, cryptography)", ("jwcrypto/", "cryptography/")),
-    ("the service's schema/ (types, resolvers' glue)", ("schema/",)),
-    ("the service's resolvers/", ("resolvers/",)),
-    ("the service's persistence/", ("persistence/",)),
-    ("the service's web/", ("web/",)),
-    ("the service's domain/, signing/", ("domain/", "signing/")),
-    ("asyncio tasks and futures", ("asyncio/tasks.py", "asyncio/futures.py", "asyncio/events.py")),
-    ("event loop (uvloop, C: sockets, callbacks)", ("asyncio/runners.py", "uvloop/")),
-)
 _WORKER_THREAD = "Thread._bootstrap"
 
 
@@ -661,8 +644,7 @@ def spy_summary(path: Path, name: str) -> str:
         leaf = stack.split(";")[-1]
         where = re.search(r"\((.*):\d+\)", leaf)
         file = where.group(1) if where else leaf
-        group = next((g for g, parts in _SPY_GROUPS if file.startswith(parts)), "other")
-        groups[group] += samples
+        groups[package_group(file)] += samples
         functions[leaf.split(" (")[0] + " " + file] += samples
     if not main:
         return f"py-spy {name}: no samples of the main thread"

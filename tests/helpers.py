@@ -756,14 +756,23 @@ async def generate_day(app: Any, office_code: str, first: date, last: date | Non
 
 _offices_offering: dict[str, list[str]] = {}
 
+# Offices whose days the waitlist tests make full, each (office, day) for one test: no other
+# test books there (tests/waitlist_lines.py), so that a line day is not taken at random.
+LINE_OFFICES = ("SUZ-IP", "SZ-FT", "SH-MH", "BJ-XC")
+
 
 async def open_slots(
     client: httpx.AsyncClient, service: str = "VISA_EXTENSION", count: int = 1
 ) -> list[dict]:
-    """`count` random open slots with places left, at least two days ahead."""
+    """`count` random open slots with places left, at least two days ahead, at an office
+    other than the waitlist tests' LINE_OFFICES."""
     if service not in _offices_offering:
         body = await gql(client, OFFICES_OFFERING, {"service": service})
-        _offices_offering[service] = [e["node"]["id"] for e in body["data"]["offices"]["edges"]]
+        _offices_offering[service] = [
+            e["node"]["id"]
+            for e in body["data"]["offices"]["edges"]
+            if e["node"]["code"] not in LINE_OFFICES
+        ]
     start = beijing_today() + timedelta(days=2)
     offices = list(_offices_offering[service])
     random.shuffle(offices)

@@ -14,7 +14,7 @@ from domain.waitlist import OFFERED, WAITING
 from persistence.appointments import local_day_bounds
 from persistence.models import Office, Slot, WaitlistEntry
 from tests.conftest import gql
-from tests.helpers import SHANGHAI, gid, office_id, working_day
+from tests.helpers import LINE_OFFICES, SHANGHAI, gid, office_id, working_day
 
 ENTRY_FIELDS = """
   id status position from to service createdAt
@@ -58,8 +58,6 @@ query($id: ID!) {{ node(id: $id) {{ __typename ... on WaitlistEntry {{ {ENTRY_FI
 PERSON_WAITLIST = f"""
 query($id: ID!) {{ node(id: $id) {{ ... on Person {{ waitlist {{ {ENTRY_FIELDS} }} }} }} }}"""
 
-# Offices whose days no other test books or counts, so that a day of theirs can be made full.
-LINE_OFFICES = ("SUZ-IP", "SZ-FT", "SH-MH")
 SERVICE = "VISA_EXTENSION"
 
 _used: set[tuple[str, date]] = set()
@@ -97,10 +95,12 @@ async def fresh_line(
     about 25 lines in one run: the whole horizon leaves room for days another test closed or
     a short Saturday."""
     horizon = app.state.services.settings.booking_horizon_working_days
+    passed_over: list[str] = []  # why each day was not taken, for the failure message
     for n in range(first, horizon + 1):
         day = working_day(app, clock, n)
         for code in LINE_OFFICES:
             if (code, day) in _used:
+                passed_over.append(f"{code} {day}: used")
                 continue
             _used.add((code, day))
             office = await Office.get(code=code)
@@ -116,6 +116,8 @@ async def fresh_line(
             # may have landed there), and no entry of an earlier test waits for it (it would
             # be offered this line's freed places).
             if len(rows) < min_slots or any(r.held or r.booked for r in rows):
+                taken = sum(1 for r in rows if r.held or r.booked)
+                passed_over.append(f"{code} {day}: {len(rows)} slots, {taken} booked or held")
                 continue
             if await WaitlistEntry.filter(
                 office_id=office.id,
@@ -123,11 +125,14 @@ async def fresh_line(
                 first_day__lte=day,
                 last_day__gte=day,
             ).exists():
+                passed_over.append(f"{code} {day}: an earlier entry waits for it")
                 continue
             for row in rows:
                 await Slot.filter(id=row.id).update(capacity=row.booked)
             return Line(code, await office_id(client, code), day, rows)
-    raise AssertionError("no unused day left at the line offices")
+    raise AssertionError(
+        "no unused day left at the line offices: " + "; ".join(passed_over or ["no day"])
+    )
 
 
 async def add_place(slot_db_id: int) -> None:
