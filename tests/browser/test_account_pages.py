@@ -3,10 +3,13 @@ with the links of real mail: a server of its own here sends its outbox to a real
 (tests/mail_server.py), whose mail gives the token. The verification link confirms the address
 once (the second time it says the link is used); the reset link sets a password one can sign
 in with, after refusing differing and too-weak ones; a link without its token sends nothing;
-the pages speak Chinese to a Chinese browser and switch language on demand."""
+the pages speak Chinese to a Chinese browser and switch language on demand; a request the
+service refuses as a whole (its budget used up) shows the service's words, and the link still
+works once it answers."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,12 +17,18 @@ from typing import Any
 
 import pytest
 
+from domain.messages import N_
 from tests.browser import api
 from tests.browser.conftest import NetworkLog
 from tests.browser.test_graphiql import CSP_WATCH
 from tests.conftest import SIGN_IN, SIGN_UP, unique_email
 from tests.helpers import running_servers, server_environment
 from tests.mail_server import Handler, smtp_server
+from web.errors import refusal_body
+from web.operation_limits import Refusal
+
+# Its server runs on a SQLite database of its own: the SQLite pass runs it (tests/conftest.py).
+pytestmark = pytest.mark.own_database
 
 PASSWORD = "a-Strong-passphrase-1"
 NEW_PASSWORD = "another-Strong-passphrase-2"
@@ -229,3 +238,54 @@ async def test_a_chinese_browser_gets_chinese_and_can_switch(mailed: Mailed, pag
     assert await browser_page.inner_text("h1") == "Confirm your e-mail address"
     assert await browser_page.get_attribute("[data-language='en']", "aria-pressed") == "true"
     await no_csp_violation(browser_page, network)
+
+
+async def test_a_refused_request_shows_the_services_words_and_the_link_still_works(
+    mailed: Mailed, page
+) -> None:
+    """The service answering with an error and no result (here its per-minute budget used up,
+    the body made by the server's own envelope) is not "did not answer": the page shows the
+    service's message and offers to try again, and the retry, once it answers, confirms."""
+    browser_page, _network = page
+    email, session = await signed_up(mailed)
+    link = await mailed.link_to(email, 1)
+    refusal = Refusal(
+        N_("Query budget used up for this minute; try again shortly."),
+        "RATE_LIMITED",
+        status=429,
+        retry_after=60,
+    )
+    body, status = refusal_body(refusal, "application/json", "en")
+    said = body["errors"][0]["message"]
+
+    async def budget_used_up(route: Any) -> None:
+        await route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    await browser_page.route("**/graphql", budget_used_up)
+    result = await open_link(mailed, browser_page, link)
+    assert result["status"] == "refused", result
+    assert result["heading"] == "This cannot be done just now"
+    assert result["detail"] == said
+    assert "try again" in result["next"]
+    assert await browser_page.is_visible("#retry-button")
+
+    await browser_page.unroute("**/graphql", budget_used_up)
+    await browser_page.click("#retry-button")
+    await browser_page.wait_for_selector("#outcome[data-status='verified']")
+    viewer = await api.post(mailed.api, VERIFIED, token=session)
+    assert viewer["viewer"]["account"]["emailVerified"] is True
+
+    # The reset form says it in place of the form's problem, and keeps the form.
+    requested = await api.post(mailed.api, REQUEST_RESET, {"email": email})
+    assert requested["requestPasswordReset"]["__typename"] == "PasswordResetRequested"
+    reset_link = await mailed.link_to(email, 2)
+    await browser_page.route("**/graphql", budget_used_up)
+    await browser_page.goto("about:blank")
+    await browser_page.goto(f"{mailed.api}{reset_link}")
+    await browser_page.wait_for_selector("#reset-form:not([hidden])")
+    await browser_page.fill("#new-password", NEW_PASSWORD)
+    await browser_page.fill("#repeat-password", NEW_PASSWORD)
+    await browser_page.click("#reset-button")
+    await browser_page.wait_for_selector(f"#form-problem:has-text('{said}')")
+    assert await browser_page.is_visible("#reset-form")
+    assert await browser_page.is_enabled("#reset-button")

@@ -52,6 +52,8 @@
       doneNext: "Sign in with the new password.",
       unreachable: "The service did not answer",
       unreachableDetail: "Check your connection and try again in a moment.",
+      refused: "This cannot be done just now",
+      refusedNext: "Your link is still good: try again in a moment.",
       mismatch: "The two passwords differ: type the same new password twice.",
       empty: "Type the new password in both fields.",
     },
@@ -78,6 +80,8 @@
       doneNext: "请用新密码登录。",
       unreachable: "服务没有响应",
       unreachableDetail: "请检查网络连接，稍后重试。",
+      refused: "暂时无法完成",
+      refusedNext: "您的链接仍然有效，请稍后重试。",
       mismatch: "两次输入的密码不一致，请输入相同的新密码。",
       empty: "请在两个输入框中都输入新密码。",
     },
@@ -151,7 +155,9 @@
     return hash.startsWith("#token=") ? hash.slice("#token=".length).trim() : "";
   }
 
-  // The one result of a mutation; throws when the service gave none (network, 5xx, errors).
+  // The one result of a mutation. Throws when the service gave none: `{said}` with the
+  // service's own words when it answered with an error instead (a rate limit, a fault with
+  // its reference), else an Error (no network, no JSON).
   async function call(query, variables) {
     const response = await fetch(GRAPHQL_URL, {
       method: "POST",
@@ -164,9 +170,17 @@
       credentials: "omit",
       cache: "no-store",
     });
-    const body = await response.json();
-    if (!body || !body.data || body.errors) throw new Error(`HTTP ${response.status}`);
-    return Object.values(body.data)[0];
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (e) {
+      /* not JSON: a proxy's page, say */
+    }
+    const result = body && body.data ? Object.values(body.data)[0] : null;
+    if (result) return result;
+    const error = body && Array.isArray(body.errors) ? body.errors[0] : null;
+    if (error && typeof error.message === "string") throw { said: error.message };
+    throw new Error(`HTTP ${response.status}`);
   }
 
   // ----------------------------------------------------------------------- /verify-email
@@ -179,7 +193,8 @@
     try {
       result = await call(VERIFY_EMAIL, { token });
     } catch (e) {
-      show("unreachable", "unreachable", "unreachableDetail", null);
+      if (e.said) show("refused", "refused", { said: e.said }, "refusedNext");
+      else show("unreachable", "unreachable", "unreachableDetail", null);
       retry.hidden = false;
       retry.onclick = () => verifyEmail(token);
       return;
@@ -213,7 +228,7 @@
     try {
       result = await call(RESET_PASSWORD, { input: { token, newPassword: password } });
     } catch (e) {
-      problem = (t) => `${t.unreachable}. ${t.unreachableDetail}`;
+      problem = e.said ? { said: e.said } : (t) => `${t.unreachable}. ${t.unreachableDetail}`;
       render();
       return;
     } finally {
