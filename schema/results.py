@@ -6,7 +6,6 @@ error members, derived from it here.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import operator
@@ -17,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.lazy_type import LazyType
 
 from domain.languages import SOURCE_LANGUAGE
 from resolvers import unit_of_work
@@ -159,9 +159,17 @@ def success_member(result: Any) -> Callable[[Any], Any]:
     Document) is held as it is (SignedOut(message=text)). A node whose from_row loads more
     (Account: its roles) makes the member a coroutine, which `run_mutation` awaits."""
     success = union_members(result)[0]
-    hints = typing.get_type_hints(success)
-    (field,) = (f.name for f in dataclasses.fields(success) if f.init)
-    node = hints[field]
+    # The field's type as Strawberry resolved it: a lazy one (Annotated[..., strawberry.lazy])
+    # is imported now; a type that is not a class (a list, an optional) needs `success=`.
+    (declared,) = success.__strawberry_definition__.fields
+    field, node = declared.python_name, declared.type
+    if isinstance(node, LazyType):
+        node = node.resolve_type()
+    if not isinstance(node, type):
+        raise TypeError(
+            f"{success.__name__}.{field} is a {node!r}, not one type: pass the mutation a "
+            "`success=` that builds it"
+        )
 
     async def loaded(held: Awaitable[Any]) -> Any:
         return success(**{field: await held})
