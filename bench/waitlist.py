@@ -107,13 +107,13 @@ def gid(type_name: str, pk: int) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
+    from domain.dates import HOME_ZONE as tz  # in every checkout since "one today"
     from resolvers.context import Clock
     from server import create_app
 
     with_waitlist = (Path(args.root or HERE.parent) / "resolvers" / "waitlist.py").exists()
     workdir = Path(tempfile.mkdtemp(prefix="waitlist-bench-"))
     url, pg_name = await harness.create_database(args.database, args.postgres_url, workdir)
-    tz = ZoneInfo("Asia/Shanghai")
     # By day in Beijing, so that offers are held from the moment they are made.
     today = datetime.now(UTC).astimezone(tz).date()
 
