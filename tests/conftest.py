@@ -62,6 +62,39 @@ async def _drop_pg_database(base_url: str, name: str) -> None:
         await admin.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "own_database: the test's server makes a SQLite database of its own, whatever the "
+        "session's database is (so the PostgreSQL pass leaves it out)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "postgres_pass: the test needs the PostgreSQL pass without the session's database "
+        "(a cluster of its own): the PostgreSQL pass keeps it",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (TEST_DATABASE_URL set) runs what depends on the session's
+    database. A test that reaches none (no `database_url` among its fixtures), or only a
+    SQLite database of its own (`own_database`), runs the same in both passes: the SQLite
+    pass ran it, so this one deselects it (pytest's summary counts them)."""
+    if _postgres_url() is None:
+        return
+    keep: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        same_on_both = item.get_closest_marker("own_database") is not None or (
+            "database_url" not in getattr(item, "fixturenames", ())
+            and item.get_closest_marker("postgres_pass") is None
+        )
+        (left_out if same_on_both else keep).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def backend() -> str:
     return "postgres" if _postgres_url() else "sqlite"

@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT, server_environment
 
 
@@ -25,6 +27,7 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.own_database
 def test_commands_on_a_fresh_database_start_it_as_the_server_does(test_settings):
     url = f"sqlite://{Path(tempfile.mkdtemp()) / 'fresh.db'}"
     env = server_environment(test_settings, DATABASE_URL=url, DATA_DIR=tempfile.mkdtemp())

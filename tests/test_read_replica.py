@@ -51,6 +51,9 @@ from tests.helpers import (
     running_servers,
 )
 
+# The streaming-replica tests start a PostgreSQL cluster of their own, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass
+
 # ------------------------------------------------------------------------- without a replica
 
 

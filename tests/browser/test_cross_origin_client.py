@@ -10,10 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import api
 from tests.browser.conftest import Stack
+
+# Its server runs on a SQLite database of its own: the SQLite pass runs it (tests/conftest.py).
+pytestmark = pytest.mark.own_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SERVICE = "VISA_EXTENSION"

@@ -10,8 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.browser import api
 from tests.browser.conftest import Stack
+
+# Its server runs on a SQLite database of its own: the SQLite pass runs it (tests/conftest.py).
+pytestmark = pytest.mark.own_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Counts every CSP violation from the first script on (set up before the page's own scripts).

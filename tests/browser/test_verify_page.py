@@ -12,10 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.browser import api
 from tests.browser.conftest import Stack
 from tests.browser.test_graphiql import CSP_WATCH
+
+# Its server runs on a SQLite database of its own: the SQLite pass runs it (tests/conftest.py).
+pytestmark = pytest.mark.own_database
 
 ALL_CLAIMS = [
     "NAME",
