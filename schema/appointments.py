@@ -383,7 +383,10 @@ class AppointmentMutations:
     async def reschedule_appointment(
         self,
         info: Info,
-        input: Annotated[RescheduleAppointmentInput, strawberry.argument(description="The move.")],
+        input: Annotated[
+            RescheduleAppointmentInput,
+            strawberry.argument(description="The appointment and its new slot."),
+        ],
     ) -> RescheduleAppointmentResult:
         return await resolve.reschedule(
             info.context,

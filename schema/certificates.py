@@ -270,7 +270,10 @@ class CertificateMutations:
     async def revoke_certificate(
         self,
         info: Info,
-        input: Annotated[RevokeCertificateInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            RevokeCertificateInput,
+            strawberry.argument(description="The certificate and the reason."),
+        ],
     ) -> RevokeCertificateResult:
         return await resolve.revoke(
             info.context, pk_of(input.certificate_id, "Certificate"), input.reason

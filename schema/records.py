@@ -310,7 +310,12 @@ class RecordMutations:
     async def record_application(
         self,
         info: Info,
-        input: Annotated[RecordApplicationInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            RecordApplicationInput,
+            strawberry.argument(
+                description="The applicant, service and office (or checked-in appointment)."
+            ),
+        ],
     ) -> RecordApplicationResult:
         # An office ID that names no office must not fall back to the officer's own office.
         office_pk = pk_of(input.office_id, "Office") if input.office_id else None
@@ -331,7 +336,12 @@ class RecordMutations:
     async def update_application_status(
         self,
         info: Info,
-        input: Annotated[UpdateApplicationStatusInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            UpdateApplicationStatusInput,
+            strawberry.argument(
+                description="The application, its new status and an optional note."
+            ),
+        ],
     ) -> UpdateApplicationStatusResult:
         return await resolve.update_status(
             info.context, pk_of(input.application_id, "Application"), input.status.value, input.note
@@ -341,7 +351,10 @@ class RecordMutations:
     async def issue_document(
         self,
         info: Info,
-        input: Annotated[IssueDocumentInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            IssueDocumentInput,
+            strawberry.argument(description="The approved application and the document's terms."),
+        ],
     ) -> IssueDocumentResult:
         request = resolve.DocumentRequest(
             application_id=pk_of(input.application_id, "Application"),
@@ -360,7 +373,10 @@ class RecordMutations:
     async def issue_permanent_resident_card(
         self,
         info: Info,
-        input: Annotated[IssuePermanentResidentCardInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            IssuePermanentResidentCardInput,
+            strawberry.argument(description="The person, the card's dates and its number."),
+        ],
     ) -> IssuePermanentResidentCardResult:
         return await resolve.issue_pr_card(
             info.context,
@@ -377,7 +393,9 @@ class RecordMutations:
     async def bind_passport(
         self,
         info: Info,
-        input: Annotated[BindPassportInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            BindPassportInput, strawberry.argument(description="The person and the new passport.")
+        ],
     ) -> BindPassportResult:
         return await resolve.bind_passport(
             info.context,

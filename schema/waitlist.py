@@ -210,7 +210,10 @@ class WaitlistMutations:
     async def join_waitlist(
         self,
         info: Info,
-        input: Annotated[JoinWaitlistInput, strawberry.argument(description="The wait.")],
+        input: Annotated[
+            JoinWaitlistInput,
+            strawberry.argument(description="Who waits, where, for what, on which days."),
+        ],
     ) -> JoinWaitlistResult:
         return await resolve.join(
             info.context,
