@@ -58,7 +58,10 @@ async def _generate(start: date, end: date) -> None:
 
 async def _no_shows() -> None:
     async with _opened():
-        changed = await appointment_store.mark_no_shows(datetime.now(UTC))
+        now = datetime.now(UTC)
+        released = await appointment_store.release_past_check_ins(now)
+        print(f"{released} checked-in appointments of past days no longer hold a booking")
+        changed = await appointment_store.mark_no_shows(now)
         print(f"{changed} appointments marked NO_SHOW")
 
 
@@ -82,7 +85,10 @@ def main() -> None:
     generate = commands.add_parser("generate-slots", help="create slots for a range of days")
     generate.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
     generate.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
-    commands.add_parser("mark-no-shows", help="mark past unattended appointments NO_SHOW")
+    commands.add_parser(
+        "mark-no-shows",
+        help="mark past unattended appointments NO_SHOW; past check-ins stop holding a booking",
+    )
     commands.add_parser("rotate-signing-key", help="sign with the next key, publish a new next")
     commands.add_parser("deliver-mail", help="send the outbox's mail (SMTP_URL) until stopped")
     args = parser.parse_args()

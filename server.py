@@ -140,7 +140,8 @@ def require_sqlite_folder(settings: Settings) -> None:
 
 
 async def upkeep(services: Services) -> None:
-    """Idempotent housekeeping any process may run: slots for the booking horizon, no-shows."""
+    """Idempotent housekeeping any process may run: slots for the booking horizon, the
+    appointments of days that have ended (no-shows; check-ins release the applicant's booking)."""
     now = services.clock.now()
     today = local_day(now)
     last = horizon_end(today, services.calendar, booking_policy(services.settings))
@@ -152,6 +153,7 @@ async def upkeep(services: Services) -> None:
         ),
     )
     no_shows = await appointment_store.mark_no_shows(now)
+    released = await appointment_store.release_past_check_ins(now)
     expired = await delegation_store.expire_due(now, today)
     grace = timedelta(seconds=services.settings.refresh_reuse_grace_s)
     await account_store.forget_successors(now - grace)
@@ -159,12 +161,14 @@ async def upkeep(services: Services) -> None:
     await account_token_store.forget_expired(now - timedelta(days=1))
     # Which certificate a presentation showed matters only while the certificate is valid.
     await presentation_store.forget_expired(now)
-    if created or no_shows or expired:
+    if created or no_shows or released or expired:
         log.info(
-            "upkeep: %d slots created up to %s, %d no-shows, %d delegations expired",
+            "upkeep: %d slots created up to %s, %d no-shows, %d past check-ins released, "
+            "%d delegations expired",
             created,
             last,
             no_shows,
+            released,
             expired,
         )
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
-from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS
+from domain.booking import ACTIVE_STATUSES, SERVICE_GROUPS, active_key
 from domain.calendar import WorkingCalendar
 from domain.office_hours import intervals_on, parse_hours, slot_windows
 from persistence.by_ids import loader_of
@@ -178,9 +178,9 @@ async def free_place(slot_id: int) -> None:
 
 
 async def active_appointment(applicant_id: int, service: str) -> Appointment | None:
-    return await Appointment.filter(
-        applicant_id=applicant_id, service=service, status__in=list(ACTIVE_STATUSES)
-    ).first()
+    """The appointment holding the applicant's one active booking of the service: BOOKED or
+    CHECKED_IN, until its day has ended (see `end_past_days`)."""
+    return await Appointment.get_or_none(active_key=active_key(applicant_id, service))
 
 
 async def create_appointment(**values: object) -> Appointment:
@@ -247,19 +247,41 @@ async def close_day(office_id: int, start: datetime, end: datetime) -> int:
     return cancelled
 
 
+async def _before_today(now: datetime) -> list[tuple[list[int], datetime]]:
+    """The offices of each time zone in use, with the start of that zone's today (UTC)."""
+    zones: dict[str, list[int]] = defaultdict(list)
+    for office_id, zone in await Office.all().values_list("id", "time_zone"):
+        zones[zone].append(office_id)
+    return [
+        (office_ids, local_day_bounds(now.astimezone(ZoneInfo(zone)).date(), ZoneInfo(zone))[0])
+        for zone, office_ids in zones.items()
+    ]
+
+
 async def mark_no_shows(now: datetime) -> int:
     """BOOKED appointments whose day has ended (in their office's zone) become NO_SHOW: one
     statement per time zone in use. Returns how many."""
     changed = 0
-    zones: dict[str, list[int]] = defaultdict(list)
-    for office_id, zone in await Office.all().values_list("id", "time_zone"):
-        zones[zone].append(office_id)
-    for zone, office_ids in zones.items():
-        tz = ZoneInfo(zone)
-        today_start, _ = local_day_bounds(now.astimezone(tz).date(), tz)
+    for office_ids, today_start in await _before_today(now):
         changed += await Appointment.filter(
             status=AppointmentStatus.BOOKED, office_id__in=office_ids, starts_at__lt=today_start
         ).update(status=AppointmentStatus.NO_SHOW, active_key=None)
+    return changed
+
+
+async def release_past_check_ins(now: datetime) -> int:
+    """CHECKED_IN appointments whose day has ended stop holding the applicant's one active
+    booking of the service, so the applicant can book it again (materials were missing, say).
+    They stay CHECKED_IN: the visit took place, and an officer may still record the
+    application from it. Returns how many."""
+    changed = 0
+    for office_ids, today_start in await _before_today(now):
+        changed += await Appointment.filter(
+            status=AppointmentStatus.CHECKED_IN,
+            active_key__isnull=False,
+            office_id__in=office_ids,
+            starts_at__lt=today_start,
+        ).update(active_key=None)
     return changed
 
 

@@ -1096,6 +1096,46 @@ async def test_a_booked_appointment_becomes_no_show_after_its_day(app, client, c
     ] == "BOOKED"
 
 
+async def test_a_check_in_stops_holding_the_booking_once_its_day_has_ended(app, client, clock):
+    """A visit that led to no application that day (materials missing, say) does not lock the
+    applicant out of the service: the day after, the applicant books it again, and an officer
+    can still record the application from the checked-in appointment."""
+    day, later = date(2026, 11, 17), date(2026, 11, 19)
+    clock.pinned = beijing(date(2026, 11, 16), 9)
+    await generate_day(app, "SH-JA", day)
+    await generate_day(app, "SH-JA", later)
+    who = await new_applicant(client)
+    visit = await book_ok(
+        client, who, slot_at(await available(client, "SH-JA", "VISA_EXTENSION", day, day), 10)["id"]
+    )
+    clock.pinned = beijing(day, 9)
+    admin = await sign_in(client, "admin@demo.test")
+    assert (await check_in(client, admin, visit["id"]))["__typename"] == "AppointmentCheckedIn"
+    next_visit = slot_at(await available(client, "SH-JA", "VISA_EXTENSION", later, later), 10)
+    await who.sign_in_again(client)
+    same_day = await book(client, who.token, who.person_id, next_visit["id"])
+    assert same_day["__typename"] == "AlreadyBooked", same_day  # the visit holds it that day
+    assert same_day["existing"]["id"] == visit["id"]
+
+    clock.pinned = beijing(day + timedelta(days=1), 9)
+    assert await appointment_store.release_past_check_ins(clock.now()) >= 1
+    await who.sign_in_again(client)
+    again = await book_ok(client, who, next_visit["id"])
+    assert again["status"] == "BOOKED"
+    assert (await appointment_as(client, who.token, visit["id"]))["status"] == "CHECKED_IN"
+    admin = await sign_in(client, "admin@demo.test")
+    recorded = await helpers.record_application(
+        client,
+        who.person_id,
+        "VISA_EXTENSION",
+        admin,
+        appointmentId=visit["id"],
+        officeId=await office_id(client, "SH-JA"),
+    )
+    assert recorded["status"] == "SUBMITTED"
+    assert (await appointment_as(client, who.token, visit["id"]))["status"] == "COMPLETED"
+
+
 # ------------------------------------------------------------------------------ rate limit
 
 
