@@ -35,6 +35,7 @@ from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
 from persistence import presentations as presentation_store
 from persistence import read_replica, statement_counter
+from persistence import waitlist as waitlist_store
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
 from persistence.rate_limits import make_cost_budget, make_rate_limiter
@@ -141,7 +142,8 @@ def require_sqlite_folder(settings: Settings) -> None:
 
 async def upkeep(services: Services) -> None:
     """Idempotent housekeeping any process may run: slots for the booking horizon, the
-    appointments of days that have ended (no-shows; check-ins release the applicant's booking)."""
+    appointments of days that have ended (no-shows; check-ins release the applicant's booking),
+    waits whose days have all passed."""
     now = services.clock.now()
     today = local_day(now)
     last = horizon_end(today, services.calendar, booking_policy(services.settings))
@@ -154,6 +156,7 @@ async def upkeep(services: Services) -> None:
     )
     no_shows = await appointment_store.mark_no_shows(now)
     released = await appointment_store.release_past_check_ins(now)
+    waits_ended = await waitlist_store.end_past_ranges(now)
     expired = await delegation_store.expire_due(now, today)
     grace = timedelta(seconds=services.settings.refresh_reuse_grace_s)
     await account_store.forget_successors(now - grace)
@@ -161,14 +164,15 @@ async def upkeep(services: Services) -> None:
     await account_token_store.forget_expired(now - timedelta(days=1))
     # Which certificate a presentation showed matters only while the certificate is valid.
     await presentation_store.forget_expired(now)
-    if created or no_shows or released or expired:
+    if created or no_shows or released or waits_ended or expired:
         log.info(
             "upkeep: %d slots created up to %s, %d no-shows, %d past check-ins released, "
-            "%d delegations expired",
+            "%d waits past their days ended, %d delegations expired",
             created,
             last,
             no_shows,
             released,
+            waits_ended,
             expired,
         )
 

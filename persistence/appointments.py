@@ -247,14 +247,19 @@ async def close_day(office_id: int, start: datetime, end: datetime) -> int:
     return cancelled
 
 
-async def _before_today(now: datetime) -> list[tuple[list[int], datetime]]:
-    """The offices of each time zone in use, with the start of that zone's today (UTC)."""
+async def offices_by_zone() -> dict[ZoneInfo, list[int]]:
+    """The offices of each time zone in use (jobs over past days: one statement per zone)."""
     zones: dict[str, list[int]] = defaultdict(list)
     for office_id, zone in await Office.all().values_list("id", "time_zone"):
         zones[zone].append(office_id)
+    return {ZoneInfo(zone): office_ids for zone, office_ids in zones.items()}
+
+
+async def _before_today(now: datetime) -> list[tuple[list[int], datetime]]:
+    """The offices of each time zone in use, with the start of that zone's today (UTC)."""
     return [
-        (office_ids, local_day_bounds(now.astimezone(ZoneInfo(zone)).date(), ZoneInfo(zone))[0])
-        for zone, office_ids in zones.items()
+        (office_ids, local_day_bounds(now.astimezone(tz).date(), tz)[0])
+        for tz, office_ids in (await offices_by_zone()).items()
     ]
 
 

@@ -17,8 +17,8 @@ from tortoise import connections
 from tortoise.expressions import F
 
 from domain.booking import SERVICE_GROUPS
-from domain.waitlist import IN_LINE, OFFERED, WAITING
-from persistence.appointments import claim_place, slots_with_places
+from domain.waitlist import EXPIRED, IN_LINE, OFFERED, WAITING
+from persistence.appointments import claim_place, offices_by_zone, slots_with_places
 from persistence.models import Slot, WaitlistEntry
 from persistence.unique import create_or_raise
 
@@ -100,8 +100,9 @@ async def entries_of(person_id: int) -> list[WaitlistEntry]:
 
 
 async def positions(entries: Sequence[WaitlistEntry]) -> dict[int, int]:
-    """Each WAITING entry's place in its line: 1 + the WAITING entries of the same office and
-    service that joined before it."""
+    """Each WAITING entry's place in its line: 1 + the WAITING entries of the same line
+    (office and service group: a freed place goes to the first of them whose range holds its
+    day, whatever their service) that joined before it and wait for a day it waits for."""
     found: dict[int, int] = {}
     for row in entries:
         if row.status == WAITING:
@@ -109,8 +110,9 @@ async def positions(entries: Sequence[WaitlistEntry]) -> dict[int, int]:
                 office_id=row.office_id,
                 service_group=row.service_group,
                 status=WAITING,
-                service=row.service,
                 id__lt=row.id,
+                first_day__lte=row.last_day,
+                last_day__gte=row.first_day,
             ).count()
             found[row.id] = ahead + 1
     return found
@@ -185,6 +187,20 @@ async def end_waiting(entry_id: int, status: str, now: datetime, **extra: object
         )
         == 1
     )
+
+
+async def end_past_ranges(now: datetime) -> int:
+    """WAITING entries whose last day has ended (in their office's zone) are EXPIRED: nothing
+    can be offered to them any more, and they no longer block joining again or count as
+    ahead of anyone. One statement per time zone in use. Returns how many. (No line lock: an
+    offer is only ever made for a day of the range still to come, so none races this.)"""
+    ended = 0
+    for tz, office_ids in (await offices_by_zone()).items():
+        today = now.astimezone(tz).date()
+        ended += await WaitlistEntry.filter(
+            status=WAITING, office_id__in=office_ids, last_day__lt=today
+        ).update(status=EXPIRED, active_key=None, ended_at=now)
+    return ended
 
 
 async def back_in_line(entry_ids: Sequence[int]) -> int:

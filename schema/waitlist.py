@@ -41,7 +41,8 @@ WaitlistStatus = described_enum(
         "with acceptWaitlistOffer, or decline it with leaveWaitlist.",
         "BOOKED": "The applicant holds an appointment for the service (by accepting an "
         "offer, or by booking otherwise meanwhile); the entry's wait is over.",
-        "EXPIRED": "An offer ran out unaccepted and passed to the next in line.",
+        "EXPIRED": "An offer ran out unaccepted (the place passed to the next in line), or "
+        "every day waited for has passed.",
         "LEFT": "Left the line (a held place passed to the next in line).",
     },
 )
@@ -86,8 +87,10 @@ class WaitlistEntry(Node):
     office = office_field("Where.")
 
     @strawberry.field(
-        description="The place in line while WAITING: 1 + the WAITING entries for the same "
-        "office and service that joined before (1 = next). Null unless WAITING."
+        description="The place in line while WAITING: 1 + the WAITING entries of the same "
+        "line (office and service group, whatever their service) that joined before and wait "
+        "for a day this one waits for (1 = next to be offered a place freed on such a day). "
+        "Null unless WAITING."
     )
     async def position(self) -> int | None:
         return await resolve.position(self.row)

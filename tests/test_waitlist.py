@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from persistence import waitlist as waitlist_store
 from persistence.models import Slot
 from resolvers import waitlist as waitlist_resolvers
 from server import upkeep
@@ -99,22 +100,24 @@ async def test_joining_a_full_range_puts_applicants_in_line_in_join_order(
         client, renewing[0].token, line.input(renewing[0].person_id, "VISA_RENEWAL")
     )
     entries = [await join_ok(client, p.token, line.input(p.person_id)) for p in people]
-    # Positions count every WAITING entry for the office and service (other tests' days
-    # included) in join order: these three are consecutive.
+    # A position counts the WAITING entries of the line (office and service group, whatever
+    # their service) that joined before and wait for a day this one waits for: on a day
+    # nobody else waits for, the renewal that joined first is ahead of the three extensions.
+    assert before["position"] == 1
     start = entries[0]["position"]
-    assert [e["position"] for e in entries] == [start, start + 1, start + 2]
+    assert [e["position"] for e in entries] == [2, 3, 4]
     first = entries[0]
     assert first["status"] == "WAITING" and first["offer"] is None
     assert first["from"] == first["to"] == line.day.isoformat()
     assert first["office"]["code"] == line.code and first["service"] == SERVICE
     assert first["applicant"]["id"] == people[0].person_id
     assert datetime.fromisoformat(first["createdAt"]).utcoffset() == timedelta(hours=8)
-    # Positions count the same office and service only: the three did not move the next
-    # renewal back.
+    # A freed VISA place goes to the three extensions before a renewal that joined after
+    # them: it is fifth.
     after = await join_ok(
         client, renewing[1].token, line.input(renewing[1].person_id, "VISA_RENEWAL")
     )
-    assert after["position"] == before["position"] + 1
+    assert after["position"] == 5
     # The person sees the entry in Person.waitlist and by node; the second leaving moves the
     # third up.
     body = await gql(client, PERSON_WAITLIST, {"id": people[0].person_id}, token=people[0].token)
@@ -124,6 +127,30 @@ async def test_joining_a_full_range_puts_applicants_in_line_in_join_order(
     assert left["entry"]["position"] is None
     third = await entry(client, people[2].token, entries[2]["id"])
     assert third is not None and third["position"] == start + 1
+
+
+async def test_a_wait_whose_days_have_all_passed_ends_and_no_longer_blocks_joining(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    clock.pinned = beijing(beijing_today(), 10)
+    line = await fresh_line(app, client, clock)
+    person = await new_applicant(client)
+    waited = await join_ok(client, person.token, line.input(person.person_id))
+    # On the line's day the wait still stands; the day after, upkeep's round ends it.
+    clock.pinned = beijing(line.day, 23, 30)
+    await waitlist_store.end_past_ranges(clock.now())
+    await person.sign_in_again(client)
+    assert (await entry(client, person.token, waited["id"]))["status"] == "WAITING"
+    clock.pinned = beijing(line.day + timedelta(days=1), 0, 10)
+    assert await waitlist_store.end_past_ranges(clock.now()) >= 1
+    await person.sign_in_again(client)
+    ended = await entry(client, person.token, waited["id"])
+    assert ended is not None and ended["status"] == "EXPIRED" and ended["position"] is None
+    # Waiting again for days still to come is allowed (before, AlreadyWaiting for good).
+    later = await fresh_line(app, client, clock)
+    again = await join(client, person.token, later.input(person.person_id))
+    assert again["__typename"] == "WaitlistJoined", again
+    assert again["entry"]["position"] == 1
 
 
 async def test_a_range_with_a_free_place_answers_places_available(
