@@ -301,13 +301,15 @@ async def book(
     idempotency_key: str | None,
 ) -> Appointment:
     grant = await gate.require(ctx, person_id, BOOK)
-    await charge_booking_attempt(ctx)
+    # A retry with a used key replays its outcome before anything is counted: a client
+    # retrying over a bad connection is not rate-limited out of its own booking.
     record = await _claim_key(
         ctx,
         "bookAppointment",
         idempotency_key,
         _request_hash(applicant=person_id, slot=slot_id, service=service),
     )
+    await charge_booking_attempt(ctx)
     existing = await store.active_appointment(grant.person_id, service)
     if existing is not None:
         raise already_booked(existing)
@@ -339,11 +341,20 @@ async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
     # The line first: the freed place is offered to the waitlist before anyone else sees it.
     line = waitlist_offers.line_of(appointment.office_id, appointment.service)
     await waitlist_offers.lock([line])
-    if await store.change_status(
+    if not await store.change_status(
         appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED
     ):
-        await store.free_place(appointment.slot_id)
-        await waitlist_offers.offer_freed(ctx, appointment.slot_id, policy(ctx), line)
+        # It changed since it was read: cancelled meanwhile is the same answer (nothing freed
+        # twice); checked in or moved meanwhile is no longer the caller's to cancel.
+        now = await store.appointment(appointment.id)
+        assert now is not None
+        if now.status == AppointmentStatus.CANCELLED:
+            return now
+        changed = cancel_refusal(facts_of(now), ctx.now())  # not BOOKED: always a reason
+        assert changed is not None
+        raise Refusal(RefusalKind.CHANGE_WINDOW_CLOSED, changed)
+    await store.free_place(appointment.slot_id)
+    await waitlist_offers.offer_freed(ctx, appointment.slot_id, policy(ctx), line)
     gate.acted(ctx, grant, "CANCEL_APPOINTMENT", appointment.reference)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None
@@ -354,14 +365,14 @@ async def reschedule(
     ctx: Context, *, appointment_id: int | None, slot_id: int | None, idempotency_key: str | None
 ) -> tuple[Appointment, Appointment]:
     old, grant = await _owned_appointment(ctx, appointment_id)
-    await charge_booking_attempt(ctx)
-    record = await _claim_key(
+    record = await _claim_key(  # a replay first, uncounted (see `book`)
         ctx,
         "rescheduleAppointment",
         idempotency_key,
         _request_hash(appointment=appointment_id, slot=slot_id),
         _with_previous,
     )
+    await charge_booking_attempt(ctx)
     refusal = reschedule_refusal(facts_of(old), ctx.now(), policy(ctx))
     if refusal is not None:
         kind = (
@@ -421,9 +432,17 @@ async def check_in(ctx: Context, appointment_id: int | None) -> Appointment:
     tz = ZoneInfo(office.time_zone)
     if appointment.starts_at.astimezone(tz).date() != ctx.today(office):
         raise invalid(N_("Appointments are checked in on their day only."))
-    await store.change_status(
+    if not await store.change_status(
         appointment.id, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN
-    )
+    ):
+        # Cancelled, moved or checked in by someone else since it was read.
+        now = await store.appointment(appointment.id)
+        raise invalid(
+            N_(
+                "Only a booked appointment can be checked in; this one is %(status)s.",
+                status=now.status if now is not None else appointment.status,
+            )
+        )
     gate.staff_write(ctx, appointment.applicant_id, "CHECK_IN_APPOINTMENT", appointment.reference)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None

@@ -908,6 +908,53 @@ async def test_officer_checks_in_an_appointment_of_the_office_on_its_day(app, cl
     assert again["__typename"] == "ValidationError", again
 
 
+async def test_a_check_in_racing_a_cancellation_never_reports_a_cancelled_appointment(
+    app, client, clock
+):
+    """Check-in and cancellation at the same moment: exactly one of them happens, and each
+    answers what happened: AppointmentCheckedIn only with a CHECKED_IN appointment,
+    AppointmentCancelled only with a CANCELLED one (the loser a typed refusal)."""
+    day = date(2026, 11, 23)
+    clock.pinned = beijing(date(2026, 11, 20), 9)
+    await generate_day(app, "BJ-DC", day)
+    slots = await available(client, "BJ-DC", "STAY_PERMIT_EXTENSION", day, day)
+    people = [await new_applicant(client) for _ in range(6)]
+    booked = [
+        await book_ok(client, who, slot_at(slots, 14)["id"], "STAY_PERMIT_EXTENSION")
+        if i % 2
+        else await book_ok(client, who, slot_at(slots, 15)["id"], "STAY_PERMIT_EXTENSION")
+        for i, who in enumerate(people)
+    ]
+    clock.pinned = beijing(day, 8)
+    officer = await sign_in(client, "officer@demo.test")
+    for who in people:
+        await who.sign_in_again(client)
+    outcomes = await asyncio.gather(
+        *(
+            coroutine
+            for who, appointment in zip(people, booked, strict=True)
+            for coroutine in (
+                check_in(client, officer, appointment["id"]),
+                cancel(client, who.token, appointment["id"]),
+            )
+        )
+    )
+    for i, (who, appointment) in enumerate(zip(people, booked, strict=True)):
+        checked_in, cancelled = outcomes[2 * i], outcomes[2 * i + 1]
+        won = (
+            checked_in["__typename"] == "AppointmentCheckedIn",
+            cancelled["__typename"] == "AppointmentCancelled",
+        )
+        assert won in ((True, False), (False, True)), (checked_in, cancelled)
+        status = (await appointment_as(client, who.token, appointment["id"]))["status"]
+        if won[0]:
+            assert checked_in["appointment"]["status"] == status == "CHECKED_IN"
+            assert cancelled["__typename"] == "ChangeWindowClosed", cancelled
+        else:
+            assert checked_in["__typename"] == "ValidationError", checked_in
+            assert status == "CANCELLED"
+
+
 async def test_check_in_follows_the_offices_day_not_utc(app, client, clock):
     day = date(2026, 11, 18)
     clock.pinned = beijing(date(2026, 11, 16), 9)
@@ -1156,6 +1203,30 @@ async def test_the_twenty_first_booking_attempt_in_a_minute_is_rate_limited(app,
     result = await book(client, who.token, who.person_id, slot["id"])
     assert result["__typename"] == "RateLimited", result
     assert await booked_in_db(slot["id"]) == before
+
+
+async def test_a_retry_with_its_idempotency_key_is_replayed_even_past_the_attempt_limit(
+    app, client, clock
+):
+    """A client retrying a booking that went through (its answer lost on a bad connection)
+    gets the booking back, not RateLimited, however many attempts the account made since."""
+    who = await new_applicant(client)
+    (slot,) = await pick_slots(app, client, clock)
+    key = secrets.token_hex(16)
+    first = await book(client, who.token, who.person_id, slot["id"], key=key)
+    assert first["__typename"] == "BookingConfirmed", first
+    missing = to_global_id("Slot", 987654321)
+    limit = app.state.services.settings.bookings_per_account
+    for _ in range(limit - 1):
+        await book(client, who.token, who.person_id, missing)
+    assert (await book(client, who.token, who.person_id, missing))["__typename"] == "RateLimited"
+
+    retried = await book(client, who.token, who.person_id, slot["id"], key=key)
+    assert retried["__typename"] == "BookingConfirmed", retried
+    assert retried["appointment"]["id"] == first["appointment"]["id"]
+    # A new key is a new attempt, and still limited.
+    other = await book(client, who.token, who.person_id, slot["id"], key=secrets.token_hex(16))
+    assert other["__typename"] == "RateLimited", other
 
 
 # ------------------------------------------------------------------------------ concurrency
