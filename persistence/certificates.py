@@ -33,3 +33,16 @@ async def revoke(certificate_id: int, reason: str, now: datetime) -> None:
     await Certificate.filter(id=certificate_id, revoked_at__isnull=True).update(
         revoked_at=now, revoked_reason=reason
     )
+
+
+async def revoke_valid_of(person_id: int, reason: str, now: datetime) -> list[Certificate]:
+    """Revoke the person's certificates that are neither revoked nor expired; the ones it
+    revoked."""
+    valid = await Certificate.filter(
+        person_id=person_id, revoked_at__isnull=True, expires_at__gt=now
+    ).order_by("id")
+    if valid:
+        await Certificate.filter(id__in=[c.id for c in valid], revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason=reason
+        )
+    return valid

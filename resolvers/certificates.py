@@ -124,6 +124,18 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     return refreshed
 
 
+async def revoke_on_new_passport(ctx: Context, person_id: int, passport_number: str) -> None:
+    """A newly bound passport makes the person's valid certificates state a superseded one as
+    current: they are revoked (verifiers then see REVOKED), each recorded as the staff
+    member's revocation, in the bind's unit of work."""
+    reason = (
+        f"Passport {passport_number} was bound on {ctx.today().isoformat()}: the certificate "
+        "names a superseded passport as current."
+    )
+    for certificate in await store.revoke_valid_of(person_id, reason, ctx.now()):
+        gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
+
+
 async def present(
     ctx: Context, certificate_id: int | None, disclose: list[str]
 ) -> sd_jwt.SignedPresentation:

@@ -30,7 +30,7 @@ from persistence.models import (
     Person,
 )
 from resolvers import authorization as gate
-from resolvers import notices
+from resolvers import certificates, notices
 from resolvers.authorization import actor_kind, is_staff, staff_office_ok
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -345,6 +345,7 @@ async def bind_passport(
     if bound is None:
         raise invalid(N_("This passport is already bound to a person."), "passportNumber")
     gate.staff_write(ctx, person.id, "BIND_PASSPORT", number)
+    await certificates.revoke_on_new_passport(ctx, person.id, number)
     return bound
 
 

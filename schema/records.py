@@ -387,7 +387,8 @@ class RecordMutations:
         )
 
     @mutation(
-        "Officers and admins: bind a new passport; the current one is superseded.",
+        "Officers and admins: bind a new passport; the current one is superseded, and the "
+        "person's valid certificates, which name it as current, are revoked.",
         success=PassportBound.of,
     )
     async def bind_passport(

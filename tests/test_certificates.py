@@ -26,10 +26,11 @@ from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
-from persistence.models import KeyPurpose, KeyState, SigningKey
+from persistence.models import AuditEvent, KeyPurpose, KeyState, SigningKey
 from schema.common import from_global_id, to_global_id
 from tests.conftest import MovableClock, gql, sign_in, sign_up, unique_email
 from tests.helpers import (
+    BIND_PASSPORT,
     ISSUE_CARD,
     NOT_PERMITTED,
     OFFICE_CODES,
@@ -969,3 +970,76 @@ async def test_concurrent_rotations_leave_one_active_and_one_next_key(
     # A rotation racing another is not an internal error.
     assert failures == [], failures
     assert len(rotated) == 4
+
+
+# ------------------------------------------------- a new passport
+
+PRESENT = """
+mutation($input: PresentCertificateInput!) { presentCertificate(input: $input) {
+  __typename
+  ... on CertificatePresented { presentation { token } }
+  ... on NotPermitted { message }
+  ... on ValidationError { message field }
+} }"""
+
+
+async def test_binding_a_new_passport_revokes_certificates_naming_the_old_one(
+    client: httpx.AsyncClient, clock: MovableClock
+) -> None:
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=adult_birth_date(), card=valid_card()
+    )
+    holder = await linked_account(client, facts)
+    first = await issue_ok(client, holder, person_id)
+    second = await issue_ok(client, holder, person_id)
+    old_number = facts["passportNumber"]
+    assert payload_of(first["token"])["passports"][0]["number"] == old_number
+
+    # The old passport is reported stolen: the officer binds the new one.
+    new_number = passport_number("N")
+    bound = await gql(
+        client,
+        BIND_PASSPORT,
+        {
+            "input": {
+                "personId": person_id,
+                "passportNumber": new_number,
+                "issuingCountry": facts["nationality"],
+                "validUntil": (beijing_today() + timedelta(days=3000)).isoformat(),
+            }
+        },
+        officer,
+    )
+    assert bound["data"]["bindPassport"]["__typename"] == "PassportBound", bound
+
+    # Verifiers see both earlier certificates revoked; they can no longer be presented.
+    for certificate in (first, second):
+        verification = await verify_document(client, certificate["token"])
+        assert verification["valid"] is False
+        assert verification["failure"] == "REVOKED", verification
+        shown = await gql(
+            client,
+            PRESENT,
+            {"input": {"certificateId": certificate["id"], "disclose": ["CURRENT_PASSPORT"]}},
+            holder,
+        )
+        refusal = shown["data"]["presentCertificate"]
+        assert refusal["__typename"] == "ValidationError", refusal
+        assert refusal["field"] == "certificateId"
+        assert "revoked" in refusal["message"]
+    # Recorded as the officer's revocations in the person's trail.
+    revocations = await AuditEvent.filter(
+        action="REVOKE_CERTIFICATE",
+        target__in=[payload_of(c["token"])["jti"] for c in (first, second)],
+    ).count()
+    assert revocations == 2
+
+    # A certificate issued now names the new passport as current, and verifies.
+    fresh = await issue_ok(client, holder, person_id)
+    passports = payload_of(fresh["token"])["passports"]
+    assert [(p["number"], p["current"]) for p in passports] == [
+        (new_number, True),
+        (old_number, False),
+    ]
+    assert (await verify_document(client, fresh["token"]))["valid"] is True
