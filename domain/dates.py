@@ -3,7 +3,7 @@ range outside which a date is a client's mistake."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.messages import N_
@@ -22,6 +22,12 @@ def zone(time_zone: str | None = None) -> ZoneInfo:
 def local_day(moment: datetime, time_zone: str | None = None) -> date:
     """The calendar day `moment` falls on in the given time zone (the home zone by default)."""
     return moment.astimezone(zone(time_zone)).date()
+
+
+def end_of_day(day: date, time_zone: str | None = None) -> datetime:
+    """The first moment after `day` in the given time zone (the home zone by default): a
+    document valid until that day is valid up to, and not at, this moment."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(time_zone))
 
 
 EARLIEST = date(1900, 1, 1)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from domain.dates import HOME_ZONE
+from domain.dates import HOME_ZONE, end_of_day
 from domain.messages import N_
 from persistence import certificates as store
 from persistence import persons as person_store
@@ -93,6 +93,9 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
         facts=facts,
         now=ctx.now(),
         validity_days=ctx.settings.certificate_validity_days,
+        # Valid no longer than the card whose facts it states: to the end of its last
+        # day in China, where the card's dates are counted.
+        not_after=end_of_day(card.valid_until),
     )
     certificate = await store.store(
         jti=signed.jti,

@@ -46,10 +46,14 @@ def sign(
     facts: dict[str, Any],
     now: datetime,
     validity_days: int,
+    not_after: datetime | None = None,
 ) -> SignedCertificate:
-    """Sign the facts as a compact JWS with the document key."""
+    """Sign the facts as a compact JWS with the document key, valid for `validity_days` but
+    never past `not_after` (the end of the PR card's validity)."""
     issued = now.replace(microsecond=0)
     expires = issued + timedelta(days=validity_days)
+    if not_after is not None:
+        expires = min(expires, not_after.replace(microsecond=0))
     jti = secrets.token_urlsafe(16)
     claims = {
         "iss": issuer,

@@ -16,7 +16,7 @@ import hmac
 import json
 import secrets
 import warnings
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
+from domain.dates import HOME_ZONE as SHANGHAI
 from persistence.models import AuditEvent, KeyPurpose, KeyState, SigningKey
 from schema.common import from_global_id, to_global_id
 from tests.conftest import MovableClock, gql, sign_in, sign_up, unique_email
@@ -972,7 +973,7 @@ async def test_concurrent_rotations_leave_one_active_and_one_next_key(
     assert len(rotated) == 4
 
 
-# ------------------------------------------------- a new passport
+# ------------------------------------------------- the card's validity and a new passport
 
 PRESENT = """
 mutation($input: PresentCertificateInput!) { presentCertificate(input: $input) {
@@ -981,6 +982,34 @@ mutation($input: PresentCertificateInput!) { presentCertificate(input: $input) {
   ... on NotPermitted { message }
   ... on ValidationError { message field }
 } }"""
+
+
+async def test_a_certificate_never_outlives_the_pr_card_it_states(
+    client: httpx.AsyncClient, clock: MovableClock
+) -> None:
+    clock.pinned = datetime.now(UTC).replace(microsecond=0)
+    today = beijing_today(clock)
+    card_ends = today + timedelta(days=10)  # well inside CERTIFICATE_VALIDITY_DAYS
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=adult_birth_date(), card=(today - timedelta(days=30), card_ends)
+    )
+    holder = await linked_account(client, facts)
+    certificate = await issue_ok(client, holder, person_id)
+
+    # Valid through the card's last day in Beijing, and not a second longer.
+    end_of_card = datetime.combine(card_ends + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    assert as_datetime(certificate["expiresAt"]) == end_of_card
+    assert payload_of(certificate["token"])["exp"] == int(end_of_card.timestamp())
+    assert payload_of(certificate["token"])["prCard"]["validUntil"] == card_ends.isoformat()
+
+    clock.pinned = end_of_card - timedelta(seconds=1)
+    assert (await verify_document(client, certificate["token"]))["valid"] is True
+    clock.pinned = end_of_card
+    verification = await verify_document(client, certificate["token"])
+    assert verification["failure"] == "EXPIRED", verification
+    with pytest.raises(JoseError):
+        jose_verify(certificate["token"], await jwks_of(client), now=end_of_card)
 
 
 async def test_binding_a_new_passport_revokes_certificates_naming_the_old_one(
