@@ -42,6 +42,13 @@ def _positive(name: str, raw: str) -> int:
     return value
 
 
+def _not_negative(name: str, raw: str) -> int:
+    value = _int(name, raw)
+    if value < 0:
+        raise ConfigurationError(f"{name} must be 0 or more")
+    return value
+
+
 def _flag(name: str, raw: str) -> bool:
     if raw.strip().lower() in ("1", "true", "yes"):
         return True
@@ -174,6 +181,10 @@ class Settings:
 
     # Signed documents
     certificate_validity_days: int = 90
+    # A certificate lists the current passport and at most this many of the superseded ones,
+    # the latest bound first, and states how many earlier ones it leaves out; fewer when the
+    # verification link would not fit one QR code (signing/certificates.py, sign_within_qr).
+    certificate_max_earlier_passports: int = 4
     # A selective-disclosure presentation is shown once, at a counter or to an app: it expires
     # this many minutes after it is made (the holder makes a fresh one for the next checker).
     presentation_minutes: int = 10
@@ -335,6 +346,7 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "statistics_rounding_base": _positive,
     "max_subscriptions_per_account": _positive,
     "presentation_minutes": _positive,
+    "certificate_max_earlier_passports": _not_negative,
     "mail_poll_seconds": _positive,
     "mail_max_attempts": _positive,
     "account_token_minutes": _positive,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from domain.dates import HOME_ZONE, end_of_day
@@ -14,7 +14,7 @@ from persistence import certificates as store
 from persistence import persons as person_store
 from persistence import presentations as presentation_store
 from persistence import signing_keys
-from persistence.models import Certificate, KeyPurpose, Role
+from persistence.models import Certificate, KeyPurpose, Passport, Role
 from resolvers import authorization as gate
 from resolvers import notices
 from resolvers.context import Context
@@ -22,7 +22,7 @@ from resolvers.notifications import language_of
 from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
 from signing import certificates, pdf, qr, sd_jwt
 from signing.keys import ALG
-from signing.verification import ALL_CLAIMS
+from signing.verification import ALL_CLAIMS, EARLIER_NOT_LISTED
 
 
 class _Signed(Protocol):
@@ -65,38 +65,46 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
         )
     card = cards[0]
     passports = await ctx.loaders.passports.load(person.id)
-    facts = {
-        "name": {"surname": person.surname, "givenNames": person.given_names},
-        "nationality": person.nationality,
-        "birthDate": person.birth_date.isoformat(),
-        "prCard": {
-            "number": card.number,
-            "issuedOn": card.issued_on.isoformat(),
-            "validUntil": card.valid_until.isoformat(),
-        },
-        "passports": [
-            {
-                "number": p.number,
-                "issuingCountry": p.issuing_country,
-                "validUntil": p.valid_until.isoformat(),
-                "boundFrom": p.bound_from.isoformat(),
-                "boundUntil": p.bound_until.isoformat() if p.bound_until else None,
-                "current": p.is_current,
-            }
-            for p in passports
-        ],
-    }
-    signed = await _signed_with_document_key(
-        ctx,
-        certificates.sign,
-        subject=person.subject,
-        facts=facts,
-        now=ctx.now(),
-        validity_days=ctx.settings.certificate_validity_days,
-        # Valid no longer than the card whose facts it states: to the end of its last
-        # day in China, where the card's dates are counted.
-        not_after=end_of_day(card.valid_until),
+    current = [p for p in passports if p.is_current]
+    # The latest superseded first: the ones a certificate leaves out are the oldest.
+    earlier = sorted(
+        (p for p in passports if not p.is_current),
+        key=lambda p: (p.bound_until or date.max, p.bound_from, p.id),
+        reverse=True,
     )
+
+    def listing(listed: int) -> dict[str, Any]:
+        return {
+            "name": {"surname": person.surname, "givenNames": person.given_names},
+            "nationality": person.nationality,
+            "birthDate": person.birth_date.isoformat(),
+            "prCard": {
+                "number": card.number,
+                "issuedOn": card.issued_on.isoformat(),
+                "validUntil": card.valid_until.isoformat(),
+            },
+            "passports": [_passport_facts(p) for p in [*current, *earlier[:listed]]],
+            EARLIER_NOT_LISTED: len(earlier) - listed,
+        }
+
+    try:
+        signed = await _signed_with_document_key(
+            ctx,
+            certificates.sign_within_qr,
+            listing=listing,
+            earlier=min(len(earlier), ctx.settings.certificate_max_earlier_passports),
+            public_base_url=ctx.settings.public_base_url,
+            subject=person.subject,
+            now=ctx.now(),
+            validity_days=ctx.settings.certificate_validity_days,
+            # Valid no longer than the card whose facts it states: to the end of its last
+            # day in China, where the card's dates are counted.
+            not_after=end_of_day(card.valid_until),
+        )
+    except certificates.TooLargeForQr:
+        raise invalid(
+            N_("This person's record is too long to fit a certificate's QR code."), "personId"
+        ) from None
     certificate = await store.store(
         jti=signed.jti,
         person_id=person.id,
@@ -110,6 +118,17 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
     gate.acted(ctx, grant, "ISSUE_PASSPORT_CERTIFICATE", signed.jti)
     await notices.certificate_issued(certificate)
     return certificate
+
+
+def _passport_facts(passport: Passport) -> dict[str, Any]:
+    return {
+        "number": passport.number,
+        "issuingCountry": passport.issuing_country,
+        "validUntil": passport.valid_until.isoformat(),
+        "boundFrom": passport.bound_from.isoformat(),
+        "boundUntil": passport.bound_until.isoformat() if passport.bound_until else None,
+        "current": passport.is_current,
+    }
 
 
 async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certificate:
@@ -179,6 +198,10 @@ async def present(
         now=now,
         lifetime=lifetime,
     )
+    if not qr.fits(qr.verification_link(ctx.settings.public_base_url, presentation.token)):
+        raise invalid(
+            N_("These facts do not fit in one QR code: disclose fewer of them."), "disclose"
+        )
     await presentation_store.store(
         jti=presentation.jti,
         certificate_id=certificate.id,

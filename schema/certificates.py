@@ -58,7 +58,9 @@ CertificateClaim = described_enum(
         "PR_CARD_VALIDITY": "When the permanent resident card was issued and until.",
         "CURRENT_PASSPORT": "The passport bound to the card now: number, issuing country, "
         "validity.",
-        "PASSPORT_HISTORY": "The passports bound to the card before the current one.",
+        "PASSPORT_HISTORY": "The passports bound to the card before the current one that the "
+        "certificate lists, the latest first (`passports`), and how many earlier ones it leaves "
+        "out (`earlierNotListed`).",
     },
 )
 
@@ -214,7 +216,11 @@ class RevokeCertificateInput:
 
 
 IssuePassportCertificateResult = result_union(
-    "issuePassportCertificate", CertificateIssued, NotPermanentResident, NotPermitted
+    "issuePassportCertificate",
+    CertificateIssued,
+    NotPermanentResident,
+    NotPermitted,
+    ValidationError,
 )
 RevokeCertificateResult = result_union(
     "revokeCertificate", CertificateRevoked, NotPermitted, ValidationError
@@ -259,7 +265,11 @@ def verification(result: object, certificate_pk: int | None = None) -> DocumentV
 class CertificateMutations:
     @mutation(
         "Sign a passport-information certificate for a permanent resident you may act for with "
-        "VIEW_DOCUMENTS. Earlier certificates stay valid."
+        "VIEW_DOCUMENTS, valid for CERTIFICATE_VALIDITY_DAYS but not past the PR card's last "
+        "valid day. It lists the current passport and the latest superseded ones (at most "
+        "CERTIFICATE_MAX_EARLIER_PASSPORTS, fewer when its QR code would not hold them) and "
+        "states how many earlier ones it leaves out (earlierPassportsNotListed). Earlier "
+        "certificates stay valid until a new passport is bound."
     )
     async def issue_passport_certificate(
         self, info: Info, person_id: PersonIdArg

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from jwcrypto import jwk, jws
 
-from signing.qr import qr_svg
+from signing import sd_jwt
+from signing.qr import PRINTED_MAX_VERSION, fits, qr_svg, verification_link
 from signing.verification import (
+    ALL_CLAIMS,
     CERTIFICATE_TYPE,
     DOCUMENT_KIND,
     Verification,
@@ -24,7 +27,16 @@ from signing.verification import (
 )
 
 # qr_svg stays importable from here for older callers (bench/signing.py).
-__all__ = ["Verification", "key_id_of", "qr_svg", "revoked", "sign", "verify"]
+__all__ = [
+    "TooLargeForQr",
+    "Verification",
+    "key_id_of",
+    "qr_svg",
+    "revoked",
+    "sign",
+    "sign_within_qr",
+    "verify",
+]
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,52 @@ def sign(
         issued_at=issued,
         expires_at=expires,
     )
+
+
+class TooLargeForQr(ValueError):
+    """The facts do not fit one QR code even with no earlier passport listed."""
+
+
+def sign_within_qr(
+    *,
+    listing: Callable[[int], dict[str, Any]],
+    earlier: int,
+    public_base_url: str,
+    **signing: Any,
+) -> SignedCertificate:
+    """Sign the facts `listing(n)` gives with n earlier passports listed, n from `earlier` down
+    to 0: the first whose verification link fits the printed certificate's QR code (version
+    PRINTED_MAX_VERSION at most, signing.qr), and the link of a presentation of all its facts,
+    the largest one its holder can make, fits one on a screen (any version). With no
+    earlier passport listed, the certificate's own link fitting is enough (a presentation of
+    fewer facts fits then). TooLargeForQr when not even that fits (names of hundreds of
+    characters under a long PUBLIC_BASE_URL)."""
+    for listed in range(earlier, -1, -1):
+        signed = sign(facts=listing(listed), **signing)
+        if not fits(verification_link(public_base_url, signed.token), PRINTED_MAX_VERSION):
+            continue
+        if listed == 0 or fits(_largest_presentation_link(signed, public_base_url, signing)):
+            return signed
+    raise TooLargeForQr("the certificate's verification link does not fit a QR code")
+
+
+def _largest_presentation_link(
+    signed: SignedCertificate, public_base_url: str, signing: dict[str, Any]
+) -> str:
+    """The link of a presentation disclosing every fact of `signed`: salts, `jti` and the
+    signature have fixed lengths, so a real one later is exactly as long."""
+    trial = sd_jwt.present(
+        private_key=signing["private_key"],
+        kid=signing["kid"],
+        alg=signing["alg"],
+        issuer=signing["issuer"],
+        facts=sd_jwt.facts_of(sd_jwt.certificate_claims(signed.token)),
+        disclose=ALL_CLAIMS,
+        now=signing["now"],
+        # Any lifetime: `exp` has ten digits for centuries either way.
+        lifetime=timedelta(minutes=10),
+    )
+    return verification_link(public_base_url, trial.token)
 
 
 def revoked(result: Verification) -> Verification:

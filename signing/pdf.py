@@ -24,6 +24,7 @@ from domain.languages import LANGUAGES
 from domain.messages import Message, N_ctx
 from signing import pdf_fonts
 from signing.qr import qr_modules
+from signing.verification import EARLIER_NOT_LISTED
 from translations import render as translate
 
 # Printed on a 1,200 dpi office printer and read by a phone camera, a module of at least
@@ -58,6 +59,9 @@ LABELS: dict[str, Message] = {
     # Translators: a passport's status: the one in use, or one replaced by a newer passport.
     "current": N_ctx("certificate PDF", "Current"),
     "superseded": N_ctx("certificate PDF", "Superseded"),
+    # Translators: under the passports table, before a count: superseded passports bound to
+    # the card before the ones listed, which the certificate leaves out.
+    "earlier_not_listed": N_ctx("certificate PDF", "Earlier passports not listed"),
     # Translators: printed after a date ("2024-03-01 since"): bound from then until now.
     "since": N_ctx("certificate PDF", "since"),
     "section_certificate": N_ctx("certificate PDF", "This certificate"),
@@ -501,6 +505,11 @@ class _Page:
             self.pair(columns[-1][1], 5.5, status_key, " / ")
             pdf.set_y(row + 6.2)
             self.rule()
+        not_listed = self.c.claims.get(EARLIER_NOT_LISTED)
+        if isinstance(not_listed, int) and not_listed > 0:
+            # The list is not the whole history: said where the list ends.
+            pdf.ln(0.6)
+            self.line_fact("earlier_not_listed", str(not_listed), label_width=142.0)
 
     def certificate(self) -> None:
         c = self.c

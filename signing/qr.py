@@ -16,6 +16,13 @@ import io
 import segno
 
 ERROR_LEVEL = "m"
+# The most bytes one QR code holds at level M (version 40, byte mode: ISO/IEC 18004 table 7).
+MAX_BYTES = 2331
+# The largest code a certificate's link may need: the printed certificate draws it 60 mm wide
+# (signing/pdf.py, QR_SIZE_MM), and a version 31 code, 149 modules with its quiet zone, is the
+# largest whose modules stay 0.4 mm there, what an office printer and a phone camera read
+# reliably. It holds 1,452 bytes. Presentations are shown on screens only: up to version 40.
+PRINTED_MAX_VERSION = 31
 QUIET_ZONE = 4  # modules of white around the symbol (ISO/IEC 18004)
 DARK = "#000"
 LIGHT = "#fff"
@@ -36,6 +43,18 @@ def token_of_link(payload: str) -> str:
     itself when it is a bare token."""
     _, found, token = payload.partition("#token=")
     return token if found else payload
+
+
+def fits(payload: str, max_version: int = 40) -> bool:
+    """Whether the payload fits one QR code at level M of version `max_version` at most (40,
+    the largest there is, holds 2,331 bytes). A lower level (L) would leave a printed or
+    screen-glared code too little to recover from: what is signed is made to fit instead."""
+    if len(payload.encode()) > MAX_BYTES:
+        return False  # known without encoding it (tens of milliseconds)
+    try:
+        return _symbol(payload).version <= max_version
+    except segno.DataOverflowError:
+        return False
 
 
 @functools.lru_cache(maxsize=128)

@@ -26,6 +26,7 @@ from jwcrypto import jwk, jws
 from signing.verification import (
     ALL_CLAIMS,
     CLAIM_NAMES,
+    EARLIER_NOT_LISTED,
     PRESENTATION_TYPE,
     PRESENTATION_VCT,
     SD_ALG,
@@ -64,7 +65,9 @@ def facts_of(claims: dict[str, Any]) -> dict[str, Any]:
 
     The PR card's number and its validity are separate facts; the current passport and the
     earlier ones too (a bank needs the first, rarely the second, whose count alone says
-    something about a person)."""
+    something about a person). The earlier passports are those the certificate lists, the
+    latest bound first, with the number of still earlier ones it leaves out
+    (`earlierNotListed`), so a checker never takes the list for the whole history."""
     card = claims.get("prCard") or {}
     passports = claims.get("passports") or []
     current = next((p for p in passports if p.get("current")), None)
@@ -83,14 +86,17 @@ def facts_of(claims: dict[str, Any]) -> dict[str, Any]:
             if current
             else None
         ),
-        "PASSPORT_HISTORY": [
-            {
-                k: p.get(k)
-                for k in ("number", "issuingCountry", "validUntil", "boundFrom", "boundUntil")
-            }
-            for p in passports
-            if not p.get("current")
-        ],
+        "PASSPORT_HISTORY": {
+            "passports": [
+                {
+                    k: p.get(k)
+                    for k in ("number", "issuingCountry", "validUntil", "boundFrom", "boundUntil")
+                }
+                for p in passports
+                if not p.get("current")
+            ],
+            "earlierNotListed": claims.get(EARLIER_NOT_LISTED) or 0,
+        },
     }
 
 

@@ -8,9 +8,11 @@ checker can run it on its own:
     python verification.py TOKEN --jwks https://<the service>/.well-known/jwks.json
 
 It verifies both kinds of token the authority signs: the full certificate (a compact JWS with
-every fact) and a presentation (an SD-JWT, RFC 9901: `<JWS>~<disclosure>~...~`, revealing
-only the facts its holder chose). It checks the signature (with the key's own algorithm), the
-document type, every disclosure's digest and the expiry. Revocation needs the authority's
+every fact; it lists the current passport and the latest superseded ones, and says in
+`earlierPassportsNotListed` how many earlier ones it leaves out) and a presentation (an
+SD-JWT, RFC 9901: `<JWS>~<disclosure>~...~`, revealing only the facts its holder chose).
+It checks the signature (with the key's own algorithm), the document type, every
+disclosure's digest and the expiry. Revocation needs the authority's
 records: use the `verifyDocument` query online for that.
 """
 
@@ -53,6 +55,9 @@ CLAIM_NAMES = {
     "PASSPORT_HISTORY": "passportHistory",
 }
 ALL_CLAIMS = tuple(CLAIM_NAMES)
+# A certificate lists the current passport and the latest superseded ones; this claim counts
+# the earlier passports bound to the card that it leaves out (0: the list is the whole history).
+EARLIER_NOT_LISTED = "earlierPassportsNotListed"
 _CLAIM_OF_NAME = {name: claim for claim, name in CLAIM_NAMES.items()}
 
 
@@ -257,6 +262,20 @@ def _verify_presentation(
     )
 
 
+def earlier_not_listed(result: Verification) -> int | None:
+    """How many earlier passports bound to the card the document leaves out of the ones it
+    lists; None when it shows no passport history."""
+    claims = result.claims or {}
+    if result.presentation:
+        history = claims.get(CLAIM_NAMES["PASSPORT_HISTORY"])
+        count = history.get("earlierNotListed") if isinstance(history, dict) else None
+    elif "passports" in claims:
+        count = claims.get(EARLIER_NOT_LISTED, 0)
+    else:
+        count = None
+    return count if isinstance(count, int) else None
+
+
 def load_jwks(source: str) -> dict[str, dict]:
     """The published keys by key id, from a JWK Set file or URL."""
     if source.startswith(("http://", "https://")):
@@ -305,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "disclosed": list(result.disclosed),
                 "claims": result.claims,
+                "earlierPassportsNotListed": earlier_not_listed(result),
                 "note": "revocation is not checked offline; use the verifyDocument query for it",
             },
             ensure_ascii=False,

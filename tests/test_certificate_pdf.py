@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -25,11 +26,22 @@ from defusedxml import ElementTree
 from PIL import Image
 
 import signing.pdf
+import signing.verification
 from persistence.models import Account
 from schema.common import to_global_id
 from signing import pdf_fonts
 from tests.conftest import gql, sign_in, sign_up, unique_email
-from tests.helpers import ACTIONS, PASSWORD, REVOKE_DELEGATION, other_office_officer
+from tests.helpers import (
+    ACTIONS,
+    ISSUE_CARD,
+    PASSWORD,
+    REVOKE_DELEGATION,
+    beijing_today,
+    other_office_officer,
+    passport_number,
+    person_input,
+    register_person_as,
+)
 from tests.test_certificates import (
     add_active_dependant,
     adult_birth_date,
@@ -584,3 +596,155 @@ async def test_an_officer_finds_a_presented_certificate_and_revokes_it(
     assert body["data"]["verifyDocument"]["failure"] == "REVOKED"
     body = await gql(client, MY_CERTIFICATES, token=holder)
     assert body["data"]["viewer"]["person"]["certificates"][0]["revoked"] is True
+
+
+# ------------------------------------------------------------- a long passport history
+
+BIND = """
+mutation($input: BindPassportInput!) { bindPassport(input: $input) {
+  __typename ... on PassportBound { passport { number current } }
+  ... on ValidationError { message field }
+} }"""
+PRESENT = """
+mutation($input: PresentCertificateInput!) { presentCertificate(input: $input) {
+  __typename ... on CertificatePresented { presentation { token disclosed qrSvg qrPng } }
+  ... on ValidationError { message field }
+} }"""
+FULL_VERIFICATION = """
+query($token: String!) { verifyDocument(token: $token) { valid failure claims disclosed } }"""
+# Long names in Chinese characters: three bytes each in the token, four base64 characters.
+LONG_SURNAME = "欧阳司马诸葛上官东方皇甫尉迟公羊澹台公冶宗政濮阳淳于单于太叔申屠"
+LONG_GIVEN_NAMES = "龙飞凤舞鹏程万里锦绣前程海阔天空" * 3
+
+
+def png_payloads(png_base64: str) -> list[str]:
+    """What zbar reads in a base64 PNG QR code."""
+    return scanned(base64.b64decode(png_base64))
+
+
+async def person_with_passports(client: httpx.AsyncClient, count: int) -> tuple[dict, str]:
+    """A permanent resident with long Chinese names and `count` passports bound one after
+    the other (the last one current): the identity facts (of the current passport) and the
+    person's ID."""
+    officer = await sign_in(client, "officer@demo.test")
+    today = beijing_today()
+    facts = {
+        "surname": LONG_SURNAME,
+        "nationality": "CHN",
+        "birthDate": adult_birth_date().isoformat(),
+        "passportNumber": passport_number("H"),
+    }
+    valid_until = (today + timedelta(days=3000)).isoformat()
+    values = person_input(facts, given_names=LONG_GIVEN_NAMES, passport_valid_until=valid_until)
+    person_id = (await register_person_as(client, officer, values))["id"]
+    card = {
+        "personId": person_id,
+        "issuedOn": valid_card()[0].isoformat(),
+        "validUntil": valid_card()[1].isoformat(),
+    }
+    body = await gql(client, ISSUE_CARD, {"input": card}, officer)
+    assert body["data"]["issuePermanentResidentCard"]["__typename"] == "PermanentResidentCardIssued"
+    for _ in range(count - 1):
+        number = passport_number("H")
+        bound = {
+            "personId": person_id,
+            "passportNumber": number,
+            "issuingCountry": "CHN",
+            "validUntil": valid_until,
+        }
+        result = (await gql(client, BIND, {"input": bound}, officer))["data"]["bindPassport"]
+        assert result["__typename"] == "PassportBound", result
+        facts["passportNumber"] = number
+    return facts, person_id
+
+
+async def test_a_long_passport_history_fits_every_qr_code_and_says_what_it_leaves_out(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    facts, person_id = await person_with_passports(client, 12)
+    officer = await sign_in(client, "officer@demo.test")
+    base = base_url_of(app)
+    certificate = await issued(client, officer, person_id)
+
+    # The current passport and the latest superseded ones (the policy's count at most), and
+    # how many earlier ones are left out: together, every passport bound to the card.
+    claims = payload_of(certificate["token"])
+    assert claims["name"] == {"surname": LONG_SURNAME, "givenNames": LONG_GIVEN_NAMES}
+    listed = claims["passports"]
+    (current,) = [p for p in listed if p["current"]]
+    assert current["number"] == facts["passportNumber"]
+    earlier = [p for p in listed if not p["current"]]
+    maximum = app.state.services.settings.certificate_max_earlier_passports
+    assert 1 <= len(earlier) <= maximum
+    assert len(earlier) + claims["earlierPassportsNotListed"] == 11
+    assert claims["earlierPassportsNotListed"] >= 11 - maximum
+
+    # Both QR codes hold the verification link of the whole token.
+    assert certificate["qrSvg"].lstrip().startswith("<svg")
+    assert [token_in(p, base) for p in png_payloads(certificate["qrPng"])] == [certificate["token"]]
+    # Anyone verifies it; the offline verifier says what the list leaves out.
+    verification = (await gql(client, FULL_VERIFICATION, {"token": certificate["token"]}))["data"]
+    assert verification["verifyDocument"]["valid"] is True, verification
+    jwks = await jwks_of(client)
+    offline = signing.verification.verify(
+        certificate["token"], {k["kid"]: k for k in jwks["keys"]}, datetime.now(UTC)
+    )
+    assert offline.valid
+    assert signing.verification.earlier_not_listed(offline) == claims["earlierPassportsNotListed"]
+
+    # The PDF prints, states the count and its code scans to the token.
+    response = await download(client, path_of(certificate["pdfUrl"], base), officer)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    flat = " ".join((await asyncio.to_thread(pdf_text, response.content)).split())
+    assert "Earlier passports not listed" in flat
+    assert "未列出的更早护照" in flat
+    assert re.search(
+        rf"Earlier passports not listed\s+{claims['earlierPassportsNotListed']}\b", flat
+    )
+    page = await asyncio.to_thread(printed_page, response.content)
+    assert [token_in(p, base) for p in await asyncio.to_thread(scanned, page)] == [
+        certificate["token"]
+    ]
+
+    # The holder presents the history: the same passports and the same count, in a QR code.
+    session = await sign_up(client, unique_email(), PASSWORD)
+    holder = session["accessToken"]
+    body = await gql(
+        client,
+        """mutation($input: LinkIdentityInput!) { linkIdentity(input: $input) { __typename } }""",
+        {"input": facts},
+        holder,
+    )
+    assert body["data"]["linkIdentity"]["__typename"] == "IdentityLinked", body
+    everything = [
+        "NAME", "BIRTH_DATE", "NATIONALITY", "PR_CARD_NUMBER", "PR_CARD_VALIDITY",
+        "CURRENT_PASSPORT", "PASSPORT_HISTORY",
+    ]  # fmt: skip
+    for disclose in (["PASSPORT_HISTORY"], everything):
+        answer = await gql(
+            client,
+            PRESENT,
+            {"input": {"certificateId": certificate["id"], "disclose": disclose}},
+            holder,
+        )
+        result = answer["data"]["presentCertificate"]
+        assert result["__typename"] == "CertificatePresented", result
+        presentation = result["presentation"]
+        assert presentation["qrSvg"].lstrip().startswith("<svg")
+        assert [token_in(p, base) for p in png_payloads(presentation["qrPng"])] == [
+            presentation["token"]
+        ]
+        shown = (await gql(client, FULL_VERIFICATION, {"token": presentation["token"]}))["data"]
+        shown = shown["verifyDocument"]
+        assert shown["valid"] is True, shown
+        assert shown["claims"]["passportHistory"] == {
+            "passports": [
+                {
+                    k: p[k]
+                    for k in ("number", "issuingCountry", "validUntil", "boundFrom", "boundUntil")
+                }
+                for p in earlier
+            ],
+            "earlierNotListed": claims["earlierPassportsNotListed"],
+        }

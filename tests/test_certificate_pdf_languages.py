@@ -98,13 +98,21 @@ def missing_labels(
     ]
 
 
-def printable(language: str, status: str | None = None) -> pdf.PrintableCertificate:
-    """A certificate of the demo permanent resident, printed for a holder reading `language`."""
+def printable(
+    language: str, status: str | None = None, not_listed: int = 0
+) -> pdf.PrintableCertificate:
+    """A certificate of the demo permanent resident, printed for a holder reading `language`;
+    `not_listed`: earlier passports it says it leaves out."""
     home = timezone(timedelta(hours=8))
     now = datetime.now(UTC)
     base = "https://services.example.test"
     return pdf.PrintableCertificate(
-        claims={"iss": base, "jti": secrets.token_urlsafe(12), **PR_CERTIFICATE_FACTS},
+        claims={
+            "iss": base,
+            "jti": secrets.token_urlsafe(12),
+            **PR_CERTIFICATE_FACTS,
+            "earlierPassportsNotListed": not_listed,
+        },
         key_id="doc-0123456789abcdef",
         issued_at=now.astimezone(home),
         expires_at=(now + timedelta(days=90)).astimezone(home),
@@ -180,7 +188,7 @@ def test_japanese_labels_are_set_in_the_japanese_face_and_korean_in_the_chinese_
 
 
 def test_arabic_is_shaped_and_read_back_in_logical_order() -> None:
-    document = pdf.render(printable("AR"))
+    document = pdf.render(printable("AR", not_listed=2))
     assert "NotoSansArabic" in pdf_info(document)["fonts"]
     glyphs = arabic_glyph_texts(document)
     # Shaped: a letter is drawn with several glyphs (its initial, medial, final forms), and
@@ -200,9 +208,10 @@ def test_arabic_is_shaped_and_read_back_in_logical_order() -> None:
 
 @pytest.mark.parametrize("language", HOLDER_LANGUAGES)
 def test_every_label_is_read_back_from_the_printed_document(language: str) -> None:
-    """The demo permanent resident's certificate (a current and a superseded passport) in each
-    language: every label of both languages is printed on one page and read back."""
-    document = pdf.render(printable(language))
+    """The demo permanent resident's certificate (a current and a superseded passport, and two
+    earlier ones it leaves out) in each language: every label of both languages is printed on
+    one page and read back."""
+    document = pdf.render(printable(language, not_listed=2))
     links = {"verify_url": "https://services.example.test/verify"}
     links["jwks_url"] = "https://services.example.test/.well-known/jwks.json"
     assert missing_labels(document, "ZH", links) == []
@@ -260,7 +269,8 @@ async def test_the_holders_language_is_printed_beside_chinese_and_the_code_scans
     document = response.content
     links = {"verify_url": f"{base}/verify", "jwks_url": f"{base}/.well-known/jwks.json"}
     beside = "EN" if language == "ZH" else language
-    absent = BANNERS | {"superseded"}  # the holder has one passport, the current one
+    # The holder has one passport, the current one: none superseded, none left out.
+    absent = BANNERS | {"superseded", "earlier_not_listed"}
     assert await asyncio.to_thread(missing_labels, document, "ZH", links, absent) == []
     assert await asyncio.to_thread(missing_labels, document, beside, links, absent) == []
     if beside != "EN":

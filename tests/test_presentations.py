@@ -283,14 +283,23 @@ async def test_each_fact_is_disclosed_on_its_own(client: httpx.AsyncClient) -> N
         ),
         "PASSPORT_HISTORY": (
             "passportHistory",
-            [
-                {
-                    k: p[k]
-                    for k in ("number", "issuingCountry", "validUntil", "boundFrom", "boundUntil")
-                }
-                for p in facts["passports"]
-                if not p["current"]
-            ],
+            {
+                "passports": [
+                    {
+                        k: p[k]
+                        for k in (
+                            "number",
+                            "issuingCountry",
+                            "validUntil",
+                            "boundFrom",
+                            "boundUntil",
+                        )
+                    }
+                    for p in facts["passports"]
+                    if not p["current"]
+                ],
+                "earlierNotListed": facts["earlierPassportsNotListed"],
+            },
         ),
     }
     for claim, (name, value) in expected.items():

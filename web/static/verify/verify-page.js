@@ -262,7 +262,10 @@
       prCardNumber: card.number,
       prCardValidity: { issuedOn: card.issuedOn, validUntil: card.validUntil },
       currentPassport: current || null,
-      passportHistory: passports.filter((p) => p && !p.current),
+      passportHistory: {
+        passports: passports.filter((p) => p && !p.current),
+        earlierNotListed: c.earlierPassportsNotListed || 0,
+      },
     };
   }
 
@@ -369,6 +372,20 @@
     return `${p.number} (${p.issuingCountry}), valid until ${p.validUntil}${bound}`;
   }
 
+  // The earlier passports a document lists, the latest first, and how many still earlier
+  // ones it leaves out (the list is then not the whole history: said as such).
+  function historyText(value) {
+    const listed = Array.isArray(value) ? value : isObject(value) ? value.passports : null;
+    const notListed = isObject(value) && Number.isInteger(value.earlierNotListed) ? value.earlierNotListed : 0;
+    const parts = Array.isArray(listed) && listed.length ? [listed.map(passportText).join("; ")] : [];
+    if (notListed > 0) {
+      parts.push(
+        `${notListed} earlier passport${notListed === 1 ? "" : "s"} not listed 另有${notListed}本更早的护照未列出`
+      );
+    }
+    return parts.length ? parts.join("; ") : "none";
+  }
+
   function factText(claim, value) {
     if (value === null || value === undefined) return "—";
     switch (claim) {
@@ -379,7 +396,7 @@
       case "CURRENT_PASSPORT":
         return passportText(value);
       case "PASSPORT_HISTORY":
-        return Array.isArray(value) && value.length ? value.map(passportText).join("; ") : "none";
+        return historyText(value);
       default:
         return String(value);
     }
