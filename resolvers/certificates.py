@@ -40,8 +40,12 @@ async def _signed_with_document_key(ctx: Context, sign: Callable[..., S], **clai
     ring = ctx.services.keys
     await ring.reload()
     key = ring.active(KeyPurpose.DOCUMENT)
-    signed = sign(
-        private_key=key.private, kid=key.kid, alg=ALG, issuer=ctx.settings.issuer, **claims
+    # Off the event loop: fitting a certificate to its QR code encodes a few trial codes.
+    signed = await asyncio.to_thread(
+        functools.partial(
+            sign, private_key=key.private, kid=key.kid, alg=ALG, issuer=ctx.settings.issuer
+        ),
+        **claims,
     )
     await signing_keys.extend_last_expiry(key.kid, signed.expires_at)
     return signed
