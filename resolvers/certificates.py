@@ -91,24 +91,19 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
             EARLIER_NOT_LISTED: len(earlier) - listed,
         }
 
-    try:
-        signed = await _signed_with_document_key(
-            ctx,
-            certificates.sign_within_qr,
-            listing=listing,
-            earlier=min(len(earlier), ctx.settings.certificate_max_earlier_passports),
-            public_base_url=ctx.settings.public_base_url,
-            subject=person.subject,
-            now=ctx.now(),
-            validity_days=ctx.settings.certificate_validity_days,
-            # Valid no longer than the card whose facts it states: to the end of its last
-            # day in China, where the card's dates are counted.
-            not_after=end_of_day(card.valid_until),
-        )
-    except certificates.TooLargeForQr:
-        raise invalid(
-            N_("This person's record is too long to fit a certificate's QR code."), "personId"
-        ) from None
+    signed = await _signed_with_document_key(
+        ctx,
+        certificates.sign_within_qr,
+        listing=listing,
+        earlier=min(len(earlier), ctx.settings.certificate_max_earlier_passports),
+        public_base_url=ctx.settings.public_base_url,
+        subject=person.subject,
+        now=ctx.now(),
+        validity_days=ctx.settings.certificate_validity_days,
+        # Valid no longer than the card whose facts it states: to the end of its last
+        # day in China, where the card's dates are counted.
+        not_after=end_of_day(card.valid_until),
+    )
     certificate = await store.store(
         jti=signed.jti,
         person_id=person.id,

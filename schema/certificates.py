@@ -216,11 +216,7 @@ class RevokeCertificateInput:
 
 
 IssuePassportCertificateResult = result_union(
-    "issuePassportCertificate",
-    CertificateIssued,
-    NotPermanentResident,
-    NotPermitted,
-    ValidationError,
+    "issuePassportCertificate", CertificateIssued, NotPermanentResident, NotPermitted
 )
 RevokeCertificateResult = result_union(
     "revokeCertificate", CertificateRevoked, NotPermitted, ValidationError

@@ -622,20 +622,25 @@ def png_payloads(png_base64: str) -> list[str]:
     return scanned(base64.b64decode(png_base64))
 
 
-async def person_with_passports(client: httpx.AsyncClient, count: int) -> tuple[dict, str]:
+async def person_with_passports(
+    client: httpx.AsyncClient,
+    count: int,
+    surname: str = LONG_SURNAME,
+    given_names: str = LONG_GIVEN_NAMES,
+) -> tuple[dict, str]:
     """A permanent resident with long Chinese names and `count` passports bound one after
     the other (the last one current): the identity facts (of the current passport) and the
     person's ID."""
     officer = await sign_in(client, "officer@demo.test")
     today = beijing_today()
     facts = {
-        "surname": LONG_SURNAME,
+        "surname": surname,
         "nationality": "CHN",
         "birthDate": adult_birth_date().isoformat(),
         "passportNumber": passport_number("H"),
     }
     valid_until = (today + timedelta(days=3000)).isoformat()
-    values = person_input(facts, given_names=LONG_GIVEN_NAMES, passport_valid_until=valid_until)
+    values = person_input(facts, given_names=given_names, passport_valid_until=valid_until)
     person_id = (await register_person_as(client, officer, values))["id"]
     card = {
         "personId": person_id,
@@ -748,3 +753,21 @@ async def test_a_long_passport_history_fits_every_qr_code_and_says_what_it_leave
             ],
             "earlierNotListed": claims["earlierPassportsNotListed"],
         }
+
+
+async def test_the_longest_names_still_get_a_certificate_whose_code_scans(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """Names of 100 Chinese characters each (the most registration takes) leave no room for
+    earlier passports in the printed code's size: the certificate lists the current one, says
+    how many it leaves out, and its (denser) code still holds the whole token."""
+    _, person_id = await person_with_passports(client, 3, "龍" * 100, "鳳" * 100)
+    officer = await sign_in(client, "officer@demo.test")
+    certificate = await issued(client, officer, person_id)
+    claims = payload_of(certificate["token"])
+    assert [p["current"] for p in claims["passports"]] == [True]
+    assert claims["earlierPassportsNotListed"] == 2
+    base = base_url_of(app)
+    assert [token_in(p, base) for p in png_payloads(certificate["qrPng"])] == [certificate["token"]]
+    response = await download(client, path_of(certificate["pdfUrl"], base), officer)
+    assert response.status_code == 200, response.text
