@@ -2,18 +2,21 @@
 (valid, every fact), a presentation (only what it discloses, also from a QR code's link and from
 a photo of the QR code), a tampered token (not valid), an expired presentation (the page's clock
 moved on), a revoked certificate (asked of the service), and works offline with a saved or a
-pasted JWK Set (revocation then said to be unchecked)."""
+pasted JWK Set (revocation then said to be unchecked), and says so plainly when a token verifies
+with a pasted key the service does not recognise (never "not revoked")."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from jwcrypto import jwk
 
+from signing import certificates
 from tests.browser import api
 from tests.browser.conftest import Stack
 from tests.browser.test_graphiql import CSP_WATCH
@@ -324,3 +327,85 @@ async def test_a_browser_without_the_signature_algorithm_says_so(stack: Stack, p
     await browser_page.wait_for_selector("#result[data-status='error']")
     detail = await browser_page.inner_text("#result-detail")
     assert "cannot check EdDSA signatures" in detail, detail
+
+
+def forged_copy(token: str, kid: str) -> tuple[str, dict]:
+    """The certificate's facts, signed again by an Ed25519 key of our own under `kid` (issued
+    and expiring when the genuine one does); the token and a JWK Set holding that key."""
+    claims = claims_of(token)
+    key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
+    issued = datetime.fromtimestamp(claims["iat"], UTC)
+    envelope = {"iss", "sub", "jti", "iat", "nbf", "exp", "doc"}
+    forged = certificates.sign(
+        private_key=key,
+        kid=kid,
+        alg="EdDSA",
+        issuer=claims["iss"],
+        subject=claims["sub"],
+        facts={k: v for k, v in claims.items() if k not in envelope},
+        now=issued,
+        validity_days=(claims["exp"] - claims["iat"]) // 86400,
+    )
+    public = key.export_public(as_dict=True)
+    public.update({"kid": kid, "alg": "EdDSA", "use": "sig"})
+    return forged.token, {"keys": [public]}
+
+
+async def paste_keys(page: Any, key_set: dict) -> None:
+    if not await page.evaluate("document.querySelector('#keys-section details').open"):
+        await page.click("#keys-section summary")
+    await page.fill("#jwks-input", json.dumps(key_set))
+    await page.click("#use-jwks-button")
+    assert await page.get_attribute("#keys-status", "data-state") == "pasted"
+
+
+async def test_a_pasted_key_the_service_does_not_recognise_is_never_called_not_revoked(
+    stack: Stack, page
+) -> None:
+    """A checker given a JWK Set along with a token: the signature holds for that set, but the
+    service does not publish the key (UNKNOWN_KEY) or publishes another under its id
+    (BAD_SIGNATURE). The page shows that disagreement, in EN and ZH, instead of "valid, not
+    revoked"; with the service unreachable it can only say revocation is unchecked."""
+    browser_page, network = page
+    _, certificate = await pr_certificate(stack)
+    async with httpx.AsyncClient() as client:
+        published = (await client.get(f"{stack.api}/.well-known/jwks.json")).json()
+    published_kid = published["keys"][0]["kid"]
+    await open_page(stack, browser_page)
+
+    unpublished, unpublished_keys = forged_copy(certificate["token"], "doc-not-published")
+    await paste_keys(browser_page, unpublished_keys)
+    result = await verify_in_page(browser_page, unpublished)
+    assert result["status"] == "unrecognised", result
+    assert result["revocation"] == "unrecognised", result
+    assert "Not revoked" not in result["text"] and "未撤销" not in result["text"]
+    assert "Valid" not in result["heading"]
+    assert "Not recognised by the service" in result["heading"]
+    assert "服务端不认可" in result["heading"]
+    assert "does not publish" in result["detail"] and "未公布" in result["detail"]
+    assert "doc-not-published" in result["detail"]
+    await browser_page.screenshot(
+        path=str(stack.artifacts / "verify-unrecognised-key.png"), full_page=True
+    )
+
+    # The same facts signed by another key under a kid the service does publish.
+    impostor, impostor_keys = forged_copy(certificate["token"], published_kid)
+    await paste_keys(browser_page, impostor_keys)
+    result = await verify_in_page(browser_page, impostor)
+    assert result["status"] == "unrecognised", result
+    assert result["revocation"] == "unrecognised", result
+    assert "Not revoked" not in result["text"]
+    assert "does not match the key the service publishes" in result["detail"]
+    await no_csp_violation(browser_page)
+    assert network.console_errors == []
+
+    # The service unreachable: nothing to disagree with, revocation unchecked.
+    async def unreachable(route: Any) -> None:
+        await route.abort()
+
+    await browser_page.route("**/graphql", unreachable)
+    await paste_keys(browser_page, unpublished_keys)
+    result = await verify_in_page(browser_page, unpublished)
+    assert result["status"] == "valid", result
+    assert result["revocation"] == "unknown", result
+    assert "could not be checked" in result["revocationText"]

@@ -1,7 +1,8 @@
 // The /verify page: checks a passport-information certificate (a compact JWS) or a presentation
 // of some of its facts (an SD-JWT, RFC 9901) in the browser, with the authority's published
-// keys (WebCrypto), then asks the service whether the certificate is revoked when it can.
-// The rules are those of signing/verification.py. Nothing leaves the page but the key-set
+// keys (WebCrypto), then asks the service whether the certificate is revoked when it can (and
+// shows it when the service does not recognise a token that verified here, e.g. with a pasted
+// key the authority does not publish). The rules are those of signing/verification.py. Nothing leaves the page but the key-set
 // fetch and the revocation question (both to this origin).
 "use strict";
 
@@ -338,8 +339,15 @@
 
   // ---------------------------------------------------------------------------- revocation
 
-  // "not-revoked", "revoked" or "unknown" (offline, or the service did not answer).
-  async function revocationOf(token) {
+  // Failures by which the service refuses the document itself (rather than its state).
+  const UNRECOGNISED = ["MALFORMED", "BAD_SIGNATURE", "UNKNOWN_KEY"];
+
+  // What the service says of the token: {state, failure}, state "not-revoked", "revoked",
+  // "unrecognised" (the service refuses the document or its key although it verified here,
+  // with keys pasted or saved that the authority does not publish: never "not revoked") or
+  // "unknown" (offline, or the service did not answer).
+  async function serviceAnswerOf(token) {
+    const unknown = { state: "unknown", failure: null };
     try {
       const response = await fetch(GRAPHQL_URL, {
         method: "POST",
@@ -347,13 +355,20 @@
         body: JSON.stringify({ query: VERIFY_QUERY, variables: { token } }),
         credentials: "omit",
       });
-      if (!response.ok) return "unknown";
+      if (!response.ok) return unknown;
       const body = await response.json();
       const answer = body && body.data && body.data.verifyDocument;
-      if (!answer) return "unknown";
-      return answer.failure === "REVOKED" ? "revoked" : "not-revoked";
+      if (!answer) return unknown;
+      if (answer.failure === "REVOKED") return { state: "revoked", failure: answer.failure };
+      if (UNRECOGNISED.includes(answer.failure)) {
+        return { state: "unrecognised", failure: answer.failure };
+      }
+      if (answer.valid || answer.failure === "EXPIRED") {
+        return { state: "not-revoked", failure: answer.failure };
+      }
+      return unknown;
     } catch (e) {
-      return "unknown";
+      return unknown;
     }
   }
 
@@ -407,18 +422,39 @@
     expired: ["Expired", "已过期"],
     revoked: ["Revoked", "已撤销"],
     invalid: ["Not valid", "无效"],
+    unrecognised: ["Not recognised by the service", "服务端不认可"],
   };
   const FAILURE_DETAIL = {
     MALFORMED: "This is not a certificate or presentation of this authority.",
     BAD_SIGNATURE: "The signature does not match: the document was altered or forged.",
     UNKNOWN_KEY: "It names a key the authority does not publish (or keys not loaded here).",
   };
+  // The token verified with the keys loaded here, but the service refused it: [EN, ZH].
+  const DISAGREEMENT = {
+    UNKNOWN_KEY: (kid) => [
+      `It verifies with the keys loaded here, but the service does not publish key ${kid}: ` +
+        "it is not a document of this authority.",
+      `签名与此处载入的公钥相符，但服务端未公布密钥 ${kid}：这不是本主管机关签发的文件。`,
+    ],
+    BAD_SIGNATURE: (kid) => [
+      "It verifies with the keys loaded here, but its signature does not match the key the " +
+        `service publishes as ${kid}: it is not a document of this authority.`,
+      `签名与此处载入的公钥相符，但与服务端以 ${kid} 公布的公钥不符：这不是本主管机关签发的文件。`,
+    ],
+    MALFORMED: () => [
+      "It verifies with the keys loaded here, but the service does not take it as a " +
+        "certificate or presentation of this authority.",
+      "签名与此处载入的公钥相符，但服务端不认为这是本主管机关的证明或出示凭证。",
+    ],
+  };
 
-  function show(result, revocation) {
+  function show(result, service) {
+    const revocation = service.state;
     const section = $("result");
     section.hidden = false;
     let state = "invalid";
-    if (result.valid) state = revocation === "revoked" ? "revoked" : "valid";
+    if (result.claims && revocation === "unrecognised") state = "unrecognised";
+    else if (result.valid) state = revocation === "revoked" ? "revoked" : "valid";
     else if (result.failure === "EXPIRED") state = revocation === "revoked" ? "revoked" : "expired";
     section.dataset.status = state;
     section.dataset.kind = result.presentation ? "presentation" : result.claims ? "certificate" : "";
@@ -434,10 +470,18 @@
       detail = `It expired on ${result.expiresAt.toLocaleString()}.`;
     } else if (state === "revoked") {
       detail = "The authority has revoked this certificate.";
-    } else {
+    } else if (state !== "unrecognised") {
       detail = FAILURE_DETAIL[result.failure] || "It does not verify.";
     }
-    $("result-detail").textContent = detail;
+    if (state === "unrecognised") {
+      const [detailEn, detailZh] = DISAGREEMENT[service.failure](result.keyId);
+      $("result-detail").replaceChildren(
+        text("span", detailEn),
+        text("span", ` ${detailZh}`, { lang: "zh" })
+      );
+    } else {
+      $("result-detail").textContent = detail;
+    }
 
     const revocationLine = $("revocation");
     revocationLine.dataset.state = result.claims ? revocation : "";
@@ -447,7 +491,10 @@
         ? "Revocation could not be checked (offline): ask the service when connected. 未能核查是否撤销（离线）。"
         : revocation === "revoked"
           ? "Revoked by the authority. 已被撤销。"
-          : "Not revoked (checked with the service just now). 未撤销。";
+          : revocation === "unrecognised"
+            ? "Revocation not checked: the service does not recognise this document or its key. " +
+              "服务端不认可此文件或其密钥，未核查是否撤销。"
+            : "Not revoked (checked with the service just now). 未撤销。";
 
     const facts = $("facts");
     facts.replaceChildren();
@@ -511,8 +558,10 @@
           /* offline: the answer stands */
         }
       }
-      const revocation = result.claims ? await revocationOf(token) : "unknown";
-      show(result, revocation);
+      const service = result.claims
+        ? await serviceAnswerOf(token)
+        : { state: "unknown", failure: null };
+      show(result, service);
     } catch (e) {
       $("result").hidden = false;
       $("result").dataset.status = "error";
