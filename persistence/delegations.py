@@ -7,6 +7,16 @@ from datetime import date, datetime
 from domain.delegation import OPEN_STATUSES, TypedFacts
 from persistence.by_ids import loader_of
 from persistence.models import AuditEvent, Delegation
+from persistence.unique import create_or_raise
+
+
+class AlreadyOpen(Exception):
+    """The helper already has an open (PENDING or ACTIVE) delegation for this dependant,
+    perhaps inserted by a concurrent request: the unique index of migration 0014 says so."""
+
+
+# How each database names that index in its error: PostgreSQL by name, SQLite by columns.
+_ONE_OPEN = ("uq_delegation_one_open", "delegation.helper_id, delegation.dependant_id")
 
 
 async def granting_for_helper(helper_id: int) -> list[Delegation]:
@@ -41,8 +51,12 @@ async def open_count(helper_id: int) -> list[Delegation]:
 
 
 async def create(*, typed: TypedFacts, **values: object) -> Delegation:
-    """A new delegation, keeping what the helper typed to find the dependant."""
-    return await Delegation.create(
+    """A new delegation, keeping what the helper typed to find the dependant; raises
+    AlreadyOpen when the helper has an open one for the dependant already."""
+    return await create_or_raise(
+        Delegation,
+        _ONE_OPEN,
+        AlreadyOpen,
         requested_surname=typed.surname,
         requested_nationality=typed.nationality,
         requested_birth_date=typed.birth_date,

@@ -19,12 +19,17 @@ async def create_unless_taken(model: type[M], **fields: Any) -> M | None:
         return None
 
 
-async def create_or_raise(model: type[M], key: str, taken: type[Exception], **fields: Any) -> M:
+async def create_or_raise(
+    model: type[M], key: str | tuple[str, ...], taken: type[Exception], **fields: Any
+) -> M:
     """The new row of `model`; raises `taken` when the unique constraint on `key` already
-    holds its values (other integrity errors propagate as they are)."""
+    holds its values (other integrity errors propagate as they are). `key` is what the
+    database's error names: a unique column, or for a unique index over several columns the
+    texts each database names it by (PostgreSQL the index, SQLite its columns)."""
     try:
         return await model.create(**fields)
     except IntegrityError as exc:
-        if key in str(exc):
+        keys = (key,) if isinstance(key, str) else key
+        if any(k in str(exc) for k in keys):
             raise taken from exc
         raise

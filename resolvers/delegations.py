@@ -31,6 +31,8 @@ from resolvers.outcomes import (
 )
 from resolvers.persons import find_by_identity
 
+_ALREADY_ADDED = N_("You have already added this person; see your dependants.")
+
 
 def status_of(ctx: Context, delegation: Delegation) -> str:
     return effective_status(
@@ -90,7 +92,7 @@ async def add_dependant(
     if person.id == account.person_id:
         raise invalid(N_("You act for yourself already; add someone else."))
     if await store.open_between(account.id, person.id):
-        raise invalid(N_("You have already added this person; see your dependants."))
+        raise invalid(_ALREADY_ADDED)
     held = [d for d in await store.open_count(account.id) if status_of(ctx, d) != "EXPIRED"]
     limit = ctx.settings.max_active_dependants
     if len(held) >= limit:
@@ -108,20 +110,25 @@ async def add_dependant(
         dependant_has_account=has_account, birth_date=person.birth_date, today=today
     )
     now = ctx.now()
-    delegation = await store.create(
-        helper_id=account.id,
-        dependant_id=person.id,
-        typed=TypedFacts.read(
-            identity.surname, normalise_nationality(identity.nationality), identity.birth_date
-        ),
-        relationship=relationship,
-        scopes=sorted(set(scopes)),
-        status=status,
-        valid_until=valid_until,
-        pending_until=now + timedelta(days=ctx.settings.pending_delegation_days)
-        if status == "PENDING"
-        else None,
-    )
+    try:
+        delegation = await store.create(
+            helper_id=account.id,
+            dependant_id=person.id,
+            typed=TypedFacts.read(
+                identity.surname, normalise_nationality(identity.nationality), identity.birth_date
+            ),
+            relationship=relationship,
+            scopes=sorted(set(scopes)),
+            status=status,
+            valid_until=valid_until,
+            pending_until=now + timedelta(days=ctx.settings.pending_delegation_days)
+            if status == "PENDING"
+            else None,
+        )
+    except store.AlreadyOpen:
+        # A concurrent call for the same person inserted first (open_between above could not
+        # see it yet): the answer a later call gets.
+        raise invalid(_ALREADY_ADDED) from None
     _trail(ctx, delegation, "ADD_DEPENDANT")
     if status == "PENDING" and has_account:
         await notices.delegation_requested(delegation, account)

@@ -10,6 +10,7 @@ The helpers it shares with tests/test_security_paths.py live in tests/helpers.py
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -467,6 +468,50 @@ async def test_adding_the_same_person_twice_is_a_validation_error(client):
         assert again["__typename"] == "ValidationError", again
 
     assert len((await viewer(client, helper.token))["dependants"]) == 2
+
+
+async def test_concurrent_additions_of_the_same_person_make_one_delegation(client):
+    """addDependant looks for an open delegation, then inserts one: concurrent calls for the
+    same person all found none (PostgreSQL) and made several open delegations, so revoking one
+    left another granting. The database keeps one open delegation per helper and dependant;
+    every other call gets the answer a second call made later gets."""
+    helper = await new_member(client)
+    officer = await officer_token(client)
+    child = await register_person(client, birth_date=minor_birth_date(), officer=officer)
+    adult = await register_person(client, officer=officer)
+    helper_pk = pk_of(helper.account_id)
+
+    for person, status in ((child, "ACTIVE"), (adult, "PENDING")):
+        results = await asyncio.gather(
+            *(add_dependant(client, helper.token, person.facts()) for _ in range(8))
+        )
+
+        (added,) = [r for r in results if r["__typename"] == "DependantAdded"]
+        assert added["delegation"]["status"] == status, added
+        refused = [r for r in results if r is not added]
+        assert (
+            refused
+            == [
+                {
+                    "__typename": "ValidationError",
+                    "message": "You have already added this person; see your dependants.",
+                    "field": None,
+                }
+            ]
+            * 7
+        ), results
+        rows = await DelegationRow.filter(helper_id=helper_pk, dependant_id=pk_of(person.id))
+        assert [row.status for row in rows] == [status]
+
+        revoked = await revoke(client, helper.token, added["delegation"]["id"])
+        assert revoked["__typename"] == "DelegationRevoked", revoked
+        assert not await DelegationRow.filter(
+            helper_id=helper_pk, dependant_id=pk_of(person.id), status__in=["PENDING", "ACTIVE"]
+        ).exists()
+    assert [d["status"] for d in (await viewer(client, helper.token))["dependants"]] == [
+        "REVOKED",
+        "REVOKED",
+    ]
 
 
 async def test_adding_yourself_is_a_validation_error(client):
