@@ -164,8 +164,11 @@ async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
     account = ctx.account
     if account.id != delegation.helper_id and account.person_id != delegation.dependant_id:
         raise not_permitted()
-    if status_of(ctx, delegation) in OPEN_STATUSES:
-        await store.move(delegation.id, list(OPEN_STATUSES), "REVOKED", ended_at=ctx.now())
+    # Recorded only by the call that ended it: a revocation racing another (or a decline)
+    # that ended it first changes nothing and leaves no entry in the trail.
+    if status_of(ctx, delegation) in OPEN_STATUSES and await store.move(
+        delegation.id, list(OPEN_STATUSES), "REVOKED", ended_at=ctx.now()
+    ):
         _trail(ctx, delegation, "REVOKE_DELEGATION")
         # The helper's subscriptions on the dependant end now, not at their next event.
         helper_id = delegation.helper_id

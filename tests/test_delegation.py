@@ -851,3 +851,16 @@ async def test_a_delegation_made_without_add_dependant_echoes_the_persons_facts(
         "nationality": adult.nationality,
         "birthDate": adult.birth_date,
     }
+
+
+async def test_revocations_racing_each_other_leave_one_entry_in_the_trail(client) -> None:
+    """The helper and the dependant revoke at the same moment: the delegation ends once, and
+    the dependant's trail records one revocation, by whichever call ended it."""
+    helper, dependant, delegation = await accepted_dependant(client)
+    results = await asyncio.gather(
+        *(revoke(client, who.token, delegation["id"]) for who in (helper, dependant) * 3)
+    )
+    assert {r["__typename"] for r in results} == {"DelegationRevoked"}, results
+    body = await gql(client, ACTIONS, token=dependant.token)
+    actions = [e["node"]["action"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    assert actions.count("REVOKE_DELEGATION") == 1, actions
