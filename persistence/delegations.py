@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from domain.delegation import OPEN_STATUSES, TypedFacts
 from persistence.by_ids import loader_of
-from persistence.models import AuditEvent, Delegation
+from persistence.models import Account, AuditEvent, Delegation
 from persistence.unique import create_or_raise
 
 
@@ -38,6 +38,13 @@ async def of_helper(helper_id: int) -> list[Delegation]:
 
 async def of_dependant(person_id: int) -> list[Delegation]:
     return await Delegation.filter(dependant_id=person_id).order_by("-created_at", "-id")
+
+
+async def lock_helper(account_id: int) -> None:
+    """Serialise one helper's additions until the transaction ends (a row lock on PostgreSQL;
+    SQLite runs write transactions one at a time), so that concurrent additions of different
+    people cannot together pass the limit of dependants."""
+    await Account.filter(id=account_id).select_for_update().first()
 
 
 async def open_between(helper_id: int, person_id: int) -> list[Delegation]:

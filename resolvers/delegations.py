@@ -91,6 +91,7 @@ async def add_dependant(
     )
     if person.id == account.person_id:
         raise invalid(N_("You act for yourself already; add someone else."))
+    await store.lock_helper(account.id)  # the count below stays true until this commits
     if await store.open_between(account.id, person.id):
         raise invalid(_ALREADY_ADDED)
     held = [d for d in await store.open_count(account.id) if status_of(ctx, d) != "EXPIRED"]

@@ -864,3 +864,25 @@ async def test_revocations_racing_each_other_leave_one_entry_in_the_trail(client
     body = await gql(client, ACTIONS, token=dependant.token)
     actions = [e["node"]["action"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
     assert actions.count("REVOKE_DELEGATION") == 1, actions
+
+
+async def test_concurrent_additions_of_different_people_stop_at_the_limit(client) -> None:
+    """Eight held, five different people added at once: two are added and three reach the
+    limit of ten (on PostgreSQL the counts read before the inserts let more through)."""
+    helper = await new_member(client)
+    officer = await officer_token(client)
+    persons = [await register_person(client, officer=officer) for _ in range(13)]
+    for person in persons[:8]:
+        await DelegationRow.create(
+            helper_id=pk_of(helper.account_id),
+            dependant_id=pk_of(person.id),
+            relationship="FRIEND",
+            scopes=["BOOK_APPOINTMENTS"],
+            status="ACTIVE",
+        )
+    results = await asyncio.gather(
+        *(add_dependant(client, helper.token, p.facts()) for p in persons[8:])
+    )
+    kinds = sorted(r["__typename"] for r in results)
+    assert kinds == ["DependantAdded"] * 2 + ["LimitReached"] * 3, results
+    assert len((await viewer(client, helper.token))["dependants"]) == 10
