@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
+from tortoise.expressions import F
 
 from persistence.models import Delivery
 
@@ -102,6 +104,18 @@ async def mark_failed(
     else:
         changes["next_attempt_at"] = retry_at
     await Delivery.filter(id=delivery.id).update(**changes)
+
+
+async def put_back(ids: Sequence[int], retry_at: datetime, error: str) -> None:
+    """Claimed mail that was not tried (the server took none): its claim released and its
+    attempt not counted, due again at `retry_at`."""
+    if ids:
+        await Delivery.filter(id__in=list(ids), sent_at__isnull=True).update(
+            claimed_until=None,
+            attempts=F("attempts") - 1,
+            next_attempt_at=retry_at,
+            last_error=error[:500],
+        )
 
 
 async def waiting(after_id: int, limit: int) -> list[Delivery]:

@@ -35,7 +35,13 @@ BATCH = 20
 
 
 class PermanentFailure(Exception):
-    """The server refused the mail for good (5xx): retrying cannot help."""
+    """The server refused this mail for good (5xx to its recipient or its data): retrying
+    cannot help."""
+
+
+class ServerUnavailable(Exception):
+    """The server takes no mail now: it cannot be reached, or it refuses our greeting, our
+    login or our sender. Not the fault of any one mail: none is given up for it."""
 
 
 class Sender(Protocol):
@@ -102,7 +108,12 @@ class SmtpSender:
 
     async def send(self, message: EmailMessage, to_address: str) -> None:
         try:
+            # Connecting greets, upgrades to TLS and logs in: a refusal there is the server's.
             client = await self._connected()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self._reset()
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        try:
             await client.send_message(message, recipients=[to_address])
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await self._reset()
@@ -110,6 +121,9 @@ class SmtpSender:
             if codes and all(500 <= c < 600 for c in codes):
                 raise PermanentFailure(str(exc)) from exc
             raise
+        except aiosmtplib.SMTPSenderRefused as exc:  # MAIL FROM is ours: every mail alike
+            await self._reset()
+            raise ServerUnavailable(f"{exc.code} {exc.message}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset()
             if 500 <= exc.code < 600:
@@ -168,6 +182,7 @@ class DeliveryWorker:
         self.sender = sender
         self._wake = asyncio.Event()
         self._printed_up_to = 0
+        self._server_failures = 0  # rounds in a row the server took no mail
 
     def wake(self) -> None:
         self._wake.set()
@@ -197,9 +212,12 @@ class DeliveryWorker:
         settings = self.settings
         claimed = await outbox.claim(self.clock.now(), settings.mail_claim_seconds, BATCH)
         try:
-            for delivery in claimed:
+            for index, delivery in enumerate(claimed):
                 try:
                     await self._deliver(delivery)
+                except ServerUnavailable as exc:
+                    await self._server_down(claimed[index:], exc)
+                    break
                 except Exception:  # its outcome not recorded: the rest of the round goes on
                     log.exception(
                         "mail %s: the outcome of its attempt could not be recorded; it is "
@@ -236,11 +254,32 @@ class DeliveryWorker:
             log.warning("mail %s refused for good: %s", delivery.message_id, exc)
             await outbox.mark_failed(delivery, self.clock.now(), str(exc), None)
             return
-        except Exception as exc:  # connection refused, timeout, 4xx: try again later
+        except ServerUnavailable:
+            raise
+        except Exception as exc:  # a 4xx, a connection lost midway: this mail again later
             await self._failed(delivery, exc)
             return
+        self._server_failures = 0
         await outbox.mark_sent(delivery, self.clock.now())
         log.info("mail %s sent (%s)", delivery.message_id, delivery.kind)
+
+    async def _server_down(self, untried: list[Delivery], exc: ServerUnavailable) -> None:
+        """The round stops: its mail not yet tried goes back without the attempt counted, due
+        again after a back-off that grows while the server stays down (a wrong password or
+        a server in maintenance must not use up every mail's attempts and drop the queue)."""
+        settings = self.settings
+        self._server_failures += 1
+        delay = retry_delay_s(
+            self._server_failures, settings.mail_retry_base_seconds, settings.mail_retry_cap_seconds
+        )
+        log.error(
+            "the mail server takes no mail (%s): %d mails wait, tried again in %d s",
+            exc,
+            len(untried),
+            delay,
+        )
+        retry_at = self.clock.now() + timedelta(seconds=delay)
+        await outbox.put_back([d.id for d in untried], retry_at, str(exc))
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> None:
         settings = self.settings

@@ -42,14 +42,26 @@ class Received:
 @dataclass
 class Handler:
     """Accepts everything, except: `refuse` maps a recipient to the reply its RCPT gets
-    (e.g. "451 4.3.0 try later", "550 5.1.1 no such user"); a recipient in `hold` makes the
-    server wait at RCPT until `release` is set (a client can be killed there)."""
+    (e.g. "451 4.3.0 try later", "550 5.1.1 no such user"); `refuse_sender`, when set, is the
+    reply to every MAIL FROM (the server refuses our sender: no mail gets through); a
+    recipient in `hold` makes the server wait at RCPT until `release` is set (a client can
+    be killed there)."""
 
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refuse_sender: str | None = None
     hold: set[str] = field(default_factory=set)
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list
+    ) -> str:
+        if self.refuse_sender is not None:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list

@@ -144,6 +144,55 @@ async def test_a_permanent_refusal_is_given_up_at_once(client, test_settings):
     assert "550" in refused.last_error
 
 
+async def test_a_server_taking_no_mail_drops_none_and_sends_it_all_once_it_does(
+    client, test_settings
+):
+    """The server refuses our sender (a relay's account locked, say: every mail alike). That
+    is no mail's fault: the round stops, nothing is given up however long it lasts, no
+    attempt is used up, and the server retried after a growing back-off; once it takes mail
+    again, the mail goes out."""
+    clock = FixedClock(datetime.now(UTC) + timedelta(seconds=1))
+    with smtp_server() as (server, url):
+        worker = worker_for(
+            test_settings,
+            url,
+            clock,
+            mail_max_attempts=2,
+            mail_retry_base_seconds=30,
+            mail_retry_cap_seconds=100,
+        )
+        # Earlier tests' mail goes first, so that a round claims exactly these two.
+        for _ in range(500):
+            if not await worker.run_once():
+                break
+        emails = [unique_email() for _ in range(2)]
+        for email in emails:
+            await sign_up(client, email)
+        rows = [await verification_mail_of(email) for email in emails]
+        server.refuse_sender = "550 5.7.1 sender not allowed"
+        waits = []
+        for _ in range(4):  # twice the attempts a mail has: none is used up
+            await worker.run_once()
+            for row in rows:
+                kept = await outbox.by_id(row.id)
+                assert kept.failed_at is None and kept.sent_at is None, kept.last_error
+                assert kept.attempts == 0 and kept.claimed_until is None
+                assert "550" in kept.last_error
+            due = (await outbox.by_id(rows[0].id)).next_attempt_at
+            waits.append((due - clock.now()).total_seconds())
+            clock.at = due
+        assert waits == [30, 60, 100, 100]
+        assert all(server.to(email) == [] for email in emails)
+
+        server.refuse_sender = None
+        for row in rows:
+            await drain(worker, sent(row.id))
+        for email, row in zip(emails, rows, strict=True):
+            (got,) = await server.wait_for(email)
+            assert got.message_id == row.message_id
+            assert (await outbox.by_id(row.id)).sent_at is not None
+
+
 async def test_a_fault_after_the_250_resends_with_the_same_message_id(
     client, test_settings, monkeypatch
 ):
