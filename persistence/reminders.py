@@ -43,24 +43,26 @@ async def booked_starting_between(start: datetime, end: datetime) -> list[Appoin
 
 async def documents_ending_between(first: date, last: date) -> list[Document]:
     """Documents whose validity ends between the days, unless the same person has a document
-    of the same kind that ends later (a renewal or extension replaced it)."""
+    of the same kind that ends later (a renewal or extension replaced it), or on the same day
+    and issued after it (a reissue replaced a lost one: one reminder, of the document held)."""
     rows = await Document.filter(valid_until__gte=first, valid_until__lte=last).order_by("id")
     if not rows:
         return []
     later = []
     for part in _parts({r.person_id for r in rows}):
-        later += await Document.filter(person_id__in=part, valid_until__gt=first).values_list(
-            "person_id", "kind", "valid_until"
+        later += await Document.filter(person_id__in=part, valid_until__gte=first).values_list(
+            "person_id", "kind", "valid_until", "id"
         )
-    latest: dict[tuple[int, str], date] = {}
-    for person_id, kind, valid_until in later:
+    latest: dict[tuple[int, str], tuple[date, int]] = {}
+    for person_id, kind, valid_until, pk in later:
         key = (person_id, kind)
-        latest[key] = max(latest.get(key, valid_until), valid_until)
-    return [r for r in rows if latest.get((r.person_id, r.kind), r.valid_until) <= r.valid_until]
+        latest[key] = max(latest.get(key, (valid_until, pk)), (valid_until, pk))
+    return [r for r in rows if latest[(r.person_id, r.kind)] == (r.valid_until, r.id)]
 
 
 async def cards_ending_between(first: date, last: date) -> list[PermanentResidentCard]:
-    """PR cards ending between the days, unless the person holds one that ends later."""
+    """PR cards ending between the days, unless the person holds one that ends later, or on
+    the same day and issued after it (a reissued card)."""
     rows = await PermanentResidentCard.filter(
         valid_until__gte=first, valid_until__lte=last
     ).order_by("id")
@@ -69,12 +71,12 @@ async def cards_ending_between(first: date, last: date) -> list[PermanentResiden
     later = []
     for part in _parts({r.person_id for r in rows}):
         later += await PermanentResidentCard.filter(
-            person_id__in=part, valid_until__gt=first
-        ).values_list("person_id", "valid_until")
-    latest: dict[int, date] = {}
-    for person_id, valid_until in later:
-        latest[person_id] = max(latest.get(person_id, valid_until), valid_until)
-    return [r for r in rows if latest.get(r.person_id, r.valid_until) <= r.valid_until]
+            person_id__in=part, valid_until__gte=first
+        ).values_list("person_id", "valid_until", "id")
+    latest: dict[int, tuple[date, int]] = {}
+    for person_id, valid_until, pk in later:
+        latest[person_id] = max(latest.get(person_id, (valid_until, pk)), (valid_until, pk))
+    return [r for r in rows if latest[r.person_id] == (r.valid_until, r.id)]
 
 
 async def made(keys: list[tuple[str, str, int, date]]) -> set[tuple[str, str, int, date]]:

@@ -165,6 +165,21 @@ async def test_a_document_replaced_by_a_later_one_is_not_reminded(client, app, c
         assert await scene.counts(moment, kind, doc_id(old)) == none
 
 
+async def test_a_reissued_document_ending_the_same_day_is_reminded_once(client, app, clock):
+    """A lost permit reissued with the same end: one reminder per recipient, of the document
+    now held, not one for each."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    today = beijing_today()
+    lost = await residence_permit(people["person"], today + timedelta(days=30))
+    held = await residence_permit(people["person"], today + timedelta(days=30))
+    told = {"person": 1, "docs": 1, "book": 0}
+    none = {"person": 0, "docs": 0, "book": 0}
+    moment = at(today, 10)
+    assert await scene.counts(moment, "DOCUMENT_EXPIRING", doc_id(held)) == told
+    assert await scene.counts(moment, "DOCUMENT_EXPIRING", doc_id(lost)) == none
+
+
 async def test_a_pr_card_ending_is_told_as_document_expiring(client, app, clock):
     people = await household(client)
     scene = Scene(client, app, clock, people)
