@@ -83,6 +83,18 @@ async def claim(now: datetime, lease_s: int, limit: int) -> list[Delivery]:
     return await Delivery.filter(id__in=ids).order_by("id") if ids else []
 
 
+async def hold_claim(delivery: Delivery, until: datetime) -> bool:
+    """Just before a claimed mail is sent: its claim extended to `until`, only if no other
+    worker claimed it again since (each claim counts an attempt: a changed count is another
+    worker's claim) and it is still unsent. False: leave it to that worker."""
+    return (
+        await Delivery.filter(
+            id=delivery.id, attempts=delivery.attempts, sent_at__isnull=True, failed_at__isnull=True
+        ).update(claimed_until=until)
+        == 1
+    )
+
+
 async def mark_sent(delivery: Delivery, now: datetime) -> None:
     """The server accepted it (250): sent, the claim released; a one-time link is blanked."""
     changes: dict[str, object] = {"sent_at": now, "claimed_until": None, "last_error": None}

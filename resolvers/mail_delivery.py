@@ -213,6 +213,15 @@ class DeliveryWorker:
         claimed = await outbox.claim(self.clock.now(), settings.mail_claim_seconds, BATCH)
         try:
             for index, delivery in enumerate(claimed):
+                # Sending one mail may take minutes with a slow server: the batch's claim may
+                # have run out and another worker taken the rest. Each mail is held anew.
+                until = self.clock.now() + timedelta(seconds=settings.mail_claim_seconds)
+                if not await outbox.hold_claim(delivery, until):
+                    log.warning(
+                        "mail %s: its claim ran out and another worker took it",
+                        delivery.message_id,
+                    )
+                    continue
                 try:
                     await self._deliver(delivery)
                 except ServerUnavailable as exc:

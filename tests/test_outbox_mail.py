@@ -253,6 +253,36 @@ async def test_two_workers_never_send_one_mail_twice(client, test_settings):
             assert got.message_id == row.message_id
 
 
+async def test_a_mail_another_worker_claimed_after_the_claim_ran_out_is_not_sent_again(
+    client, test_settings
+):
+    """A worker's batch outlives its claim (the server held its first mail at RCPT for longer
+    than MAIL_CLAIM_SECONDS) and a second worker claims and sends the rest: the first one,
+    when it gets on, does not send that rest again."""
+    clock = FixedClock(datetime.now(UTC) + timedelta(seconds=1))
+    with smtp_server() as (server, url):
+        first = worker_for(test_settings, url, clock, mail_claim_seconds=60)
+        for _ in range(500):  # earlier tests' mail first, so that a batch is these two
+            if not await first.run_once():
+                break
+        slow, other = unique_email(), unique_email()
+        for email in (slow, other):
+            await sign_up(client, email)
+        server.hold.add(slow)
+        round_ = asyncio.create_task(first.run_once())
+        assert await asyncio.to_thread(server.holding.wait, 15)
+        server.hold.discard(slow)
+        # The first worker's claim has run out: a second worker takes the batch and sends it.
+        later = FixedClock(clock.now() + timedelta(seconds=61))
+        second = worker_for(test_settings, url, later, mail_claim_seconds=60)
+        row = await verification_mail_of(other)
+        await drain(second, sent(row.id))
+        server.release.set()
+        await round_
+        assert len(server.to(other)) == 1
+        assert (await outbox.by_id(row.id)).sent_at is not None
+
+
 WORKER = [sys.executable, "manage.py", "deliver-mail"]
 
 
