@@ -214,6 +214,17 @@ def decode_pr_card_number(number: str) -> PrCardNumber:
     )
 
 
+def pr_card_birth_date_matches(card: PrCardNumber, birth_date: date) -> bool:
+    """Whether the card's birth date digits are `birth_date`. A legacy card's two-digit year
+    is decoded to a best guess of the century; against a known person's birth date either
+    century (19YY or 20YY) matches, so a holder born in 1922 keeps a card whose digits the
+    decoder reads as 2022."""
+    if card.format == "LEGACY":
+        yymmdd = f"{birth_date.year % 100:02d}{birth_date.month:02d}{birth_date.day:02d}"
+        return 1900 <= birth_date.year <= 2099 and card.number[7:13] == yymmdd
+    return card.birth_date == birth_date
+
+
 def _sequence_field(sex: str, sequence: int) -> int:
     if sex == "M":
         field = 2 * sequence + 1

@@ -15,6 +15,7 @@ from domain.identifiers import (
     make_pr_card_number,
     normalise_nationality,
     normalise_passport_number,
+    pr_card_birth_date_matches,
 )
 from domain.messages import N_
 from persistence import appointments as appointment_store
@@ -290,8 +291,8 @@ async def issue_pr_card(
             decoded = decode_pr_card_number(number)
         except InvalidIdentifier as exc:
             raise invalid(exc.message, "number") from exc
-        if decoded.nationality_alpha3 != person.nationality or (
-            decoded.birth_date != person.birth_date
+        if decoded.nationality_alpha3 != person.nationality or not (
+            pr_card_birth_date_matches(decoded, person.birth_date)
         ):
             raise invalid(
                 N_("The number does not match the person's nationality and birth date."), "number"

@@ -1219,6 +1219,33 @@ async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(client):
     assert body["data"]["viewer"]["person"]["permanentResidentCard"]["number"] == legacy
 
 
+async def test_a_legacy_number_of_a_holder_born_in_the_1920s_is_accepted(client):
+    # Its two-digit year alone would read as 2020-2022; the person's birth date decides.
+    born = date(1920, 1, 1) + timedelta(days=random.randrange(0, 365 * 3))
+    who = await new_applicant(client, nationality="USA", sex="M", birth_date=born)
+    desk = await officer_token(client)
+    legacy = f"USA1100{born:%y%m%d}{random.randrange(0, 100):02d}"
+
+    result = await issue_card(client, desk, who.person_id, number=legacy)
+
+    assert result["__typename"] == "PermanentResidentCardIssued", result
+    assert result["card"]["number"] == legacy
+    body = await gql(client, MY_CARD, token=who.token)
+    assert body["data"]["viewer"]["person"]["permanentResidentCard"]["number"] == legacy
+
+
+async def test_a_legacy_number_of_another_birth_date_is_validation_error(client):
+    born = date(1920, 1, 1) + timedelta(days=random.randrange(0, 365 * 3))
+    who = await new_applicant(client, nationality="USA", sex="M", birth_date=born)
+    desk = await officer_token(client)
+    legacy = f"USA1100{born + timedelta(days=1):%y%m%d}01"
+
+    result = await issue_card(client, desk, who.person_id, number=legacy)
+
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "number"
+
+
 async def test_a_valid_2023_number_given_by_the_officer_is_kept(client):
     born = random_birth_date()
     who = await new_applicant(client, nationality="FRA", sex="M", birth_date=born)

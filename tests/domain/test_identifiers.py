@@ -15,6 +15,7 @@ from domain.identifiers import (
     normalise_nationality,
     normalise_passport_number,
     normalise_reference,
+    pr_card_birth_date_matches,
     pr_card_check_char,
     random_reference,
     validate_reference,
@@ -144,6 +145,24 @@ def test_legacy_two_digit_year_prefers_the_recent_century_up_to_the_last_issue()
     assert decode_pr_card_number("DEU310010070412").birth_date == date(2010, 7, 4)
     assert decode_pr_card_number("DEU310023113012").birth_date == date(2023, 11, 30)
     assert decode_pr_card_number("DEU310023121512").birth_date == date(1923, 12, 15)
+
+
+@pytest.mark.parametrize("born", [date(1922, 5, 1), date(2022, 5, 1)])
+def test_a_legacy_number_matches_a_birth_date_of_either_century(born: date) -> None:
+    card = decode_pr_card_number("USA110022050101")
+    assert card.birth_date == date(2022, 5, 1)  # the decoder's guess stays
+    assert pr_card_birth_date_matches(card, born)
+
+
+@pytest.mark.parametrize("born", [date(1922, 5, 2), date(1822, 5, 1), date(1922, 6, 1)])
+def test_a_legacy_number_does_not_match_other_digits(born: date) -> None:
+    assert not pr_card_birth_date_matches(decode_pr_card_number("USA110022050101"), born)
+
+
+def test_a_2023_number_matches_only_its_full_birth_date() -> None:
+    card = decode_pr_card_number(AMERICAN_MAN_IN_SHANGHAI)
+    assert pr_card_birth_date_matches(card, date(1985, 3, 15))
+    assert not pr_card_birth_date_matches(card, date(2085, 3, 15))
 
 
 @pytest.mark.parametrize(
