@@ -4,6 +4,7 @@ import random
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -241,6 +242,20 @@ def _sequence_field(sex: str, sequence: int) -> int:
             )
         )
     return field
+
+
+def next_pr_card_sequence(numbers: Iterable[str], sex: str) -> int:
+    """The sequence after the highest one in use among `numbers` (2023-format numbers of one
+    prefix) on `sex`'s side of the 17th digit (odd: M; even: F and X); 0 when none is."""
+    odd = sex == "M"
+    fields = [
+        int(number[14:17])
+        for number in numbers
+        if len(number) == 18 and number[14:17].isdigit() and int(number[16]) % 2 == odd
+    ]
+    if not fields:
+        return 0
+    return (max(fields) - (1 if odd else 2)) // 2 + 1
 
 
 def make_pr_card_number(

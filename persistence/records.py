@@ -7,7 +7,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from domain.application_numbers import format_application_number
 from persistence.by_ids import groups_of, loader_of
@@ -123,13 +125,22 @@ async def card(card_id: int) -> PermanentResidentCard | None:
     return await PermanentResidentCard.get_or_none(id=card_id)
 
 
-async def cards_with_prefix(prefix: str) -> int:
-    return await PermanentResidentCard.filter(number__startswith=prefix).count()
+async def card_numbers_with_prefix(prefix: str) -> list[str]:
+    """The numbers of the cards whose number starts with `prefix`."""
+    return await PermanentResidentCard.filter(number__startswith=prefix).values_list(
+        "number", flat=True
+    )
 
 
 async def create_card(**values: object) -> PermanentResidentCard | None:
-    """A new card, or None when its number is taken."""
-    return await create_unless_taken(PermanentResidentCard, **values)
+    """A new card, or None when its number is taken. The insert runs in a savepoint, so that
+    after a clash the caller's transaction goes on (PostgreSQL would abort it) and may try
+    another number."""
+    try:
+        async with in_transaction():
+            return await PermanentResidentCard.create(**values)
+    except IntegrityError:
+        return None
 
 
 async def bind_passport(

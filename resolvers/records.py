@@ -13,6 +13,7 @@ from domain.identifiers import (
     InvalidIdentifier,
     decode_pr_card_number,
     make_pr_card_number,
+    next_pr_card_sequence,
     normalise_nationality,
     normalise_passport_number,
     pr_card_birth_date_matches,
@@ -286,6 +287,12 @@ async def issue_pr_card(
     if valid_until <= issued_on:
         raise invalid(N_("validUntil must be after issuedOn."), "validUntil")
     office = await office_store.office(ctx.account.office_id) if ctx.account.office_id else None
+    values: dict[str, object] = {
+        "person_id": person.id,
+        "issued_on": issued_on,
+        "valid_until": valid_until,
+        "issued_by_id": office.id if office else None,
+    }
     if number is not None:
         try:
             decoded = decode_pr_card_number(number)
@@ -297,35 +304,44 @@ async def issue_pr_card(
             raise invalid(
                 N_("The number does not match the person's nationality and birth date."), "number"
             )
-        card_number = decoded.number
+        card = await store.create_card(number=decoded.number, **values)
+        if card is None:
+            raise invalid(N_("A card with this number exists."), "number")
     else:
         if office is None:
             raise invalid(N_("Admins without an office must give the card number."), "number")
-        card_number = await _new_card_number(office.province_code, person)
-    card = await store.create_card(
-        person_id=person.id,
-        number=card_number,
-        issued_on=issued_on,
-        valid_until=valid_until,
-        issued_by_id=office.id if office else None,
-    )
-    if card is None:
-        raise invalid(N_("A card with this number exists."), "number")
-    gate.staff_write(ctx, person.id, "ISSUE_PR_CARD", card_number)
+        card = await _card_with_new_number(office.province_code, person, values)
+    gate.staff_write(ctx, person.id, "ISSUE_PR_CARD", card.number)
     return card
 
 
-async def _new_card_number(province_code: str, person: Person) -> str:
-    """The next free 2023-format number for the person's prefix (province, nationality,
-    birth date)."""
+# Tries of a generated number: each clash is a card issued concurrently with the same facts.
+_NEW_NUMBER_TRIES = 5
+
+
+async def _card_with_new_number(
+    province_code: str, person: Person, values: dict[str, object]
+) -> PermanentResidentCard:
+    """The card under the next free 2023-format number of the person's prefix (province,
+    nationality, birth date) and sex: after the highest sequence in use, and after the one
+    that just clashed when a concurrent issue took it."""
     facts = (province_code, person.nationality, person.birth_date, person.sex)
+    sequence = -1
     try:
         prefix = make_pr_card_number(*facts, 0)[:14]
-        return make_pr_card_number(*facts, await store.cards_with_prefix(prefix))
+        for _ in range(_NEW_NUMBER_TRIES):
+            in_use = await store.card_numbers_with_prefix(prefix)
+            sequence = max(sequence + 1, next_pr_card_sequence(in_use, person.sex))
+            card = await store.create_card(number=make_pr_card_number(*facts, sequence), **values)
+            if card is not None:
+                return card
     except InvalidIdentifier as exc:
         raise invalid(
             N_("%(problem)s Give the card number explicitly.", problem=exc.message), "number"
         ) from exc
+    raise invalid(
+        N_("Another card with the same facts was issued at the same moment; try again."), "number"
+    )
 
 
 async def bind_passport(

@@ -21,6 +21,7 @@ import pytest
 
 from domain.calendar import official_calendar
 from domain.identifiers import decode_pr_card_number, make_pr_card_number
+from persistence import records as records_store
 from persistence.demo.records import person_with_records
 from schema.common import to_global_id
 from tests.conftest import gql, sign_in, sign_up
@@ -1203,6 +1204,64 @@ async def test_two_generated_pr_card_numbers_of_the_same_facts_differ(client):
     for card in (a["card"], b["card"]):
         decoded = decode_pr_card_number(card["number"])
         assert (decoded.nationality_alpha3, decoded.birth_date, decoded.sex) == ("NZL", born, "M")
+
+
+async def test_a_generated_pr_card_number_follows_a_typed_one_of_the_same_facts(client):
+    born = random_birth_date()
+    desk = await officer_token(client)
+    _, first = await register_person(client, desk, nationality="NZL", sex="M", birth_date=born)
+    _, second = await register_person(client, desk, nationality="NZL", sex="M", birth_date=born)
+    typed = make_pr_card_number("11", "NZL", born, "M", 1)  # BJ-DC is in Beijing (11)
+    a = await issue_card(client, desk, first, number=typed)
+    b = await issue_card(client, desk, second)
+
+    assert a["__typename"] == b["__typename"] == "PermanentResidentCardIssued", (a, b)
+    assert b["card"]["number"] == make_pr_card_number("11", "NZL", born, "M", 2)
+
+
+async def test_a_generated_pr_card_number_ignores_the_other_sex_sequences(client):
+    born = random_birth_date()
+    desk = await officer_token(client)
+    _, woman = await register_person(client, desk, nationality="NZL", sex="F", birth_date=born)
+    _, man = await register_person(client, desk, nationality="NZL", sex="M", birth_date=born)
+    typed = make_pr_card_number("11", "NZL", born, "F", 4)
+    a = await issue_card(client, desk, woman, number=typed)
+    b = await issue_card(client, desk, man)
+
+    assert a["__typename"] == b["__typename"] == "PermanentResidentCardIssued", (a, b)
+    assert b["card"]["number"] == make_pr_card_number("11", "NZL", born, "M", 0)
+
+
+async def test_concurrently_generated_pr_card_numbers_of_the_same_facts_all_succeed(client):
+    born = random_birth_date()
+    desk = await officer_token(client)
+    persons = [
+        (await register_person(client, desk, nationality="NZL", sex="F", birth_date=born))[1]
+        for _ in range(4)
+    ]
+
+    results = await asyncio.gather(*(issue_card(client, desk, person) for person in persons))
+
+    assert {r["__typename"] for r in results} == {"PermanentResidentCardIssued"}, results
+    numbers = sorted(r["card"]["number"] for r in results)
+    assert numbers == [make_pr_card_number("11", "NZL", born, "F", i) for i in range(4)]
+
+
+async def test_a_generated_pr_card_number_clashing_every_try_is_validation_error(
+    client, monkeypatch
+):
+    async def taken(**values: object) -> None:
+        return None
+
+    who = await new_applicant(client, nationality="NZL", sex="M")
+    desk = await officer_token(client)
+    monkeypatch.setattr(records_store, "create_card", taken)
+
+    result = await issue_card(client, desk, who.person_id)
+
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "number"
+    assert "same moment" in result["message"]
 
 
 async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(client):

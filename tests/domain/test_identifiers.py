@@ -11,6 +11,7 @@ from domain.identifiers import (
     decode_pr_card_number,
     make_pr_card_number,
     make_reference,
+    next_pr_card_sequence,
     normalise_name,
     normalise_nationality,
     normalise_passport_number,
@@ -194,6 +195,16 @@ def test_make_card_number_refuses_an_unrepresentable_sequence_or_sex(
 
 def test_make_card_number_accepts_the_last_male_sequence() -> None:
     assert make_pr_card_number("11", "USA", date(1990, 1, 1), "M", 499)[14:17] == "999"
+
+
+def test_next_sequence_follows_the_highest_in_use_of_the_same_sex_parity() -> None:
+    born = date(1990, 1, 1)
+    numbers = [make_pr_card_number("11", "USA", born, sex, n) for sex, n in [("M", 1), ("F", 7)]]
+    assert next_pr_card_sequence(numbers, "M") == 2
+    assert next_pr_card_sequence(numbers, "F") == 8
+    assert next_pr_card_sequence(numbers, "X") == 8
+    assert next_pr_card_sequence(numbers[1:], "M") == 0
+    assert next_pr_card_sequence([], "F") == 0
 
 
 def test_make_card_number_refuses_unknown_province_or_nationality() -> None:
