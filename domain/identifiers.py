@@ -244,6 +244,15 @@ def _sequence_field(sex: str, sequence: int) -> int:
     return field
 
 
+def pr_card_sex_matches(card: PrCardNumber, sex: str) -> bool:
+    """Whether the card's sex digit (2023 format: the 17th, odd for male, even for female)
+    fits a holder of `sex`. Nothing is checked for X, whose numbers are even like female
+    ones but who may hold either, nor for legacy cards, whose digits say no sex."""
+    if card.sex is None or sex not in ("M", "F"):
+        return True
+    return (card.sex == "M") == (sex == "M")
+
+
 def next_pr_card_sequence(numbers: Iterable[str], sex: str) -> int:
     """The sequence after the highest one in use among `numbers` (2023-format numbers of one
     prefix) on `sex`'s side of the 17th digit (odd: M; even: F and X); 0 when none is."""

@@ -17,6 +17,7 @@ from domain.identifiers import (
     normalise_nationality,
     normalise_passport_number,
     pr_card_birth_date_matches,
+    pr_card_sex_matches,
 )
 from domain.messages import N_
 from persistence import appointments as appointment_store
@@ -303,6 +304,14 @@ async def issue_pr_card(
         ):
             raise invalid(
                 N_("The number does not match the person's nationality and birth date."), "number"
+            )
+        if not pr_card_sex_matches(decoded, person.sex):
+            raise invalid(
+                N_(
+                    "The number's sex digit (the 17th: odd for male, even for female) does not "
+                    "match the person's sex."
+                ),
+                "number",
             )
         card = await store.create_card(number=decoded.number, **values)
         if card is None:

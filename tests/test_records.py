@@ -1347,6 +1347,37 @@ async def test_a_pr_card_number_not_matching_the_person_is_validation_error(clie
     assert result["field"] == "number"
 
 
+@pytest.mark.parametrize(("person_sex", "number_sex"), [("M", "F"), ("F", "M")])
+async def test_a_pr_card_number_of_the_other_sex_is_validation_error(
+    client, person_sex, number_sex
+):
+    born = random_birth_date()
+    who = await new_applicant(client, nationality="CAN", sex=person_sex, birth_date=born)
+    desk = await officer_token(client)
+    number = make_pr_card_number("11", "CAN", born, number_sex, random.randrange(0, 400))
+
+    result = await issue_card(client, desk, who.person_id, number=number)
+
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "number"
+    assert "sex" in result["message"]
+    body = await gql(client, MY_CARD, token=who.token)
+    assert body["data"]["viewer"]["person"]["permanentResidentCard"] is None
+
+
+@pytest.mark.parametrize("number_sex", ["M", "F"])
+async def test_a_pr_card_number_of_either_sex_is_accepted_for_sex_x(client, number_sex):
+    born = random_birth_date()
+    who = await new_applicant(client, nationality="CAN", sex="X", birth_date=born)
+    desk = await officer_token(client)
+    number = make_pr_card_number("11", "CAN", born, number_sex, random.randrange(0, 400))
+
+    result = await issue_card(client, desk, who.person_id, number=number)
+
+    assert result["__typename"] == "PermanentResidentCardIssued", result
+    assert result["card"]["number"] == number
+
+
 async def test_a_pr_card_valid_until_before_issue_is_validation_error(client):
     who = await new_applicant(client)
     desk = await officer_token(client)

@@ -18,6 +18,7 @@ from domain.identifiers import (
     normalise_reference,
     pr_card_birth_date_matches,
     pr_card_check_char,
+    pr_card_sex_matches,
     random_reference,
     validate_reference,
 )
@@ -205,6 +206,29 @@ def test_next_sequence_follows_the_highest_in_use_of_the_same_sex_parity() -> No
     assert next_pr_card_sequence(numbers, "X") == 8
     assert next_pr_card_sequence(numbers[1:], "M") == 0
     assert next_pr_card_sequence([], "F") == 0
+
+
+@pytest.mark.parametrize(
+    ("number_sex", "holder_sex", "matches"),
+    [
+        ("M", "M", True),
+        ("M", "F", False),
+        ("F", "F", True),
+        ("F", "M", False),
+        ("M", "X", True),
+        ("F", "X", True),
+    ],
+)
+def test_a_2023_number_sex_digit_must_fit_a_male_or_female_holder(
+    number_sex: str, holder_sex: str, matches: bool
+) -> None:
+    card = decode_pr_card_number(make_pr_card_number("11", "USA", date(1990, 1, 1), number_sex, 3))
+    assert pr_card_sex_matches(card, holder_sex) is matches
+
+
+def test_a_legacy_number_fits_a_holder_of_any_sex() -> None:
+    card = decode_pr_card_number("USA110085031501")
+    assert all(pr_card_sex_matches(card, sex) for sex in "MFX")
 
 
 def test_make_card_number_refuses_unknown_province_or_nationality() -> None:
