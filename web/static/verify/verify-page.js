@@ -535,6 +535,10 @@
     const token = tokenFrom($("token-input").value);
     if (!token) return;
     $("verify-button").disabled = true;
+    // The verdict of the token checked before goes at once: it must never stand, even for
+    // the moment the service takes to answer, as if it were this token's.
+    $("result").hidden = true;
+    delete $("result").dataset.status;
     try {
       if (!keySet) await loadKeys();
       if (!keySet) {
