@@ -155,6 +155,20 @@ def token_in(payload: str, base_url: str) -> str:
 # --------------------------------------------------------------------------- HTTP helpers
 
 
+async def linked_holder(client: httpx.AsyncClient, facts: dict) -> str:
+    """A new account linked to the person of these passport facts: its access token."""
+    session = await sign_up(client, unique_email(), PASSWORD)
+    holder = session["accessToken"]
+    body = await gql(
+        client,
+        """mutation($input: LinkIdentityInput!) { linkIdentity(input: $input) { __typename } }""",
+        {"input": facts},
+        holder,
+    )
+    assert body["data"]["linkIdentity"]["__typename"] == "IdentityLinked", body
+    return holder
+
+
 async def issued(client: httpx.AsyncClient, token: str, person_id: str) -> dict:
     body = await gql(client, ISSUE, {"id": person_id}, token)
     assert "errors" not in body, body
@@ -186,15 +200,7 @@ async def holder_with_certificate(
     facts, person_id = await registered_person(
         client, officer, birth_date=adult_birth_date(), card=valid_card(), surname=surname
     )
-    session = await sign_up(client, unique_email(), PASSWORD)
-    holder = session["accessToken"]
-    body = await gql(
-        client,
-        """mutation($input: LinkIdentityInput!) { linkIdentity(input: $input) { __typename } }""",
-        {"input": facts},
-        holder,
-    )
-    assert body["data"]["linkIdentity"]["__typename"] == "IdentityLinked", body
+    holder = await linked_holder(client, facts)
     return facts, person_id, holder, await issued(client, holder, person_id)
 
 
@@ -713,15 +719,7 @@ async def test_a_long_passport_history_fits_every_qr_code_and_says_what_it_leave
     ]
 
     # The holder presents the history: the same passports and the same count, in a QR code.
-    session = await sign_up(client, unique_email(), PASSWORD)
-    holder = session["accessToken"]
-    body = await gql(
-        client,
-        """mutation($input: LinkIdentityInput!) { linkIdentity(input: $input) { __typename } }""",
-        {"input": facts},
-        holder,
-    )
-    assert body["data"]["linkIdentity"]["__typename"] == "IdentityLinked", body
+    holder = await linked_holder(client, facts)
     everything = [
         "NAME", "BIRTH_DATE", "NATIONALITY", "PR_CARD_NUMBER", "PR_CARD_VALIDITY",
         "CURRENT_PASSPORT", "PASSPORT_HISTORY",
