@@ -99,23 +99,28 @@ async def entries_of(person_id: int) -> list[WaitlistEntry]:
     return await WaitlistEntry.filter(applicant_id=person_id).order_by("-created_at", "-id")
 
 
-async def positions(entries: Sequence[WaitlistEntry]) -> dict[int, int]:
-    """Each WAITING entry's place in its line: 1 + the WAITING entries of the same line
-    (office and service group: a freed place goes to the first of them whose range holds its
-    day, whatever their service) that joined before it and wait for a day it waits for."""
-    found: dict[int, int] = {}
-    for row in entries:
-        if row.status == WAITING:
-            ahead = await WaitlistEntry.filter(
-                office_id=row.office_id,
-                service_group=row.service_group,
-                status=WAITING,
-                id__lt=row.id,
-                first_day__lte=row.last_day,
-                last_day__gte=row.first_day,
-            ).count()
-            found[row.id] = ahead + 1
-    return found
+# Each listed entry's count of the WAITING entries ahead of it in its line: same office and
+# service group, joined before, waiting for a day it waits for. One statement for a whole page.
+_AHEAD = (
+    'SELECT e."id" AS "id", (SELECT COUNT(*) FROM "waitlist_entry" a WHERE a."status" = '
+    '\'WAITING\' AND a."office_id" = e."office_id" AND a."service_group" = '
+    'e."service_group" AND a."id" < e."id" AND a."first_day" <= e."last_day" AND '
+    'a."last_day" >= e."first_day") AS "ahead" FROM "waitlist_entry" e WHERE e."id" IN ({ids})'
+)
+
+
+async def positions(entries: Sequence[WaitlistEntry]) -> list[int | None]:
+    """Each entry's place in its line while WAITING, else None: 1 + the WAITING entries of the
+    same line (office and service group: a freed place goes to the first of them whose range
+    holds its day, whatever their service) that joined before it and wait for a day it waits
+    for. One statement for all of them (a DataLoader's batch)."""
+    waiting = sorted({int(e.id) for e in entries if e.status == WAITING})
+    ahead: dict[int, int] = {}
+    if waiting:
+        sql = _AHEAD.format(ids=", ".join(str(i) for i in waiting))  # integers only
+        _, rows = await connections.get("default").execute_query(sql)
+        ahead = {int(row["id"]): int(row["ahead"]) for row in rows}
+    return [ahead[e.id] + 1 if e.status == WAITING and e.id in ahead else None for e in entries]
 
 
 async def waiting_for_day(

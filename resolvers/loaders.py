@@ -15,6 +15,7 @@ from persistence import (
     offices,
     persons,
     records,
+    waitlist,
 )
 
 
@@ -41,6 +42,10 @@ class Loaders:
         # What notifications are about, by (type name, id): one query per type in a page.
         self.notification_subject = DataLoader(load_fn=notifications.subjects)
         self.application_pages = DataLoader(load_fn=records.applications_pages)
+        # Places in line of the waitlist entries of a list, by entry (one statement).
+        self.waitlist_position = DataLoader(
+            load_fn=waitlist.positions, cache_key_fn=lambda entry: entry.id
+        )
         self.appointment_pages = DataLoader(load_fn=appointments.appointments_pages)
 
 

@@ -246,9 +246,10 @@ async def _expire_lines(ctx: Context, lines: set[waitlist_offers.Line]) -> None:
     await unit_of_work.run(ctx, work)
 
 
-async def position(entry: WaitlistEntry) -> int | None:
-    """The entry's place in line (1 = next), or None unless it is WAITING."""
-    return (await store.positions([entry])).get(entry.id)
+async def position(ctx: Context, entry: WaitlistEntry) -> int | None:
+    """The entry's place in line (1 = next), or None unless it is WAITING; the entries of a
+    list in one statement."""
+    return await ctx.loaders.waitlist_position.load(entry)
 
 
 async def offered_slot(entry: WaitlistEntry) -> Slot | None:

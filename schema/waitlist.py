@@ -92,8 +92,8 @@ class WaitlistEntry(Node):
         "for a day this one waits for (1 = next to be offered a place freed on such a day). "
         "Null unless WAITING."
     )
-    async def position(self) -> int | None:
-        return await resolve.position(self.row)
+    async def position(self, info: Info) -> int | None:
+        return await resolve.position(info.context, self.row)
 
     @strawberry.field(description="The held place, while OFFERED; null otherwise.")
     async def offer(self) -> WaitlistOffer | None:

@@ -35,6 +35,7 @@ from tests.helpers import (
     open_slots,
     pk_of,
 )
+from tests.test_query_counts import statements
 from tests.waitlist_lines import (
     PERSON_WAITLIST,
     SERVICE,
@@ -151,6 +152,26 @@ async def test_a_wait_whose_days_have_all_passed_ends_and_no_longer_blocks_joini
     again = await join(client, person.token, later.input(person.person_id))
     assert again["__typename"] == "WaitlistJoined", again
     assert again["entry"]["position"] == 1
+
+
+async def test_a_persons_waitlist_reads_every_position_in_one_statement(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """Person.waitlist with three WAITING entries takes as many statements as with one: the
+    places in line come from one batch, not a count per entry. Their values stay right."""
+    line = await fresh_line(app, client, clock)
+    one, three = await new_applicant(client), await new_applicant(client)
+    await join_ok(client, one.token, line.input(one.person_id))
+    for service in ("VISA_EXTENSION", "VISA_RENEWAL", "VISA_REISSUANCE"):
+        await join_ok(client, three.token, line.input(three.person_id, service))
+    counted = [
+        await statements(client, PERSON_WAITLIST, who.token, {"id": who.person_id})
+        for who in (one, three)
+    ]
+    assert counted[0] == counted[1], counted
+    body = await gql(client, PERSON_WAITLIST, {"id": three.person_id}, token=three.token)
+    # Newest first; the first of the three is behind `one`, each next one behind it too.
+    assert [e["position"] for e in body["data"]["node"]["waitlist"]] == [4, 3, 2]
 
 
 async def test_a_range_with_a_free_place_answers_places_available(
