@@ -118,11 +118,16 @@ async def mark_failed(
     await Delivery.filter(id=delivery.id).update(**changes)
 
 
-async def put_back(ids: Sequence[int], retry_at: datetime, error: str) -> None:
+async def put_back(deliveries: Sequence[Delivery], retry_at: datetime, error: str) -> None:
     """Claimed mail that was not tried (the server took none): its claim released and its
-    attempt not counted, due again at `retry_at`."""
-    if ids:
-        await Delivery.filter(id__in=list(ids), sent_at__isnull=True).update(
+    attempt not counted, due again at `retry_at`; only mail still under this claim (its
+    attempt count unchanged: another worker's claim since counted one more), one statement
+    per attempt count."""
+    by_attempts: dict[int, list[int]] = {}
+    for delivery in deliveries:
+        by_attempts.setdefault(delivery.attempts, []).append(delivery.id)
+    for attempts, ids in by_attempts.items():
+        await Delivery.filter(id__in=ids, attempts=attempts, sent_at__isnull=True).update(
             claimed_until=None,
             attempts=F("attempts") - 1,
             next_attempt_at=retry_at,

@@ -288,7 +288,7 @@ class DeliveryWorker:
             delay,
         )
         retry_at = self.clock.now() + timedelta(seconds=delay)
-        await outbox.put_back([d.id for d in untried], retry_at, str(exc))
+        await outbox.put_back(untried, retry_at, str(exc))
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> None:
         settings = self.settings
