@@ -19,10 +19,39 @@ from resolvers import authorization as gate
 from resolvers import notices
 from resolvers.context import Context
 from resolvers.notifications import language_of
-from resolvers.outcomes import Refusal, RefusalKind, invalid, not_permitted, unauthenticated
+from resolvers.outcomes import (
+    ClientError,
+    Refusal,
+    RefusalKind,
+    invalid,
+    not_permitted,
+    unauthenticated,
+)
 from signing import certificates, pdf, qr, sd_jwt
 from signing.keys import ALG
 from signing.verification import ALL_CLAIMS, EARLIER_NOT_LISTED
+
+# A certificate signed before certificates were fitted to one QR code (before
+# CERTIFICATE_MAX_EARLIER_PASSPORTS) may be too long for any: it stays valid, verified from
+# its token, but has no code and no printout; a new certificate has both.
+TOO_LARGE_FOR_QR = N_(
+    "This certificate is too long for a QR code: it was signed before certificates were "
+    "fitted to one. Obtain a new certificate to print it or show its code; this one stays "
+    "valid where its token is checked."
+)
+TOO_LARGE_FOR_QR_CODE = "TOO_LARGE_FOR_QR"
+
+# Drawing a QR code of a certificate takes tens of milliseconds: off the event loop, and each
+# link once per process.
+_qr_svg = functools.lru_cache(maxsize=256)(qr.qr_svg)
+_qr_png = functools.lru_cache(maxsize=256)(qr.qr_png_base64)
+
+
+class NotPrintable(Exception):
+    """The certificate is too long for the QR code of its printout (TOO_LARGE_FOR_QR)."""
+
+    message = TOO_LARGE_FOR_QR
+    code = TOO_LARGE_FOR_QR_CODE
 
 
 class _Signed(Protocol):
@@ -264,7 +293,8 @@ async def certificates_of(ctx: Context, person_id: int) -> list[Certificate] | N
 async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | None:
     """The printable PDF of a certificate, for its holder, a helper with VIEW_DOCUMENTS and
     staff (recorded in the holder's trail); None for an unknown certificate and for anyone
-    else alike. Anonymous callers are refused (UNAUTHENTICATED)."""
+    else alike. Anonymous callers are refused (UNAUTHENTICATED); NotPrintable for a
+    certificate too long for the printout's QR code."""
     if ctx.account is None:
         raise unauthenticated()
     certificate = await store.by_id(certificate_id) if certificate_id is not None else None
@@ -283,16 +313,41 @@ async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | N
         status = "expired"
     # Rendering takes a few hundred milliseconds of CPU: off the event loop, and each
     # (certificate, state, language) once per process.
-    return await asyncio.to_thread(
-        _rendered_pdf,
-        certificate.token,
-        certificate.kid,
-        certificate.issued_at,
-        certificate.expires_at,
-        pdf.second_language(language_of(holder) if holder is not None else None),
-        status,
-        ctx.settings.public_base_url.rstrip("/"),
-    )
+    try:
+        return await asyncio.to_thread(
+            _rendered_pdf,
+            certificate.token,
+            certificate.kid,
+            certificate.issued_at,
+            certificate.expires_at,
+            pdf.second_language(language_of(holder) if holder is not None else None),
+            status,
+            ctx.settings.public_base_url.rstrip("/"),
+        )
+    except qr.TooLarge:
+        raise NotPrintable() from None
+
+
+async def certificate_qr_svg(ctx: Context, token: str) -> str:
+    """The SVG QR code of the certificate's verification link; a TOO_LARGE_FOR_QR error for
+    a certificate too long for one."""
+    try:
+        return await asyncio.to_thread(_qr_svg, _link(ctx, token))
+    except qr.TooLarge:
+        raise ClientError(TOO_LARGE_FOR_QR, TOO_LARGE_FOR_QR_CODE) from None
+
+
+async def certificate_qr_png(ctx: Context, token: str) -> str | None:
+    """The base64 PNG QR code of the certificate's verification link; None for a certificate
+    too long for one."""
+    try:
+        return await asyncio.to_thread(_qr_png, _link(ctx, token))
+    except qr.TooLarge:
+        return None
+
+
+def _link(ctx: Context, token: str) -> str:
+    return qr.verification_link(ctx.settings.public_base_url, token)
 
 
 @functools.lru_cache(maxsize=32)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 from typing import Annotated
 
 import strawberry
@@ -27,12 +26,6 @@ from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
 from schema.persons import PersonIdArg
 from schema.results import mutation, node_results, result_union
 from signing import qr
-
-# Drawing a QR code of a certificate takes tens of milliseconds: off the event loop, and each
-# link once per process.
-_qr_svg = functools.lru_cache(maxsize=256)(qr.qr_svg)
-_qr_png = functools.lru_cache(maxsize=256)(qr.qr_png_base64)
-
 
 VerificationFailure = described_enum(
     "VerificationFailure",
@@ -73,31 +66,32 @@ class Certificate(Node):
         "/.well-known/jwks.json."
     )
 
-    def _link(self, info: Info) -> str:
-        return qr.verification_link(info.context.settings.public_base_url, self.row.token)
-
     @strawberry.field(
         description="An SVG QR code, dark on white with its quiet zone, of the verification "
-        "page's link carrying the token (<PUBLIC_BASE_URL>/verify#token=...). Drawing it "
-        f"costs {QR_SVG_POINTS} points of the query's cost.",
+        "page's link carrying the token (<PUBLIC_BASE_URL>/verify#token=...). A certificate "
+        "signed before certificates were fitted to one QR code may be too long for one: an "
+        "error with code TOO_LARGE_FOR_QR then (obtain a new one). Drawing it costs "
+        f"{QR_SVG_POINTS} points of the query's cost.",
         metadata={"cost": QR_SVG_POINTS},
     )
     async def qr_svg(self, info: Info) -> str:
-        return await asyncio.to_thread(_qr_svg, self._link(info))
+        return await resolve.certificate_qr_svg(info.context, self.row.token)
 
     @strawberry.field(
         description="The same QR code as a base64 PNG (standard alphabet), dark on white with "
-        f"its quiet zone. Drawing it costs {QR_PNG_POINTS} points of the query's cost.",
+        "its quiet zone; null for a certificate too long for one (see qrSvg). Drawing it costs "
+        f"{QR_PNG_POINTS} points of the query's cost.",
         metadata={"cost": QR_PNG_POINTS},
     )
     async def qr_png(self, info: Info) -> str | None:
-        return await asyncio.to_thread(_qr_png, self._link(info))
+        return await resolve.certificate_qr_png(info.context, self.row.token)
 
     @strawberry.field(
         description="The printable A4 PDF (Chinese and the holder's language, with the QR "
         "code). The link carries no credential: GET it with 'Authorization: Bearer <access "
         "token>' as the holder, a helper with VIEW_DOCUMENTS or staff. Each download is paid "
-        f"from the caller's per-minute query budget ({PDF_POINTS} points; 429 past it)."
+        f"from the caller's per-minute query budget ({PDF_POINTS} points; 429 past it). A "
+        "certificate too long for a QR code (see qrSvg) answers 409 TOO_LARGE_FOR_QR."
     )
     def pdf_url(self, info: Info) -> str | None:
         base = info.context.settings.public_base_url.rstrip("/")

@@ -32,6 +32,11 @@ PNG_SCALE = 4
 SVG_SCALE = 4
 
 
+class TooLarge(ValueError):
+    """The payload does not fit one QR code at level M of any version: the link of a
+    certificate signed before certificates were fitted to one (signing.certificates)."""
+
+
 def verification_link(public_base_url: str, token: str) -> str:
     """What a QR code carries: the service's /verify page with the token in the fragment, so
     any phone camera opens the verifier, and the token never reaches a server's logs."""
@@ -53,14 +58,17 @@ def fits(payload: str, max_version: int = 40) -> bool:
         return False  # known without encoding it (tens of milliseconds)
     try:
         return _symbol(payload).version <= max_version
-    except segno.DataOverflowError:
+    except TooLarge:
         return False
 
 
 @functools.lru_cache(maxsize=128)
 def _symbol(payload: str) -> segno.QRCode:
     # Encoding a 1 kB payload takes tens of milliseconds in pure Python: each payload once.
-    return segno.make(payload, error=ERROR_LEVEL, micro=False, boost_error=True)
+    try:
+        return segno.make(payload, error=ERROR_LEVEL, micro=False, boost_error=True)
+    except segno.DataOverflowError as exc:
+        raise TooLarge(f"{len(payload.encode())} bytes do not fit one QR code") from exc
 
 
 def _saved(payload: str, kind: str, **options: object) -> bytes:

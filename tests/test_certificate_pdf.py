@@ -29,7 +29,8 @@ import signing.pdf
 import signing.verification
 from persistence.models import Account
 from schema.common import to_global_id
-from signing import pdf_fonts
+from signing import certificates as signing_certificates
+from signing import pdf_fonts, qr
 from tests.conftest import gql, sign_in, sign_up, unique_email
 from tests.helpers import (
     ACTIONS,
@@ -769,3 +770,63 @@ async def test_the_longest_names_still_get_a_certificate_whose_code_scans(
     assert [token_in(p, base) for p in png_payloads(certificate["qrPng"])] == [certificate["token"]]
     response = await download(client, path_of(certificate["pdfUrl"], base), officer)
     assert response.status_code == 200, response.text
+
+
+async def test_a_certificate_too_long_for_a_qr_code_says_so_instead_of_failing(
+    client: httpx.AsyncClient, app: Any, monkeypatch: Any
+) -> None:
+    """A certificate signed before certificates were fitted to one QR code (here: every
+    passport of a long history listed, as the first version of issuing did) may be too long
+    for any. It still verifies; its codes and printout answer a typed refusal, and a new
+    certificate has both."""
+    passports = 20
+    _, person_id = await person_with_passports(client, passports)
+    officer = await sign_in(client, "officer@demo.test")
+    base = base_url_of(app)
+
+    def unfitted(*, listing: Any, earlier: int, public_base_url: str, **signing: Any) -> Any:
+        return signing_certificates.sign(facts=listing(passports - 1), **signing)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(signing_certificates, "sign_within_qr", unfitted)
+        body = await gql(client, ISSUE, {"id": person_id}, officer)
+    # Asked for with its codes, the new certificate's SVG is refused by name; nothing else.
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "TOO_LARGE_FOR_QR", error
+    assert "too long for a QR code" in error["message"] and "Traceback" not in str(body)
+
+    certificates = await gql(
+        client,
+        """query($id: ID!) { node(id: $id) { ... on Person {
+             certificates { id token qrPng pdfUrl revoked } } } }""",
+        {"id": person_id},
+        officer,
+    )
+    assert "errors" not in certificates, certificates
+    (legacy,) = certificates["data"]["node"]["certificates"]
+    assert len(qr.verification_link(base, legacy["token"]).encode()) > qr.MAX_BYTES
+    assert legacy["qrPng"] is None
+    verification = (await gql(client, VERIFY, {"token": legacy["token"]}))["data"]
+    assert verification["verifyDocument"]["valid"] is True, verification
+
+    svg = await gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Certificate { qrSvg } } }",
+        {"id": legacy["id"]},
+        officer,
+    )
+    assert svg["errors"][0]["extensions"]["code"] == "TOO_LARGE_FOR_QR", svg
+    response = await download(client, path_of(legacy["pdfUrl"], base), officer)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "TOO_LARGE_FOR_QR"
+    refused_zh = await download(
+        client, path_of(legacy["pdfUrl"], base), officer, **{"accept-language": "zh-CN"}
+    )
+    assert refused_zh.status_code == 409
+    assert refused_zh.json()["error"]["message"] != response.json()["error"]["message"]
+
+    # A new certificate, fitted to its code, prints and scans.
+    fresh = await issued(client, officer, person_id)
+    assert [token_in(p, base) for p in png_payloads(fresh["qrPng"])] == [fresh["token"]]
+    printed = await download(client, path_of(fresh["pdfUrl"], base), officer)
+    assert printed.status_code == 200

@@ -58,7 +58,7 @@ def _unauthenticated(message: Message, language: str, invalid_token: bool) -> Re
 
 
 async def certificate_pdf(request: Request) -> Response:
-    """The PDF of the certificate `{id}` (its global ID), or 401 / 404 / 429."""
+    """The PDF of the certificate `{id}` (its global ID), or 401 / 404 / 409 / 429."""
     services: Services = request.app.state.services
     rid = request_id.get() or accepted_request_id(request.headers.get("x-request-id"))
     language = negotiate(request.headers.get("accept-language"))
@@ -79,6 +79,8 @@ async def certificate_pdf(request: Request) -> Response:
         body = await certificates.certificate_pdf(
             ctx, pk_of(request.path_params["id"], "Certificate")
         )
+    except certificates.NotPrintable as exc:
+        return _problem(409, exc.code, exc.message, language)
     finally:
         # The read is in the holder's trail even if sending the PDF fails.
         await write_recorded_reads(ctx)
