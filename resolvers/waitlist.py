@@ -308,10 +308,15 @@ async def release_slots(
 
         async def work(office_id: int = office_id) -> int:
             await store.write_first()
+            # Every line of the office locked before its slots are made: a join waits for
+            # this unit of work and then sees the new places (PLACES_AVAILABLE), or joined
+            # before it and is among those waiting below. Without it, a join checking for
+            # places before they commit and a lookup of who waits before the join commits
+            # would leave the joiner waiting beside free places.
+            await waitlist_offers.lock(store.office_lines(office_id))
             made = await generate([office_id])
             if made:
                 lines = await store.lines_waiting([office_id])
-                await waitlist_offers.lock(lines)
                 for line in lines:
                     await waitlist_offers.offer_free_places(ctx, line, p)
             return made

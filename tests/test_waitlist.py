@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from domain.booking import SERVICE_GROUPS
 from persistence import waitlist as waitlist_store
-from persistence.models import Slot
+from persistence.models import Slot, WaitlistEntry
 from resolvers import waitlist as waitlist_resolvers
 from server import upkeep
 from tests.conftest import gql
@@ -29,6 +31,7 @@ from tests.helpers import (
     beijing_today,
     book,
     book_ok,
+    gid,
     helper_in_database,
     mutate,
     new_applicant,
@@ -232,6 +235,71 @@ async def test_concurrent_joins_put_an_applicant_in_line_once(
     )
     body = await gql(client, PERSON_WAITLIST, {"id": person.person_id}, token=person.token)
     assert [e["id"] for e in body["data"]["node"]["waitlist"]] == [joined["id"]]
+
+
+async def test_a_join_racing_new_slots_waits_for_them_and_is_shown_their_places(
+    app: Any, client: httpx.AsyncClient, clock: Any, backend: str, database_url: str
+) -> None:
+    """Slots made for an office (the upkeep's release_slots) while someone joins its full
+    line: every line of the office is locked before the slots are made, so the join waits
+    for them to commit and is shown the new place, rather than checking for places before
+    they exist and joining after the release has looked for whom to offer them to (waiting
+    beside a free place). Locks are PostgreSQL's; SQLite runs one writer at a time."""
+    if backend != "postgres":
+        pytest.skip("the line locks are PostgreSQL advisory locks; SQLite has one writer")
+    import asyncpg
+
+    line = await fresh_line(app, client, clock)
+    person = await new_applicant(client)
+    office_pk = pk_of(line.office)
+    start = beijing(line.day, 7, 10)  # before the day's generated slots: a new time
+    observer = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    seen: dict[str, Any] = {}
+
+    async def generate(offices: list[int]) -> int:
+        assert offices == [office_pk]
+        await Slot.create(
+            office_id=office_pk,
+            service_group="VISA",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=20),
+            capacity=1,
+        )
+        # From outside the unit of work: each of the office's lines is taken already.
+        seen["free"] = [
+            await observer.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1, $2)",
+                waitlist_store._LOCK_SPACE,
+                waitlist_store._line_key(office_pk, group),
+            )
+            for group in sorted(set(SERVICE_GROUPS.values()))
+        ]
+        started.set()
+        await asyncio.sleep(0.5)
+        seen["done_before_commit"] = joining.done()
+        return 1
+
+    # The join is a request of its own: started here, outside the unit of work's context.
+    started = asyncio.Event()
+
+    async def join_when_started() -> dict:
+        await started.wait()
+        return await join(client, person.token, line.input(person.person_id))
+
+    joining = asyncio.create_task(join_when_started())
+
+    try:
+        created = await waitlist_resolvers.release_slots(app.state.services, generate, [office_pk])
+    finally:
+        await observer.close()
+    assert created == 1
+    assert seen["free"] and not any(seen["free"])
+    assert seen["done_before_commit"] is False
+    result = await joining
+    assert result["__typename"] == "PlacesAvailable", result
+    new_slot = await Slot.get(office_id=office_pk, service_group="VISA", starts_at=start)
+    assert gid("Slot", new_slot.id) in [s["id"] for s in result["slots"]]
+    assert not await WaitlistEntry.filter(applicant_id=pk_of(person.person_id)).exists()
 
 
 async def test_ranges_offices_and_applicants_are_checked(
