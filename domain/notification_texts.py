@@ -81,6 +81,13 @@ INBOX: dict[str, tuple[Message, Message]] = {
         N_("Certificate issued"),
         N_("A passport-information certificate was issued; it is valid until %(expires)s."),
     ),
+    "CERTIFICATE_REVOKED": (
+        N_("Certificate revoked"),
+        N_(
+            "The passport-information certificate issued on %(issued)s was revoked: checking "
+            "it now shows it revoked. Obtain a new one wherever you still need one."
+        ),
+    ),
 }
 
 # APPLICATION_STATUS_CHANGED's body when the office asks for materials with a note (the note

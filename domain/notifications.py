@@ -22,6 +22,7 @@ class Kind(StrEnum):
     DELEGATION_ANSWERED = "DELEGATION_ANSWERED"
     WAITLIST_OFFER = "WAITLIST_OFFER"
     CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
+    CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
 
 
 class Channel(StrEnum):
@@ -42,6 +43,7 @@ KIND_SCOPE: dict[str, str] = {
     Kind.EXTENSION_WINDOW_OPEN: "VIEW_DOCUMENTS",
     Kind.DOCUMENT_EXPIRING: "VIEW_DOCUMENTS",
     Kind.CERTIFICATE_ISSUED: "VIEW_DOCUMENTS",
+    Kind.CERTIFICATE_REVOKED: "VIEW_DOCUMENTS",
 }
 
 # Kinds about a delegation itself: addressed to one party of it (the person asked, or the

@@ -29,20 +29,18 @@ async def by_jti(jti: str) -> Certificate | None:
     return await Certificate.get_or_none(jti=jti)
 
 
-async def revoke(certificate_id: int, reason: str, now: datetime) -> None:
-    await Certificate.filter(id=certificate_id, revoked_at__isnull=True).update(
+async def revoke(certificate_id: int, reason: str, now: datetime) -> bool:
+    """Revoke the certificate unless it is revoked already: whether this call revoked it."""
+    revoked = await Certificate.filter(id=certificate_id, revoked_at__isnull=True).update(
         revoked_at=now, revoked_reason=reason
     )
+    return revoked == 1
 
 
 async def revoke_valid_of(person_id: int, reason: str, now: datetime) -> list[Certificate]:
-    """Revoke the person's certificates that are neither revoked nor expired; the ones it
-    revoked."""
+    """Revoke the person's certificates that are neither revoked nor expired: the ones this
+    call revoked (one revoked meanwhile by someone else is theirs, not in the list)."""
     valid = await Certificate.filter(
         person_id=person_id, revoked_at__isnull=True, expires_at__gt=now
     ).order_by("id")
-    if valid:
-        await Certificate.filter(id__in=[c.id for c in valid], revoked_at__isnull=True).update(
-            revoked_at=now, revoked_reason=reason
-        )
-    return valid
+    return [c for c in valid if await revoke(c.id, reason, now)]

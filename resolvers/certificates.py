@@ -167,8 +167,10 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     certificate = await store.by_id(certificate_id) if certificate_id is not None else None
     if certificate is None:
         raise not_permitted()
-    await store.revoke(certificate.id, reason, ctx.now())
-    gate.staff_write(ctx, certificate.person_id, "REVOKE_CERTIFICATE", certificate.jti)
+    # Revoking a revoked certificate answers it as it is: no second entry, no second notice.
+    if await store.revoke(certificate.id, reason, ctx.now()):
+        gate.staff_write(ctx, certificate.person_id, "REVOKE_CERTIFICATE", certificate.jti)
+        await notices.certificate_revoked(certificate)
     refreshed = await store.by_id(certificate.id)
     assert refreshed is not None
     return refreshed
@@ -177,13 +179,15 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
 async def revoke_on_new_passport(ctx: Context, person_id: int, passport_number: str) -> None:
     """A newly bound passport makes the person's valid certificates state a superseded one as
     current: they are revoked (verifiers then see REVOKED), each recorded as the staff
-    member's revocation, in the bind's unit of work."""
+    member's revocation, in the bind's unit of work, and the holder (and helpers who see
+    documents) told."""
     reason = (
         f"Passport {passport_number} was bound on {ctx.today().isoformat()}: the certificate "
         "names a superseded passport as current."
     )
     for certificate in await store.revoke_valid_of(person_id, reason, ctx.now()):
         gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
+        await notices.certificate_revoked(certificate)
 
 
 async def present(

@@ -113,3 +113,12 @@ async def certificate_issued(certificate: Certificate) -> None:
         subject=("Certificate", certificate.id),
         facts={"expires": local_time(certificate.expires_at, None)[:10]},
     )
+
+
+async def certificate_revoked(certificate: Certificate) -> None:
+    await notify(
+        NotificationKind.CERTIFICATE_REVOKED,
+        about_person_id=certificate.person_id,
+        subject=("Certificate", certificate.id),
+        facts={"issued": local_time(certificate.issued_at, None)[:10]},
+    )

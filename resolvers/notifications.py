@@ -53,7 +53,7 @@ async def notify(
     `previous` (APPOINTMENT_CHANGED), `reason` (APPOINTMENT_CANCELLED_BY_OFFICE), `status` and
     `note` (APPLICATION_STATUS_CHANGED), `deadline`, `valid_until`, `days` (documents),
     `helper`, `scopes` (DELEGATION_REQUESTED), `answer`, `surname` (DELEGATION_ANSWERED),
-    `expires` (WAITLIST_OFFER, CERTIFICATE_ISSUED)."""
+    `expires` (WAITLIST_OFFER, CERTIFICATE_ISSUED), `issued` (CERTIFICATE_REVOKED)."""
     ctx = unit_of_work.current()
     if ctx is None:
         raise RuntimeError("notify() belongs inside the unit of work that makes the change")
@@ -83,9 +83,14 @@ async def notify(
 
 def may_mail(account: Account, kind: str) -> bool:
     """The one thing an unverified address may not get: word of a certificate (a signed
-    document about a person) goes to the inbox only until the owner has proved the address.
-    Every other mail goes to the address whether or not it is verified."""
-    return kind != NotificationKind.CERTIFICATE_ISSUED or account.email_verified_at is not None
+    document about a person, issued or revoked) goes to the inbox only until the owner has
+    proved the address. Every other mail goes to the address whether or not it is verified."""
+    return kind not in CERTIFICATE_KINDS or account.email_verified_at is not None
+
+
+CERTIFICATE_KINDS = frozenset(
+    {NotificationKind.CERTIFICATE_ISSUED, NotificationKind.CERTIFICATE_REVOKED}
+)
 
 
 def _push(ctx: Context, account_id: int, notification_id: int) -> Callable[[], Awaitable[None]]:

@@ -266,7 +266,11 @@ class CertificateMutations:
     ) -> IssuePassportCertificateResult:
         return await resolve.issue(info.context, pk_of(person_id, "Person"))
 
-    @mutation("Officers and admins: revoke a certificate, with a reason.")
+    @mutation(
+        "Officers and admins: revoke a certificate, with a reason; its holder and the helpers "
+        "who see their documents are told (CERTIFICATE_REVOKED). A certificate revoked already "
+        "is answered as it is, its first reason kept."
+    )
     async def revoke_certificate(
         self,
         info: Info,

@@ -48,6 +48,8 @@ NotificationKind = described_enum(
         "confirmed.",
         "WAITLIST_OFFER": "A freed place is held for you for a while: accept it.",
         "CERTIFICATE_ISSUED": "A passport-information certificate was issued.",
+        "CERTIFICATE_REVOKED": "A passport-information certificate was revoked, by an officer or "
+        "because a new passport was bound: verifying it now answers REVOKED.",
     },
 )
 

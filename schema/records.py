@@ -388,7 +388,8 @@ class RecordMutations:
 
     @mutation(
         "Officers and admins: bind a new passport; the current one is superseded, and the "
-        "person's valid certificates, which name it as current, are revoked.",
+        "person's valid certificates, which name it as current, are revoked (the holder is "
+        "told: CERTIFICATE_REVOKED).",
         success=PassportBound.of,
     )
     async def bind_passport(

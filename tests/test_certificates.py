@@ -1063,6 +1063,18 @@ async def test_binding_a_new_passport_revokes_certificates_naming_the_old_one(
         target__in=[payload_of(c["token"])["jti"] for c in (first, second)],
     ).count()
     assert revocations == 2
+    # The holder is told of each, in their inbox.
+    inbox = await gql(
+        client,
+        "{ viewer { notifications(first: 50) { edges { node { kind subject { id } } } } } }",
+        token=holder,
+    )
+    told = [
+        edge["node"]["subject"]["id"]
+        for edge in inbox["data"]["viewer"]["notifications"]["edges"]
+        if edge["node"]["kind"] == "CERTIFICATE_REVOKED"
+    ]
+    assert sorted(told) == sorted([first["id"], second["id"]]), inbox
 
     # A certificate issued now names the new passport as current, and verifies.
     fresh = await issue_ok(client, holder, person_id)

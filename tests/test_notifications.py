@@ -14,6 +14,7 @@ import httpx
 import pytest
 from httpx_ws import aconnect_ws
 
+from domain.notifications import Kind
 from persistence.models import Delegation as DelegationRow
 from persistence.models import Delivery
 from persistence.models import Notification as NotificationRow
@@ -47,6 +48,7 @@ from tests.helpers import (
     server_environment,
     working_day,
 )
+from tests.test_certificates import REVOKE as REVOKE_CERTIFICATE
 
 INBOX = """
 query($first: Int, $unread: Boolean) { viewer { notifications(first: $first, unreadOnly: $unread) {
@@ -88,7 +90,7 @@ mutation($input: AddOfficeClosureInput!) { addOfficeClosure(input: $input) {
 
 CERTIFICATE = """
 mutation($id: ID!) { issuePassportCertificate(personId: $id) {
-  __typename ... on CertificateIssued { certificate { id } } } }"""
+  __typename ... on CertificateIssued { certificate { id issuedAt } } } }"""
 
 SUBSCRIBE = "subscription { notifications { id kind title person { id } subject { id } } }"
 
@@ -284,6 +286,22 @@ async def test_a_certificate_reaches_the_holder_and_view_documents_helpers(clien
     counts = await receivers(client, people, "CERTIFICATE_ISSUED", certificate_id)
     assert counts == {"person": 1, "book": 0, "apps": 0, "docs": 1, "stranger": 0}
 
+    # Its revocation reaches the same people once, however often it is revoked.
+    for reason in ("Issued in error.", "A second thought."):
+        revoked = await mutate(
+            client,
+            REVOKE_CERTIFICATE,
+            officer,
+            input={"certificateId": certificate_id, "reason": reason},
+        )
+        assert revoked["__typename"] == "CertificateRevoked", revoked
+    counts = await receivers(client, people, "CERTIFICATE_REVOKED", certificate_id)
+    assert counts == {"person": 1, "book": 0, "apps": 0, "docs": 1, "stranger": 0}
+    (notice,) = await about(client, person.token, "CERTIFICATE_REVOKED", certificate_id)
+    assert notice["title"] == "Certificate revoked"
+    issued_on = result["certificate"]["issuedAt"][:10]
+    assert f"issued on {issued_on} was revoked" in notice["body"], notice
+
 
 async def test_delegation_requests_reach_the_person_asked_and_answers_the_helper(client):
     dependant = await member_with_person(client)
@@ -455,7 +473,8 @@ async def test_preferences_choose_channels_per_kind(client):
     person = await member_with_person(client)
     account = (await gql(client, ACCOUNT, token=person.token))["data"]["viewer"]["account"]
     assert account["emailVerified"] is False
-    assert len(account["notificationPreferences"]) == 11
+    # One preference per kind, every kind on both channels until changed.
+    assert [p["kind"] for p in account["notificationPreferences"]] == [k.value for k in Kind]
     assert all(p["channels"] == ["INBOX", "EMAIL"] for p in account["notificationPreferences"])
 
     saved = await mutate(
