@@ -107,18 +107,22 @@ async def delegation_answered(delegation: Delegation, answer: str) -> None:
 
 
 async def certificate_issued(certificate: Certificate) -> None:
-    await notify(
-        NotificationKind.CERTIFICATE_ISSUED,
-        about_person_id=certificate.person_id,
-        subject=("Certificate", certificate.id),
-        facts={"expires": local_time(certificate.expires_at, None)[:10]},
-    )
+    await _about_certificate(NotificationKind.CERTIFICATE_ISSUED, certificate)
 
 
 async def certificate_revoked(certificate: Certificate) -> None:
+    await _about_certificate(NotificationKind.CERTIFICATE_REVOKED, certificate)
+
+
+async def _about_certificate(kind: NotificationKind, certificate: Certificate) -> None:
+    """Word of a certificate: the days it was issued and ends, in China (the texts of each
+    kind name the one they need)."""
     await notify(
-        NotificationKind.CERTIFICATE_REVOKED,
+        kind,
         about_person_id=certificate.person_id,
         subject=("Certificate", certificate.id),
-        facts={"issued": local_time(certificate.issued_at, None)[:10]},
+        facts={
+            "issued": local_time(certificate.issued_at, None)[:10],
+            "expires": local_time(certificate.expires_at, None)[:10],
+        },
     )
