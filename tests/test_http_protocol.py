@@ -237,6 +237,33 @@ async def test_missing_query_is_400(client):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("method", "request_options"),
+    [
+        ("POST", {"json": {"query": ""}}),
+        ("POST", {"json": {"query": "  \n "}}),
+        ("GET", {"params": {"query": ""}}),
+        ("POST", {"json": {"extensions": {"persistedQuery": None}}}),
+        ("POST", {"json": {"extensions": {"persistedQuery": "x"}}}),
+        ("POST", {"json": [{"query": SERVICES}, {"query": ""}]}),
+    ],
+)
+async def test_a_blank_query_is_a_bad_request_not_a_server_error(lenient, method, request_options):
+    """A query that is empty or blank (or stands for nothing: a persistedQuery that is not an
+    object) is the client's mistake, answered as one, with the CORS headers a browser needs
+    to read it."""
+    origin = "http://localhost:5173"
+    response = await lenient.request(
+        method, "/graphql", headers={"origin": origin, "accept": JSON}, **request_options
+    )
+    no_traceback(response)
+    assert response.status_code in (200, 400), response.text
+    assert media_type(response) == JSON
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST", error
+    assert response.headers.get("access-control-allow-origin") == origin
+
+
 async def test_variables_as_a_json_array_is_400(client):
     response = await post(client, {"query": SERVICES, "variables": [1, 2]})
     assert response.status_code == 400

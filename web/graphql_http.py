@@ -43,6 +43,7 @@ from web.errors import (
 from web.graphiql import graphiql_page
 from web.logging_setup import accepted_request_id, request_id
 from web.negotiation import (
+    NO_QUERY,
     GraphQLParams,
     RequestProblem,
     read_params,
@@ -293,6 +294,8 @@ class GraphQLEndpoint:
     ) -> tuple[dict[str, Any], int]:
         """Run one operation through the operation gate, or with the verdict its batch got."""
         settings = self.services.settings
+        if not params.query.strip():  # e.g. a persistedQuery of null with no query
+            return request_error(NO_QUERY, "BAD_REQUEST", media, ctx.language)
         document = parse_document(params.query, settings.max_tokens)
         if isinstance(document, DocumentNode):
             if verdict is None:

@@ -104,15 +104,19 @@ def _json_object(value: Any, name: str) -> dict[str, Any] | None:
     return value
 
 
+NO_QUERY = N_("The request has no `query`.")
+
+
 def params_from(raw: Any, *, from_query_string: bool) -> GraphQLParams:
     if not isinstance(raw, dict):
         raise RequestProblem(400, N_("The request body must be a JSON object."))
     query = raw.get("query")
     extensions = _json_object(raw.get("extensions"), "extensions")
-    if query is None and not (extensions and "persistedQuery" in extensions):
-        raise RequestProblem(400, N_("The request has no `query`."))
     if query is not None and not isinstance(query, str):
         raise RequestProblem(400, QUERY_NOT_TEXT)
+    # A blank query stands for nothing; only a persisted query's hash may stand for one.
+    if not (query or "").strip() and not (extensions and "persistedQuery" in extensions):
+        raise RequestProblem(400, NO_QUERY)
     variables = raw.get("variables")
     if from_query_string or isinstance(variables, str):
         if not from_query_string:

@@ -76,6 +76,9 @@ def load_registry(path: str) -> dict[str, str]:
     return registry_from(data)
 
 
+UNSUPPORTED = N_("Unsupported persistedQuery extension.")
+
+
 class PersistedQueries:
     """Documents by their SHA-256 (Apollo's automatic persisted queries), optionally shared
     through Redis, and an optional registry of the only documents accepted."""
@@ -140,15 +143,15 @@ class PersistedQueries:
         message in `language`."""
         persisted = (params.extensions or {}).get("persistedQuery")
         registry_only = self.registry is not None
+        if persisted is not None and not isinstance(persisted, dict):
+            return request_error(UNSUPPORTED, "BAD_REQUEST", media, language)
         if not isinstance(persisted, dict):
             if registry_only and sha256(params.query) not in self.registry:
                 return request_error(UNREGISTERED, "PERSISTED_QUERY_REQUIRED", media, language)
             return params
         digest = persisted.get("sha256Hash")
         if persisted.get("version") != 1 or not isinstance(digest, str):
-            return request_error(
-                N_("Unsupported persistedQuery extension."), "BAD_REQUEST", media, language
-            )
+            return request_error(UNSUPPORTED, "BAD_REQUEST", media, language)
         if not params.query:
             stored = await self.get(digest)
             if stored is None:
