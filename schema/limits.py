@@ -38,6 +38,7 @@ from graphql import (
     StringValueNode,
     TypeMetaFieldDef,
     VariableNode,
+    value_from_ast_untyped,
 )
 
 from settings import Settings
@@ -289,7 +290,14 @@ def estimate(
         "mutation": schema.mutation_type,
         "subscription": schema.subscription_type,
     }[chosen.operation.value]
-    estimator = _Estimator(schema, fragments, variables or {}, max_page)
+    # A variable the request leaves out takes its default from the operation, as it will
+    # when the operation runs: `query($n: Int = 100)` pages 100, not the default page.
+    defaults = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in chosen.variable_definitions or ()
+        if d.default_value is not None
+    }
+    estimator = _Estimator(schema, fragments, {**defaults, **(variables or {})}, max_page)
     cost = math.ceil(round(estimator.selection(chosen.selection_set, root), 6))
     if chosen.operation.value == "mutation":
         cost += MUTATION_COST

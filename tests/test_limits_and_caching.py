@@ -65,6 +65,23 @@ async def test_a_query_over_the_cost_limit_is_refused_with_its_cost(client):
     assert "cost" in error["message"]
 
 
+async def test_a_page_size_given_by_a_variables_default_is_costed_as_it_runs(client):
+    """`first: $n` with `$n: Int = 100` and no variables pages 100 when it runs: the estimate
+    counts 100 too, so the costly query above cannot pass by moving its size to a default."""
+    selection = """offices(first: $n) { edges { node { services { guidance {
+                   materials { name } fees { amount { amount } } } } } } }"""
+    by_default = await post(client, {"query": f"query($n: Int = 100) {{ {selection} }}"})
+    assert by_default.status_code == 400, by_default.text
+    assert by_default.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    # A value the request sends wins over the default, as it does when the operation runs.
+    small = await post(
+        client,
+        {"query": f"query($n: Int = 100) {{ {selection} }}", "variables": {"n": 2}},
+    )
+    assert small.status_code == 200, small.text
+    assert "errors" not in small.json()
+
+
 async def test_ordinary_queries_report_their_cost(client):
     token = await sign_in(client, "applicant@demo.test")
     body = await gql(
