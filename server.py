@@ -214,7 +214,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await response_cache.start()
         services.on_public_change = public_change(response_cache)
         holder["graphql"] = GraphQLEndpoint(schema, services, persisted, response_cache)
-        holder["ws"] = GraphQLWebSocket(schema, services)
+        holder["ws"] = GraphQLWebSocket(schema, services, persisted.registry)
         task = asyncio.create_task(upkeep_forever(services))
         # Mail from the outbox and scheduled reminders run inside every server process: the
         # outbox's claims and the reminders' unique keys make that safe with several.

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import running_servers, server_environment
+from server import create_app
+from tests.helpers import graphql_ws, running_servers, server_environment
 from web.persisted import ManifestProblem, registry_from, sha256
 
 SERVICES = "query Services { services { code } }"
@@ -75,3 +76,22 @@ async def test_a_server_started_with_an_apollo_manifest_runs_only_its_documents(
             other = await c.post(base, json={"query": OFFICES})
             body = other.json()
             assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED", body
+
+
+async def test_registered_only_mode_holds_on_the_websocket_too(test_settings, clock, tmp_path):
+    """The WebSocket runs the registered documents and refuses any other, with the error HTTP
+    answers: registered-only mode is not bypassed by changing transport."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(apollo_manifest(SERVICES)))
+    app = create_app(test_settings.with_(persisted_queries_file=str(manifest)), clock)
+    async with app.router.lifespan_context(app), graphql_ws(app) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {}})
+        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": OFFICES}})
+        refused = await ws.receive_json(timeout=10)
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SERVICES}})
+        answered = await ws.receive_json(timeout=10)
+        assert answered["type"] == "next", answered
+        assert len(answered["payload"]["data"]["services"]) == 11

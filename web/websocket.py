@@ -84,11 +84,16 @@ class GraphQLWebSocket(GraphQL):
     # Every operation passes the same gate as over HTTP (cost, per-account budget).
     graphql_transport_ws_handler_class = TransportWSHandler
 
-    def __init__(self, schema: Any, services: Services) -> None:
+    def __init__(
+        self, schema: Any, services: Services, registry: dict[str, str] | None = None
+    ) -> None:
         super().__init__(
             schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), graphql_ide=None
         )
         self.services = services
+        # In registered-only mode (PERSISTED_QUERIES_FILE) the documents accepted, by SHA-256:
+        # the same list as over HTTP.
+        self.registry = registry
         self.origins = OriginPolicy.from_settings(services.settings)
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:

@@ -2,7 +2,8 @@
 subscription) is parsed under the token limit, assessed and paid for from the caller's budget
 before Strawberry runs it, exactly as an HTTP request is. A refusal is graphql-transport-ws's
 `error` message, carrying the error HTTP would answer with (same message, same
-`extensions.code`); the connection stays open."""
+`extensions.code`); the connection stays open. In registered-only mode
+(PERSISTED_QUERIES_FILE) a document that is not registered is refused as over HTTP."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from web.errors import format_error, graphql_error
 from web.negotiation import QUERY_NOT_TEXT
 from web.operation_limits import Refusal, admit
 from web.parsing import parse_document
+from web.persisted import UNREGISTERED, sha256
 
 
 class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
@@ -47,6 +49,11 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         ctx = self.context
         if not isinstance(operation.query, str):
             return [graphql_error(render(QUERY_NOT_TEXT, ctx.language), "BAD_REQUEST")]
+        registry = getattr(self.view, "registry", None)
+        if registry is not None and sha256(operation.query) not in registry:
+            # Registered-only mode holds on every transport: the WebSocket runs no document
+            # that HTTP would refuse.
+            return [graphql_error(render(UNREGISTERED, ctx.language), "PERSISTED_QUERY_REQUIRED")]
         document = parse_document(operation.query, ctx.services.settings.max_tokens)
         if isinstance(document, GraphQLError):
             # Answered as HTTP answers it, instead of closing the whole connection.
