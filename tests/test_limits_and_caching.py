@@ -13,7 +13,7 @@ from graphql import get_introspection_query
 
 from persistence.demo.records import person_with_records
 from persistence.rate_limits import MemoryCostBudget
-from tests.conftest import gql, sign_in, sign_up
+from tests.conftest import DEMO_PASSWORD, gql, sign_in, sign_up
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -182,6 +182,50 @@ async def test_private_answers_are_not_cacheable(client):
     )
     assert response.headers["cache-control"] == "no-store"
     assert "etag" not in response.headers
+
+
+async def test_tokens_batches_and_verified_facts_are_never_stored(client):
+    """Answers that are not the shared public cache's are `no-store` for anonymous callers too
+    (signIn's tokens, a verified document's facts) and in a batch."""
+    signed_in = await client.post(
+        "/graphql",
+        json={
+            "query": """mutation($e: String!, $p: String!) { signIn(input: {email: $e,
+                password: $p}) { __typename ... on AuthSession { accessToken } } }""",
+            "variables": {"e": "applicant@demo.test", "p": DEMO_PASSWORD},
+        },
+    )
+    assert signed_in.json()["data"]["signIn"]["accessToken"]
+    assert signed_in.headers["cache-control"] == "no-store"
+    verified = await client.get(
+        "/graphql", params={"query": '{ verifyDocument(token: "x.y.z") { valid } }'}
+    )
+    assert verified.status_code == 200
+    assert verified.headers["cache-control"] == "no-store"
+    token = await sign_in(client, "applicant@demo.test")
+    batch = await client.post(
+        "/graphql",
+        json=[{"query": "{ viewer { account { email } } }"}, {"query": "{ services { code } }"}],
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert batch.json()[0]["data"]["viewer"]["account"]["email"] == "applicant@demo.test"
+    assert batch.headers["cache-control"] == "no-store"
+
+
+async def test_a_cached_public_answer_keeps_the_negotiated_media_type(client):
+    """Served again from the fast path, a public answer still has the media type the client's
+    Accept header chose (here JSON, the other one refused)."""
+    query = "{ bookingRules { slotMinutes } }"
+    accept = f"{GQL};q=0, application/json"
+    first = await client.get("/graphql", params={"query": query}, headers={"accept": accept})
+    again = await client.get("/graphql", params={"query": query}, headers={"accept": accept})
+    for response in (first, again):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json;"), response.headers
+    preferred = await client.get(
+        "/graphql", params={"query": query}, headers={"accept": f"{GQL};q=0.5, application/json"}
+    )
+    assert preferred.headers["content-type"].startswith("application/json;")
 
 
 async def test_a_closure_invalidates_the_cached_directory_at_once(client, clock):

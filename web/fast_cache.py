@@ -38,10 +38,11 @@ class CachedGetFront:
         hit = endpoint.response_cache.get(endpoint.fast_key(scope))
         if hit is None:
             return False
+        media = stored_answer_media_type(headers.get(b"accept", b"").decode("latin-1"))
+        if media is None:
+            return False
         response = endpoint.response_cache.answer(
-            hit,
-            stored_answer_media_type(headers.get(b"accept", b"").decode("latin-1")),
-            headers.get(b"if-none-match", b"").decode("latin-1"),
+            hit, media, headers.get(b"if-none-match", b"").decode("latin-1")
         )
         response.headers["X-Request-Id"] = self._request_id(headers)
         await response(scope, receive, send)

@@ -157,7 +157,9 @@ class GraphQLEndpoint:
                     results.append((await self.run(request, item, ctx, media, verdict))[0])
                 else:
                     results.append(item[0])
-            return json_response(results, 200, media, ctx.response_headers)
+            # A batch is never a shared answer: it may hold anyone's data or tokens.
+            headers = {**ctx.response_headers, "Cache-Control": "no-store"}
+            return json_response(results, 200, media, headers)
         resolved = await self.persisted.resolve(params, media, ctx.language)
         if not isinstance(resolved, GraphQLParams):
             body, status = resolved
@@ -177,7 +179,7 @@ class GraphQLEndpoint:
             # Mutations, private reads and signed-in POSTs always run, and never wait for
             # another request.
             body, status = await self.run(request, params, ctx, media)
-            return self.plain_response(body, status, media, ctx, anonymous)
+            return self.plain_response(body, status, media, ctx)
         assert isinstance(document, DocumentNode)
         cache_key = ResponseCache.key(
             params.query,
@@ -206,7 +208,7 @@ class GraphQLEndpoint:
                 if fast_key := meta.get("fast_key"):
                     self.response_cache.put(fast_key, status, encoded)
                 return self.cached_response(request, (status, encoded, etag), media)
-        return self.plain_response(body, status, media, ctx, anonymous)
+        return self.plain_response(body, status, media, ctx)
 
     async def shared_answer(
         self,
@@ -232,12 +234,14 @@ class GraphQLEndpoint:
         return self.cached_response(request, hit, media)
 
     def plain_response(
-        self, body: dict[str, Any], status: int, media: str, ctx: Context, anonymous: bool
+        self, body: dict[str, Any], status: int, media: str, ctx: Context
     ) -> Response:
+        """An answer that is not shared: stored by no cache, whoever asked (anonymous ones
+        carry tokens, as signIn's do, or a verified document's facts)."""
         headers = dict(ctx.response_headers)
         if status == 405:
             headers["Allow"] = "POST"
-        headers.setdefault("Cache-Control", "no-cache" if anonymous else "no-store")
+        headers.setdefault("Cache-Control", "no-store")
         return json_response(body, status, media, headers)
 
     def cache_period(self) -> int:

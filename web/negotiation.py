@@ -82,9 +82,13 @@ def response_media_type(accept: str | None) -> str:
     return best[2]
 
 
-def stored_answer_media_type(accept: str) -> str:
-    """The media type of a stored public answer: no full negotiation, it is served unparsed."""
-    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
+def stored_answer_media_type(accept: str) -> str | None:
+    """The media type of a stored public answer, negotiated as for any answer (quality values
+    included); None when the client accepts neither (the full path answers it: 406)."""
+    try:
+        return response_media_type(accept)
+    except RequestProblem:
+        return None
 
 
 def _json_object(value: Any, name: str) -> dict[str, Any] | None:
