@@ -16,7 +16,7 @@ from domain.messages import N_, N_plural
 from domain.persons import IdentityFacts
 from persistence import accounts as account_store
 from persistence import delegations as store
-from persistence.models import AuditEvent, Delegation
+from persistence.models import AuditEvent, Delegation, Role
 from resolvers import authorization as gate
 from resolvers import notices
 from resolvers.authorization import is_staff
@@ -79,6 +79,10 @@ async def add_dependant(
     if ctx.account is None:
         raise unauthenticated()
     account = ctx.account
+    if not ctx.has_role(Role.APPLICANT):
+        # Officers, admins and analysts reach people through their roles, within them and on
+        # the record; a delegation would let them act (or an analyst see a person) outside.
+        raise invalid(N_("Staff accounts do not help dependants; use an applicant account."))
     problem = scope_problem(scopes)
     if problem:
         raise invalid(problem, "scopes")

@@ -225,7 +225,8 @@ IdArg = Annotated[strawberry.ID, strawberry.argument(description="The delegation
 class DelegationMutations:
     @mutation(
         "Add someone you help, by four passport facts (no hint which one failed; "
-        "rate-limited). Minors without an account are ACTIVE at once; others are PENDING."
+        "rate-limited). Minors without an account are ACTIVE at once; others are PENDING. "
+        "Applicant accounts only: staff accounts get a ValidationError."
     )
     async def add_dependant(
         self,

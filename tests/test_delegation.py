@@ -14,6 +14,8 @@ import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from persistence.models import Delegation as DelegationRow
 from tests.conftest import gql, sign_in
 from tests.helpers import (
@@ -886,3 +888,15 @@ async def test_concurrent_additions_of_different_people_stop_at_the_limit(client
     kinds = sorted(r["__typename"] for r in results)
     assert kinds == ["DependantAdded"] * 2 + ["LimitReached"] * 3, results
     assert len((await viewer(client, helper.token))["dependants"]) == 10
+
+
+@pytest.mark.parametrize("staff", ["analyst@demo.test", "officer@demo.test", "admin@demo.test"])
+async def test_staff_accounts_cannot_become_helpers(client, staff):
+    """A delegation would let an analyst see a person, or an officer act outside their role
+    and its office: staff accounts are refused, and nothing is created."""
+    child = await register_person(client, birth_date=minor_birth_date())
+    token = await sign_in(client, staff)
+    result = await add_dependant(client, token, child.facts())
+    assert result["__typename"] == "ValidationError", result
+    assert "Staff accounts" in result["message"]
+    assert not await DelegationRow.filter(dependant_id=pk_of(child.id)).exists()
