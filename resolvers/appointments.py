@@ -86,7 +86,8 @@ async def options_for_viewer(ctx: Context, appointment: Appointment) -> ChangeOp
     """What the viewer may do with the appointment now: the rules `cancel` and `reschedule`
     enforce, and nothing at all for a viewer who may not act for the applicant."""
     options = change_options(facts_of(appointment), ctx.now(), policy(ctx))
-    if await ctx.authorizer.may_act_for(appointment.applicant_id, BOOK) is None:
+    grant = await ctx.authorizer.may_act_for(appointment.applicant_id, BOOK)
+    if grant is None or not gate.acts_at(ctx, grant, appointment.office_id):
         return ChangeOptions(options.deadline, options.reschedules_left, False, False)
     return options
 
@@ -317,6 +318,7 @@ async def book(
     if reason:
         raise invalid(reason, "service")
     slot = await bookable_slot(ctx, slot_id, service)
+    gate.require_office(ctx, grant, slot.office_id)
     p = policy(ctx)
     waiting = await waitlist_offers.before_booking(ctx, slot, grant.person_id, service, p)
     appointment = await place_appointment(ctx, grant, slot, service)
@@ -328,7 +330,11 @@ async def book(
 
 
 async def _owned_appointment(ctx: Context, appointment_id: int | None) -> tuple[Appointment, Grant]:
-    return await gate.require_row(ctx, appointment_id, store.appointment, BOOK)
+    """The appointment and the grant to change it: the person's own, a helper's with
+    BOOK_APPOINTMENTS, an admin's, or an officer's of its office."""
+    appointment, grant = await gate.require_row(ctx, appointment_id, store.appointment, BOOK)
+    gate.require_office(ctx, grant, appointment.office_id)
+    return appointment, grant
 
 
 async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
@@ -384,6 +390,7 @@ async def reschedule(
     if slot_id == old.slot_id:
         raise invalid(N_("Choose a different slot."), "slotId")
     slot = await bookable_slot(ctx, slot_id, old.service)
+    gate.require_office(ctx, grant, slot.office_id)
     p = policy(ctx)
     # Both lines first: the place left is offered to the waitlist in this unit of work, and
     # offers of the new slot's line that ran out end before it is booked.

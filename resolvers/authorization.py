@@ -226,6 +226,18 @@ def require_staff(ctx: Context) -> None:
         raise not_permitted()
 
 
+def acts_at(ctx: Context, grant: Grant, office_id: int) -> bool:
+    """Whether the grant covers a change at the office: an officer's at its own office only
+    (admins at every office; the person and their helpers wherever they choose)."""
+    return grant.actor_kind is not ActorKind.OFFICER or staff_office_ok(ctx, office_id)
+
+
+def require_office(ctx: Context, grant: Grant, office_id: int) -> None:
+    """NOT_PERMITTED unless the grant covers a change at the office (`acts_at`)."""
+    if not acts_at(ctx, grant, office_id):
+        raise not_permitted()
+
+
 def staff_office_ok(ctx: Context, office_id: int) -> bool:
     """Admins act at every office; an officer only at its own."""
     if ctx.has_role(Role.ADMIN):

@@ -94,6 +94,7 @@ async def join(
     office = await office_store.office(office_id) if office_id is not None else None
     if office is None:
         raise invalid(N_("No office has this ID."), "officeId")
+    gate.require_office(ctx, grant, office.id)
     if service not in await ctx.loaders.office_services.load(office.id):
         raise invalid(N_("This office does not offer this service."), "service")
     p = policy(ctx)
@@ -150,8 +151,10 @@ async def join(
 
 async def _entry_for(ctx: Context, entry_id: int | None) -> tuple[WaitlistEntry, gate.Grant]:
     """The entry and the grant to act for its applicant (BOOK_APPOINTMENTS); NotPermitted
-    for a missing entry and for anyone else's alike."""
-    return await gate.require_row(ctx, entry_id, store.entry, BOOK)
+    for a missing entry and for anyone else's alike, and for an officer of another office."""
+    entry, grant = await gate.require_row(ctx, entry_id, store.entry, BOOK)
+    gate.require_office(ctx, grant, entry.office_id)
+    return entry, grant
 
 
 async def _locked(ctx: Context, entry: WaitlistEntry) -> WaitlistEntry:

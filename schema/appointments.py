@@ -194,8 +194,9 @@ class Appointment(Node):
         "cancellable",
         bool,
         "Whether the viewer may cancel it now (by the server's clock): BOOKED, not yet "
-        "started, and the viewer is the applicant, their helper with BOOK_APPOINTMENTS, or "
-        "staff (staff have no exemption from the rules). For a viewer who may act, "
+        "started, and the viewer is the applicant, their helper with BOOK_APPOINTMENTS, an "
+        "admin or an officer of its office (staff have no exemption from the rules). For a "
+        "viewer who may act, "
         "cancelAppointment answers ChangeWindowClosed exactly when this is false, except on an "
         "appointment already CANCELLED (answered AppointmentCancelled, unchanged).",
     )
@@ -351,7 +352,8 @@ def count_booking(mutation_name: str, answer: object) -> None:
 class AppointmentMutations:
     @mutation(
         "Book a place in a slot for yourself or a dependant. Capacity is enforced atomically; "
-        "one active appointment per applicant and service.",
+        "one active appointment per applicant and service. Staff book for anyone: admins at "
+        "every office, officers at their own (NotPermitted elsewhere).",
         answered=count_booking,
     )
     async def book_appointment(
@@ -367,14 +369,17 @@ class AppointmentMutations:
             idempotency_key=input.idempotency_key,
         )
 
-    @mutation("Cancel a booked appointment (until it starts); frees its place.")
+    @mutation(
+        "Cancel a booked appointment (until it starts); frees its place. An officer cancels "
+        "at their own office only."
+    )
     async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
         return await resolve.cancel(info.context, pk_of(id, "Appointment"))
 
     @mutation(
         "Move a booked appointment to another slot in one step: the new place is taken and "
         "the old one freed, or nothing changes. Limited in count and until a set time before "
-        "the start.",
+        "the start. An officer moves appointments within their own office only.",
         success=lambda pair: AppointmentRescheduled(
             appointment=Appointment.from_row(pair[0]), previous=Appointment.from_row(pair[1])
         ),

@@ -634,6 +634,34 @@ async def test_stranger_cannot_cancel(app, client, clock):
     assert await remaining(client, slot["id"]) == before
 
 
+async def test_an_officer_books_and_changes_appointments_at_their_own_office_only(
+    app, client, clock
+):
+    """Officers act for people at their office (admins everywhere): an officer of another
+    office is answered NotPermitted for booking, cancelling and moving there, and nothing
+    changes; the office's own officer cancels."""
+    who = await new_applicant(client)
+    first, second = await pick_slots(app, client, clock, count=2)
+    appointment = await book_ok(client, who, first["id"])
+    row = await AppointmentRow.get(id=pk_of(appointment["id"])).prefetch_related("office")
+    other_code = "SH-PD" if row.office.code != "SH-PD" else "BJ-DC"
+    elsewhere = await helpers.other_office_officer(app, client, other_code)
+    before = await remaining(client, second["id"])
+
+    refused = [
+        await helpers.book(client, elsewhere, who.person_id, second["id"], "VISA_RENEWAL"),
+        await cancel(client, elsewhere, appointment["id"]),
+        await reschedule(client, elsewhere, appointment["id"], second["id"]),
+    ]
+    assert [r["__typename"] for r in refused] == ["NotPermitted"] * 3, refused
+    assert (await appointment_as(client, who.token, appointment["id"]))["status"] == "BOOKED"
+    assert await remaining(client, second["id"]) == before
+
+    at_the_office = await helpers.other_office_officer(app, client, row.office.code)
+    cancelled = await cancel(client, at_the_office, appointment["id"])
+    assert cancelled["__typename"] == "AppointmentCancelled", cancelled
+
+
 async def test_concurrent_cancels_free_the_place_once(app, client, clock):
     who = await new_applicant(client)
     (slot,) = await pick_slots(app, client, clock)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from persistence.models import Appointment as AppointmentRow
 from tests import helpers
 from tests.conftest import gql, sign_in
 from tests.helpers import (
@@ -17,7 +18,6 @@ from tests.helpers import (
     Applicant,
     book_ok,
     new_applicant,
-    officer_token,
     pick_slots,
     running_servers,
     server_environment,
@@ -214,7 +214,15 @@ async def test_staff_see_and_meet_the_same_rules_as_the_applicant(app, client, c
     (slot,) = await pick_slots(app, client, clock)
     booked = await book_ok(client, who, slot["id"])
     await pin(clock, client, who, at(slot["startsAt"]) - timedelta(hours=1))
-    officer = await officer_token(client)
+    # An officer of the appointment's office (officers change appointments there only).
+    row = await AppointmentRow.get(id=helpers.pk_of(booked["id"])).prefetch_related("office")
+    officer = await helpers.other_office_officer(app, client, row.office.code)
+    elsewhere = await helpers.other_office_officer(
+        app, client, "SH-PD" if row.office.code != "SH-PD" else "BJ-DC"
+    )
+    as_elsewhere = await helpers.mutate(client, CHANGE_FIELDS, elsewhere, id=booked["id"])
+    assert (as_elsewhere["cancellable"], as_elsewhere["reschedulable"]) == (False, False)
+    assert (await cancel(client, elsewhere, booked["id"]))["__typename"] == "NotPermitted"
 
     as_officer = await helpers.mutate(client, CHANGE_FIELDS, officer, id=booked["id"])
     as_applicant = await helpers.mutate(client, CHANGE_FIELDS, who.token, id=booked["id"])
@@ -222,7 +230,7 @@ async def test_staff_see_and_meet_the_same_rules_as_the_applicant(app, client, c
     assert (as_officer["cancellable"], as_officer["reschedulable"]) == (True, False)
 
     clock.pinned = at(slot["startsAt"]).astimezone(UTC) + timedelta(minutes=1)
-    officer = await officer_token(client)
+    officer = await helpers.other_office_officer(app, client, row.office.code)
     late = await helpers.mutate(client, CHANGE_FIELDS, officer, id=booked["id"])
     assert late["cancellable"] is False
     refused = await cancel(client, officer, booked["id"])
