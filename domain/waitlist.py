@@ -77,6 +77,14 @@ def offer_expires(
     return min(hold_starts(offered_at, tz) + hold, max(offered_at, last_bookable_at))
 
 
+def offer_possible(offered_at: datetime, tz: ZoneInfo, last_bookable_at: datetime) -> bool:
+    """Whether a place may be offered at `offered_at`: its hold must start (see `hold_starts`)
+    before the last moment the slot may be booked. A place freed at night for a slot early
+    next morning is not offered (the hold would only keep it from everyone until it can no
+    longer be booked, the applicant asleep); it stays free for anyone to book."""
+    return hold_starts(offered_at, tz) < last_bookable_at
+
+
 def offer_open(status: str, expires_at: datetime | None, now: datetime) -> bool:
     """Whether an offer may be accepted now: the entry holds one that has not run out."""
     return status == OFFERED and expires_at is not None and now < expires_at

@@ -247,6 +247,15 @@ def already_booked(existing: Appointment | None) -> Refusal:
     return Refusal(RefusalKind.ALREADY_BOOKED, message, {"appointment": existing})
 
 
+def shown_booked(ctx: Context, grant: Grant, existing: Appointment | None) -> Refusal:
+    """AlreadyBooked naming the applicant's existing appointment, its read in their trail
+    (it shows the appointment to whoever acts for them)."""
+    refusal = already_booked(existing)
+    if existing is None:
+        return refusal
+    return gate.showing(ctx, refusal, grant, "READ_APPOINTMENTS", existing.reference)
+
+
 def _full() -> Refusal:
     return Refusal(
         RefusalKind.SLOT_UNAVAILABLE, N_("This slot is fully booked. Choose another time.")
@@ -288,7 +297,7 @@ async def place_appointment(
 
         async def booked_meanwhile() -> Refusal:
             existing = await store.active_appointment(applicant_id, service)
-            return already_booked(existing)
+            return shown_booked(ctx, grant, existing)
 
         raise Replay(booked_meanwhile) from exc
 
@@ -313,7 +322,7 @@ async def book(
     await charge_booking_attempt(ctx)
     existing = await store.active_appointment(grant.person_id, service)
     if existing is not None:
-        raise already_booked(existing)
+        raise shown_booked(ctx, grant, existing)
     reason = eligibility_refusal(service, frozenset())
     if reason:
         raise invalid(reason, "service")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from domain.delegation import ALL_SCOPES, effective_status, grants
 from persistence import delegations as delegation_store
 from persistence.models import AuditEvent, Delegation, Role
-from resolvers.outcomes import not_permitted, unauthenticated
+from resolvers.outcomes import Refusal, not_permitted, unauthenticated
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -130,9 +130,14 @@ class Authorizer:
     def record(self, grant: Grant, action: str, target: str | None = None) -> None:
         """Audit a read or an action on someone else's records (flushed after the request).
         Resolvers go through the gate functions below rather than calling this directly."""
+        self._ctx.audit_buffer.extend(self.entries(grant, action, target))
+
+    def entries(self, grant: Grant, action: str, target: str | None = None) -> list[AuditEvent]:
+        """The audit entry of a read or an action under `grant` (none for the person
+        themselves), not yet recorded."""
         if grant.is_self or self._ctx.account is None:
-            return
-        self._ctx.audit_buffer.append(
+            return []
+        return [
             AuditEvent(
                 at=self._ctx.now(),
                 actor_id=self._ctx.account.id,
@@ -142,7 +147,7 @@ class Authorizer:
                 target=target,
                 delegation_id=grant.delegation_id,
             )
-        )
+        ]
 
 
 # ---------------------------------------------------------------- the gate
@@ -183,6 +188,15 @@ async def require_row(
     if row is None:
         raise not_permitted()
     return row, await require(ctx, row.applicant_id, scope)
+
+
+def showing(
+    ctx: Context, refusal: Refusal, grant: Grant, action: str, target: str | None = None
+) -> Refusal:
+    """The refusal, with the read of what it shows of the person's records (an existing
+    appointment or waitlist entry) to be kept in their trail even as it rolls back."""
+    refusal.shown.extend(ctx.authorizer.entries(grant, action, target))
+    return refusal
 
 
 def acted(ctx: Context, grant: Grant, action: str, target: str | None = None) -> None:

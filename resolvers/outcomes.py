@@ -46,12 +46,16 @@ class Refusal(Exception):
     message is rendered in the request's language when the error type is built.
 
     Raise it to roll back the mutation's transaction; return it to keep what was written
-    (e.g. revoking a token family when a refresh token is reused).
+    (e.g. revoking a token family when a refresh token is reused). Either way the reads in
+    `shown` are written (resolvers.authorization.showing).
     """
 
     kind: RefusalKind
     message: Message
     fields: dict[str, Any] = field(default_factory=dict)
+    # Audit entries of someone's records the refusal shows (an existing appointment, say):
+    # kept in the trail when the unit of work rolls back, as a read of them would be.
+    shown: list[Any] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.kind.name}: {self.message}"

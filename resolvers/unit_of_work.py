@@ -36,15 +36,22 @@ async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | R
     try:
         async with in_transaction():
             value = await work()
+            if isinstance(value, Refusal):
+                ctx.audit_buffer.extend(value.shown)
             await write_audit(ctx.take_audit())
             # Read-your-writes (a read replica only; nothing is sent without one).
             wrote = await read_replica.transaction_wrote()
     except Refusal as refusal:
         _forget_since(ctx, audit_mark, pending_mark)
+        # What the refusal shows of someone's records was read: written with the request's
+        # other reads.
+        ctx.audit_buffer.extend(refusal.shown)
         return refusal
     except Replay as replay:
         _forget_since(ctx, audit_mark, pending_mark)
         value = await replay.load()
+        if isinstance(value, Refusal):
+            ctx.audit_buffer.extend(value.shown)
     else:
         if wrote:
             await read_replica.wrote(ctx.account.id if ctx.account is not None else None)

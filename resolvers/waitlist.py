@@ -20,12 +20,12 @@ from resolvers import authorization as gate
 from resolvers import notices, rounds, unit_of_work, waitlist_offers
 from resolvers.appointments import (
     BOOK,
-    already_booked,
     bookable_slot,
     booking_policy,
     charge_booking_attempt,
     place_appointment,
     policy,
+    shown_booked,
 )
 from resolvers.context import Context, Services
 from resolvers.outcomes import (
@@ -109,10 +109,12 @@ async def join(
     await waitlist_offers.expire(ctx, line, p)
     existing = await appointment_store.active_appointment(grant.person_id, service)
     if existing is not None:
-        return already_booked(existing)
+        return shown_booked(ctx, grant, existing)
     waiting = await store.in_line(grant.person_id, service)
     if waiting is not None:
-        return _already_waiting(waiting)
+        return gate.showing(
+            ctx, _already_waiting(waiting), grant, "READ_WAITLIST", f"WaitlistEntry:{waiting.id}"
+        )
     tz = ZoneInfo(office.time_zone)
     start = appointment_store.local_day_bounds(first, tz)[0]
     end = appointment_store.local_day_bounds(last, tz)[1]
@@ -196,7 +198,7 @@ async def accept(ctx: Context, entry_id: int | None) -> Appointment | Refusal:
         return _offer_expired(entry)
     existing = await appointment_store.active_appointment(entry.applicant_id, entry.service)
     if existing is not None:
-        raise already_booked(existing)
+        raise shown_booked(ctx, grant, existing)
     reason = eligibility_refusal(entry.service, frozenset())
     if reason:
         raise invalid(reason, "id")

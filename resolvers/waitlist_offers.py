@@ -12,7 +12,16 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.booking import SERVICE_GROUPS, BookingPolicy, horizon_end
-from domain.waitlist import BOOKED, EXPIRED, OFFERED, WAITING, Candidate, next_in_line
+from domain.waitlist import (
+    BOOKED,
+    EXPIRED,
+    OFFERED,
+    WAITING,
+    Candidate,
+    hold_starts,
+    next_in_line,
+    offer_possible,
+)
 from domain.waitlist import offer_expires as expiry_of_offer
 from persistence import appointments as slot_store
 from persistence import offices as office_store
@@ -49,14 +58,16 @@ def hold_time(ctx: Context) -> timedelta:
 async def _bookable_window(
     ctx: Context, slot: Slot, policy: BookingPolicy
 ) -> tuple[Office, datetime] | None:
-    """The slot's office and the last moment the slot may be booked, when it may be booked
-    now (open, far enough ahead, within the horizon); else None."""
+    """The slot's office and the last moment the slot may be booked, when an offer of it made
+    now could be accepted (open, within the horizon, and bookable still once the offer's hold
+    starts: a place freed at night for an early-morning slot, which the applicant could take
+    only before 08:00, is not held through the night for them; it stays free); else None."""
     if not slot.open:
         return None
     office = await office_store.office(slot.office_id)
     assert office is not None
     last_bookable_at = slot.starts_at - policy.min_lead
-    if ctx.now() > last_bookable_at:
+    if not offer_possible(ctx.now(), ZoneInfo(office.time_zone), last_bookable_at):
         return None
     day = slot.starts_at.astimezone(ZoneInfo(office.time_zone)).date()
     if day > horizon_end(ctx.today(office), ctx.services.calendar, policy):
@@ -172,8 +183,9 @@ async def offer_free_places(ctx: Context, line: Line, policy: BookingPolicy) -> 
     for entry in await store.waiting_in_line(office_id, group):
         start = slot_store.local_day_bounds(entry.first_day, tz)[0]
         end = slot_store.local_day_bounds(entry.last_day, tz)[1]
+        # The earliest place an offer made now could be accepted for (see _bookable_window).
         slot = await store.first_free_place(
-            office_id, group, start, end, ctx.now() + policy.min_lead
+            office_id, group, start, end, hold_starts(ctx.now(), tz) + policy.min_lead
         )
         window = await _bookable_window(ctx, slot, policy) if slot is not None else None
         if slot is not None and window is not None:

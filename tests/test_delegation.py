@@ -773,6 +773,36 @@ async def test_others_cannot_revoke_a_delegation(client):
 # ----------------------------------------------------------------------------- audit trail
 
 
+async def test_an_appointment_shown_by_already_booked_is_in_the_dependants_trail(client):
+    """A helper booking a service the dependant holds already is shown that appointment
+    (AlreadyBooked.existing): a read of it, recorded as any other, though nothing is booked."""
+    helper, dependant, _ = await accepted_dependant(client, ["BOOK_APPOINTMENTS"])
+    assert dependant.person is not None
+    held = await book_open_slot(client, dependant.token, dependant.person.id)
+    (slot,) = await open_slots(client)
+    body = await gql(
+        client,
+        """mutation($input: BookAppointmentInput!) { bookAppointment(input: $input) {
+             __typename ... on AlreadyBooked { existing { id reference } } } }""",
+        {
+            "input": {
+                "applicantId": dependant.person.id,
+                "slotId": slot["id"],
+                "service": "VISA_EXTENSION",
+            }
+        },
+        token=helper.token,
+    )
+    answer = body["data"]["bookAppointment"]
+    assert answer["__typename"] == "AlreadyBooked", body
+    assert answer["existing"]["reference"] == held["reference"]
+    trail = await gql(client, ACTIONS, token=dependant.token)
+    entries = [e["node"] for e in trail["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    reads = [(e["action"], e["target"], e["actor"]["kind"]) for e in entries]
+    assert ("READ_APPOINTMENTS", held["reference"], "HELPER") in reads, reads
+    assert not any(e["action"] == "BOOK_APPOINTMENT" for e in entries)
+
+
 async def test_actions_on_my_behalf_record_helpers_and_officers_but_not_oneself(client):
     helper, dependant, delegation = await accepted_dependant(client)
     assert dependant.person is not None

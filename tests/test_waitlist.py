@@ -516,6 +516,30 @@ async def test_an_offer_made_at_night_is_held_from_eight_in_the_morning(
     assert await slot_counts(line.slots[2].id) == (1, 0, 0)
 
 
+async def test_a_place_freed_at_night_for_an_early_slot_is_not_held_but_left_free(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """Freed at 23:00 for a slot whose last bookable moment comes before the hold would start
+    (08:00): holding it would keep it from everyone all night, the applicant asleep, and
+    then lose it. It is not offered; anyone may book it, and the line still waits."""
+    line = await fresh_line(app, client, clock)
+    lead = timedelta(minutes=app.state.services.settings.booking_min_lead_minutes)
+    early = line.slots[0]
+    assert early.starts_at - lead < beijing(line.day, 8), "the line's first slot is not early"
+    clock.pinned = beijing(line.day - timedelta(days=1), 23)
+    holder, appointment = await booked_in_line(client, line, 0)
+    person = await new_applicant(client)
+    waiting = await join_ok(client, person.token, line.input(person.person_id))
+    await mutate(client, CANCEL, holder.token, id=appointment["id"])
+    assert (await stored_entry(waiting["id"])).status == "WAITING"
+    assert await slot_counts(early.id) == (1, 0, 0)
+    assert line.slot_id(0) in await available_ids(client, line)
+    clock.pinned = beijing(line.day, 3)
+    night_owl = await new_applicant(client)
+    await book_ok(client, night_owl, line.slot_id(0))
+    assert (await stored_entry(waiting["id"])).status == "WAITING"
+
+
 async def test_leaving_an_offered_entry_declines_it_and_the_next_in_line_gets_it(
     app: Any, client: httpx.AsyncClient, clock: Any
 ) -> None:
