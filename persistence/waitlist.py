@@ -53,11 +53,6 @@ async def lock_lines(lines: Iterable[tuple[int, str]]) -> None:
         )
 
 
-def office_lines(office_id: int) -> list[tuple[int, str]]:
-    """Every line of an office: one per service group."""
-    return [(office_id, group) for group in sorted(set(SERVICE_GROUPS.values()))]
-
-
 async def write_first() -> None:
     """On SQLite, as a transaction's first statement: take the one writer's lock now (a write
     that changes nothing), waiting for another process's writer as long as the busy timeout

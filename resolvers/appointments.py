@@ -487,10 +487,12 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
     require_field_days_in_range("date", day)
     if day < ctx.today(office):
         raise invalid(N_("A closure cannot be added in the past."), "date")
+    # The office's lines first: offers held in the closed slots go back in line. Taken
+    # before looking for the day's closure, so that a closure added twice at once (a double
+    # click) waits here for the first and is answered as a repeat.
+    await waitlist_offers.lock(waitlist_offers.office_lines(office.id))
     if await office_store.closure_on(office.id, day) is not None:
         raise invalid(N_("The office is already closed on that day."), "date")
-    # The office's lines first: offers held in the closed slots go back in line.
-    await waitlist_offers.lock(waitlist_offers.office_lines(office.id))
     await office_store.add_closure(office.id, day, reason)
     start, end = store.local_day_bounds(day, tz)
     cancelled = await store.close_day(office.id, start, end)

@@ -318,7 +318,7 @@ async def release_slots(
             # before it and is among those waiting below. Without it, a join checking for
             # places before they commit and a lookup of who waits before the join commits
             # would leave the joiner waiting beside free places.
-            await waitlist_offers.lock(store.office_lines(office_id))
+            await waitlist_offers.lock(waitlist_offers.office_lines(office_id))
             made = await generate([office_id])
             if made:
                 lines = await store.lines_waiting([office_id])

@@ -1113,6 +1113,22 @@ async def test_admin_closure_cancels_that_days_bookings(app, client, clock):
     assert again["__typename"] == "ValidationError", again
 
 
+async def test_a_closure_sent_twice_at_once_is_added_once_and_answered_as_a_repeat(
+    app, client, clock
+):
+    """A double click: both requests race (PostgreSQL runs them side by side); one adds the
+    closure, the other is the ValidationError of a day closed already, never a server error."""
+    clock.pinned = beijing(date(2026, 11, 16), 9)
+    admin = await sign_in(client, "admin@demo.test")
+    office = await office_id(client, "BJ-HD")
+    day = date(2026, 11, 27)
+    results = await asyncio.gather(*(add_closure(client, admin, office, day) for _ in range(2)))
+    kinds = sorted(r["__typename"] for r in results)
+    assert kinds == ["OfficeClosureAdded", "ValidationError"], results
+    (repeat,) = [r for r in results if r["__typename"] == "ValidationError"]
+    assert repeat["message"] == "The office is already closed on that day.", repeat
+
+
 async def test_officer_cannot_add_a_closure(app, client, clock):
     clock.pinned = beijing(date(2026, 11, 16), 9)
     officer = await sign_in(client, "officer@demo.test")
