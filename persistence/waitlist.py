@@ -25,6 +25,9 @@ from persistence.unique import create_or_raise
 # The first key of the lines' advisory locks (the second is the line's own); two-key locks
 # live apart from the one-key locks other jobs take.
 _LOCK_SPACE = 0x5741
+# The first key of the applicants' locks, one per applicant and service (see lock_applicant).
+_APPLICANT_SPACE = 0x4150
+_SERVICES = sorted(SERVICE_GROUPS)
 
 
 class AlreadyInLine(Exception):
@@ -51,6 +54,19 @@ async def lock_lines(lines: Iterable[tuple[int, str]]) -> None:
         await client.execute_query(
             "SELECT pg_advisory_xact_lock($1, $2)", [_LOCK_SPACE, _line_key(office_id, group)]
         )
+
+
+async def lock_applicant(person_id: int, service: str) -> None:
+    """Take the applicant's lock for the service until the transaction ends: a booking and
+    a join (or an accepted offer) of one applicant and service run one at a time, so none
+    misses the other (booked and waiting at once). Take it before any line's lock. Two
+    applicants may share a key past 195 million people; they then only wait for each other."""
+    if not _postgres():
+        return
+    key = (person_id * len(_SERVICES) + _SERVICES.index(service)) % 2**31
+    await connections.get("default").execute_query(
+        "SELECT pg_advisory_xact_lock($1, $2)", [_APPLICANT_SPACE, key]
+    )
 
 
 async def write_first() -> None:

@@ -320,6 +320,9 @@ async def book(
         _request_hash(applicant=person_id, slot=slot_id, service=service),
     )
     await charge_booking_attempt(ctx)
+    # Before looking for the applicant's booking or entry in line: a join for the same
+    # service waits for this booking to commit and then sees it (AlreadyBooked).
+    await waitlist_offers.lock_applicant(grant.person_id, service)
     existing = await store.active_appointment(grant.person_id, service)
     if existing is not None:
         raise shown_booked(ctx, grant, existing)

@@ -103,8 +103,10 @@ async def join(
     if refusal is not None:
         raise invalid(refusal.message, refusal.field)
     line = waitlist_offers.line_of(office.id, service)
-    # The line's lock before looking for free places: a place freed meanwhile is offered
-    # to this entry, or seen here; never neither.
+    # The applicant's lock first (a booking of the service in flight commits before this
+    # looks for it), then the line's before looking for free places: a place freed
+    # meanwhile is offered to this entry, or seen here; never neither.
+    await waitlist_offers.lock_applicant(grant.person_id, service)
     await waitlist_offers.lock([line])
     await waitlist_offers.expire(ctx, line, p)
     existing = await appointment_store.active_appointment(grant.person_id, service)
@@ -191,14 +193,18 @@ async def leave(ctx: Context, entry_id: int | None) -> WaitlistEntry:
 async def accept(ctx: Context, entry_id: int | None) -> Appointment | Refusal:
     """Book the place an offer holds, with every booking rule (but not counted as a booking
     attempt: the place is the applicant's already). An offer that ran out answers
-    OfferExpired, and its place has passed on."""
+    OfferExpired, and its place has passed on. An applicant who holds a booking of the
+    service already is answered AlreadyBooked, their wait ended by it and the held place
+    passed on (not left held for someone who cannot take it)."""
     entry, grant = await _entry_for(ctx, entry_id)
+    await waitlist_offers.lock_applicant(entry.applicant_id, entry.service)
     entry = await _locked(ctx, entry)
     if not offer_open(entry.status, entry.offer_expires_at, ctx.now()):
         return _offer_expired(entry)
     existing = await appointment_store.active_appointment(entry.applicant_id, entry.service)
     if existing is not None:
-        raise shown_booked(ctx, grant, existing)
+        await waitlist_offers.after_booking(ctx, entry, existing, policy(ctx))
+        return shown_booked(ctx, grant, existing)
     reason = eligibility_refusal(entry.service, frozenset())
     if reason:
         raise invalid(reason, "id")

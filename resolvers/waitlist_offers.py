@@ -51,6 +51,11 @@ async def lock(lines: Iterable[Line]) -> None:
     await store.lock_lines(lines)
 
 
+async def lock_applicant(person_id: int, service: str) -> None:
+    """The applicant's lock for the service (persistence/waitlist.py), before any line's."""
+    await store.lock_applicant(person_id, service)
+
+
 def hold_time(ctx: Context) -> timedelta:
     return timedelta(minutes=ctx.settings.waitlist_hold_minutes)
 

@@ -14,9 +14,12 @@ import httpx
 import pytest
 
 from domain.booking import SERVICE_GROUPS
+from domain.waitlist import OFFERED, WAITING
+from domain.waitlist import active_key as waitlist_active_key
 from persistence import waitlist as waitlist_store
 from persistence.models import Slot, WaitlistEntry
 from resolvers import waitlist as waitlist_resolvers
+from resolvers import waitlist_offers
 from server import upkeep
 from tests.conftest import gql
 from tests.helpers import (
@@ -300,6 +303,72 @@ async def test_a_join_racing_new_slots_waits_for_them_and_is_shown_their_places(
     new_slot = await Slot.get(office_id=office_pk, service_group="VISA", starts_at=start)
     assert gid("Slot", new_slot.id) in [s["id"] for s in result["slots"]]
     assert not await WaitlistEntry.filter(applicant_id=pk_of(person.person_id)).exists()
+
+
+async def test_a_join_racing_a_booking_of_the_same_service_sees_it(
+    app: Any, client: httpx.AsyncClient, clock: Any, backend: str, monkeypatch: Any
+) -> None:
+    """A booking elsewhere and a join for the same applicant and service, side by side: the
+    join waits for the booking (the applicant's lock) and answers AlreadyBooked, instead of
+    reading before the booking commits and leaving the applicant booked and waiting at once.
+    Side by side on PostgreSQL only; SQLite runs one transaction at a time."""
+    if backend != "postgres":
+        pytest.skip("transactions run side by side on PostgreSQL only")
+    line = await fresh_line(app, client, clock)
+    person = await new_applicant(client)
+    (elsewhere,) = await open_slots(client)
+    original = waitlist_offers.before_booking
+    reading, go = asyncio.Event(), asyncio.Event()
+
+    async def paused_before_booking(*args: Any, **kwargs: Any) -> Any:
+        found = await original(*args, **kwargs)  # the booking looked for an entry: none
+        reading.set()
+        await go.wait()
+        return found
+
+    monkeypatch.setattr(waitlist_offers, "before_booking", paused_before_booking)
+    booking = asyncio.create_task(book(client, person.token, person.person_id, elsewhere["id"]))
+    await reading.wait()
+    joining = asyncio.create_task(join(client, person.token, line.input(person.person_id)))
+    await asyncio.sleep(0.5)
+    finished_early = joining.done()
+    go.set()
+    booked, joined = await booking, await joining
+    assert not finished_early
+    assert booked["__typename"] == "BookingConfirmed", booked
+    assert joined["__typename"] == "AlreadyBooked", joined
+    assert not await WaitlistEntry.filter(
+        applicant_id=pk_of(person.person_id), status__in=[WAITING, OFFERED]
+    ).exists()
+
+
+async def test_accepting_an_offer_while_booked_ends_the_wait_and_passes_the_place_on(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """An applicant in line who holds a booking of the service (as a race before the
+    applicants' lock could leave them) is answered AlreadyBooked on accepting, the wait
+    ended and the held place passed to the next in line: not left held for nobody."""
+    line = await fresh_line(app, client, clock)
+    first, second = await new_applicant(client), await new_applicant(client)
+    waiting = await join_ok(client, first.token, line.input(first.person_id))
+    behind = await join_ok(client, second.token, line.input(second.person_id))
+    (elsewhere,) = await open_slots(client)
+    await book_ok(client, first, elsewhere["id"])  # ends the wait ...
+    await WaitlistEntry.filter(id=pk_of(waiting["id"])).update(  # ... which the race kept
+        status=WAITING,
+        active_key=waitlist_active_key(pk_of(first.person_id), SERVICE),
+        appointment_id=None,
+        ended_at=None,
+    )
+    holder, appointment = await booked_in_line(client, line, 4)
+    await mutate(client, CANCEL, holder.token, id=appointment["id"])
+    assert (await stored_entry(waiting["id"])).status == "OFFERED"
+
+    refused = await accept(client, first.token, waiting["id"])
+    assert refused["__typename"] == "AlreadyBooked", refused
+    assert (await stored_entry(waiting["id"])).status == "BOOKED"
+    assert (await stored_entry(behind["id"])).status == "OFFERED"
+    assert await slot_counts(line.slots[4].id) == (1, 0, 1)
 
 
 async def test_ranges_offices_and_applicants_are_checked(
