@@ -47,9 +47,13 @@ KIND_SCOPE: dict[str, str] = {
 }
 
 # Kinds about a delegation itself: addressed to one party of it (the person asked, or the
-# helper who asked), never to the person's other helpers, and kept by that party whatever
-# becomes of the delegation.
+# helper who asked), never to the person's other helpers.
 PARTY_KINDS: frozenset[str] = frozenset({Kind.DELEGATION_REQUESTED, Kind.DELEGATION_ANSWERED})
+# Of those, what the addressee keeps whatever becomes of the delegation: the answer to the
+# helper's own request. A request made to a person is about that person, seen by an account
+# only while it is that person's (one unlinked from the person, say as a wrong match, no
+# longer reads who asks to help them).
+KEPT_BY_ADDRESSEE: frozenset[str] = frozenset({Kind.DELEGATION_ANSWERED})
 
 # Security mail (never switched off by preferences).
 EMAIL_VERIFICATION = "EMAIL_VERIFICATION"

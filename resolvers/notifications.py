@@ -13,6 +13,7 @@ from domain.delegation import effective_status
 from domain.messages import N_, Message, N_plural
 from domain.notifications import (
     DEFAULT_LANGUAGE,
+    KEPT_BY_ADDRESSEE,
     KIND_SCOPE,
     PARTY_KINDS,
     Channel,
@@ -220,12 +221,13 @@ class Reader:
 
     @property
     def party_kinds(self) -> list[str]:
-        return sorted(PARTY_KINDS)
+        """The kinds seen by the account they were addressed to, whoever they are about."""
+        return sorted(KEPT_BY_ADDRESSEE)
 
     def sees(self, row: Notification) -> bool:
         if row.account_id != self.account_id:
             return False
-        if row.kind in PARTY_KINDS or row.person_id == self.own_person_id:
+        if row.kind in KEPT_BY_ADDRESSEE or row.person_id == self.own_person_id:
             return True
         return row.kind in self.dependant_kinds.get(row.person_id, ())
 

@@ -330,6 +330,29 @@ async def test_delegation_requests_reach_the_person_asked_and_answers_the_helper
 # ------------------------------------------------------------------- the policy over time
 
 
+async def test_a_request_to_help_leaves_the_inbox_of_an_account_unlinked_from_the_person(client):
+    """Who asks to help a person, and for what, is the person's: once an officer unlinks
+    the account (a wrong match, say), the request no longer shows in its inbox; the helper
+    keeps the answer to their own request."""
+    dependant = await member_with_person(client)
+    helper = await new_member(client)
+    added = await add_ok(client, helper.token, dependant.person)
+    assert len(await about(client, dependant.token, "DELEGATION_REQUESTED", added["id"])) == 1
+    await respond(client, dependant.token, added["id"], True)
+    officer = await officer_token(client)
+    unlinked = await mutate(
+        client,
+        """mutation($id: ID!) { unlinkIdentity(personId: $id) { __typename } }""",
+        officer,
+        id=dependant.person.id,
+    )
+    assert unlinked["__typename"] == "IdentityUnlinked", unlinked
+    token = await dependant.refresh(client)
+    assert await of_kind(client, token, "DELEGATION_REQUESTED") == []
+    assert (await inbox(client, token))["unreadCount"] == 0
+    assert len(await about(client, helper.token, "DELEGATION_ANSWERED", added["id"])) == 1
+
+
 async def test_when_the_delegation_ends_its_notifications_leave_the_helpers_inbox(client):
     person = await member_with_person(client)
     helper, delegation = await helper_of(client, person, ["BOOK_APPOINTMENTS", "VIEW_DOCUMENTS"])
