@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from httpx_ws import aconnect_ws
 
-from server import create_app
-from tests.helpers import graphql_ws, running_servers, server_environment
+from tests.helpers import running_servers, server_environment
 from web.persisted import ManifestProblem, registry_from, sha256
 
 SERVICES = "query Services { services { code } }"
@@ -62,6 +62,8 @@ def test_a_file_that_is_none_of_the_formats_is_a_clear_problem(data):
 async def test_a_server_started_with_an_apollo_manifest_runs_only_its_documents(
     test_settings, tmp_path: Path
 ):
+    """Over HTTP and over the WebSocket alike: registered-only mode is not bypassed by
+    changing transport (a refusal carries the same code on both)."""
     manifest = tmp_path / "persisted-query-manifest.json"
     manifest.write_text(json.dumps(apollo_manifest(SERVICES)))
     env = server_environment(test_settings, PERSISTED_QUERIES_FILE=str(manifest))
@@ -77,21 +79,14 @@ async def test_a_server_started_with_an_apollo_manifest_runs_only_its_documents(
             body = other.json()
             assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED", body
 
-
-async def test_registered_only_mode_holds_on_the_websocket_too(test_settings, clock, tmp_path):
-    """The WebSocket runs the registered documents and refuses any other, with the error HTTP
-    answers: registered-only mode is not bypassed by changing transport."""
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps(apollo_manifest(SERVICES)))
-    app = create_app(test_settings.with_(persisted_queries_file=str(manifest)), clock)
-    async with app.router.lifespan_context(app), graphql_ws(app) as ws:
-        await ws.send_json({"type": "connection_init", "payload": {}})
-        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
-        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": OFFICES}})
-        refused = await ws.receive_json(timeout=10)
-        assert refused["type"] == "error", refused
-        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
-        await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SERVICES}})
-        answered = await ws.receive_json(timeout=10)
-        assert answered["type"] == "next", answered
-        assert len(answered["payload"]["data"]["services"]) == 11
+            async with aconnect_ws(base, c, subprotocols=["graphql-transport-ws"]) as ws:
+                await ws.send_json({"type": "connection_init", "payload": {}})
+                assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+                await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": OFFICES}})
+                refused = await ws.receive_json(timeout=10)
+                assert refused["type"] == "error", refused
+                assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+                await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SERVICES}})
+                answered = await ws.receive_json(timeout=10)
+                assert answered["type"] == "next", answered
+                assert len(answered["payload"]["data"]["services"]) == 11
