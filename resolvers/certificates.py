@@ -176,6 +176,19 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     return refreshed
 
 
+async def revoke_on_unlink(ctx: Context, person_id: int, account_id: int) -> None:
+    """An account was unlinked from the person (a wrong match: someone who knew the facts of
+    a passport page): the certificates it obtained as that person, on the strength of the
+    link, are revoked, and with them every presentation made of them. Those staff or the
+    person's helpers obtained stay valid."""
+    reason = "Obtained through an account no longer linked to the person."
+    for certificate in await store.revoke_valid_of(
+        person_id, reason, ctx.now(), issued_by_id=account_id
+    ):
+        gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
+        await notices.certificate_revoked(certificate)
+
+
 async def revoke_on_new_passport(ctx: Context, person_id: int, passport_number: str) -> None:
     """A newly bound passport makes the person's valid certificates state a superseded one as
     current: they are revoked (verifiers then see REVOKED), each recorded as the staff

@@ -20,6 +20,7 @@ from persistence import persons as store
 from persistence.models import Passport, Person, Role
 from persistence.rate_limits import Quota, address_key
 from resolvers import authorization as gate
+from resolvers import certificates
 from resolvers.accounts import end_sessions
 from resolvers.authorization import is_staff
 from resolvers.context import Context
@@ -203,8 +204,10 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
     await account_store.unlink_person(person.id)
     if linked is not None:
         # Whoever was signed in as this person is not any more: every session of the account
-        # ends (its tokens and subscriptions were issued on the strength of the link).
+        # ends (its tokens and subscriptions were issued on the strength of the link), and so
+        # does every certificate it obtained as the person.
         await end_sessions(ctx, linked)
+        await certificates.revoke_on_unlink(ctx, person.id, linked)
     gate.staff_write(ctx, person.id, "UNLINK_IDENTITY")
     return person
 

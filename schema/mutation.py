@@ -169,7 +169,10 @@ class AccountMutations:
     ) -> LinkIdentityResult:
         return await persons.link_identity(info.context, input.identity())
 
-    @mutation("Officers and admins: undo a wrong link of a person.")
+    @mutation(
+        "Officers and admins: undo a wrong link of a person. The account's sessions end, and "
+        "the certificates it obtained as the person are revoked (CERTIFICATE_REVOKED)."
+    )
     async def unlink_identity(self, info: Info, person_id: PersonIdArg) -> UnlinkIdentityResult:
         return await persons.unlink_identity(info.context, pk_of(person_id, "Person"))
 

@@ -33,6 +33,7 @@ from tests.conftest import MovableClock, gql, sign_in, sign_up, unique_email
 from tests.helpers import ACTIONS, NOT_PERMITTED, PASSWORD, REVOKE_DELEGATION
 from tests.test_certificates import (
     add_active_dependant,
+    adult_birth_date,
     as_datetime,
     header_of,
     issue_ok,
@@ -689,3 +690,31 @@ async def test_presentations_are_forgotten_once_their_certificate_has_expired(
     assert await CertificatePresentation.exists(jti=jtis[younger["id"]])
     assert await presentation_store.forget_expired(younger_exp + timedelta(seconds=1)) >= 1
     assert not await CertificatePresentation.exists(jti=jtis[younger["id"]])
+
+
+async def test_undoing_a_wrong_link_revokes_what_the_account_obtained_as_the_person(
+    client: httpx.AsyncClient,
+) -> None:
+    """Someone with a photocopy of a passport page linked an account to the person and took a
+    certificate and a presentation of it; an officer undoes the link: both now verify as
+    REVOKED. A certificate staff issued for the person stays valid."""
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=adult_birth_date(), card=valid_card()
+    )
+    impostor = await linked_account(client, facts)
+    taken = await issue_ok(client, impostor, person_id)
+    shown = await present_ok(client, impostor, taken["id"], ["CURRENT_PASSPORT"])
+    by_staff = await issue_ok(client, officer, person_id)
+
+    body = await gql(
+        client,
+        "mutation($id: ID!) { unlinkIdentity(personId: $id) { __typename } }",
+        {"id": person_id},
+        officer,
+    )
+    assert body["data"] and body["data"]["unlinkIdentity"]["__typename"] == "IdentityUnlinked", body
+    for document in (taken["token"], shown["token"]):
+        verification = await verify_document(client, document)
+        assert (verification["valid"], verification["failure"]) == (False, "REVOKED"), verification
+    assert (await verify_document(client, by_staff["token"]))["valid"] is True
