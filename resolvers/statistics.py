@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.applications import STATUSES
+from domain.booking import SERVICE_GROUPS
 from domain.dates import HOME_ZONE
 from domain.messages import N_, N_plural
 from domain.statistics import median_days, rounded, utilisation, whole_months
@@ -17,6 +18,10 @@ from resolvers.outcomes import bad_input, forbidden, require_days_in_range, unau
 
 MAX_DAYS = 366
 APPLICATION_STATUSES = STATUSES
+# Every service, in ServiceCode's order: medianDaysToDecision lists them all, whatever was
+# decided, so a row's presence says nothing (one decided case would otherwise show as a row
+# while every count rounds it to 0).
+SERVICES = tuple(SERVICE_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,6 @@ async def statistics(
     booked_places, capacity = await store.slot_totals(lower, upper, office_id)
     applications = await store.application_counts(lower, upper, office_id)
     durations = await store.decision_durations(lower, upper, office_id)
-    services = [
-        row.code
-        for row in await ctx.loaders.service_type.load_many(list(durations))
-        if row is not None
-    ]
     cancelled = appointments.get("CANCELLED", 0) + appointments.get("CANCELLED_BY_OFFICE", 0)
     # Each figure is rounded from its own exact count, never summed from rounded parts.
     return Figures(
@@ -77,5 +77,5 @@ async def statistics(
         no_shows=rounded(appointments.get("NO_SHOW", 0), base),
         slot_utilisation=utilisation(booked_places, capacity, base),
         by_status=[(s, rounded(applications.get(s, 0), base)) for s in APPLICATION_STATUSES],
-        median_days=[(s, median_days(durations[s])) for s in sorted(services)],
+        median_days=[(s, median_days(durations.get(s, []))) for s in SERVICES],
     )

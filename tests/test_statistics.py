@@ -19,6 +19,7 @@ from persistence.models import Application
 from tests.conftest import gql, sign_in, sign_up
 from tests.helpers import (
     APPLICATION_STATUSES,
+    SERVICE_CODES,
     beijing,
     beijing_today,
     move_application,
@@ -229,7 +230,9 @@ async def test_counts_are_rounded_to_the_nearest_five(client, clock):
         0,
         0,
     )
-    assert stats["medianDaysToDecision"] == []
+    assert stats["medianDaysToDecision"] == [
+        {"service": code, "count": None} for code in SERVICE_CODES
+    ]
 
 
 async def test_each_status_is_rounded_from_its_own_count(client, clock):
@@ -395,6 +398,33 @@ async def test_median_days_to_decision_needs_five_decided_applications(client, c
     # The month before holds none of them.
     march = await figures(client, analyst, date(2025, 3, 31), date(2025, 3, 31), office)
     assert medians(march).get("VISA_EXTENSION") is None, march
+
+
+async def test_one_decided_case_does_not_change_the_median_list(client, clock):
+    """A service's row in medianDaysToDecision is there whether or not anything was decided:
+    every service, in the enum's order, null under five cases. Were the row there only after
+    a decision, it would reveal one to four decided cases that every count rounds to 0."""
+    start = date(2025, 8, 11)
+    admin = await admin_at(client, clock, beijing(start, 9))
+    office = await office_id(client, "XA-YT")
+    analyst = await sign_in(client, "analyst@demo.test")
+    none_decided = await figures(client, analyst, start, start, office)
+
+    application = await record(
+        client, admin, await register(client, admin, "Solo"), "RESIDENCE_PERMIT_REISSUANCE", office
+    )
+    await move(client, admin, application, "ACCEPTED")
+    await move(client, admin, application, "UNDER_REVIEW")
+    admin = await admin_at(client, clock, beijing(start + timedelta(days=2), 9))
+    await move(client, admin, application, "REJECTED")
+
+    analyst = await sign_in(client, "analyst@demo.test")
+    one_decided = await figures(client, analyst, start, start, office)
+    assert one_decided == none_decided  # same rows, same nulls, every count still 0
+    assert one_decided["medianDaysToDecision"] == [
+        {"service": code, "count": None} for code in SERVICE_CODES
+    ]
+    assert set(by_status(one_decided).values()) == {0}
 
 
 async def test_a_withdrawal_is_not_a_decision(client, clock):
