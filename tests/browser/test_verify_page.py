@@ -3,10 +3,13 @@
 a photo of the QR code), a tampered token (not valid), an expired presentation (the page's clock
 moved on), a revoked certificate (asked of the service), and works offline with a saved or a
 pasted JWK Set (revocation then said to be unchecked), and says so plainly when a token verifies
-with a pasted key the service does not recognise (never "not revoked")."""
+with a pasted key the service does not recognise (never "not revoked"). The service's EXPIRED
+stands over a device clock running behind, and only the latest check's verdict is shown (a slow
+earlier check never overwrites it)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -16,7 +19,7 @@ import httpx
 import pytest
 from jwcrypto import jwk
 
-from signing import certificates
+from signing import certificates, qr
 from tests.browser import api
 from tests.browser.conftest import Stack
 from tests.browser.test_graphiql import CSP_WATCH
@@ -409,3 +412,77 @@ async def test_a_pasted_key_the_service_does_not_recognise_is_never_called_not_r
     assert result["status"] == "valid", result
     assert result["revocation"] == "unknown", result
     assert "could not be checked" in result["revocationText"]
+
+
+async def test_a_slow_earlier_check_never_overwrites_the_latest_verdict(stack: Stack, page) -> None:
+    """A genuine presentation A is pasted and verified while the service is slow to answer
+    its revocation question; meanwhile a photo of forged B's QR code is read (a second check,
+    with Verify still disabled). B's "not valid" stands when A's answer arrives late: the page
+    never flips to "valid" with A's facts while the input holds B, and Verify comes back."""
+    browser_page, network = page
+    token, certificate = await pr_certificate(stack)
+    genuine = await presentation(stack, token, certificate["id"], ["NAME"])
+    # B: A with one character of its signature changed.
+    jwt, disclosure, _ = genuine["token"].split("~")
+    forged = f"{jwt[:-3]}{'A' if jwt[-3] != 'A' else 'B'}{jwt[-2:]}~{disclosure}~"
+    forged_png = base64.b64decode(qr.qr_png_base64(qr.verification_link(stack.api, forged)))
+
+    asked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_service(route: Any) -> None:
+        asked.set()
+        await release.wait()
+        await route.continue_()
+
+    await open_page(stack, browser_page)
+    await browser_page.route("**/graphql", slow_service)
+    await browser_page.fill("#token-input", genuine["token"])
+    await browser_page.click("#verify-button")
+    await asyncio.wait_for(asked.wait(), timeout=10)  # A's check waits for the service
+    assert await browser_page.is_disabled("#verify-button")
+
+    await browser_page.set_input_files(
+        "#qr-file", files=[{"name": "b.png", "mimeType": "image/png", "buffer": forged_png}]
+    )
+    result = await shown(browser_page)
+    assert result["status"] == "invalid", result
+    assert await browser_page.input_value("#token-input") == forged
+
+    # A's answer arrives (the whole response, then a moment for the page to read it): dropped.
+    async with browser_page.expect_event(
+        "requestfinished", lambda request: request.url.endswith("/graphql")
+    ):
+        release.set()
+    await asyncio.sleep(0.5)
+    assert not await browser_page.is_disabled("#verify-button")
+    result = await shown(browser_page)
+    assert result["status"] == "invalid", result
+    assert result["facts"] == {}
+    assert "Valid" not in result["heading"]
+    assert await browser_page.input_value("#token-input") == forged
+    assert network.console_errors == []
+
+
+async def test_the_services_expired_verdict_wins_over_a_clock_running_behind(
+    stack: Stack, page
+) -> None:
+    """A presentation still in date by this device's clock, which the service answers EXPIRED
+    (the device clock runs behind): the page shows it expired, in EN and ZH, never "valid"."""
+    browser_page, _ = page
+    token, certificate = await pr_certificate(stack)
+    presented = await presentation(stack, token, certificate["id"], ["NAME"])
+    expired = {"data": {"verifyDocument": {"valid": False, "failure": "EXPIRED"}}}
+
+    async def service_says_expired(route: Any) -> None:
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(expired))
+
+    await open_page(stack, browser_page)
+    await browser_page.route("**/graphql", service_says_expired)
+    result = await verify_in_page(browser_page, presented["token"])
+    assert result["status"] == "expired", result
+    assert "Expired" in result["heading"] and "已过期" in result["heading"]
+    assert "Valid" not in result["heading"]
+    assert "The service says it has expired" in result["detail"], result
+    assert "服务端核验" in result["detail"], result
+    assert list(result["facts"]) == ["NAME"]

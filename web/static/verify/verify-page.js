@@ -40,6 +40,9 @@
   const $ = (id) => document.getElementById(id);
   let keySet = null; // {keys: [...], source: "service" | "saved" | "pasted", at: ISO time}
   let scanning = null; // {stream, timer}
+  // The number of the latest check: a check started since (a QR code read while the service
+  // was still answering the one before) makes every later answer of an earlier check moot.
+  let latestCheck = 0;
 
   // ------------------------------------------------------------------ base64url and JSON
 
@@ -345,7 +348,9 @@
   // What the service says of the token: {state, failure}, state "not-revoked", "revoked",
   // "unrecognised" (the service refuses the document or its key although it verified here,
   // with keys pasted or saved that the authority does not publish: never "not revoked") or
-  // "unknown" (offline, or the service did not answer).
+  // "unknown" (offline, or the service did not answer). "not-revoked" keeps the service's
+  // failure: EXPIRED (the service answers REVOKED over it) is the service's verdict that the
+  // token expired, which stands over this device's clock (see show).
   async function serviceAnswerOf(token) {
     const unknown = { state: "unknown", failure: null };
     try {
@@ -448,13 +453,24 @@
     ],
   };
 
+  // The service says the token expired, though not by this device's clock (running behind):
+  // [EN, ZH].
+  const EXPIRED_BY_SERVICE = (expiresAt) => [
+    `The service says it has expired: it expired on ${expiresAt}. ` +
+      "This device's clock may be wrong.",
+    `服务端核验：已于 ${expiresAt} 过期。本设备的时钟可能不准。`,
+  ];
+
   function show(result, service) {
     const revocation = service.state;
     const section = $("result");
     section.hidden = false;
+    // The service's EXPIRED wins over this device's clock: never "valid" when it says so.
+    const expiredByService = revocation === "not-revoked" && service.failure === "EXPIRED";
     let state = "invalid";
     if (result.claims && revocation === "unrecognised") state = "unrecognised";
-    else if (result.valid) state = revocation === "revoked" ? "revoked" : "valid";
+    else if (result.valid && revocation === "revoked") state = "revoked";
+    else if (result.valid) state = expiredByService ? "expired" : "valid";
     else if (result.failure === "EXPIRED") state = revocation === "revoked" ? "revoked" : "expired";
     section.dataset.status = state;
     section.dataset.kind = result.presentation ? "presentation" : result.claims ? "certificate" : "";
@@ -473,8 +489,14 @@
     } else if (state !== "unrecognised") {
       detail = FAILURE_DETAIL[result.failure] || "It does not verify.";
     }
-    if (state === "unrecognised") {
-      const [detailEn, detailZh] = DISAGREEMENT[service.failure](result.keyId);
+    const bilingual =
+      state === "unrecognised"
+        ? DISAGREEMENT[service.failure](result.keyId)
+        : state === "expired" && result.valid
+          ? EXPIRED_BY_SERVICE(result.expiresAt.toLocaleString())
+          : null;
+    if (bilingual) {
+      const [detailEn, detailZh] = bilingual;
       $("result-detail").replaceChildren(
         text("span", detailEn),
         text("span", ` ${detailZh}`, { lang: "zh" })
@@ -531,16 +553,25 @@
     return at >= 0 ? trimmed.slice(at + "#token=".length) : trimmed;
   }
 
+  // A check can start while another still waits (scanned() calls it with Verify disabled):
+  // each has a number, and only the latest one's answers are shown; an earlier one's verdict
+  // (of a token no longer in the input) is dropped whenever it arrives.
   async function check() {
+    const mine = ++latestCheck;
+    const superseded = () => mine !== latestCheck;
     const token = tokenFrom($("token-input").value);
-    if (!token) return;
-    $("verify-button").disabled = true;
     // The verdict of the token checked before goes at once: it must never stand, even for
     // the moment the service takes to answer, as if it were this token's.
     $("result").hidden = true;
     delete $("result").dataset.status;
+    if (!token) {
+      $("verify-button").disabled = false;
+      return;
+    }
+    $("verify-button").disabled = true;
     try {
       if (!keySet) await loadKeys();
+      if (superseded()) return;
       if (!keySet) {
         $("result").hidden = false;
         $("result").dataset.status = "no-keys";
@@ -565,14 +596,16 @@
       const service = result.claims
         ? await serviceAnswerOf(token)
         : { state: "unknown", failure: null };
+      if (superseded()) return;
       show(result, service);
     } catch (e) {
+      if (superseded()) return;
       $("result").hidden = false;
       $("result").dataset.status = "error";
       $("result-status").textContent = "Cannot check here";
       $("result-detail").textContent = `This browser cannot check it: ${e.message}`;
     } finally {
-      $("verify-button").disabled = false;
+      if (!superseded()) $("verify-button").disabled = false;
     }
   }
 
