@@ -96,6 +96,7 @@ _SEQUENCE_MAX = 999
 
 # Legacy (2004–2023) cards stopped being issued on 1 December 2023 when the 2023 format began.
 _LEGACY_LAST_ISSUE = date(2023, 11, 30)
+FIRST_2023_FORMAT_ISSUE = date(2023, 12, 1)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,22 @@ def _card(
         birth_date=birth_date,
         sex=sex,
     )
+
+
+def pr_card_format_problem(card: PrCardNumber, issued_on: date) -> Message | None:
+    """What is wrong with issuing a card of this number's format on `issued_on`: legacy
+    numbers were issued until 30 November 2023 only, 2023-format ones from 1 December 2023."""
+    if card.format == "LEGACY" and issued_on > _LEGACY_LAST_ISSUE:
+        return N_(
+            "Cards issued after 30 November 2023 have 18-character numbers (2023 format); "
+            "15-character numbers are of cards issued before."
+        )
+    if card.format == "2023" and issued_on <= _LEGACY_LAST_ISSUE:
+        return N_(
+            "18-character numbers (2023 format) were first issued on 1 December 2023; a card "
+            "issued before has a 15-character number."
+        )
+    return None
 
 
 def _legacy_birth_date(yymmdd: str) -> date | None:

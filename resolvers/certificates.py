@@ -194,10 +194,26 @@ async def revoke_on_new_passport(ctx: Context, person_id: int, passport_number: 
     current: they are revoked (verifiers then see REVOKED), each recorded as the staff
     member's revocation, in the bind's unit of work, and the holder (and helpers who see
     documents) told."""
-    reason = (
+    await _revoke_superseded(
+        ctx,
+        person_id,
         f"Passport {passport_number} was bound on {ctx.today().isoformat()}: the certificate "
-        "names a superseded passport as current."
+        "names a superseded passport as current.",
     )
+
+
+async def revoke_on_new_card(ctx: Context, person_id: int, card_number: str) -> None:
+    """A new PR card (a renewal or a replacement) supersedes the one the person's valid
+    certificates state: they are revoked, as on a new passport."""
+    await _revoke_superseded(
+        ctx,
+        person_id,
+        f"PR card {card_number} was issued on {ctx.today().isoformat()}: the certificate "
+        "names a superseded card.",
+    )
+
+
+async def _revoke_superseded(ctx: Context, person_id: int, reason: str) -> None:
     for certificate in await store.revoke_valid_of(person_id, reason, ctx.now()):
         gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
         await notices.certificate_revoked(certificate)

@@ -10,6 +10,7 @@ from domain.applications import expected_decision_on, may_move
 from domain.dates import local_day
 from domain.documents import category_problem, kind_for_service
 from domain.identifiers import (
+    FIRST_2023_FORMAT_ISSUE,
     InvalidIdentifier,
     decode_pr_card_number,
     make_pr_card_number,
@@ -17,6 +18,7 @@ from domain.identifiers import (
     normalise_nationality,
     normalise_passport_number,
     pr_card_birth_date_matches,
+    pr_card_format_problem,
     pr_card_sex_matches,
 )
 from domain.messages import N_
@@ -273,6 +275,12 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     return document
 
 
+async def _latest_card_of(person_id: int) -> int | None:
+    """The id of the person's card issued last (the one a certificate states)."""
+    cards = (await store.cards_by_person([person_id]))[0]
+    return cards[0].id if cards else None
+
+
 async def issue_pr_card(
     ctx: Context,
     *,
@@ -287,6 +295,10 @@ async def issue_pr_card(
     require_field_days_in_range("validUntil", issued_on, valid_until)
     if valid_until <= issued_on:
         raise invalid(N_("validUntil must be after issuedOn."), "validUntil")
+    # A card is recorded once issued: a future date would show it as the person's card (the
+    # latest issued) before they hold it.
+    if issued_on > ctx.today():
+        raise invalid(N_("issuedOn must not be in the future."), "issuedOn")
     office = await office_store.office(ctx.account.office_id) if ctx.account.office_id else None
     values: dict[str, object] = {
         "person_id": person.id,
@@ -305,6 +317,9 @@ async def issue_pr_card(
             raise invalid(
                 N_("The number does not match the person's nationality and birth date."), "number"
             )
+        problem = pr_card_format_problem(decoded, issued_on)
+        if problem is not None:
+            raise invalid(problem, "number")
         if not pr_card_sex_matches(decoded, person.sex):
             raise invalid(
                 N_(
@@ -319,8 +334,18 @@ async def issue_pr_card(
     else:
         if office is None:
             raise invalid(N_("Admins without an office must give the card number."), "number")
+        if issued_on < FIRST_2023_FORMAT_ISSUE:
+            raise invalid(
+                N_("Give the 15-character number of a card issued before 1 December 2023."),
+                "number",
+            )
         card = await _card_with_new_number(office.province_code, person, values)
     gate.staff_write(ctx, person.id, "ISSUE_PR_CARD", card.number)
+    if await _latest_card_of(person.id) == card.id:
+        # Certificates state the card they were signed with: the card now held supersedes
+        # it (a replacement for a lost one, a renewal), so they are revoked, as on a new
+        # passport. A card recorded late, older than the one held, changes nothing.
+        await certificates.revoke_on_new_card(ctx, person.id, card.number)
     return card
 
 

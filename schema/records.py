@@ -269,10 +269,14 @@ class IssueDocumentInput:
 @strawberry.input(description="A PR card to issue.")
 class IssuePermanentResidentCardInput:
     person_id: strawberry.ID = strawberry.field(description="The permanent resident.")
-    issued_on: dt.date = strawberry.field(description="Day of issue.")
+    issued_on: dt.date = strawberry.field(
+        description="Day of issue: today or earlier (a card is recorded once issued)."
+    )
     valid_until: dt.date = strawberry.field(description="Last valid day.")
     number: str | None = strawberry.field(
-        default=None, description="Card number; a 2023-format number is generated if absent."
+        default=None,
+        description="Card number: 15 characters for a card issued until 30 November 2023, 18 "
+        "(2023 format) from 1 December 2023; a 2023-format number is generated if absent.",
     )
 
 
@@ -369,7 +373,11 @@ class RecordMutations:
         row = await resolve.issue_document(info.context, request)
         return Document.from_row(row, info.context.today())
 
-    @mutation("Officers and admins: issue a PR card.")
+    @mutation(
+        "Officers and admins: issue a PR card. When it is the card the person now holds (the "
+        "latest issued), their valid certificates, which state the previous card, are revoked "
+        "(the holder is told: CERTIFICATE_REVOKED)."
+    )
     async def issue_permanent_resident_card(
         self,
         info: Info,

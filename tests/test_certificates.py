@@ -788,12 +788,9 @@ async def test_no_valid_pr_card_is_not_permanent_resident(client: httpx.AsyncCli
     assert result["__typename"] == "NotPermanentResident", result
     assert result["message"]
 
-    # A card that has expired, or is not yet in force, is no card.
+    # A card that has expired is no card (one not issued yet cannot be recorded).
     officer = await sign_in(client, "officer@demo.test")
-    for card in (
-        (beijing_today() - timedelta(days=3650), beijing_today() - timedelta(days=1)),
-        (beijing_today() + timedelta(days=1), beijing_today() + timedelta(days=3650)),
-    ):
+    for card in ((date(2023, 12, 1), beijing_today() - timedelta(days=1)),):
         facts, person_id = await registered_person(
             client, officer, birth_date=adult_birth_date(), card=card
         )
@@ -1084,3 +1081,56 @@ async def test_binding_a_new_passport_revokes_certificates_naming_the_old_one(
         (old_number, False),
     ]
     assert (await verify_document(client, fresh["token"]))["valid"] is True
+
+
+async def test_a_new_pr_card_revokes_certificates_naming_the_old_one(
+    client: httpx.AsyncClient,
+) -> None:
+    """A replacement card (the old one lost, say) supersedes the card certificates state:
+    they verify as REVOKED, and a new certificate names the new card. A card recorded late,
+    issued before the one held, changes nothing."""
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=adult_birth_date(), card=valid_card()
+    )
+    holder = await linked_account(client, facts)
+    first = await issue_ok(client, holder, person_id)
+    old_number = payload_of(first["token"])["prCard"]["number"]
+
+    older = await gql(
+        client,
+        ISSUE_CARD,
+        {
+            "input": {
+                "personId": person_id,
+                "issuedOn": (valid_card()[0] - timedelta(days=1)).isoformat(),
+                "validUntil": valid_card()[1].isoformat(),
+            }
+        },
+        officer,
+    )
+    assert (
+        older["data"]["issuePermanentResidentCard"]["__typename"] == "PermanentResidentCardIssued"
+    )
+    assert (await verify_document(client, first["token"]))["valid"] is True
+
+    today = beijing_today()
+    replaced = await gql(
+        client,
+        ISSUE_CARD,
+        {
+            "input": {
+                "personId": person_id,
+                "issuedOn": today.isoformat(),
+                "validUntil": (today + timedelta(days=3650)).isoformat(),
+            }
+        },
+        officer,
+    )
+    new_card = replaced["data"]["issuePermanentResidentCard"]
+    assert new_card["__typename"] == "PermanentResidentCardIssued", replaced
+    verification = await verify_document(client, first["token"])
+    assert (verification["valid"], verification["failure"]) == (False, "REVOKED"), verification
+    fresh = await issue_ok(client, holder, person_id)
+    assert payload_of(fresh["token"])["prCard"]["number"] == new_card["card"]["number"]
+    assert new_card["card"]["number"] != old_number

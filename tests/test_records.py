@@ -258,6 +258,10 @@ async def issue(client: httpx.AsyncClient, token: str | None, application_id: st
     return body["data"]["issueDocument"]
 
 
+# A legacy (15-character) card was issued before 1 December 2023.
+LEGACY_DATES = {"issuedOn": "2019-05-10", "validUntil": "2029-05-09"}
+
+
 async def issue_card(client: httpx.AsyncClient, token: str | None, person_id: str, **data: Any):
     values = {"personId": person_id, "issuedOn": "2026-11-20", "validUntil": "2036-11-19", **data}
     body = await gql(client, ISSUE_CARD, {"input": values}, token)
@@ -1270,7 +1274,7 @@ async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(client):
     desk = await officer_token(client)
     legacy = f"CAN1100{born:%y%m%d}{random.randrange(0, 100):02d}"
 
-    result = await issue_card(client, desk, who.person_id, number=legacy)
+    result = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
 
     assert result["__typename"] == "PermanentResidentCardIssued", result
     assert result["card"]["number"] == legacy
@@ -1285,7 +1289,7 @@ async def test_a_legacy_number_of_a_holder_born_in_the_1920s_is_accepted(client)
     desk = await officer_token(client)
     legacy = f"USA1100{born:%y%m%d}{random.randrange(0, 100):02d}"
 
-    result = await issue_card(client, desk, who.person_id, number=legacy)
+    result = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
 
     assert result["__typename"] == "PermanentResidentCardIssued", result
     assert result["card"]["number"] == legacy
@@ -1299,7 +1303,7 @@ async def test_a_legacy_number_of_another_birth_date_is_validation_error(client)
     desk = await officer_token(client)
     legacy = f"USA1100{born + timedelta(days=1):%y%m%d}01"
 
-    result = await issue_card(client, desk, who.person_id, number=legacy)
+    result = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
 
     assert result["__typename"] == "ValidationError", result
     assert result["field"] == "number"
@@ -1585,3 +1589,37 @@ async def test_a_persons_applications_page_with_complete_page_info(client, clock
     for p in pages:
         assert p["pageInfo"]["startCursor"] == p["edges"][0]["cursor"]
         assert p["pageInfo"]["endCursor"] == p["edges"][-1]["cursor"]
+
+
+async def test_a_card_issue_date_must_fit_the_number_format_and_not_be_in_the_future(client, clock):
+    """Legacy (15-character) numbers were issued until 30 November 2023 and 2023-format ones
+    from 1 December 2023; a card is recorded once issued, never ahead of its issue day."""
+    today = beijing_today(clock)
+    born = date(1985, 7, 14) + timedelta(days=random.randrange(0, 3000))
+    who = await new_applicant(client, nationality="CAN", sex="F", birth_date=born)
+    desk = await officer_token(client)
+    legacy = f"CAN1100{born:%y%m%d}{random.randrange(0, 100):02d}"
+    late_legacy = await issue_card(
+        client, desk, who.person_id, number=legacy, issuedOn="2023-12-01", validUntil="2033-11-30"
+    )
+    assert late_legacy["__typename"] == "ValidationError", late_legacy
+    assert late_legacy["field"] == "number"
+    early_2023 = await issue_card(
+        client, desk, who.person_id, issuedOn="2023-11-30", validUntil="2033-11-29"
+    )
+    assert early_2023["__typename"] == "ValidationError", early_2023
+    assert early_2023["field"] == "number"
+    ahead = await issue_card(
+        client,
+        desk,
+        who.person_id,
+        issuedOn=(today + timedelta(days=1)).isoformat(),
+        validUntil=(today + timedelta(days=3651)).isoformat(),
+    )
+    assert ahead["__typename"] == "ValidationError", ahead
+    assert ahead["field"] == "issuedOn"
+    body = await gql(client, MY_CARD, token=who.token)
+    assert body["data"]["viewer"]["person"]["permanentResidentCard"] is None
+    # The same number on its own era's dates is accepted.
+    accepted = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
+    assert accepted["__typename"] == "PermanentResidentCardIssued", accepted
