@@ -81,7 +81,8 @@ def password_hasher(settings: Settings) -> PasswordHasher:
 
 def calendar_years(settings: Settings, this_year: int) -> range:
     """The years whose holidays are stored: from the oldest the data needs to two years ahead
-    (booking horizons and document validity reach into next year)."""
+    (booking horizons and document validity reach into next year). The calendar answers dates
+    of other years itself, in memory (domain.calendar.WorkingCalendar)."""
     return range(min(settings.calendar_first_year, this_year - 1), this_year + 3)
 
 

@@ -1,6 +1,8 @@
 """China's official working-day calendar: public holidays and adjusted working weekends."""
 
-from collections.abc import Iterable
+import functools
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -8,6 +10,8 @@ from enum import StrEnum
 import chinese_calendar
 
 _SATURDAY = 5
+
+log = logging.getLogger(__name__)
 
 
 class DayKind(StrEnum):
@@ -87,35 +91,86 @@ def official_days(year: int) -> list[CalendarDay]:
     return [entry for d in _days_of(year) if (entry := _published_day(d)) is not None]
 
 
-class WorkingCalendar:
-    """Answers working-day questions from stored calendar days (seeded, then admin-corrected)."""
+@functools.cache
+def _published_year(year: int) -> Mapping[date, CalendarDay]:
+    """A published year by date: some 20 ms to compute, so kept (the package has few years)."""
+    return {entry.day: entry for entry in official_days(year)}
 
-    def __init__(self, days: Iterable[CalendarDay], provisional_years: Iterable[int] = ()) -> None:
+
+@functools.lru_cache(maxsize=256)
+def _official_year(year: int) -> tuple[Mapping[date, CalendarDay], bool]:
+    """`official_days(year)` by date, and whether they are provisional."""
+    if known_year(year):
+        return _published_year(year), False
+    return {entry.day: entry for entry in _provisional_days(year)}, True
+
+
+class WorkingCalendar:
+    """Answers working-day questions from stored calendar days (seeded, then admin-corrected).
+
+    The years of `days`, `provisional_years` and `years` are the stored ones: there `days` is
+    the whole answer. A date of any other year (a past year never seeded, or a year the server
+    ran into after start-up) is answered from `official_days`: chinese-calendar's schedule when
+    it has the year, else the provisional fixed-date holidays (logged once per year).
+    """
+
+    def __init__(
+        self,
+        days: Iterable[CalendarDay],
+        provisional_years: Iterable[int] = (),
+        years: Iterable[int] = (),
+    ) -> None:
         # Later entries win, so an admin correction appended after the seed replaces it.
         self._days: dict[date, CalendarDay] = {entry.day: entry for entry in days}
         self._provisional_years: frozenset[int] = frozenset(provisional_years) | {
             entry.day.year for entry in self._days.values() if entry.provisional
         }
+        self._stored_years: frozenset[int] = (
+            frozenset(years)
+            | self._provisional_years
+            | {entry.day.year for entry in self._days.values()}
+        )
+        self._reported_years: set[int] = set()
+
+    def _unstored_year(self, year: int) -> tuple[Mapping[date, CalendarDay], bool]:
+        days, provisional = _official_year(year)
+        if year not in self._reported_years:
+            self._reported_years.add(year)
+            if provisional:
+                log.warning(
+                    "calendar %s is neither stored nor published in chinese-calendar: only "
+                    "fixed-date statutory holidays are closed (provisional); add closures for "
+                    "the rest",
+                    year,
+                )
+            else:
+                log.info("calendar %s is not stored: answered from chinese-calendar", year)
+        return days, provisional
 
     def day_on(self, d: date) -> CalendarDay | None:
-        return self._days.get(d)
+        if d.year in self._stored_years:
+            return self._days.get(d)
+        return self._unstored_year(d.year)[0].get(d)
 
     def is_holiday(self, d: date) -> bool:
-        entry = self._days.get(d)
+        entry = self.day_on(d)
         return entry is not None and entry.kind is DayKind.HOLIDAY
 
     def is_adjusted_workday(self, d: date) -> bool:
-        entry = self._days.get(d)
+        entry = self.day_on(d)
         return entry is not None and entry.kind is DayKind.ADJUSTED_WORKDAY
 
     def is_working_day(self, d: date) -> bool:
-        if self.is_adjusted_workday(d):
-            return True
-        return not _is_weekend(d) and not self.is_holiday(d)
+        entry = self.day_on(d)
+        if entry is None:
+            return not _is_weekend(d)
+        return entry.kind is DayKind.ADJUSTED_WORKDAY
 
     def is_provisional(self, d: date) -> bool:
         """True when the year of `d` is covered only by the fixed-date fallback so far."""
-        return d.year in self._provisional_years
+        if d.year in self._stored_years:
+            return d.year in self._provisional_years
+        return self._unstored_year(d.year)[1]
 
     def add_working_days(self, start: date, n: int) -> date:
         """The date of the n-th working day after `start`, not counting `start` itself."""
@@ -144,4 +199,5 @@ def official_calendar(years: Iterable[int]) -> WorkingCalendar:
     return WorkingCalendar(
         (entry for year in wanted for entry in official_days(year)),
         provisional_years=(year for year in wanted if not known_year(year)),
+        years=wanted,
     )

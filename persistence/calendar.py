@@ -43,12 +43,15 @@ async def seed_years(years: range) -> None:
 
 
 async def load_calendar() -> WorkingCalendar:
+    """The stored calendar, read once at start-up; the calendar answers dates of other years
+    itself (chinese-calendar, or the provisional fixed-date holidays), without the database."""
     days = await CalendarDay.all()
-    years = await CalendarYear.filter(provisional=True).values_list("year", flat=True)
+    years = await CalendarYear.all().values_list("year", "provisional")
     return WorkingCalendar(
         (
             DomainDay(day=d.day, kind=DayKind(d.kind), name=d.name, provisional=d.provisional)
             for d in days
         ),
-        provisional_years=years,
+        provisional_years=[year for year, provisional in years if provisional],
+        years=[year for year, _ in years],
     )

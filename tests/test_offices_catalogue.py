@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
+from domain.calendar import known_year
 from domain.geo import distance_km, wgs84_to_gcj02
 from tests.conftest import gql
 from tests.helpers import SERVICE_CODES
@@ -336,6 +337,50 @@ async def test_office_is_open_without_at_follows_the_clock(client, clock):
     clock.pinned = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)  # a Sunday
     body = await gql(client, IS_OPEN, {"id": await office_id(client, "BJ-DC")})
     assert body["data"]["node"]["isOpen"] is False
+
+
+# The server seeds the calendar for this year - 1 .. this year + 2 (server.calendar_years) at
+# start-up; other years have no stored rows and are answered by the calendar itself.
+
+
+def unseeded_year(clock, wanted) -> int:
+    """The first year from three years after the test clock's (beyond the seeded years) for
+    which `wanted(year)` holds."""
+    year = clock.now().year + 3
+    while not wanted(year):
+        year += 1
+    return year
+
+
+def weekday(d: date) -> bool:
+    """Monday to Friday: a day every office opens in a plain week."""
+    return d.weekday() < 5
+
+
+async def test_offices_are_closed_on_fixed_holidays_of_years_beyond_the_seeded_ones(client, clock):
+    for month, day in [(1, 1), (5, 1), (10, 1)]:
+        year = unseeded_year(clock, lambda y, m=month, d=day: weekday(date(y, m, d)))
+        holiday = date(year, month, day)
+        assert await is_open(client, "BJ-DC", f"{holiday}T10:00:00+08:00") is False, holiday
+        assert (await offices(client, first=100, openOn=str(holiday)))["edges"] == [], holiday
+
+
+async def test_unpublished_unseeded_year_closes_the_provisional_fixed_dates_only(client, clock):
+    # Without the State Council's notice 1-3 October close, 4 October does not (yet).
+    year = unseeded_year(
+        clock,
+        lambda y: not known_year(y) and weekday(date(y, 10, 3)) and weekday(date(y, 10, 4)),
+    )
+    assert await is_open(client, "BJ-HD", f"{year}-10-03T10:00:00+08:00") is False
+    assert await is_open(client, "BJ-HD", f"{year}-10-04T10:00:00+08:00") is True
+
+
+async def test_offices_follow_the_published_calendar_of_a_past_year_never_seeded(client):
+    # 2023 is before every seeded year (settings.calendar_first_year is 2024).
+    assert await is_open(client, "BJ-DC", "2023-10-02T10:00:00+08:00") is False  # Monday
+    assert (await offices(client, first=100, openOn="2023-10-02"))["edges"] == []
+    # Saturday 7 October 2023 was worked in lieu: even weekday-only offices open.
+    assert await is_open(client, "BJ-HD", "2023-10-07T10:00:00+08:00") is True
 
 
 CLOSURES = """

@@ -1,3 +1,4 @@
+import logging
 from datetime import date, timedelta
 
 import pytest
@@ -102,7 +103,8 @@ def test_year_is_provisional_when_told_or_when_a_day_of_it_is_provisional() -> N
         [CalendarDay(date(2029, 1, 1), DayKind.HOLIDAY, "New Year's Day", provisional=True)]
     )
     assert marked.is_provisional(date(2029, 7, 7))
-    assert not marked.is_provisional(date(2030, 7, 7))
+    # 2026 is not stored in this calendar: chinese-calendar publishes it, so not provisional.
+    assert not marked.is_provisional(date(2026, 7, 7))
 
 
 def test_later_entry_for_a_date_replaces_the_seeded_one() -> None:
@@ -178,3 +180,68 @@ def test_booking_horizon_into_unpublished_january_closes_new_years_day() -> None
     assert calendar.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
     assert calendar.is_provisional(date(2027, 1, 4))
     assert calendar.add_working_days(date(2026, 12, 31), 1) - date(2026, 12, 31) == timedelta(4)
+
+
+# ------------------------------------------------- years the calendar was not seeded with
+
+
+def _first_unpublished_year() -> int:
+    return next(year for year in range(2027, 2300) if not known_year(year))
+
+
+def test_far_years_not_stored_close_new_year_labour_day_and_national_day() -> None:
+    calendar = official_calendar([2026])  # as a server seeded around 2026 holds it
+    for year in (2029, 2030):
+        for day in (date(year, 1, 1), date(year, 5, 1), date(year, 10, 1), date(year, 10, 3)):
+            assert calendar.is_holiday(day), day
+            assert not calendar.is_working_day(day), day
+    assert date(2029, 10, 1).weekday() == 0 and date(2030, 5, 1).weekday() == 2  # weekdays
+    assert calendar.day_on(date(2029, 10, 1)).name == "National Day"
+
+
+def test_published_past_year_not_stored_follows_chinese_calendar() -> None:
+    calendar = official_calendar([2026])
+    assert not calendar.is_working_day(date(2023, 10, 2))  # Monday of the National Day week
+    assert not calendar.is_working_day(date(2023, 9, 29))  # Mid-autumn Festival, a Friday
+    assert calendar.is_adjusted_workday(date(2023, 10, 7))  # the Saturday worked in lieu
+    assert calendar.is_working_day(date(2023, 10, 7))
+    assert not calendar.is_provisional(date(2023, 10, 2))
+    assert calendar.working_days_between(date(2023, 9, 28), date(2023, 10, 9)) == 3
+
+
+def test_unpublished_year_not_stored_closes_exactly_the_fixed_date_holidays(caplog) -> None:
+    year = _first_unpublished_year()
+    calendar = WorkingCalendar([], years=[2026])
+    days = [date(year, 1, 1) + timedelta(days=i) for i in range(365)]  # 31 Dec is no holiday
+    with caplog.at_level(logging.WARNING, logger="domain.calendar"):
+        holidays = {d for d in days if calendar.is_holiday(d)}
+        assert not any(calendar.is_adjusted_workday(d) for d in days)
+        assert calendar.is_provisional(date(year, 6, 1))
+    assert holidays == {d.day for d in official_days(year)}
+    assert {(d.month, d.day) for d in holidays} == {
+        (1, 1),
+        (5, 1),
+        (5, 2),
+        (10, 1),
+        (10, 2),
+        (10, 3),
+    }
+    warnings = [r.getMessage() for r in caplog.records if str(year) in r.getMessage()]
+    assert len(warnings) == 1 and "provisional" in warnings[0], caplog.records
+
+
+def test_stored_years_are_answered_from_the_stored_days_only() -> None:
+    # An admin-corrected stored year is the whole answer: nothing is added from the package.
+    calendar = WorkingCalendar(
+        [CalendarDay(date(2026, 1, 1), DayKind.HOLIDAY, "New Year's Day", provisional=False)],
+        years=[2026],
+    )
+    assert calendar.is_working_day(date(2026, 10, 1))  # Thursday, not in the stored days
+    assert not calendar.is_working_day(date(2025, 10, 1))  # 2025 is not stored
+
+
+def test_calendar_running_into_a_year_it_does_not_store_keeps_new_years_day() -> None:
+    calendar = official_calendar([2026])
+    # Thursday 31 December 2026 + 1 working day: Friday 1 January 2027 is closed.
+    assert calendar.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    assert calendar.is_provisional(date(2027, 1, 4)) is not known_year(2027)
