@@ -6,6 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+# The most UTF-8 bytes surname and given names take together: 100 and 200 characters of
+# three bytes (any Chinese character of the Basic Multilingual Plane), the longest names
+# whose certificate is tested to fit its QR code. As many characters beyond that plane (four
+# bytes each) would not fit any QR code.
+MAX_NAME_BYTES = 900
+
+
+def names_too_long(surname: str, given_names: str) -> bool:
+    return len(surname.encode()) + len(given_names.encode()) > MAX_NAME_BYTES
+
 
 @dataclass(frozen=True)
 class IdentityFacts:

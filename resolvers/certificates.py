@@ -40,6 +40,10 @@ TOO_LARGE_FOR_QR = N_(
     "valid where its token is checked."
 )
 TOO_LARGE_FOR_QR_CODE = "TOO_LARGE_FOR_QR"
+NAMES_TOO_LONG_FOR_QR = N_(
+    "This person's names are too long for a certificate's QR code. Ask an officer to record "
+    "them as printed in the passport's machine-readable zone."
+)
 
 # Drawing a QR code of a certificate takes tens of milliseconds: off the event loop, and each
 # link once per process.
@@ -120,19 +124,24 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
             EARLIER_NOT_LISTED: len(earlier) - listed,
         }
 
-    signed = await _signed_with_document_key(
-        ctx,
-        certificates.sign_within_qr,
-        listing=listing,
-        earlier=min(len(earlier), ctx.settings.certificate_max_earlier_passports),
-        public_base_url=ctx.settings.public_base_url,
-        subject=person.subject,
-        now=ctx.now(),
-        validity_days=ctx.settings.certificate_validity_days,
-        # Valid no longer than the card whose facts it states: to the end of its last
-        # day in China, where the card's dates are counted.
-        not_after=end_of_day(card.valid_until),
-    )
+    try:
+        signed = await _signed_with_document_key(
+            ctx,
+            certificates.sign_within_qr,
+            listing=listing,
+            earlier=min(len(earlier), ctx.settings.certificate_max_earlier_passports),
+            public_base_url=ctx.settings.public_base_url,
+            subject=person.subject,
+            now=ctx.now(),
+            validity_days=ctx.settings.certificate_validity_days,
+            # Valid no longer than the card whose facts it states: to the end of its last
+            # day in China, where the card's dates are counted.
+            not_after=end_of_day(card.valid_until),
+        )
+    except certificates.TooLargeForQr:
+        # Names registered before their length was checked (domain/persons.py,
+        # MAX_NAME_BYTES) may overflow any QR code even with no earlier passport listed.
+        raise ClientError(NAMES_TOO_LONG_FOR_QR, "NAMES_TOO_LONG_FOR_QR") from None
     certificate = await store.store(
         jti=signed.jti,
         person_id=person.id,

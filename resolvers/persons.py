@@ -14,7 +14,7 @@ from domain.identifiers import (
     normalise_passport_number,
 )
 from domain.messages import N_
-from domain.persons import IdentityFacts, PersonFacts
+from domain.persons import IdentityFacts, PersonFacts, names_too_long
 from persistence import accounts as account_store
 from persistence import persons as store
 from persistence.models import Passport, Person, Role
@@ -50,6 +50,14 @@ _NO_MATCH = N_(
 def require_account(ctx: Context) -> None:
     if ctx.account is None:
         raise unauthenticated()
+
+
+# Characters beyond the Basic Multilingual Plane take 4 bytes: hundreds of them would not fit
+# the QR code of the person's certificates (domain/persons.py, MAX_NAME_BYTES).
+NAMES_TOO_LONG = N_(
+    "These names are too long together for the person's certificates: record them as the "
+    "passport's machine-readable zone prints them."
+)
 
 
 def _name(text: str, field_name: str) -> str:
@@ -88,6 +96,8 @@ async def register_person(ctx: Context, facts: PersonFacts) -> Person:
     given_names = " ".join(facts.given_names.split())
     if len(given_names) > 200:
         raise invalid(N_("Enter at most 200 characters."), "givenNames")
+    if names_too_long(surname, given_names):
+        raise invalid(NAMES_TOO_LONG, "givenNames")
     checked = replace(
         facts,
         surname=surname,

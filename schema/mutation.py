@@ -76,7 +76,11 @@ class LinkIdentityInput:
 @strawberry.input(description="A person to register, with their current passport.")
 class RegisterPersonInput:
     surname: str = strawberry.field(description="Surname as in the passport.")
-    given_names: str = strawberry.field(description="Given names as in the passport.")
+    given_names: str = strawberry.field(
+        description="Given names as in the passport, up to 200 characters; with the surname at "
+        "most 900 bytes in UTF-8 (what a certificate's QR code holds: characters beyond the "
+        "Basic Multilingual Plane take 4 bytes)."
+    )
     nationality: str = strawberry.field(description="Nationality, ISO 3166-1 alpha-3.")
     birth_date: date = strawberry.field(description="Date of birth.")
     sex: Sex = strawberry.field(description="Sex as in the passport.")

@@ -95,7 +95,9 @@ def sign(
 
 class TooLargeForQr(ValueError):
     """The facts do not fit one QR code of any version even with no earlier passport listed:
-    out of reach of validated input (names of 100 characters at most need version 35)."""
+    names of 100 and 200 characters from the Basic Multilingual Plane fit (version 35 at
+    most); as many characters beyond it (4 bytes each in UTF-8) do not, and the issuing
+    resolver answers a ValidationError for them."""
 
 
 def sign_within_qr(

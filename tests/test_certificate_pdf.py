@@ -28,6 +28,7 @@ from PIL import Image
 import signing.pdf
 import signing.verification
 from persistence.models import Account
+from persistence.models import Person as PersonRow
 from schema.common import to_global_id
 from signing import certificates as signing_certificates
 from signing import pdf_fonts, qr
@@ -41,6 +42,7 @@ from tests.helpers import (
     other_office_officer,
     passport_number,
     person_input,
+    pk_of,
     register_person_as,
 )
 from tests.test_certificates import (
@@ -770,6 +772,46 @@ async def test_the_longest_names_still_get_a_certificate_whose_code_scans(
     assert [token_in(p, base) for p in png_payloads(certificate["qrPng"])] == [certificate["token"]]
     response = await download(client, path_of(certificate["pdfUrl"], base), officer)
     assert response.status_code == 200, response.text
+
+
+async def test_names_too_long_for_any_qr_code_are_refused_with_a_reason(
+    client: httpx.AsyncClient,
+) -> None:
+    """Characters outside the Basic Multilingual Plane take 4 bytes each: names of 100 and
+    200 of them overflow any QR code. Registration refuses them (a ValidationError); a
+    person registered with them before that check gets a clear error on issuing, not an
+    internal one, and nothing is stored."""
+    officer = await sign_in(client, "officer@demo.test")
+    facts = {
+        "surname": "𠮷" * 100,
+        "nationality": "CHN",
+        "birthDate": adult_birth_date().isoformat(),
+        "passportNumber": passport_number("H"),
+    }
+    refused = await gql(
+        client,
+        """mutation($input: RegisterPersonInput!) { registerPerson(input: $input) {
+             __typename ... on ValidationError { message field } } }""",
+        {
+            "input": person_input(
+                facts,
+                given_names="𠮷" * 200,
+                passport_valid_until=(beijing_today() + timedelta(days=3000)).isoformat(),
+            )
+        },
+        officer,
+    )
+    assert refused["data"]["registerPerson"]["__typename"] == "ValidationError", refused
+    assert refused["data"]["registerPerson"]["field"] == "givenNames"
+
+    _, person_id = await person_with_passports(client, 1, "Longname", "Before The Check")
+    await PersonRow.filter(id=pk_of(person_id)).update(surname="𠮷" * 100, given_names="𠮷" * 200)
+    body = await gql(client, ISSUE, {"id": person_id}, officer)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "NAMES_TOO_LONG_FOR_QR", error
+    assert "too long for a certificate's QR code" in error["message"]
+    listed = await gql(client, PERSON_CERTIFICATES, {"id": person_id}, officer)
+    assert listed["data"]["node"]["certificates"] == []
 
 
 async def test_a_certificate_too_long_for_a_qr_code_says_so_instead_of_failing(
