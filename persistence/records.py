@@ -109,6 +109,17 @@ async def document(document_id: int) -> Document | None:
     return await Document.get_or_none(id=document_id)
 
 
+async def lock_application(application_id: int) -> None:
+    """Hold the application's row until the transaction ends (PostgreSQL; SQLite runs one
+    writer at a time): what is decided about it next is decided once."""
+    await Application.filter(id=application_id).select_for_update().first()
+
+
+async def has_document(application_id: int) -> bool:
+    """Whether a document was issued for the application."""
+    return await Document.filter(application_id=application_id).exists()
+
+
 async def create_document(**values: object) -> Document | None:
     """A new document, or None when its number is taken."""
     return await create_unless_taken(Document, **values)

@@ -131,6 +131,15 @@ async def update_status(
     if note is not None and len(note) > 2000:
         raise invalid(N_("A note has at most %(maximum)s characters.", maximum=2000), "note")
     current = application.status
+    if may_move(current, status) and status == "READY_FOR_COLLECTION":
+        # Ready for collection means there is something to collect: the issued document.
+        await store.lock_application(application.id)
+        if not await store.has_document(application.id):
+            raise Refusal(
+                RefusalKind.INVALID_TRANSITION,
+                N_("Issue the application's document before it is ready for collection."),
+                {"from_": current, "to": status},
+            )
     if not may_move(current, status):
         raise Refusal(
             RefusalKind.INVALID_TRANSITION,
@@ -223,6 +232,10 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         raise not_permitted()
     if application.status != "APPROVED":
         raise invalid(N_("Documents are issued for APPROVED applications only."), "applicationId")
+    # One document per application, even for a request sent twice at once.
+    await store.lock_application(application.id)
+    if await store.has_document(application.id):
+        raise invalid(N_("This application's document was issued already."), "applicationId")
     if request.kind != kind_for_service(application.service):
         raise invalid(
             N_(

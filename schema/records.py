@@ -335,7 +335,7 @@ class RecordMutations:
 
     @mutation(
         "Officers (own office) and admins: move an application along its status machine, with "
-        "an optional note."
+        "an optional note. READY_FOR_COLLECTION needs the application's document issued first."
     )
     async def update_application_status(
         self,
@@ -351,7 +351,10 @@ class RecordMutations:
             info.context, pk_of(input.application_id, "Application"), input.status.value, input.note
         )
 
-    @mutation("Officers (own office) and admins: issue a document.")
+    @mutation(
+        "Officers (own office) and admins: issue the document of an APPROVED application (one "
+        "per application)."
+    )
     async def issue_document(
         self,
         info: Info,

@@ -61,6 +61,7 @@ PATH_TO = {
     "WITHDRAWN": ["WITHDRAWN"],
 }
 NUMBER = re.compile(r"^BJ-DC-(\d{4})-\d{6}$")
+DOCUMENT_KINDS = ("VISA", "STAY_PERMIT", "RESIDENCE_PERMIT")
 
 # ------------------------------------------------------------------------ GraphQL documents
 
@@ -237,9 +238,17 @@ async def application_in(
     status: str,
     service: str = "RESIDENCE_PERMIT_EXTENSION",
 ) -> dict:
-    """A new application of the person at BJ-DC, moved along to `status`."""
+    """A new application of the person at BJ-DC, moved along to `status` (its document
+    issued before it is ready for collection)."""
     application = await record_ok(client, token, person_id, service)
     for step in PATH_TO[status]:
+        if step == "READY_FOR_COLLECTION":
+            kind = next(k for k in DOCUMENT_KINDS if service.startswith(k))
+            extra = {"category": "M", "entries": "SINGLE", "durationOfStayDays": 30}
+            issued = await issue(
+                client, token, application["id"], kind=kind, **(extra if kind == "VISA" else {})
+            )
+            assert issued["__typename"] == "DocumentIssued", issued
         application = await move_ok(client, token, application["id"], step)
     return application
 
@@ -1623,3 +1632,24 @@ async def test_a_card_issue_date_must_fit_the_number_format_and_not_be_in_the_fu
     # The same number on its own era's dates is accepted.
     accepted = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
     assert accepted["__typename"] == "PermanentResidentCardIssued", accepted
+
+
+async def test_ready_for_collection_needs_the_issued_document_and_one_document_is_issued(client):
+    """An approved application is ready for collection only once its document is issued
+    (else the permit could never be issued: documents are issued for APPROVED applications
+    only), and it gets one document, however often it is asked for."""
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    approved = await application_in(client, desk, who.person_id, "APPROVED")
+
+    early = await move(client, desk, approved["id"], "READY_FOR_COLLECTION")
+    assert early["__typename"] == "InvalidTransition", early
+    assert "Issue the application's document" in early["message"]
+
+    first, second = await asyncio.gather(
+        *(issue(client, desk, approved["id"], number=f"R{n}{secrets.token_hex(4)}") for n in (1, 2))
+    )
+    kinds = sorted(r["__typename"] for r in (first, second))
+    assert kinds == ["DocumentIssued", "ValidationError"], (first, second)
+    ready = await move(client, desk, approved["id"], "READY_FOR_COLLECTION")
+    assert ready["__typename"] == "ApplicationStatusUpdated", ready
