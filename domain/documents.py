@@ -24,6 +24,17 @@ def kind_for_service(service: str) -> str:
     return "RESIDENCE_PERMIT"
 
 
+# How much of a foreigner's stay each kind of document grants: a residence permit covers
+# what a stay permit or a visa would, a stay permit what a visa would.
+_COVERAGE = {"VISA": 0, "STAY_PERMIT": 1, "RESIDENCE_PERMIT": 2}
+
+
+def covers(kind: str, other: str) -> bool:
+    """Whether a document of `kind` (held, or applied for) covers the stay a document of
+    `other` grants: then reminders to extend the `other` one are beside the point."""
+    return _COVERAGE[kind] >= _COVERAGE[other]
+
+
 def category_problem(kind: str, category: str) -> Message | None:
     if kind == "VISA" and category not in VISA_CATEGORIES:
         return N_(

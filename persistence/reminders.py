@@ -10,7 +10,10 @@ from datetime import UTC, date, datetime
 
 from tortoise import connections
 
+from domain.applications import OPEN_STATUSES
+from domain.documents import covers, kind_for_service
 from persistence.models import (
+    Application,
     Appointment,
     AppointmentStatus,
     Document,
@@ -42,22 +45,40 @@ async def booked_starting_between(start: datetime, end: datetime) -> list[Appoin
 
 
 async def documents_ending_between(first: date, last: date) -> list[Document]:
-    """Documents whose validity ends between the days, unless the same person has a document
-    of the same kind that ends later (a renewal or extension replaced it), or on the same day
-    and issued after it (a reissue replaced a lost one: one reminder, of the document held)."""
+    """Documents whose validity ends between the days, unless the same person holds a
+    document covering the same stay (of the same kind, or a permit over a visa: see
+    domain.documents.covers) that ends later (a renewal, an extension, a permit replacing a
+    visa), or on the same day and issued after it (a reissue replaced a lost one: one
+    reminder, of the document held)."""
     rows = await Document.filter(valid_until__gte=first, valid_until__lte=last).order_by("id")
     if not rows:
         return []
-    later = []
+    held: dict[int, list[tuple[str, date, int]]] = {}
     for part in _parts({r.person_id for r in rows}):
-        later += await Document.filter(person_id__in=part, valid_until__gte=first).values_list(
-            "person_id", "kind", "valid_until", "id"
+        for person_id, kind, valid_until, pk in await Document.filter(
+            person_id__in=part, valid_until__gte=first
+        ).values_list("person_id", "kind", "valid_until", "id"):
+            held.setdefault(person_id, []).append((kind, valid_until, pk))
+    return [
+        r
+        for r in rows
+        if not any(
+            covers(kind, r.kind) and (valid_until, pk) > (r.valid_until, r.id)
+            for kind, valid_until, pk in held[r.person_id]
         )
-    latest: dict[tuple[int, str], tuple[date, int]] = {}
-    for person_id, kind, valid_until, pk in later:
-        key = (person_id, kind)
-        latest[key] = max(latest.get(key, (valid_until, pk)), (valid_until, pk))
-    return [r for r in rows if latest[(r.person_id, r.kind)] == (r.valid_until, r.id)]
+    ]
+
+
+async def kinds_applied_for(person_ids: set[int]) -> dict[int, set[str]]:
+    """Per person, the kinds of document their applications in progress (open, or approved
+    and not yet issued) will yield."""
+    found: dict[int, set[str]] = {}
+    for part in _parts(person_ids):
+        for person_id, service in await Application.filter(
+            applicant_id__in=part, status__in=[*OPEN_STATUSES, "APPROVED"]
+        ).values_list("applicant_id", "service"):
+            found.setdefault(person_id, set()).add(kind_for_service(service))
+    return found
 
 
 async def cards_ending_between(first: date, last: date) -> list[PermanentResidentCard]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from domain.dates import local_day, zone
-from domain.documents import EXTENSION_LEAD_DAYS, extension_deadline
+from domain.documents import EXTENSION_LEAD_DAYS, covers, extension_deadline
 from domain.notifications import appointment_reminder_due, reminder_due
 from persistence import reminders as store
 from persistence.models import NotificationKind
@@ -75,17 +75,23 @@ async def appointment_reminders(now: datetime, hour: int) -> list[Due]:
 
 async def document_reminders(now: datetime, window_days: int, hour: int) -> list[Due]:
     """The extension window of visas and permits (window_days, then 14 and 3 days before the
-    extension deadline, never on or after it), and documents and PR cards ending in 30, then
-    7 days; days counted in the home zone."""
+    extension deadline, never on or after it; not while the person has an application in
+    progress for a document covering that stay), and documents and PR cards ending in 30,
+    then 7 days; days counted in the home zone."""
     today = local_day(now)
     horizon = max(window_days + max(EXTENSION_LEAD_DAYS.values()), max(EXPIRY_REMINDERS))
     due = []
-    for doc in await store.documents_ending_between(today, today + timedelta(days=horizon)):
+    documents = await store.documents_ending_between(today, today + timedelta(days=horizon))
+    # Someone who has applied (for an extension, or a permit covering the stay) is not told
+    # to apply: the application in progress is their answer.
+    applied = await store.kinds_applied_for({d.person_id for d in documents})
+    for doc in documents:
         deadline = extension_deadline(doc.kind, doc.valid_until)
         base = {"reference": doc.number, "valid_until": doc.valid_until.isoformat()}
         stages = (window_days, *EXTENSION_FOLLOW_UPS)
         opened = reminder_due(deadline, stages, today)
-        if opened is not None and _reached(now, None, opened, hour):
+        applying = any(covers(kind, doc.kind) for kind in applied.get(doc.person_id, ()))
+        if opened is not None and not applying and _reached(now, None, opened, hour):
             facts = {**base, "deadline": deadline.isoformat(), "days": str((deadline - today).days)}
             due.append(
                 Due(

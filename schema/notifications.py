@@ -41,8 +41,9 @@ NotificationKind = described_enum(
         "asks for materials.",
         "EXTENSION_WINDOW_OPEN": "Time to apply for an extension: EXTENSION_WINDOW_DAYS (60) days "
         "before a document's extensionDeadline, then 14 and 3 days before it; never on or after "
-        "it.",
-        "DOCUMENT_EXPIRING": "A document (visa, permit, PR card) ends in 30, then 7 days.",
+        "it, nor while an application for a document covering that stay is in progress.",
+        "DOCUMENT_EXPIRING": "A document (visa, permit, PR card) ends in 30, then 7 days; not "
+        "told for one covered by a later-ending document (a permit over a visa, say).",
         "DELEGATION_REQUESTED": "Someone asks to act for you: answer it.",
         "DELEGATION_ANSWERED": "Your request to act for someone was accepted, declined or "
         "confirmed.",

@@ -34,8 +34,10 @@ from tests.helpers import (
     gid,
     member_with_person,
     minor_birth_date,
+    move_application,
     new_member,
     pk_of,
+    record_application,
     register_person,
 )
 from tests.test_notifications import about, helper_of
@@ -163,6 +165,47 @@ async def test_a_document_replaced_by_a_later_one_is_not_reminded(client, app, c
     for kind in ("EXTENSION_WINDOW_OPEN", "DOCUMENT_EXPIRING"):
         moment = at(today + timedelta(days=10), 10)
         assert await scene.counts(moment, kind, doc_id(old)) == none
+
+
+async def test_a_visa_covered_by_a_later_permit_is_not_reminded(client, app, clock):
+    """A residence permit issued after a visa covers the stay the visa granted: the visa's
+    ending is no call to extend it."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    today = beijing_today()
+    visa = await residence_permit(people["person"], today + timedelta(days=40), kind="VISA")
+    await residence_permit(people["person"], today + timedelta(days=40 + 365))
+    none = {"person": 0, "docs": 0, "book": 0}
+    for kind in ("EXTENSION_WINDOW_OPEN", "DOCUMENT_EXPIRING"):
+        moment = at(today + timedelta(days=10), 10)
+        assert await scene.counts(moment, kind, doc_id(visa)) == none
+
+
+async def test_no_call_to_apply_while_an_extension_is_in_progress(client, app, clock):
+    """Someone whose extension application is in progress is not told to apply for one
+    (the document's ending is still told); once the application is withdrawn, the next
+    stage of the window is told again."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    today = beijing_today()
+    permit = await residence_permit(people["person"], today + timedelta(days=120))
+    deadline = today + timedelta(days=90)  # a residence permit: 30 days before it ends
+    application = await record_application(
+        client, people["person"].person.id, "RESIDENCE_PERMIT_EXTENSION"
+    )
+    subject, kind = doc_id(permit), "EXTENSION_WINDOW_OPEN"
+    none = {"person": 0, "docs": 0, "book": 0}
+    for days_before in (60, 14):
+        assert (
+            await scene.counts(at(deadline - timedelta(days=days_before), 9), kind, subject) == none
+        )
+    await move_application(client, application["id"], "WITHDRAWN")
+    told = {"person": 1, "docs": 1, "book": 0}
+    assert await scene.counts(at(deadline - timedelta(days=3), 9), kind, subject) == told
+    ending = await scene.counts(
+        at(permit.valid_until - timedelta(days=30), 9), "DOCUMENT_EXPIRING", subject
+    )
+    assert ending == told
 
 
 async def test_a_reissued_document_ending_the_same_day_is_reminded_once(client, app, clock):
