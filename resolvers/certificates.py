@@ -185,45 +185,30 @@ async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certi
     return refreshed
 
 
-async def revoke_on_unlink(ctx: Context, person_id: int, account_id: int) -> None:
-    """An account was unlinked from the person (a wrong match: someone who knew the facts of
-    a passport page): the certificates it obtained as that person, on the strength of the
-    link, are revoked, and with them every presentation made of them. Those staff or the
-    person's helpers obtained stay valid."""
-    reason = "Obtained through an account no longer linked to the person."
+# Why certificates stop holding without an officer's say, kept with each revocation.
+_SUPERSEDED = {
+    # A newly bound passport: the certificate states a superseded one as current.
+    "passport": "Passport {what} was bound on {day}: the certificate names a superseded "
+    "passport as current.",
+    # A new PR card (a renewal, a replacement): the certificate states the card before it.
+    "card": "PR card {what} was issued on {day}: the certificate names a superseded card.",
+    # An account unlinked from the person (a wrong match): what it obtained as the person.
+    "unlink": "Obtained through an account no longer linked to the person.",
+}
+
+
+async def revoke_superseded(
+    ctx: Context, person_id: int, cause: str, what: str = "", *, issued_by_id: int | None = None
+) -> None:
+    """Revoke the person's valid certificates (those the account `issued_by_id` obtained,
+    when given) that `cause` (a key of _SUPERSEDED) makes untrue or unearned: verifiers then
+    see REVOKED, and every presentation of them too. Each is recorded as the staff member's
+    revocation, in the change's unit of work, and the holder (and helpers who see documents)
+    told."""
+    reason = _SUPERSEDED[cause].format(what=what, day=ctx.today().isoformat())
     for certificate in await store.revoke_valid_of(
-        person_id, reason, ctx.now(), issued_by_id=account_id
+        person_id, reason, ctx.now(), issued_by_id=issued_by_id
     ):
-        gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
-        await notices.certificate_revoked(certificate)
-
-
-async def revoke_on_new_passport(ctx: Context, person_id: int, passport_number: str) -> None:
-    """A newly bound passport makes the person's valid certificates state a superseded one as
-    current: they are revoked (verifiers then see REVOKED), each recorded as the staff
-    member's revocation, in the bind's unit of work, and the holder (and helpers who see
-    documents) told."""
-    await _revoke_superseded(
-        ctx,
-        person_id,
-        f"Passport {passport_number} was bound on {ctx.today().isoformat()}: the certificate "
-        "names a superseded passport as current.",
-    )
-
-
-async def revoke_on_new_card(ctx: Context, person_id: int, card_number: str) -> None:
-    """A new PR card (a renewal or a replacement) supersedes the one the person's valid
-    certificates state: they are revoked, as on a new passport."""
-    await _revoke_superseded(
-        ctx,
-        person_id,
-        f"PR card {card_number} was issued on {ctx.today().isoformat()}: the certificate "
-        "names a superseded card.",
-    )
-
-
-async def _revoke_superseded(ctx: Context, person_id: int, reason: str) -> None:
-    for certificate in await store.revoke_valid_of(person_id, reason, ctx.now()):
         gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
         await notices.certificate_revoked(certificate)
 

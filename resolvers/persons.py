@@ -217,7 +217,7 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
         # ends (its tokens and subscriptions were issued on the strength of the link), and so
         # does every certificate it obtained as the person.
         await end_sessions(ctx, linked)
-        await certificates.revoke_on_unlink(ctx, person.id, linked)
+        await certificates.revoke_superseded(ctx, person.id, "unlink", issued_by_id=linked)
     gate.staff_write(ctx, person.id, "UNLINK_IDENTITY")
     return person
 

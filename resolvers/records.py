@@ -358,7 +358,7 @@ async def issue_pr_card(
         # Certificates state the card they were signed with: the card now held supersedes
         # it (a replacement for a lost one, a renewal), so they are revoked, as on a new
         # passport. A card recorded late, older than the one held, changes nothing.
-        await certificates.revoke_on_new_card(ctx, person.id, card.number)
+        await certificates.revoke_superseded(ctx, person.id, "card", card.number)
     return card
 
 
@@ -409,7 +409,7 @@ async def bind_passport(
     if bound is None:
         raise invalid(N_("This passport is already bound to a person."), "passportNumber")
     gate.staff_write(ctx, person.id, "BIND_PASSPORT", number)
-    await certificates.revoke_on_new_passport(ctx, person.id, number)
+    await certificates.revoke_superseded(ctx, person.id, "passport", number)
     return bound
 
 

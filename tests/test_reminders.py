@@ -155,30 +155,19 @@ async def test_a_permit_issued_inside_the_window_is_told_once_at_once_not_stage_
     assert await scene.counts(at(today + timedelta(days=2), 10), kind, subject) == once
 
 
-async def test_a_document_replaced_by_a_later_one_is_not_reminded(client, app, clock):
+@pytest.mark.parametrize("kind_ending", ["RESIDENCE_PERMIT", "VISA"])
+async def test_a_document_covered_by_a_later_one_is_not_reminded(client, app, clock, kind_ending):
+    """A later-ending permit replaces a permit (a renewal, an extension) and covers the stay
+    a visa granted: the earlier document's ending is no call to extend it."""
     people = await household(client)
     scene = Scene(client, app, clock, people)
     today = beijing_today()
-    old = await residence_permit(people["person"], today + timedelta(days=40))
+    old = await residence_permit(people["person"], today + timedelta(days=40), kind=kind_ending)
     await residence_permit(people["person"], today + timedelta(days=40 + 365))
     none = {"person": 0, "docs": 0, "book": 0}
     for kind in ("EXTENSION_WINDOW_OPEN", "DOCUMENT_EXPIRING"):
         moment = at(today + timedelta(days=10), 10)
         assert await scene.counts(moment, kind, doc_id(old)) == none
-
-
-async def test_a_visa_covered_by_a_later_permit_is_not_reminded(client, app, clock):
-    """A residence permit issued after a visa covers the stay the visa granted: the visa's
-    ending is no call to extend it."""
-    people = await household(client)
-    scene = Scene(client, app, clock, people)
-    today = beijing_today()
-    visa = await residence_permit(people["person"], today + timedelta(days=40), kind="VISA")
-    await residence_permit(people["person"], today + timedelta(days=40 + 365))
-    none = {"person": 0, "docs": 0, "book": 0}
-    for kind in ("EXTENSION_WINDOW_OPEN", "DOCUMENT_EXPIRING"):
-        moment = at(today + timedelta(days=10), 10)
-        assert await scene.counts(moment, kind, doc_id(visa)) == none
 
 
 async def test_no_call_to_apply_while_an_extension_is_in_progress(client, app, clock):
