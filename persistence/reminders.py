@@ -74,10 +74,20 @@ async def kinds_applied_for(person_ids: set[int]) -> dict[int, set[str]]:
     and not yet issued) will yield."""
     found: dict[int, set[str]] = {}
     for part in _parts(person_ids):
-        for person_id, service in await Application.filter(
+        rows = await Application.filter(
             applicant_id__in=part, status__in=[*OPEN_STATUSES, "APPROVED"]
-        ).values_list("applicant_id", "service"):
-            found.setdefault(person_id, set()).add(kind_for_service(service))
+        ).values_list("id", "applicant_id", "service", "status")
+        approved = [pk for pk, _, _, status in rows if status == "APPROVED"]
+        issued = set(
+            await Document.filter(application_id__in=approved).values_list(
+                "application_id", flat=True
+            )
+            if approved
+            else []
+        )
+        for pk, person_id, service, _ in rows:
+            if pk not in issued:
+                found.setdefault(person_id, set()).add(kind_for_service(service))
     return found
 
 

@@ -311,6 +311,12 @@ async def book(
     idempotency_key: str | None,
 ) -> Appointment:
     grant = await gate.require(ctx, person_id, BOOK)
+    # Authorization first: an officer of another office is refused before anything is
+    # counted or shown (a slot that does not exist is answered below, as for anyone).
+    if grant.actor_kind is ActorKind.OFFICER and slot_id is not None:
+        target = await store.slot(slot_id)
+        if target is not None:
+            gate.require_office(ctx, grant, target.office_id)
     # A retry with a used key replays its outcome before anything is counted: a client
     # retrying over a bad connection is not rate-limited out of its own booking.
     record = await _claim_key(
@@ -330,7 +336,6 @@ async def book(
     if reason:
         raise invalid(reason, "service")
     slot = await bookable_slot(ctx, slot_id, service)
-    gate.require_office(ctx, grant, slot.office_id)
     p = policy(ctx)
     waiting = await waitlist_offers.before_booking(ctx, slot, grant.person_id, service, p)
     appointment = await place_appointment(ctx, grant, slot, service)

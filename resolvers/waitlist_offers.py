@@ -188,10 +188,11 @@ async def offer_free_places(ctx: Context, line: Line, policy: BookingPolicy) -> 
     for entry in await store.waiting_in_line(office_id, group):
         start = slot_store.local_day_bounds(entry.first_day, tz)[0]
         end = slot_store.local_day_bounds(entry.last_day, tz)[1]
-        # The earliest place an offer made now could be accepted for (see _bookable_window).
-        slot = await store.first_free_place(
-            office_id, group, start, end, hold_starts(ctx.now(), tz) + policy.min_lead
-        )
+        # The earliest place an offer made now could be accepted for: starting strictly
+        # after the hold's start plus the lead (see _bookable_window), so that the one found
+        # is never refused there while a later one would have done.
+        earliest = hold_starts(ctx.now(), tz) + policy.min_lead + timedelta(microseconds=1)
+        slot = await store.first_free_place(office_id, group, start, end, earliest)
         window = await _bookable_window(ctx, slot, policy) if slot is not None else None
         if slot is not None and window is not None:
             offered += await _offer(ctx, entry, slot, office, window[1])

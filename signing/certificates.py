@@ -96,8 +96,9 @@ def sign(
 class TooLargeForQr(ValueError):
     """The facts do not fit one QR code of any version even with no earlier passport listed:
     names of 100 and 200 characters from the Basic Multilingual Plane fit (version 35 at
-    most); as many characters beyond it (4 bytes each in UTF-8) do not, and the issuing
-    resolver answers a ValidationError for them."""
+    most); as many characters beyond it (4 bytes each in UTF-8) do not. Registration refuses
+    such names; for a person registered before, issuing answers a NAMES_TOO_LONG_FOR_QR
+    error."""
 
 
 def sign_within_qr(

@@ -650,10 +650,12 @@ async def test_an_officer_books_and_changes_appointments_at_their_own_office_onl
 
     refused = [
         await helpers.book(client, elsewhere, who.person_id, second["id"], "VISA_RENEWAL"),
+        # Refused before anything is looked up: not AlreadyBooked showing the appointment.
+        await helpers.book(client, elsewhere, who.person_id, second["id"], "VISA_EXTENSION"),
         await cancel(client, elsewhere, appointment["id"]),
         await reschedule(client, elsewhere, appointment["id"], second["id"]),
     ]
-    assert [r["__typename"] for r in refused] == ["NotPermitted"] * 3, refused
+    assert [r["__typename"] for r in refused] == ["NotPermitted"] * 4, refused
     assert (await appointment_as(client, who.token, appointment["id"]))["status"] == "BOOKED"
     assert await remaining(client, second["id"]) == before
 

@@ -197,6 +197,25 @@ async def test_no_call_to_apply_while_an_extension_is_in_progress(client, app, c
     assert ending == told
 
 
+async def test_the_permit_of_an_approved_application_is_reminded_once_issued(client, app, clock):
+    """An APPROVED application is in progress until its document is issued; then that
+    permit's own extension window is told, whether or not the office has moved the
+    application on to READY_FOR_COLLECTION yet."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    today = beijing_today()
+    application = await record_application(
+        client, people["person"].person.id, "RESIDENCE_PERMIT_EXTENSION"
+    )
+    await move_application(client, application["id"], "ACCEPTED", "UNDER_REVIEW", "APPROVED")
+    permit = await residence_permit(people["person"], today + timedelta(days=120))
+    await Document.filter(id=permit.id).update(application_id=pk_of(application["id"]))
+    deadline = today + timedelta(days=90)  # a residence permit: 30 days before it ends
+    told = {"person": 1, "docs": 1, "book": 0}
+    moment = at(deadline - timedelta(days=60), 9)
+    assert await scene.counts(moment, "EXTENSION_WINDOW_OPEN", doc_id(permit)) == told
+
+
 async def test_a_reissued_document_ending_the_same_day_is_reminded_once(client, app, clock):
     """A lost permit reissued with the same end: one reminder per recipient, of the document
     now held, not one for each."""

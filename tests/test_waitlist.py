@@ -609,6 +609,34 @@ async def test_a_place_freed_at_night_for_an_early_slot_is_not_held_but_left_fre
     assert (await stored_entry(waiting["id"])).status == "WAITING"
 
 
+async def test_at_night_a_later_place_is_offered_past_one_too_early_to_offer(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """Places offered at night (new slots made after midnight) go to the line from the
+    first one bookable once the hold starts at 08:00: a free place at exactly 08:00 + lead
+    is passed over (it could be accepted no longer than an instant) and the next one is
+    offered, not nothing at all."""
+    line = await fresh_line(app, client, clock)
+    lead = timedelta(minutes=app.state.services.settings.booking_min_lead_minutes)
+    boundary = beijing(line.day, 8) + lead
+    index = next(i for i, s in enumerate(line.slots) if s.starts_at == boundary)
+    later = line.slots[index + 1]
+    clock.pinned = beijing(line.day - timedelta(days=1), 23)
+    person = await new_applicant(client)
+    waiting = await join_ok(client, person.token, line.input(person.person_id))
+    await add_place(line.slots[index].id)
+    await add_place(later.id)
+
+    async def made_none(offices: list[int]) -> int:
+        return 1  # as if slots were made: the line's free places are offered
+
+    clock.pinned = beijing(line.day, 0, 30)
+    await waitlist_resolvers.release_slots(app.state.services, made_none, [pk_of(line.office)])
+    offered = await stored_entry(waiting["id"])
+    assert offered.status == "OFFERED"
+    assert offered.offer_slot_id == later.id
+
+
 async def test_leaving_an_offered_entry_declines_it_and_the_next_in_line_gets_it(
     app: Any, client: httpx.AsyncClient, clock: Any
 ) -> None:
