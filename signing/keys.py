@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +54,12 @@ class GeneratedKey:
     private_pem: str
 
 
+# What a kid of this service looks like (generate_key): a purpose prefix and a thumbprint.
+KID_FORM = re.compile(r"(?:at|doc)-[A-Za-z0-9_-]{16}")
+UNKNOWN_KID_SECONDS = 60.0
+UNKNOWN_KIDS_KEPT = 1024
+
+
 def generate_key(kek: bytes, purpose: str) -> GeneratedKey:
     key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
     prefix = "doc" if purpose == KeyPurpose.DOCUMENT else "at"
@@ -80,6 +88,8 @@ class KeyRing:
         self._kek = key_encryption_key(settings)
         self._keys: dict[str, LoadedKey] = {}
         self._lock = asyncio.Lock()
+        # Well-formed kids looked up and not found, until when they are taken as unknown.
+        self._unknown: dict[str, float] = {}
 
     async def ensure(self, now: datetime) -> None:
         """Make sure each purpose has an ACTIVE key and documents a NEXT one, then load all."""
@@ -133,11 +143,20 @@ class KeyRing:
         raise KeyConfigurationError(f"no active {purpose} key: run the server once to create it")
 
     async def find(self, kid: str, purpose: str) -> LoadedKey | None:
-        """The key with that kid and purpose; reloads once when it is unknown (a rotation)."""
+        """The key with that kid and purpose; reloads once when it is unknown (a rotation).
+        A kid that is not of the form the service gives its keys ("at-" or "doc-" and a
+        thumbprint), as anyone can write in a token's header before its signature is checked,
+        is unknown without a database lookup (a NUL or a lone surrogate would fail one), and
+        a well-formed kid found unknown is remembered as such for a minute."""
         key = self._keys.get(kid)
         if key is None:
+            if not KID_FORM.fullmatch(kid) or self._unknown.get(kid, 0.0) > time.monotonic():
+                return None
             row = await signing_keys.key_by_kid(kid)
             if row is None:
+                if len(self._unknown) >= UNKNOWN_KIDS_KEPT:
+                    self._unknown.clear()
+                self._unknown[kid] = time.monotonic() + UNKNOWN_KID_SECONDS
                 return None
             await self.reload()
             key = self._keys.get(kid)

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from jwcrypto import jwk, jws
 
 from tests.conftest import SIGN_IN, SIGN_UP, gql, sign_in, sign_up, unique_email
@@ -451,6 +452,19 @@ async def test_an_alg_none_token_is_401(client):
     kid = json.loads(_unb64(header))["kid"]
     none_header = _b64(json.dumps({"alg": "none", "typ": "at+jwt", "kid": kid}).encode())
     forged = f"{none_header}.{payload}."
+    _assert_unauthenticated(await _post_with_authorization(client, f"Bearer {forged}"))
+
+
+@pytest.mark.parametrize(
+    "kid", ["\ud800", "at-\u0000abcdefghijklmno", "x" * 5000, "at-unknownunknown1", 7]
+)
+async def test_a_token_naming_an_odd_or_unknown_key_is_401_not_500(client, kid):
+    """Anyone can write any kid in a token's header: one the service never made (a lone
+    surrogate, a NUL, which the databases refuse, a very long one, a number) is answered
+    401 like any invalid token, never a server error."""
+    header = {"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
+    encoded = _b64(json.dumps(header).encode())
+    forged = f"{encoded}.{_b64(b'{}')}.{_b64(b'junk')}"
     _assert_unauthenticated(await _post_with_authorization(client, f"Bearer {forged}"))
 
 
