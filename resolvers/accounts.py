@@ -15,7 +15,9 @@ from domain.accounts import (
     normalise_email,
 )
 from domain.messages import N_
+from domain.notifications import PASSWORD_RESET
 from domain.passwords import password_problem
+from persistence import account_tokens
 from persistence import accounts as store
 from persistence import preferences as preference_store
 from persistence.models import Account, RefreshToken, Role
@@ -113,8 +115,14 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     return await start_session(ctx, account)
 
 
+def _digest(email: str) -> str:
+    """The limiter's key for an address typed: a digest of bounded size, whatever was sent
+    (a megabyte of text, say), and no list of typed addresses in the limiter's store."""
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
 def _known_address(email: str, address: str) -> str:
-    return f"signin:known:{address}:{email}"
+    return f"signin:known:{address}:{_digest(email)}"
 
 
 async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
@@ -129,7 +137,7 @@ async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
     quotas = [
         Quota(f"signin:ip:{address}", settings.signin_failures_per_ip, window),
         Quota(
-            f"signin:pair:{address}:{email}",
+            f"signin:pair:{address}:{_digest(email)}",
             settings.signin_failures_per_ip,
             window,
             backoff_after=settings.signin_backoff_after,
@@ -137,7 +145,9 @@ async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
         ),
     ]
     if not await limiter.remembers(_known_address(email, address)):
-        quotas.append(Quota(f"signin:acct:{email}", settings.signin_failures_per_account, window))
+        quotas.append(
+            Quota(f"signin:acct:{_digest(email)}", settings.signin_failures_per_account, window)
+        )
     reservation = await limiter.reserve(quotas)
     if reservation.retry_after is not None:
         raise rate_limited(reservation.retry_after)
@@ -150,7 +160,7 @@ async def _password_was_right(ctx: Context, email: str, reservation: Reservation
     limiter = ctx.services.limiter
     address = address_key(ctx.client_ip)
     await limiter.release(reservation)
-    await limiter.clear(f"signin:pair:{address}:{email}")
+    await limiter.clear(f"signin:pair:{address}:{_digest(email)}")
     days = ctx.settings.signin_known_address_days
     await limiter.remember(_known_address(email, address), days * 86400)
 
@@ -268,8 +278,11 @@ async def change_password(ctx: Context, current: str, new: str) -> Account:
     if new == current:
         raise invalid(N_("Choose a password different from the current one."), "newPassword")
     await store.set_password(account, await ctx.services.hash_password(new), ctx.now())
-    # Other sessions end; the one that changed the password stays signed in.
+    # Other sessions end; the one that changed the password stays signed in. A reset link
+    # mailed before stops working too: whoever else holds it (a forwarded mail) cannot set
+    # the password the owner has just secured.
     await end_sessions(ctx, account.id, keep_family=ctx.session_family)
+    await account_tokens.retire(account.id, PASSWORD_RESET, ctx.now())
     return account
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
 
@@ -123,10 +124,13 @@ async def find_by_identity(
     *,
     bucket: str,
     identity: IdentityFacts,
+    taken: Callable[[Person], Awaitable[bool]] | None = None,
 ) -> Person:
     """The person matching all four facts; misses are rate-limited per `bucket` (the
     account) and per client address, so new accounts buy no new guesses; a miss says
-    nothing of which fact failed."""
+    nothing of which fact failed. With `taken`, a match counts as a hit only when `taken`
+    succeeds with it (links the person, say); else it is answered and counted as a miss, so
+    that the limits tell a guesser nothing the answer does not."""
     settings = ctx.settings
     limiter = ctx.services.limiter
     window = settings.identity_attempt_window_s
@@ -157,7 +161,7 @@ async def find_by_identity(
         birth_date=identity.birth_date,
         surname_key=normalise_name(identity.surname),
     )
-    if person is None:
+    if person is None or (taken is not None and not await taken(person)):
         await _identity_missed(ctx)
         raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH)
     await limiter.release(reservation)
@@ -195,10 +199,14 @@ async def link_identity(ctx: Context, identity: IdentityFacts) -> Person:
         raise invalid(N_("Staff accounts are not linked to a person."))
     if account.person_id is not None:
         raise invalid(N_("Your account is already linked to a person."))
-    person = await find_by_identity(ctx, bucket=f"identity:acct:{account.id}", identity=identity)
-    if not await account_store.link_person(account.id, person.id):
-        # The person already has an account: say no more than for a mismatch.
-        raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH)
+
+    async def link(person: Person) -> bool:
+        # A person who has an account already is answered as a mismatch, and counted as one.
+        return await account_store.link_person(account.id, person.id)
+
+    person = await find_by_identity(
+        ctx, bucket=f"identity:acct:{account.id}", identity=identity, taken=link
+    )
     account.person_id = person.id
     return person
 

@@ -236,6 +236,27 @@ async def test_a_newer_reset_link_ends_the_older_one(client, mailbox):
     assert done["__typename"] == "PasswordResetDone"
 
 
+async def test_a_password_change_ends_a_reset_link_mailed_before(client, mailbox):
+    """The owner remembered the password and changed it while signed in: a reset link mailed
+    before (perhaps forwarded, or read by someone else) can no longer set another one."""
+    email = unique_email()
+    await sign_up(client, email, PASSWORD)
+    await call(client, REQUEST_RESET, email=email)
+    token = (await mailbox.mails_to(email, 2))[-1].link_token()
+    access = await sign_in(client, email, PASSWORD)
+    changed = await gql(
+        client,
+        """mutation($input: ChangePasswordInput!) { changePassword(input: $input) {
+             __typename } }""",
+        {"input": {"currentPassword": PASSWORD, "newPassword": "owner-Chosen-phrase-42"}},
+        access,
+    )
+    assert changed["data"]["changePassword"]["__typename"] == "PasswordChanged", changed
+    late = await call(client, RESET, token=token, password="someone-Elses-phrase-77")
+    assert late["__typename"] == "InvalidToken", late
+    assert await sign_in(client, email, "owner-Chosen-phrase-42")
+
+
 async def test_the_answer_is_the_same_for_known_and_unknown_addresses(client, mailbox):
     known = unique_email()
     await sign_up(client, known)

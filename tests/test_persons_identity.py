@@ -411,3 +411,25 @@ async def test_an_unlinked_person_is_invisible_to_applicants(client):
     applicant = await sign_in(client, "applicant@demo.test")
     body = await gql(client, NODE, {"id": person["id"]}, token=applicant)
     assert body["data"]["node"] is None
+
+
+async def test_the_facts_of_a_person_with_an_account_cost_a_guess_like_a_miss(app):
+    """Matching the facts of a person who has an account already answers IdentityNotFound,
+    as a miss does, and counts as one: the attempt limit does not tell a guesser that the
+    facts were right."""
+    import httpx
+
+    from tests.helpers import new_applicant
+
+    limit = app.state.services.settings.identity_attempts_per_account
+    transport = httpx.ASGITransport(app=app, client=(f"10.201.{secrets.randbelow(250)}.7", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        victim = await new_applicant(client)  # a person linked to an account
+        token = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
+        wrong = {**victim.facts, "birthDate": "1901-01-01"}
+        for _ in range(limit - 1):
+            assert (await link_identity(client, token, wrong))["__typename"] == "IdentityNotFound"
+        probe = await link_identity(client, token, victim.facts)
+        assert probe["__typename"] == "IdentityNotFound", probe
+        after = await link_identity(client, token, wrong)
+        assert after["__typename"] == "RateLimited", after

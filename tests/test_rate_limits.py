@@ -468,3 +468,19 @@ async def test_the_address_an_owner_signed_up_from_is_known_to_their_account(
         assert (await sign_in_as(attacker, email, PASSWORD))["__typename"] == "RateLimited"
     async with client_at(app, home) as owner:
         assert (await sign_in_as(owner, email, PASSWORD))["__typename"] == "AuthSession"
+
+
+async def test_failed_sign_ins_keep_no_typed_address_in_the_limiter(app, client):
+    """The sign-in counters are keyed on a digest of the address typed: failures with long
+    made-up addresses hold keys of bounded size, and the typed text is not kept."""
+    limiter = app.state.services.limiter
+    before = set(limiter._events)
+    typed = ["a" * 200_000 + f"{n}@example.test" for n in range(3)]
+    document = """mutation($e: String!) { signIn(input: {email: $e, password: "wrong-pass-123"})
+      { __typename } }"""
+    for email in typed:
+        body = await gql(client, document, {"e": email})
+        assert body["data"]["signIn"]["__typename"] == "InvalidCredentials", body
+    added = set(limiter._events) - before
+    assert added and all(len(key) < 200 for key in added), sorted(len(k) for k in added)
+    assert not any("a" * 100 in key for key in limiter._events)
