@@ -11,6 +11,7 @@ import pytest
 from httpx_ws import aconnect_ws
 
 from tests.helpers import running_servers, server_environment
+from web import first_party
 from web.persisted import ManifestProblem, registry_from, sha256
 
 SERVICES = "query Services { services { code } }"
@@ -78,6 +79,13 @@ async def test_a_server_started_with_an_apollo_manifest_runs_only_its_documents(
             other = await c.post(base, json={"query": OFFICES})
             body = other.json()
             assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED", body
+            # The service's own /verify page still asks what it needs.
+            verified = await c.post(
+                base,
+                json={"query": first_party.VERIFY_DOCUMENT, "variables": {"token": "a.b.c"}},
+            )
+            answer = verified.json()["data"]
+            assert answer == {"verifyDocument": {"valid": False, "failure": "MALFORMED"}}
 
             async with aconnect_ws(base, c, subprotocols=["graphql-transport-ws"]) as ws:
                 await ws.send_json({"type": "connection_init", "payload": {}})
@@ -90,3 +98,14 @@ async def test_a_server_started_with_an_apollo_manifest_runs_only_its_documents(
                 answered = await ws.receive_json(timeout=10)
                 assert answered["type"] == "next", answered
                 assert len(answered["payload"]["data"]["services"]) == 11
+
+
+def test_the_documents_the_services_pages_send_stand_verbatim_in_their_scripts():
+    """Registered-only mode accepts web.first_party's documents for the service's own pages:
+    the scripts must send exactly those texts (a change to one is a change to both)."""
+    static = Path(__file__).resolve().parent.parent / "web" / "static"
+    verify = (static / "verify" / "verify-page.js").read_text()
+    account = (static / "account" / "account-pages.js").read_text()
+    assert f'"{first_party.VERIFY_DOCUMENT}"' in verify
+    assert f"`{first_party.VERIFY_BY_LINK}`" in account
+    assert f"`{first_party.RESET_BY_LINK}`" in account

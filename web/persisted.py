@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.messages import N_
+from web import first_party
 from web.errors import error_body, graphql_error, request_error
 from web.negotiation import GraphQLParams
 
@@ -97,7 +98,9 @@ class PersistedQueries:
         self._redis = None
         self.registry: dict[str, str] | None = None
         if registry_file:
-            self.registry = load_registry(registry_file)
+            # The service's own pages keep working in registered-only mode.
+            own = {sha256(document): document for document in first_party.DOCUMENTS}
+            self.registry = {**own, **load_registry(registry_file)}
 
     async def start(self) -> None:
         if self._redis_url:
