@@ -15,7 +15,7 @@ from persistence import accounts as account_store
 from persistence.models import Account
 from persistence.rate_limits import Quota, address_key
 from resolvers.account_mail import queue_password_reset, send_verification, token_hash
-from resolvers.accounts import end_sessions
+from resolvers.accounts import end_sessions, forget_failed_sign_ins
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
 
@@ -120,4 +120,7 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> Message
     # Every other session: one of this account's own sessions that sent the reset stays.
     mine = ctx.account is not None and ctx.account.id == account.id
     await end_sessions(ctx, account.id, keep_family=ctx.session_family if mine else None)
+    # The guesses at the old password (which may be why the owner reset it) no longer stand
+    # between the owner and the new one.
+    ctx.after_commit(lambda: forget_failed_sign_ins(ctx, account.email))
     return RESET_DONE

@@ -121,6 +121,11 @@ def _digest(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()
 
 
+async def forget_failed_sign_ins(ctx: Context, email: str) -> None:
+    """Clear the account's count of failed sign-ins (after its password was reset)."""
+    await ctx.services.limiter.clear(f"signin:acct:{_digest(email)}")
+
+
 def _known_address(email: str, address: str) -> str:
     return f"signin:known:{address}:{_digest(email)}"
 

@@ -6,6 +6,7 @@ answer for every address, also past its limits, when nothing is sent) and resetP
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from persistence.models import AccountToken, Delivery
 from persistence.outbox import RESET_REQUEST
 from resolvers.context import Clock
 from resolvers.mail_delivery import DeliveryWorker, sender_for
-from tests.conftest import gql, sign_in, sign_up, unique_email
+from tests.conftest import SIGN_IN, gql, sign_in, sign_up, unique_email
 from tests.helpers import ISSUE_CARD, PASSWORD, member_with_person, mutate, officer_token, pk_of
 from tests.mail_server import Handler, Received, smtp_server
 
@@ -255,6 +256,37 @@ async def test_a_password_change_ends_a_reset_link_mailed_before(client, mailbox
     late = await call(client, RESET, token=token, password="someone-Elses-phrase-77")
     assert late["__typename"] == "InvalidToken", late
     assert await sign_in(client, email, "owner-Chosen-phrase-42")
+
+
+async def test_after_a_reset_the_owner_signs_in_though_someone_guessed_at_the_old_password(
+    app, mailbox
+):
+    """Guesses from elsewhere lock an account out of addresses it has not signed in from
+    (SIGNIN_FAILURES_PER_ACCOUNT); the owner who resets the password signs in with the new
+    one from any address at once, not after the failures' window."""
+    email = unique_email()
+
+    def at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 4100))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    octet = secrets.randbelow(200) + 20
+    async with at(f"10.210.{octet}.1") as home:
+        await sign_up(home, email, PASSWORD)
+    limit = app.state.services.settings.signin_failures_per_account
+    async with at(f"10.211.{octet}.1") as attacker:
+        for n in range(limit):
+            body = await gql(attacker, SIGN_IN, {"email": email, "password": f"a-Wrong-phrase-{n}"})
+            assert body["data"]["signIn"]["__typename"] == "InvalidCredentials", body
+    async with at(f"10.212.{octet}.1") as owner:
+        locked = await gql(owner, SIGN_IN, {"email": email, "password": PASSWORD})
+        assert locked["data"]["signIn"]["__typename"] == "RateLimited", locked
+        await call(owner, REQUEST_RESET, email=email)
+        token = (await mailbox.mails_to(email, 2))[-1].link_token()
+        done = await call(owner, RESET, token=token, password="a-Fresh-own-phrase-9")
+        assert done["__typename"] == "PasswordResetDone", done
+        back = await gql(owner, SIGN_IN, {"email": email, "password": "a-Fresh-own-phrase-9"})
+        assert back["data"]["signIn"]["__typename"] == "AuthSession", back
 
 
 async def test_the_answer_is_the_same_for_known_and_unknown_addresses(client, mailbox):
