@@ -514,6 +514,48 @@ async def test_a_plan_is_compiled_once_per_skip_and_include_values() -> None:
     assert _compiled() - before == 2
 
 
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        (
+            "query A($x: Boolean!) { greet @skip(if: $x) }\nquery B($x: Outer!) { echo(o: $x) }",
+            {"x": {"inner": {"label": "y"}}},
+        ),
+        (
+            "query A($x: Boolean!) { greet @include(if: $x) }\n"
+            'query B($x: [String!]) { echo(o: {inner: {label: "l", tags: $x}}) }',
+            {"x": ["p", "q"]},
+        ),
+        (
+            "query A($x: Boolean!) { greet @include(if: $x) }\n"
+            "query B($x: String) { greet(name: $x) }",
+            {"x": "same name, another type"},
+        ),
+    ],
+)
+async def test_another_operations_directive_variable_neither_keys_nor_breaks_a_plan(
+    document: str, variables: dict
+) -> None:
+    """Operation A's `@skip`/`@include` reads `$x`; operation B of the same document declares
+    an `$x` of another type (an input object, a list, a string). B answers as graphql-core
+    does, and its plan is compiled once whatever `$x` holds (it decides none of B's
+    directives)."""
+    schema = build(plans=True)
+    before = _compiled()
+    for _ in range(3):
+        planned = await schema.execute(document, variable_values=variables, operation_name="B")
+        core = await CORE.execute(document, variable_values=variables, operation_name="B")
+        assert core.errors is None, core.errors
+        assert planned.errors is None, [e.formatted for e in planned.errors or ()]
+        assert planned.data == core.data
+        variables = (
+            {"x": variables["x"]}
+            if not isinstance(variables["x"], str)
+            else {"x": variables["x"] + "!"}
+        )
+    assert _compiled() - before == 1
+
+
 def _compiled() -> float:
     return REGISTRY.get_sample_value("graphql_execution_plans_compiled_total") or 0
 

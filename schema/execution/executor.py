@@ -23,8 +23,12 @@ from graphql import (
     GraphQLError,
     GraphQLObjectType,
     GraphQLOutputType,
+    ListTypeNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
+    TypeNode,
     VariableNode,
     Visitor,
     visit,
@@ -58,6 +62,15 @@ PLANNED_DIRECTIVES = frozenset({"skip", "include"})
 MAX_VARIANTS = 16
 
 
+def _named_type(node: TypeNode) -> str:
+    """The name of a variable's type, through its non-null and list wrappers."""
+    while isinstance(node, NonNullTypeNode | ListTypeNode):
+        if isinstance(node, ListTypeNode):
+            return ""  # a list of Booleans decides no directive
+        node = node.type
+    return node.name.value if isinstance(node, NamedTypeNode) else ""
+
+
 class _DirectiveScan(Visitor):
     """The directives a document uses in its operations and fragments, and the variables
     their arguments read."""
@@ -80,12 +93,21 @@ class OperationPlans:
 
     __slots__ = ("directive_variables", "document", "unplanned", "variants")
 
-    def __init__(self, document: DocumentNode) -> None:
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
         self.document = document
         self.variants: OrderedDict[tuple[Any, ...], ObjectPlan] = OrderedDict()
         scan = _DirectiveScan()
         visit(document, scan)
-        self.directive_variables = tuple(sorted(scan.variables))
+        # Only this operation's Boolean variables can decide its directives (validation
+        # holds every directive it reaches to them): a variable of the same name that
+        # another operation of the document declares, of another type (an input object, a
+        # list), neither keys its plans nor is hashed.
+        booleans = {
+            d.variable.name.value
+            for d in operation.variable_definitions or ()
+            if _named_type(d.type) == "Boolean"
+        }
+        self.directive_variables = tuple(sorted(scan.variables & booleans))
         self.unplanned: str | None = None
         if scan.names - PLANNED_DIRECTIVES:
             self.unplanned = "directive"
@@ -117,7 +139,7 @@ class PlanCache:
         # The same text parsed again (the parse cache forgot it): plans hold the nodes of the
         # document they were made from, so they are made again for the new one.
         if found is None or found.document is not document:
-            found = OperationPlans(document)
+            found = OperationPlans(document, operation)
             self._entries[key] = found
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
