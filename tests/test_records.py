@@ -1277,26 +1277,21 @@ async def test_a_generated_pr_card_number_clashing_every_try_is_validation_error
     assert "same moment" in result["message"]
 
 
-async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(client):
-    born = date(1985, 7, 14) + timedelta(days=random.randrange(0, 3000))
-    who = await new_applicant(client, nationality="CAN", sex="F", birth_date=born)
+@pytest.mark.parametrize(
+    ("nationality", "sex", "first_birth_day", "days"),
+    [
+        ("CAN", "F", date(1985, 7, 14), 3000),
+        # Its two-digit year alone would read as 2020-2022; the person's birth date decides.
+        ("USA", "M", date(1920, 1, 1), 365 * 3),
+    ],
+)
+async def test_a_pr_card_with_a_valid_legacy_number_is_accepted(
+    client, nationality, sex, first_birth_day, days
+):
+    born = first_birth_day + timedelta(days=random.randrange(0, days))
+    who = await new_applicant(client, nationality=nationality, sex=sex, birth_date=born)
     desk = await officer_token(client)
-    legacy = f"CAN1100{born:%y%m%d}{random.randrange(0, 100):02d}"
-
-    result = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
-
-    assert result["__typename"] == "PermanentResidentCardIssued", result
-    assert result["card"]["number"] == legacy
-    body = await gql(client, MY_CARD, token=who.token)
-    assert body["data"]["viewer"]["person"]["permanentResidentCard"]["number"] == legacy
-
-
-async def test_a_legacy_number_of_a_holder_born_in_the_1920s_is_accepted(client):
-    # Its two-digit year alone would read as 2020-2022; the person's birth date decides.
-    born = date(1920, 1, 1) + timedelta(days=random.randrange(0, 365 * 3))
-    who = await new_applicant(client, nationality="USA", sex="M", birth_date=born)
-    desk = await officer_token(client)
-    legacy = f"USA1100{born:%y%m%d}{random.randrange(0, 100):02d}"
+    legacy = f"{nationality}1100{born:%y%m%d}{random.randrange(0, 100):02d}"
 
     result = await issue_card(client, desk, who.person_id, number=legacy, **LEGACY_DATES)
 
