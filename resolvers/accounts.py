@@ -43,6 +43,8 @@ class Session:
 
 
 def _hash_token(token: str) -> str:
+    """A refresh token as stored, and a typed address as the sign-in counters key it: a
+    digest of bounded size, whatever was sent, keeping no list of typed addresses."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -115,19 +117,13 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
     return await start_session(ctx, account)
 
 
-def _digest(email: str) -> str:
-    """The limiter's key for an address typed: a digest of bounded size, whatever was sent
-    (a megabyte of text, say), and no list of typed addresses in the limiter's store."""
-    return hashlib.sha256(email.encode()).hexdigest()
-
-
 async def forget_failed_sign_ins(ctx: Context, email: str) -> None:
     """Clear the account's count of failed sign-ins (after its password was reset)."""
-    await ctx.services.limiter.clear(f"signin:acct:{_digest(email)}")
+    await ctx.services.limiter.clear(f"signin:acct:{_hash_token(email)}")
 
 
 def _known_address(email: str, address: str) -> str:
-    return f"signin:known:{address}:{_digest(email)}"
+    return f"signin:known:{address}:{_hash_token(email)}"
 
 
 async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
@@ -142,7 +138,7 @@ async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
     quotas = [
         Quota(f"signin:ip:{address}", settings.signin_failures_per_ip, window),
         Quota(
-            f"signin:pair:{address}:{_digest(email)}",
+            f"signin:pair:{address}:{_hash_token(email)}",
             settings.signin_failures_per_ip,
             window,
             backoff_after=settings.signin_backoff_after,
@@ -151,7 +147,7 @@ async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
     ]
     if not await limiter.remembers(_known_address(email, address)):
         quotas.append(
-            Quota(f"signin:acct:{_digest(email)}", settings.signin_failures_per_account, window)
+            Quota(f"signin:acct:{_hash_token(email)}", settings.signin_failures_per_account, window)
         )
     reservation = await limiter.reserve(quotas)
     if reservation.retry_after is not None:
@@ -165,7 +161,7 @@ async def _password_was_right(ctx: Context, email: str, reservation: Reservation
     limiter = ctx.services.limiter
     address = address_key(ctx.client_ip)
     await limiter.release(reservation)
-    await limiter.clear(f"signin:pair:{address}:{_digest(email)}")
+    await limiter.clear(f"signin:pair:{address}:{_hash_token(email)}")
     days = ctx.settings.signin_known_address_days
     await limiter.remember(_known_address(email, address), days * 86400)
 
