@@ -56,7 +56,7 @@ from web.certificate_pdf import certificate_pdf
 from web.cors import CORSMiddleware, OriginPolicy
 from web.fast_cache import CachedGetFront
 from web.graphql_http import GraphQLEndpoint
-from web.logging_setup import RequestIdMiddleware, stamp_records
+from web.logging_setup import RequestIdMiddleware, stamp_records, start_job
 from web.logging_setup import configure as configure_logging
 from web.pages import STATIC_PREFIX, StaticAssets
 from web.persisted import PersistedQueries
@@ -216,17 +216,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         services.on_public_change = public_change(response_cache)
         holder["graphql"] = GraphQLEndpoint(schema, services, persisted, response_cache)
         holder["ws"] = GraphQLWebSocket(schema, services, persisted.registry)
-        task = asyncio.create_task(upkeep_forever(services))
+        task = start_job("upkeep", upkeep_forever(services))
         # Mail from the outbox and scheduled reminders run inside every server process: the
         # outbox's claims and the reminders' unique keys make that safe with several.
         mail = DeliveryWorker(settings, clock, sender_for(settings))
         services.on_outbox_change = mail.wake
         background = [
-            asyncio.create_task(mail.run_forever(), name="mail"),
-            asyncio.create_task(reminders.run_forever(services), name="reminders"),
+            start_job("mail", mail.run_forever()),
+            start_job("reminders", reminders.run_forever(services)),
             # Waitlist offers that ran out pass to the next in line (reads and bookings of a
             # line's slots do it too, so nothing waits for this loop's timing).
-            asyncio.create_task(waitlist.run_forever(services), name="waitlist"),
+            start_job("waitlist", waitlist.run_forever(services)),
         ]
         if not settings.smtp_url:
             log.info("SMTP_URL is not set: mail stays in the outbox and is printed here")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import re
@@ -12,6 +13,8 @@ from typing import Any
 import orjson
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# The background job (mail, reminders, ...) a record comes from, where no request is in force.
+job: contextvars.ContextVar[str | None] = contextvars.ContextVar("job", default=None)
 
 # A caller's own id is kept when it is plain: letters, digits, - _ . and at most 64 of them.
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -28,6 +31,7 @@ def _stamping(factory: Any) -> Any:
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
         record.request_id = request_id.get()
+        record.job = job.get()
         return record
 
     make_record.stamps_request_id = True  # type: ignore[attr-defined]
@@ -43,6 +47,15 @@ def stamp_records() -> None:
     # aiosqlite's debug records come from its worker thread, where no request is in force,
     # and repeat the statements Tortoise already logs (with the id) from the request itself.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+def start_job(name: str, work: Any) -> asyncio.Task:
+    """Run `work` (a coroutine) as a background task whose log records say `job: name`, so
+    an operator tells a sweep's statements from a request's."""
+    context = contextvars.copy_context()
+    context.run(request_id.set, None)
+    context.run(job.set, name)
+    return asyncio.create_task(work, name=name, context=context)
 
 
 class RequestIdMiddleware:
@@ -77,6 +90,9 @@ class JsonFormatter(logging.Formatter):
         rid = getattr(record, "request_id", None) or request_id.get()
         if rid:
             entry["requestId"] = rid
+        name = getattr(record, "job", None) or job.get()
+        if name:
+            entry["job"] = name
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
