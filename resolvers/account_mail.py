@@ -3,7 +3,6 @@ outbox in the caller's unit of work. Never switched off by preferences."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,15 +15,12 @@ from persistence.models import Account, Delivery
 from resolvers.context import Context
 from resolvers.notifications import link, mail_account, message_id, wake_outbox_after_commit
 from settings import Settings
+from signing.digests import lookup_hash
 
 # Where each link leads: a page that reads the token from the fragment (never sent to a
 # server) and calls verifyEmail / resetPassword with it. This server serves both
 # (web/account_pages.py); ACCOUNT_LINK_BASE_URL points the links at a front-end's instead.
 PAGES = {EMAIL_VERIFICATION: "verify-email", PASSWORD_RESET: "reset-password"}
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def send(ctx: Context, account: Account, purpose: str) -> None:
@@ -42,7 +38,7 @@ async def write(settings: Settings, account: Account, purpose: str, now: datetim
     await store.add(
         account_id=account.id,
         purpose=purpose,
-        token_hash=token_hash(token),
+        token_hash=lookup_hash(token),
         email=account.email,
         now=now,
         expires_at=now + timedelta(minutes=minutes),

@@ -14,10 +14,11 @@ from persistence import account_tokens as store
 from persistence import accounts as account_store
 from persistence.models import Account
 from persistence.rate_limits import Quota, address_key
-from resolvers.account_mail import queue_password_reset, send_verification, token_hash
+from resolvers.account_mail import queue_password_reset, send_verification
 from resolvers.accounts import end_sessions, forget_failed_sign_ins
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
+from signing.digests import lookup_hash
 
 LINK_NOT_VALID = N_(
     "This link is not valid any more (used, expired or mistyped). Ask for a new one."
@@ -54,7 +55,7 @@ async def verify_email(ctx: Context, token: str) -> Account:
     """Prove the address the link was sent to (needs no session). A link sent to an address
     the account no longer has proves nothing."""
     now = ctx.now()
-    row = await store.usable(token_hash(token), EMAIL_VERIFICATION, now)
+    row = await store.usable(lookup_hash(token), EMAIL_VERIFICATION, now)
     if row is None or not await store.use(row.id, now):
         raise _invalid_token()
     if not await store.mark_verified(row.account_id, row.email, now):
@@ -82,7 +83,7 @@ async def request_password_reset(ctx: Context, email: str) -> Message:
         [
             # Keyed on a digest of the address typed: a counter of bounded size for any text
             # sent, and no list of addresses people asked about in the limiter's store.
-            Quota(f"reset:email:{token_hash(typed)}", settings.password_resets_per_email, window),
+            Quota(f"reset:email:{lookup_hash(typed)}", settings.password_resets_per_email, window),
             Quota(
                 f"reset:ip:{address_key(ctx.client_ip)}", settings.password_resets_per_ip, window
             ),
@@ -100,7 +101,7 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> Message
     the account ends, every session of the account ends, and the address counts as proved
     (the link reached it)."""
     now = ctx.now()
-    row = await store.usable(token_hash(token), PASSWORD_RESET, now)
+    row = await store.usable(lookup_hash(token), PASSWORD_RESET, now)
     account = await store.account(row.account_id) if row is not None else None
     if row is None or account is None or account.email != row.email:
         raise _invalid_token()

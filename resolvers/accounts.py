@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from resolvers import account_mail
 from resolvers.context import Context
 from resolvers.outcomes import Refusal, RefusalKind, invalid, rate_limited, unauthenticated
 from signing import access_tokens, refresh_tokens
+from signing.digests import lookup_hash
 
 _FAILED_SIGNIN = N_("The e-mail address or password is wrong.")
 _EMAIL_TAKEN = N_("An account with this e-mail address already exists.")
@@ -42,12 +42,6 @@ class Session:
     account: Account
 
 
-def _hash_token(token: str) -> str:
-    """A refresh token as stored, and a typed address as the sign-in counters key it: a
-    digest of bounded size, whatever was sent, keeping no list of typed addresses."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def start_session(ctx: Context, account: Account, family: str | None = None) -> Session:
     """Issue an access token and a refresh token (a new family unless one is continued)."""
     now = ctx.now()
@@ -56,7 +50,7 @@ async def start_session(ctx: Context, account: Account, family: str | None = Non
     await store.store_refresh_token(
         account_id=account.id,
         family=family,
-        token_hash=_hash_token(refresh),
+        token_hash=lookup_hash(refresh),
         expires_at=now + timedelta(days=ctx.settings.refresh_token_days),
     )
     return _session_with(ctx, account, family, refresh)
@@ -119,11 +113,11 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
 
 async def forget_failed_sign_ins(ctx: Context, email: str) -> None:
     """Clear the account's count of failed sign-ins (after its password was reset)."""
-    await ctx.services.limiter.clear(f"signin:acct:{_hash_token(email)}")
+    await ctx.services.limiter.clear(f"signin:acct:{lookup_hash(email)}")
 
 
 def _known_address(email: str, address: str) -> str:
-    return f"signin:known:{address}:{_hash_token(email)}"
+    return f"signin:known:{address}:{lookup_hash(email)}"
 
 
 async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
@@ -138,7 +132,7 @@ async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
     quotas = [
         Quota(f"signin:ip:{address}", settings.signin_failures_per_ip, window),
         Quota(
-            f"signin:pair:{address}:{_hash_token(email)}",
+            f"signin:pair:{address}:{lookup_hash(email)}",
             settings.signin_failures_per_ip,
             window,
             backoff_after=settings.signin_backoff_after,
@@ -147,7 +141,7 @@ async def _reserve_password_check(ctx: Context, email: str) -> Reservation:
     ]
     if not await limiter.remembers(_known_address(email, address)):
         quotas.append(
-            Quota(f"signin:acct:{_hash_token(email)}", settings.signin_failures_per_account, window)
+            Quota(f"signin:acct:{lookup_hash(email)}", settings.signin_failures_per_account, window)
         )
     reservation = await limiter.reserve(quotas)
     if reservation.retry_after is not None:
@@ -161,7 +155,7 @@ async def _password_was_right(ctx: Context, email: str, reservation: Reservation
     limiter = ctx.services.limiter
     address = address_key(ctx.client_ip)
     await limiter.release(reservation)
-    await limiter.clear(f"signin:pair:{address}:{_hash_token(email)}")
+    await limiter.clear(f"signin:pair:{address}:{lookup_hash(email)}")
     days = ctx.settings.signin_known_address_days
     await limiter.remember(_known_address(email, address), days * 86400)
 
@@ -197,7 +191,7 @@ async def refresh_session(ctx: Context, refresh_token: str) -> Session | Refusal
     retry), it gives the same successor; presented later, it ends the whole sign-in (a stolen
     token in use): the revocation is kept, the refusal returned."""
     now = ctx.now()
-    token_hash = _hash_token(refresh_token)
+    token_hash = lookup_hash(refresh_token)
     row = await store.refresh_token(token_hash)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
@@ -234,7 +228,7 @@ async def _successor_in_grace(row: RefreshToken, presented: str, since: datetime
     successor = refresh_tokens.open_successor(presented, row.successor_sealed)
     if successor is None:
         return None
-    current = await store.refresh_token(_hash_token(successor))
+    current = await store.refresh_token(lookup_hash(successor))
     if current is None or current.used_at is not None or current.revoked_at is not None:
         return None
     return successor
@@ -243,7 +237,7 @@ async def _successor_in_grace(row: RefreshToken, presented: str, since: datetime
 async def sign_out(ctx: Context, refresh_token: str) -> None:
     """End the sign-in the refresh token belongs to: its access tokens are refused from the
     next request on, and its subscriptions end."""
-    row = await store.refresh_token(_hash_token(refresh_token))
+    row = await store.refresh_token(lookup_hash(refresh_token))
     if row is None or row.revoked_at is not None:
         raise Refusal(RefusalKind.INVALID_REFRESH_TOKEN, _BAD_REFRESH)
     now = ctx.now()

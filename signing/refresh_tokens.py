@@ -11,7 +11,6 @@ That client could have had the successor anyway by refreshing first.
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 
 from cryptography.exceptions import InvalidTag
@@ -19,16 +18,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from signing.digests import lookup_hash
+
 _INFO = b"immigration refresh-token successor v1"
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def lookup_hash(token: str) -> str:
-    """What the database keeps of a token: enough to find it, not to use it."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _key(predecessor: str) -> bytes:
