@@ -90,9 +90,7 @@ async def add_dependant(
     require_field_days_in_range("validUntil", valid_until)
     if valid_until is not None and valid_until < today:
         raise invalid(N_("validUntil must not be in the past."), "validUntil")
-    person = await find_by_identity(
-        ctx, bucket=f"identity:dependant:{account.id}", identity=identity
-    )
+    person = await find_by_identity(ctx, identity=identity)
     if person.id == account.person_id:
         raise invalid(N_("You act for yourself already; add someone else."))
     await store.lock_helper(account.id)  # the count below stays true until this commits

@@ -122,15 +122,16 @@ async def register_person(ctx: Context, facts: PersonFacts) -> Person:
 async def find_by_identity(
     ctx: Context,
     *,
-    bucket: str,
     identity: IdentityFacts,
     taken: Callable[[Person], Awaitable[bool]] | None = None,
 ) -> Person:
-    """The person matching all four facts; misses are rate-limited per `bucket` (the
-    account) and per client address, so new accounts buy no new guesses; a miss says
+    """The person matching all four facts, for the signed-in account; misses are rate-limited
+    per account (one count for linkIdentity and addDependant alike, so neither buys guesses
+    for the other) and per client address, so new accounts buy no new guesses; a miss says
     nothing of which fact failed. With `taken`, a match counts as a hit only when `taken`
     succeeds with it (links the person, say); else it is answered and counted as a miss, so
     that the limits tell a guesser nothing the answer does not."""
+    assert ctx.account is not None
     settings = ctx.settings
     limiter = ctx.services.limiter
     window = settings.identity_attempt_window_s
@@ -139,7 +140,9 @@ async def find_by_identity(
     # real dependants must not be stopped.
     reservation = await limiter.reserve(
         [
-            Quota(bucket, settings.identity_attempts_per_account, window),
+            Quota(
+                f"identity:acct:{ctx.account.id}", settings.identity_attempts_per_account, window
+            ),
             Quota(
                 f"identity:ip:{address_key(ctx.client_ip)}",
                 settings.identity_attempts_per_ip,
@@ -204,9 +207,7 @@ async def link_identity(ctx: Context, identity: IdentityFacts) -> Person:
         # A person who has an account already is answered as a mismatch, and counted as one.
         return await account_store.link_person(account.id, person.id)
 
-    person = await find_by_identity(
-        ctx, bucket=f"identity:acct:{account.id}", identity=identity, taken=link
-    )
+    person = await find_by_identity(ctx, identity=identity, taken=link)
     account.person_id = person.id
     return person
 

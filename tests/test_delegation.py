@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from persistence.models import Delegation as DelegationRow
-from tests.conftest import gql, sign_in
+from tests.conftest import gql, sign_in, sign_up, unique_email
 from tests.helpers import (
     ACTIONS,
     ALL_SCOPES,
     CANCEL,
     DELEGATION_FIELDS,
     NOT_PERMITTED,
+    PASSWORD,
     RESCHEDULE,
     VIEWER,
     Registered,
@@ -38,6 +39,7 @@ from tests.helpers import (
     confirm,
     gid,
     helper_in_database,
+    link_identity,
     member_with_person,
     minor_birth_date,
     mutate,
@@ -930,3 +932,21 @@ async def test_staff_accounts_cannot_become_helpers(client, staff):
     assert result["__typename"] == "ValidationError", result
     assert "Staff accounts" in result["message"]
     assert not await DelegationRow.filter(dependant_id=pk_of(child.id)).exists()
+
+
+async def test_identity_misses_of_link_identity_and_add_dependant_share_one_count(app, client):
+    """An account has one budget of identity guesses: misses at linkIdentity use up
+    addDependant's too (and the other way round), so two mutations do not double it."""
+    limit = app.state.services.settings.identity_attempts_per_account
+    token = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
+    person = await register_person(client, birth_date=minor_birth_date())
+    wrong = {**person.facts(), "passportNumber": passport_number("D")}
+    for attempt in range(limit):
+        if attempt % 2:
+            missed = await link_identity(client, token, wrong)
+        else:
+            missed = await add_dependant(client, token, wrong)
+        assert missed["__typename"] == "IdentityNotFound", missed
+    limited = await add_dependant(client, token, person.facts())
+    assert limited["__typename"] == "RateLimited", limited
+    assert (await link_identity(client, token, wrong))["__typename"] == "RateLimited"
