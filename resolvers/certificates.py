@@ -169,16 +169,21 @@ def _passport_facts(passport: Passport) -> dict[str, Any]:
 
 
 async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certificate:
-    gate.require_staff(ctx)
-    reason = " ".join(reason.split())
-    if not 1 <= len(reason) <= 400:
-        raise invalid(N_("Give a reason of 1 to 400 characters."), "reason")
+    """Revoke a certificate: officers and admins, the holder (a certificate given away, a
+    phone lost), or a helper with VIEW_DOCUMENTS (in the holder's trail); anyone else is
+    refused as if it did not exist."""
+    if ctx.account is None:
+        raise unauthenticated()
     certificate = await store.by_id(certificate_id) if certificate_id is not None else None
     if certificate is None:
         raise not_permitted()
+    grant = await gate.require(ctx, certificate.person_id, "VIEW_DOCUMENTS")
+    reason = " ".join(reason.split())
+    if not 1 <= len(reason) <= 400:
+        raise invalid(N_("Give a reason of 1 to 400 characters."), "reason")
     # Revoking a revoked certificate answers it as it is: no second entry, no second notice.
     if await store.revoke(certificate.id, reason, ctx.now()):
-        gate.staff_write(ctx, certificate.person_id, "REVOKE_CERTIFICATE", certificate.jti)
+        gate.acted(ctx, grant, "REVOKE_CERTIFICATE", certificate.jti)
         await notices.certificate_revoked(certificate)
     refreshed = await store.by_id(certificate.id)
     assert refreshed is not None

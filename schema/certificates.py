@@ -267,9 +267,10 @@ class CertificateMutations:
         return await resolve.issue(info.context, pk_of(person_id, "Person"))
 
     @mutation(
-        "Officers and admins: revoke a certificate, with a reason; its holder and the helpers "
-        "who see their documents are told (CERTIFICATE_REVOKED). A certificate revoked already "
-        "is answered as it is, its first reason kept."
+        "Officers and admins, the holder, or a helper with VIEW_DOCUMENTS: revoke a "
+        "certificate, with a reason (a copy given away, a phone lost); its holder and the "
+        "helpers who see their documents are told (CERTIFICATE_REVOKED). A certificate revoked "
+        "already is answered as it is, its first reason kept."
     )
     async def revoke_certificate(
         self,

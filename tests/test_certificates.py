@@ -677,10 +677,11 @@ async def test_revoking_needs_a_reason(client: httpx.AsyncClient, reason: str) -
     assert verification["valid"] is True, verification
 
 
-async def test_applicants_may_not_revoke(client: httpx.AsyncClient) -> None:
+async def test_strangers_may_not_revoke(client: httpx.AsyncClient) -> None:
     token, person = await pr_holder(client)
     certificate = await issue_ok(client, token, person["id"])
-    for email in ("applicant@demo.test", "pr@demo.test", "helper@demo.test"):
+    # Another applicant, the helper of other people, an analyst: as if it did not exist.
+    for email in ("applicant@demo.test", "helper@demo.test", "analyst@demo.test"):
         result = await revoke(client, await sign_in(client, email), certificate["id"], "Because.")
         assert result == {"__typename": "NotPermitted", "message": NOT_PERMITTED}, email
     officer = await sign_in(client, "officer@demo.test")
@@ -691,6 +692,52 @@ async def test_applicants_may_not_revoke(client: httpx.AsyncClient) -> None:
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", body
     verification = await verify_document(client, certificate["token"])
     assert verification["valid"] is True, verification
+
+
+async def test_the_holder_revokes_its_own_certificate(client: httpx.AsyncClient) -> None:
+    token, person = await pr_holder(client)
+    given_away = await issue_ok(client, token, person["id"])
+    kept = await issue_ok(client, token, person["id"])
+
+    result = await revoke(client, token, given_away["id"], "Phone lost with the QR code on it.")
+
+    assert result["__typename"] == "CertificateRevoked", result
+    assert (await verify_document(client, given_away["token"]))["failure"] == "REVOKED"
+    assert (await verify_document(client, kept["token"]))["valid"] is True
+
+
+async def test_a_helper_with_view_documents_revokes_a_dependants_certificate_on_the_record(
+    client: httpx.AsyncClient,
+) -> None:
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=minor_birth_date(), card=valid_card()
+    )
+    helper = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
+    delegation = await add_active_dependant(client, helper, facts, ["VIEW_DOCUMENTS"])
+    other_helper = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
+    await add_active_dependant(client, other_helper, facts, ["BOOK_APPOINTMENTS"])
+    first = await issue_ok(client, helper, person_id)
+    second = await issue_ok(client, helper, person_id)
+
+    # A helper without VIEW_DOCUMENTS is refused as a stranger is.
+    refused = await revoke(client, other_helper, first["id"], "Not mine to revoke.")
+    assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    revoked = await revoke(client, helper, first["id"], "Handed to the wrong bank.")
+    assert revoked["__typename"] == "CertificateRevoked", revoked
+    assert (await verify_document(client, first["token"]))["failure"] == "REVOKED"
+    # In the dependant's trail, as the helper's action under the delegation.
+    [entry] = await AuditEvent.filter(
+        action="REVOKE_CERTIFICATE", target=payload_of(first["token"])["jti"]
+    )
+    assert entry.actor_kind == "HELPER"
+    assert entry.delegation_id == from_global_id(delegation["id"])[1]
+    # Once the delegation ends, so does the power to revoke.
+    body = await gql(client, REVOKE_DELEGATION, {"id": delegation["id"]}, helper)
+    assert body["data"]["revokeDelegation"]["__typename"] == "DelegationRevoked", body
+    refused = await revoke(client, helper, second["id"], "After the end.")
+    assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
+    assert (await verify_document(client, second["token"]))["valid"] is True
 
 
 # ------------------------------------------------------------------------------- rotation
