@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain.identifiers import normalise_name
@@ -40,6 +40,19 @@ def effective_status(
     return status
 
 
+# What is done to a delegation itself, not through it for the dependant.
+ABOUT_THE_DELEGATION: frozenset[str] = frozenset(
+    {"ADD_DEPENDANT", "CONFIRM_DELEGATION", "REVOKE_DELEGATION"}
+)
+
+
+def on_behalf(actor_kind: str | None, action: str, delegation_id: int | None) -> bool:
+    """Whether an audited action was done for the person by a helper, through a delegation."""
+    return (
+        delegation_id is not None and actor_kind == "HELPER" and action not in ABOUT_THE_DELEGATION
+    )
+
+
 def grants(status: str, scopes: frozenset[str], wanted: str | None) -> bool:
     """Only an ACTIVE delegation grants anything; `wanted=None` asks for the dependant's
     basic identity (name, nationality, birth date), which any active delegation shows."""
@@ -73,6 +86,25 @@ def age_on(birth_date: date, today: date) -> int:
     if (today.month, today.day) < (birth_date.month, birth_date.day):
         years -= 1
     return years
+
+
+def last_day_as_minor(birth_date: date) -> date:
+    """The day before the 18th birthday (born on 29 February: the 18th birthday is 1 March in
+    a common year, as `age_on` counts it)."""
+    year = birth_date.year + ADULT_AGE
+    try:
+        birthday = birth_date.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        birthday = date(year, 3, 1)
+    return birthday - timedelta(days=1)
+
+
+def represented_until(birth_date: date, valid_until: date | None) -> date:
+    """How long a delegation that is ACTIVE because its dependant is a minor holds: to the
+    helper's `valid_until`, at the latest to the last day before the dependant comes of age;
+    from then on an adult answers for themselves (or an officer confirms)."""
+    cap = last_day_as_minor(birth_date)
+    return cap if valid_until is None else min(valid_until, cap)
 
 
 def initial_status(*, dependant_has_account: bool, birth_date: date, today: date) -> str:

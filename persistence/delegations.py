@@ -82,12 +82,14 @@ async def move(
     )
 
 
-async def expire_due(now: datetime, today: date) -> int:
-    """Write down the expiry of delegations past their end or answer deadline."""
-    ended = await Delegation.filter(status="ACTIVE", valid_until__lt=today).update(
+async def expire_due(now: datetime, today: date, *, helper_id: int | None = None) -> int:
+    """Write down the expiry of delegations past their end or answer deadline (one helper's
+    only, with `helper_id`)."""
+    mine = {} if helper_id is None else {"helper_id": helper_id}
+    ended = await Delegation.filter(status="ACTIVE", valid_until__lt=today, **mine).update(
         status="EXPIRED", ended_at=now
     )
-    lapsed = await Delegation.filter(status="PENDING", pending_until__lte=now).update(
+    lapsed = await Delegation.filter(status="PENDING", pending_until__lte=now, **mine).update(
         status="EXPIRED", ended_at=now
     )
     return ended + lapsed

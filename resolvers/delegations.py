@@ -9,6 +9,7 @@ from domain.delegation import (
     TypedFacts,
     effective_status,
     initial_status,
+    represented_until,
     scope_problem,
 )
 from domain.identifiers import normalise_nationality
@@ -94,6 +95,9 @@ async def add_dependant(
     if person.id == account.person_id:
         raise invalid(N_("You act for yourself already; add someone else."))
     await store.lock_helper(account.id)  # the count below stays true until this commits
+    # What has ended already (read as EXPIRED everywhere) is written down first, so that it
+    # neither counts as open below nor holds the one-open-per-person index.
+    await store.expire_due(ctx.now(), today, helper_id=account.id)
     if await store.open_between(account.id, person.id):
         raise invalid(_ALREADY_ADDED)
     held = [d for d in await store.open_count(account.id) if status_of(ctx, d) != "EXPIRED"]
@@ -112,6 +116,8 @@ async def add_dependant(
     status = initial_status(
         dependant_has_account=has_account, birth_date=person.birth_date, today=today
     )
+    if status == "ACTIVE":  # represented as a minor: no longer than until they come of age
+        valid_until = represented_until(person.birth_date, valid_until)
     now = ctx.now()
     try:
         delegation = await store.create(

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.dates import HOME_ZONE
+from domain.delegation import on_behalf as done_on_behalf
 from domain.persons import IdentityFacts
 from resolvers import delegations as resolve
 from resolvers.context import Context
@@ -149,9 +150,12 @@ class AuditEvent(Node):
         row = await info.context.loaders.person.load(self.row.subject_id)
         return Person.from_row(row) if row else None
 
-    @strawberry.field(description="True when done through a delegation, on the person's behalf.")
+    @strawberry.field(
+        description="True when a helper did it through a delegation, on the person's behalf "
+        "(not when staff acted, nor for adding, confirming or ending the delegation itself)."
+    )
     def on_behalf(self) -> bool:
-        return self.row.delegation_id is not None
+        return done_on_behalf(self.row.actor_kind, self.row.action, self.row.delegation_id)
 
     @strawberry.field(description="The delegation it was done through, if any.")
     async def delegation(self, info: Info) -> Delegation | None:
@@ -197,7 +201,9 @@ class AddDependantInput:
     relationship: Relationship = strawberry.field(description="What the dependant is to you.")
     scopes: list[DelegationScope] = strawberry.field(description="What you may do for them.")
     valid_until: dt.date | None = strawberry.field(
-        default=None, description="Last day the delegation holds; open-ended when absent."
+        default=None,
+        description="Last day the delegation holds; open-ended when absent (for a minor "
+        "without an account, the day before they turn 18 at the latest).",
     )
 
     def identity(self) -> IdentityFacts:
@@ -225,7 +231,9 @@ IdArg = Annotated[strawberry.ID, strawberry.argument(description="The delegation
 class DelegationMutations:
     @mutation(
         "Add someone you help, by four passport facts (no hint which one failed; "
-        "rate-limited). Minors without an account are ACTIVE at once; others are PENDING. "
+        "rate-limited). Minors without an account are ACTIVE at once, until the day before "
+        "they turn 18 at the latest (then they, or an officer at a counter, must agree to a "
+        "new one); others are PENDING. "
         "Applicant accounts only: staff accounts get a ValidationError."
     )
     async def add_dependant(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain.delegation import age_on, last_day_as_minor, represented_until
 from persistence.models import Delegation as DelegationRow
 from tests.conftest import gql, sign_in, sign_up, unique_email
 from tests.helpers import (
@@ -40,6 +41,7 @@ from tests.helpers import (
     gid,
     helper_in_database,
     link_identity,
+    link_identity_ok,
     member_with_person,
     minor_birth_date,
     mutate,
@@ -190,7 +192,9 @@ async def test_minor_without_account_is_active_at_once(client):
     assert delegation["status"] == "ACTIVE"
     assert delegation["relationship"] == "GRANDCHILD"
     assert delegation["scopes"] == ["BOOK_APPOINTMENTS"]
-    assert delegation["validUntil"] is None
+    # Until the day before they come of age, not open-ended.
+    born = date.fromisoformat(child.birth_date)
+    assert delegation["validUntil"] == last_day_as_minor(born).isoformat()
     assert delegation["dependant"]["id"] == child.id
     assert delegation["helper"]["kind"] == "HELPER"
     me = await viewer(client, helper.token)
@@ -950,3 +954,98 @@ async def test_identity_misses_of_link_identity_and_add_dependant_share_one_coun
     limited = await add_dependant(client, token, person.facts())
     assert limited["__typename"] == "RateLimited", limited
     assert (await link_identity(client, token, wrong))["__typename"] == "RateLimited"
+
+
+# ---------------------------------------------------------------------- coming of age
+
+
+def _turning_18_in(days: int) -> tuple[date, date]:
+    """(birth date, 18th birthday) of someone who turns 18 `days` from today in Beijing (a
+    29 February moved on a day: its 18th birthday is not a date of its own)."""
+    birthday = beijing_today() + timedelta(days=days)
+    if (birthday.month, birthday.day) == (2, 29):
+        birthday += timedelta(days=1)
+    return date(birthday.year - 18, birthday.month, birthday.day), birthday
+
+
+def test_a_minor_is_represented_to_the_day_before_the_18th_birthday():
+    assert last_day_as_minor(date(2010, 6, 15)) == date(2028, 6, 14)
+    assert last_day_as_minor(date(2008, 2, 29)) == date(2026, 2, 28)  # 18 on 1 March
+    assert last_day_as_minor(date(2012, 2, 29)) == date(2030, 2, 28)
+    assert last_day_as_minor(date(2010, 3, 1)) == date(2028, 2, 29)
+    for born in (date(2010, 6, 15), date(2008, 2, 29), date(2012, 2, 29), date(2009, 1, 1)):
+        last = last_day_as_minor(born)
+        assert age_on(born, last) == 17 and age_on(born, last + timedelta(days=1)) == 18
+    assert represented_until(date(2010, 6, 15), None) == date(2028, 6, 14)
+    assert represented_until(date(2010, 6, 15), date(2027, 1, 1)) == date(2027, 1, 1)
+    assert represented_until(date(2010, 6, 15), date(2030, 1, 1)) == date(2028, 6, 14)
+
+
+async def test_a_child_is_represented_without_consent_only_until_coming_of_age(client, clock):
+    born, birthday = _turning_18_in(3)
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=born.isoformat())
+    delegation = await add_ok(client, helper.token, child, scopes=ALL_SCOPES)
+    assert delegation["status"] == "ACTIVE"
+    assert delegation["validUntil"] == (birthday - timedelta(days=1)).isoformat()
+    # A later end the helper asks for is cut to the same day.
+    assert await person_node(client, helper.token, child.id) is not None
+
+    # A month after the 18th birthday (before any upkeep ran): an adult who never agreed.
+    clock.pinned = beijing(birthday + timedelta(days=30), 10)
+    await helper.refresh(client)
+    assert await person_node(client, helper.token, child.id) is None
+    [held] = (await viewer(client, helper.token))["dependants"]
+    assert held["status"] == "EXPIRED"
+    # Asking again is asking an adult without an account: PENDING, for an officer to confirm.
+    again = await add_ok(client, helper.token, child, scopes=ALL_SCOPES)
+    assert again["status"] == "PENDING", again
+    assert await person_node(client, helper.token, child.id) is None
+
+
+async def test_a_later_end_asked_for_a_minor_is_cut_to_coming_of_age(client):
+    born, birthday = _turning_18_in(100)
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=born.isoformat())
+    later = (birthday + timedelta(days=365)).isoformat()
+    delegation = await add_ok(client, helper.token, child, valid_until=later)
+    assert delegation["validUntil"] == (birthday - timedelta(days=1)).isoformat()
+    earlier = (beijing_today() + timedelta(days=10)).isoformat()
+    other = await new_member(client)
+    kept = await add_ok(client, other.token, child, valid_until=earlier)
+    assert kept["validUntil"] == earlier
+
+
+async def test_an_ended_delegation_does_not_block_adding_the_person_again(client, clock):
+    helper = await new_member(client)
+    child = await register_person(client, birth_date=minor_birth_date())
+    last_day = beijing_today() + timedelta(days=1)
+    await add_ok(client, helper.token, child, valid_until=last_day.isoformat())
+
+    clock.pinned = beijing(last_day + timedelta(days=2), 10)  # no upkeep has run since
+    await helper.refresh(client)
+    assert (await viewer(client, helper.token))["dependants"][0]["status"] == "EXPIRED"
+    again = await add_dependant(client, helper.token, child.facts())
+    assert again["__typename"] == "DependantAdded", again
+    assert again["delegation"]["status"] == "ACTIVE"
+    statuses = sorted(d["status"] for d in (await viewer(client, helper.token))["dependants"])
+    assert statuses == ["ACTIVE", "EXPIRED"]
+
+
+async def test_only_a_helpers_actions_through_the_delegation_are_on_the_persons_behalf(client):
+    helper = await new_member(client)
+    adult = await register_person(client)
+    delegation = await add_ok(client, helper.token, adult, scopes=["BOOK_APPOINTMENTS"])
+    done = await confirm(client, await officer_token(client), delegation["id"])
+    assert done["__typename"] == "DelegationConfirmed", done
+    await book_open_slot(client, helper.token, adult.id)
+    member = await new_member(client)
+    await link_identity_ok(client, member.token, adult.facts(), adult.id)
+    body = await gql(client, ACTIONS, token=member.token)
+    entries = [e["node"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    flags = {(e["action"], e["actor"]["kind"]): e["onBehalf"] for e in entries}
+    assert flags[("ADD_DEPENDANT", "HELPER")] is False
+    assert flags[("CONFIRM_DELEGATION", "OFFICER")] is False
+    assert flags[("BOOK_APPOINTMENT", "HELPER")] is True
+    # Each still names the delegation it concerned.
+    assert all(e["delegation"]["id"] == delegation["id"] for e in entries if e["delegation"])

@@ -275,8 +275,8 @@ async def test_a_certificate_reaches_the_holder_and_view_documents_helpers(clien
         officer,
         input={
             "personId": person.person.id,
-            "issuedOn": today.replace(year=today.year - 1).isoformat(),
-            "validUntil": today.replace(year=today.year + 9).isoformat(),
+            "issuedOn": (today - timedelta(days=365)).isoformat(),
+            "validUntil": (today + timedelta(days=9 * 365)).isoformat(),
         },
     )
     assert issued["__typename"] == "PermanentResidentCardIssued", issued

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from tortoise.transactions import in_transaction
 
 from domain.dates import HOME_ZONE, HOME_ZONE_NAME
-from domain.delegation import TypedFacts
+from domain.delegation import TypedFacts, represented_until
 from domain.identifiers import make_pr_card_number
 from domain.persons import PersonFacts
 from persistence import accounts as account_store
@@ -336,7 +336,7 @@ async def load_demo_data(password_hash: str, today: date) -> None:
                 "Tanaka",
                 "Yui",
                 "JPN",
-                today.replace(year=today.year - 9),
+                today - timedelta(days=9 * 365 + 2),  # nine years old (a 29 February too)
                 "F",
                 "TR1234567",
                 today + timedelta(days=1500),
@@ -379,6 +379,7 @@ async def load_demo_data(password_hash: str, today: date) -> None:
             relationship="CHILD",
             scopes=["BOOK_APPOINTMENTS", "VIEW_APPLICATIONS", "VIEW_DOCUMENTS"],
             status="ACTIVE",
+            valid_until=represented_until(child.birth_date, None),
         )
         await delegation_store.create(
             helper_id=helper.id,
