@@ -155,6 +155,9 @@ async def upkeep(services: Services) -> None:
             services.calendar, today, last, services.settings.slot_minutes, offices
         ),
     )
+    # Days the official calendar made holidays after their slots were made (a newly
+    # published year) close as an admin's closure would.
+    holiday_cancellations = await waitlist.close_public_holidays(services, today, last)
     no_shows = await appointment_store.mark_no_shows(now)
     released = await appointment_store.release_past_check_ins(now)
     waits_ended = await waitlist_store.end_past_ranges(now)
@@ -165,12 +168,14 @@ async def upkeep(services: Services) -> None:
     await account_token_store.forget_expired(now - timedelta(days=1))
     # Which certificate a presentation showed matters only while the certificate is valid.
     await presentation_store.forget_expired(now)
-    if created or no_shows or released or waits_ended or expired:
+    if created or holiday_cancellations or no_shows or released or waits_ended or expired:
         log.info(
-            "upkeep: %d slots created up to %s, %d no-shows, %d past check-ins released, "
-            "%d waits past their days ended, %d delegations expired",
+            "upkeep: %d slots created up to %s, %d appointments on public holidays cancelled, "
+            "%d no-shows, %d past check-ins released, %d waits past their days ended, "
+            "%d delegations expired",
             created,
             last,
+            holiday_cancellations,
             no_shows,
             released,
             waits_ended,

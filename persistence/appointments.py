@@ -247,6 +247,27 @@ async def close_day(office_id: int, start: datetime, end: datetime) -> int:
     return cancelled
 
 
+async def open_slots_on(
+    days: Sequence[date], office_ids: Sequence[int] | None = None
+) -> list[tuple[int, ZoneInfo, date]]:
+    """(office, its zone, day) for each of the days an office (of `office_ids`, when given)
+    has open slots on, in the office's own zone: one statement per zone in use and day."""
+    found: list[tuple[int, ZoneInfo, date]] = []
+    for tz, every in (await offices_by_zone()).items():
+        ids = every if office_ids is None else [i for i in every if i in set(office_ids)]
+        if not ids:
+            continue
+        for day in days:
+            start, end = local_day_bounds(day, tz)
+            offices = await (
+                Slot.filter(office_id__in=ids, open=True, starts_at__gte=start, starts_at__lt=end)
+                .distinct()
+                .values_list("office_id", flat=True)
+            )
+            found.extend((office_id, tz, day) for office_id in sorted(set(offices)))
+    return found
+
+
 async def offices_by_zone() -> dict[ZoneInfo, list[int]]:
     """The offices of each time zone in use (jobs over past days: one statement per zone)."""
     zones: dict[str, list[int]] = defaultdict(list)

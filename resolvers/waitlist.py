@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.booking import SERVICE_GROUPS, eligibility_refusal, horizon_end
@@ -336,3 +336,49 @@ async def release_slots(
         assert isinstance(result, int)
         created += result
     return created
+
+
+async def close_public_holidays(
+    services: Services, first: date, last: date, office_ids: Sequence[int] | None = None
+) -> int:
+    """Close, as an admin's closure would, the open slots of days first..last that the
+    official calendar holds as public holidays: slots are made ahead from the calendar known
+    then (a year chinese-calendar did not know yet has only its fixed-date holidays), and a
+    calendar published later must not leave people booked at a closed centre. Their
+    appointments are cancelled by the office, with notice; offers held there go back in
+    line. One office-day per unit of work (every office's, or `office_ids`'); how many
+    appointments were cancelled."""
+    calendar = services.calendar
+    holidays = [
+        first + timedelta(days=n)
+        for n in range((last - first).days + 1)
+        if calendar.is_holiday(first + timedelta(days=n))
+    ]
+    if not holidays:
+        return 0
+    ctx = system_context(services)
+    p = booking_policy(services.settings)
+    cancelled = 0
+    for office_id, tz, day in await appointment_store.open_slots_on(holidays, office_ids):
+        official = calendar.day_on(day)
+        reason = (
+            f"Public holiday: {official.name}" if official and official.name else ("Public holiday")
+        )
+
+        async def work(
+            office_id: int = office_id, tz: ZoneInfo = tz, day: date = day, reason: str = reason
+        ) -> int:
+            await store.write_first()
+            await waitlist_offers.lock(waitlist_offers.office_lines(office_id))
+            start, end = appointment_store.local_day_bounds(day, tz)
+            count = await appointment_store.close_day(office_id, start, end)
+            await waitlist_offers.after_closure(ctx, office_id, start, end, p)
+            await notices.office_closed(office_id, start, end, reason)
+            ctx.after_commit(services.public_data_changed)
+            return count
+
+        result = await unit_of_work.run(ctx, work)
+        assert isinstance(result, int)
+        log.info("closed the slots of %s at office %d, a public holiday", day, office_id)
+        cancelled += result
+    return cancelled

@@ -81,7 +81,8 @@ class Slot(Node):
     @strawberry.field(
         description="True when the State Council has not yet published this year's holidays: "
         "only the fixed-date statutory holidays are closed so far, and the office may still "
-        "close this day once the year's calendar is known."
+        "close this day once the year's calendar is known (its appointments are then "
+        "cancelled by the office, with notice: APPOINTMENT_CANCELLED_BY_OFFICE)."
     )
     async def provisional_calendar(self, info: Info) -> bool:
         day = (await office_time(info.context, self.row.office_id, self.row.starts_at)).date()

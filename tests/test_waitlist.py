@@ -827,3 +827,78 @@ async def test_the_offer_notification_names_the_place_and_the_hold(
     assert (clock.pinned + timedelta(minutes=30)).astimezone(SHANGHAI).strftime("%H:%M") in news[
         "body"
     ]
+
+
+# ------------------------------------------------------------------ the official calendar
+
+
+async def _calendar_with_holiday(day: Any, name: str) -> Any:
+    """The stored official calendar, with `day` made a public holiday (as a newly published
+    year of chinese-calendar would)."""
+    from domain.calendar import CalendarDay, DayKind, WorkingCalendar
+    from persistence.models import CalendarDay as StoredDay
+    from persistence.models import CalendarYear
+
+    stored = [
+        CalendarDay(day=d.day, kind=DayKind(d.kind), name=d.name, provisional=d.provisional)
+        for d in await StoredDay.all()
+    ]
+    years = await CalendarYear.all().values_list("year", "provisional")
+    return WorkingCalendar(
+        [*stored, CalendarDay(day=day, kind=DayKind.HOLIDAY, name=name, provisional=False)],
+        provisional_years=[y for y, provisional in years if provisional],
+        years=[y for y, _ in years],
+    )
+
+
+async def test_a_day_the_calendar_makes_a_holiday_after_its_slots_were_made_closes(
+    app: Any, client: httpx.AsyncClient, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = await fresh_line(app, client, clock)
+    holder, appointment = await booked_in_line(client, line, 4)
+    person = await new_applicant(client)
+    waiting = await join_ok(client, person.token, line.input(person.person_id))
+    services = app.state.services
+    monkeypatch.setattr(
+        services, "calendar", await _calendar_with_holiday(line.day, "Test Festival")
+    )
+    today = beijing_today(clock)
+    last = line.day + timedelta(days=30)
+    office = [pk_of(line.office)]
+
+    cancelled = await waitlist_resolvers.close_public_holidays(services, today, last, office)
+
+    assert cancelled == 1
+    body = await gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Appointment { status } } }",
+        {"id": appointment["id"]},
+        token=holder.token,
+    )
+    assert body["data"]["node"]["status"] == "CANCELLED_BY_OFFICE", body
+    assert ("APPOINTMENT_CANCELLED_BY_OFFICE", appointment["id"]) in await inbox_kinds(
+        client, holder.token
+    )
+    assert not await Slot.filter(id__in=[s.id for s in line.slots], open=True).exists()
+    # The freed place is not offered: the day is closed. The wait goes on for other days.
+    assert (await stored_entry(waiting["id"])).status == "WAITING"
+    # Once closed, a later round finds nothing more to do.
+    assert await waitlist_resolvers.close_public_holidays(services, today, last, office) == 0
+
+
+async def test_every_upkeep_round_closes_the_public_holidays_of_the_booking_horizon(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server
+
+    rounds: list[tuple[Any, Any]] = []
+
+    async def record(services: Any, first: Any, last: Any, office_ids: Any = None) -> int:
+        rounds.append((first, last))
+        return 0
+
+    monkeypatch.setattr(server.waitlist, "close_public_holidays", record)
+    await upkeep(app.state.services)
+    [(first, last)] = rounds
+    assert first == beijing_today(app.state.services.clock)
+    assert last > first
