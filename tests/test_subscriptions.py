@@ -257,6 +257,32 @@ async def test_without_authorization_subscribing_is_unauthenticated(app, client)
         await nothing_more(ws, 1.0)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("variables", ["x"], "`variables` must be a JSON object."),
+        ("variables", "{}", "`variables` must be a JSON object."),
+        ("operationName", 5, "`operationName` must be a string."),
+    ],
+)
+async def test_a_subscribe_with_malformed_parameters_is_refused_as_http_refuses_them(
+    app, client, field, value, said
+):
+    who = await new_applicant(client)
+    async with ws_session(app) as ws:
+        assert (await init(ws, who.token))["type"] == "connection_ack"
+        payload = {"query": SUBSCRIPTION, "variables": {"id": who.person_id}, field: value}
+        await ws.send_json({"id": "odd", "type": "subscribe", "payload": payload})
+        message = await ws.receive_json(timeout=10)
+        assert message["type"] == "error" and message["id"] == "odd", message
+        [error] = message["payload"]
+        assert error["extensions"]["code"] == "BAD_REQUEST", message
+        assert error["message"] == said
+        # The connection stays usable.
+        await subscribe(ws, who.person_id, "fine")
+        await nothing_more(ws, 1.0)
+
+
 async def test_subscribing_before_connection_init_closes_4401(app, client):
     who = await new_applicant(client)
     async with ws_session(app) as ws:

@@ -15,6 +15,8 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 QUERY_NOT_TEXT = N_("`query` must be a string.")
+VARIABLES_NOT_OBJECT = N_("`%(name)s` must be a JSON object.", name="variables")
+OPERATION_NAME_NOT_TEXT = N_("`operationName` must be a string.")
 
 
 class RequestProblem(Exception):
@@ -124,13 +126,13 @@ def params_from(raw: Any, *, from_query_string: bool) -> GraphQLParams:
     variables = raw.get("variables")
     if from_query_string or isinstance(variables, str):
         if not from_query_string:
-            raise RequestProblem(400, N_("`%(name)s` must be a JSON object.", name="variables"))
+            raise RequestProblem(400, VARIABLES_NOT_OBJECT)
     variables = _json_object(variables, "variables")
     operation_name = raw.get("operationName")
     if operation_name == "":
         operation_name = None
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestProblem(400, N_("`operationName` must be a string."))
+        raise RequestProblem(400, OPERATION_NAME_NOT_TEXT)
     return GraphQLParams(query or "", variables, operation_name, extensions)
 
 

@@ -19,7 +19,7 @@ from domain.messages import N_
 from resolvers.context import Context
 from translations import render
 from web.errors import format_error, graphql_error
-from web.negotiation import QUERY_NOT_TEXT
+from web.negotiation import OPERATION_NAME_NOT_TEXT, QUERY_NOT_TEXT, VARIABLES_NOT_OBJECT
 from web.operation_limits import Refusal, admit
 from web.parsing import parse_document
 from web.persisted import UNREGISTERED, sha256
@@ -49,6 +49,11 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         ctx = self.context
         if not isinstance(operation.query, str):
             return [graphql_error(render(QUERY_NOT_TEXT, ctx.language), "BAD_REQUEST")]
+        # As HTTP refuses them (web/negotiation.py), before anything would read them.
+        if operation.variables is not None and not isinstance(operation.variables, dict):
+            return [graphql_error(render(VARIABLES_NOT_OBJECT, ctx.language), "BAD_REQUEST")]
+        if operation.operation_name is not None and not isinstance(operation.operation_name, str):
+            return [graphql_error(render(OPERATION_NAME_NOT_TEXT, ctx.language), "BAD_REQUEST")]
         registry = getattr(self.view, "registry", None)
         if registry is not None and sha256(operation.query) not in registry:
             # Registered-only mode holds on every transport: the WebSocket runs no document
@@ -58,9 +63,9 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         if isinstance(document, GraphQLError):
             # Answered as HTTP answers it, instead of closing the whole connection.
             return [format_error(document, ctx.request_id, ctx.language)]
-        variables = operation.variables if isinstance(operation.variables, dict) else None
-        name = operation.operation_name if isinstance(operation.operation_name, str) else None
-        verdict = await admit(self.schema._schema, document, name, variables, ctx)  # type: ignore[attr-defined]
+        verdict = await admit(
+            self.schema._schema, document, operation.operation_name, operation.variables, ctx
+        )  # type: ignore[attr-defined]
         if isinstance(verdict, Refusal):
             return [verdict.error(ctx.language)]
         return None
