@@ -170,6 +170,17 @@ class Context:
         self._loaders = None
         self._authorizer = None
 
+    async def reload_account(self) -> None:
+        """Read the signed-in account again: a WebSocket connection outlives the request that
+        linked its account to a person (linkIdentity) since connection_init. Its roles stay
+        those its access token was issued with."""
+        if self.account is None:
+            return
+        fresh = await Account.get_or_none(id=self.account.id)
+        if fresh is not None:
+            self.account = fresh
+            self._authorizer = None
+
     def fresh_authorizer(self) -> Authorizer:
         """A policy without the request's cached delegations (long-lived subscriptions)."""
         from resolvers.authorization import Authorizer

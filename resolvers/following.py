@@ -35,6 +35,7 @@ async def start_following(ctx: Context, person_id: int | None) -> int:
         raise unauthenticated()
     if await ctx.session_has_ended():
         raise session_ended()
+    await ctx.reload_account()  # linked to a person since the connection opened, say
     if person_id is None or await ctx.fresh_authorizer().may_act_for(person_id, SCOPE) is None:
         raise ClientError(NO_SUCH_APPLICANT, "NOT_FOUND")
     return person_id
@@ -55,6 +56,8 @@ async def next_while_signed_in(ctx: Context, queue: asyncio.Queue[Any]) -> Any:
         item = None  # the access token's expiry
     if await ctx.session_has_ended():
         raise session_ended()
+    if item is ACCOUNT_CHANGED:
+        await ctx.reload_account()  # a person linked to it meanwhile, say
     return item
 
 

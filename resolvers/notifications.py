@@ -348,6 +348,7 @@ async def start_stream(ctx: Context) -> int:
         raise unauthenticated()
     if await ctx.session_has_ended():
         raise session_ended()
+    await ctx.reload_account()  # linked to a person since the connection opened, say
     return ctx.account.id
 
 

@@ -209,6 +209,9 @@ async def link_identity(ctx: Context, identity: IdentityFacts) -> Person:
 
     person = await find_by_identity(ctx, identity=identity, taken=link)
     account.person_id = person.id
+    # The account's open WebSocket connections read it again: their streams now carry what
+    # is about the person (its own notifications, its applications to follow).
+    ctx.after_commit(lambda: ctx.services.account_changed(account.id))
     return person
 
 

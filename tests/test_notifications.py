@@ -33,6 +33,7 @@ from tests.helpers import (
     generate_day,
     gid,
     graphql_ws,
+    link_identity_ok,
     member_with_person,
     move_application,
     mutate,
@@ -769,3 +770,22 @@ async def test_an_inbox_page_takes_as_many_statements_with_one_notification_as_w
     assert await _statements(client, helper_of_one.token) == await _statements(
         client, helper_of_many.token
     )
+
+
+async def test_a_stream_opened_before_linking_identity_carries_the_persons_notifications(
+    app, client
+):
+    """A client opens its inbox stream at sign-in; the user then links their identity over
+    HTTP (onboarding) and books: the booking's notice reaches the open stream."""
+    person = await register_person(client)
+    member = await new_member(client)
+    async with graphql_ws(app) as ws:
+        await _init(ws, member.token)
+        await _listening(app, member.token, client)
+        await link_identity_ok(client, member.token, person.facts(), person.id)
+        appointment = await book_open_slot(client, member.token, person.id)
+        message = await ws.receive_json(timeout=10)
+        assert message["type"] == "next", message
+        got = message["payload"]["data"]["notifications"]
+        assert got["kind"] == "APPOINTMENT_BOOKED"
+        assert got["subject"]["id"] == appointment["id"]

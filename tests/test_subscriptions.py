@@ -27,10 +27,13 @@ from tests.helpers import (
     Applicant,
     graphql_ws,
     helper_in_database,
+    link_identity_ok,
     move_application,
+    new_member,
     passport_number,
     person_input,
     record_application,
+    register_person,
     running_servers,
     server_environment,
 )
@@ -494,3 +497,22 @@ async def test_the_token_is_read_as_clients_send_it_in_connection_init(app, clie
         message = await ws.receive_json(timeout=10)
         assert message["type"] == "next", message
         assert message["payload"]["data"]["viewer"]["person"]["id"] == who.person_id
+
+
+async def test_a_connection_opened_before_linking_identity_follows_the_persons_applications(
+    app, client
+):
+    person = await register_person(client)
+    member = await new_member(client)
+    async with ws_session(app) as ws:
+        assert (await init(ws, member.token))["type"] == "connection_ack"
+        await link_identity_ok(client, member.token, person.facts(), person.id)
+        await subscribe(ws, person.id)
+        await wait_until_listening(app, person.id)
+        application = await recorded_application(client, person.id)
+        message = await ws.receive_json(timeout=10)
+        assert message["type"] == "next", message
+        assert message["payload"]["data"]["applicationUpdates"]["application"] == {
+            "number": application["number"],
+            "status": "SUBMITTED",
+        }
