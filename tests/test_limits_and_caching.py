@@ -364,3 +364,50 @@ async def test_a_subscription_sent_over_http_is_a_clear_refusal(client):
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_REQUEST"
     assert "WebSocket" in error["message"]
+
+
+async def test_an_answer_read_before_a_change_is_not_cached_after_it(
+    app, client, clock, monkeypatch
+):
+    """An anonymous directory read that read the closures before an admin's closure committed,
+    and finished after it dropped the cache, answers its caller but is not stored: every
+    later reader sees the closure."""
+    import asyncio
+
+    from resolvers import offices as office_resolvers
+    from tests.helpers import office_id
+
+    calendar = app.state.services.calendar
+    day = (clock.now().astimezone(SHANGHAI) + timedelta(days=200)).date()  # past any slot
+    while day.isoweekday() != 3 or not calendar.is_working_day(day):  # a Wednesday, open
+        day += timedelta(days=1)
+    query = """query($d: Date!) { offices(first: 100, filter: {openOn: $d, city: "Beijing"}) {
+      edges { node { code } } } }"""
+    read_done, go_on = asyncio.Event(), asyncio.Event()
+    original = office_resolvers.open_on
+
+    async def held_open_on(ctx, office, on):
+        answer = await original(ctx, office, on)  # the closures are read here
+        read_done.set()
+        await go_on.wait()
+        return answer
+
+    monkeypatch.setattr(office_resolvers, "open_on", held_open_on)
+    reader = asyncio.create_task(gql(client, query, {"d": day.isoformat()}))
+    await asyncio.wait_for(read_done.wait(), 10)
+    monkeypatch.setattr(office_resolvers, "open_on", original)
+    admin = await sign_in(client, "admin@demo.test")
+    added = await gql(
+        client,
+        """mutation($o: ID!, $d: Date!) { addOfficeClosure(input: {officeId: $o, date: $d,
+             reason: "Fire drill"}) { __typename } }""",
+        {"o": await office_id(client, "BJ-HD"), "d": day.isoformat()},
+        token=admin,
+    )
+    assert added["data"]["addOfficeClosure"]["__typename"] == "OfficeClosureAdded", added
+    go_on.set()
+    first = await reader
+    assert "BJ-HD" in [e["node"]["code"] for e in first["data"]["offices"]["edges"]]  # in flight
+
+    later = await gql(client, query, {"d": day.isoformat()})
+    assert "BJ-HD" not in [e["node"]["code"] for e in later["data"]["offices"]["edges"]], later

@@ -199,15 +199,19 @@ class GraphQLEndpoint:
             hit = self.response_cache.get(cache_key)
             if hit is not None:
                 return await self.shared_answer(request, document, params, ctx, hit, media)
+            generation = self.response_cache.generation
             body, status = await self.run(request, params, ctx, media)
             if status == 200 and "errors" not in body:
                 # The cost belongs to the caller that filled the cache, not to later readers.
                 public = {k: v for k, v in body.items() if k != "extensions"}
                 encoded = encode(public)
-                etag = self.response_cache.put(cache_key, status, encoded)
-                if fast_key := meta.get("fast_key"):
-                    self.response_cache.put(fast_key, status, encoded)
-                return self.cached_response(request, (status, encoded, etag), media)
+                # Not stored when public data changed while it ran (it may have read the data
+                # before the change): this caller alone gets it, uncached.
+                etag = self.response_cache.put(cache_key, status, encoded, generation)
+                if etag is not None:
+                    if fast_key := meta.get("fast_key"):
+                        self.response_cache.put(fast_key, status, encoded)
+                    return self.cached_response(request, (status, encoded, etag), media)
         return self.plain_response(body, status, media, ctx)
 
     async def shared_answer(

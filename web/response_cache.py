@@ -176,6 +176,7 @@ class ResponseCache:
         self._channel = f"{namespace}:{INVALIDATION_CHANNEL}"
         self._locks: dict[str, asyncio.Lock] = {}
         self._entries: OrderedDict[str, tuple[float, int, bytes, str]] = OrderedDict()
+        self._generation = 0
         self._ttl = ttl
         self._capacity = capacity
         self._redis_url = redis_url
@@ -195,7 +196,17 @@ class ResponseCache:
     async def _listen(self, pubsub: object) -> None:
         async for message in pubsub.listen():  # type: ignore[attr-defined]
             if message.get("type") == "message":
-                self._entries.clear()
+                self._forget()
+
+    def _forget(self) -> None:
+        self._entries.clear()
+        self._generation += 1
+
+    @property
+    def generation(self) -> int:
+        """How many times the cache was dropped: an answer computed while it changed may have
+        read the data before the change, and is not stored (see `put`)."""
+        return self._generation
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -241,7 +252,11 @@ class ResponseCache:
             return None
         return status, body, etag
 
-    def put(self, key: str, status: int, body: bytes) -> str:
+    def put(self, key: str, status: int, body: bytes, generation: int | None = None) -> str | None:
+        """Store an answer; its ETag. With `generation` (read before the answer was
+        computed), nothing is stored when the cache was dropped meanwhile: None."""
+        if generation is not None and generation != self._generation:
+            return None
         etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
         self._entries[key] = (time.monotonic(), status, body, etag)
         self._entries.move_to_end(key)
@@ -267,6 +282,6 @@ class ResponseCache:
 
     async def invalidate(self) -> None:
         """Public data changed: forget every entry here and in the other processes."""
-        self._entries.clear()
+        self._forget()
         if self._redis is not None:
             await self._redis.publish(self._channel, "all")
