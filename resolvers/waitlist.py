@@ -107,8 +107,17 @@ async def join(
     # looks for it), then the line's before looking for free places: a place freed
     # meanwhile is offered to this entry, or seen here; never neither.
     await waitlist_offers.lock_applicant(grant.person_id, service)
-    await waitlist_offers.lock([line])
-    await waitlist_offers.expire(ctx, line, p)
+    # The applicant's own entry in another line, whose offer has run out, ends too (its
+    # place passed on): it no longer stands in the way. Locked with this line, in one order.
+    lines = [line]
+    mine = await store.in_line(grant.person_id, service)
+    if mine is not None and mine.status == OFFERED and not offer_open(
+        mine.status, mine.offer_expires_at, ctx.now()
+    ):
+        lines.append(waitlist_offers.line_of(mine.office_id, service))
+    await waitlist_offers.lock(lines)
+    for each in sorted(set(lines)):
+        await waitlist_offers.expire(ctx, each, p)
     existing = await appointment_store.active_appointment(grant.person_id, service)
     if existing is not None:
         return shown_booked(ctx, grant, existing)

@@ -902,3 +902,27 @@ async def test_every_upkeep_round_closes_the_public_holidays_of_the_booking_hori
     [(first, last)] = rounds
     assert first == beijing_today(app.state.services.clock)
     assert last > first
+
+
+async def test_an_offer_run_out_at_another_office_ends_on_joining_and_does_not_block_it(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    first_line = await fresh_line(app, client, clock)
+    other_line = await fresh_line(app, client, clock)
+    assert first_line.office != other_line.office
+    clock.pinned = beijing(beijing_today(clock), 10)
+    holder, appointment = await booked_in_line(client, first_line, 3)
+    person = await new_applicant(client)
+    waiting = await join_ok(client, person.token, first_line.input(person.person_id))
+    await mutate(client, CANCEL, holder.token, id=appointment["id"])
+    assert (await stored_entry(waiting["id"])).status == "OFFERED"
+
+    hold = app.state.services.settings.waitlist_hold_minutes
+    clock.pinned += timedelta(minutes=hold + 1)  # run out; the expiry loop has not come by
+    await person.sign_in_again(client)
+    answer = await join(client, person.token, other_line.input(person.person_id))
+
+    assert answer["__typename"] == "WaitlistJoined", answer
+    assert (await stored_entry(waiting["id"])).status == "EXPIRED"
+    # The place it held is free again (nobody else waits for it).
+    assert await slot_counts(first_line.slots[3].id) == (1, 0, 0)
