@@ -178,6 +178,9 @@ class Settings:
     # Delegation
     max_active_dependants: int = 10
     pending_delegation_days: int = 14
+    # Revoking a delegation (consent withdrawn) revokes the certificates the helper obtained
+    # through it: they no longer verify in the helper's hands. An ending by date does not.
+    revoke_helper_certificates: bool = True
 
     # Signed documents
     certificate_validity_days: int = 90

@@ -38,13 +38,21 @@ async def revoke(certificate_id: int, reason: str, now: datetime) -> bool:
 
 
 async def revoke_valid_of(
-    person_id: int, reason: str, now: datetime, *, issued_by_id: int | None = None
+    person_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    issued_by_id: int | None = None,
+    delegation_id: int | None = None,
 ) -> list[Certificate]:
-    """Revoke the person's certificates that are neither revoked nor expired (those issued
-    by the account `issued_by_id` only, when given): the ones this call revoked (one revoked
-    meanwhile by someone else is theirs, not in the list)."""
+    """Revoke the person's certificates that are neither revoked nor expired (only those
+    issued by the account `issued_by_id`, or through the delegation `delegation_id`, when
+    given): the ones this call revoked (one revoked meanwhile by someone else is theirs, not
+    in the list)."""
     query = Certificate.filter(person_id=person_id, revoked_at__isnull=True, expires_at__gt=now)
     if issued_by_id is not None:
         query = query.filter(issued_by_id=issued_by_id)
+    if delegation_id is not None:
+        query = query.filter(delegation_id=delegation_id)
     valid = await query.order_by("id")
     return [c for c in valid if await revoke(c.id, reason, now)]

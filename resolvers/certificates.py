@@ -199,22 +199,39 @@ _SUPERSEDED = {
     "card": "PR card {what} was issued on {day}: the certificate names a superseded card.",
     # An account unlinked from the person (a wrong match): what it obtained as the person.
     "unlink": "Obtained through an account no longer linked to the person.",
+    # A delegation revoked (consent withdrawn): what the helper obtained through it.
+    "delegation": "Obtained by a helper through a delegation revoked on {day}.",
 }
 
 
 async def revoke_superseded(
-    ctx: Context, person_id: int, cause: str, what: str = "", *, issued_by_id: int | None = None
+    ctx: Context,
+    person_id: int,
+    cause: str,
+    what: str = "",
+    *,
+    issued_by_id: int | None = None,
+    delegation_id: int | None = None,
+    helper_id: int | None = None,
 ) -> None:
-    """Revoke the person's valid certificates (those the account `issued_by_id` obtained,
-    when given) that `cause` (a key of _SUPERSEDED) makes untrue or unearned: verifiers then
-    see REVOKED, and every presentation of them too. Each is recorded as the staff member's
-    revocation, in the change's unit of work, and the holder (and helpers who see documents)
-    told."""
+    """Revoke the person's valid certificates (those the account `issued_by_id` obtained, or
+    those obtained through the delegation `delegation_id`, when given) that `cause` (a key of
+    _SUPERSEDED) makes untrue or unearned: verifiers then see REVOKED, and every presentation
+    of them too. Each is recorded as the caller's revocation (staff, or the delegation's
+    `helper_id` ending it), in the change's unit of work, and the holder (and helpers who see
+    documents) told."""
     reason = _SUPERSEDED[cause].format(what=what, day=ctx.today().isoformat())
     for certificate in await store.revoke_valid_of(
-        person_id, reason, ctx.now(), issued_by_id=issued_by_id
+        person_id, reason, ctx.now(), issued_by_id=issued_by_id, delegation_id=delegation_id
     ):
-        gate.staff_write(ctx, person_id, "REVOKE_CERTIFICATE", certificate.jti)
+        gate.staff_write(
+            ctx,
+            person_id,
+            "REVOKE_CERTIFICATE",
+            certificate.jti,
+            delegation_id=delegation_id,
+            helper_id=helper_id,
+        )
         await notices.certificate_revoked(certificate)
 
 

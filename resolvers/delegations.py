@@ -19,7 +19,7 @@ from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation, Role
 from resolvers import authorization as gate
-from resolvers import notices
+from resolvers import certificates, notices
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -179,6 +179,15 @@ async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
         delegation.id, list(OPEN_STATUSES), "REVOKED", ended_at=ctx.now()
     ):
         _trail(ctx, delegation, "REVOKE_DELEGATION")
+        if ctx.settings.revoke_helper_certificates:
+            # Consent withdrawn: what the helper obtained through it stops verifying.
+            await certificates.revoke_superseded(
+                ctx,
+                delegation.dependant_id,
+                "delegation",
+                delegation_id=delegation.id,
+                helper_id=delegation.helper_id,
+            )
         # The helper's subscriptions on the dependant end now, not at their next event.
         helper_id = delegation.helper_id
         ctx.after_commit(lambda: ctx.services.account_changed(helper_id))

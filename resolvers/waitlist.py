@@ -111,8 +111,10 @@ async def join(
     # place passed on): it no longer stands in the way. Locked with this line, in one order.
     lines = [line]
     mine = await store.in_line(grant.person_id, service)
-    if mine is not None and mine.status == OFFERED and not offer_open(
-        mine.status, mine.offer_expires_at, ctx.now()
+    if (
+        mine is not None
+        and mine.status == OFFERED
+        and not offer_open(mine.status, mine.offer_expires_at, ctx.now())
     ):
         lines.append(waitlist_offers.line_of(mine.office_id, service))
     await waitlist_offers.lock(lines)

@@ -36,6 +36,7 @@ from tests.helpers import (
     NOT_PERMITTED,
     OFFICE_CODES,
     PASSWORD,
+    RESPOND,
     REVOKE_DELEGATION,
     add_dependant,
     beijing_today,
@@ -737,7 +738,71 @@ async def test_a_helper_with_view_documents_revokes_a_dependants_certificate_on_
     assert body["data"]["revokeDelegation"]["__typename"] == "DelegationRevoked", body
     refused = await revoke(client, helper, second["id"], "After the end.")
     assert refused == {"__typename": "NotPermitted", "message": NOT_PERMITTED}
-    assert (await verify_document(client, second["token"]))["valid"] is True
+
+
+@pytest.mark.parametrize("ended_by", ["helper", "dependant"])
+async def test_revoking_a_delegation_revokes_what_the_helper_obtained_through_it(
+    client: httpx.AsyncClient, ended_by: str
+) -> None:
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=adult_birth_date(), card=valid_card()
+    )
+    dependant = await linked_account(client, facts)
+    helper = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
+    added = await add_dependant(client, helper, facts, ["VIEW_DOCUMENTS"])
+    answered = await gql(
+        client, RESPOND, {"id": added["delegation"]["id"], "accept": True}, dependant
+    )
+    assert answered["data"]["respondToDelegation"]["delegation"]["status"] == "ACTIVE", answered
+    obtained = await issue_ok(client, helper, person_id)
+    own = await issue_ok(client, dependant, person_id)
+
+    ender = helper if ended_by == "helper" else dependant
+    body = await gql(client, REVOKE_DELEGATION, {"id": added["delegation"]["id"]}, ender)
+    assert body["data"]["revokeDelegation"]["__typename"] == "DelegationRevoked", body
+
+    verification = await verify_document(client, obtained["token"])
+    assert verification["failure"] == "REVOKED", verification
+    # The dependant's own certificate is theirs: it stays valid.
+    assert (await verify_document(client, own["token"]))["valid"] is True
+    # The dependant is told, in their inbox.
+    inbox = await gql(
+        client,
+        "{ viewer { notifications(first: 50) { edges { node { kind subject { id } } } } } }",
+        token=dependant,
+    )
+    told = [
+        e["node"]["subject"]["id"]
+        for e in inbox["data"]["viewer"]["notifications"]["edges"]
+        if e["node"]["kind"] == "CERTIFICATE_REVOKED"
+    ]
+    assert told == [obtained["id"]], inbox
+    # On the trail as the helper's revocation when the helper ended it (the dependant's own
+    # acts are not on their trail).
+    entries = await AuditEvent.filter(
+        action="REVOKE_CERTIFICATE", target=payload_of(obtained["token"])["jti"]
+    )
+    assert [e.actor_kind for e in entries] == (["HELPER"] if ended_by == "helper" else [])
+
+
+async def test_with_the_policy_off_a_revoked_delegation_leaves_certificates_valid(
+    client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = app.state.services
+    monkeypatch.setattr(
+        services, "settings", services.settings.with_(revoke_helper_certificates=False)
+    )
+    officer = await sign_in(client, "officer@demo.test")
+    facts, person_id = await registered_person(
+        client, officer, birth_date=minor_birth_date(), card=valid_card()
+    )
+    helper = (await sign_up(client, unique_email(), PASSWORD))["accessToken"]
+    delegation = await add_active_dependant(client, helper, facts, ["VIEW_DOCUMENTS"])
+    obtained = await issue_ok(client, helper, person_id)
+    body = await gql(client, REVOKE_DELEGATION, {"id": delegation["id"]}, helper)
+    assert body["data"]["revokeDelegation"]["__typename"] == "DelegationRevoked", body
+    assert (await verify_document(client, obtained["token"]))["valid"] is True
 
 
 # ------------------------------------------------------------------------------- rotation
