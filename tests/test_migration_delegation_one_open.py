@@ -6,15 +6,10 @@ migrated in a fresh interpreter: Tortoise keeps one set of connections per proce
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from tests.conftest import _create_pg_database, _drop_pg_database, _postgres_url
+from tests.migration_scenarios import in_fresh_database, run_steps
 
 BEFORE = "models.0013_document_valid_until_index"
 
@@ -108,35 +103,13 @@ def _scenario(database_url: str) -> dict[str, Any]:
             "refused_backward": refused_backward,
         }
 
-    async def run() -> dict[str, Any]:
-        from tortoise import Tortoise
-
-        # Closed even when a step fails: an open SQLite connection's thread would keep this
-        # worker process, and the test waiting for it, alive.
-        try:
-            return await steps()
-        finally:
-            await Tortoise.close_connections()
-
-    return asyncio.run(run())
+    return run_steps(steps)
 
 
 async def test_migration_0014_ends_duplicate_open_delegations_then_refuses_them(
     database_url: str,
 ) -> None:
-    base = _postgres_url()
-    name = None
-    if base is None:
-        url = f"sqlite://{Path(tempfile.mkdtemp(prefix='migration-0014-')) / 'app.db'}"
-    else:
-        url, name = await _create_pg_database(base)
-    try:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            outcome = await asyncio.wrap_future(pool.submit(_scenario, url))
-    finally:
-        if base is not None and name is not None:
-            await _drop_pg_database(base, name)
+    outcome = await in_fresh_database(_scenario, "migration-0014")
 
     assert outcome["statuses"] == {
         "pending_then_active": ["REVOKED", "ACTIVE", "REVOKED"],

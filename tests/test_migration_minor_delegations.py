@@ -6,15 +6,10 @@ own (SQLite, or PostgreSQL in that pass), migrated in a fresh interpreter."""
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-from tests.conftest import _create_pg_database, _drop_pg_database, _postgres_url
+from tests.migration_scenarios import in_fresh_database, run_steps
 
 BEFORE = "models.0014_delegation_one_open"
 
@@ -80,31 +75,11 @@ def _scenario(database_url: str) -> dict[str, Any]:
         await Tortoise.init(config=config)
         return {name: (await Delegation.get(id=i)).valid_until for name, i in made.items()}
 
-    async def run() -> dict[str, Any]:
-        from tortoise import Tortoise
-
-        try:
-            return await steps()
-        finally:
-            await Tortoise.close_connections()
-
-    return asyncio.run(run())
+    return run_steps(steps)
 
 
 async def test_migration_0015_ends_a_minors_delegation_at_coming_of_age(database_url: str):
-    base = _postgres_url()
-    name = None
-    if base is None:
-        url = f"sqlite://{Path(tempfile.mkdtemp(prefix='migration-0015-')) / 'app.db'}"
-    else:
-        url, name = await _create_pg_database(base)
-    try:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            outcome = await asyncio.wrap_future(pool.submit(_scenario, url))
-    finally:
-        if base is not None and name is not None:
-            await _drop_pg_database(base, name)
+    outcome = await in_fresh_database(_scenario, "migration-0015")
 
     assert outcome == {
         "open_ended": date(2028, 6, 14),
