@@ -384,7 +384,8 @@ async def close_public_holidays(
             start, end = appointment_store.local_day_bounds(day, tz)
             count = await appointment_store.close_day(office_id, start, end)
             await waitlist_offers.after_closure(ctx, office_id, start, end, p)
-            await notices.office_closed(office_id, start, end, reason)
+            if count:  # another process's round that closed the day first told them already
+                await notices.office_closed(office_id, start, end, reason)
             ctx.after_commit(services.public_data_changed)
             return count
 
