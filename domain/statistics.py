@@ -12,7 +12,12 @@ methodology: 0, 1 and 2 become 0, every other count the nearest multiple of 5):
   differencing that remains needs whole months, which hold many records;
 - rounding is deterministic: asking again gives the same figure, so repeated questions
   cannot average away the perturbation as they could with random rounding;
-- a median (not a count) is withheld when fewer than MEDIAN_MIN_CASES cases are behind it.
+- a median (not a count) is withheld when fewer than MEDIAN_MIN_CASES cases are behind it,
+  or when any month of the period holds 1 to MEDIAN_MIN_CASES - 1 of them: with a month of
+  five cases published on its own, one of a single case would otherwise be read from the two
+  months' median (six cases: 2 x median(both) - median(first) can be the lone case itself).
+  Nested periods then differ by whole months of at least MEDIAN_MIN_CASES cases, never by one
+  person.
 
 Rounding makes small counts unreadable without a separate suppression rule: a published 0
 means 0 to 2 and a 5 means 3 to 7, so no cell pins down one person.
@@ -21,8 +26,12 @@ means 0 to 2 and a 5 means 3 to 7, so no cell pins down one person.
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime
 from statistics import median
+
+from domain.dates import HOME_ZONE
 
 # A median over fewer cases than this would nearly be one person's figure: withheld (null).
 MEDIAN_MIN_CASES = 5
@@ -42,11 +51,18 @@ def whole_months(start: date, end: date) -> tuple[date, date]:
     return start.replace(day=1), end.replace(day=last)
 
 
-def median_days(durations: list[float]) -> int | None:
-    """Median days to decision, withheld when fewer than MEDIAN_MIN_CASES cases decided."""
-    if len(durations) < MEDIAN_MIN_CASES:
+def median_days(cases: Sequence[tuple[datetime, float]]) -> int | None:
+    """Median days to decision of (decided at, days taken) cases; withheld when fewer than
+    MEDIAN_MIN_CASES cases decided, or when a month (in China) holds fewer than that and not
+    none (see the module's text)."""
+    if len(cases) < MEDIAN_MIN_CASES:
         return None
-    return round(median(durations))
+    per_month = Counter(
+        (local.year, local.month) for local in (at.astimezone(HOME_ZONE) for at, _ in cases)
+    )
+    if any(count < MEDIAN_MIN_CASES for count in per_month.values()):
+        return None
+    return round(median(days for _, days in cases))
 
 
 def utilisation(booked: int, capacity: int, base: int) -> float | None:

@@ -55,12 +55,14 @@ async def application_counts(
 
 async def decision_durations(
     start: datetime, end: datetime, office_id: int | None
-) -> dict[str, list[float]]:
-    """Days from submission to decision of applications decided in the range, per service."""
+) -> dict[str, list[tuple[datetime, float]]]:
+    """(Decided at, days from submission to decision) of applications decided in the range,
+    per service."""
     rows = await _scope(
         Application.filter(decided_at__gte=start, decided_at__lt=end), office_id
     ).values_list("service", "submitted_at", "decided_at")
-    durations: dict[str, list[float]] = {}
+    durations: dict[str, list[tuple[datetime, float]]] = {}
     for service, submitted, decided in rows:
-        durations.setdefault(service, []).append((decided - submitted).total_seconds() / 86400)
+        days = (decided - submitted).total_seconds() / 86400
+        durations.setdefault(service, []).append((decided, days))
     return durations

@@ -69,7 +69,9 @@ class Statistics:
     )
     median_days_to_decision: list[ServiceCount] = strawberry.field(
         description="Median days from submission to decision, per service, for applications "
-        "decided in the period; null when fewer than 5 were decided. Every service is listed, "
+        "decided in the period; null when fewer than 5 were decided, or when a month of the "
+        "period had 1 to 4 of them (a longer period would otherwise give that month's cases "
+        "away). Every service is listed, "
         "in ServiceCode's order, whether or not any was decided, so a row's presence tells "
         "nothing."
     )

@@ -504,3 +504,34 @@ async def test_the_response_names_no_one(client, clock):
     text = json.dumps(body)
     assert surname not in text
     assert "@" not in text
+
+
+async def test_a_withheld_lone_decision_cannot_be_read_by_differencing_medians(client, clock):
+    """July 2024 at TJ-HP: five decided after 2, 4, 6, 10 and 12 days (median 6, published).
+    August: one, after 8 days, withheld on its own. July-August would be (6 + 8) / 2 = 7 over
+    six cases, and 2 x 7 - 6 = 8 the lone case: that median is withheld too."""
+    office = await office_id(client, "TJ-HP")
+
+    async def decided_after(submitted_on: date, days: int) -> None:
+        admin = await admin_at(client, clock, beijing(submitted_on, 9))
+        application = await record(
+            client, admin, await register(client, admin), "VISA_EXTENSION", office
+        )
+        await move(client, admin, application, "ACCEPTED")
+        await move(client, admin, application, "UNDER_REVIEW")
+        admin = await admin_at(client, clock, beijing(submitted_on + timedelta(days=days), 9))
+        await move(client, admin, application, "APPROVED")
+
+    for n, days in enumerate([2, 4, 6, 10, 12]):
+        await decided_after(date(2024, 7, 1 + n), days)
+    await decided_after(date(2024, 8, 5), 8)
+
+    clock.pinned = beijing(date(2024, 9, 20), 9)
+    analyst = await sign_in(client, "analyst@demo.test")
+
+    async def median_of(first: date, last: date) -> int | None:
+        return medians(await figures(client, analyst, first, last, office))["VISA_EXTENSION"]
+
+    assert await median_of(date(2024, 7, 1), date(2024, 7, 31)) == 6
+    assert await median_of(date(2024, 8, 1), date(2024, 8, 31)) is None
+    assert await median_of(date(2024, 7, 1), date(2024, 8, 31)) is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -46,9 +46,27 @@ def test_periods_snap_outward_to_whole_months(start, end, months):
     assert whole_months(start, end) == months
 
 
+def _decided(month: int, *days: float) -> list[tuple[datetime, float]]:
+    at = datetime(2026, month, 15, 4, tzinfo=UTC)  # noon in China
+    return [(at, d) for d in days]
+
+
 def test_a_median_needs_five_cases():
-    assert median_days([1.0, 2.0, 3.0, 4.0]) is None
-    assert median_days([1.0, 2.0, 3.0, 4.0, 9.6]) == 3
+    assert median_days(_decided(7, 1.0, 2.0, 3.0, 4.0)) is None
+    assert median_days(_decided(7, 1.0, 2.0, 3.0, 4.0, 9.6)) == 3
+
+
+def test_a_median_over_months_is_withheld_when_one_month_holds_one_to_four_cases():
+    july = _decided(7, 2, 4, 6, 10, 12)
+    assert median_days(july) == 6
+    # One case in August: July-August would give it away (2 x 7 - 6 = 8).
+    assert median_days(july + _decided(8, 8)) is None
+    assert median_days(july + _decided(8, 8, 1, 3, 5)) is None
+    # Five in August: nested periods differ by five cases, never one.
+    assert median_days(july + _decided(8, 8, 1, 3, 5, 7)) == 6
+    # The month is China's: 31 July 20:00 UTC is 1 August in Beijing.
+    late = [(datetime(2026, 7, 31, 20, tzinfo=UTC), 8.0)]
+    assert median_days(july + late) is None
 
 
 def test_utilisation_uses_rounded_places_and_capacity():
