@@ -210,6 +210,13 @@ async def event(event_id: int) -> ApplicationEvent | None:
     return await ApplicationEvent.get_or_none(id=event_id)
 
 
+async def event_of_applicant(event_id: int, applicant_id: int) -> ApplicationEvent | None:
+    """The event, when it belongs to one of the applicant's applications."""
+    return await ApplicationEvent.filter(
+        id=event_id, application__applicant_id=applicant_id
+    ).first()
+
+
 async def office_applications(
     office_id: int, status: str | None, offset: int, limit: int
 ) -> list[Application]:

@@ -130,7 +130,7 @@ class Authorizer:
     def record(self, grant: Grant, action: str, target: str | None = None) -> None:
         """Audit a read or an action on someone else's records (flushed after the request).
         Resolvers go through the gate functions below rather than calling this directly."""
-        self._ctx.audit_buffer.extend(self.entries(grant, action, target))
+        self._ctx.record_audit(self.entries(grant, action, target))
 
     def entries(self, grant: Grant, action: str, target: str | None = None) -> list[AuditEvent]:
         """The audit entry of a read or an action under `grant` (none for the person

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -120,6 +121,34 @@ class Services:
 
 
 @dataclass
+class Recording:
+    """What one unit of work (a mutation's transaction) has recorded: its audit entries,
+    written with its transaction, and the actions that wait for its commit. Its own, not the
+    context's: operations of one WebSocket connection (or of a batch) share a context and run
+    at the same time, and a unit that rolls back must take nothing of another's with it, nor
+    leave anything of its own behind."""
+
+    owner: Context
+    audit: list[AuditEvent] = field(default_factory=list)
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+# The unit of work running in this task (asyncio copies it into the tasks it starts).
+RECORDING: ContextVar[Recording | None] = ContextVar("recording", default=None)
+
+
+async def run_actions(actions: Iterable[Callable[[], Awaitable[None]]]) -> None:
+    """Run what waited for a commit, each on its own: the change is made whatever they do,
+    so one that fails (Redis away) is logged, the others still run, and the answer still
+    says what was done."""
+    for action in actions:
+        try:
+            await action()
+        except Exception:
+            log.exception("an action after a commit failed")
+
+
+@dataclass
 class Context:
     """The GraphQL context of one request or one WebSocket connection."""
 
@@ -171,10 +200,11 @@ class Context:
         self._authorizer = None
 
     async def reload_account(self) -> None:
-        """Read the signed-in account again: a WebSocket connection outlives the request that
-        linked its account to a person (linkIdentity) since connection_init. Its roles stay
-        those its access token was issued with."""
-        if self.account is None:
+        """Read the signed-in account again if it had no person: a WebSocket connection
+        outlives the request that linked its account to a person (linkIdentity) since
+        connection_init. (Unlinking ends the account's sessions, and with them the
+        connection's.) Its roles stay those its access token was issued with."""
+        if self.account is None or self.account.person_id is not None:
             return
         fresh = await Account.get_or_none(id=self.account.id)
         if fresh is not None:
@@ -196,22 +226,30 @@ class Context:
             self._authorizer = Authorizer(self)
         return self._authorizer
 
+    def recording(self) -> Recording | None:
+        """This context's unit of work running in this task, if any."""
+        current = RECORDING.get()
+        return current if current is not None and current.owner is self else None
+
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
-        """Run `action` once the mutation's transaction has committed (e.g. notify)."""
-        self.pending_after_commit.append(action)
+        """Run `action` once the mutation's transaction has committed (e.g. notify): kept
+        with the running unit of work, and dropped with it if it rolls back."""
+        unit = self.recording()
+        (unit.after_commit if unit is not None else self.pending_after_commit).append(action)
 
     async def run_after_commit(self) -> None:
-        """Run what waited for the commit, each on its own: the change is made whatever they
-        do, so one that fails (Redis away) is logged, the others still run, and the answer
-        still says what was done."""
+        """Run what waited for a commit outside any unit of work."""
         actions, self.pending_after_commit = self.pending_after_commit, []
-        for action in actions:
-            try:
-                await action()
-            except Exception:
-                log.exception("an action after a commit failed")
+        await run_actions(actions)
+
+    def record_audit(self, entries: Iterable[AuditEvent]) -> None:
+        """Keep audit entries: with the running unit of work (written in its transaction,
+        dropped if it rolls back), else with the operation's reads (written as it ends)."""
+        unit = self.recording()
+        (unit.audit if unit is not None else self.audit_buffer).extend(entries)
 
     def take_audit(self) -> list[AuditEvent]:
+        """The reads recorded outside any unit of work, to be written now."""
         events, self.audit_buffer = self.audit_buffer, []
         return events
 

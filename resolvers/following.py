@@ -85,7 +85,8 @@ async def application_events(
             if item is ACCOUNT_CHANGED:
                 continue
             ctx.forget_cached()  # each event shows its application as it is now
-            row = await record_store.event(item)
+            # Only the person's own: an id published for them is looked up as theirs.
+            row = await record_store.event_of_applicant(item, person_id)
             if row is not None:
                 gate.acted(ctx, grant, "READ_APPLICATIONS", f"event:{item}")
                 await write_recorded_reads(ctx)

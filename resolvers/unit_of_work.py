@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from persistence import read_replica
 from persistence.audit import write_audit
-from resolvers.context import Context
+from resolvers.context import RECORDING, Context, Recording, run_actions
 from resolvers.outcomes import Refusal, Replay
 
 T = TypeVar("T")
@@ -29,43 +29,50 @@ def current() -> Context | None:
 async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | Refusal:
     """Run `work` in one transaction: a raised refusal rolls everything back, a returned one
     keeps what was written; either comes back as the refusal. A raised Replay rolls back and
-    answers with an earlier outcome (idempotency keys). Rolling back forgets only what `work`
-    recorded: reads an earlier field of the operation recorded are still written."""
-    audit_mark, pending_mark = len(ctx.audit_buffer), len(ctx.pending_after_commit)
-    token = _CURRENT.set(ctx)
+    answers with an earlier outcome (idempotency keys); any other exception rolls back and
+    propagates. What `work` records (audit entries, actions after the commit) is its own
+    (resolvers.context.Recording): written with its transaction and run after its commit, or
+    gone with a rollback, whatever else runs on the same context meanwhile. A unit run inside
+    another hands what it recorded to the outer one, which commits it."""
+    outer = ctx.recording()
+    mine = Recording(ctx)
+    recording, current = RECORDING.set(mine), _CURRENT.set(ctx)
     try:
-        async with in_transaction():
-            value = await work()
-            if isinstance(value, Refusal):
-                ctx.audit_buffer.extend(value.shown)
-            await write_audit(ctx.take_audit())
-            # Read-your-writes (a read replica only; nothing is sent without one).
-            wrote = await read_replica.transaction_wrote()
+        try:
+            async with in_transaction():
+                value = await work()
+                if isinstance(value, Refusal):
+                    mine.audit.extend(value.shown)
+                if outer is None:
+                    await write_audit(mine.audit)
+                # Read-your-writes (a read replica only; nothing is sent without one).
+                wrote = await read_replica.transaction_wrote()
+        finally:
+            RECORDING.reset(recording)
+            _CURRENT.reset(current)
     except Refusal as refusal:
-        _forget_since(ctx, audit_mark, pending_mark)
-        # What the refusal shows of someone's records was read: written with the request's
-        # other reads.
-        ctx.audit_buffer.extend(refusal.shown)
+        # What the refusal shows of someone's records was read: kept with the other reads.
+        ctx.record_audit(refusal.shown)
+        ctx.forget_cached()
         return refusal
     except Replay as replay:
-        _forget_since(ctx, audit_mark, pending_mark)
+        ctx.forget_cached()
         value = await replay.load()
         if isinstance(value, Refusal):
-            ctx.audit_buffer.extend(value.shown)
-    else:
-        if wrote:
-            await read_replica.wrote(ctx.account.id if ctx.account is not None else None)
-        await ctx.run_after_commit()
-    finally:
-        _CURRENT.reset(token)
+            ctx.record_audit(value.shown)
+        return value
+    except BaseException:
         ctx.forget_cached()
+        raise
+    ctx.forget_cached()
+    if outer is not None:
+        outer.audit.extend(mine.audit)
+        outer.after_commit.extend(mine.after_commit)
+        return value
+    if wrote:
+        await read_replica.wrote(ctx.account.id if ctx.account is not None else None)
+    await run_actions(mine.after_commit)
     return value
-
-
-def _forget_since(ctx: Context, audit_mark: int, pending_mark: int) -> None:
-    """Drop the audit entries and after-commit actions recorded since the marks."""
-    del ctx.audit_buffer[audit_mark:]
-    del ctx.pending_after_commit[pending_mark:]
 
 
 async def write_recorded_reads(ctx: Context) -> None:

@@ -60,6 +60,7 @@ from tests.helpers import (
     revoke,
     viewer,
 )
+from tests.test_subscriptions import wait_until_listening
 
 # Authorization and audit must hold whichever executor runs the operation.
 pytestmark = pytest.mark.usefixtures("each_executor")
@@ -995,6 +996,7 @@ async def test_subscription_ends_when_the_delegation_is_revoked(app, client):
                 "payload": {"query": SUBSCRIBE, "variables": {"id": child.id}},
             }
         )
+        await wait_until_listening(app, child.id)
         await move_application(client, application["id"], "ACCEPTED", officer=officer)
         first = await ws.receive_json(timeout=5)
         assert first["type"] == "next", first
