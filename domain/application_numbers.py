@@ -8,6 +8,8 @@ import unicodedata
 SEQUENCE_DIGITS = 6
 # Longer input is no number: refused before it reaches the database.
 MAX_TYPED_LENGTH = 64
+# The longest number the service issues (and stores): a longer candidate is no number.
+MAX_NUMBER_LENGTH = 40
 
 # Spaces and every dash a keyboard or an input method produces separate the parts alike.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+")
@@ -43,4 +45,5 @@ def application_number_candidates(typed: str) -> list[str]:
     offices = [office]
     if "-" not in office:
         offices += [f"{office[:i]}-{office[i:]}" for i in range(1, len(office))]
-    return [format_application_number(code, year, sequence) for code in offices]
+    candidates = (format_application_number(code, year, sequence) for code in offices)
+    return [number for number in candidates if len(number) <= MAX_NUMBER_LENGTH]

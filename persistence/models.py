@@ -9,6 +9,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from domain.application_numbers import MAX_NUMBER_LENGTH
 from domain.dates import HOME_ZONE_NAME
 from domain.notifications import Kind
 
@@ -516,7 +517,7 @@ class Application(Record):
     """An application lodged at an office."""
 
     id = fields.IntField(primary_key=True)
-    number = fields.CharField(max_length=40, unique=True)
+    number = fields.CharField(max_length=MAX_NUMBER_LENGTH, unique=True)
     applicant: fields.ForeignKeyRelation[Person] = _refers_to("Person", "applications")
     service = fields.CharField(max_length=40)
     office: fields.ForeignKeyRelation[Office] = _refers_to("Office", "applications")

@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from tortoise import connections
 
 from domain.application_numbers import application_number_candidates, format_application_number
@@ -145,6 +146,19 @@ async def test_strangers_anonymous_callers_and_unscoped_helpers_get_null_like_a_
             body = await gql(client, LOOKUP, {"number": typed}, token=token)
             assert "errors" not in body, (who, typed, body)
             assert body["data"] == {"applicationByNumber": None}, (who, typed, body)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["B" * 30 + "2026000001", "BJDC" + "1" * 50 + "2026000001", "BJ-" + "D" * 40 + "-2026-1"],
+)
+async def test_a_number_longer_than_any_issued_is_null_not_an_error(client, typed):
+    """Shaped like a number, but longer than the service issues: no number, so null (for
+    staff, who look it up among every application, too)."""
+    for email in ("officer@demo.test", "applicant@demo.test"):
+        body = await gql(client, LOOKUP, {"number": typed}, token=await sign_in(client, email))
+        assert "errors" not in body, body
+        assert body["data"] == {"applicationByNumber": None}
 
 
 async def test_a_guess_at_someone_elses_number_runs_the_statements_of_a_missing_one(client):
