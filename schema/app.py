@@ -88,7 +88,12 @@ class ServiceSchema(strawberry.Schema):
                 error.message = render(internal_error(request_id), language)
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
             else:
-                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                # Every transport's errors carry a code: HTTP's rule (web/errors.py) for the
+                # ones graphql-core makes without one (variables that do not fit, say).
+                code = (error.extensions or {}).get("code") or (
+                    "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_REQUEST"
+                )
+                error.extensions = {**(error.extensions or {}), "code": code}
                 # Logged in English, the language of the code and of whoever reads the log.
                 log.info("client error %s at %s: %s", code, error.path, error.message)
                 original = error.original_error or error

@@ -516,3 +516,19 @@ async def test_a_connection_opened_before_linking_identity_follows_the_persons_a
             "number": application["number"],
             "status": "SUBMITTED",
         }
+
+
+@pytest.mark.parametrize(
+    "variables", [{}, {"id": ["x"]}, {"id": None}], ids=["missing", "a list", "null"]
+)
+async def test_variables_that_do_not_fit_carry_the_code_http_gives_them(app, client, variables):
+    """As over HTTP, where they are a GRAPHQL_VALIDATION_FAILED request error."""
+    who = await new_applicant(client)
+    async with ws_session(app) as ws:
+        assert (await init(ws, who.token))["type"] == "connection_ack"
+        payload = {"query": SUBSCRIPTION, "variables": variables}
+        await ws.send_json({"id": "v", "type": "subscribe", "payload": payload})
+        message = await ws.receive_json(timeout=10)
+    assert message["type"] == "error", message
+    [error] = message["payload"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", message
