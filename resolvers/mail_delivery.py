@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from tortoise.transactions import in_transaction
 
+from domain.accounts import email_problem
 from domain.notifications import retry_delay_s
 from persistence import outbox
 from persistence.models import Delivery
@@ -258,6 +259,10 @@ class DeliveryWorker:
         assert self.sender is not None
         settings = self.settings
         try:
+            if email_problem(delivery.to_address) is not None:
+                # Stored before addresses were checked as plain (`x<someone@else>`): sent,
+                # a mail program would read another recipient out of it.
+                raise PermanentFailure("not a plain address")
             await self.sender.send(message_of(delivery, settings), delivery.to_address)
         except PermanentFailure as exc:
             log.warning("mail %s refused for good: %s", delivery.message_id, exc)

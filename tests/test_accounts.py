@@ -132,7 +132,17 @@ async def test_sign_up_with_a_common_password_is_validation_error_on_password(cl
 
 
 async def test_sign_up_with_a_bad_email_is_validation_error_on_email(client):
-    for bad in ("not-an-email", "two@@example.test", "spaces in@example.test", "user@nodot"):
+    victim = unique_email()
+    await sign_up(client, victim)
+    for bad in (
+        "not-an-email",
+        "two@@example.test",
+        "spaces in@example.test",
+        "user@nodot",
+        f"x<{victim}",  # a second account whose mail would reach the victim's mailbox
+        f"x <{victim}>",
+        "a,b@example.test",
+    ):
         result = await _sign_up_raw(client, bad)
         assert result["__typename"] == "ValidationError", bad
         assert result["field"] == "email", bad

@@ -425,3 +425,21 @@ async def test_one_worker_wakes_at_once_after_a_commit(app, client, test_setting
             services.on_outbox_change = previous
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_stored_address_that_is_not_plain_is_given_up_never_sent_elsewhere(
+    client, test_settings
+):
+    """An address stored before addresses were checked as plain (`x<victim@...>`): a mail
+    program would deliver it to victim@...; the worker gives it up instead."""
+    victim = unique_email()
+    await sign_up(client, victim)
+    row = await verification_mail_of(victim)
+    await Delivery.filter(id=row.id).update(to_address=f"x<{victim}")
+    with smtp_server() as (server, url):
+        worker = worker_for(test_settings, url)
+        await drain(worker, sent(row.id))
+        assert server.to(victim) == []
+    given_up = await outbox.by_id(row.id)
+    assert given_up.failed_at is not None and given_up.sent_at is None
+    assert given_up.last_error == "not a plain address"
