@@ -223,9 +223,11 @@ async def office_appointments(
     )
 
 
-async def close_day(office_id: int, start: datetime, end: datetime) -> int:
-    """Close the office's slots in [start, end) and cancel their booked appointments as
-    CANCELLED_BY_OFFICE; each place is freed once. Returns how many were cancelled.
+async def close_day(office_id: int, start: datetime, end: datetime, now: datetime) -> list[int]:
+    """Close the office's slots in [start, end) and cancel their booked appointments that
+    have not started by `now` as CANCELLED_BY_OFFICE (one already started is attended, or a
+    no-show, not the office's to cancel); each place is freed once. Returns the ids of the
+    appointments this call cancelled (none that another closure cancelled before).
 
     The slots are closed first: on PostgreSQL that waits for bookings in flight on them (they
     hold the slot rows), so their appointments are committed, and seen, before cancelling.
@@ -234,15 +236,21 @@ async def close_day(office_id: int, start: datetime, end: datetime) -> int:
         open=False
     )
     slot_ids = await Slot.filter(
-        office_id=office_id, starts_at__gte=start, starts_at__lt=end
+        office_id=office_id, starts_at__gte=max(start, now), starts_at__lt=end
     ).values_list("id", flat=True)
-    cancelled = 0
+    cancelled: list[int] = []
     for slot_id in slot_ids:
-        count = await Appointment.filter(slot_id=slot_id, status=AppointmentStatus.BOOKED).update(
+        ids = await Appointment.filter(
+            slot_id=slot_id, status=AppointmentStatus.BOOKED
+        ).values_list("id", flat=True)
+        count = await Appointment.filter(id__in=ids, status=AppointmentStatus.BOOKED).update(
             status=AppointmentStatus.CANCELLED_BY_OFFICE, active_key=None
         )
         if count:
-            cancelled += count
+            mine = await Appointment.filter(
+                id__in=ids, status=AppointmentStatus.CANCELLED_BY_OFFICE
+            ).values_list("id", flat=True)
+            cancelled.extend(mine)
             await Slot.filter(id=slot_id).update(booked=F("booked") - count)
     return cancelled
 

@@ -15,7 +15,6 @@ from persistence.models import (
     Account,
     Application,
     Appointment,
-    AppointmentStatus,
     Certificate,
     Delegation,
     Document,
@@ -41,14 +40,9 @@ async def active_helpers(person_id: int) -> list[Delegation]:
     )
 
 
-async def cancelled_by_office(office_id: int, start: datetime, end: datetime) -> list[Appointment]:
-    """The office's appointments in [start, end) that it cancelled."""
-    return await Appointment.filter(
-        office_id=office_id,
-        starts_at__gte=start,
-        starts_at__lt=end,
-        status=AppointmentStatus.CANCELLED_BY_OFFICE,
-    ).order_by("starts_at", "id")
+async def appointments(ids: list[int]) -> list[Appointment]:
+    """These appointments, by start time."""
+    return await Appointment.filter(id__in=ids).order_by("starts_at", "id")
 
 
 async def add(

@@ -503,11 +503,11 @@ async def add_closure(ctx: Context, office_id: int | None, day: date, reason: st
         raise invalid(N_("The office is already closed on that day."), "date")
     await office_store.add_closure(office.id, day, reason)
     start, end = store.local_day_bounds(day, tz)
-    cancelled = await store.close_day(office.id, start, end)
+    cancelled = await store.close_day(office.id, start, end, ctx.now())
     await waitlist_offers.after_closure(ctx, office.id, start, end, policy(ctx))
-    await notices.office_closed(office.id, start, end, reason)
+    await notices.office_closed(cancelled, reason)
     ctx.after_commit(ctx.services.public_data_changed)
-    return ClosureAdded(day=day, reason=reason, cancelled=cancelled)
+    return ClosureAdded(day=day, reason=reason, cancelled=len(cancelled))
 
 
 # ---------------------------------------------------------------- reading appointments

@@ -58,10 +58,12 @@ async def appointment_changed(new: Appointment, previous: Appointment) -> None:
     )
 
 
-async def office_closed(office_id: int, start: datetime, end: datetime, reason: str) -> None:
-    """Everyone whose appointment in [start, end) the office's closure cancelled hears it
-    (call after the appointments were cancelled, in the same unit of work)."""
-    for appointment in await store.cancelled_by_office(office_id, start, end):
+async def office_closed(cancelled: list[int], reason: str) -> None:
+    """Everyone whose appointment (of `cancelled`, the ids a closure just cancelled) the
+    office's closure cancelled hears it, once (call in the closure's unit of work)."""
+    if not cancelled:
+        return
+    for appointment in await store.appointments(cancelled):
         await notify(
             NotificationKind.APPOINTMENT_CANCELLED_BY_OFFICE,
             about_person_id=appointment.applicant_id,

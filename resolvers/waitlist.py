@@ -382,12 +382,13 @@ async def close_public_holidays(
             await store.write_first()
             await waitlist_offers.lock(waitlist_offers.office_lines(office_id))
             start, end = appointment_store.local_day_bounds(day, tz)
-            count = await appointment_store.close_day(office_id, start, end)
+            cancelled = await appointment_store.close_day(office_id, start, end, ctx.now())
             await waitlist_offers.after_closure(ctx, office_id, start, end, p)
-            if count:  # another process's round that closed the day first told them already
-                await notices.office_closed(office_id, start, end, reason)
+            # Only those this round cancelled: another process's round, or an admin's
+            # closure, that closed the day first told theirs.
+            await notices.office_closed(cancelled, reason)
             ctx.after_commit(services.public_data_changed)
-            return count
+            return len(cancelled)
 
         result = await unit_of_work.run(ctx, work)
         assert isinstance(result, int)

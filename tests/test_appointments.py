@@ -1373,3 +1373,72 @@ async def test_a_booking_in_flight_while_a_closure_is_added_is_cancelled_too(app
     assert status == "CANCELLED_BY_OFFICE", status
     assert closure["cancelledAppointments"] == 1
     assert row.booked == 0
+
+
+# ------------------------------------------------------------------- closures, once
+
+
+async def test_a_closure_tells_only_those_it_cancelled(app, client, clock, monkeypatch) -> None:
+    """A day the official calendar made a holiday was closed by upkeep (its applicant told);
+    the admin then records the same closure: it cancels nothing, and tells no one again."""
+    from resolvers import waitlist as waitlist_resolvers
+    from tests.test_waitlist import _calendar_with_holiday, inbox_kinds
+
+    day = date(2026, 10, 14)
+    clock.pinned = beijing(date(2026, 10, 12), 9)
+    await generate_day(app, "BJ-FT", day)
+    who = await new_applicant(client)
+    slots = await available(client, "BJ-FT", "VISA_EXTENSION", day, day)
+    appointment = await book_ok(client, who, slot_at(slots, 10)["id"])
+    services = app.state.services
+    monkeypatch.setattr(services, "calendar", await _calendar_with_holiday(day, "Test Festival"))
+    office = await office_id(client, "BJ-FT")
+    closed = await waitlist_resolvers.close_public_holidays(
+        services, date(2026, 10, 12), day, [pk_of(office)]
+    )
+    assert closed == 1
+    await who.sign_in_again(client)
+    told = await inbox_kinds(client, who.token)
+    assert told.count(("APPOINTMENT_CANCELLED_BY_OFFICE", appointment["id"])) == 1, told
+
+    admin = await sign_in(client, "admin@demo.test")
+    result = await add_closure(client, admin, office, day)
+    assert result["__typename"] == "OfficeClosureAdded", result
+    assert result["cancelledAppointments"] == 0
+    told = await inbox_kinds(client, who.token)
+    assert told.count(("APPOINTMENT_CANCELLED_BY_OFFICE", appointment["id"])) == 1, told
+
+
+async def test_closing_today_leaves_an_appointment_already_started_to_its_day(
+    app, client, clock
+) -> None:
+    """The office closes at noon: the 09:00 appointment (missed, or attended) is not the
+    office's to cancel; the 15:00 one is, and only its applicant is told."""
+    from tests.test_waitlist import inbox_kinds
+
+    day = date(2026, 10, 13)
+    clock.pinned = beijing(date(2026, 10, 12), 9)
+    await generate_day(app, "SH-JA", day)
+    missed, coming = await new_applicant(client), await new_applicant(client)
+    slots = await available(client, "SH-JA", "VISA_EXTENSION", day, day)
+    morning = await book_ok(client, missed, slot_at(slots, 9)["id"])
+    afternoon = await book_ok(client, coming, slot_at(slots, 15)["id"])
+
+    clock.pinned = beijing(day, 12)
+    admin = await sign_in(client, "admin@demo.test")
+    result = await add_closure(client, admin, await office_id(client, "SH-JA"), day)
+    assert result["__typename"] == "OfficeClosureAdded", result
+    assert result["cancelledAppointments"] == 1
+
+    await missed.sign_in_again(client)
+    await coming.sign_in_again(client)
+    later = await appointment_as(client, coming.token, afternoon["id"])
+    assert later["status"] == "CANCELLED_BY_OFFICE"
+    assert ("APPOINTMENT_CANCELLED_BY_OFFICE", afternoon["id"]) in await inbox_kinds(
+        client, coming.token
+    )
+    started = await appointment_as(client, missed.token, morning["id"])
+    assert started["status"] == "BOOKED", started
+    assert ("APPOINTMENT_CANCELLED_BY_OFFICE", morning["id"]) not in await inbox_kinds(
+        client, missed.token
+    )
