@@ -61,6 +61,12 @@ NAMES_TOO_LONG = N_(
 )
 
 
+SURNAME_FOLDS_TOO_LONG = N_(
+    "This surname is too long once written as it is compared (letters such as ß count as "
+    "two): record it as the passport's machine-readable zone prints it."
+)
+
+
 def _name(text: str, field_name: str) -> str:
     cleaned = " ".join(text.split())
     if not 1 <= len(cleaned) <= 100:
@@ -94,6 +100,10 @@ def _birth_date(ctx: Context, birth_date: date) -> date:
 async def register_person(ctx: Context, facts: PersonFacts) -> Person:
     gate.require_staff(ctx)
     surname = _name(facts.surname, "surname")
+    if not 1 <= len(normalise_name(surname)) <= 100:
+        # Folded for identity matching, some letters grow (ß is ss; one Arabic ligature is
+        # eighteen letters): the folded form is what is kept and compared.
+        raise invalid(SURNAME_FOLDS_TOO_LONG, "surname")
     given_names = " ".join(facts.given_names.split())
     if len(given_names) > 200:
         raise invalid(N_("Enter at most 200 characters."), "givenNames")
@@ -116,6 +126,8 @@ async def register_person(ctx: Context, facts: PersonFacts) -> Person:
         raise invalid(
             N_("A passport with this number and country is already registered."), "passportNumber"
         )
+    # On the person's own trail, as binding a passport or issuing a card by staff is.
+    gate.staff_write(ctx, person.id, "REGISTER_PERSON", checked.passport_number)
     return person
 
 

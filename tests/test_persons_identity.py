@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
+
 from tests.conftest import gql, sign_in, sign_up, unique_email
 from tests.helpers import ALL_SCOPES, PASSWORD, link_identity, officer_token, register_person_as
 
@@ -170,6 +172,34 @@ async def test_register_person_with_a_duplicate_passport_is_validation_error(cli
     result = body["data"]["registerPerson"]
     assert result["__typename"] == "ValidationError"
     assert result["message"]
+
+
+@pytest.mark.parametrize("surname", ["ß" * 60, "\ufdfa" * 6, "ﬃ" * 40])
+async def test_a_surname_that_folds_longer_than_kept_is_a_validation_error(client, surname):
+    """Within 100 characters as typed, longer once folded for identity matching (ß is ss):
+    refused on the surname, not an internal error."""
+    token = await officer_token(client)
+    body = await gql(client, REGISTER, {"input": person_input(surname=surname)}, token=token)
+    assert "errors" not in body, body
+    result = body["data"]["registerPerson"]
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "surname"
+
+
+async def test_registering_a_person_is_on_their_trail(client):
+    from tests.helpers import ACTIONS, link_identity_ok, new_member
+
+    token = await officer_token(client)
+    values, person = await register(client, token)
+    member = await new_member(client)
+    facts = {k: values[k] for k in ("surname", "nationality", "birthDate", "passportNumber")}
+    await link_identity_ok(client, member.token, facts, person["id"])
+    body = await gql(client, ACTIONS, token=member.token)
+    entries = [e["node"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    registered = [e for e in entries if e["action"] == "REGISTER_PERSON"]
+    assert len(registered) == 1, entries
+    assert registered[0]["actor"]["kind"] == "OFFICER"
+    assert registered[0]["target"] == values["passportNumber"]
 
 
 # ---------------------------------------------------------------- linking
