@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import RawSQL
+from tortoise.expressions import Q, RawSQL
 
 from persistence.by_ids import loader_of
 from persistence.models import Account, AccountRole, RefreshToken
@@ -133,18 +133,22 @@ async def account_linked_to(person_id: int) -> int | None:
 
 
 async def link_person(account_id: int, person_id: int) -> bool:
-    """Link an unlinked account to an unclaimed person; False when either is taken."""
+    """Link an unlinked account to an unclaimed person; False when either is taken, or when
+    staff unlinked this account from this person before."""
     try:
-        return (
-            await Account.filter(id=account_id, person_id__isnull=True).update(person_id=person_id)
-            == 1
-        )
+        linked = await Account.filter(
+            Q(unlinked_person_id__isnull=True) | ~Q(unlinked_person_id=person_id),
+            id=account_id,
+            person_id__isnull=True,
+        ).update(person_id=person_id)
     except IntegrityError:
         return False
+    return linked == 1
 
 
 async def unlink_person(person_id: int) -> None:
-    await Account.filter(person_id=person_id).update(person_id=None)
+    """Undo the person's link (a wrong match), for good for the account that had it."""
+    await Account.filter(person_id=person_id).update(person_id=None, unlinked_person_id=person_id)
 
 
 accounts_by_ids = loader_of(Account)

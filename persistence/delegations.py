@@ -82,6 +82,17 @@ async def move(
     )
 
 
+async def accepted_open(person_id: int) -> list[Delegation]:
+    """The person's ACTIVE delegations that the account linked to them accepted (neither a
+    minor's, active without an answer, nor confirmed by staff at a counter)."""
+    return await Delegation.filter(
+        dependant_id=person_id,
+        status="ACTIVE",
+        responded_at__isnull=False,
+        confirmed_by_id__isnull=True,
+    ).order_by("id")
+
+
 async def expire_due(now: datetime, today: date, *, helper_id: int | None = None) -> int:
     """Write down the expiry of delegations past their end or answer deadline (one helper's
     only, with `helper_id`)."""

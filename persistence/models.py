@@ -282,6 +282,9 @@ class Account(Record):
     # {NotificationKind: [channels]} for the kinds the owner changed; others (and NULL): every
     # channel. Nullable so that SQLite adds the column in place rather than rebuilding the table.
     notification_preferences = fields.JSONField(null=True)
+    # The person staff unlinked this account from (a wrong match): it may not link itself to
+    # them again; the person's own account links afresh.
+    unlinked_person_id = fields.IntField(null=True)
 
     class Meta:
         table = "account"

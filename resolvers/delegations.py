@@ -19,7 +19,8 @@ from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation, Role
 from resolvers import authorization as gate
-from resolvers import certificates, notices
+from resolvers import delegation_endings as endings
+from resolvers import notices
 from resolvers.authorization import is_staff
 from resolvers.context import Context
 from resolvers.outcomes import (
@@ -55,18 +56,6 @@ def shows_dependant(ctx: Context, delegation: Delegation) -> bool:
     if account.person_id == delegation.dependant_id or is_staff(ctx):
         return True
     return account.id == delegation.helper_id and status_of(ctx, delegation) == "ACTIVE"
-
-
-def _trail(ctx: Context, delegation: Delegation, action: str) -> None:
-    """Put the change on the dependant's audit trail, as done by the caller."""
-    gate.staff_write(
-        ctx,
-        delegation.dependant_id,
-        action,
-        f"Delegation:{delegation.id}",
-        delegation_id=delegation.id,
-        helper_id=delegation.helper_id,
-    )
 
 
 async def add_dependant(
@@ -138,7 +127,7 @@ async def add_dependant(
         # A concurrent call for the same person inserted first (open_between above could not
         # see it yet): the answer a later call gets.
         raise invalid(_ALREADY_ADDED) from None
-    _trail(ctx, delegation, "ADD_DEPENDANT")
+    endings.trail(ctx, delegation, "ADD_DEPENDANT")
     if status == "PENDING" and has_account:
         await notices.delegation_requested(delegation, account)
     return delegation
@@ -173,24 +162,8 @@ async def revoke(ctx: Context, delegation_id: int | None) -> Delegation:
     account = ctx.account
     if account.id != delegation.helper_id and account.person_id != delegation.dependant_id:
         raise not_permitted()
-    # Recorded only by the call that ended it: a revocation racing another (or a decline)
-    # that ended it first changes nothing and leaves no entry in the trail.
-    if status_of(ctx, delegation) in OPEN_STATUSES and await store.move(
-        delegation.id, list(OPEN_STATUSES), "REVOKED", ended_at=ctx.now()
-    ):
-        _trail(ctx, delegation, "REVOKE_DELEGATION")
-        if ctx.settings.revoke_helper_certificates:
-            # Consent withdrawn: what the helper obtained through it stops verifying.
-            await certificates.revoke_superseded(
-                ctx,
-                delegation.dependant_id,
-                "delegation",
-                delegation_id=delegation.id,
-                helper_id=delegation.helper_id,
-            )
-        # The helper's subscriptions on the dependant end now, not at their next event.
-        helper_id = delegation.helper_id
-        ctx.after_commit(lambda: ctx.services.account_changed(helper_id))
+    if status_of(ctx, delegation) in OPEN_STATUSES:
+        await endings.revoke(ctx, delegation)
     return await _delegation(delegation.id)
 
 
@@ -207,7 +180,7 @@ async def confirm(ctx: Context, delegation_id: int | None) -> Delegation:
         delegation.id, ["PENDING"], "ACTIVE", confirmed_by_id=ctx.account.id, responded_at=ctx.now()
     ):
         raise not_permitted()
-    _trail(ctx, delegation, "CONFIRM_DELEGATION")
+    endings.trail(ctx, delegation, "CONFIRM_DELEGATION")
     await notices.delegation_answered(delegation, "CONFIRMED")
     return await _delegation(delegation.id)
 

@@ -17,11 +17,12 @@ from domain.identifiers import (
 from domain.messages import N_
 from domain.persons import IdentityFacts, PersonFacts, names_too_long
 from persistence import accounts as account_store
+from persistence import delegations as delegation_store
 from persistence import persons as store
 from persistence.models import Passport, Person, Role
 from persistence.rate_limits import Quota, address_key
 from resolvers import authorization as gate
-from resolvers import certificates
+from resolvers import certificates, delegation_endings
 from resolvers.accounts import end_sessions
 from resolvers.authorization import is_staff
 from resolvers.context import Context
@@ -242,6 +243,9 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
         # does every certificate it obtained as the person.
         await end_sessions(ctx, linked)
         await certificates.revoke_superseded(ctx, person.id, "unlink", issued_by_id=linked)
+        # Helpers the account let in, as the person, are let in no longer.
+        for delegation in await delegation_store.accepted_open(person.id):
+            await delegation_endings.revoke(ctx, delegation)
     gate.staff_write(ctx, person.id, "UNLINK_IDENTITY")
     return person
 

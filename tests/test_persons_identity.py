@@ -373,6 +373,66 @@ async def test_after_unlinking_the_person_can_be_linked_again(client):
     assert result["person"]["id"] == person["id"]
 
 
+async def test_an_account_unlinked_from_a_person_cannot_link_itself_to_them_again(client):
+    """Staff undid a wrong match: signed in again (the password still works), the same four
+    facts get the answer (and the count) of a miss; other people it may still link."""
+    officer = await officer_token(client)
+    values, person = await register(client, officer)
+    email = unique_email()
+    token = (await sign_up(client, email))["accessToken"]
+    assert (await link(client, token, facts_of(values)))["__typename"] == "IdentityLinked"
+    body = await gql(client, UNLINK, {"id": person["id"]}, token=officer)
+    assert body["data"]["unlinkIdentity"]["__typename"] == "IdentityUnlinked"
+
+    token = await sign_in(client, email, PASSWORD)
+    again = await link(client, token, facts_of(values))
+    assert again["__typename"] == "IdentityNotFound", again
+    other_values, other = await register(client, officer)
+    linked = await link(client, token, facts_of(other_values))
+    assert linked["__typename"] == "IdentityLinked" and linked["person"]["id"] == other["id"]
+
+
+async def test_unlinking_ends_the_delegations_the_wrongly_linked_account_accepted(client):
+    from tests.helpers import (
+        ACTIONS,
+        ADD_DEPENDANT,
+        link_identity_ok,
+        new_member,
+        person_node,
+        register_person,
+        respond,
+    )
+
+    victim = await register_person(client)
+    impostor = await new_member(client)
+    await link_identity_ok(client, impostor.token, victim.facts(), victim.id)
+    accomplice = await new_member(client)
+    body = await gql(
+        client,
+        ADD_DEPENDANT,
+        {"input": {**victim.facts(), "relationship": "FRIEND", "scopes": ALL_SCOPES}},
+        token=accomplice.token,
+    )
+    added = body["data"]["addDependant"]
+    assert added["__typename"] == "DependantAdded", added
+    accepted = await respond(client, impostor.token, added["delegation"]["id"], True)
+    assert accepted["delegation"]["status"] == "ACTIVE"
+    assert await person_node(client, accomplice.token, victim.id) is not None
+
+    officer = await officer_token(client)
+    body = await gql(client, UNLINK, {"id": victim.id}, token=officer)
+    assert body["data"]["unlinkIdentity"]["__typename"] == "IdentityUnlinked", body
+
+    assert await person_node(client, accomplice.token, victim.id) is None
+    # The real owner, linking afresh, reads the revocation by the officer on their trail.
+    owner = await new_member(client)
+    await link_identity_ok(client, owner.token, victim.facts(), victim.id)
+    body = await gql(client, ACTIONS, token=owner.token)
+    entries = [e["node"] for e in body["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    ended = [e for e in entries if e["action"] == "REVOKE_DELEGATION"]
+    assert [e["actor"]["kind"] for e in ended] == ["OFFICER"], entries
+
+
 async def test_applicant_may_not_unlink_a_person(client):
     officer = await officer_token(client)
     values, person = await register(client, officer)
