@@ -21,6 +21,7 @@ from persistence.models import (
     Document,
     Passport,
     PermanentResidentCard,
+    Person,
 )
 from persistence.unique import create_unless_taken
 
@@ -161,6 +162,10 @@ async def bind_passport(
     already bound to someone."""
     if await Passport.filter(number=number, issuing_country=country).exists():
         return None
+    # The person's row locked until this commits (PostgreSQL; SQLite writes one at a time):
+    # two passports bound at once take turns, the second superseding the first, instead of
+    # both finding the same current one and the second failing as if its number were taken.
+    await Person.filter(id=person_id).select_for_update().first()
     previous = await Passport.filter(person_id=person_id, is_current=True).first()
     if previous is not None:
         await Passport.filter(id=previous.id).update(is_current=False, bound_until=today)

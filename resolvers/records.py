@@ -398,9 +398,12 @@ async def bind_passport(
     person = await _person(person_id)
     try:
         number = normalise_passport_number(number)
-        country = normalise_nationality(country)
     except InvalidIdentifier as exc:
         raise invalid(exc.message, "passportNumber") from exc
+    try:
+        country = normalise_nationality(country)
+    except InvalidIdentifier as exc:
+        raise invalid(exc.message, "issuingCountry") from exc
     today = ctx.today()
     require_field_days_in_range("validUntil", valid_until)
     if valid_until < today:

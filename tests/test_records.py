@@ -1485,8 +1485,29 @@ async def test_binding_an_expired_or_malformed_passport_is_validation_error(clie
     unknown_country = await bind(client, desk, who.person_id, passport_number("R"), country="XXX")
     for result in (expired, malformed, unknown_country):
         assert result["__typename"] == "ValidationError", result
+    assert [r["field"] for r in (expired, malformed, unknown_country)] == [
+        "validUntil",
+        "passportNumber",
+        "issuingCountry",
+    ]
     body = await gql(client, MY_PASSPORTS, token=who.token)
     assert len(body["data"]["viewer"]["person"]["passports"]) == 1
+
+
+async def test_two_passports_bound_to_one_person_at_once_take_turns(client):
+    """Two desks bind two new passports to one person at the same moment: both are bound,
+    the later superseding the earlier, one current; neither is told it is someone else's."""
+    who = await new_applicant(client)
+    desks = [await officer_token(client), await sign_in(client, "admin@demo.test")]
+    numbers = [passport_number("T"), passport_number("T")]
+    results = await asyncio.gather(
+        *(bind(client, desk, who.person_id, n) for desk, n in zip(desks, numbers, strict=True))
+    )
+    assert [r["__typename"] for r in results] == ["PassportBound"] * 2, results
+    body = await gql(client, MY_PASSPORTS, token=who.token)
+    passports = body["data"]["viewer"]["person"]["passports"]
+    assert {p["number"] for p in passports} >= set(numbers)
+    assert sum(1 for p in passports if p["current"]) == 1, passports
 
 
 # ------------------------------------------------------------------------ helpers' scopes
