@@ -168,16 +168,23 @@ def _passport_facts(passport: Passport) -> dict[str, Any]:
     }
 
 
-async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certificate:
-    """Revoke a certificate: officers and admins, the holder (a certificate given away, a
-    phone lost), or a helper with VIEW_DOCUMENTS (in the holder's trail); anyone else is
-    refused as if it did not exist."""
+async def _held(ctx: Context, certificate_id: int | None) -> tuple[Certificate, gate.Grant]:
+    """A certificate and the grant to act for its holder within VIEW_DOCUMENTS: anonymous
+    callers are refused first, and a missing certificate is NotPermitted, as anyone else's
+    is."""
     if ctx.account is None:
         raise unauthenticated()
     certificate = await store.by_id(certificate_id) if certificate_id is not None else None
     if certificate is None:
         raise not_permitted()
-    grant = await gate.require(ctx, certificate.person_id, "VIEW_DOCUMENTS")
+    return certificate, await gate.require(ctx, certificate.person_id, "VIEW_DOCUMENTS")
+
+
+async def revoke(ctx: Context, certificate_id: int | None, reason: str) -> Certificate:
+    """Revoke a certificate: officers and admins, the holder (a certificate given away, a
+    phone lost), or a helper with VIEW_DOCUMENTS (in the holder's trail); anyone else is
+    refused as if it did not exist."""
+    certificate, grant = await _held(ctx, certificate_id)
     reason = " ".join(reason.split())
     if not 1 <= len(reason) <= 400:
         raise invalid(N_("Give a reason of 1 to 400 characters."), "reason")
@@ -243,12 +250,7 @@ async def present(
     document key, so that presentations of different people look alike but for what they
     disclose. It expires after PRESENTATION_MINUTES; the service alone keeps which certificate
     it shows."""
-    if ctx.account is None:
-        raise unauthenticated()
-    certificate = await store.by_id(certificate_id) if certificate_id is not None else None
-    if certificate is None:
-        raise not_permitted()
-    grant = await gate.require(ctx, certificate.person_id, "VIEW_DOCUMENTS")
+    certificate, grant = await _held(ctx, certificate_id)
     if grant.actor_kind not in (gate.ActorKind.SELF, gate.ActorKind.HELPER):
         # What to show a bank is the holder's choice: staff verify and revoke, but do not
         # present in the holder's name (refused as if the certificate were not there).
