@@ -9,6 +9,7 @@ import multiprocessing
 import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,26 @@ async def in_fresh_database(scenario: Callable[[str], Any], label: str) -> Any:
     finally:
         if base is not None and name is not None:
             await _drop_pg_database(base, name)
+
+
+@dataclass(frozen=True)
+class Inserted:
+    id: int
+
+
+async def insert_account(email: str) -> Inserted:
+    """An account row as the schema before a migration holds it: the columns every version
+    has, written in SQL (the model may know columns a later migration adds)."""
+    from datetime import UTC, datetime
+
+    from tortoise import connections
+
+    client = connections.get("default")
+    columns = 'INSERT INTO "account" ("email", "display_name", "password_hash", "created_at") '
+    statement = (
+        columns + 'VALUES (?, ?, ?, ?) RETURNING "id"'
+        if client.capabilities.dialect == "sqlite"
+        else columns + 'VALUES ($1, $2, $3, $4) RETURNING "id"'
+    )
+    rows = await client.execute_query_dict(statement, [email, "Helper", "-", datetime.now(UTC)])
+    return Inserted(int(rows[0]["id"]))

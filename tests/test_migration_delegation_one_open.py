@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tests.migration_scenarios import in_fresh_database, run_steps
+from tests.migration_scenarios import Inserted, in_fresh_database, insert_account, run_steps
 
 BEFORE = "models.0013_document_valid_until_index"
 
@@ -21,7 +21,7 @@ def _scenario(database_url: str) -> dict[str, Any]:
         from tortoise.migrations.api import migrate
 
         import settings as settings_module
-        from persistence.models import Account, Delegation, Person
+        from persistence.models import Delegation, Person
 
         config = settings_module.Settings(database_url=database_url).tortoise_config()
         await migrate(config=config, target=BEFORE)
@@ -38,16 +38,9 @@ def _scenario(database_url: str) -> dict[str, Any]:
             )
             for n in range(3)
         ]
-        helpers = [
-            await Account.create(
-                email=f"helper{n}@migration.test",
-                display_name="Helper",
-                password_hash="-",
-            )
-            for n in range(2)
-        ]
+        helpers = [await insert_account(f"helper{n}@migration.test") for n in range(2)]
 
-        async def delegation(helper: Account, person: Person, status: str) -> int:
+        async def delegation(helper: Inserted, person: Person, status: str) -> int:
             row = await Delegation.create(
                 helper_id=helper.id,
                 dependant_id=person.id,

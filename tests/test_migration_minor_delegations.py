@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tests.migration_scenarios import in_fresh_database, run_steps
+from tests.migration_scenarios import in_fresh_database, insert_account, run_steps
 
 BEFORE = "models.0014_delegation_one_open"
 
@@ -20,17 +20,13 @@ def _scenario(database_url: str) -> dict[str, Any]:
         from tortoise.migrations.api import migrate
 
         import settings as settings_module
-        from persistence.models import Account, Delegation, Person
+        from persistence.models import Delegation, Person
 
         config = settings_module.Settings(database_url=database_url).tortoise_config()
         await migrate(config=config, target=BEFORE)
         await Tortoise.init(config=config)
-        helper = await Account.create(
-            email="helper@migration.test", display_name="Helper", password_hash="-"
-        )
-        officer = await Account.create(
-            email="officer@migration.test", display_name="Officer", password_hash="-"
-        )
+        helper = await insert_account("helper@migration.test")
+        officer = await insert_account("officer@migration.test")
 
         async def person(n: int, born: date) -> int:
             row = await Person.create(
