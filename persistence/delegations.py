@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from tortoise.expressions import Q
+
 from domain.delegation import OPEN_STATUSES, TypedFacts
 from persistence.by_ids import loader_of
 from persistence.models import Account, AuditEvent, Delegation
@@ -82,10 +84,12 @@ async def move(
     )
 
 
-async def accepted_open(person_id: int) -> list[Delegation]:
-    """The person's ACTIVE delegations that the account linked to them accepted (neither a
-    minor's, active without an answer, nor confirmed by staff at a counter)."""
+async def accepted_open(person_id: int, today: date) -> list[Delegation]:
+    """The person's delegations in force that the account linked to them accepted (neither a
+    minor's, active without an answer, nor confirmed by staff at a counter); one past its
+    last day has ended already, written down or not."""
     return await Delegation.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
         dependant_id=person_id,
         status="ACTIVE",
         responded_at__isnull=False,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.dates import zone
+from domain.languages import LANGUAGES
+from domain.messages import Message
 from persistence import notifications as store
 from persistence import offices as office_store
 from persistence.models import (
@@ -18,6 +20,7 @@ from persistence.models import (
     Office,
 )
 from resolvers.notifications import notify
+from translations import render
 
 
 def local_time(moment: datetime, time_zone: str | None) -> str:
@@ -58,17 +61,23 @@ async def appointment_changed(new: Appointment, previous: Appointment) -> None:
     )
 
 
-async def office_closed(cancelled: list[int], reason: str) -> None:
+async def office_closed(cancelled: list[int], reason: str | Message) -> None:
     """Everyone whose appointment (of `cancelled`, the ids a closure just cancelled) the
-    office's closure cancelled hears it, once (call in the closure's unit of work)."""
+    office's closure cancelled hears it, once (call in the closure's unit of work). An
+    admin's reason is told as typed; the service's own (a Message) in each reader's
+    language."""
     if not cancelled:
         return
+    if isinstance(reason, Message):
+        told = {f"reason_{lang}": render(reason, lang) for lang in LANGUAGES}
+    else:
+        told = {"reason": reason}
     for appointment in await store.appointments(cancelled):
         await notify(
             NotificationKind.APPOINTMENT_CANCELLED_BY_OFFICE,
             about_person_id=appointment.applicant_id,
             subject=("Appointment", appointment.id),
-            facts={**await appointment_facts(appointment), "reason": reason},
+            facts={**await appointment_facts(appointment), **told},
         )
 
 

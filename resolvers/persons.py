@@ -244,7 +244,7 @@ async def unlink_identity(ctx: Context, person_id: int | None) -> Person:
         await end_sessions(ctx, linked)
         await certificates.revoke_superseded(ctx, person.id, "unlink", issued_by_id=linked)
         # Helpers the account let in, as the person, are let in no longer.
-        for delegation in await delegation_store.accepted_open(person.id):
+        for delegation in await delegation_store.accepted_open(person.id, ctx.today()):
             await delegation_endings.revoke(ctx, delegation)
     gate.staff_write(ctx, person.id, "UNLINK_IDENTITY")
     return person

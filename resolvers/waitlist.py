@@ -349,6 +349,10 @@ async def release_slots(
     return created
 
 
+# Why upkeep cancels appointments on a day the official calendar made a holiday.
+PUBLIC_HOLIDAY = N_("a public holiday on the official calendar")
+
+
 async def close_public_holidays(
     services: Services, first: date, last: date, office_ids: Sequence[int] | None = None
 ) -> int:
@@ -371,14 +375,8 @@ async def close_public_holidays(
     p = booking_policy(services.settings)
     cancelled = 0
     for office_id, tz, day in await appointment_store.open_slots_on(holidays, office_ids):
-        official = calendar.day_on(day)
-        reason = (
-            f"Public holiday: {official.name}" if official and official.name else ("Public holiday")
-        )
 
-        async def work(
-            office_id: int = office_id, tz: ZoneInfo = tz, day: date = day, reason: str = reason
-        ) -> int:
+        async def work(office_id: int = office_id, tz: ZoneInfo = tz, day: date = day) -> int:
             await store.write_first()
             await waitlist_offers.lock(waitlist_offers.office_lines(office_id))
             start, end = appointment_store.local_day_bounds(day, tz)
@@ -386,7 +384,7 @@ async def close_public_holidays(
             await waitlist_offers.after_closure(ctx, office_id, start, end, p)
             # Only those this round cancelled: another process's round, or an admin's
             # closure, that closed the day first told theirs.
-            await notices.office_closed(cancelled, reason)
+            await notices.office_closed(cancelled, PUBLIC_HOLIDAY)
             ctx.after_commit(services.public_data_changed)
             return len(cancelled)
 

@@ -433,6 +433,52 @@ async def test_unlinking_ends_the_delegations_the_wrongly_linked_account_accepte
     assert [e["actor"]["kind"] for e in ended] == ["OFFICER"], entries
 
 
+async def test_unlinking_leaves_a_delegation_that_ended_on_its_date_as_it_ended(client, clock):
+    """Accepted through the wrong link, but past its last day already (upkeep has not written
+    it down): it ended on its date, and is not revoked (nor what its helper obtained)."""
+    from datetime import timedelta
+
+    from persistence.models import AuditEvent, Delegation
+    from tests.helpers import (
+        ADD_DEPENDANT,
+        beijing,
+        beijing_today,
+        link_identity_ok,
+        new_member,
+        pk_of,
+        register_person,
+        respond,
+    )
+
+    clock.pinned = beijing(beijing_today(), 10)
+    victim = await register_person(client)
+    impostor = await new_member(client)
+    await link_identity_ok(client, impostor.token, victim.facts(), victim.id)
+    accomplice = await new_member(client)
+    last_day = beijing_today(clock) + timedelta(days=1)
+    values = {
+        **victim.facts(),
+        "relationship": "FRIEND",
+        "scopes": ALL_SCOPES,
+        "validUntil": last_day.isoformat(),
+    }
+    body = await gql(client, ADD_DEPENDANT, {"input": values}, token=accomplice.token)
+    added = body["data"]["addDependant"]
+    accepted = await respond(client, impostor.token, added["delegation"]["id"], True)
+    assert accepted["delegation"]["status"] == "ACTIVE"
+
+    clock.pinned = beijing(last_day + timedelta(days=2), 10)
+    officer = await officer_token(client)
+    body = await gql(client, UNLINK, {"id": victim.id}, token=officer)
+    assert body["data"]["unlinkIdentity"]["__typename"] == "IdentityUnlinked", body
+
+    row = await Delegation.get(id=pk_of(added["delegation"]["id"]))
+    assert row.status == "ACTIVE" and row.ended_at is None  # expired by date, not revoked
+    assert not await AuditEvent.filter(
+        subject_id=pk_of(victim.id), action="REVOKE_DELEGATION"
+    ).exists()
+
+
 async def test_applicant_may_not_unlink_a_person(client):
     officer = await officer_token(client)
     values, person = await register(client, officer)

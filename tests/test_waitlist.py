@@ -881,6 +881,17 @@ async def test_a_day_the_calendar_makes_a_holiday_after_its_slots_were_made_clos
     assert body["data"]["node"]["status"] == "CANCELLED_BY_OFFICE", body
     told = await inbox_kinds(client, holder.token)
     assert told.count(("APPOINTMENT_CANCELLED_BY_OFFICE", appointment["id"])) == 1, told
+    # Why, in the reader's language (the service's reason, not an admin's typed one).
+    for lang, words in (("ZH", "法定节假日"), ("EN", "a public holiday on the official calendar")):
+        body = await gql(
+            client, INBOX.replace(" body ", f" body(lang: {lang}) "), token=holder.token
+        )
+        [notice] = [
+            e["node"]
+            for e in body["data"]["viewer"]["notifications"]["edges"]
+            if e["node"]["kind"] == "APPOINTMENT_CANCELLED_BY_OFFICE"
+        ]
+        assert words in notice["body"], notice
     assert not await Slot.filter(id__in=[s.id for s in line.slots], open=True).exists()
     # The freed place is not offered: the day is closed. The wait goes on for other days.
     assert (await stored_entry(waiting["id"])).status == "WAITING"
