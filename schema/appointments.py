@@ -307,7 +307,8 @@ class AddOfficeClosureInput:
 class OfficeClosureAdded:
     closure: Closure = strawberry.field(description="The new closure.")
     cancelled_appointments: int = strawberry.field(
-        description="How many booked appointments were cancelled as CANCELLED_BY_OFFICE."
+        description="How many booked appointments this closure cancelled as "
+        "CANCELLED_BY_OFFICE (none already started, none an earlier closure cancelled)."
     )
 
 
@@ -406,8 +407,9 @@ class AppointmentMutations:
         return await resolve.check_in(info.context, pk_of(id, "Appointment"))
 
     @mutation(
-        "Admins: close an office on a day; booked appointments that day are cancelled as "
-        "CANCELLED_BY_OFFICE.",
+        "Admins: close an office on a day; booked appointments that day not started yet are "
+        "cancelled as CANCELLED_BY_OFFICE and their applicants told (one already started is "
+        "left to check-in or the no-show sweep).",
         success=lambda added: OfficeClosureAdded(
             closure=Closure(date=added.day, reason=added.reason),
             cancelled_appointments=added.cancelled,

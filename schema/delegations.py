@@ -261,7 +261,8 @@ class DelegationMutations:
 
     @mutation(
         "The helper or the dependant ends a delegation; it stops granting anything on the very "
-        "next request."
+        "next request, and the certificates the helper obtained through it are revoked "
+        "(REVOKE_HELPER_CERTIFICATES)."
     )
     async def revoke_delegation(self, info: Info, id: IdArg) -> RevokeDelegationResult:
         return await resolve.revoke(info.context, pk_of(id, "Delegation"))

@@ -174,8 +174,10 @@ class AccountMutations:
         return await persons.link_identity(info.context, input.identity())
 
     @mutation(
-        "Officers and admins: undo a wrong link of a person. The account's sessions end, and "
-        "the certificates it obtained as the person are revoked (CERTIFICATE_REVOKED)."
+        "Officers and admins: undo a wrong link of a person. The account's sessions end; the "
+        "certificates it obtained as the person are revoked (CERTIFICATE_REVOKED), and so are "
+        "the delegations it accepted as the person (with what their helpers obtained); it may "
+        "not link itself to this person again."
     )
     async def unlink_identity(self, info: Info, person_id: PersonIdArg) -> UnlinkIdentityResult:
         return await persons.unlink_identity(info.context, pk_of(person_id, "Person"))
