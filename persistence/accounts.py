@@ -132,6 +132,12 @@ async def account_linked_to(person_id: int) -> int | None:
     return ids[0] if ids else None
 
 
+async def person_of(account_id: int) -> int | None:
+    """The person the account is linked to now, if any."""
+    ids = await Account.filter(id=account_id).values_list("person_id", flat=True)
+    return ids[0] if ids else None
+
+
 async def link_person(account_id: int, person_id: int) -> bool:
     """Link an unlinked account to an unclaimed person; False when either is taken, or when
     staff unlinked this account from this person before."""

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from domain.calendar import WorkingCalendar
 from domain.dates import local_day
 from domain.languages import SOURCE_LANGUAGE
+from persistence.accounts import person_of
 from persistence.models import Account, AuditEvent
 from persistence.rate_limits import CostBudget, MemoryCostBudget, RateLimiter
 from persistence.session_revocations import (
@@ -206,9 +207,9 @@ class Context:
         connection's.) Its roles stay those its access token was issued with."""
         if self.account is None or self.account.person_id is not None:
             return
-        fresh = await Account.get_or_none(id=self.account.id)
-        if fresh is not None:
-            self.account = fresh
+        person_id = await person_of(self.account.id)
+        if person_id is not None:
+            self.account.person_id = person_id
             self._authorizer = None
 
     def fresh_authorizer(self) -> Authorizer:
