@@ -227,6 +227,20 @@ async def node(client: httpx.AsyncClient, token: str | None, node_id: str) -> di
     return body["data"]["node"]
 
 
+async def revocations_told(client: httpx.AsyncClient, token: str) -> list[str]:
+    """The certificates the account's inbox says were revoked (CERTIFICATE_REVOKED)."""
+    inbox = await gql(
+        client,
+        "{ viewer { notifications(first: 50) { edges { node { kind subject { id } } } } } }",
+        token=token,
+    )
+    return [
+        edge["node"]["subject"]["id"]
+        for edge in inbox["data"]["viewer"]["notifications"]["edges"]
+        if edge["node"]["kind"] == "CERTIFICATE_REVOKED"
+    ]
+
+
 async def me(client: httpx.AsyncClient, token: str) -> dict:
     body = await gql(client, ME, token=token)
     assert "errors" not in body, body
@@ -767,17 +781,8 @@ async def test_revoking_a_delegation_revokes_what_the_helper_obtained_through_it
     # The dependant's own certificate is theirs: it stays valid.
     assert (await verify_document(client, own["token"]))["valid"] is True
     # The dependant is told, in their inbox.
-    inbox = await gql(
-        client,
-        "{ viewer { notifications(first: 50) { edges { node { kind subject { id } } } } } }",
-        token=dependant,
-    )
-    told = [
-        e["node"]["subject"]["id"]
-        for e in inbox["data"]["viewer"]["notifications"]["edges"]
-        if e["node"]["kind"] == "CERTIFICATE_REVOKED"
-    ]
-    assert told == [obtained["id"]], inbox
+    told = await revocations_told(client, dependant)
+    assert told == [obtained["id"]], told
     # On the trail as the helper's revocation when the helper ended it (the dependant's own
     # acts are not on their trail).
     entries = await AuditEvent.filter(
@@ -1173,17 +1178,8 @@ async def test_binding_a_new_passport_revokes_certificates_naming_the_old_one(
     ).count()
     assert revocations == 2
     # The holder is told of each, in their inbox.
-    inbox = await gql(
-        client,
-        "{ viewer { notifications(first: 50) { edges { node { kind subject { id } } } } } }",
-        token=holder,
-    )
-    told = [
-        edge["node"]["subject"]["id"]
-        for edge in inbox["data"]["viewer"]["notifications"]["edges"]
-        if edge["node"]["kind"] == "CERTIFICATE_REVOKED"
-    ]
-    assert sorted(told) == sorted([first["id"], second["id"]]), inbox
+    told = await revocations_told(client, holder)
+    assert sorted(told) == sorted([first["id"], second["id"]]), told
 
     # A certificate issued now names the new passport as current, and verifies.
     fresh = await issue_ok(client, holder, person_id)

@@ -340,7 +340,9 @@ async def test_a_staff_account_cannot_link_a_person(client):
 # ---------------------------------------------------------------- unlinking
 
 
-async def test_officer_unlinks_a_person_and_the_account_loses_it(client):
+async def linked_then_unlinked(client) -> tuple[str, dict, dict, str, dict]:
+    """A person registered, linked to a fresh account, then unlinked by an officer: (the
+    officer's token, the person's input, the person, the account's e-mail, the answer)."""
     officer = await officer_token(client)
     values, person = await register(client, officer)
     email = unique_email()
@@ -348,7 +350,12 @@ async def test_officer_unlinks_a_person_and_the_account_loses_it(client):
     assert (await link(client, token, facts_of(values)))["__typename"] == "IdentityLinked"
     body = await gql(client, UNLINK, {"id": person["id"]}, token=officer)
     result = body["data"]["unlinkIdentity"]
-    assert result["__typename"] == "IdentityUnlinked"
+    assert result["__typename"] == "IdentityUnlinked", result
+    return officer, values, person, email, result
+
+
+async def test_officer_unlinks_a_person_and_the_account_loses_it(client):
+    _, _, person, email, result = await linked_then_unlinked(client)
     assert result["person"]["id"] == person["id"]
     # The sessions of the linked account ended (tests/test_session_end.py); signed in again:
     token = await sign_in(client, email, PASSWORD)
@@ -376,14 +383,7 @@ async def test_after_unlinking_the_person_can_be_linked_again(client):
 async def test_an_account_unlinked_from_a_person_cannot_link_itself_to_them_again(client):
     """Staff undid a wrong match: signed in again (the password still works), the same four
     facts get the answer (and the count) of a miss; other people it may still link."""
-    officer = await officer_token(client)
-    values, person = await register(client, officer)
-    email = unique_email()
-    token = (await sign_up(client, email))["accessToken"]
-    assert (await link(client, token, facts_of(values)))["__typename"] == "IdentityLinked"
-    body = await gql(client, UNLINK, {"id": person["id"]}, token=officer)
-    assert body["data"]["unlinkIdentity"]["__typename"] == "IdentityUnlinked"
-
+    officer, values, _, email, _ = await linked_then_unlinked(client)
     token = await sign_in(client, email, PASSWORD)
     again = await link(client, token, facts_of(values))
     assert again["__typename"] == "IdentityNotFound", again

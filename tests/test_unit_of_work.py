@@ -42,6 +42,20 @@ async def _run(ws: Any, op_id: str, query: str, variables: dict) -> list[dict]:
             return got
 
 
+async def _officer_and_subject(app: Any) -> tuple[Context, int]:
+    """A demo officer's context (as one WebSocket connection's), and a person to act on."""
+    ctx = Context(
+        services=app.state.services,
+        account=await Account.get(email="officer@demo.test"),
+        roles=frozenset({"OFFICER"}),
+        client_ip="10.0.0.1",
+        accept_language=None,
+    )
+    subject = (await Account.get(email="applicant@demo.test")).person_id
+    assert subject is not None
+    return ctx, subject
+
+
 async def test_a_mutation_that_fails_midway_leaves_no_audit_entry_and_no_later_action(
     app, client, monkeypatch
 ):
@@ -92,16 +106,7 @@ async def test_a_mutation_that_fails_midway_leaves_no_audit_entry_and_no_later_a
 async def test_an_operation_ending_meanwhile_does_not_write_a_rolled_back_units_entries(app):
     """Another operation of the connection ends (and writes its reads) while a mutation's
     unit of work is open; the mutation then rolls back: its entry is never written."""
-    account = await Account.get(email="officer@demo.test")
-    ctx = Context(
-        services=app.state.services,
-        account=account,
-        roles=frozenset({"OFFICER"}),
-        client_ip="10.0.0.1",
-        accept_language=None,
-    )
-    subject = (await Account.get(email="applicant@demo.test")).person_id
-    assert subject is not None
+    ctx, subject = await _officer_and_subject(app)
     target = f"unit-of-work-{id(ctx)}"
     go_on = asyncio.Event()
 
@@ -122,16 +127,7 @@ async def test_an_operation_ending_meanwhile_does_not_write_a_rolled_back_units_
 
 
 async def test_a_unit_that_commits_writes_its_entries_and_runs_its_actions_once(app):
-    account = await Account.get(email="officer@demo.test")
-    ctx = Context(
-        services=app.state.services,
-        account=account,
-        roles=frozenset({"OFFICER"}),
-        client_ip="10.0.0.1",
-        accept_language=None,
-    )
-    subject = (await Account.get(email="applicant@demo.test")).person_id
-    assert subject is not None
+    ctx, subject = await _officer_and_subject(app)
     target = f"unit-of-work-ok-{id(ctx)}"
     ran: list[str] = []
 
