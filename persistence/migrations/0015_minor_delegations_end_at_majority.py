@@ -5,10 +5,23 @@ before that rule get the same last day (an earlier `valid_until` of the helper's
 those whose dependant is an adult already expire on the next read and upkeep. Backward leaves
 the dates as they are (the earlier ones are not kept)."""
 
+from datetime import date, timedelta
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from domain.delegation import represented_until
+
+def _represented_until(birth_date: date, valid_until: date | None) -> date:
+    """The rule as it stood when this migration was written (domain.delegation's
+    represented_until), kept here so that a later change to the rule does not change what
+    this migration did: the day before the 18th birthday (born on 29 February: 28 February),
+    or the helper's earlier last day."""
+    try:
+        birthday = birth_date.replace(year=birth_date.year + 18)
+    except ValueError:  # 29 February in a common year: 18 on 1 March
+        birthday = date(birth_date.year + 18, 3, 1)
+    cap = birthday - timedelta(days=1)
+    return cap if valid_until is None else min(valid_until, cap)
 
 _MINOR_RULE = """
 SELECT "delegation"."id", "delegation"."valid_until", "person"."birth_date"
@@ -30,11 +43,9 @@ async def forward(apps, schema_editor) -> None:
     for row in rows:
         valid_until, birth_date = row["valid_until"], row["birth_date"]
         if sqlite:  # SQLite hands dates back as text
-            from datetime import date
-
             valid_until = date.fromisoformat(valid_until) if valid_until else None
             birth_date = date.fromisoformat(birth_date)
-        capped = represented_until(birth_date, valid_until)
+        capped = _represented_until(birth_date, valid_until)
         if capped != valid_until:
             await client.execute_query(update, [capped, row["id"]])
 
