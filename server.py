@@ -110,19 +110,21 @@ async def start_services(settings: Settings, clock: Clock) -> Services:
     keys = await open_for_service(settings, now)
     if settings.report_sql:
         statement_counter.enable()
+    url, namespace = settings.redis_url, settings.redis_namespace
+    timeout_s, retry_s = settings.redis_timeout_ms / 1000, settings.redis_retry_seconds
     services = Services(
         settings=settings,
         keys=keys,
-        limiter=make_rate_limiter(settings.redis_url, settings.redis_namespace),
+        limiter=make_rate_limiter(url, namespace, timeout_s, retry_s),
         clock=clock,
         hasher=password_hasher(settings),
         calendar=await calendar_store.load_calendar(),
-        events=EventBus(settings.redis_url, settings.redis_namespace),
-        budget=make_cost_budget(settings.redis_url, settings.redis_namespace),
+        events=EventBus(url, namespace, timeout_s),
+        budget=make_cost_budget(url, namespace, timeout_s, retry_s),
         sessions=make_session_revocations(
-            settings.redis_url, settings.redis_namespace, settings.access_token_minutes
+            url, namespace, settings.access_token_minutes, timeout_s, retry_s, clock.now
         ),
-        subscriptions=make_subscription_slots(settings.redis_url, settings.redis_namespace),
+        subscriptions=make_subscription_slots(url, namespace, timeout_s),
     )
     # Before serving: a sign-out of the last minutes stays a sign-out after a restart.
     await restore_session_revocations(services.sessions, settings.access_token_minutes, now)
@@ -210,11 +212,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.services = services
         app.state.schema = schema  # tests run some modules under each executor through it
         namespace = settings.redis_namespace
+        timeout_s = settings.redis_timeout_ms / 1000
         persisted = PersistedQueries(
-            settings.redis_url, settings.persisted_queries_file, namespace=namespace
+            settings.redis_url,
+            settings.persisted_queries_file,
+            namespace=namespace,
+            timeout_s=timeout_s,
+            retry_s=settings.redis_retry_seconds,
         )
         response_cache = ResponseCache(
-            settings.redis_url, settings.public_cache_seconds, namespace=namespace
+            settings.redis_url,
+            settings.public_cache_seconds,
+            namespace=namespace,
+            timeout_s=timeout_s,
         )
         await persisted.start()
         await response_cache.start()

@@ -97,6 +97,20 @@ def _origins(name: str, raw: str) -> tuple[str, ...] | None:
     return tuple(origins)
 
 
+def database_identity(url: str) -> str:
+    """Which database a URL reaches, however it is spelled: the scheme's family, host, port
+    and database, without the credentials (a rotated password reaches the same database) or
+    the options. Processes sharing a database share a Redis namespace by it."""
+    parts = urlsplit(url)
+    scheme = {"postgresql": "postgres", "asyncpg": "postgres", "psycopg": "postgres"}.get(
+        parts.scheme, parts.scheme
+    )
+    if scheme == "sqlite":
+        return f"sqlite:{url.removeprefix('sqlite://').split('?')[0]}"
+    port = parts.port or (5432 if scheme == "postgres" else None)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}{parts.path}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one server process. Policies (limits, windows) live here, not in code."""
@@ -106,6 +120,12 @@ class Settings:
     port: int = 8000
     database_url: str = f"sqlite://{ROOT / 'data' / 'app.db'}"
     redis_url: str | None = None
+    # A request waits at most this long for Redis (a connection or a reply, tried twice);
+    # after a failure Redis is left alone this long, and each process counts limits on its
+    # own, checks ended sign-ins in the database and delivers events only to its own
+    # subscribers until Redis answers again (docs/scaling.md, "When Redis cannot answer").
+    redis_timeout_ms: int = 300
+    redis_retry_seconds: int = 5
     # A streaming replica of DATABASE_URL (PostgreSQL): public reads (office directory,
     # guidance, slots) and analysts' statistics are read there (docs/scaling.md, "Read
     # replica"); unset: everything on the primary.
@@ -282,7 +302,7 @@ class Settings:
     def redis_namespace(self) -> str:
         """Prefix of every Redis key and channel: processes sharing a database share it, and
         other deployments (or test runs) on the same Redis never see each other's data."""
-        return hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
+        return hashlib.sha256(database_identity(self.database_url).encode()).hexdigest()[:12]
 
     @property
     def is_sqlite(self) -> bool:
@@ -356,6 +376,8 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "waitlist_hold_minutes": _positive,
     "waitlist_every_seconds": _positive,
     "database_replica_retry_seconds": _positive,
+    "redis_timeout_ms": _positive,
+    "redis_retry_seconds": _positive,
     "database_replica_connect_timeout_seconds": _positive,
     "database_replica_read_your_writes_seconds": _positive,
 }

@@ -127,6 +127,11 @@ async def revoked_since(since: datetime) -> list[tuple[str, datetime]]:
     return list(latest.items())
 
 
+async def family_ended(family: str) -> bool:
+    """Whether the sign-in (refresh-token family) has ended: any of its tokens revoked."""
+    return await RefreshToken.filter(family=family, revoked_at__isnull=False).exists()
+
+
 async def account_linked_to(person_id: int) -> int | None:
     ids = await Account.filter(person_id=person_id).values_list("id", flat=True)
     return ids[0] if ids else None

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from persistence import redis_link
+
 
 @dataclass(frozen=True)
 class Quota:
@@ -216,19 +218,31 @@ return '0'
 
 class RedisRateLimiter:
     """Sliding-window counters in a Redis sorted set per bucket, shared by every process;
-    a reservation checks and counts in one Lua script, so no other process comes between."""
+    a reservation checks and counts in one Lua script, so no other process comes between.
+    While Redis cannot answer, this process counts on its own (`MemoryRateLimiter`): every
+    limit still holds per process, none is lifted and no request fails for it."""
 
     def __init__(
-        self, url: str, prefix: str = "rl:", clock: Callable[[], float] = time.time
+        self,
+        url: str,
+        prefix: str = "rl:",
+        clock: Callable[[], float] = time.time,
+        timeout_s: float = 0.3,
+        retry_s: float = 5,
     ) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
+        self._redis = redis_link.connect(url, timeout_s)
         self._prefix = prefix
         self._clock = clock
         self._reserve = self._redis.register_script(_RESERVE)
+        self._local = MemoryRateLimiter()
+        self._outage = redis_link.Outage("rate limits", "each process counts on its own", retry_s)
 
     async def reserve(self, quotas: Sequence[Quota]) -> Reservation:
+        return await self._outage.attempt(
+            lambda: self._reserve_shared(quotas), lambda: self._local.reserve(quotas)
+        )
+
+    async def _reserve_shared(self, quotas: Sequence[Quota]) -> Reservation:
         now = self._clock()
         member = _member(now)
         args: list[str | int | float] = [repr(now), member]
@@ -243,38 +257,63 @@ class RedisRateLimiter:
     async def release(self, reservation: Reservation) -> None:
         if reservation.member is None:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        for quota in reservation.quotas:
-            pipe.zrem(self._prefix + quota.bucket, reservation.member)
-        await pipe.execute()
+        # A reservation made in this process while Redis was away is taken back here too.
+        await self._local.release(reservation)
+
+        async def shared() -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            for quota in reservation.quotas:
+                pipe.zrem(self._prefix + quota.bucket, reservation.member)
+            await pipe.execute()
+
+        await self._outage.attempt(shared, _nothing)
 
     async def clear(self, bucket: str) -> None:
-        await self._redis.delete(self._prefix + bucket)
+        await self._local.clear(bucket)
+        await self._outage.attempt(lambda: self._redis.delete(self._prefix + bucket), _nothing)
 
     async def count_event(self, bucket: str, window_s: int) -> int:
-        key = f"{self._prefix}{bucket}:{int(self._clock() // window_s)}"
-        pipe = self._redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window_s + 1)
-        count, _ = await pipe.execute()
-        return int(count)
+        async def shared() -> int:
+            key = f"{self._prefix}{bucket}:{int(self._clock() // window_s)}"
+            pipe = self._redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, window_s + 1)
+            count, _ = await pipe.execute()
+            return int(count)
+
+        return await self._outage.attempt(shared, lambda: self._local.count_event(bucket, window_s))
 
     async def remember(self, key: str, ttl_s: int) -> None:
         # The value is the expiry on this limiter's clock (what counts); Redis's own expiry
-        # only frees the memory.
+        # only frees the memory. Remembered here too, for while Redis is away.
+        await self._local.remember(key, ttl_s)
         until = repr(self._clock() + ttl_s)
-        await self._redis.set(f"{self._prefix}known:{key}", until, ex=ttl_s)
+        await self._outage.attempt(
+            lambda: self._redis.set(f"{self._prefix}known:{key}", until, ex=ttl_s), _nothing
+        )
 
     async def remembers(self, key: str) -> bool:
-        until = await self._redis.get(f"{self._prefix}known:{key}")
-        return until is not None and float(until) > self._clock()
+        async def shared() -> bool:
+            until = await self._redis.get(f"{self._prefix}known:{key}")
+            return until is not None and float(until) > self._clock()
+
+        return await self._outage.attempt(shared, lambda: self._local.remembers(key))
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._local.close()
 
 
-def make_rate_limiter(redis_url: str | None, namespace: str = "") -> RateLimiter:
-    return RedisRateLimiter(redis_url, f"{namespace}:rl:") if redis_url else MemoryRateLimiter()
+async def _nothing() -> None:
+    return None
+
+
+def make_rate_limiter(
+    redis_url: str | None, namespace: str = "", timeout_s: float = 0.3, retry_s: float = 5
+) -> RateLimiter:
+    if redis_url:
+        return RedisRateLimiter(redis_url, f"{namespace}:rl:", timeout_s=timeout_s, retry_s=retry_s)
+    return MemoryRateLimiter()
 
 
 class CostBudget(Protocol):
@@ -309,15 +348,28 @@ class MemoryCostBudget:
 
 
 class RedisCostBudget:
-    """Fixed-window point budgets in Redis, shared by every process."""
+    """Fixed-window point budgets in Redis, shared by every process; while Redis cannot
+    answer, each process keeps its own (`MemoryCostBudget`)."""
 
-    def __init__(self, url: str, prefix: str = "cost:") -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
+    def __init__(
+        self, url: str, prefix: str = "cost:", timeout_s: float = 0.3, retry_s: float = 5
+    ) -> None:
+        self._redis = redis_link.connect(url, timeout_s)
         self._prefix = prefix
+        self._local = MemoryCostBudget()
+        self._outage = redis_link.Outage(
+            "query cost budgets", "each process keeps its own", retry_s
+        )
 
     async def spend(self, bucket: str, points: int, budget: int, window_s: int) -> int | None:
+        return await self._outage.attempt(
+            lambda: self._spend_shared(bucket, points, budget, window_s),
+            lambda: self._local.spend(bucket, points, budget, window_s),
+        )
+
+    async def _spend_shared(
+        self, bucket: str, points: int, budget: int, window_s: int
+    ) -> int | None:
         window = int(time.time() // window_s)
         key = f"{self._prefix}{bucket}:{window}"
         pipe = self._redis.pipeline()
@@ -331,7 +383,14 @@ class RedisCostBudget:
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._local.close()
 
 
-def make_cost_budget(redis_url: str | None, namespace: str = "") -> CostBudget:
-    return RedisCostBudget(redis_url, f"{namespace}:cost:") if redis_url else MemoryCostBudget()
+def make_cost_budget(
+    redis_url: str | None, namespace: str = "", timeout_s: float = 0.3, retry_s: float = 5
+) -> CostBudget:
+    if redis_url:
+        return RedisCostBudget(
+            redis_url, f"{namespace}:cost:", timeout_s=timeout_s, retry_s=retry_s
+        )
+    return MemoryCostBudget()

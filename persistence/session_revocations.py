@@ -10,12 +10,22 @@ reads the revocations of the last `keep_s` seconds back, so a restart revives no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from persistence import accounts as account_store
+from persistence import redis_link
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class SessionRevocations(Protocol):
@@ -24,6 +34,9 @@ class SessionRevocations(Protocol):
 
     async def is_revoked(self, family: str) -> bool:
         """True when the family has ended (the token naming it must be refused)."""
+
+    async def read_back(self, rows: Sequence[tuple[str, datetime]], now: datetime) -> None:
+        """Take the (family, revoked at) rows read back from the database (see `restore`)."""
 
     async def close(self) -> None: ...
 
@@ -62,6 +75,10 @@ class MemorySessionRevocations:
     async def is_revoked(self, family: str) -> bool:
         return family in self._until
 
+    async def read_back(self, rows: Sequence[tuple[str, datetime]], now: datetime) -> None:
+        for family, revoked_at in rows:
+            await self.revoke([family], revoked_at, now)
+
     async def close(self) -> None:
         self._until.clear()
 
@@ -69,39 +86,115 @@ class MemorySessionRevocations:
 class RedisSessionRevocations:
     """One Redis key per ended family, expiring when it no longer matters; shared by every
     process, so a sign-out through one is refused by the next request to any other. Families
-    found ended are also remembered here (ended is final), which spares Redis the repeat."""
+    found ended are also remembered here (ended is final), which spares Redis the repeat.
 
-    def __init__(self, url: str, prefix: str, keep_s: int) -> None:
-        import redis.asyncio as redis
+    Redis may lose what it holds (a restart without persistence, a failover) or not answer
+    at all. A marker key, written when the revocations were last read back from the database,
+    tells a Redis that lost them from one that holds them; while the marker is missing or
+    Redis does not answer, the database (the record) answers, one query a check, and a
+    missing marker has the revocations read back into Redis."""
 
-        self._redis = redis.from_url(url)
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        keep_s: int,
+        timeout_s: float = 0.3,
+        retry_s: float = 5,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._redis = redis_link.connect(url, timeout_s)
         self._prefix = prefix
+        self._marker = f"{prefix}:read-back"
         self._local = MemorySessionRevocations(keep_s)
         self._keep_s = keep_s
+        self._clock = clock
+        self._outage = redis_link.Outage(
+            "ended sign-ins", "every request checks them in the database", retry_s
+        )
+        self._reading_back: asyncio.Task | None = None
 
     async def revoke(self, families: Iterable[str], revoked_at: datetime, now: datetime) -> None:
         families = list(families)
         left = _seconds_left(revoked_at, now, self._keep_s)
         if not families or left <= 0:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        for family in families:
-            pipe.set(self._prefix + family, "1", ex=max(1, int(left) + 1))
-        await pipe.execute()
+        # Here first: this process refuses the tokens even if Redis cannot take them (the
+        # others then find them in the database while Redis is away).
         await self._local.revoke(families, revoked_at, now)
+
+        async def shared() -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            for family in families:
+                pipe.set(self._prefix + family, "1", ex=max(1, int(left) + 1))
+            await pipe.execute()
+
+        await self._outage.attempt(shared, _nothing)
+
+    async def read_back(self, rows: Sequence[tuple[str, datetime]], now: datetime) -> None:
+        """Write the families ended lately (from the database) into Redis, and the marker
+        that says Redis holds them."""
+        for family, revoked_at in rows:
+            await self.revoke([family], revoked_at, now)
+
+        async def shared() -> None:
+            await self._redis.set(self._marker, "1")
+
+        await self._outage.attempt(shared, _nothing)
 
     async def is_revoked(self, family: str) -> bool:
         if await self._local.is_revoked(family):
             return True
-        ttl_ms = await self._redis.pttl(self._prefix + family)
-        if ttl_ms == -2:  # no such key: not ended
-            return False
-        self._local.remember(family, ttl_ms / 1000 if ttl_ms > 0 else self._keep_s)
-        return True
+
+        async def shared() -> bool | None:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.pttl(self._prefix + family)
+            pipe.exists(self._marker)
+            ttl_ms, held = await pipe.execute()
+            if not held:
+                return None  # Redis lost the revocations: the database answers
+            if ttl_ms == -2:  # no such key: not ended
+                return False
+            self._local.remember(family, ttl_ms / 1000 if ttl_ms > 0 else self._keep_s)
+            return True
+
+        answer = await self._outage.attempt(shared, _unknown)
+        if answer is not None:
+            return answer
+        if not self._outage.ongoing:
+            self._read_back_soon()
+        if await account_store.family_ended(family):
+            self._local.remember(family, self._keep_s)
+            return True
+        return False
+
+    def _read_back_soon(self) -> None:
+        if self._reading_back is not None and not self._reading_back.done():
+            return
+
+        async def read_back() -> None:
+            try:
+                await _read_back(self, self._keep_s, self._clock())
+                log.warning("ended sign-ins read back into Redis, which had lost them")
+            except Exception:
+                log.exception("could not read ended sign-ins back into Redis")
+
+        self._reading_back = asyncio.create_task(read_back())
 
     async def close(self) -> None:
+        if self._reading_back is not None:
+            with contextlib.suppress(Exception):
+                await self._reading_back
         await self._redis.aclose()
         await self._local.close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _unknown() -> bool | None:
+    return None
 
 
 def keep_seconds(access_token_minutes: int) -> int:
@@ -111,18 +204,27 @@ def keep_seconds(access_token_minutes: int) -> int:
 
 
 def make_session_revocations(
-    redis_url: str | None, namespace: str, access_token_minutes: int
+    redis_url: str | None,
+    namespace: str,
+    access_token_minutes: int,
+    timeout_s: float = 0.3,
+    retry_s: float = 5,
+    clock: Callable[[], datetime] = _utc_now,
 ) -> SessionRevocations:
     keep_s = keep_seconds(access_token_minutes)
     if redis_url:
-        return RedisSessionRevocations(redis_url, f"{namespace}:session-ended:", keep_s)
+        return RedisSessionRevocations(
+            redis_url, f"{namespace}:session-ended:", keep_s, timeout_s, retry_s, clock
+        )
     return MemorySessionRevocations(keep_s)
 
 
 async def restore(revocations: SessionRevocations, access_token_minutes: int, now: datetime) -> int:
     """Read back from the database the families ended within the last `keep_s` seconds."""
-    since = now - timedelta(seconds=keep_seconds(access_token_minutes))
-    rows = await account_store.revoked_since(since)
-    for family, revoked_at in rows:
-        await revocations.revoke([family], revoked_at, now)
+    return await _read_back(revocations, keep_seconds(access_token_minutes), now)
+
+
+async def _read_back(revocations: SessionRevocations, keep_s: int, now: datetime) -> int:
+    rows = await account_store.revoked_since(now - timedelta(seconds=keep_s))
+    await revocations.read_back(rows, now)
     return len(rows)

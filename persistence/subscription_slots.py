@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from persistence import redis_link
+
 log = logging.getLogger(__name__)
 
 # How long a subscription stays counted after its process last renewed it.
@@ -110,10 +112,9 @@ class RedisSubscriptionSlots:
         prefix: str = "subs:",
         clock: Callable[[], float] = time.time,
         lease_s: float = LEASE_S,
+        timeout_s: float = 0.3,
     ) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
+        self._redis = redis_link.connect(url, timeout_s)
         self._prefix = prefix
         self._clock = clock
         self._lease_s = lease_s
@@ -176,7 +177,9 @@ class RedisSubscriptionSlots:
         await self._redis.aclose()
 
 
-def make_subscription_slots(redis_url: str | None, namespace: str = "") -> SubscriptionSlots:
+def make_subscription_slots(
+    redis_url: str | None, namespace: str = "", timeout_s: float = 0.3
+) -> SubscriptionSlots:
     if redis_url:
-        return RedisSubscriptionSlots(redis_url, f"{namespace}:subs:")
+        return RedisSubscriptionSlots(redis_url, f"{namespace}:subs:", timeout_s=timeout_s)
     return MemorySubscriptionSlots()

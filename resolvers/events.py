@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Final
+
+from persistence import redis_link
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,6 @@ ACCOUNT_CHANGED: Final = _AccountChanged()
 
 Item = int | _AccountChanged
 
-# How long the listener waits before subscribing again after losing Redis: doubling up to the
-# cap while Redis does not answer.
-RECONNECT_FIRST_S = 0.1
-RECONNECT_MAX_S = 5.0
-
 
 def put_dropping_oldest(queue: asyncio.Queue[Item], item: Item) -> None:
     """Put `item` in the queue; when it is full (a subscriber far behind), drop its oldest
@@ -53,7 +50,9 @@ class EventBus:
     """Fans out application events to the subscribers of that applicant, and account changes
     to the subscriptions that account holds."""
 
-    def __init__(self, redis_url: str | None = None, namespace: str = "") -> None:
+    def __init__(
+        self, redis_url: str | None = None, namespace: str = "", timeout_s: float = 0.3
+    ) -> None:
         self._channel = f"{namespace}:{CHANNEL}"
         self._account_channel = f"{namespace}:{ACCOUNT_CHANNEL}"
         self._inbox_channel = f"{namespace}:{INBOX_CHANNEL}"
@@ -61,7 +60,9 @@ class EventBus:
         self._inboxes: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
         self._watchers: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
         self._redis_url = redis_url
-        self._redis = None
+        self._timeout_s = timeout_s
+        self._redis = None  # publishes, waiting at most timeout_s
+        self._listening = None  # the pub/sub connection's client, which waits for messages
         self._listener: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -69,63 +70,30 @@ class EventBus:
             return
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(self._redis_url)
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(*self._channels)
-        self._listener = asyncio.create_task(self._listen(pubsub))
+        self._redis = redis_link.connect(self._redis_url, self._timeout_s)
+        self._listening = redis.from_url(self._redis_url)
+        pubsub = await redis_link.subscribe(self._listening, self._channels)
+        self._listener = asyncio.create_task(
+            redis_link.listen(
+                self._listening,
+                pubsub,
+                self._channels,
+                self._receive,
+                self._resumed,
+                "the event listener",
+            )
+        )
 
     @property
     def _channels(self) -> tuple[str, str, str]:
         return (self._channel, self._account_channel, self._inbox_channel)
 
-    async def _listen(self, pubsub: object) -> None:
-        """One listener serves every subscription of the process: nothing one message or one
-        subscriber does may end it, and neither may Redis going away (a restart, a failover,
-        a closed connection): it listens again, as soon as Redis answers."""
-        delay = RECONNECT_FIRST_S
-        while True:
-            try:
-                await self._receive_all(pubsub)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the event listener lost Redis; listening again")
-            while True:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_S)
-                try:
-                    pubsub = await self._subscribed_again(pubsub)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.warning("Redis does not answer yet; the event listener tries again")
-            delay = RECONNECT_FIRST_S
-            # Events published while nobody listened are gone: every subscription re-checks
-            # its session and its right now, as if its account had changed (a sign-out or a
-            # revocation in that time is not missed).
-            for account_id in list(self._watchers):
-                self._deliver_account(account_id)
-
-    async def _receive_all(self, pubsub: object) -> None:
-        async for message in pubsub.listen():  # type: ignore[attr-defined]
-            try:
-                self._receive(message)
-            except Exception:
-                log.exception("an event could not be delivered: %r", message)
-
-    async def _subscribed_again(self, old: object) -> object:
-        with contextlib.suppress(Exception):
-            await old.aclose()  # type: ignore[attr-defined]
-        assert self._redis is not None
-        pubsub = self._redis.pubsub()
-        try:
-            await pubsub.subscribe(*self._channels)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            raise
-        return pubsub
+    def _resumed(self) -> None:
+        """Events published while nobody listened are gone: every subscription re-checks its
+        session and its right now, as if its account had changed (a sign-out or a revocation
+        in that time is not missed)."""
+        for account_id in list(self._watchers):
+            self._deliver_account(account_id)
 
     def _receive(self, message: dict) -> None:
         if message.get("type") != "message":
@@ -162,26 +130,39 @@ class EventBus:
     def _deliver_account(self, account_id: int) -> None:
         self._put(self._watchers.get(account_id, set()), ACCOUNT_CHANGED)
 
+    async def _publish(self, channel: str, data: str, here: Callable[[], None]) -> None:
+        """Publish to every process; while Redis cannot take it, deliver to this process's
+        own subscribers at least (`here`), and log that the others missed it."""
+        if self._redis is None:
+            here()
+            return
+        try:
+            await self._redis.publish(channel, data)
+        except redis_link.ERRORS:
+            log.exception("Redis cannot take %s %s: delivered in this process only", channel, data)
+            here()
+
     async def publish(self, applicant_id: int, event_id: int) -> None:
-        if self._redis is not None:
-            await self._redis.publish(self._channel, f"{applicant_id}:{event_id}")
-        else:
-            self._deliver(applicant_id, event_id)
+        await self._publish(
+            self._channel,
+            f"{applicant_id}:{event_id}",
+            lambda: self._deliver(applicant_id, event_id),
+        )
 
     async def publish_notification(self, account_id: int, notification_id: int) -> None:
         """A notification was put in the account's inbox (publish after the commit)."""
-        if self._redis is not None:
-            await self._redis.publish(self._inbox_channel, f"{account_id}:{notification_id}")
-        else:
-            self._deliver_inbox(account_id, notification_id)
+        await self._publish(
+            self._inbox_channel,
+            f"{account_id}:{notification_id}",
+            lambda: self._deliver_inbox(account_id, notification_id),
+        )
 
     async def publish_account_change(self, account_id: int) -> None:
         """The account's sessions or rights changed (publish after the change is committed
         and the revocation set updated: receivers re-check at once)."""
-        if self._redis is not None:
-            await self._redis.publish(self._account_channel, str(account_id))
-        else:
-            self._deliver_account(account_id)
+        await self._publish(
+            self._account_channel, str(account_id), lambda: self._deliver_account(account_id)
+        )
 
     @contextlib.asynccontextmanager
     async def subscribe(self, applicant_id: int) -> AsyncIterator[asyncio.Queue[Item]]:
@@ -220,5 +201,8 @@ class EventBus:
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-        if self._redis is not None:
-            await self._redis.aclose()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        for client in (self._redis, self._listening):
+            if client is not None:
+                await client.aclose()

@@ -159,3 +159,22 @@ def test_passwords_are_hashed_with_rfc_9106_argon2id_at_the_configured_cost():
     encoded = hasher.hash("correct horse battery staple")
     assert encoded.startswith("$argon2id$v=19$m=32768,t=2,p=1$")
     assert hasher.verify(encoded, "correct horse battery staple")
+
+
+def test_processes_reaching_one_database_share_a_redis_namespace_however_its_url_is_spelled():
+    """A rotated password, `postgresql://` for `postgres://`, a capital in the host name or an
+    option must not split the processes of one deployment into two namespaces (their ended
+    sign-ins and limits would no longer be shared); another database has its own."""
+    spellings = [
+        "postgres://app:old@db/immigration",
+        "postgres://app:new@db/immigration",
+        "postgresql://app:old@DB:5432/immigration?ssl=require",
+    ]
+    namespaces = {Settings(database_url=url).redis_namespace for url in spellings}
+    assert len(namespaces) == 1
+    others = [
+        "postgres://app:old@db/other",
+        "postgres://app:old@replica/immigration",
+        "postgres://app:old@db:5433/immigration",
+    ]
+    assert namespaces.isdisjoint(Settings(database_url=url).redis_namespace for url in others)

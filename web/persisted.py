@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.messages import N_
+from persistence import redis_link
 from web import first_party
 from web.errors import error_body, graphql_error, request_error
 from web.negotiation import GraphQLParams
@@ -90,8 +91,14 @@ class PersistedQueries:
         registry_file: str | None,
         capacity: int = 5000,
         namespace: str = "",
+        timeout_s: float = 0.3,
+        retry_s: float = 5,
     ) -> None:
         self._prefix = f"{namespace}:apq:"
+        self._timeout_s = timeout_s
+        self._outage = redis_link.Outage(
+            "persisted queries", "each process knows only the documents it was sent", retry_s
+        )
         self._memory: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
         self._redis_url = redis_url
@@ -104,9 +111,7 @@ class PersistedQueries:
 
     async def start(self) -> None:
         if self._redis_url:
-            import redis.asyncio as redis
-
-            self._redis = redis.from_url(self._redis_url)
+            self._redis = redis_link.connect(self._redis_url, self._timeout_s)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -118,19 +123,25 @@ class PersistedQueries:
         if digest in self._memory:
             self._memory.move_to_end(digest)
             return self._memory[digest]
-        if self._redis is not None:
-            raw = await self._redis.get(f"{self._prefix}{digest}")
-            if raw is not None:
-                self._remember(digest, raw.decode())
-                return raw.decode()
-        return None
+        if self._redis is None:
+            return None
+        redis = self._redis
+        # Not found while Redis is away: the client sends the document again (APQ).
+        raw = await self._outage.attempt(lambda: redis.get(f"{self._prefix}{digest}"), _not_found)
+        if raw is None:
+            return None
+        self._remember(digest, raw.decode())
+        return raw.decode()
 
     async def put(self, digest: str, query: str) -> None:
         if self.registry is not None:
             return
         self._remember(digest, query)
         if self._redis is not None:
-            await self._redis.set(f"{self._prefix}{digest}", query, ex=86400)
+            redis = self._redis
+            await self._outage.attempt(
+                lambda: redis.set(f"{self._prefix}{digest}", query, ex=86400), _not_found
+            )
 
     def _remember(self, digest: str, query: str) -> None:
         self._memory[digest] = query
@@ -169,3 +180,7 @@ class PersistedQueries:
             return request_error(UNREGISTERED, "PERSISTED_QUERY_REQUIRED", media, language)
         await self.put(digest, params.query)
         return params
+
+
+async def _not_found() -> None:
+    return None

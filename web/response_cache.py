@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -33,6 +34,10 @@ from graphql import (
     SelectionSetNode,
 )
 from starlette.responses import Response
+
+from persistence import redis_link
+
+log = logging.getLogger(__name__)
 
 # Root fields whose answers are the same for every anonymous caller.
 PUBLIC_ROOT_FIELDS = frozenset(
@@ -171,7 +176,12 @@ class ResponseCache:
     process, when the public data behind them changes."""
 
     def __init__(
-        self, redis_url: str | None, ttl: float, capacity: int = 2000, namespace: str = ""
+        self,
+        redis_url: str | None,
+        ttl: float,
+        capacity: int = 2000,
+        namespace: str = "",
+        timeout_s: float = 0.3,
     ) -> None:
         self._channel = f"{namespace}:{INVALIDATION_CHANNEL}"
         self._locks: dict[str, asyncio.Lock] = {}
@@ -180,7 +190,9 @@ class ResponseCache:
         self._ttl = ttl
         self._capacity = capacity
         self._redis_url = redis_url
-        self._redis = None
+        self._timeout_s = timeout_s
+        self._redis = None  # publishes drops, waiting at most timeout_s
+        self._listening = None  # the pub/sub connection's client, which waits for messages
         self._listener: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -188,15 +200,24 @@ class ResponseCache:
             return
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(self._redis_url)
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        self._listener = asyncio.create_task(self._listen(pubsub))
+        self._redis = redis_link.connect(self._redis_url, self._timeout_s)
+        self._listening = redis.from_url(self._redis_url)
+        pubsub = await redis_link.subscribe(self._listening, [self._channel])
+        self._listener = asyncio.create_task(
+            redis_link.listen(
+                self._listening,
+                pubsub,
+                [self._channel],
+                self._receive,
+                # Drops published while nobody listened are lost: drop everything now.
+                self._forget,
+                "the public cache's listener",
+            )
+        )
 
-    async def _listen(self, pubsub: object) -> None:
-        async for message in pubsub.listen():  # type: ignore[attr-defined]
-            if message.get("type") == "message":
-                self._forget()
+    def _receive(self, message: dict) -> None:
+        if message.get("type") == "message":
+            self._forget()
 
     def _forget(self) -> None:
         self._entries.clear()
@@ -211,8 +232,11 @@ class ResponseCache:
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-        if self._redis is not None:
-            await self._redis.aclose()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        for client in (self._redis, self._listening):
+            if client is not None:
+                await client.aclose()
 
     @staticmethod
     def key(
@@ -283,5 +307,14 @@ class ResponseCache:
     async def invalidate(self) -> None:
         """Public data changed: forget every entry here and in the other processes."""
         self._forget()
-        if self._redis is not None:
+        if self._redis is None:
+            return
+        try:
             await self._redis.publish(self._channel, "all")
+        except redis_link.ERRORS:
+            # The other processes' answers expire within the TTL; their listeners drop
+            # everything anyway when they hear Redis again.
+            log.exception(
+                "Redis cannot take the public cache's drop: other processes' "
+                "answers stay until they expire"
+            )
