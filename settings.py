@@ -219,6 +219,9 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    # Fields an operation may select once its fragments are spread out (each spread counts
+    # its fragment's fields again): bounds what checking a document costs, whatever its size.
+    max_expanded_fields: int = 10_000
     max_page_size: int = 100
     max_batch_size: int = 10
     max_body_bytes: int = 1_000_000
@@ -377,6 +380,7 @@ _PARSE_FIELD: dict[str, Callable[[str, str], object]] = {
     "waitlist_every_seconds": _positive,
     "database_replica_retry_seconds": _positive,
     "redis_timeout_ms": _positive,
+    "max_expanded_fields": _positive,
     "redis_retry_seconds": _positive,
     "database_replica_connect_timeout_seconds": _positive,
     "database_replica_read_your_writes_seconds": _positive,

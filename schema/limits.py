@@ -176,6 +176,10 @@ class _Estimator:
     variables: dict[str, Any]
     max_page: int
     introspection: Sizes = field(init=False)
+    # A fragment's cost on its type condition, by name (and the sizes in force): worked out
+    # once however often it is spread, or fragments spreading fragments twice would cost
+    # 2^n visits.
+    spread: dict[tuple[str, int], float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.introspection = _introspection_sizes(self.schema)
@@ -201,13 +205,20 @@ class _Estimator:
                     target = self.schema.get_type(node.type_condition.name.value) or parent
                 total += self.selection(node.selection_set, target, seen, sizes)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue
-                target = self.schema.get_type(fragment.type_condition.name.value) or parent
-                total += self.selection(fragment.selection_set, target, seen | {name}, sizes)
+                total += self.fragment(node.name.value, parent, seen, sizes)
         return total
+
+    def fragment(self, name: str, parent: Any, seen: frozenset[str], sizes: Sizes | None) -> float:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in seen:
+            return 0
+        target = self.schema.get_type(fragment.type_condition.name.value)
+        key = (name, id(sizes)) if target is not None else (name, id(parent))
+        if key not in self.spread:
+            self.spread[key] = self.selection(
+                fragment.selection_set, target or parent, seen | {name}, sizes
+            )
+        return self.spread[key]
 
     def field(
         self, node: FieldNode, parent: Any, seen: frozenset[str], sizes: Sizes | None = None
@@ -251,6 +262,48 @@ class _Estimator:
             multiplier = 1
         children = self.selection(node.selection_set, named, seen, child_sizes)
         return 1 + multiplier * children if multiplier else 1
+
+
+def expanded_size(document: DocumentNode, limit: int) -> int:
+    """How many fields the document's operations select once every fragment spread is
+    replaced by its fragment (what any walk of the operations visits), counted with each
+    fragment's size worked out once: a 1 KB document whose fragments each spread the next
+    twice selects 2^n fields. Counting stops a little past `limit` (the result is then
+    greater than `limit`); cycles count nothing (validation refuses them)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    sizes: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def spread(name: str) -> int:
+        if name not in sizes:
+            fragment = fragments.get(name)
+            if fragment is None or name in visiting:
+                return 0
+            visiting.add(name)
+            sizes[name] = selection(fragment.selection_set)
+            visiting.discard(name)
+        return sizes[name]
+
+    def selection(selection_set: SelectionSetNode | None) -> int:
+        total = 0
+        for node in selection_set.selections if selection_set is not None else ():
+            if isinstance(node, FieldNode):
+                total += 1 + selection(node.selection_set)
+            elif isinstance(node, InlineFragmentNode):
+                total += selection(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                total += spread(node.name.value)
+            if total > limit:
+                return limit + 1
+        return total
+
+    total = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            total = min(total + selection(definition.selection_set), limit + 1)
+    return total
 
 
 def selected_operation(

@@ -18,6 +18,10 @@ QUERY_NOT_TEXT = N_("`query` must be a string.")
 VARIABLES_NOT_OBJECT = N_("`%(name)s` must be a JSON object.", name="variables")
 OPERATION_NAME_NOT_TEXT = N_("`operationName` must be a string.")
 
+# No input of this schema nests more than a few levels; JSON parsers accept a thousand, more
+# than Python's own encoder (the public cache's key) and recursion limits take.
+MAX_VARIABLES_DEPTH = 32
+
 
 class RequestProblem(Exception):
     """The HTTP request itself is wrong: answered before any GraphQL runs."""
@@ -107,7 +111,32 @@ def _json_object(value: Any, name: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise RequestProblem(400, N_("`%(name)s` must be a JSON object.", name=name))
+    if _nested_deeper(value, MAX_VARIABLES_DEPTH):
+        raise RequestProblem(
+            400,
+            N_(
+                "`%(name)s` nests more than %(maximum)s levels of objects and lists.",
+                name=name,
+                maximum=MAX_VARIABLES_DEPTH,
+            ),
+        )
     return value
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest more than `limit` levels in `value` (without recursion,
+    which is what too deep a value would exhaust)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 NO_QUERY = N_("The request has no `query`.")

@@ -19,7 +19,7 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 from domain.messages import N_, Message, N_plural
 from persistence.rate_limits import address_key
 from resolvers.context import Context
-from schema.limits import estimate
+from schema.limits import estimate, expanded_size
 from settings import Settings
 from translations import render
 from web.errors import graphql_error
@@ -96,6 +96,17 @@ def assess(
     problem = operation_problem(document, operation_name)
     if problem is not None:
         return Refusal(problem, "BAD_REQUEST")
+    # First, before anything walks the operation with its fragments spread out.
+    most = settings.max_expanded_fields
+    if expanded_size(document, most) > most:
+        return Refusal(
+            N_(
+                "This document selects more than %(maximum)s fields once its fragments are "
+                "spread out. Spread fewer fragments, or ask for fewer fields.",
+                maximum=most,
+            ),
+            "QUERY_TOO_COMPLEX",
+        )
     cost = estimate(schema, document, operation_name, variables, settings.max_page_size).requested
     max_query_cost = settings.max_query_cost
     if cost > max_query_cost:

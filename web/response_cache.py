@@ -112,7 +112,13 @@ def _reads_only_public(
     schema: GraphQLSchema,
     fragments: dict[str, FragmentDefinitionNode],
     seen: frozenset[str] = frozenset(),
+    verdicts: dict[str, bool] | None = None,
 ) -> bool:
+    """Whether the selection reads nothing personal. `verdicts` keeps each fragment's verdict
+    on its type condition, so a fragment spread many times (or fragments that each spread the
+    next twice: 2^n spreads) is looked at once."""
+    if verdicts is None:
+        verdicts = {}
     if selection_set is None:
         return True
     for node in selection_set.selections:
@@ -125,13 +131,15 @@ def _reads_only_public(
             named = _named(field.type)
             if _personal_type(schema, named):
                 return False
-            if not _reads_only_public(node.selection_set, named, schema, fragments, seen):
+            if not _reads_only_public(node.selection_set, named, schema, fragments, seen, verdicts):
                 return False
         elif isinstance(node, InlineFragmentNode):
             target = parent
             if node.type_condition is not None:
                 target = schema.get_type(node.type_condition.name.value) or parent
-            if not _reads_only_public(node.selection_set, target, schema, fragments, seen):
+            if not _reads_only_public(
+                node.selection_set, target, schema, fragments, seen, verdicts
+            ):
                 return False
         elif isinstance(node, FragmentSpreadNode):
             name = node.name.value
@@ -140,10 +148,12 @@ def _reads_only_public(
                 return False
             if name in seen:
                 continue
-            target = schema.get_type(fragment.type_condition.name.value) or parent
-            if not _reads_only_public(
-                fragment.selection_set, target, schema, fragments, seen | {name}
-            ):
+            if name not in verdicts:
+                target = schema.get_type(fragment.type_condition.name.value) or parent
+                verdicts[name] = _reads_only_public(
+                    fragment.selection_set, target, schema, fragments, seen | {name}, verdicts
+                )
+            if not verdicts[name]:
                 return False
     return True
 
