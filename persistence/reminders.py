@@ -44,6 +44,19 @@ async def booked_starting_between(start: datetime, end: datetime) -> list[Appoin
     )
 
 
+async def still_booked(appointment_id: int, starts_at: datetime) -> bool:
+    """Whether the appointment is still BOOKED at `starts_at`, read in the caller's transaction
+    under a row lock (PostgreSQL; SQLite's writer already holds the database): a cancellation
+    or a move committed since the scan is seen, and one coming later waits for this."""
+    row = (
+        await Appointment.filter(id=appointment_id)
+        .select_for_update()
+        .only("id", "status", "starts_at")
+        .first()
+    )
+    return row is not None and row.status == AppointmentStatus.BOOKED and row.starts_at == starts_at
+
+
 async def documents_ending_between(first: date, last: date) -> list[Document]:
     """Documents whose validity ends between the days, unless the same person holds a
     document covering the same stay (of the same kind, or a permit over a visa: see

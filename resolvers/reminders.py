@@ -37,6 +37,8 @@ class Due:
     due_on: date
     person_id: int
     facts: dict[str, str]
+    # An appointment's start as scanned: a reminder is made only while it is still booked then.
+    starts_at: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str, int, date]:
@@ -68,6 +70,7 @@ async def appointment_reminders(now: datetime, hour: int) -> list[Due]:
                     due_on,
                     row.applicant_id,
                     facts,
+                    row.starts_at,
                 )
             )
     return due
@@ -173,6 +176,13 @@ def _maker(reminder: Due, now: datetime) -> Callable[[], Awaitable[bool]]:
         # The claim first: the transaction's first statement is a write (SQLite takes its
         # write lock there), and a reminder another scheduler made is left alone.
         if not await store.claim(*reminder.key, now):
+            return False
+        # The round makes reminders one by one after one scan: an appointment cancelled or
+        # moved meanwhile (by its applicant, or by an office closure) gets none. The claim
+        # stays, so no later round makes it either.
+        if reminder.starts_at is not None and not await store.still_booked(
+            reminder.subject_id, reminder.starts_at
+        ):
             return False
         await notify(
             NotificationKind(reminder.kind),

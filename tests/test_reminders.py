@@ -294,6 +294,39 @@ async def test_a_cancelled_appointment_is_not_reminded(client, app, clock):
     assert await scene.counts(day_before, "APPOINTMENT_REMINDER", booked["id"]) == none
 
 
+async def test_an_appointment_cancelled_while_the_round_runs_is_not_reminded(
+    client, app, clock, monkeypatch
+):
+    """A round scans the booked appointments once, then makes their reminders one by one: an
+    appointment its applicant cancels in between (or an office closure cancels) gets no
+    reminder, and no later round makes one either."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    person = people["person"]
+    booked = await book_open_slot(client, person.token, person.person.id)
+    row = await Appointment.get(id=pk_of(booked["id"]))
+    scanned = reminder_store.made
+
+    async def scanned_then_cancelled(keys):  # type: ignore[no-untyped-def]
+        found = await scanned(keys)
+        await person.refresh(client)  # the clock jumped to the day before
+        answer = await gql(
+            client,
+            "mutation($id: ID!) { cancelAppointment(id: $id) { __typename } }",
+            {"id": booked["id"]},
+            token=person.token,
+        )
+        assert answer["data"]["cancelAppointment"]["__typename"] == "AppointmentCancelled"
+        return found
+
+    monkeypatch.setattr(reminder_store, "made", scanned_then_cancelled)
+    day_before = at(row.starts_at.astimezone(SHANGHAI).date() - timedelta(days=1), 10)
+    none = {"person": 0, "docs": 0, "book": 0}
+    assert await scene.counts(day_before, "APPOINTMENT_REMINDER", booked["id"]) == none
+    monkeypatch.setattr(reminder_store, "made", scanned)
+    assert await scene.counts(day_before, "APPOINTMENT_REMINDER", booked["id"]) == none
+
+
 @pytest.mark.parametrize("bypass_lock", [False, True], ids=["advisory-lock", "unique-key-alone"])
 async def test_two_schedulers_at_once_make_each_reminder_once(
     client, clock, app, monkeypatch, bypass_lock
