@@ -112,8 +112,12 @@ async def sign_up(ctx: Context, email: str, password: str, display_name: str) ->
 
 
 async def forget_failed_sign_ins(ctx: Context, email: str) -> None:
-    """Clear the account's count of failed sign-ins (after its password was reset)."""
-    await ctx.services.limiter.clear(f"signin:acct:{lookup_hash(email)}")
+    """Clear the account's count of failed sign-ins (after its password was reset), and the
+    waits of the address the reset came from (where the owner tried the old passwords). Other
+    addresses' waits stand: a guesser elsewhere gains nothing from the owner's reset."""
+    limiter = ctx.services.limiter
+    await limiter.clear(f"signin:acct:{lookup_hash(email)}")
+    await limiter.clear(f"signin:pair:{address_key(ctx.client_ip)}:{lookup_hash(email)}")
 
 
 def _known_address(email: str, address: str) -> str:

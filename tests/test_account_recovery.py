@@ -16,8 +16,10 @@ import pytest
 
 from persistence.models import AccountToken, Delivery
 from persistence.outbox import RESET_REQUEST
+from persistence.rate_limits import Quota, address_key
 from resolvers.context import Clock
 from resolvers.mail_delivery import DeliveryWorker, sender_for
+from signing.digests import lookup_hash
 from tests.conftest import SIGN_IN, gql, sign_in, sign_up, unique_email
 from tests.helpers import ISSUE_CARD, PASSWORD, member_with_person, mutate, officer_token, pk_of
 from tests.mail_server import Handler, Received, smtp_server
@@ -287,6 +289,40 @@ async def test_after_a_reset_the_owner_signs_in_though_someone_guessed_at_the_ol
         assert done["__typename"] == "PasswordResetDone", done
         back = await gql(owner, SIGN_IN, {"email": email, "password": "a-Fresh-own-phrase-9"})
         assert back["data"]["signIn"]["__typename"] == "AuthSession", back
+
+
+async def test_after_a_reset_the_owner_is_not_held_at_the_address_they_guessed_from(app, mailbox):
+    """The owner tries old passwords at their usual address until each try must wait (the
+    per-address backoff), then resets the password from there: the new one signs in at
+    once. A guesser's address keeps its wait."""
+    email = unique_email()
+    octet = secrets.randbelow(200) + 20
+    home_ip, elsewhere_ip = f"10.213.{octet}.1", f"10.214.{octet}.1"
+
+    def at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 4100))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    limiter = app.state.services.limiter
+    async with at(home_ip) as home, at(elsewhere_ip) as elsewhere:
+        await sign_up(home, email, PASSWORD)
+        # Failed tries from each address, three past SIGNIN_BACKOFF_AFTER (each further try
+        # waits 8 s), recorded as the sign-in records them, without the waits.
+        tries = app.state.services.settings.signin_backoff_after + 3
+        for ip in (home_ip, elsewhere_ip):
+            bucket = f"signin:pair:{address_key(ip)}:{lookup_hash(email)}"
+            for _ in range(tries):
+                assert (await limiter.reserve([Quota(bucket, 100, 900)])).granted
+        held = await gql(home, SIGN_IN, {"email": email, "password": "a-Forgotten-phrase-1"})
+        assert held["data"]["signIn"]["__typename"] == "RateLimited", held
+        await call(home, REQUEST_RESET, email=email)
+        token = (await mailbox.mails_to(email, 2))[-1].link_token()
+        done = await call(home, RESET, token=token, password="a-Fresh-own-phrase-9")
+        assert done["__typename"] == "PasswordResetDone", done
+        back = await gql(home, SIGN_IN, {"email": email, "password": "a-Fresh-own-phrase-9"})
+        assert back["data"]["signIn"]["__typename"] == "AuthSession", back
+        still = await gql(elsewhere, SIGN_IN, {"email": email, "password": "a-Guess-phrase-2"})
+        assert still["data"]["signIn"]["__typename"] == "RateLimited", still
 
 
 async def test_the_answer_is_the_same_for_known_and_unknown_addresses(client, mailbox):
