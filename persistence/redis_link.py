@@ -103,6 +103,47 @@ class Outage:
         return value
 
 
+class Channels:
+    """A process's link to some pub/sub channels: a client that publishes (waiting at most
+    `timeout_s`), and a listener (see `listen`) on a client of its own, which waits for
+    messages as long as they take to come."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self.publisher = connect(url, timeout_s)
+        self._url = url
+        self._listening: Any = None
+        self._listener: asyncio.Task | None = None
+
+    async def listen(
+        self,
+        channels: Sequence[str],
+        receive: Callable[[dict], None],
+        resumed: Callable[[], None],
+        name: str,
+    ) -> None:
+        """Subscribe now (raises one of ERRORS when Redis cannot answer), then listen in a
+        task until `close`."""
+        self._listening = redis.from_url(self._url)
+        pubsub = await subscribe(self._listening, channels)
+        self._listener = asyncio.create_task(
+            listen(self._listening, pubsub, channels, receive, resumed, name)
+        )
+
+    @property
+    def listening(self) -> bool:
+        """True while the listener runs (it ends only when closed)."""
+        return self._listener is not None and not self._listener.done()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        for client in (self.publisher, self._listening):
+            if client is not None:
+                await client.aclose()
+
+
 async def listen(
     client: Any,
     pubsub: Any,

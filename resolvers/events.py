@@ -61,28 +61,15 @@ class EventBus:
         self._watchers: dict[int, set[asyncio.Queue[Item]]] = defaultdict(set)
         self._redis_url = redis_url
         self._timeout_s = timeout_s
+        self._link: redis_link.Channels | None = None
         self._redis = None  # publishes, waiting at most timeout_s
-        self._listening = None  # the pub/sub connection's client, which waits for messages
-        self._listener: asyncio.Task | None = None
 
     async def start(self) -> None:
         if self._redis_url is None:
             return
-        import redis.asyncio as redis
-
-        self._redis = redis_link.connect(self._redis_url, self._timeout_s)
-        self._listening = redis.from_url(self._redis_url)
-        pubsub = await redis_link.subscribe(self._listening, self._channels)
-        self._listener = asyncio.create_task(
-            redis_link.listen(
-                self._listening,
-                pubsub,
-                self._channels,
-                self._receive,
-                self._resumed,
-                "the event listener",
-            )
-        )
+        self._link = redis_link.Channels(self._redis_url, self._timeout_s)
+        self._redis = self._link.publisher
+        await self._link.listen(self._channels, self._receive, self._resumed, "the event listener")
 
     @property
     def _channels(self) -> tuple[str, str, str]:
@@ -199,10 +186,5 @@ class EventBus:
                 table.pop(key, None)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-        for client in (self._redis, self._listening):
-            if client is not None:
-                await client.aclose()
+        if self._link is not None:
+            await self._link.close()

@@ -65,6 +65,6 @@ async def test_the_redis_listener_keeps_delivering_after_a_full_queue_and_a_brok
                 await reader
             assert received == list(range(total))
             assert never_read.qsize() == never_read.maxsize
-            assert bus._listener is not None and not bus._listener.done()
+            assert bus._link is not None and bus._link.listening
     finally:
         await bus.close()

@@ -201,28 +201,20 @@ class ResponseCache:
         self._capacity = capacity
         self._redis_url = redis_url
         self._timeout_s = timeout_s
+        self._link: redis_link.Channels | None = None
         self._redis = None  # publishes drops, waiting at most timeout_s
-        self._listening = None  # the pub/sub connection's client, which waits for messages
-        self._listener: asyncio.Task | None = None
 
     async def start(self) -> None:
         if not self._redis_url:
             return
-        import redis.asyncio as redis
-
-        self._redis = redis_link.connect(self._redis_url, self._timeout_s)
-        self._listening = redis.from_url(self._redis_url)
-        pubsub = await redis_link.subscribe(self._listening, [self._channel])
-        self._listener = asyncio.create_task(
-            redis_link.listen(
-                self._listening,
-                pubsub,
-                [self._channel],
-                self._receive,
-                # Drops published while nobody listened are lost: drop everything now.
-                self._forget,
-                "the public cache's listener",
-            )
+        self._link = redis_link.Channels(self._redis_url, self._timeout_s)
+        self._redis = self._link.publisher
+        await self._link.listen(
+            [self._channel],
+            self._receive,
+            # Drops published while nobody listened are lost: drop everything now.
+            self._forget,
+            "the public cache's listener",
         )
 
     def _receive(self, message: dict) -> None:
@@ -240,13 +232,8 @@ class ResponseCache:
         return self._generation
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-        for client in (self._redis, self._listening):
-            if client is not None:
-                await client.aclose()
+        if self._link is not None:
+            await self._link.close()
 
     @staticmethod
     def key(
