@@ -769,6 +769,9 @@ class Delivery(Record):
     sent_at = fields.DatetimeField(null=True)
     failed_at = fields.DatetimeField(null=True)
     last_error = fields.CharField(max_length=500, null=True)
+    # Mail that is wrong or useless once a moment has passed (a one-time link's expiry, a
+    # reminder's appointment, a waitlist offer's end) is given up, not sent, from then on.
+    send_before = fields.DatetimeField(null=True)
 
     class Meta:
         table = "delivery"

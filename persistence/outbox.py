@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from persistence.models import Delivery
 
@@ -19,8 +19,26 @@ RESET_REQUEST = "PASSWORD_RESET_REQUEST"
 
 async def add(*, now: datetime, **values: object) -> Delivery:
     """Mail queued at `now`, due at once; `values`: its other columns (account_id,
-    notification_id, kind, to_address, subject, body, message_id, secret)."""
+    notification_id, kind, to_address, subject, body, message_id, secret, send_before)."""
     return await Delivery.create(created_at=now, next_attempt_at=now, **values)
+
+
+RAN_OUT = "not sent: what it was about ran out first"
+
+
+async def give_up_ran_out(now: datetime) -> int:
+    """Unsent mail whose `send_before` has come is given up (a one-time link blanked), in two
+    statements; how many. A reset link that no longer works, a reminder of an appointment that
+    has begun or an offer that has gone to someone else would only mislead."""
+    # Mail a worker holds is left to it: it looks at the moment itself just before sending.
+    rows = Delivery.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        sent_at__isnull=True,
+        failed_at__isnull=True,
+        send_before__lte=now,
+    )
+    given_up = await rows.filter(secret=True).update(failed_at=now, last_error=RAN_OUT, body="")
+    return given_up + await rows.filter(secret=False).update(failed_at=now, last_error=RAN_OUT)
 
 
 async def add_reset_request(address: str, message_id: str, now: datetime) -> None:
@@ -57,13 +75,14 @@ _CLAIM_POSTGRES = (
     "WITH claimed AS (UPDATE delivery SET claimed_until = $1, attempts = attempts + 1 "
     "WHERE id IN (SELECT id FROM delivery WHERE sent_at IS NULL AND failed_at IS NULL "
     "AND kind <> $4 AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) "
+    "AND (send_before IS NULL OR send_before > $2) "
     "ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id) SELECT id FROM claimed"
 )
 _CLAIM_SQLITE = (
     "UPDATE delivery SET claimed_until = ?, attempts = attempts + 1 "
     "WHERE id IN (SELECT id FROM delivery WHERE sent_at IS NULL AND failed_at IS NULL "
     "AND kind <> ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
-    "ORDER BY id LIMIT ?) RETURNING id"
+    "AND (send_before IS NULL OR send_before > ?) ORDER BY id LIMIT ?) RETURNING id"
 )
 
 
@@ -78,7 +97,9 @@ async def claim(now: datetime, lease_s: int, limit: int) -> list[Delivery]:
     if client.capabilities.dialect == "postgres":
         _, rows = await client.execute_query(_CLAIM_POSTGRES, [until, now, limit, RESET_REQUEST])
     else:
-        _, rows = await client.execute_query(_CLAIM_SQLITE, [until, RESET_REQUEST, now, now, limit])
+        _, rows = await client.execute_query(
+            _CLAIM_SQLITE, [until, RESET_REQUEST, now, now, now, limit]
+        )
     ids = [row["id"] for row in rows]
     return await Delivery.filter(id__in=ids).order_by("id") if ids else []
 

@@ -33,6 +33,7 @@ async def write(settings: Settings, account: Account, purpose: str, now: datetim
     """Make a fresh link for `purpose` (earlier unused ones end) and put its mail in the
     outbox, in the caller's transaction."""
     minutes = settings.account_token_minutes
+    expires_at = now + timedelta(minutes=minutes)
     token = secrets.token_urlsafe(32)
     await store.retire(account.id, purpose, now)
     await store.add(
@@ -41,11 +42,14 @@ async def write(settings: Settings, account: Account, purpose: str, now: datetim
         token_hash=lookup_hash(token),
         email=account.email,
         now=now,
-        expires_at=now + timedelta(minutes=minutes),
+        expires_at=expires_at,
     )
     url = link(settings, f"{PAGES[purpose]}#token={token}")
     mail = texts.security_mail(purpose, url, minutes)
-    await mail_account(settings, account, purpose, mail, now, None, secret=True)
+    # A link that no longer works is not sent (an outage longer than its life).
+    await mail_account(
+        settings, account, purpose, mail, now, None, secret=True, send_before=expires_at
+    )
 
 
 async def send_verification(ctx: Context, account: Account) -> None:

@@ -207,6 +207,9 @@ class DeliveryWorker:
 
     async def run_once(self) -> bool:
         """One round; True when it found work (so another round follows at once)."""
+        given_up = await outbox.give_up_ran_out(self.clock.now())
+        if given_up:
+            log.warning("%d mails not sent: what they were about ran out first", given_up)
         answered = await self._answer_reset_requests()
         if self.sender is None:
             return await self._print_waiting() or answered
@@ -259,13 +262,16 @@ class DeliveryWorker:
         assert self.sender is not None
         settings = self.settings
         try:
+            if delivery.send_before is not None and self.clock.now() >= delivery.send_before:
+                # Claimed in time but reached late (a slow server, a long round).
+                raise PermanentFailure(outbox.RAN_OUT)
             if email_problem(delivery.to_address) is not None:
                 # Stored before addresses were checked as plain (`x<someone@else>`): sent,
                 # a mail program would read another recipient out of it.
                 raise PermanentFailure("not a plain address")
             await self.sender.send(message_of(delivery, settings), delivery.to_address)
         except PermanentFailure as exc:
-            log.warning("mail %s refused for good: %s", delivery.message_id, exc)
+            log.warning("mail %s given up for good: %s", delivery.message_id, exc)
             await outbox.mark_failed(delivery, self.clock.now(), str(exc), None)
             return
         except ServerUnavailable:

@@ -42,6 +42,7 @@ async def notify(
     about_person_id: int,
     subject: tuple[str, int] | None,
     facts: Mapping[str, str] | None = None,
+    mail_by: datetime | None = None,
 ) -> None:
     """Tell the people concerned that something happened to `about_person_id`: the person's
     own account and each helper whose ACTIVE delegation's scopes cover `kind` (for a kind
@@ -54,7 +55,9 @@ async def notify(
     `previous` (APPOINTMENT_CHANGED), `reason` (APPOINTMENT_CANCELLED_BY_OFFICE), `status` and
     `note` (APPLICATION_STATUS_CHANGED), `deadline`, `valid_until`, `days` (documents),
     `helper`, `scopes` (DELEGATION_REQUESTED), `answer`, `surname` (DELEGATION_ANSWERED),
-    `expires` (WAITLIST_OFFER, CERTIFICATE_ISSUED), `issued` (CERTIFICATE_REVOKED)."""
+    `expires` (WAITLIST_OFFER, CERTIFICATE_ISSUED), `issued` (CERTIFICATE_REVOKED).
+    `mail_by`: the moment after which its mail would mislead (a reminded appointment's start,
+    an offer's end); mail not sent by then is given up."""
     ctx = unit_of_work.current()
     if ctx is None:
         raise RuntimeError("notify() belongs inside the unit of work that makes the change")
@@ -76,7 +79,7 @@ async def notify(
             )
             ctx.after_commit(_push(ctx, account.id, row.id))
         if Channel.EMAIL in channels and may_mail(account, kind):
-            await _mail_notification(ctx.settings, account, kind, facts, row, now)
+            await _mail_notification(ctx.settings, account, kind, facts, row, now, mail_by)
             mailed = True
     if mailed:
         wake_outbox_after_commit(ctx)
@@ -174,10 +177,13 @@ async def _mail_notification(
     facts: Mapping[str, str],
     row: Notification | None,
     now: datetime,
+    mail_by: datetime | None,
 ) -> None:
     mail = texts.notification_mail(kind, facts.get("reference", ""), link(settings, "sign-in"))
     notification_id = row.id if row is not None else None
-    await mail_account(settings, account, kind, mail, now, notification_id, secret=False)
+    await mail_account(
+        settings, account, kind, mail, now, notification_id, secret=False, send_before=mail_by
+    )
 
 
 async def mail_account(
@@ -189,9 +195,10 @@ async def mail_account(
     notification_id: int | None,
     *,
     secret: bool,
+    send_before: datetime | None = None,
 ) -> None:
     """Put a (subject, body) mail to the account's address in the outbox, in the language it
-    reads mail in, in the caller's transaction."""
+    reads mail in, in the caller's transaction; not sent at all from `send_before` on."""
     subject, body = in_language(language_of(account), *mail)
     await outbox.add(
         account_id=account.id,
@@ -202,6 +209,7 @@ async def mail_account(
         body=body,
         message_id=message_id(settings),
         secret=secret,
+        send_before=send_before,
         now=now,
     )
 

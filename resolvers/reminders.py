@@ -189,6 +189,7 @@ def _maker(reminder: Due, now: datetime) -> Callable[[], Awaitable[bool]]:
             about_person_id=reminder.person_id,
             subject=(reminder.subject_type, reminder.subject_id),
             facts=reminder.facts,
+            mail_by=reminder.starts_at,
         )
         return True
 

@@ -136,6 +136,7 @@ async def _offer(
             **place_facts(office, slot.starts_at),
             "expires": local_time(expires, office.time_zone),
         },
+        mail_by=expires,
     )
     return True
 
