@@ -17,6 +17,7 @@ import pytest
 from persistence import reminders as reminder_store
 from persistence.models import (
     Appointment,
+    Delivery,
     Document,
     Office,
     PermanentResidentCard,
@@ -378,16 +379,26 @@ async def test_two_schedulers_at_once_make_each_reminder_once(
 
 
 async def test_the_claim_is_one_statement_that_tells_who_won(app):
-    """The unique key itself: the first claim wins, every later one (same key) loses."""
+    """The unique key itself: the first claim wins, every later one (same key) loses, each in
+    one statement (no read before the write, no failed insert to recover from)."""
     from tortoise.transactions import in_transaction
+
+    from persistence.statement_counter import counting
 
     day = date(2031, 1, 2)
     subject_id = secrets.randbelow(10**8) + 10**9
     now = datetime.now(SHANGHAI)
     async with in_transaction():
-        first = await reminder_store.claim("DOCUMENT_EXPIRING", "Document", subject_id, day, now)
+        with counting() as winning:
+            first = await reminder_store.claim(
+                "DOCUMENT_EXPIRING", "Document", subject_id, day, now
+            )
     async with in_transaction():
-        second = await reminder_store.claim("DOCUMENT_EXPIRING", "Document", subject_id, day, now)
+        with counting() as losing:
+            second = await reminder_store.claim(
+                "DOCUMENT_EXPIRING", "Document", subject_id, day, now
+            )
+    assert (winning.total, losing.total) == (1, 1)
     other_day = await reminder_store.claim(
         "DOCUMENT_EXPIRING", "Document", subject_id, day + timedelta(days=1), now
     )
@@ -396,3 +407,33 @@ async def test_the_claim_is_one_statement_that_tells_who_won(app):
         [("DOCUMENT_EXPIRING", "Document", subject_id, day), ("X", "Document", subject_id, day)]
     )
     assert made == {("DOCUMENT_EXPIRING", "Document", subject_id, day)}
+
+
+async def test_a_reminder_is_mailed_in_the_language_each_recipient_chose(client, app, clock):
+    """The person reads Chinese, the helper who books for them Japanese: each mail is written
+    in its recipient's language when the round makes it, whatever the scheduler's own."""
+    people = await household(client)
+    person, helper = people["person"], people["book"]
+    for member, language in ((person, "ZH"), (helper, "JA")):
+        chosen = await gql(
+            client,
+            "mutation($l: Language!) { setPreferences(language: $l) { __typename } }",
+            {"l": language},
+            token=member.token,
+        )
+        assert chosen["data"]["setPreferences"]["__typename"] == "PreferencesSaved", chosen
+    booked = await book_open_slot(client, person.token, person.person.id)
+    row = await Appointment.get(id=pk_of(booked["id"]))
+    clock.pinned = at(row.starts_at.astimezone(SHANGHAI).date() - timedelta(days=1), 10)
+    await reminders.run_due(app.state.services)
+    mails = {
+        mail.account_id: mail
+        for mail in await Delivery.filter(
+            kind="APPOINTMENT_REMINDER",
+            account_id__in=[pk_of(person.account_id), pk_of(helper.account_id)],
+        )
+    }
+    to_person, to_helper = mails[pk_of(person.account_id)], mails[pk_of(helper.account_id)]
+    assert to_person.subject == f"明天有预约（{booked['reference']}）"
+    assert to_helper.subject == f"明日のご予約（{booked['reference']}）"
+    assert "Appointment tomorrow" not in to_person.body + to_helper.body

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from persistence.models import AccountToken, Delivery
+from resolvers import account_recovery
 from resolvers.context import Clock
 from resolvers.mail_delivery import DeliveryWorker, sender_for
 from tests.conftest import gql, sign_in, sign_up, unique_email
@@ -62,13 +63,27 @@ async def test_a_known_and_an_unknown_address_take_the_same_work(client, mailbox
     assert await Delivery.filter(to_address=unknown).count() == 0
 
 
-async def test_an_address_no_account_could_have_is_answered_alike(client, mailbox):
+async def test_an_address_no_account_could_have_is_answered_alike(client, mailbox, monkeypatch):
     """Too long for any account (and for the outbox's column on PostgreSQL), or not an address
-    at all: the same answer, no 500, nothing queued."""
+    at all: the same answer, no 500, nothing queued. A well-formed unknown address, answered
+    the same, is queued (the worker finds no account for it)."""
+    queued: list[str] = []
+    queue = account_recovery.queue_password_reset
+
+    async def recording(ctx: Any, address: str) -> None:
+        queued.append(address)
+        await queue(ctx, address)
+
+    monkeypatch.setattr(account_recovery, "queue_password_reset", recording)
     answers = []
     for email in ("x" * 300 + "@example.test", "a@" + "b" * 100_000 + ".test", "no-at-sign"):
         answer, _ = await _reset_request(client, email)
         answers.append(answer)
+    assert queued == []
+    well_formed = unique_email()
+    answer, _ = await _reset_request(client, well_formed)
+    answers.append(answer)
+    assert queued == [well_formed]
     assert all("errors" not in a for a in answers), answers
     assert len({str(a) for a in answers}) == 1
     assert answers[0]["data"]["requestPasswordReset"]["__typename"] == "PasswordResetRequested"
