@@ -34,7 +34,7 @@ from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
 from persistence import delegations as delegation_store
 from persistence import presentations as presentation_store
-from persistence import read_replica, statement_counter
+from persistence import read_replica, redis_link, statement_counter
 from persistence import waitlist as waitlist_store
 from persistence.database import close_database, database_ready, open_database, startup_lock
 from persistence.demo.load import database_is_empty, load_demo_data, load_reference_data
@@ -226,6 +226,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             namespace=namespace,
             timeout_s=timeout_s,
         )
+        # /ready says whether Redis answers: the service keeps working without it (each
+        # process on its own, docs/scaling.md), so it is reported, not made a refusal.
+        holder["redis"] = (
+            redis_link.connect(settings.redis_url, timeout_s) if settings.redis_url else None
+        )
         await persisted.start()
         await response_cache.start()
         services.on_public_change = public_change(response_cache)
@@ -261,6 +266,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await services.subscriptions.close()
             await persisted.close()
             await response_cache.close()
+            if holder["redis"] is not None:
+                await holder["redis"].aclose()
             await close_database()
 
     async def graphql(request: Request) -> Response:
@@ -279,8 +286,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     async def ready(_: Request) -> Response:
+        """503 when the database does not answer; with REDIS_URL set, also whether Redis
+        does ("ok" or "unavailable"), without changing the status: the process serves
+        either way, with limits and live events of its own until Redis is back."""
         ok = await database_ready()
-        return JSONResponse({"status": "ready" if ok else "unavailable"}, 200 if ok else 503)
+        body = {"status": "ready" if ok else "unavailable"}
+        if holder.get("redis") is not None:
+            body["redis"] = "ok" if await redis_link.answers(holder["redis"]) else "unavailable"
+        return JSONResponse(body, 200 if ok else 503)
 
     async def jwks(request: Request) -> Response:
         services: Services = request.app.state.services

@@ -50,6 +50,14 @@ def connect(url: str, timeout_s: float) -> Any:
     )
 
 
+async def answers(client: Any) -> bool:
+    """Whether Redis answers a PING within the client's timeout (the readiness check)."""
+    try:
+        return bool(await client.ping())
+    except ERRORS:
+        return False
+
+
 class Outage:
     """Whether Redis is being skipped after a failure, for one use of it (`what`)."""
 

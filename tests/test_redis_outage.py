@@ -84,14 +84,20 @@ async def test_a_server_whose_redis_goes_away_keeps_answering(test_settings, pro
                 return session
 
             await everything_answers()
+            assert (await c.get("/ready")).json() == {"status": "ready", "redis": "ok"}
 
             await proxy.cut()
             session = await everything_answers()
+            # Still ready (it serves), and says what it is missing.
+            ready = await c.get("/ready")
+            assert ready.status_code == 200
+            assert ready.json() == {"status": "ready", "redis": "unavailable"}
             await sign_out(c, session["refreshToken"])
             assert await status_with(c, session["accessToken"]) == 401
 
             await proxy.mend()
             await eventually(lambda: _answers(c))  # Redis is tried again after 1 s
+            await eventually(lambda: _redis_ready(c))
             await asyncio.sleep(1.2)
             await proxy.black_hole()
             started = time.monotonic()
@@ -108,6 +114,10 @@ async def test_a_server_whose_redis_goes_away_keeps_answering(test_settings, pro
     finally:
         server.terminate()
         server.wait(20)
+
+
+async def _redis_ready(c: httpx.AsyncClient) -> bool:
+    return (await c.get("/ready")).json().get("redis") == "ok"
 
 
 async def _answers(c: httpx.AsyncClient) -> bool:
