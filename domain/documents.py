@@ -24,6 +24,13 @@ def kind_for_service(service: str) -> str:
     return "RESIDENCE_PERMIT"
 
 
+def lengthens_stay(service: str) -> bool:
+    """Whether an application for this service can end in a document that lasts longer than
+    the one held: an extension or a renewal does; a reissuance replaces a lost or damaged
+    document with the same validity, so it is no answer to a stay that is ending."""
+    return not service.endswith("_REISSUANCE")
+
+
 # How much of a foreigner's stay each kind of document grants: a residence permit covers
 # what a stay permit or a visa would, a stay permit what a visa would.
 _COVERAGE = {"VISA": 0, "STAY_PERMIT": 1, "RESIDENCE_PERMIT": 2}

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from tortoise import connections
 
 from domain.applications import OPEN_STATUSES
-from domain.documents import covers, kind_for_service
+from domain.documents import covers, kind_for_service, lengthens_stay
 from persistence.models import (
     Application,
     Appointment,
@@ -84,7 +84,8 @@ async def documents_ending_between(first: date, last: date) -> list[Document]:
 
 async def kinds_applied_for(person_ids: set[int]) -> dict[int, set[str]]:
     """Per person, the kinds of document their applications in progress (open, or approved
-    and not yet issued) will yield."""
+    and not yet issued) will yield, of the applications that lengthen a stay (a reissuance
+    does not: domain.documents.lengthens_stay)."""
     found: dict[int, set[str]] = {}
     for part in _parts(person_ids):
         rows = await Application.filter(
@@ -99,7 +100,7 @@ async def kinds_applied_for(person_ids: set[int]) -> dict[int, set[str]]:
             else []
         )
         for pk, person_id, service, _ in rows:
-            if pk not in issued:
+            if pk not in issued and lengthens_stay(service):
                 found.setdefault(person_id, set()).add(kind_for_service(service))
     return found
 

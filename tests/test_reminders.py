@@ -198,6 +198,20 @@ async def test_no_call_to_apply_while_an_extension_is_in_progress(client, app, c
     assert ending == told
 
 
+async def test_a_reissuance_in_progress_is_no_answer_to_a_stay_that_is_ending(client, app, clock):
+    """Someone who lost their residence permit and applied for its reissuance gets a document
+    that ends on the same day: they still have to extend, and are still told so."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    today = beijing_today()
+    permit = await residence_permit(people["person"], today + timedelta(days=120))
+    deadline = today + timedelta(days=90)
+    await record_application(client, people["person"].person.id, "RESIDENCE_PERMIT_REISSUANCE")
+    told = {"person": 1, "docs": 1, "book": 0}
+    opening = at(deadline - timedelta(days=60), 9)
+    assert await scene.counts(opening, "EXTENSION_WINDOW_OPEN", doc_id(permit)) == told
+
+
 async def test_the_permit_of_an_approved_application_is_reminded_once_issued(client, app, clock):
     """An APPROVED application is in progress until its document is issued; then that
     permit's own extension window is told, whether or not the office has moved the
