@@ -292,7 +292,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ok = await database_ready()
         body = {"status": "ready" if ok else "unavailable"}
         if holder.get("redis") is not None:
-            body["redis"] = "ok" if await redis_link.answers(holder["redis"]) else "unavailable"
+            answered = await redis_link.answers(holder["redis"], settings.redis_timeout_ms / 1000)
+            body["redis"] = "ok" if answered else "unavailable"
         return JSONResponse(body, 200 if ok else 503)
 
     async def jwks(request: Request) -> Response:

@@ -20,6 +20,9 @@ RESET_REQUEST = "PASSWORD_RESET_REQUEST"
 async def add(*, now: datetime, **values: object) -> Delivery:
     """Mail queued at `now`, due at once; `values`: its other columns (account_id,
     notification_id, kind, to_address, subject, body, message_id, secret, send_before)."""
+    now = now.astimezone(UTC)
+    # In UTC, as every moment the worker compares in SQL (SQLite compares them as text).
+    values = {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in values.items()}
     return await Delivery.create(created_at=now, next_attempt_at=now, **values)
 
 
@@ -30,6 +33,7 @@ async def give_up_ran_out(now: datetime) -> int:
     """Unsent mail whose `send_before` has come is given up (a one-time link blanked), in two
     statements; how many. A reset link that no longer works, a reminder of an appointment that
     has begun or an offer that has gone to someone else would only mislead."""
+    now = now.astimezone(UTC)
     # Mail a worker holds is left to it: it looks at the moment itself just before sending.
     rows = Delivery.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
@@ -111,14 +115,20 @@ async def hold_claim(delivery: Delivery, until: datetime) -> bool:
     return (
         await Delivery.filter(
             id=delivery.id, attempts=delivery.attempts, sent_at__isnull=True, failed_at__isnull=True
-        ).update(claimed_until=until)
+        ).update(claimed_until=until.astimezone(UTC))
         == 1
     )
 
 
 async def mark_sent(delivery: Delivery, now: datetime) -> None:
-    """The server accepted it (250): sent, the claim released; a one-time link is blanked."""
-    changes: dict[str, object] = {"sent_at": now, "claimed_until": None, "last_error": None}
+    """The server accepted it (250): sent, the claim released; a one-time link is blanked.
+    Sent wins over given up (another worker may have given it up while the server took it)."""
+    changes: dict[str, object] = {
+        "sent_at": now,
+        "failed_at": None,
+        "claimed_until": None,
+        "last_error": None,
+    }
     if delivery.secret:
         changes["body"] = ""
     await Delivery.filter(id=delivery.id).update(**changes)
@@ -135,7 +145,7 @@ async def mark_failed(
         if delivery.secret:
             changes["body"] = ""
     else:
-        changes["next_attempt_at"] = retry_at
+        changes["next_attempt_at"] = retry_at.astimezone(UTC)
     await Delivery.filter(id=delivery.id).update(**changes)
 
 
@@ -148,10 +158,12 @@ async def put_back(deliveries: Sequence[Delivery], retry_at: datetime, error: st
     for delivery in deliveries:
         by_attempts.setdefault(delivery.attempts, []).append(delivery.id)
     for attempts, ids in by_attempts.items():
-        await Delivery.filter(id__in=ids, attempts=attempts, sent_at__isnull=True).update(
+        await Delivery.filter(
+            id__in=ids, attempts=attempts, sent_at__isnull=True, failed_at__isnull=True
+        ).update(
             claimed_until=None,
             attempts=F("attempts") - 1,
-            next_attempt_at=retry_at,
+            next_attempt_at=retry_at.astimezone(UTC),
             last_error=error[:500],
         )
 
@@ -164,6 +176,14 @@ async def waiting(after_id: int, limit: int) -> list[Delivery]:
         .order_by("id")
         .limit(limit)
     )
+
+
+async def supersede(account_id: int, kind: str, now: datetime) -> None:
+    """The account's unsent mail of `kind` is not sent from `now` on (a newer link replaced
+    the one it carries), in the caller's transaction."""
+    await Delivery.filter(
+        account_id=account_id, kind=kind, sent_at__isnull=True, failed_at__isnull=True
+    ).update(send_before=now.astimezone(UTC))
 
 
 async def by_id(delivery_id: int) -> Delivery | None:

@@ -50,10 +50,11 @@ def connect(url: str, timeout_s: float) -> Any:
     )
 
 
-async def answers(client: Any) -> bool:
-    """Whether Redis answers a PING within the client's timeout (the readiness check)."""
+async def answers(client: Any, timeout_s: float) -> bool:
+    """Whether Redis answers a PING within `timeout_s` in all, retry included (the readiness
+    check: a probe has about a second)."""
     try:
-        return bool(await client.ping())
+        return bool(await asyncio.wait_for(client.ping(), timeout_s))
     except ERRORS:
         return False
 

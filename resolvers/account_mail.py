@@ -36,6 +36,8 @@ async def write(settings: Settings, account: Account, purpose: str, now: datetim
     expires_at = now + timedelta(minutes=minutes)
     token = secrets.token_urlsafe(32)
     await store.retire(account.id, purpose, now)
+    # Links retired with it are not mailed after this one (an outage, a queue).
+    await outbox.supersede(account.id, purpose, now)
     await store.add(
         account_id=account.id,
         purpose=purpose,

@@ -103,6 +103,8 @@ async def delegation_requested(delegation: Delegation, helper: Account) -> None:
         about_person_id=delegation.dependant_id,
         subject=("Delegation", delegation.id),
         facts={"helper": helper.display_name, "scopes": ",".join(delegation.scopes)},
+        # A request not answered by then has lapsed: mail asking for an answer would mislead.
+        mail_by=delegation.pending_until,
     )
 
 

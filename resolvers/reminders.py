@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from domain.dates import local_day, zone
 from domain.documents import EXTENSION_LEAD_DAYS, covers, extension_deadline
@@ -39,10 +39,18 @@ class Due:
     facts: dict[str, str]
     # An appointment's start as scanned: a reminder is made only while it is still booked then.
     starts_at: datetime | None = None
+    # When its mail would mislead, unsent: the appointment has begun, the last day to apply
+    # or the document's last day has passed.
+    mail_by: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str, int, date]:
         return (self.kind, self.subject_type, self.subject_id, self.due_on)
+
+
+def _after(day: date) -> datetime:
+    """The start of the day after `day` in the home zone: when a last day has passed."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(None))
 
 
 def _reached(now: datetime, time_zone: str | None, due_on: date, hour: int) -> bool:
@@ -70,7 +78,8 @@ async def appointment_reminders(now: datetime, hour: int) -> list[Due]:
                     due_on,
                     row.applicant_id,
                     facts,
-                    row.starts_at,
+                    starts_at=row.starts_at,
+                    mail_by=row.starts_at,
                 )
             )
     return due
@@ -104,13 +113,24 @@ async def document_reminders(now: datetime, window_days: int, hour: int) -> list
                     opened,
                     doc.person_id,
                     facts,
+                    mail_by=_after(deadline),
                 )
             )
         ending = reminder_due(doc.valid_until, EXPIRY_REMINDERS, today)
         if ending is not None and _reached(now, None, ending, hour):
             facts = {**base, "days": str((doc.valid_until - today).days)}
             kind = NotificationKind.DOCUMENT_EXPIRING
-            due.append(Due(kind, "Document", doc.id, ending, doc.person_id, facts))
+            due.append(
+                Due(
+                    kind,
+                    "Document",
+                    doc.id,
+                    ending,
+                    doc.person_id,
+                    facts,
+                    mail_by=_after(doc.valid_until),
+                )
+            )
     last = today + timedelta(days=max(EXPIRY_REMINDERS))
     for card in await store.cards_ending_between(today, last):
         ending = reminder_due(card.valid_until, EXPIRY_REMINDERS, today)
@@ -128,6 +148,7 @@ async def document_reminders(now: datetime, window_days: int, hour: int) -> list
                     ending,
                     card.person_id,
                     facts,
+                    mail_by=_after(card.valid_until),
                 )
             )
     return due
@@ -189,7 +210,7 @@ def _maker(reminder: Due, now: datetime) -> Callable[[], Awaitable[bool]]:
             about_person_id=reminder.person_id,
             subject=(reminder.subject_type, reminder.subject_id),
             facts=reminder.facts,
-            mail_by=reminder.starts_at,
+            mail_by=reminder.mail_by,
         )
         return True
 

@@ -12,15 +12,25 @@ from typing import Any
 import httpx
 
 from persistence import outbox
-from persistence.models import Appointment, Delivery, WaitlistEntry
-from resolvers import reminders
+from persistence.models import Appointment, Delegation, Delivery, WaitlistEntry
+from resolvers import mail_delivery, reminders
 from resolvers.context import FixedClock
 from resolvers.mail_delivery import DeliveryWorker
 from tests.conftest import gql, sign_up, unique_email
-from tests.helpers import CANCEL, SHANGHAI, book_open_slot, mutate, new_applicant, pk_of
+from tests.helpers import (
+    CANCEL,
+    SHANGHAI,
+    beijing_today,
+    book_open_slot,
+    member_with_person,
+    mutate,
+    new_applicant,
+    pk_of,
+)
 from tests.mail_server import smtp_server
+from tests.test_notifications import helper_of
 from tests.test_outbox_mail import drain, sent, verification_mail_of, worker_for
-from tests.test_reminders import at, household
+from tests.test_reminders import at, household, residence_permit
 from tests.test_waitlist import booked_in_line
 from tests.waitlist_lines import fresh_line, join_ok
 
@@ -77,10 +87,12 @@ class SlowServer:
 
 
 async def test_mail_claimed_in_time_but_reached_too_late_in_its_round_is_not_sent(
-    client: httpx.AsyncClient, test_settings: Any
+    client: httpx.AsyncClient, test_settings: Any, monkeypatch: Any
 ) -> None:
     """Both mails are claimed in one round while both links work; sending the first takes
     the clock past the second's end, and the second is then given up, not sent."""
+    # One round takes all the waiting mail (earlier tests leave some), these two included.
+    monkeypatch.setattr(mail_delivery, "BATCH", 100_000)
     first, second = unique_email(), unique_email()
     await sign_up(client, first)
     await sign_up(client, second)
@@ -142,3 +154,113 @@ async def test_a_waitlist_offer_is_not_mailed_after_the_place_went_on(
         await drain(worker, sent(mail.id))
         assert mail.message_id not in {got.message_id for got in server.to(waiting.email)}
     await given_up_unsent(mail.id)
+
+
+async def test_the_claim_itself_passes_over_mail_whose_moment_has_come() -> None:
+    """Even before a round gives it up (another worker's round claiming in between)."""
+    now = datetime.now(UTC)
+    late = await outbox.add(
+        now=now - timedelta(minutes=5),
+        account_id=None,
+        notification_id=None,
+        kind="EMAIL_VERIFICATION",
+        to_address=unique_email(),
+        subject="s",
+        body="b",
+        message_id=f"<{unique_email()}>",
+        secret=True,
+        send_before=now - timedelta(seconds=1),
+    )
+    claimed = await outbox.claim(now, 60, 100_000)
+    assert late.id not in {row.id for row in claimed}
+    assert (await outbox.by_id(late.id)).attempts == 0
+
+
+async def test_moments_in_another_zone_are_compared_as_moments() -> None:
+    """A link with 30 minutes left is not given up by a round whose clock reads Beijing time
+    (SQLite compares stored times as text: every moment is kept in UTC)."""
+    now = datetime.now(UTC)
+    row = await outbox.add(
+        now=now.astimezone(SHANGHAI),
+        account_id=None,
+        notification_id=None,
+        kind="EMAIL_VERIFICATION",
+        to_address=unique_email(),
+        subject="s",
+        body="b",
+        message_id=f"<{unique_email()}>",
+        secret=True,
+        send_before=(now + timedelta(minutes=30)).astimezone(SHANGHAI),
+    )
+    await outbox.give_up_ran_out(now.astimezone(SHANGHAI))
+    kept = await outbox.by_id(row.id)
+    assert kept.failed_at is None and kept.body == "b"
+    await outbox.give_up_ran_out((now + timedelta(minutes=31)).astimezone(SHANGHAI))
+    assert (await given_up_unsent(row.id)).body == ""
+
+
+async def test_a_link_replaced_by_a_newer_one_is_not_mailed_after_it(
+    client: httpx.AsyncClient, test_settings: Any
+) -> None:
+    """Asking for a new verification link ends the old one: its mail, still waiting, is
+    given up; only the new link goes out."""
+    email = unique_email()
+    session = await sign_up(client, email)
+    first = await verification_mail_of(email)
+    again = await mutate(
+        client,
+        "mutation { requestEmailVerification { __typename } }",
+        session["accessToken"],
+    )
+    assert again["__typename"] == "EmailVerificationSent", again
+    second = await Delivery.filter(to_address=email, kind="EMAIL_VERIFICATION").order_by("-id")
+    assert [row.id for row in second][1] == first.id
+    newest = second[0]
+    with smtp_server() as (server, url):
+        worker = worker_for(test_settings, url)
+        await drain(worker, sent(newest.id))
+        await drain(worker, sent(first.id))
+        (got,) = await server.wait_for(email)
+    assert got.message_id == newest.message_id
+    await given_up_unsent(first.id)
+
+
+async def test_a_request_to_help_is_not_mailed_after_it_lapsed(client: httpx.AsyncClient) -> None:
+    person = await member_with_person(client)
+    _, delegation = await helper_of(client, person, ["VIEW_DOCUMENTS"])
+    row = await Delegation.get(id=pk_of(delegation["id"]))
+    (mail,) = (
+        await Delivery.filter(kind="DELEGATION_REQUESTED", account_id=pk_of(person.account_id))
+        .order_by("-id")
+        .limit(1)
+    )
+    assert row.pending_until is not None and mail.send_before == row.pending_until
+
+
+async def test_document_reminders_are_not_mailed_once_their_last_day_has_passed(
+    client: httpx.AsyncClient, app: Any, clock: Any
+) -> None:
+    """ "Apply for an extension" stops being mailable after the last day to apply, "your
+    document is ending" after the document's last day: each at the next midnight, Beijing
+    time."""
+    people = await household(client)
+    person = people["person"]
+    today = beijing_today()
+    permit = await residence_permit(person, today + timedelta(days=120))
+    deadline = today + timedelta(days=90)  # a residence permit: 30 days before it ends
+    clock.pinned = at(deadline - timedelta(days=3), 9)
+    await reminders.run_due(app.state.services)
+    clock.pinned = at(permit.valid_until - timedelta(days=7), 9)
+    await reminders.run_due(app.state.services)
+    mails = {
+        mail.kind: mail
+        for mail in await Delivery.filter(
+            account_id=pk_of(person.account_id),
+            kind__in=["EXTENSION_WINDOW_OPEN", "DOCUMENT_EXPIRING"],
+        ).order_by("id")
+    }
+    midnight = datetime.min.time()
+    after_deadline = datetime.combine(deadline + timedelta(days=1), midnight, tzinfo=SHANGHAI)
+    after_end = datetime.combine(permit.valid_until + timedelta(days=1), midnight, SHANGHAI)
+    assert mails["EXTENSION_WINDOW_OPEN"].send_before == after_deadline
+    assert mails["DOCUMENT_EXPIRING"].send_before == after_end
