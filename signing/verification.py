@@ -77,7 +77,19 @@ class Verification:
 
 def _b64json(part: str) -> Any:
     padded = part + "=" * (-len(part) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    return _strict_json(base64.urlsafe_b64decode(padded.encode()))
+
+
+def _strict_json(raw: bytes | str) -> Any:
+    """JSON that holds only text UTF-8 can carry. JSON's escapes can spell a lone surrogate
+    (`"\\ud800"`), which no answer, log or terminal can encode: a ValueError, as for any other
+    malformed part, before such a text reaches a verdict."""
+    value = json.loads(raw)
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError("a text with a lone surrogate") from exc
+    return value
 
 
 def _canonical(part: str) -> bool:
@@ -163,7 +175,7 @@ def _signed_claims(
         checker = jws.JWS()
         checker.deserialize(jwt)
         checker.verify(jwk.JWK(**key_data), alg=alg)
-        claims = json.loads(checker.payload)
+        claims = _strict_json(checker.payload)
     except (JWException, ValueError, TypeError):
         return Verification(False, "BAD_SIGNATURE", key_id=kid)
     if not isinstance(claims, dict):

@@ -58,3 +58,23 @@ async def test_a_token_with_deeply_nested_json_is_malformed(client):
         {"t": f"{header}.e30.c2ln"},
     )
     assert body["data"]["verifyDocument"] == {"valid": False, "failure": "MALFORMED"}
+
+
+def _token_whose_key_id_is_a_lone_surrogate() -> str:
+    # JSON's escape spells an unpaired surrogate; base64url carries it past every text check.
+    header = b'{"alg":"EdDSA","kid":"\\ud800","typ":"passport-info+jwt"}'
+    return base64.urlsafe_b64encode(header).decode().rstrip("=") + ".e30.AAAA"
+
+
+async def test_a_key_id_no_text_can_hold_is_malformed_not_a_server_error(client):
+    query = "query($t: String!) { verifyDocument(token: $t) { valid failure keyId } }"
+    token = _token_whose_key_id_is_a_lone_surrogate()
+    body = await gql(client, query, {"t": token})
+    assert body["data"]["verifyDocument"] == {"valid": False, "failure": "MALFORMED", "keyId": None}
+    response = await client.get(
+        "/graphql",
+        params={"query": query, "variables": json.dumps({"t": token})},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["verifyDocument"]["failure"] == "MALFORMED"

@@ -5,6 +5,7 @@ account: only the token and the keys."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sys
 from pathlib import Path
@@ -154,6 +155,18 @@ async def test_not_a_certificate_is_malformed_offline(
         assert status == 1, (token, report)
         assert report["valid"] is False
         assert report["failure"] == "MALFORMED", report
+
+
+async def test_a_key_id_no_text_can_hold_is_malformed_offline(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    jwks = await saved_jwks(client, tmp_path)
+    header = b'{"alg":"EdDSA","kid":"\\ud800","typ":"passport-info+jwt"}'
+    token = base64.urlsafe_b64encode(header).decode().rstrip("=") + ".e30.AAAA"
+    status, report, err = await run_verify(token, jwks)
+    assert status == 1, err
+    assert report["failure"] == "MALFORMED", report
+    assert report["keyId"] is None
 
 
 async def test_offline_and_online_agree(client: httpx.AsyncClient, tmp_path: Path) -> None:
