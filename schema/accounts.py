@@ -49,8 +49,9 @@ class Account(Node):
     roles: list[Role] = strawberry.field(description="Roles held, from the database.")
     email_verified: bool = strawberry.field(
         description="Whether the owner proved the address with the link mailed after sign-up "
-        "(verifyEmail). Mail goes to it either way, except word of an issued certificate "
-        "(CERTIFICATE_ISSUED), which an unverified address does not get: it stays in the inbox."
+        "(verifyEmail). Mail goes to it either way, except word of a certificate issued or "
+        "revoked (CERTIFICATE_ISSUED, CERTIFICATE_REVOKED), which an unverified address does "
+        "not get: it stays in the inbox."
     )
     language: Language = strawberry.field(
         description="The language of mail and notifications: the one chosen with "
