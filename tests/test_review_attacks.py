@@ -62,6 +62,26 @@ async def test_a_subscribe_whose_payload_is_not_an_object_is_a_protocol_error(ap
 
 
 @pytest.mark.parametrize(
+    "message", [[], [1], None, 5, "x"], ids=["empty", "list", "null", "number", "text"]
+)
+@pytest.mark.parametrize("after_init", [False, True], ids=["before-init", "after-init"])
+async def test_a_message_that_is_not_an_object_is_a_protocol_error(
+    app, client, caplog, message, after_init
+):
+    """Valid JSON that is not an object, before or after connection_init: a 4400 close, not
+    an unhandled error that drops the socket (1006) and logs a traceback."""
+    token = await sign_in(client, "applicant@demo.test")
+    async with ws_session(app) as ws:
+        if after_init:
+            await init_with(ws, {"authorization": f"Bearer {token}"})
+        await ws.send_json(message)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.receive_json(timeout=5)
+    assert closed.value.code == 4400, closed.value
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+@pytest.mark.parametrize(
     "params",
     [{"authorization": 5}, {"Authorization": ["Bearer x"]}, {"headers": {"authorization": 7}}],
     ids=["number", "list", "nested-number"],

@@ -69,6 +69,14 @@ class TransportWSHandler(
     """Session first (an ended session is refused before anything is paid), then the
     account's subscription cap (a slot held while the subscription runs), then the gate."""
 
+    async def handle_message(self, message: Any) -> None:
+        # Valid JSON that is not an object ([], null, 5) is an invalid message (4400), not an
+        # unhandled error that drops the socket and logs a traceback.
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: Any) -> None:
         # A subscribe whose payload is not an object, or whose id is not text, is an invalid
         # message (4400), not a crash of the connection (1011 with a Python error's text).
