@@ -58,6 +58,19 @@ from settings import Settings
 
 BOOK = "BOOK_APPOINTMENTS"
 MAX_RANGE_DAYS = 31
+# For the cost estimate only: the opening hours of a long day at an office, in slots of
+# SLOT_MINUTES (an office's real week is data; the estimate is made before any is read).
+OPEN_HOURS_ESTIMATE = 12
+
+
+def slots_estimate(start: date | None, end: date | None, s: Settings) -> int:
+    """How many slots `available_slots` may answer for the days `start` to `end`, before the
+    database is asked: every day a long opening day of slots, over the longest range allowed
+    when the days are not known (yet) or out of bounds."""
+    days = MAX_RANGE_DAYS + 1
+    if start is not None and end is not None and 0 <= (end - start).days <= MAX_RANGE_DAYS:
+        days = (end - start).days + 1
+    return days * (OPEN_HOURS_ESTIMATE * 60 // max(s.slot_minutes, 1))
 
 
 def policy(ctx: Context) -> BookingPolicy:

@@ -63,11 +63,30 @@ class Cost:
     requested: int
 
 
+def _metadata(definition: Any) -> dict[str, Any]:
+    field = (getattr(definition, "extensions", None) or {}).get("strawberry-definition")
+    return getattr(field, "metadata", None) or {}
+
+
 def declared_cost(definition: Any) -> int:
     """The points a field declares for the work it does beyond reading (0 when none)."""
-    field = (getattr(definition, "extensions", None) or {}).get("strawberry-definition")
-    metadata = getattr(field, "metadata", None) or {}
-    return int(metadata.get("cost", 0))
+    return int(_metadata(definition).get("cost", 0))
+
+
+def declared_items(
+    definition: Any, node: FieldNode, variables: dict[str, Any], settings: Settings
+) -> int | None:
+    """How many items a list field declares it may answer, from its arguments
+    (`strawberry.field(metadata={"items": f})`, f(arguments by name, settings)); None when
+    it declares nothing."""
+    items = _metadata(definition).get("items")
+    if items is None:
+        return None
+    arguments = {
+        argument.name.value: value_from_ast_untyped(argument.value, variables)
+        for argument in node.arguments or ()
+    }
+    return max(int(items(arguments, settings)), 0)
 
 
 def _unwrap(gtype: Any) -> tuple[Any, bool]:
@@ -174,7 +193,7 @@ class _Estimator:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     variables: dict[str, Any]
-    max_page: int
+    settings: Settings
     introspection: Sizes = field(init=False)
     # A fragment's cost on its type condition, by name (and the sizes in force): worked out
     # once however often it is spread, or fragments spreading fragments twice would cost
@@ -240,6 +259,9 @@ class _Estimator:
         if node.selection_set is None:
             return declared_cost(definition)
         child_sizes: Sizes | None = None
+        # Each item of a plain list is an object of its own (1 point), as each node of a page
+        # is; a page's edges count theirs already.
+        per_item = 0
         first = _first(node, self.variables)
         if parent.name.startswith("__") and (is_list or name == "ofType"):
             key = (parent.name, name)
@@ -253,15 +275,18 @@ class _Estimator:
             multiplier = 1
             child_sizes = _type_sizes(self.schema, described)
         elif "first" in definition.args:
-            multiplier = min(max(first if first is not None else DEFAULT_PAGE, 0), self.max_page)
+            page = first if first is not None else DEFAULT_PAGE
+            multiplier = min(max(page, 0), self.settings.max_page_size)
         elif name == "edges":
             multiplier = 1  # the connection's page size already counts its edges
         elif is_list:
-            multiplier = LIST_ESTIMATE
+            declared = declared_items(definition, node, self.variables, self.settings)
+            multiplier = LIST_ESTIMATE if declared is None else declared
+            per_item = 1
         else:
             multiplier = 1
         children = self.selection(node.selection_set, named, seen, child_sizes)
-        return 1 + multiplier * children if multiplier else 1
+        return 1 + multiplier * (per_item + children) if multiplier else 1
 
 
 def expanded_size(document: DocumentNode, limit: int) -> int:
@@ -327,11 +352,12 @@ def estimate(
     document: DocumentNode,
     operation_name: str | None,
     variables: dict[str, Any] | None,
-    max_page: int = Settings.max_page_size,
+    settings: Settings | None = None,
 ) -> Cost:
-    """The cost of the operation that would run: 1 per object field, multiplied by the page
-    size (`first`, default 20, at most `max_page`: the MAX_PAGE_SIZE setting) or a list
-    estimate for what sits below lists (introspection lists: their real sizes in this schema)."""
+    """The cost of the operation that would run: 1 per object field and per item of a plain
+    list, multiplied by the page size (`first`, default 20, at most the MAX_PAGE_SIZE setting)
+    or a list's estimate for what sits below lists: the items the field declares it may
+    answer, else LIST_ESTIMATE (introspection lists: their real sizes in this schema)."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -350,7 +376,9 @@ def estimate(
         for d in chosen.variable_definitions or ()
         if d.default_value is not None
     }
-    estimator = _Estimator(schema, fragments, {**defaults, **(variables or {})}, max_page)
+    estimator = _Estimator(
+        schema, fragments, {**defaults, **(variables or {})}, settings or Settings()
+    )
     cost = math.ceil(round(estimator.selection(chosen.selection_set, root), 6))
     if chosen.operation.value == "mutation":
         cost += MUTATION_COST

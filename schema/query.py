@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -43,6 +44,9 @@ from schema.records import Application, Document, PermanentResidentCard
 from schema.statistics import Statistics
 from schema.waitlist import WaitlistEntry
 
+if TYPE_CHECKING:
+    from settings import Settings
+
 # The types `node` answers with, by the type name of their global IDs.
 NODE_TYPES: dict[str, Any] = {
     cls.__name__: cls
@@ -81,6 +85,20 @@ async def typed_node(ctx: Context, type_name: str, row: Any | None) -> Node | No
     if type_name == "Document":
         return Document.from_row(row, ctx.today())
     return NODE_TYPES[type_name].from_row(row)
+
+
+def _slots_estimate(arguments: dict[str, Any], settings: Settings) -> int:
+    """The cost estimate's count of `availableSlots` items, from its `from` and `to`."""
+    return appointment_resolvers.slots_estimate(
+        _day(arguments.get("from")), _day(arguments.get("to")), settings
+    )
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 @strawberry.type(description="Everything that can be read.")
@@ -179,7 +197,9 @@ class Query:
 
     @strawberry.field(
         description="Bookable slots of an office for a service between two days (at most 31 "
-        "days apart), with places left; times carry the office's offset."
+        "days apart), with places left; times carry the office's offset. The cost estimate "
+        "counts every day of the range as a long opening day of slots.",
+        metadata={"items": _slots_estimate},
     )
     async def available_slots(
         self,

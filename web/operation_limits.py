@@ -107,7 +107,7 @@ def assess(
             ),
             "QUERY_TOO_COMPLEX",
         )
-    cost = estimate(schema, document, operation_name, variables, settings.max_page_size).requested
+    cost = estimate(schema, document, operation_name, variables, settings).requested
     max_query_cost = settings.max_query_cost
     if cost > max_query_cost:
         return Refusal(
