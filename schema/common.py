@@ -65,6 +65,20 @@ def pk_of(global_id: str | None, type_name: str) -> int | None:
     return decoded[1] if decoded else None
 
 
+# The key no row has: what an optional ID that was given, but is not one as issued, stands for.
+UNKNOWN_PK = -1
+
+
+def given_pk_of(global_id: str | None, type_name: str) -> int | None:
+    """For an optional ID whose absence means something (a default applies): None when it is
+    absent, UNKNOWN_PK when it is given but malformed, empty or an ID of another type, so that
+    the resolver answers it as an unknown object instead of applying the default."""
+    if global_id is None:
+        return None
+    pk = pk_of(global_id, type_name)
+    return UNKNOWN_PK if pk is None else pk
+
+
 @strawberry.interface(description="An object with an opaque global ID, fetchable with `node`.")
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global identifier of the object.")

@@ -20,6 +20,7 @@ from schema.common import (
     ValidationError,
     connection_types,
     described_enum,
+    given_pk_of,
     page_of,
     pk_of,
 )
@@ -321,16 +322,14 @@ class RecordMutations:
             ),
         ],
     ) -> RecordApplicationResult:
-        # An office ID that names no office must not fall back to the officer's own office.
-        office_pk = pk_of(input.office_id, "Office") if input.office_id else None
-        if input.office_id and office_pk is None:
-            office_pk = -1
+        # An ID given but not as issued names no office (no appointment): it must not fall
+        # back to the officer's own office (to recording without the appointment).
         return await resolve.record_application(
             info.context,
             person_id=pk_of(input.applicant_id, "Person"),
             service=input.service.value,
-            appointment_id=pk_of(input.appointment_id, "Appointment"),
-            office_id=office_pk,
+            appointment_id=given_pk_of(input.appointment_id, "Appointment"),
+            office_id=given_pk_of(input.office_id, "Office"),
         )
 
     @mutation(

@@ -1174,6 +1174,43 @@ async def test_recording_from_someone_elses_appointment_is_validation_error(app,
     assert await my_applications(client, other) == []
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["padded", "empty", "garbage", "a person's"],
+)
+async def test_an_appointment_or_office_id_not_as_issued_is_validation_error(
+    app, client, clock, spelling
+):
+    """An optional ID that is given but not as issued names nothing: a ValidationError, not
+    an application recorded without the appointment (or at the officer's own office)."""
+    who = await new_applicant(client)
+    service = "VISA_RENEWAL"
+    appointment = await _booked_appointment_at_bj_dc(app, client, who, service)
+    day = datetime.fromisoformat(appointment["startsAt"]).astimezone(SHANGHAI).date()
+    clock.pinned = beijing(day, 8)
+    desk = await officer_token(client)
+    checked_in = await gql(client, CHECK_IN, {"id": appointment["id"]}, token=desk)
+    assert checked_in["data"]["checkInAppointment"]["__typename"] == "AppointmentCheckedIn"
+    bad = {
+        "padded": appointment["id"] + "=" * (-len(appointment["id"]) % 4 or 4),
+        "empty": "",
+        "garbage": "xyz",
+        "a person's": who.person_id,
+    }[spelling]
+
+    by_appointment = await record(client, desk, who.person_id, service, appointmentId=bad)
+    assert by_appointment["__typename"] == "ValidationError", by_appointment
+    assert by_appointment["field"] == "appointmentId"
+    at_office = await record(client, desk, who.person_id, service, officeId=bad)
+    assert at_office["__typename"] == "ValidationError", at_office
+    assert at_office["field"] == "officeId"
+
+    await who.sign_in_again(client)
+    assert await my_applications(client, who) == []
+    body = await gql(client, APPOINTMENT_NODE, {"id": appointment["id"]}, token=who.token)
+    assert body["data"]["node"]["status"] == "CHECKED_IN"
+
+
 # ---------------------------------------------------------------------------- PR cards
 
 
