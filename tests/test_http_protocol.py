@@ -470,14 +470,21 @@ async def test_an_empty_batch_is_400(client):
     assert response.status_code == 400
 
 
-async def test_a_batch_with_one_bad_operation_still_answers_the_others(client):
-    response = await post(client, [{"query": SERVICES}, {"query": "{ nope }"}])
-    assert response.status_code in (200, 400)
-    if response.status_code == 200:
-        body = response.json()
-        assert len(body) == 2
-        assert body[0]["data"]["services"]
-        assert body[1]["errors"]
+@pytest.mark.parametrize("bad", ["{ nope }", "{ __typen"], ids=["invalid", "unparsable"])
+async def test_a_batch_with_one_bad_operation_still_answers_the_others(client, bad):
+    """Each answer of a batch is its own: the bad one has its errors and costs nothing (the
+    cost of the operation before it, a page of offices, was reported on it)."""
+    first = {"query": "{ offices(first: 100) { edges { node { code } } } }"}
+    response = await post(client, [first, {"query": bad}, {"query": SERVICES}])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body) == 3
+    assert body[0]["data"]["offices"]["edges"]
+    assert body[0]["extensions"]["cost"]["requestedQueryCost"] == 201
+    assert body[1]["errors"] and not body[1].get("data")
+    assert body[1].get("extensions", {}).get("cost", {}).get("requestedQueryCost", 0) == 0
+    assert len(body[2]["data"]["services"]) == 11
+    assert body[2]["extensions"]["cost"]["requestedQueryCost"] == 11
 
 
 # ---------------------------------------------------------------- never a traceback

@@ -302,6 +302,9 @@ class GraphQLEndpoint:
     ) -> tuple[dict[str, Any], int]:
         """Run one operation through the operation gate, or with the verdict its batch got."""
         settings = self.services.settings
+        # A batch's operations share one context: an operation that is not charged (one that
+        # does not parse) must not report the cost of the one before it.
+        ctx.extras.pop("cost", None)
         if not params.query.strip():  # e.g. a persistedQuery of null with no query
             return request_error(NO_QUERY, "BAD_REQUEST", media, ctx.language)
         document = parse_document(params.query, settings.max_tokens)
