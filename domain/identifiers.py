@@ -382,6 +382,16 @@ def normalise_passport_number(text: str) -> str:
     return compact
 
 
+def normalise_document_number(text: str) -> str:
+    """An issued document's number as kept: compatibility forms folded (full-width ＡＢ１ is
+    AB1), without whitespace, uppercase; 5 to 40 letters A-Z and digits 0-9, so that two
+    numbers that look alike are the same number (no invisible character sets one apart)."""
+    compact = _compact(unicodedata.normalize("NFKC", text))
+    if not re.fullmatch(r"[A-Z0-9]{5,40}", compact):
+        raise InvalidIdentifier(N_("A document number has 5 to 40 letters A-Z and digits 0-9."))
+    return compact
+
+
 def normalise_name(text: str) -> str:
     """A name folded for identity matching: NFKC, case-folded, single spaces; hyphens kept."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

@@ -32,3 +32,20 @@ def text_problem(value: str, *, multi_line: bool = False, field: str = "text") -
             field=field,
         )
     return N_("`%(field)s` must not contain control characters or line breaks.", field=field)
+
+
+# The explicit bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO,
+# LRI, RLI, FSI, PDI): in a name shown to others they make it read as another ("Trojan
+# Source", CVE-2021-42574). The marks LRM and RLM, and the joiners some scripts need, stay.
+_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def reordering_problem(value: str) -> Message | None:
+    """Why a name others read (a display name, a person's names on a certificate) is not
+    acceptable for the characters that reorder how it shows, or None."""
+    if _REORDERING.search(value) is None:
+        return None
+    return N_(
+        "This holds a character that reverses or reorders text (U+202A-U+202E, "
+        "U+2066-U+2069); remove it."
+    )

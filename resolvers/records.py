@@ -15,6 +15,7 @@ from domain.identifiers import (
     decode_pr_card_number,
     make_pr_card_number,
     next_pr_card_sequence,
+    normalise_document_number,
     normalise_nationality,
     normalise_passport_number,
     pr_card_birth_date_matches,
@@ -252,6 +253,9 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     require_field_days_in_range("validUntil", request.valid_from, request.valid_until)
     if request.valid_until <= request.valid_from:
         raise invalid(N_("validUntil must be after validFrom."), "validUntil")
+    holder = await _person(application.applicant_id)
+    if request.valid_from < holder.birth_date:
+        raise invalid(N_("A document cannot be valid before its holder was born."), "validFrom")
     if request.kind == "VISA":
         if request.entries is None:
             raise invalid(N_("A visa states its entries."), "entries")
@@ -263,9 +267,12 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         raise invalid(N_("Only visas have entries and a duration of stay."), "entries")
     office = await office_store.office(application.office_id)
     assert office is not None
-    number = (request.number or "").strip().upper()
-    if request.number is not None and not 5 <= len(number) <= 40:
-        raise invalid(N_("A document number has 5 to 40 characters."), "number")
+    number = ""
+    if request.number is not None:
+        try:
+            number = normalise_document_number(request.number)
+        except InvalidIdentifier as exc:
+            raise invalid(exc.message, "number") from exc
     if not number:
         prefix = {"VISA": "V", "STAY_PERMIT": "S", "RESIDENCE_PERMIT": "R"}[request.kind]
         year = ctx.today(office).year
@@ -312,6 +319,8 @@ async def issue_pr_card(
     # latest issued) before they hold it.
     if issued_on > ctx.today():
         raise invalid(N_("issuedOn must not be in the future."), "issuedOn")
+    if issued_on < person.birth_date:
+        raise invalid(N_("A card cannot be issued before its holder was born."), "issuedOn")
     office = await office_store.office(ctx.account.office_id) if ctx.account.office_id else None
     values: dict[str, object] = {
         "person_id": person.id,

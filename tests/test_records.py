@@ -1706,3 +1706,69 @@ async def test_ready_for_collection_needs_the_issued_document_and_one_document_i
     assert kinds == ["DocumentIssued", "ValidationError"], (first, second)
     ready = await move(client, desk, approved["id"], "READY_FOR_COLLECTION")
     assert ready["__typename"] == "ApplicationStatusUpdated", ready
+
+
+# ------------------------------------------------------------------ numbers and dates kept
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("ＡＢ{n}", "AB{n}"),  # full-width: the same number in ASCII
+        (" ab {n} ", "AB{n}"),  # spaces and case
+    ],
+    ids=["full-width", "spaced"],
+)
+async def test_a_document_number_is_kept_in_one_spelling(client, typed, kept):
+    """Two numbers that look alike are one number: a full-width or spaced spelling is kept
+    as plain uppercase ASCII, so the second one issued is the duplicate it is."""
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    first = await application_in(client, desk, who.person_id, "APPROVED")
+    second = await application_in(client, desk, who.person_id, "APPROVED")
+    digits = "".join(random.choice("0123456789") for _ in range(7))
+    wide_digits = "".join(chr(ord("０") + int(d)) for d in digits) if "Ａ" in typed else digits
+
+    issued = await issue(client, desk, first["id"], number=typed.format(n=wide_digits))
+    assert issued["__typename"] == "DocumentIssued", issued
+    assert issued["document"]["number"] == kept.format(n=digits)
+    again = await issue(client, desk, second["id"], number=kept.format(n=digits))
+    assert again["__typename"] == "ValidationError", again
+    assert again["field"] == "number"
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["AB\u200b1234567", "AB-1234567", "ABC1", "A" * 41],
+    ids=["zero-width", "dash", "short", "long"],
+)
+async def test_a_document_number_of_other_characters_is_refused(client, number):
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    approved = await application_in(client, desk, who.person_id, "APPROVED")
+    refused = await issue(client, desk, approved["id"], number=number)
+    assert refused["__typename"] == "ValidationError", refused
+    assert refused["field"] == "number"
+    assert await my_documents(client, who) == []
+
+
+async def test_nothing_is_issued_as_valid_before_its_holder_was_born(client):
+    born = date(2024, 2, 1)
+    desk = await officer_token(client)
+    _, person_id = await register_person(client, desk, birth_date=born)
+    approved = await application_in(client, desk, person_id, "APPROVED")
+    document = await issue(
+        client, desk, approved["id"], validFrom="2024-01-31", validUntil="2029-01-09"
+    )
+    assert document["__typename"] == "ValidationError", document
+    assert document["field"] == "validFrom"
+    card = await issue_card(client, desk, person_id, issuedOn="2024-01-31", validUntil="2029-01-30")
+    assert card["__typename"] == "ValidationError", card
+    assert card["field"] == "issuedOn"
+    # From the day of birth on, both are issued.
+    document = await issue(client, desk, approved["id"], validFrom=born.isoformat())
+    assert document["__typename"] == "DocumentIssued", document
+    card = await issue_card(
+        client, desk, person_id, issuedOn=born.isoformat(), validUntil="2029-01-31"
+    )
+    assert card["__typename"] == "PermanentResidentCardIssued", card
