@@ -155,6 +155,20 @@ def slots_with_places(
     ).order_by("starts_at")
 
 
+async def has_opening(
+    office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
+) -> bool:
+    """Whether the office holds any slot of the group in [start, end), not before `earliest`,
+    on a day it is open (full or not): a day with none (a Sunday, a closure) never frees one."""
+    return await Slot.filter(
+        open=True,
+        office_id=office_id,
+        service_group=group,
+        starts_at__gte=max(start, earliest),
+        starts_at__lt=end,
+    ).exists()
+
+
 async def open_slots(
     office_id: int, group: str, start: datetime, end: datetime, earliest: datetime
 ) -> list[Slot]:

@@ -208,8 +208,9 @@ class WaitlistMutations:
         "Wait for a place at an office for a service on one of a range of days that has none "
         "free now (when it has, the answer is PlacesAvailable with them). One entry in line "
         "per applicant and service; counted as a booking attempt. A freed place in the range "
-        "is held for the first in line and they (and their helpers) are told. An officer "
-        "acts for people at their own office only."
+        "is held for the first in line and they (and their helpers) are told. Days on which "
+        "the office holds no slot of the service at all (closed) cannot be waited for: a "
+        "ValidationError on `from`. An officer acts for people at their own office only."
     )
     async def join_waitlist(
         self,

@@ -413,6 +413,38 @@ async def test_ranges_offices_and_applicants_are_checked(
     assert body["data"]["node"]["waitlist"] == []
 
 
+async def test_days_the_office_is_closed_cannot_be_waited_for_and_do_not_block_open_ones(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """An entry for days without a single slot (closed) would never be offered a place and
+    would hold the applicant's one entry of the service: a ValidationError, nothing kept,
+    and the applicant waits for an open day at once."""
+    from tests.conftest import sign_in
+
+    closed_line = await fresh_line(app, client, clock)
+    admin = await sign_in(client, "admin@demo.test")
+    closed = await mutate(
+        client,
+        """mutation($input: AddOfficeClosureInput!) { addOfficeClosure(input: $input) {
+          __typename ... on ValidationError { message } } }""",
+        admin,
+        input={
+            "officeId": closed_line.office,
+            "date": closed_line.day.isoformat(),
+            "reason": "Closed for the waitlist test",
+        },
+    )
+    assert closed["__typename"] == "OfficeClosureAdded", closed
+    person = await new_applicant(client)
+    refused = await join(client, person.token, closed_line.input(person.person_id))
+    assert refused["__typename"] == "ValidationError", refused
+    assert refused["field"] == "from"
+    assert not await WaitlistEntry.filter(applicant_id=pk_of(person.person_id)).exists()
+    open_line = await fresh_line(app, client, clock)
+    joined = await join_ok(client, person.token, open_line.input(person.person_id))
+    assert (await stored_entry(joined["id"])).status == WAITING
+
+
 async def test_joining_counts_as_a_booking_attempt_and_accepting_does_not(
     app: Any, client: httpx.AsyncClient, clock: Any
 ) -> None:
