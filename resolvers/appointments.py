@@ -226,7 +226,7 @@ async def bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot
     is left is decided when taking it); else the refusal."""
     slot = await store.slot(slot_id) if slot_id is not None else None
     if slot is None or not slot.open:
-        raise Refusal(RefusalKind.SLOT_UNAVAILABLE, N_("This slot does not exist or is closed."))
+        raise _closed()
     if slot.service_group != SERVICE_GROUPS[service]:
         raise invalid(N_("This slot is not for this service."), "slotId")
     offered = await ctx.loaders.office_services.load(slot.office_id)
@@ -269,6 +269,10 @@ def shown_booked(ctx: Context, grant: Grant, existing: Appointment | None) -> Re
     return gate.showing(ctx, refusal, grant, "READ_APPOINTMENTS", existing.reference)
 
 
+def _closed() -> Refusal:
+    return Refusal(RefusalKind.SLOT_UNAVAILABLE, N_("This slot does not exist or is closed."))
+
+
 def _full() -> Refusal:
     return Refusal(
         RefusalKind.SLOT_UNAVAILABLE, N_("This slot is fully booked. Choose another time.")
@@ -287,6 +291,10 @@ async def place_appointment(
     and create the appointment; raises to roll back on failure."""
     assert ctx.account is not None
     if not await take(slot.id):
+        now = await store.slot(slot.id)
+        if now is None or not now.open:
+            # Closed (an office closure) since it was read: say so, not that it is full.
+            raise _closed()
         raise _full()
     try:
         return await store.create_appointment(

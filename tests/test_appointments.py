@@ -323,6 +323,30 @@ async def test_an_unknown_slot_is_slot_unavailable(client):
         assert result["__typename"] == "SlotUnavailable", result
 
 
+async def test_a_slot_closed_while_its_booking_runs_is_said_to_be_closed_not_full(
+    app, client, clock, monkeypatch
+):
+    """A closure that lands between reading the slot and taking its place: the booking is
+    refused, and the message says the slot is closed (it had places left)."""
+    from resolvers import appointments as resolver
+
+    who = await new_applicant(client)
+    (slot,) = await pick_slots(app, client, clock)
+    original = resolver.bookable_slot
+    before = await booked_in_db(slot["id"])
+
+    async def closed_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        read = await original(*args, **kwargs)
+        await Slot.filter(id=read.id).update(open=False)
+        return read
+
+    monkeypatch.setattr(resolver, "bookable_slot", closed_meanwhile)
+    result = await book(client, who.token, who.person_id, slot["id"])
+    assert result["__typename"] == "SlotUnavailable", result
+    assert "closed" in result["message"] and "fully booked" not in result["message"]
+    assert await booked_in_db(slot["id"]) == before
+
+
 async def test_a_slot_within_the_minimum_lead_time_cannot_be_booked(app, client, clock):
     who = await new_applicant(client)
     (slot,) = await pick_slots(app, client, clock)
