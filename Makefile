@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # What the suite needs from Debian besides Python: faketime (the clock moved ahead) and
 # Chromium (the browser suite; Playwright cannot download its own browsers here); PostgreSQL's
-# server programs (the read-replica tests start their own primary and streaming replica).
+# server programs (the read-replica tests start their own primary and streaming replica); the
+# Noto fonts a certificate's holder name in any script is printed from (fonts-noto-cjk, -core).
 TEST_TOOLS := $(VENV)/.test-tools-stamp
 
 .PHONY: run test test-ahead lint schema migrations messages bench clean
@@ -23,6 +24,8 @@ $(TEST_TOOLS): $(STAMP)
 	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || missing="$$missing fonts-noto-cjk"; \
+	test -f /usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing from Debian's packages"; \

@@ -10,10 +10,12 @@ translation).
 
 from __future__ import annotations
 
+import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pycountry
@@ -146,14 +148,30 @@ def labels(language: str, **links: str) -> dict[str, str]:
 def render(certificate: PrintableCertificate) -> bytes:
     """The certificate as a one-page A4 PDF (a second page only for a very long passport
     history)."""
-    return _Page(certificate).build()
+    # A holder's name in a script the shipped fonts lack is drawn from a font made for it.
+    with tempfile.TemporaryDirectory(prefix="certificate-fonts-") as folder:
+        return _Page(certificate, Path(folder)).build()
 
 
-def _text(value: object, language: str | None = None) -> str:
+def _text(
+    value: object, language: str | None = None, extra: Mapping[int, str] | None = None
+) -> str:
     """A printable string: NFC (fonts have composed letters), characters no font of a document
-    with labels in `language` has shown as '?' rather than silently dropped."""
+    with labels in `language` has (nor a system font registered for it, `extra`) shown as '?'
+    rather than silently dropped."""
     text = unicodedata.normalize("NFC", str(value)) if value is not None else "—"
-    return "".join(c if pdf_fonts.covers(c, language) else "?" for c in text) or "—"
+    extra = extra or {}
+    return (
+        "".join(c if pdf_fonts.covers(c, language) or ord(c) in extra else "?" for c in text) or "—"
+    )
+
+
+def _name(claims: Mapping[str, Any]) -> str:
+    """The holder's name as printed: "SURNAME, Given names" (NFC)."""
+    name = claims.get("name") if isinstance(claims.get("name"), Mapping) else {}
+    surname, given = name.get("surname", ""), name.get("givenNames", "")
+    shown = f"{str(surname).upper()}, {given}" if given else str(surname)
+    return unicodedata.normalize("NFC", shown)
 
 
 def _country(code: object) -> str:
@@ -174,7 +192,7 @@ class _Page:
     beside them (always on the first page, where a scanner looks), the passports, the
     certificate's own facts and how to verify it."""
 
-    def __init__(self, certificate: PrintableCertificate) -> None:
+    def __init__(self, certificate: PrintableCertificate, folder: Path | None = None) -> None:
         self.c = certificate
         links = {"verify_url": certificate.verify_url, "jwks_url": certificate.jwks_url}
         self.language = second_language(certificate.language)
@@ -187,8 +205,8 @@ class _Page:
         pdf.set_auto_page_break(True, margin=MARGIN_MM)
         # Japanese and Arabic fonts only where their labels are printed: each family embedded
         # costs time to load and subset.
-        pdf_fonts.register(pdf, self.language)
-        if self.language in RIGHT_TO_LEFT:
+        self.extra = pdf_fonts.register(pdf, self.language, _name(certificate.claims), folder)
+        if self.language in RIGHT_TO_LEFT or pdf_fonts.needs_shaping(self.extra):
             # HarfBuzz gives Arabic letters their joined forms and fpdf2 orders each paragraph
             # by the Unicode bidirectional algorithm. Only there: it doubles the render time.
             pdf.set_text_shaping(True)
@@ -215,7 +233,7 @@ class _Page:
         # text starts in its own font: chosen by its first letter, and the Japanese face for
         # Japanese labels. `language` is the label's (None for data and Chinese labels).
         first = next((c for c in text if not c.isspace()), " ")
-        family = pdf_fonts.family_for(first, language)
+        family = pdf_fonts.family_for(first, language, self.extra)
         self.pdf.set_font(family, "B" if self.bold else "", size or self.size)
         return family
 
@@ -234,7 +252,7 @@ class _Page:
         self, w: float, h: float, text: str, language: str | None = None, **options: Any
     ) -> None:
         """One line of text; a label of the other language (`language`) shrinks to fit `w`."""
-        text = _text(text, self.language)
+        text = _text(text, self.language, self.extra)
         size = self._fitting([(text, language)], w) if language and w else self.size
         self._set_font(text, language, size)
         self.pdf.cell(w, h, text, **options)
@@ -244,7 +262,7 @@ class _Page:
     ) -> None:
         """Text wrapped to `w` (Chinese and Japanese may break between any two characters),
         then back to the left margin; right-aligned in a right-to-left language."""
-        text = _text(text, self.language)
+        text = _text(text, self.language, self.extra)
         family = self._set_font(text, language)
         options.setdefault("align", self.start if language else "L")
         options.setdefault("new_x", XPos.LMARGIN)
@@ -439,10 +457,7 @@ class _Page:
         pdf.set_xy(MARGIN_MM, top)
 
         label = 46.0
-        name = claims.get("name") if isinstance(claims.get("name"), Mapping) else {}
-        surname, given = name.get("surname", ""), name.get("givenNames", "")
-        shown = f"{str(surname).upper()}, {given}" if given else str(surname)
-        self.fact("name", shown, label, width)
+        self.fact("name", _name(claims), label, width)
         self.fact("birth_date", str(claims.get("birthDate", "—")), label, width)
         self.fact("nationality", _country(claims.get("nationality")), label, width)
         card = claims.get("prCard") if isinstance(claims.get("prCard"), Mapping) else {}

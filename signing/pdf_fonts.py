@@ -21,10 +21,14 @@ catalogues' translations of signing/pdf.py's LABELS): run it after changing a tr
 from __future__ import annotations
 
 import functools
+import io
 import sys
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from fontTools import subset
+from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont, newTable
@@ -96,14 +100,121 @@ def families(language: str | None = None) -> frozenset[str]:
     )
 
 
-def register(pdf: FPDF, language: str | None = None) -> None:
+def register(
+    pdf: FPDF, language: str | None = None, data: str = "", folder: Path | None = None
+) -> dict[int, str]:
     """Make the families of a document with labels in Chinese and `language` known to it, each
-    with the others as its fallbacks."""
+    with the others as its fallbacks; and, for the characters of `data` (a holder's name) that
+    none of them draws, the system fonts that do (see `system_fonts`; the Chinese face's
+    glyphs written as a small font into `folder`, which must outlive the document's output).
+    Returns the family of each such character, by code point."""
     used = families(language)
     for (family, style), path in FILES.items():
         if family in used:
             pdf.add_font(family, style, str(path))
-    pdf.set_fallback_fonts([family for family in FALLBACKS if family in used])
+    covered = _covered(used)
+    missing = {ord(c) for c in data if ord(c) not in covered and not c.isspace()}
+    extra: dict[int, str] = {}
+    for index, (path, number, cmap) in enumerate(system_fonts()):
+        here = sorted(p for p in missing if p in cmap)
+        if not here:
+            continue
+        # Regular only: a holder's name is printed in the regular weight.
+        if (path, number) == SYSTEM_CJK and folder is not None:
+            # The collection's Chinese face takes about a second to read and subset in each
+            # document; its glyphs for these characters, drawn from the face read once per
+            # process, make a font of a few kilobytes instead (no shaping needed).
+            family = SYSTEM_CJK_FAMILY
+            small = folder / "names-cjk.ttf"
+            small.write_bytes(_cjk_glyphs_font(tuple(here)))
+            pdf.add_font(family, "", str(small))
+        else:
+            family = f"{SYSTEM_FAMILY}{index}"
+            pdf.add_font(family, "", path, collection_font_number=number, unicode_range=here)
+        extra.update(dict.fromkeys(here, family))
+        missing.difference_update(here)
+    ordered = [family for family in FALLBACKS if family in used]
+    pdf.set_fallback_fonts(ordered + sorted(set(extra.values())))
+    return extra
+
+
+# Where a holder's name finds the letters the shipped subsets lack: Debian's fonts-noto-cjk
+# (the Chinese face: Han, Hangul, kana) and fonts-noto-core (Noto Sans of each other script:
+# Thai, Devanagari, Hebrew, ...), when installed. Only the letters a document prints are
+# embedded. Without them such a letter prints as "?"; the QR code's signed data is whole.
+SYSTEM_FAMILY = "NotoSystem"
+SYSTEM_CJK_FAMILY = "NotoSystemCJK"
+SYSTEM_CJK = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2)
+SYSTEM_SCRIPTS = Path("/usr/share/fonts/truetype/noto")
+
+
+@functools.lru_cache(maxsize=1)
+def _cjk_face() -> TTFont:
+    """The system's Noto Sans CJK SC, read once per process (its outlines as they are drawn)."""
+    return TTFont(SYSTEM_CJK[0], fontNumber=SYSTEM_CJK[1], lazy=True)
+
+
+_CJK_LOCK = threading.Lock()
+
+
+def _cjk_glyphs_font(code_points: tuple[int, ...]) -> bytes:
+    """A TrueType font of the system Chinese face's glyphs for `code_points`: outlines redrawn
+    as quadratic curves (within 1/1000 em), the face's advance widths and vertical metrics."""
+    with _CJK_LOCK:  # one reader of the shared face at a time (renders run in threads)
+        face = _cjk_face()
+        cmap = face.getBestCmap()
+        glyph_set = face.getGlyphSet()
+        metrics = face["hmtx"]
+        order = list(dict.fromkeys([".notdef", *(cmap[p] for p in code_points)]))
+        glyphs = {}
+        for name in order:
+            pen = TTGlyphPen(None)
+            glyph_set[name].draw(Cu2QuPen(pen, max_err=1.0, reverse_direction=True))
+            glyphs[name] = pen.glyph()
+        widths = {name: metrics[name][0] for name in order}
+        hhea, os2 = face["hhea"], face["OS/2"]
+        units = face["head"].unitsPerEm
+    builder = FontBuilder(units, isTTF=True)
+    builder.setupGlyphOrder(order)
+    builder.setupCharacterMap({p: cmap[p] for p in code_points})
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics(
+        {name: (widths[name], getattr(glyphs[name], "xMin", 0)) for name in order}
+    )
+    builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent)
+    builder.setupNameTable({"familyName": "Noto Sans CJK SC", "styleName": "Regular"})
+    builder.setupOS2(
+        sTypoAscender=os2.sTypoAscender,
+        sTypoDescender=os2.sTypoDescender,
+        usWinAscent=os2.usWinAscent,
+        usWinDescent=os2.usWinDescent,
+    )
+    builder.setupPost()
+    out = io.BytesIO()
+    builder.save(out)
+    return out.getvalue()
+
+
+def needs_shaping(extra: Mapping[int, str]) -> bool:
+    """Whether letters a system font draws (`extra`, from `register`) need HarfBuzz: joined or
+    reordered ones (Hebrew and Arabic right to left, Devanagari's conjuncts, ...): all but
+    those of the Chinese face (Han, Hangul, kana), which are set one by one."""
+    return any(family != SYSTEM_CJK_FAMILY for family in extra.values())
+
+
+@functools.lru_cache(maxsize=1)
+def system_fonts() -> tuple[tuple[str, int, frozenset[int]], ...]:
+    """The installed system fonts a name's letters are looked for in, in order (the Chinese
+    face first, then Noto Sans's script fonts by name), each with the characters it draws."""
+    candidates = [SYSTEM_CJK]
+    if SYSTEM_SCRIPTS.is_dir():
+        candidates += [(str(p), 0) for p in sorted(SYSTEM_SCRIPTS.glob("NotoSans*-Regular.ttf"))]
+    found = []
+    for path, number in candidates:
+        if Path(path).is_file():
+            cmap = TTFont(path, fontNumber=number, lazy=True).getBestCmap()
+            found.append((path, number, frozenset(cmap)))
+    return tuple(found)
 
 
 def _cmap_of(family: str) -> frozenset[int]:
@@ -125,12 +236,17 @@ def _arabic() -> frozenset[int]:
     return frozenset(p for low, high in ARABIC_RANGES for p in range(low, high + 1))
 
 
-def family_for(char: str, language: str | None = None) -> str:
+def family_for(
+    char: str, language: str | None = None, extra: Mapping[int, str] | None = None
+) -> str:
     """The family a text starting with `char` is set in: Japanese labels (`language` "JA") in
-    the Japanese face, Arabic letters in Noto Sans Arabic, else Noto Sans unless it lacks
-    `char`, then Noto Sans CJK SC."""
+    the Japanese face, a character only a system font draws (`extra`, from `register`) in it,
+    Arabic letters in Noto Sans Arabic, else Noto Sans unless it lacks `char`, then Noto Sans
+    CJK SC."""
     if language == "JA":
         return JAPANESE_FAMILY
+    if extra and ord(char) in extra:
+        return extra[ord(char)]
     if ord(char) in _arabic():
         return ARABIC_FAMILY
     return FAMILY if ord(char) in _western() else CJK_FAMILY

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import io
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -299,6 +300,22 @@ async def test_a_holder_prints_the_certificate_and_the_printed_code_verifies(
         (around.width - margin + 1, 0, around.width, around.height),
     ):
         assert around.crop(box).getextrema()[0] >= 245, box
+
+
+async def test_a_holder_registered_with_a_chinese_surname_finds_it_printed(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """The shipped fonts hold the labels' characters only: a name's Chinese characters come
+    from the system's Chinese face (they printed as "?"), and every font is still embedded."""
+    surname = "欧阳" + secrets.choice("伟芳娜敏静丽强磊军洋")
+    _, _, holder, certificate = await holder_with_certificate(client, surname=surname)
+    response = await download(client, path_of(certificate["pdfUrl"], base_url_of(app)), holder)
+    assert response.status_code == 200, response.text
+    flat = " ".join((await asyncio.to_thread(pdf_text, response.content)).split())
+    assert f"{surname}, Robin" in flat, flat
+    info = await asyncio.to_thread(pdf_info, response.content)
+    font_lines = [line for line in info["fonts"].splitlines()[2:] if line.strip()]
+    assert font_lines and all(" yes " in line for line in font_lines), info["fonts"]
 
 
 async def test_who_may_download_a_certificate_pdf(client: httpx.AsyncClient, app: Any) -> None:
