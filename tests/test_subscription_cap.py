@@ -270,3 +270,51 @@ async def test_the_app_counts_subscriptions_held_by_another_process(app, client,
         services.subscriptions = original
         await here.close()
         await elsewhere.close()
+
+
+class _LosesTheCancel:
+    """Slots whose `acquire` keeps its answer when the subscription is cancelled meanwhile,
+    as redis-py's asyncio.wait_for does when the cancel lands as Redis answers."""
+
+    def __init__(self, inner: MemorySubscriptionSlots) -> None:
+        self.inner = inner
+        self.waiting = asyncio.Event()
+        self.cancelled = asyncio.Event()
+
+    async def acquire(self, account: str, limit: int) -> Any:
+        slot = await self.inner.acquire(account, limit)
+        self.waiting.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled.set()  # ... and not raised again: the cancel is lost
+        return slot
+
+    async def release(self, slot: Any) -> None:
+        await self.inner.release(slot)
+
+    async def count(self, account: str) -> int:
+        return await self.inner.count(account)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_subscription_completed_while_its_slot_is_taken_neither_runs_nor_keeps_it(
+    app, client, cap_of_two, monkeypatch
+):
+    """A client that subscribes and completes at once (a screen mounted and left): if the
+    cancel is lost while the slot is being taken, the subscription must not run untracked,
+    holding its slot (and sending events for a completed id) until the process ends."""
+    slots = _LosesTheCancel(MemorySubscriptionSlots())
+    monkeypatch.setattr(app.state.services, "subscriptions", slots)
+    who = await new_applicant(client)
+    key = await account_key(who.email)
+    async with ws_session(app) as ws:
+        assert (await init(ws, who.token))["type"] == "connection_ack"
+        await subscribe(ws, who.person_id, "1")
+        await asyncio.wait_for(slots.waiting.wait(), 5)
+        await ws.send_json({"id": "1", "type": "complete"})
+        await asyncio.wait_for(slots.cancelled.wait(), 5)
+        await live_count(app, key, 0)
+        await nothing_more(ws, 0.3)

@@ -74,10 +74,19 @@ class SubscriptionCapTransportWSHandler(BaseGraphQLTransportWSHandler[Context, A
                 {"id": operation.id, "type": "error", "payload": [error]}  # type: ignore[typeddict-item]
             )
             return
+        if self.operations.get(operation.id) is not operation:
+            # Completed (or its socket closed) while the slot was being taken: the cancel of
+            # this task can be lost when it lands as Redis answers (asyncio.wait_for in the
+            # client keeps the result). Run nothing no one tracks; give the slot back.
+            await self._give_back(slot)
+            return
         try:
             await super().run_operation(operation)
         finally:
-            try:
-                await slots.release(slot)
-            except Exception as exc:  # Redis away: the slot's lease is no longer renewed
-                await self.handle_task_exception(exc)
+            await self._give_back(slot)
+
+    async def _give_back(self, slot: Slot) -> None:
+        try:
+            await self.context.services.subscriptions.release(slot)
+        except Exception as exc:  # Redis away: the slot's lease is no longer renewed
+            await self.handle_task_exception(exc)
