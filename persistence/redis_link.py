@@ -68,12 +68,15 @@ class Outage:
         meanwhile: str,
         retry_s: float,
         clock: Callable[[], float] = time.monotonic,
+        on_answer_again: Callable[[], None] | None = None,
     ) -> None:
         self._what = what
         self._meanwhile = meanwhile
         self._retry_s = retry_s
         self._clock = clock
         self._skip_until: float | None = None
+        # Called when Redis answers after a failure (what was not shared meanwhile may be).
+        self._on_answer_again = on_answer_again
 
     @property
     def ongoing(self) -> bool:
@@ -96,6 +99,12 @@ class Outage:
         if self._skip_until is not None:
             log.warning("Redis answers again for %s", self._what)
             self._skip_until = None
+            if self._on_answer_again is not None:
+                self._on_answer_again()
+
+    @property
+    def retry_s(self) -> float:
+        return self._retry_s
 
     async def attempt(
         self, shared: Callable[[], Awaitable[T]], meanwhile: Callable[[], Awaitable[T]]

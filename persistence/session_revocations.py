@@ -92,7 +92,9 @@ class RedisSessionRevocations:
     at all. A marker key, written when the revocations were last read back from the database,
     tells a Redis that lost them from one that holds them; while the marker is missing or
     Redis does not answer, the database (the record) answers, one query a check, and a
-    missing marker has the revocations read back into Redis."""
+    missing marker has the revocations read back into Redis. A process that could not reach
+    Redis reads them back too when Redis answers it again: a sign-out made through it
+    meanwhile then reaches the processes that never lost Redis."""
 
     def __init__(
         self,
@@ -109,10 +111,17 @@ class RedisSessionRevocations:
         self._local = MemorySessionRevocations(keep_s)
         self._keep_s = keep_s
         self._clock = clock
+        # When Redis answers again after an outage, the sign-ins ended meanwhile (this
+        # process could not share them; the others, finding Redis whole, do not ask the
+        # database) are read back from the database into Redis for every process.
         self._outage = redis_link.Outage(
-            "ended sign-ins", "every request checks them in the database", retry_s
+            "ended sign-ins",
+            "every request checks them in the database",
+            retry_s,
+            on_answer_again=self._read_back_soon,
         )
         self._reading_back: asyncio.Task | None = None
+        self._watching: asyncio.Task | None = None
 
     async def revoke(self, families: Iterable[str], revoked_at: datetime, now: datetime) -> None:
         families = list(families)
@@ -130,6 +139,21 @@ class RedisSessionRevocations:
             await pipe.execute()
 
         await self._outage.attempt(shared, _nothing)
+        if self._outage.ongoing:
+            self._watch_until_redis_answers()
+
+    def _watch_until_redis_answers(self) -> None:
+        """An ending Redis could not take: try Redis every `retry_s` until it answers (then
+        the read-back shares it), even if no request of this process asks Redis meanwhile."""
+        if self._watching is not None and not self._watching.done():
+            return
+
+        async def watch() -> None:
+            while self._outage.ongoing:
+                await asyncio.sleep(self._outage.retry_s)
+                await self._outage.attempt(self._redis.ping, _nothing)
+
+        self._watching = asyncio.create_task(watch())
 
     async def read_back(self, rows: Sequence[tuple[str, datetime]], now: datetime) -> None:
         """Write the families ended lately (from the database) into Redis, and the marker
@@ -174,14 +198,18 @@ class RedisSessionRevocations:
 
         async def read_back() -> None:
             try:
-                await _read_back(self, self._keep_s, self._clock())
-                log.warning("ended sign-ins read back into Redis, which had lost them")
+                count = await _read_back(self, self._keep_s, self._clock())
+                log.warning("ended sign-ins read back into Redis from the database: %d", count)
             except Exception:
                 log.exception("could not read ended sign-ins back into Redis")
 
         self._reading_back = asyncio.create_task(read_back())
 
     async def close(self) -> None:
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(BaseException):
+                await self._watching
         if self._reading_back is not None:
             with contextlib.suppress(Exception):
                 await self._reading_back

@@ -191,6 +191,37 @@ async def test_ended_sign_ins_are_checked_in_the_database_while_redis_is_down(cl
         await revocations.close()
 
 
+async def test_a_sign_out_made_while_redis_is_away_reaches_every_process_when_it_is_back(
+    client, proxy
+):
+    """Process C cannot reach Redis when a sign-in ends through it; process A, whose Redis
+    is whole, trusts Redis and cannot know. Once Redis answers C again (no request needed),
+    C reads the endings back from the database into Redis, and A refuses the sign-in too."""
+    assert REDIS_URL is not None
+    session = await sign_up(client, unique_email())
+    prefix = f"test-outage-{secrets.token_hex(4)}:"
+    keep_s = keep_seconds(15)
+    now = datetime.now(UTC)
+    a = RedisSessionRevocations(REDIS_URL, prefix, keep_s)
+    c = RedisSessionRevocations(proxy.url, prefix, keep_s, retry_s=0.2)
+    try:
+        await restore(a, 15, now)  # as a starting process does: Redis holds the endings
+        await proxy.cut()
+        family = await _ended_family(pk_of(session["account"]["id"]), now)  # the record
+        await c.revoke([family], now, now)  # Redis cannot take it
+        assert await c.is_revoked(family)
+        assert not await a.is_revoked(family)  # meanwhile: what this closes
+        await proxy.mend()
+
+        async def refused_by_a() -> bool:
+            return await a.is_revoked(family)
+
+        await eventually(refused_by_a)
+    finally:
+        await c.close()
+        await a.close()
+
+
 # ------------------------------------------------------------------ limits
 
 
