@@ -124,7 +124,7 @@ class KeyRing:
                 cached = self._keys.get(row.kid)
                 private = cached.private if cached else None
                 if private is None and row.state != KeyState.RETIRED:
-                    private = jwk.JWK.from_pem(row.private_pem.encode(), password=self._kek)
+                    private = _decrypted(row, self._kek)
                 keys[row.kid] = LoadedKey(
                     kid=row.kid,
                     purpose=row.purpose,
@@ -192,3 +192,16 @@ class KeyRing:
         )
         await self.reload()
         return result
+
+
+def _decrypted(row: SigningKey, kek: bytes) -> jwk.JWK:
+    """The private key of a stored signing key; a KeyConfigurationError naming the setting when
+    this process's key-encryption key is not the one that encrypted it."""
+    try:
+        return jwk.JWK.from_pem(row.private_pem.encode(), password=kek)
+    except (ValueError, TypeError) as exc:
+        raise KeyConfigurationError(
+            f"signing key {row.kid} cannot be decrypted with this KEY_ENCRYPTION_KEY: every "
+            "process of one database needs the key that encrypted its signing keys (unset, "
+            "development generates one in DATA_DIR/key-encryption-key)"
+        ) from exc

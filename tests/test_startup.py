@@ -105,3 +105,18 @@ def test_a_start_that_fails_exits_at_once_with_one_line(env, status, reason):
     assert refusals[0]["level"] == "CRITICAL"
     assert reason in refusals[0]["message"]
     assert "\n" not in refusals[0]["message"]
+
+
+async def test_a_key_encryption_key_other_than_the_one_that_encrypted_the_keys_is_named(
+    app, test_settings
+):
+    """A process started with another KEY_ENCRYPTION_KEY (a second server with its own
+    DATA_DIR in development) cannot read the signing keys: it says which setting is wrong,
+    not only that a password is incorrect."""
+    from signing.keys import KeyConfigurationError, KeyRing
+
+    ring = KeyRing(test_settings.with_(key_encryption_key="another-key-encryption-key"))
+    with pytest.raises(KeyConfigurationError) as refused:
+        await ring.reload()
+    assert "KEY_ENCRYPTION_KEY" in str(refused.value)
+    assert "\n" not in str(refused.value)
