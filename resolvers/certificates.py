@@ -16,7 +16,7 @@ from persistence import presentations as presentation_store
 from persistence import signing_keys
 from persistence.models import Certificate, KeyPurpose, Passport, Role
 from resolvers import authorization as gate
-from resolvers import notices
+from resolvers import budget, notices
 from resolvers.context import Context
 from resolvers.notifications import language_of
 from resolvers.outcomes import (
@@ -379,9 +379,26 @@ async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | N
         raise NotPrintable() from None
 
 
+# The cost estimate pays for drawing the QR codes of LIST_ESTIMATE certificates of a list; a
+# request that draws more (the list of someone who obtained many) pays each further one from
+# the caller's budget as it is drawn, or gets RATE_LIMITED for it: the budget bounds drawing.
+QR_BUDGET_USED_UP = N_(
+    "This request draws more QR codes than its cost estimate paid for, and this minute's query "
+    "budget cannot pay for more. Ask for the codes of fewer certificates at once, or try "
+    "again in a minute."
+)
+
+
+async def _pay_for_drawing(ctx: Context, points: int) -> None:
+    drawn = budget.count_drawing()
+    if drawn > budget.LIST_ESTIMATE and await budget.spend(ctx, points) is None:
+        raise ClientError(QR_BUDGET_USED_UP, "RATE_LIMITED")
+
+
 async def certificate_qr_svg(ctx: Context, token: str) -> str:
     """The SVG QR code of the certificate's verification link; a TOO_LARGE_FOR_QR error for
     a certificate too long for one."""
+    await _pay_for_drawing(ctx, budget.QR_SVG_POINTS)
     try:
         return await asyncio.to_thread(_qr_svg, _link(ctx, token))
     except qr.TooLarge:
@@ -391,6 +408,7 @@ async def certificate_qr_svg(ctx: Context, token: str) -> str:
 async def certificate_qr_png(ctx: Context, token: str) -> str | None:
     """The base64 PNG QR code of the certificate's verification link; None for a certificate
     too long for one."""
+    await _pay_for_drawing(ctx, budget.QR_PNG_POINTS)
     try:
         return await asyncio.to_thread(_qr_png, _link(ctx, token))
     except qr.TooLarge:

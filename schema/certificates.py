@@ -71,7 +71,9 @@ class Certificate(Node):
         "page's link carrying the token (<PUBLIC_BASE_URL>/verify#token=...). A certificate "
         "signed before certificates were fitted to one QR code may be too long for one: an "
         "error with code TOO_LARGE_FOR_QR then (obtain a new one). Drawing it costs "
-        f"{QR_SVG_POINTS} points of the query's cost.",
+        f"{QR_SVG_POINTS} points of the query's cost; an operation drawing more codes than "
+        "its estimate counted (ten in a list) pays each further one from the per-minute "
+        "budget as it is drawn, an error with code RATE_LIMITED past it.",
         metadata={"cost": QR_SVG_POINTS},
     )
     async def qr_svg(self, info: Info) -> str:
@@ -80,7 +82,7 @@ class Certificate(Node):
     @strawberry.field(
         description="The same QR code as a base64 PNG (standard alphabet), dark on white with "
         "its quiet zone; null for a certificate too long for one (see qrSvg). Drawing it costs "
-        f"{QR_PNG_POINTS} points of the query's cost.",
+        f"{QR_PNG_POINTS} points of the query's cost (paid as qrSvg's past the estimate).",
         metadata={"cost": QR_PNG_POINTS},
     )
     async def qr_png(self, info: Info) -> str | None:

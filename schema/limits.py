@@ -41,21 +41,15 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+# LIST_ESTIMATE: a plain list field of unknown length is assumed to hold this many items.
+# Work beyond reading, in points (QR_PNG_POINTS, QR_SVG_POINTS, PDF_POINTS), is declared on the
+# field (`strawberry.field(metadata={"cost": n})`) and added to its cost; resolvers/budget.py
+# holds these figures, with what is paid as it is done.
+from resolvers.budget import LIST_ESTIMATE, PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS  # noqa: F401
 from settings import Settings
 
 DEFAULT_PAGE = 20
-# A plain list field of unknown length is assumed to hold this many items.
-LIST_ESTIMATE = 10
 MUTATION_COST = 10
-
-# Work beyond reading, in points, declared on the field (`strawberry.field(metadata={"cost":
-# n})`) and added to its cost. About 1 point per 0.2 ms of CPU, so that the per-minute budget
-# (COST_BUDGET_PER_MINUTE, 100,000) holds some 20 s of drawing per account: a QR code as PNG
-# takes about 65 ms of CPU and as SVG about 5 ms; a fresh presentation's are never cached.
-QR_PNG_POINTS = 300
-QR_SVG_POINTS = 30
-# A printable PDF (GET /certificates/{id}.pdf, not a GraphQL field): about 200 ms of CPU.
-PDF_POINTS = 1000
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ import httpx
 from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
 from tests.conftest import gql
 from tests.helpers import pk_of
-from tests.test_certificate_pdf import base_url_of, download, holder_with_certificate, path_of
+from tests.test_certificate_pdf import (
+    base_url_of,
+    download,
+    holder_with_certificate,
+    issued,
+    path_of,
+)
 from tests.test_presentations import PRESENT
 
 
@@ -56,3 +62,37 @@ async def test_pdf_downloads_are_paid_from_the_budget(client: httpx.AsyncClient,
     assert int(refused.headers["retry-after"]) > 0
     assert refused.headers["cache-control"] == "no-store"
     assert refused.json()["error"]["code"] == "RATE_LIMITED"
+
+
+CERTIFICATES_QR = """query($id: ID!) { node(id: $id) { ... on Person {
+  certificates { id qrSvg } } } }"""
+
+
+async def test_qr_codes_past_a_lists_estimate_are_paid_as_they_are_drawn(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """The estimate counts ten certificates in a person's list; a holder who obtained twelve
+    pays the two further codes as they are drawn, and past the budget gets RATE_LIMITED for
+    them instead of drawing on (one account with thousands of certificates held a core)."""
+    _, person_id, holder, _ = await holder_with_certificate(client, surname="Qrmany")
+    for _ in range(11):
+        await issued(client, holder, person_id)
+    account = await gql(client, "{ viewer { account { id } } }", token=holder)
+    bucket = f"cost:acct:{pk_of(account['data']['viewer']['account']['id'])}"
+    services = app.state.services
+    budget = services.settings.cost_budget_per_minute
+
+    before = await services.budget.spend(bucket, 0, budget, 60)
+    body = await gql(client, CERTIFICATES_QR, {"id": person_id}, holder)
+    assert "errors" not in body, body
+    assert len(body["data"]["node"]["certificates"]) == 12
+    estimate = body["extensions"]["cost"]["requestedQueryCost"]
+    after = await services.budget.spend(bucket, 0, budget, 60)
+    assert before - after == estimate + 2 * QR_SVG_POINTS
+
+    # Left: the next estimate and one further code, not two.
+    assert await services.budget.spend(bucket, after - estimate - QR_SVG_POINTS, budget, 60)
+    refused = await gql(client, CERTIFICATES_QR, {"id": person_id}, holder)
+    codes = {error["extensions"]["code"] for error in refused["errors"]}
+    assert codes == {"RATE_LIMITED"}, refused["errors"]
+    assert refused["data"]["node"]["certificates"] is None

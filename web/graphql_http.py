@@ -27,6 +27,7 @@ from domain.messages import N_
 from persistence import read_replica, statement_counter
 from persistence.audit import write_audit
 from persistence.database import request_scope
+from resolvers import budget
 from resolvers.context import Context, Services
 from resolvers.metrics import BATCH, LATENCY, REQUESTS, UNPARSED
 from translations import render
@@ -305,6 +306,7 @@ class GraphQLEndpoint:
         # A batch's operations share one context: an operation that is not charged (one that
         # does not parse) must not report the cost of the one before it.
         ctx.extras.pop("cost", None)
+        budget.operation_starts()
         if not params.query.strip():  # e.g. a persistedQuery of null with no query
             return request_error(NO_QUERY, "BAD_REQUEST", media, ctx.language)
         document = parse_document(params.query, settings.max_tokens)

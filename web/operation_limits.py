@@ -17,14 +17,12 @@ from typing import Any
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 
 from domain.messages import N_, Message, N_plural
-from persistence.rate_limits import address_key
+from resolvers.budget import BUDGET_WINDOW_S, spend
 from resolvers.context import Context
 from schema.limits import estimate, expanded_size
 from settings import Settings
 from translations import render
 from web.errors import graphql_error
-
-BUDGET_WINDOW_S = 60
 
 
 @dataclass(frozen=True)
@@ -59,14 +57,6 @@ class Charged:
             "maximumAvailable": self.maximum,
             "remaining": self.remaining,
         }
-
-
-def budget_bucket(ctx: Context) -> str:
-    """One budget per account, whatever the transport; per client address when anonymous
-    (an IPv6 /64 counting as one address, as for the other per-address limits)."""
-    if ctx.account is not None:
-        return f"cost:acct:{ctx.account.id}"
-    return f"cost:ip:{address_key(ctx.client_ip)}"
 
 
 def operation_problem(document: DocumentNode, operation_name: str | None) -> Message | None:
@@ -127,7 +117,7 @@ def assess(
 async def charge(ctx: Context, points: int) -> Charged | Refusal:
     """Draw the points from the caller's budget for this minute, all of them or none."""
     budget = ctx.services.settings.cost_budget_per_minute
-    remaining = await ctx.services.budget.spend(budget_bucket(ctx), points, budget, BUDGET_WINDOW_S)
+    remaining = await spend(ctx, points)
     if remaining is None:
         return Refusal(
             N_("Query budget used up for this minute; try again shortly."),

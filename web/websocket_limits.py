@@ -16,6 +16,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 
 from domain.messages import N_
+from resolvers import budget
 from resolvers.context import Context
 from translations import render
 from web.errors import format_error, graphql_error
@@ -29,6 +30,7 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     """Strawberry's graphql-transport-ws handler, with the operation gate before each run."""
 
     async def run_operation(self, operation: Operation[Context, Any]) -> None:
+        budget.operation_starts()  # in the operation's own task: its drawings counted alone
         try:
             errors = await self.refusal(operation)
         except Exception as error:  # an outage of the budget store, say: refused, logged
