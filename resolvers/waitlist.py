@@ -106,18 +106,6 @@ async def join(
     tz = ZoneInfo(office.time_zone)
     start = appointment_store.local_day_bounds(first, tz)[0]
     end = appointment_store.local_day_bounds(last, tz)[1]
-    if not await appointment_store.has_opening(
-        office.id, line[1], start, end, ctx.now() + p.min_lead
-    ):
-        # An entry for days the office is closed would never be offered a place, and would
-        # hold the applicant's one entry of the service meanwhile.
-        raise invalid(
-            N_(
-                "The office has no appointments for this service on these days (closed, or "
-                "past the last time that can be booked): choose days it is open."
-            ),
-            "from",
-        )
     # The applicant's lock first (a booking of the service in flight commits before this
     # looks for it), then the line's before looking for free places: a place freed
     # meanwhile is offered to this entry, or seen here; never neither.
@@ -143,11 +131,21 @@ async def join(
         return gate.showing(
             ctx, _already_waiting(waiting), grant, "READ_WAITLIST", f"WaitlistEntry:{waiting.id}"
         )
-    free = await appointment_store.open_slots(
-        office.id, line[1], start, end, ctx.now() + p.min_lead
-    )
+    earliest = ctx.now() + p.min_lead
+    free = await appointment_store.open_slots(office.id, line[1], start, end, earliest)
     if free:
         return _places_available(free[:MAX_PLACES_SHOWN])
+    if not await appointment_store.has_opening(office.id, line[1], start, end, earliest):
+        # An entry for days the office is closed would never be offered a place, and would
+        # hold the applicant's one entry of the service meanwhile. Returned, not raised: the
+        # line's run-out offers ended above stay ended.
+        return invalid(
+            N_(
+                "The office has no appointments for this service on these days (closed, or "
+                "past the last time that can be booked): choose days it is open."
+            ),
+            "from",
+        )
     assert ctx.account is not None
     try:
         entry = await store.create_entry(

@@ -443,6 +443,9 @@ async def test_days_the_office_is_closed_cannot_be_waited_for_and_do_not_block_o
     open_line = await fresh_line(app, client, clock)
     joined = await join_ok(client, person.token, open_line.input(person.person_id))
     assert (await stored_entry(joined["id"])).status == WAITING
+    # Waiting already: that is the answer, whatever days are asked.
+    again = await join(client, person.token, closed_line.input(person.person_id))
+    assert again["__typename"] == "AlreadyWaiting", again
 
 
 async def test_joining_counts_as_a_booking_attempt_and_accepting_does_not(
