@@ -318,3 +318,46 @@ async def test_a_subscription_completed_while_its_slot_is_taken_neither_runs_nor
         await asyncio.wait_for(slots.cancelled.wait(), 5)
         await live_count(app, key, 0)
         await nothing_more(ws, 0.3)
+
+
+class _BudgetLosesTheCancel:
+    """A budget whose `spend` keeps its answer when the operation is cancelled meanwhile."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.waiting = asyncio.Event()
+        self.cancelled = asyncio.Event()
+        self.armed = True
+
+    async def spend(self, *args: Any) -> Any:
+        answer = await self.inner.spend(*args)
+        if self.armed:
+            self.armed = False
+            self.waiting.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                self.cancelled.set()  # ... and not raised again: the cancel is lost
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_subscription_completed_while_it_is_paid_for_neither_runs_nor_keeps_its_slot(
+    app, client, cap_of_two, monkeypatch
+):
+    """The same lost cancel in the operation gate (its budget in Redis), after the slot was
+    taken: the slot is given back and nothing runs."""
+    who = await new_applicant(client)
+    key = await account_key(who.email)
+    budget = _BudgetLosesTheCancel(app.state.services.budget)
+    async with ws_session(app) as ws:
+        assert (await init(ws, who.token))["type"] == "connection_ack"
+        monkeypatch.setattr(app.state.services, "budget", budget)
+        await subscribe(ws, who.person_id, "1")
+        await asyncio.wait_for(budget.waiting.wait(), 5)
+        await ws.send_json({"id": "1", "type": "complete"})
+        await asyncio.wait_for(budget.cancelled.wait(), 5)
+        await live_count(app, key, 0)
+        await nothing_more(ws, 0.3)

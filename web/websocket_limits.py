@@ -44,6 +44,10 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
                 {"id": operation.id, "type": "error", "payload": errors}  # type: ignore[typeddict-item]
             )
             return
+        if self.operations.get(operation.id) is not operation:
+            # Completed (or its socket closed) while it was being paid for: the cancel of this
+            # task can be lost as the budget's Redis answers (see websocket_subscription_cap).
+            return
         await super().run_operation(operation)
 
     async def refusal(self, operation: Operation[Context, Any]) -> list[dict[str, Any]] | None:
