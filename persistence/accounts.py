@@ -157,12 +157,6 @@ async def link_person(account_id: int, person_id: int) -> bool:
     return linked == 1
 
 
-async def linked_person_id(account_id: int) -> int | None:
-    """The person the account is linked to now (read afresh), or None."""
-    values = await Account.filter(id=account_id).values_list("person_id", flat=True)
-    return values[0] if values else None
-
-
 async def unlink_person(person_id: int) -> None:
     """Undo the person's link (a wrong match), for good for the account that had it."""
     await Account.filter(person_id=person_id).update(person_id=None, unlinked_person_id=person_id)

@@ -182,17 +182,10 @@ async def find_by_identity(
         birth_date=identity.birth_date,
         surname_key=normalise_name(identity.surname),
     )
-    try:
-        matched = person is not None and (taken is None or await taken(person))
-    except Exception:
-        # `taken` refused for another reason (the account was linked meanwhile): not a guess.
-        await limiter.release(reservation)
-        raise
-    if not matched:
+    if person is None or (taken is not None and not await taken(person)):
         await _identity_missed(ctx)
         raise Refusal(RefusalKind.IDENTITY_NOT_FOUND, _NO_MATCH)
     await limiter.release(reservation)
-    assert person is not None
     return person
 
 
@@ -219,9 +212,6 @@ async def _identity_missed(ctx: Context) -> None:
     await asyncio.sleep(share * settings.identity_global_slowdown_max_ms / 1000)
 
 
-ALREADY_LINKED = N_("Your account is already linked to a person.")
-
-
 async def link_identity(ctx: Context, identity: IdentityFacts) -> Person:
     require_account(ctx)
     account = ctx.account
@@ -229,16 +219,11 @@ async def link_identity(ctx: Context, identity: IdentityFacts) -> Person:
     if not ctx.has_role(Role.APPLICANT):
         raise invalid(N_("Staff accounts are not linked to a person."))
     if account.person_id is not None:
-        raise invalid(ALREADY_LINKED)
+        raise invalid(N_("Your account is already linked to a person."))
 
     async def link(person: Person) -> bool:
-        # A person who has an account already is answered as a mismatch, and counted as one;
-        # this account linked to a person meanwhile (a concurrent linkIdentity) is not a miss.
-        if await account_store.link_person(account.id, person.id):
-            return True
-        if await account_store.linked_person_id(account.id) is not None:
-            raise invalid(ALREADY_LINKED)
-        return False
+        # A person who has an account already is answered as a mismatch, and counted as one.
+        return await account_store.link_person(account.id, person.id)
 
     person = await find_by_identity(ctx, identity=identity, taken=link)
     account.person_id = person.id

@@ -7,14 +7,7 @@ import secrets
 import pytest
 
 from tests.conftest import gql, sign_in, sign_up, unique_email
-from tests.helpers import (
-    ALL_SCOPES,
-    PASSWORD,
-    link_identity,
-    officer_token,
-    pk_of,
-    register_person_as,
-)
+from tests.helpers import ALL_SCOPES, PASSWORD, link_identity, officer_token, register_person_as
 
 REGISTER = """
 mutation($input: RegisterPersonInput!) {
@@ -306,33 +299,6 @@ async def test_an_already_linked_account_linking_again_is_validation_error(clien
     assert result["message"]
     again = await link(client, token, facts_of(values))
     assert again["__typename"] == "ValidationError"
-
-
-async def test_linking_two_persons_at_once_links_one_and_counts_no_guess(app, client):
-    """One account sends linkIdentity for two persons at once (two tabs): one links, the other
-    is told the account is linked already, not that the facts are wrong, and costs no guess."""
-    import asyncio
-
-    officer = await officer_token(client)
-    values, _ = await register(client, officer)
-    other_values, _ = await register(client, officer)
-    token = (await sign_up(client, unique_email()))["accessToken"]
-    results = await asyncio.gather(
-        link(client, token, facts_of(values)), link(client, token, facts_of(other_values))
-    )
-    kinds = sorted(r["__typename"] for r in results)
-    assert kinds == ["IdentityLinked", "ValidationError"], results
-    # No guess counted against the account: a quota of one still has room.
-    from persistence.rate_limits import Quota
-
-    account = (await gql(client, "{ viewer { account { id } } }", token=token))["data"]
-    limiter = app.state.services.limiter
-    key = f"identity:acct:{pk_of(account['viewer']['account']['id'])}"
-    probe = await limiter.reserve(
-        [Quota(key, 1, app.state.services.settings.identity_attempt_window_s)]
-    )
-    assert probe.retry_after is None, "the refused link was counted as a guess"
-    await limiter.release(probe)
 
 
 async def test_ten_failed_link_attempts_are_rate_limited(client):
