@@ -121,6 +121,7 @@ class RedisSessionRevocations:
             on_answer_again=self._read_back_soon,
         )
         self._reading_back: asyncio.Task | None = None
+        self._read_again = False
         self._watching: asyncio.Task | None = None
 
     async def revoke(self, families: Iterable[str], revoked_at: datetime, now: datetime) -> None:
@@ -194,21 +195,28 @@ class RedisSessionRevocations:
 
     def _read_back_soon(self) -> None:
         if self._reading_back is not None and not self._reading_back.done():
+            # One is running, but it may have read the database before an ending this call
+            # is about: it reads again when it is done.
+            self._read_again = True
             return
 
         async def read_back() -> None:
-            try:
-                count = await _read_back(self, self._keep_s, self._clock())
-                log.warning("ended sign-ins read back into Redis from the database: %d", count)
-            except Exception:
-                log.exception("could not read ended sign-ins back into Redis")
+            while True:
+                self._read_again = False
+                try:
+                    count = await _read_back(self, self._keep_s, self._clock())
+                    log.warning("ended sign-ins read back into Redis from the database: %d", count)
+                except Exception:
+                    log.exception("could not read ended sign-ins back into Redis")
+                if not self._read_again:
+                    return
 
         self._reading_back = asyncio.create_task(read_back())
 
     async def close(self) -> None:
         if self._watching is not None:
             self._watching.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watching
         if self._reading_back is not None:
             with contextlib.suppress(Exception):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import sys
 import threading
 from collections.abc import Mapping
@@ -33,6 +34,8 @@ from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont, newTable
 from fpdf import FPDF
+
+log = logging.getLogger(__name__)
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FAMILY = "NotoSans"
@@ -211,9 +214,14 @@ def system_fonts() -> tuple[tuple[str, int, frozenset[int]], ...]:
         candidates += [(str(p), 0) for p in sorted(SYSTEM_SCRIPTS.glob("NotoSans*-Regular.ttf"))]
     found = []
     for path, number in candidates:
-        if Path(path).is_file():
+        if not Path(path).is_file():
+            continue
+        try:
             cmap = TTFont(path, fontNumber=number, lazy=True).getBestCmap()
-            found.append((path, number, frozenset(cmap)))
+        except Exception:  # unreadable or damaged: its letters print as "?", nothing fails
+            log.warning("system font %s cannot be read: skipped", path, exc_info=True)
+            continue
+        found.append((path, number, frozenset(cmap or {})))
     return tuple(found)
 
 

@@ -312,3 +312,24 @@ def test_a_name_in_any_script_is_printed_whole(surname: str, given: str, languag
     assert not wanted - Counter(letters(text)), (wanted - Counter(letters(text)), text)
     name_lines = [line for line in text.splitlines() if set(line) & set(surname + given)]
     assert name_lines and not any("?" in line for line in name_lines), name_lines
+
+
+def test_a_damaged_or_missing_system_font_prints_question_marks_and_nothing_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the system fonts, or with one that cannot be read, a name's letters the
+    shipped subsets lack print as "?" and every other certificate still prints."""
+    (tmp_path / "NotoSansThai-Regular.ttf").write_bytes(b"not a font")
+    monkeypatch.setattr(pdf_fonts, "SYSTEM_SCRIPTS", tmp_path)
+    monkeypatch.setattr(pdf_fonts, "SYSTEM_CJK", (str(tmp_path / "absent.ttc"), 2))
+    pdf_fonts.system_fonts.cache_clear()
+    try:
+        certificate = printable("EN")
+        claims = {**certificate.claims, "name": {"surname": "สมชาย", "givenNames": "Anna"}}
+        document = pdf.render(
+            pdf.PrintableCertificate(**{**certificate.__dict__, "claims": claims})
+        )
+        text = reading_text(document)
+        assert "?????, Anna" in " ".join(text.split()), text
+    finally:
+        pdf_fonts.system_fonts.cache_clear()

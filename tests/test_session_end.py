@@ -490,3 +490,34 @@ async def test_sign_out_at_one_server_ends_requests_and_subscriptions_at_another
                 message = json.loads(await asyncio.wait_for(ws.recv(), 5))
                 assert time.monotonic() - started < 1.0, message
                 assert_session_ended_error(message)
+
+
+async def test_a_read_back_asked_for_while_one_runs_reads_again_after_it(monkeypatch):
+    """A read-back that read the database before a sign-out ended must not be the only one:
+    asked for again while it runs (Redis answers again after the sign-out), it reads again."""
+    from persistence import session_revocations
+
+    revocations = session_revocations.RedisSessionRevocations(
+        "redis://127.0.0.1:1/0", "test-read-again:", keep_s=60
+    )
+    first_started, finish_first = asyncio.Event(), asyncio.Event()
+    reads: list[int] = []
+
+    async def slow_read_back(*args: Any) -> int:
+        reads.append(len(reads))
+        if len(reads) == 1:
+            first_started.set()
+            await finish_first.wait()
+        return 0
+
+    monkeypatch.setattr(session_revocations, "_read_back", slow_read_back)
+    try:
+        revocations._read_back_soon()
+        await asyncio.wait_for(first_started.wait(), 5)
+        revocations._read_back_soon()  # the sign-out came after the first read
+        finish_first.set()
+        assert revocations._reading_back is not None
+        await asyncio.wait_for(revocations._reading_back, 5)
+        assert reads == [0, 1]
+    finally:
+        await revocations.close()
