@@ -37,23 +37,25 @@ async def spend(ctx: Context, points: int) -> int | None:
     return await ctx.services.budget.spend(budget_bucket(ctx), points, budget, BUDGET_WINDOW_S)
 
 
-# What the running operation has drawn (QR codes), counted over all its fields, also those
-# resolved in tasks of their own: a counter made when the operation starts (`operation_starts`)
-# and shared by the tasks it creates.
+# What the running operation has drawn (QR codes, in points) and what its estimate paid for
+# drawing, counted over all its fields, also those resolved in tasks of their own: a counter
+# made when the operation starts (`operation_starts`) and shared by the tasks it creates.
 _drawn: ContextVar[list[int] | None] = ContextVar("drawn", default=None)
 
 
-def operation_starts() -> None:
+def operation_starts(paid: int = 0) -> None:
     """A new operation runs in this task (an HTTP request's operation, a WebSocket
-    `subscribe`): its drawings are counted from zero."""
-    _drawn.set([0])
+    `subscribe`), its estimate having paid `paid` points of drawing: counted from zero."""
+    _drawn.set([0, paid])
 
 
-def count_drawing() -> int:
-    """One more drawing of the running operation: how many it has drawn now."""
+def draw(points: int) -> int:
+    """Count a drawing of `points` by the running operation: the part of them beyond what its
+    estimate paid for (0 while within it), which is to be paid now."""
     counter = _drawn.get()
-    if counter is None:  # not started through a transport (a direct call): counted here
-        counter = [0]
+    if counter is None:  # not started through a transport (a direct call): nothing prepaid
+        counter = [0, 0]
         _drawn.set(counter)
-    counter[0] += 1
-    return counter[0]
+    before = counter[0]
+    counter[0] += points
+    return counter[0] - max(before, counter[1]) if counter[0] > counter[1] else 0

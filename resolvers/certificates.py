@@ -379,9 +379,9 @@ async def certificate_pdf(ctx: Context, certificate_id: int | None) -> bytes | N
         raise NotPrintable() from None
 
 
-# The cost estimate pays for drawing the QR codes of LIST_ESTIMATE certificates of a list; a
-# request that draws more (the list of someone who obtained many) pays each further one from
-# the caller's budget as it is drawn, or gets RATE_LIMITED for it: the budget bounds drawing.
+# The cost estimate pays for drawing the QR codes it counts (LIST_ESTIMATE certificates of a
+# list); an operation that draws more (the list of someone who obtained many) pays each
+# further one from the caller's budget as it is drawn, or gets RATE_LIMITED for it.
 QR_BUDGET_USED_UP = N_(
     "This request draws more QR codes than its cost estimate paid for, and this minute's query "
     "budget cannot pay for more. Ask for the codes of fewer certificates at once, or try "
@@ -390,8 +390,8 @@ QR_BUDGET_USED_UP = N_(
 
 
 async def _pay_for_drawing(ctx: Context, points: int) -> None:
-    drawn = budget.count_drawing()
-    if drawn > budget.LIST_ESTIMATE and await budget.spend(ctx, points) is None:
+    beyond = budget.draw(points)
+    if beyond and await budget.spend(ctx, beyond) is None:
         raise ClientError(QR_BUDGET_USED_UP, "RATE_LIMITED")
 
 

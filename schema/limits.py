@@ -55,6 +55,9 @@ MUTATION_COST = 10
 @dataclass(frozen=True)
 class Cost:
     requested: int
+    # Of which: the points of the work fields declare (drawing QR codes), as many times as
+    # the estimate counted them; what is drawn beyond them is paid as it is drawn.
+    work: int = 0
 
 
 def _metadata(definition: Any) -> dict[str, Any]:
@@ -188,6 +191,9 @@ class _Estimator:
     fragments: dict[str, FragmentDefinitionNode]
     variables: dict[str, Any]
     settings: Settings
+    # True: count only the declared work (each field's "cost" metadata times the items the
+    # estimate takes its lists for), nothing for reading.
+    work_only: bool = False
     introspection: Sizes = field(init=False)
     # A fragment's cost on its type condition, by name (and the sizes in force): worked out
     # once however often it is spread, or fragments spreading fragments twice would cost
@@ -265,7 +271,7 @@ class _Estimator:
         elif name == "__type":
             described = self.schema.get_type(_type_argument(node, self.variables) or "")
             if described is None:
-                return 1  # answered with null
+                return 0 if self.work_only else 1  # answered with null
             multiplier = 1
             child_sizes = _type_sizes(self.schema, described)
         elif "first" in definition.args:
@@ -280,6 +286,8 @@ class _Estimator:
         else:
             multiplier = 1
         children = self.selection(node.selection_set, named, seen, child_sizes)
+        if self.work_only:
+            return multiplier * children
         return 1 + multiplier * (per_item + children) if multiplier else 1
 
 
@@ -370,10 +378,11 @@ def estimate(
         for d in chosen.variable_definitions or ()
         if d.default_value is not None
     }
-    estimator = _Estimator(
-        schema, fragments, {**defaults, **(variables or {})}, settings or Settings()
-    )
+    values, settings = {**defaults, **(variables or {})}, settings or Settings()
+    estimator = _Estimator(schema, fragments, values, settings)
     cost = math.ceil(round(estimator.selection(chosen.selection_set, root), 6))
     if chosen.operation.value == "mutation":
         cost += MUTATION_COST
-    return Cost(cost)
+    worker = _Estimator(schema, fragments, values, settings, work_only=True)
+    work = math.ceil(round(worker.selection(chosen.selection_set, root), 6))
+    return Cost(cost, work)

@@ -96,3 +96,29 @@ async def test_qr_codes_past_a_lists_estimate_are_paid_as_they_are_drawn(
     codes = {error["extensions"]["code"] for error in refused["errors"]}
     assert codes == {"RATE_LIMITED"}, refused["errors"]
     assert refused["data"]["node"]["certificates"] is None
+
+
+async def test_qr_codes_the_estimate_counted_are_not_paid_again(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """What the estimate paid for is not charged twice: both codes of six certificates (the
+    estimate counted ten of each), or twelve aliased certificates' codes (each counted)."""
+    _, person_id, holder, first = await holder_with_certificate(client, surname="Qrpaid")
+    ids = [first["id"]] + [(await issued(client, holder, person_id))["id"] for _ in range(5)]
+    account = await gql(client, "{ viewer { account { id } } }", token=holder)
+    bucket = f"cost:acct:{pk_of(account['data']['viewer']['account']['id'])}"
+    services = app.state.services
+    budget = services.settings.cost_budget_per_minute
+
+    both = """query($id: ID!) { node(id: $id) { ... on Person {
+      certificates { id qrSvg qrPng } } } }"""
+    fields = " ".join(
+        f'c{i}: node(id: "{ids[i % 6]}") {{ ... on Certificate {{ qrSvg }} }}' for i in range(12)
+    )
+    aliased = "query { " + fields + " }"
+    for query, variables in ((both, {"id": person_id}), (aliased, {})):
+        before = await services.budget.spend(bucket, 0, budget, 60)
+        body = await gql(client, query, variables, holder)
+        assert "errors" not in body, body
+        after = await services.budget.spend(bucket, 0, budget, 60)
+        assert before - after == body["extensions"]["cost"]["requestedQueryCost"], query

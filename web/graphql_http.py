@@ -306,7 +306,6 @@ class GraphQLEndpoint:
         # A batch's operations share one context: an operation that is not charged (one that
         # does not parse) must not report the cost of the one before it.
         ctx.extras.pop("cost", None)
-        budget.operation_starts()
         if not params.query.strip():  # e.g. a persistedQuery of null with no query
             return request_error(NO_QUERY, "BAD_REQUEST", media, ctx.language)
         document = parse_document(params.query, settings.max_tokens)
@@ -320,6 +319,7 @@ class GraphQLEndpoint:
                     ctx.response_headers["Retry-After"] = str(verdict.retry_after)
                 return refusal_body(verdict, media, ctx.language)
             ctx.extras["cost"] = verdict.report()
+            budget.operation_starts(verdict.work)
         # Subscriptions need a stream: they run over the WebSocket, not as one HTTP answer.
         allowed = {OperationType.QUERY, OperationType.MUTATION}
         if request.method == "GET":

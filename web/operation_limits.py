@@ -11,7 +11,7 @@ anonymous) shared by HTTP and the WebSocket. A refusal carries the same message 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
@@ -19,7 +19,7 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 from domain.messages import N_, Message, N_plural
 from resolvers.budget import BUDGET_WINDOW_S, spend
 from resolvers.context import Context
-from schema.limits import estimate, expanded_size
+from schema.limits import Cost, estimate, expanded_size
 from settings import Settings
 from translations import render
 from web.errors import graphql_error
@@ -49,6 +49,8 @@ class Charged:
     requested: int
     maximum: int
     remaining: int
+    # Of `requested`: the declared work (QR codes) the estimate paid for (Cost.work).
+    work: int = 0
 
     def report(self) -> dict[str, int]:
         """The `extensions.cost` of the response."""
@@ -81,7 +83,7 @@ def assess(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     settings: Settings,
-) -> int | Refusal:
+) -> Cost | Refusal:
     """The operation's estimated cost, or why it may not run whatever the budget."""
     problem = operation_problem(document, operation_name)
     if problem is not None:
@@ -97,7 +99,8 @@ def assess(
             ),
             "QUERY_TOO_COMPLEX",
         )
-    cost = estimate(schema, document, operation_name, variables, settings).requested
+    estimated = estimate(schema, document, operation_name, variables, settings)
+    cost = estimated.requested
     max_query_cost = settings.max_query_cost
     if cost > max_query_cost:
         return Refusal(
@@ -111,7 +114,7 @@ def assess(
             ),
             "QUERY_TOO_COMPLEX",
         )
-    return cost
+    return estimated
 
 
 async def charge(ctx: Context, points: int) -> Charged | Refusal:
@@ -139,7 +142,8 @@ async def admit(
     assessed = assess(schema, document, operation_name, variables, ctx.services.settings)
     if isinstance(assessed, Refusal):
         return assessed
-    return await charge(ctx, assessed)
+    paid = await charge(ctx, assessed.requested)
+    return replace(paid, work=assessed.work) if isinstance(paid, Charged) else paid
 
 
 async def admit_batch(
@@ -153,11 +157,14 @@ async def admit_batch(
     answered in its place and costs nothing. `None` stands for what has no document to assess
     (it fails before execution) and gets `None` back."""
     settings = ctx.services.settings
-    assessed: list[int | Refusal | None] = [
+    assessed: list[Cost | Refusal | None] = [
         None if op is None else assess(schema, op[0], op[1], op[2], settings) for op in operations
     ]
-    total = sum(a for a in assessed if isinstance(a, int))
+    total = sum(a.requested for a in assessed if isinstance(a, Cost))
     paid = await charge(ctx, total)
     if isinstance(paid, Refusal):
         return paid
-    return [Charged(a, paid.maximum, paid.remaining) if isinstance(a, int) else a for a in assessed]
+    return [
+        Charged(a.requested, paid.maximum, paid.remaining, a.work) if isinstance(a, Cost) else a
+        for a in assessed
+    ]

@@ -30,7 +30,6 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     """Strawberry's graphql-transport-ws handler, with the operation gate before each run."""
 
     async def run_operation(self, operation: Operation[Context, Any]) -> None:
-        budget.operation_starts()  # in the operation's own task: its drawings counted alone
         try:
             errors = await self.refusal(operation)
         except Exception as error:  # an outage of the budget store, say: refused, logged
@@ -74,4 +73,6 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         )  # type: ignore[attr-defined]
         if isinstance(verdict, Refusal):
             return [verdict.error(ctx.language)]
+        # In the operation's own task: its drawings are counted alone, against what it paid.
+        budget.operation_starts(verdict.work)
         return None
