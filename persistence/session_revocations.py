@@ -216,8 +216,8 @@ class RedisSessionRevocations:
     async def close(self) -> None:
         if self._watching is not None:
             self._watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watching
+            # Waited for without raising its own cancel: a cancel of the caller still does.
+            await asyncio.wait([self._watching])
         if self._reading_back is not None:
             with contextlib.suppress(Exception):
                 await self._reading_back

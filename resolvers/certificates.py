@@ -415,6 +415,18 @@ async def certificate_qr_png(ctx: Context, token: str) -> str | None:
         return None
 
 
+async def presentation_qr_svg(ctx: Context, link: str) -> str:
+    """The SVG QR code of a fresh presentation's link (never cached: each is new)."""
+    await _pay_for_drawing(ctx, budget.QR_SVG_POINTS)
+    return await asyncio.to_thread(qr.qr_svg, link)
+
+
+async def presentation_qr_png(ctx: Context, link: str) -> str:
+    """The base64 PNG QR code of a fresh presentation's link."""
+    await _pay_for_drawing(ctx, budget.QR_PNG_POINTS)
+    return await asyncio.to_thread(qr.qr_png_base64, link)
+
+
 def _link(ctx: Context, token: str) -> str:
     return qr.verification_link(ctx.settings.public_base_url, token)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -159,16 +158,16 @@ class Presentation:
         "query's cost.",
         metadata={"cost": QR_SVG_POINTS},
     )
-    async def qr_svg(self) -> str:
-        return await asyncio.to_thread(qr.qr_svg, self.link)
+    async def qr_svg(self, info: Info) -> str:
+        return await resolve.presentation_qr_svg(info.context, self.link)
 
     @strawberry.field(
         description="The same QR code as a base64 PNG (standard alphabet), dark on white. "
         f"Drawing it costs {QR_PNG_POINTS} points of the query's cost.",
         metadata={"cost": QR_PNG_POINTS},
     )
-    async def qr_png(self) -> str:
-        return await asyncio.to_thread(qr.qr_png_base64, self.link)
+    async def qr_png(self, info: Info) -> str:
+        return await resolve.presentation_qr_png(info.context, self.link)
 
 
 @strawberry.input(description="A certificate to present, and the facts to reveal.")

@@ -10,6 +10,7 @@ translation).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import unicodedata
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ from signing import pdf_fonts
 from signing.qr import qr_modules
 from signing.verification import EARLIER_NOT_LISTED
 from translations import render as translate
+
+log = logging.getLogger(__name__)
 
 # Printed on a 1,200 dpi office printer and read by a phone camera, a module of at least
 # 0.4 mm scans reliably; a full certificate's QR (133 modules with its quiet zone) is 60 mm.
@@ -150,7 +153,13 @@ def render(certificate: PrintableCertificate) -> bytes:
     history)."""
     # A holder's name in a script the shipped fonts lack is drawn from a font made for it.
     with tempfile.TemporaryDirectory(prefix="certificate-fonts-") as folder:
-        return _Page(certificate, Path(folder)).build()
+        try:
+            return _Page(certificate, Path(folder)).build()
+        except Exception:
+            # A system font that reads but does not draw (damaged past its character map):
+            # printed with the shipped fonts alone, those letters as "?".
+            log.exception("a system font failed the certificate's printout: printed without")
+            return _Page(certificate, None, system_fonts=False).build()
 
 
 def _text(
@@ -192,7 +201,13 @@ class _Page:
     beside them (always on the first page, where a scanner looks), the passports, the
     certificate's own facts and how to verify it."""
 
-    def __init__(self, certificate: PrintableCertificate, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        certificate: PrintableCertificate,
+        folder: Path | None = None,
+        *,
+        system_fonts: bool = True,
+    ) -> None:
         self.c = certificate
         links = {"verify_url": certificate.verify_url, "jwks_url": certificate.jwks_url}
         self.language = second_language(certificate.language)
@@ -205,7 +220,8 @@ class _Page:
         pdf.set_auto_page_break(True, margin=MARGIN_MM)
         # Japanese and Arabic fonts only where their labels are printed: each family embedded
         # costs time to load and subset.
-        self.extra = pdf_fonts.register(pdf, self.language, _name(certificate.claims), folder)
+        name = _name(certificate.claims) if system_fonts else ""
+        self.extra = pdf_fonts.register(pdf, self.language, name, folder)
         if self.language in RIGHT_TO_LEFT or pdf_fonts.needs_shaping(self.extra):
             # HarfBuzz gives Arabic letters their joined forms and fpdf2 orders each paragraph
             # by the Unicode bidirectional algorithm. Only there: it doubles the render time.

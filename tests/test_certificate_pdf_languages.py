@@ -333,3 +333,30 @@ def test_a_damaged_or_missing_system_font_prints_question_marks_and_nothing_fail
         assert "?????, Anna" in " ".join(text.split()), text
     finally:
         pdf_fonts.system_fonts.cache_clear()
+
+
+def test_a_system_font_damaged_past_its_character_map_still_prints(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A font whose character map reads but whose outlines do not: the printout falls back to
+    the shipped fonts alone (those letters as "?") instead of failing."""
+    from fontTools.ttLib import TTFont
+
+    source = pdf_fonts.SYSTEM_SCRIPTS / "NotoSansThai-Regular.ttf"
+    data = bytearray(source.read_bytes())
+    table = TTFont(str(source), lazy=True).reader.tables["glyf"]
+    data[table.offset : table.offset + table.length] = b"\xff" * table.length
+    (tmp_path / "NotoSansThai-Regular.ttf").write_bytes(bytes(data))
+    monkeypatch.setattr(pdf_fonts, "SYSTEM_SCRIPTS", tmp_path)
+    monkeypatch.setattr(pdf_fonts, "SYSTEM_CJK", (str(tmp_path / "absent.ttc"), 2))
+    pdf_fonts.system_fonts.cache_clear()
+    try:
+        assert pdf_fonts.system_fonts(), "the damaged font's character map reads"
+        certificate = printable("EN")
+        claims = {**certificate.claims, "name": {"surname": "สมชาย", "givenNames": "Anna"}}
+        document = pdf.render(
+            pdf.PrintableCertificate(**{**certificate.__dict__, "claims": claims})
+        )
+        assert "?????, Anna" in " ".join(reading_text(document).split())
+    finally:
+        pdf_fonts.system_fonts.cache_clear()

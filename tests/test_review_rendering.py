@@ -6,6 +6,7 @@ the budget the route answers 429 with Retry-After."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -122,3 +123,39 @@ async def test_qr_codes_the_estimate_counted_are_not_paid_again(
         assert "errors" not in body, body
         after = await services.budget.spend(bucket, 0, budget, 60)
         assert before - after == body["extensions"]["cost"]["requestedQueryCost"], query
+
+
+async def test_a_presentations_qr_codes_are_drawn_against_what_the_operation_paid(app) -> None:
+    """The estimate counts a presentation's codes in the work it paid for, so drawing them
+    must draw on that same account: beyond it, they are paid from the budget as drawn (else
+    their points would pay for other codes the operation draws)."""
+    import contextvars
+
+    from resolvers import budget as budget_module
+    from resolvers import certificates as resolve
+    from resolvers.outcomes import ClientError
+    from resolvers.reminders import system_context
+
+    ctx = system_context(app.state.services)
+    link = "https://services.example.test/verify#token=abc"
+
+    async def draw_twice_with(paid: int, left: int) -> str:
+        budget_module.operation_starts(paid)
+        bucket = budget_module.budget_bucket(ctx)
+        maximum = ctx.services.settings.cost_budget_per_minute
+        spent = await ctx.services.budget.spend(bucket, 0, maximum, 60)
+        await ctx.services.budget.spend(bucket, spent - left, maximum, 60)
+        await resolve.presentation_qr_svg(ctx, link)  # paid by the estimate
+        try:
+            await resolve.presentation_qr_png(ctx, link)  # beyond it: from the budget
+        except ClientError as refused:
+            return refused.extensions["code"]
+        return "drawn"
+
+    async def run(paid: int, left: int) -> str:
+        return await contextvars.copy_context().run(
+            asyncio.create_task, draw_twice_with(paid, left)
+        )
+
+    assert await run(QR_SVG_POINTS + QR_PNG_POINTS, 0) == "drawn"
+    assert await run(QR_SVG_POINTS, 0) == "RATE_LIMITED"

@@ -521,3 +521,34 @@ async def test_a_read_back_asked_for_while_one_runs_reads_again_after_it(monkeyp
         assert reads == [0, 1]
     finally:
         await revocations.close()
+
+
+async def test_closing_the_revocations_while_cancelled_is_cancelled():
+    """close() waits for its watcher without swallowing a cancel aimed at its caller (a
+    shutdown that is itself cancelled must stop)."""
+    from persistence import session_revocations
+
+    revocations = session_revocations.RedisSessionRevocations(
+        "redis://127.0.0.1:1/0", "test-close-cancel:", keep_s=60
+    )
+
+    async def watcher() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await asyncio.sleep(0.2)  # its cleanup takes a moment
+
+    revocations._watching = asyncio.create_task(watcher())
+    await asyncio.sleep(0)
+    went_on: list[str] = []
+
+    async def shut_down() -> None:
+        await revocations.close()
+        went_on.append("after close")
+
+    task = asyncio.create_task(shut_down())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert task.cancelled() and went_on == []
