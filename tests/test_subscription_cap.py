@@ -272,92 +272,54 @@ async def test_the_app_counts_subscriptions_held_by_another_process(app, client,
         await elsewhere.close()
 
 
-class _LosesTheCancel:
-    """Slots whose `acquire` keeps its answer when the subscription is cancelled meanwhile,
-    as redis-py's asyncio.wait_for does when the cancel lands as Redis answers."""
+class _LosesOneCancel:
+    """A store (the subscription slots, the cost budget) whose `method` keeps its answer once
+    when the operation is cancelled meanwhile, as redis-py's asyncio.wait_for does when the
+    cancel lands as Redis answers. Everything else is the store's own."""
 
-    def __init__(self, inner: MemorySubscriptionSlots) -> None:
-        self.inner = inner
+    def __init__(self, inner: Any, method: str) -> None:
+        self.inner, self.method = inner, method
         self.waiting = asyncio.Event()
         self.cancelled = asyncio.Event()
 
-    async def acquire(self, account: str, limit: int) -> Any:
-        slot = await self.inner.acquire(account, limit)
-        self.waiting.set()
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            self.cancelled.set()  # ... and not raised again: the cancel is lost
-        return slot
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.inner, name)
+        if name != self.method or self.waiting.is_set():
+            return found
 
-    async def release(self, slot: Any) -> None:
-        await self.inner.release(slot)
-
-    async def count(self, account: str) -> int:
-        return await self.inner.count(account)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-async def test_a_subscription_completed_while_its_slot_is_taken_neither_runs_nor_keeps_it(
-    app, client, cap_of_two, monkeypatch
-):
-    """A client that subscribes and completes at once (a screen mounted and left): if the
-    cancel is lost while the slot is being taken, the subscription must not run untracked,
-    holding its slot (and sending events for a completed id) until the process ends."""
-    slots = _LosesTheCancel(MemorySubscriptionSlots())
-    monkeypatch.setattr(app.state.services, "subscriptions", slots)
-    who = await new_applicant(client)
-    key = await account_key(who.email)
-    async with ws_session(app) as ws:
-        assert (await init(ws, who.token))["type"] == "connection_ack"
-        await subscribe(ws, who.person_id, "1")
-        await asyncio.wait_for(slots.waiting.wait(), 5)
-        await ws.send_json({"id": "1", "type": "complete"})
-        await asyncio.wait_for(slots.cancelled.wait(), 5)
-        await live_count(app, key, 0)
-        await nothing_more(ws, 0.3)
-
-
-class _BudgetLosesTheCancel:
-    """A budget whose `spend` keeps its answer when the operation is cancelled meanwhile."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.waiting = asyncio.Event()
-        self.cancelled = asyncio.Event()
-        self.armed = True
-
-    async def spend(self, *args: Any) -> Any:
-        answer = await self.inner.spend(*args)
-        if self.armed:
-            self.armed = False
+        async def losing_the_cancel(*args: Any) -> Any:
+            answer = await found(*args)
             self.waiting.set()
             try:
                 await asyncio.sleep(30)
             except asyncio.CancelledError:
                 self.cancelled.set()  # ... and not raised again: the cancel is lost
-        return answer
+            return answer
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        return losing_the_cancel
 
 
-async def test_a_subscription_completed_while_it_is_paid_for_neither_runs_nor_keeps_its_slot(
-    app, client, cap_of_two, monkeypatch
+@pytest.mark.parametrize(
+    ("store", "method"),
+    [("subscriptions", "acquire"), ("budget", "spend")],
+    ids=["while-its-slot-is-taken", "while-it-is-paid-for"],
+)
+async def test_a_subscription_completed_while_admitted_neither_runs_nor_keeps_its_slot(
+    app, client, cap_of_two, monkeypatch, store, method
 ):
-    """The same lost cancel in the operation gate (its budget in Redis), after the slot was
-    taken: the slot is given back and nothing runs."""
+    """A client that subscribes and completes at once (a screen mounted and left): if the
+    cancel is lost while the slot is taken or the operation paid for, the subscription must
+    not run untracked, holding its slot (and sending events for a completed id)."""
     who = await new_applicant(client)
     key = await account_key(who.email)
-    budget = _BudgetLosesTheCancel(app.state.services.budget)
+    services = app.state.services
+    losing = _LosesOneCancel(getattr(services, store), method)
     async with ws_session(app) as ws:
         assert (await init(ws, who.token))["type"] == "connection_ack"
-        monkeypatch.setattr(app.state.services, "budget", budget)
+        monkeypatch.setattr(services, store, losing)
         await subscribe(ws, who.person_id, "1")
-        await asyncio.wait_for(budget.waiting.wait(), 5)
+        await asyncio.wait_for(losing.waiting.wait(), 5)
         await ws.send_json({"id": "1", "type": "complete"})
-        await asyncio.wait_for(budget.cancelled.wait(), 5)
+        await asyncio.wait_for(losing.cancelled.wait(), 5)
         await live_count(app, key, 0)
         await nothing_more(ws, 0.3)
