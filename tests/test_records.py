@@ -1753,22 +1753,19 @@ async def test_a_document_number_of_other_characters_is_refused(client, number):
 
 
 async def test_nothing_is_issued_as_valid_before_its_holder_was_born(client):
-    born = date(2024, 2, 1)
+    born = date(2024, 2, 1)  # after the 2023 card format began; its number is generated
+    until = (beijing_today() + timedelta(days=5 * 365)).isoformat()  # still valid any day
     desk = await officer_token(client)
     _, person_id = await register_person(client, desk, birth_date=born)
     approved = await application_in(client, desk, person_id, "APPROVED")
-    document = await issue(
-        client, desk, approved["id"], validFrom="2024-01-31", validUntil="2029-01-09"
-    )
+    document = await issue(client, desk, approved["id"], validFrom="2024-01-31", validUntil=until)
     assert document["__typename"] == "ValidationError", document
     assert document["field"] == "validFrom"
-    card = await issue_card(client, desk, person_id, issuedOn="2024-01-31", validUntil="2029-01-30")
+    card = await issue_card(client, desk, person_id, issuedOn="2024-01-31", validUntil=until)
     assert card["__typename"] == "ValidationError", card
     assert card["field"] == "issuedOn"
     # From the day of birth on, both are issued.
     document = await issue(client, desk, approved["id"], validFrom=born.isoformat())
     assert document["__typename"] == "DocumentIssued", document
-    card = await issue_card(
-        client, desk, person_id, issuedOn=born.isoformat(), validUntil="2029-01-31"
-    )
+    card = await issue_card(client, desk, person_id, issuedOn=born.isoformat(), validUntil=until)
     assert card["__typename"] == "PermanentResidentCardIssued", card
