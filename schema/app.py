@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, VariableDefinitionNode
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -35,6 +35,7 @@ from schema.offices import Office
 from schema.persons import Passport, Person
 from schema.query import Query
 from schema.records import Application, Document, PermanentResidentCard, RecordMutations
+from schema.scalars import OVERRIDES as SCALAR_OVERRIDES
 from schema.subscription import Subscription
 from schema.waitlist import WaitlistEntry, WaitlistMutations
 from settings import Settings
@@ -65,6 +66,22 @@ def is_server_fault(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+def client_error_code(error: GraphQLError) -> str:
+    """The code of an error the client caused: its own, else (graphql-core makes some without
+    one) BAD_USER_INPUT for a variable whose value does not fit its type or is missing (the
+    error points at the variable's definition: validation has passed by then, so the document
+    is sound and the value is at fault), GRAPHQL_VALIDATION_FAILED for anything else found
+    before execution, BAD_REQUEST for an error under a field."""
+    code = (error.extensions or {}).get("code")
+    if code:
+        return code
+    if error.path:
+        return "BAD_REQUEST"
+    if error.nodes and all(isinstance(node, VariableDefinitionNode) for node in error.nodes):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 class ServiceSchema(strawberry.Schema):
     """Strawberry's schema, logging what clients got wrong at INFO without a traceback, so
     ERROR (with the traceback) means a fault of the service."""
@@ -88,11 +105,8 @@ class ServiceSchema(strawberry.Schema):
                 error.message = render(internal_error(request_id), language)
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
             else:
-                # Every transport's errors carry a code: HTTP's rule (web/errors.py) for the
-                # ones graphql-core makes without one (variables that do not fit, say).
-                code = (error.extensions or {}).get("code") or (
-                    "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_REQUEST"
-                )
+                # Every transport's errors carry a code, the ones graphql-core makes too.
+                code = client_error_code(error)
                 error.extensions = {**(error.extensions or {}), "code": code}
                 # Logged in English, the language of the code and of whoever reads the log.
                 log.info("client error %s at %s: %s", code, error.path, error.message)
@@ -170,6 +184,7 @@ def create_schema(settings: Settings) -> ServiceSchema:
             WaitlistEntry,
         ],
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
             # First, so that the verdict it keeps is the one the other extensions finished.
             lambda: CachedDocuments(verdicts),

@@ -522,7 +522,7 @@ async def test_a_connection_opened_before_linking_identity_follows_the_persons_a
     "variables", [{}, {"id": ["x"]}, {"id": None}], ids=["missing", "a list", "null"]
 )
 async def test_variables_that_do_not_fit_carry_the_code_http_gives_them(app, client, variables):
-    """As over HTTP, where they are a GRAPHQL_VALIDATION_FAILED request error."""
+    """As over HTTP, where they are the client's bad input (a BAD_USER_INPUT request error)."""
     who = await new_applicant(client)
     async with ws_session(app) as ws:
         assert (await init(ws, who.token))["type"] == "connection_ack"
@@ -531,4 +531,4 @@ async def test_variables_that_do_not_fit_carry_the_code_http_gives_them(app, cli
         message = await ws.receive_json(timeout=10)
     assert message["type"] == "error", message
     [error] = message["payload"]
-    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", message
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", message

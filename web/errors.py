@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 from resolvers.outcomes import internal_error
-from schema.app import is_server_fault
+from schema.app import client_error_code, is_server_fault
 from translations import render
 from web.negotiation import GRAPHQL_RESPONSE, RequestProblem
 
@@ -68,10 +68,10 @@ def format_error(error: GraphQLError, request_id: str, language: str) -> dict[st
             masked["path"] = error.path
         return masked
     formatted = error.formatted
-    extensions = dict(formatted.get("extensions") or {})
-    if "code" not in extensions:
-        extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_REQUEST"
-    formatted["extensions"] = extensions
+    formatted["extensions"] = {
+        **(formatted.get("extensions") or {}),
+        "code": client_error_code(error),
+    }
     return dict(formatted)
 
 
