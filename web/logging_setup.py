@@ -38,12 +38,43 @@ def _stamping(factory: Any) -> Any:
     return make_record
 
 
+# A name of the query string an access line keeps: plain ASCII, short.
+_QUERY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+
+
+def _without_values(target: str) -> str:
+    """A request target without the values of its query string: `/graphql?query&variables`."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    names = (part.partition("=")[0] for part in query.split("&") if part)
+    return path + "?" + "&".join(n if _QUERY_NAME.fullmatch(n) else "-" for n in names)
+
+
+class AccessLinesWithoutValues(logging.Filter):
+    """uvicorn's access lines, without what a query string carries: a GET's variables (the
+    passport number an officer searched for, the certificate a bank verified) are personal
+    data, and the log is read by people who may not see them. The names stay, so a GET
+    query is still told from a POST."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access line: client, method, target with its query string, version, status.
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], _without_values(args[2]), *args[3:])
+        return True
+
+
 def stamp_records() -> None:
     """Give every log record (ours, Tortoise's, Strawberry's, uvicorn's) the request id in
-    force where it was made, as `record.request_id`. Idempotent."""
+    force where it was made, as `record.request_id`; keep query values out of uvicorn's access
+    lines. Idempotent."""
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "stamps_request_id", False):
         logging.setLogRecordFactory(_stamping(factory))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLinesWithoutValues) for f in access.filters):
+        access.addFilter(AccessLinesWithoutValues())
     # aiosqlite's debug records come from its worker thread, where no request is in force,
     # and repeat the statements Tortoise already logs (with the id) from the request itself.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
