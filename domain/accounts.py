@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.messages import N_, Message
-from domain.text import reordering_problem
+from domain.text import name_problem
 
 # What a local part may hold besides letters and digits (RFC 5322's atext): no <, >, comma,
 # semicolon, quote, bracket or parenthesis, which a mail program reads as a display name, a
@@ -62,4 +62,4 @@ def normalise_display_name(name: str) -> str:
 def display_name_problem(name: str) -> Message | None:
     if not 1 <= len(name) <= 100:
         return N_("Enter a display name of 1 to 100 characters.")
-    return reordering_problem(name)
+    return name_problem(name)

@@ -4,6 +4,7 @@ and tabs only in texts with lines, and nothing that is not a Unicode scalar valu
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from domain.messages import N_, Message
 
@@ -49,3 +50,18 @@ def reordering_problem(value: str) -> Message | None:
         "This holds a character that reverses or reorders text (U+202A-U+202E, "
         "U+2066-U+2069); remove it."
     )
+
+
+NOTHING_SHOWN = N_(
+    "This shows nothing readable (only spaces, joiners or marks): enter the name as written."
+)
+
+
+def name_problem(value: str) -> Message | None:
+    """Why a name others read (a display name, a person's names) is not acceptable, or None:
+    it shows nothing (a zero-width space alone would pass for a name while showing none), or
+    it holds a character that reorders how it shows. An empty name is for its caller to
+    judge (a person may have no given names)."""
+    if value and not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+        return NOTHING_SHOWN
+    return reordering_problem(value)

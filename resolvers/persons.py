@@ -16,7 +16,7 @@ from domain.identifiers import (
 )
 from domain.messages import N_
 from domain.persons import IdentityFacts, PersonFacts, names_too_long
-from domain.text import reordering_problem
+from domain.text import name_problem
 from persistence import accounts as account_store
 from persistence import delegations as delegation_store
 from persistence import persons as store
@@ -73,7 +73,7 @@ def _name(text: str, field_name: str) -> str:
     cleaned = " ".join(text.split())
     if not 1 <= len(cleaned) <= 100:
         raise invalid(N_("Enter 1 to 100 characters."), field_name)
-    if problem := reordering_problem(cleaned):
+    if problem := name_problem(cleaned):
         raise invalid(problem, field_name)
     return cleaned
 
@@ -83,7 +83,7 @@ def _country(code: str, field_name: str) -> str:
         return normalise_nationality(code)
     except InvalidIdentifier as exc:
         raise invalid(
-            N_("%(problem)s Use an ISO 3166-1 alpha-3 code such as DEU.", problem=exc.message),
+            N_("%(problem)s. Use an ISO 3166-1 alpha-3 code such as DEU.", problem=exc.message),
             field_name,
         ) from exc
 
@@ -111,7 +111,7 @@ async def register_person(ctx: Context, facts: PersonFacts) -> Person:
     given_names = " ".join(facts.given_names.split())
     if len(given_names) > 200:
         raise invalid(N_("Enter at most 200 characters."), "givenNames")
-    if problem := reordering_problem(given_names):
+    if problem := name_problem(given_names):
         raise invalid(problem, "givenNames")
     if names_too_long(surname, given_names):
         raise invalid(NAMES_TOO_LONG, "givenNames")

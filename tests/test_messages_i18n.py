@@ -322,13 +322,13 @@ def test_a_message_inside_a_message_is_rendered_in_the_same_language() -> None:
     with pytest.raises(InvalidIdentifier) as refused:
         normalise_nationality("XX")
     outer = N_(
-        "%(problem)s Use an ISO 3166-1 alpha-3 code such as DEU.", problem=refused.value.message
+        "%(problem)s. Use an ISO 3166-1 alpha-3 code such as DEU.", problem=refused.value.message
     )
     assert (
         render(outer, "zh")
-        == "'XX' 不是 ISO 3166-1 三位字母国家代码 请使用 ISO 3166-1 三位字母代码，例如 DEU。"
+        == "'XX' 不是 ISO 3166-1 三位字母国家代码。请使用 ISO 3166-1 三位字母代码，例如 DEU。"
     )
-    english = "'XX' is not an ISO 3166-1 alpha-3 country code Use an ISO 3166-1 alpha-3 code"
+    english = "'XX' is not an ISO 3166-1 alpha-3 country code. Use an ISO 3166-1 alpha-3 code"
     assert render(outer, "en") == outer == f"{english} such as DEU."
 
 

@@ -65,3 +65,50 @@ async def test_a_persons_name_that_reorders_is_refused_and_no_person_is_made(cli
     assert result["__typename"] == "ValidationError", result
     assert result["field"] == field
     assert not await Person.filter(surname__startswith=surname).exists()
+
+
+INVISIBLE = ["\u200b", "\u200b\u200d\u200b", "\u0301", "\u2060\ufeff"]
+INVISIBLE_IDS = ["zero-width-space", "with-a-joiner", "a-mark-alone", "word-joiner-and-bom"]
+
+
+@pytest.mark.parametrize("name", INVISIBLE, ids=INVISIBLE_IDS)
+async def test_a_display_name_that_shows_nothing_is_refused_and_no_account_is_made(client, name):
+    """A dependant reading who acts for them would see a blank."""
+    email = unique_email()
+    body = await gql(
+        client, SIGN_UP, {"email": email, "password": "a-Strong-passphrase-1", "name": name}
+    )
+    result = body["data"]["signUp"]
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "displayName"
+    assert "nothing readable" in result["message"]
+    assert not await Account.filter(email=email).exists()
+
+
+@pytest.mark.parametrize("field", ["surname", "givenNames"])
+async def test_a_persons_name_that_shows_nothing_is_refused_and_no_person_is_made(client, field):
+    surname = new_surname()
+    number = passport_number("B")
+    facts = {"surname": surname, "nationality": "GBR", "birthDate": "1990-01-02"}
+    values = person_input(
+        {**facts, "passportNumber": number}, given_names="Sam", passport_valid_until="2035-06-30"
+    )
+    values[field] = "\u200b"
+    body = await gql(client, REGISTER_PERSON, {"input": values}, token=await officer_token(client))
+    result = body["data"]["registerPerson"]
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == field
+    assert "nothing readable" in result["message"]
+    assert not await Person.filter(passports__number=number).exists()
+
+
+async def test_a_person_without_given_names_is_still_registered(client):
+    facts = {
+        "surname": new_surname(),
+        "nationality": "GBR",
+        "birthDate": "1990-01-02",
+        "passportNumber": passport_number("B"),
+    }
+    values = person_input(facts, given_names="", passport_valid_until="2035-06-30")
+    body = await gql(client, REGISTER_PERSON, {"input": values}, token=await officer_token(client))
+    assert body["data"]["registerPerson"]["__typename"] == "PersonRegistered", body

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from domain.dates import out_of_range
-from domain.text import text_problem
+from domain.text import NOTHING_SHOWN, name_problem, text_problem
 
 
 @pytest.mark.parametrize("text", ["Wang Fang", "Müller-Lüdenscheidt", "王芳", "O'Brien", ""])
@@ -36,3 +36,20 @@ def test_a_moment_counts_by_its_own_day():
     assert out_of_range(datetime(1, 1, 1, tzinfo=east))
     assert out_of_range(datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-14))))
     assert not out_of_range(datetime(2026, 12, 1, 10, tzinfo=UTC), date(1900, 1, 1))
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200c\u200d", "\u0301", "\u2060", "\ufeff"])
+def test_a_name_that_shows_nothing_is_refused(name):
+    assert name_problem(name) is NOTHING_SHOWN
+
+
+@pytest.mark.parametrize(
+    "name", ["Wang Fang", "王芳", "Mehr\u200cnaz", "O'Brien", "\U0001f468\u200d\U0001f469", "", "7"]
+)
+def test_a_name_that_shows_something_is_accepted(name):
+    assert name_problem(name) is None
+
+
+def test_a_name_that_reorders_is_still_refused():
+    assert name_problem("Li Wei\u202eX") is not None
+    assert name_problem("Li Wei\u202eX") is not NOTHING_SHOWN
