@@ -15,7 +15,7 @@ from domain.waitlist import BOOKED, LEFT, OFFERED, WAITING, active_key, offer_op
 from persistence import appointments as appointment_store
 from persistence import offices as office_store
 from persistence import waitlist as store
-from persistence.models import Appointment, Slot, WaitlistEntry
+from persistence.models import Appointment, AppointmentStatus, Slot, WaitlistEntry
 from resolvers import authorization as gate
 from resolvers import notices, rounds, unit_of_work, waitlist_offers
 from resolvers.appointments import (
@@ -220,6 +220,9 @@ async def accept(ctx: Context, entry_id: int | None) -> Appointment | Refusal:
     entry, grant = await _entry_for(ctx, entry_id)
     await waitlist_offers.lock_applicant(entry.applicant_id, entry.service)
     entry = await _locked(ctx, entry)
+    if entry.status == BOOKED:
+        # Asked again (a retry after a lost answer): the same answer while the booking holds.
+        return await _answered_again(ctx, grant, entry)
     if not offer_open(entry.status, entry.offer_expires_at, ctx.now()):
         return _offer_expired(entry)
     existing = await appointment_store.active_appointment(entry.applicant_id, entry.service)
@@ -238,6 +241,26 @@ async def accept(ctx: Context, entry_id: int | None) -> Appointment | Refusal:
     await notices.appointment_booked(appointment)
     gate.acted(ctx, grant, "ACCEPT_WAITLIST_OFFER", appointment.reference)
     return appointment
+
+
+async def _answered_again(
+    ctx: Context, grant: gate.Grant, entry: WaitlistEntry
+) -> Appointment | Refusal:
+    """The answer to accepting an offer whose entry is BOOKED already, as the first accept
+    gave it while its booking holds: the booking (BookingConfirmed) when it took the offered
+    place, AlreadyBooked naming it when the applicant's own booking ended the wait. A booking
+    since cancelled or moved answers, as before, that the entry's place was booked."""
+    booked = (
+        await appointment_store.appointment(entry.appointment_id)
+        if entry.appointment_id is not None
+        else None
+    )
+    if booked is None or booked.status != AppointmentStatus.BOOKED:
+        return _offer_expired(entry)
+    if booked.slot_id != entry.offer_slot_id:
+        return shown_booked(ctx, grant, booked)
+    gate.acted(ctx, grant, "READ_APPOINTMENTS", booked.reference)
+    return booked
 
 
 # ------------------------------------------------------------------------------- reading

@@ -17,7 +17,7 @@ from domain.booking import SERVICE_GROUPS
 from domain.waitlist import OFFERED, WAITING
 from domain.waitlist import active_key as waitlist_active_key
 from persistence import waitlist as waitlist_store
-from persistence.models import Slot, WaitlistEntry
+from persistence.models import Appointment, Slot, WaitlistEntry
 from resolvers import waitlist as waitlist_resolvers
 from resolvers import waitlist_offers
 from server import upkeep
@@ -369,6 +369,10 @@ async def test_accepting_an_offer_while_booked_ends_the_wait_and_passes_the_plac
     assert (await stored_entry(waiting["id"])).status == "BOOKED"
     assert (await stored_entry(behind["id"])).status == "OFFERED"
     assert await slot_counts(line.slots[4].id) == (1, 0, 1)
+    again = await accept(client, first.token, waiting["id"])  # the same answer
+    assert again["__typename"] == "AlreadyBooked", again
+    assert again["existing"]["id"] == refused["existing"]["id"]
+    assert (await stored_entry(behind["id"])).status == "OFFERED"
 
 
 async def test_ranges_offices_and_applicants_are_checked(
@@ -518,10 +522,16 @@ async def test_a_cancelled_place_is_held_for_the_first_in_line_and_booked_on_acc
     assert await slot_counts(line.slots[4].id) == (1, 1, 0)
     done = await entry(client, first.token, one["id"])
     assert done is not None and done["status"] == "BOOKED" and done["offer"] is None
-    # Accepting again books nothing more.
+    # Accepting again (a retry after a lost answer) answers the same booking, books nothing
+    # more; once that booking is cancelled, the entry's place is no longer there to accept.
     again = await accept(client, first.token, one["id"])
-    assert again["__typename"] == "OfferExpired" and again["code"] == "OFFER_EXPIRED"
+    assert again["__typename"] == "BookingConfirmed", again
+    assert again["appointment"]["id"] == accepted["appointment"]["id"]
     assert await slot_counts(line.slots[4].id) == (1, 1, 0)
+    assert await Appointment.filter(applicant_id=pk_of(first.person_id)).count() == 1
+    await mutate(client, CANCEL, first.token, id=accepted["appointment"]["id"])
+    later = await accept(client, first.token, one["id"])
+    assert later["__typename"] == "OfferExpired" and later["code"] == "OFFER_EXPIRED"
 
 
 async def test_an_offer_that_runs_out_passes_to_the_next_in_line(
@@ -769,7 +779,7 @@ async def test_a_closure_returns_offers_to_the_line_and_new_slots_are_offered_fi
     assert await slot_counts(line.slots[6].id) == (1, 0, 0)
     # New slots in the range (here: the day's slots made again after the closure is taken
     # off in the data) are offered to the line in the unit of work that creates them.
-    from persistence.models import Appointment, OfficeClosure
+    from persistence.models import OfficeClosure
 
     await OfficeClosure.filter(office__code=line.code, date=line.day).delete()
     ids = [s.id for s in line.slots]
