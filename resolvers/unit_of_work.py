@@ -3,6 +3,9 @@ waits for the commit."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TypeVar
@@ -15,6 +18,7 @@ from resolvers.context import RECORDING, Context, Recording, run_actions
 from resolvers.outcomes import Refusal, Replay
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # The context whose unit of work is running: code called inside it (notify) attaches what
 # must wait for the commit to it without every caller passing the context along.
@@ -27,6 +31,27 @@ def current() -> Context | None:
 
 
 async def run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | Refusal:
+    """`_run`, ended once begun: a unit of work whose caller is cancelled (a client that closes
+    its WebSocket or completes the operation while its mutation runs) still ends with its
+    commit or its rollback, and the caller's cancellation is passed on after that. Cut
+    between the two, a transaction would keep its connection, and with SQLite the one write
+    lock, for ever: every later statement of the process would wait. A unit inside another
+    runs as part of it, under the outer one's protection."""
+    if ctx.recording() is not None:
+        return await _run(ctx, work)
+    unit = asyncio.ensure_future(_run(ctx, work))
+    try:
+        return await asyncio.shield(unit)
+    except asyncio.CancelledError:
+        while not unit.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({unit})
+        if not unit.cancelled() and unit.exception() is not None:
+            log.error("a unit of work whose caller was cancelled failed", exc_info=unit.exception())
+        raise
+
+
+async def _run(ctx: Context, work: Callable[[], Awaitable[T | Refusal]]) -> T | Refusal:
     """Run `work` in one transaction: a raised refusal rolls everything back, a returned one
     keeps what was written; either comes back as the refusal. A raised Replay rolls back and
     answers with an earlier outcome (idempotency keys); any other exception rolls back and
