@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from domain.messages import N_, Message
@@ -64,3 +65,110 @@ def days_remaining(valid_until: date, today: date) -> int:
 def extension_deadline(kind: str, valid_until: date) -> date:
     """The last day to apply for an extension."""
     return valid_until - timedelta(days=EXTENSION_LEAD_DAYS[kind])
+
+
+# Policy (the service's own guidance for residence permits; DOMAIN.md's fee bands end at 5
+# years): how long a residence permit is valid, its days counted from validFrom to
+# validUntil inclusive.
+RESIDENCE_PERMIT_LEAST_DAYS = {"WORK": 90}
+RESIDENCE_PERMIT_LEAST_DAYS_OTHERWISE = 180
+RESIDENCE_PERMIT_MOST_YEARS = 5
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same day `years` later (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def validity_problem(
+    kind: str, category: str, valid_from: date, valid_until: date, today: date
+) -> tuple[Message, str] | None:
+    """Why a document with this validity cannot be issued today, and the field at fault, or
+    None: it would have ended already; a residence permit shorter than its purpose allows
+    or longer than five years."""
+    if valid_until < today:
+        return N_("validUntil has passed: a document issued today must still be valid."), (
+            "validUntil"
+        )
+    if kind != "RESIDENCE_PERMIT":
+        return None
+    least = RESIDENCE_PERMIT_LEAST_DAYS.get(category, RESIDENCE_PERMIT_LEAST_DAYS_OTHERWISE)
+    if (valid_until - valid_from).days + 1 < least:
+        return N_(
+            "A %(purpose)s residence permit is valid for at least %(days)s days.",
+            purpose=category,
+            days=least,
+        ), "validUntil"
+    if valid_until >= _years_after(valid_from, RESIDENCE_PERMIT_MOST_YEARS):
+        return N_(
+            "A residence permit is valid for %(years)s years at the most.",
+            years=RESIDENCE_PERMIT_MOST_YEARS,
+        ), "validUntil"
+    return None
+
+
+@dataclass(frozen=True)
+class HeldVisa:
+    """The visa a person holds as the records show it: the category, entries and duration of
+    stay it was issued with, and the days of stay extensions have added to it since."""
+
+    category: str
+    entries: str | None
+    duration_of_stay_days: int | None
+    extended_days: int
+
+
+@dataclass(frozen=True)
+class IssuedVisa:
+    """A visa document of the records, newest first in `held_visa`'s list."""
+
+    category: str
+    entries: str | None
+    duration_of_stay_days: int | None
+    is_extension: bool  # issued on a VISA_EXTENSION application
+
+
+def held_visa(visas: list[IssuedVisa]) -> HeldVisa | None:
+    """The visa the newest visas (newest first) amount to: the latest one issued otherwise
+    than as an extension, with the stay the extensions issued after it added. None when the
+    records hold no such visa (a visa issued abroad need not be in them)."""
+    extended = 0
+    for visa in visas:
+        if visa.is_extension:
+            extended += visa.duration_of_stay_days or 0
+            continue
+        return HeldVisa(visa.category, visa.entries, visa.duration_of_stay_days, extended)
+    return None
+
+
+def extension_problem(
+    held: HeldVisa | None, category: str, entries: str | None, duration_of_stay_days: int
+) -> tuple[Message, str] | None:
+    """Why a visa extension with these terms cannot be issued, and the field at fault, or
+    None. An extension lengthens the stay of the visa held: it keeps its category and its
+    entries, and extensions may not add up to more than the stay it was issued with
+    (DOMAIN.md). Nothing is checked against a visa the records do not hold."""
+    if held is None:
+        return None
+    if category != held.category:
+        return N_(
+            "An extension keeps the category of the visa held (%(category)s).",
+            category=held.category,
+        ), "category"
+    if held.entries is not None and entries != held.entries:
+        return N_(
+            "An extension keeps the entries of the visa held (%(entries)s).",
+            entries=held.entries,
+        ), "entries"
+    original = held.duration_of_stay_days
+    if original is not None and held.extended_days + duration_of_stay_days > original:
+        return N_(
+            "Extensions may not add up to more than the visa's original stay of %(days)s days "
+            "(%(used)s days granted already).",
+            days=original,
+            used=held.extended_days,
+        ), "durationOfStayDays"
+    return None

@@ -12,6 +12,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from domain.application_numbers import format_application_number
+from domain.documents import IssuedVisa
 from persistence.by_ids import groups_of, loader_of
 from persistence.combined_reads import select
 from persistence.models import (
@@ -108,6 +109,25 @@ documents_by_person = groups_of(Document, "person_id", "-valid_until", "-id")
 
 async def document(document_id: int) -> Document | None:
     return await Document.get_or_none(id=document_id)
+
+
+async def visas_of(person_id: int) -> list[IssuedVisa]:
+    """The person's visa documents, the newest issued first, each marked whether it was
+    issued on a visa extension application."""
+    rows = (
+        await Document.filter(person_id=person_id, kind="VISA")
+        .order_by("-issued_at", "-id")
+        .values("category", "entries", "duration_of_stay_days", "application__service")
+    )
+    return [
+        IssuedVisa(
+            category=row["category"],
+            entries=row["entries"],
+            duration_of_stay_days=row["duration_of_stay_days"],
+            is_extension=row["application__service"] == "VISA_EXTENSION",
+        )
+        for row in rows
+    ]
 
 
 async def lock_application(application_id: int) -> None:

@@ -8,7 +8,13 @@ from datetime import date
 from domain.application_numbers import application_number_candidates
 from domain.applications import expected_decision_on, may_move
 from domain.dates import local_day
-from domain.documents import category_problem, kind_for_service
+from domain.documents import (
+    category_problem,
+    extension_problem,
+    held_visa,
+    kind_for_service,
+    validity_problem,
+)
 from domain.identifiers import (
     FIRST_2023_FORMAT_ISSUE,
     InvalidIdentifier,
@@ -267,6 +273,15 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         raise invalid(N_("Only visas have entries and a duration of stay."), "entries")
     office = await office_store.office(application.office_id)
     assert office is not None
+    refused = validity_problem(
+        request.kind, category, request.valid_from, request.valid_until, ctx.today(office)
+    )
+    if refused is None and application.service == "VISA_EXTENSION":
+        assert request.duration_of_stay_days is not None
+        held = held_visa(await store.visas_of(application.applicant_id))
+        refused = extension_problem(held, category, request.entries, request.duration_of_stay_days)
+    if refused is not None:
+        raise invalid(*refused)
     number = ""
     if request.number is not None:
         try:

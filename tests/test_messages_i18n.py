@@ -931,6 +931,11 @@ async def prepare_offer_accepted(client, app):
     state = await prepare_offered(client, app)
     accepted = await accept(client, state["token"], state["entry"])
     assert accepted["__typename"] == "BookingConfirmed", accepted
+    # Accepted again while that booking holds, the answer is the booking; once it is
+    # cancelled, that the entry's place was booked.
+    appointment = accepted["appointment"]["id"]
+    cancelled = await helpers.mutate(client, helpers.CANCEL, state["token"], id=appointment)
+    assert cancelled["__typename"] == "AppointmentCancelled", cancelled
     return state
 
 

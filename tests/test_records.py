@@ -43,6 +43,7 @@ from tests.helpers import (
     other_office_officer,
     passport_number,
     person_input,
+    pk_of,
     register_person_as,
 )
 
@@ -884,13 +885,15 @@ async def test_an_expired_document_has_zero_days_remaining(client, clock):
         application["id"],
         kind="VISA",
         category="L",
-        validFrom="2026-10-01",
-        validUntil="2026-11-30",
+        validFrom="2026-11-01",
+        validUntil="2026-12-10",
         entries="SINGLE",
         durationOfStayDays=30,
     )
     assert issued["__typename"] == "DocumentIssued", issued
-    assert issued["document"]["daysRemaining"] == 0
+    assert issued["document"]["daysRemaining"] == 8
+    clock.pinned = beijing(date(2026, 12, 20), 10)  # it has ended since
+    await who.sign_in_again(client)
     (seen,) = await my_documents(client, who)
     assert seen["daysRemaining"] == 0
 
@@ -1769,3 +1772,143 @@ async def test_nothing_is_issued_as_valid_before_its_holder_was_born(client):
     assert document["__typename"] == "DocumentIssued", document
     card = await issue_card(client, desk, person_id, issuedOn=born.isoformat(), validUntil=until)
     assert card["__typename"] == "PermanentResidentCardIssued", card
+
+
+# ------------------------------------------------------------- what a document may grant
+
+
+async def _approved(client: httpx.AsyncClient, desk: str, who: Any, service: str) -> str:
+    return (await application_in(client, desk, who.person_id, "APPROVED", service))["id"]
+
+
+@pytest.mark.parametrize(
+    ("purpose", "days", "issued"),
+    [
+        ("WORK", 89, False),
+        ("WORK", 90, True),
+        ("STUDY", 179, False),
+        ("STUDY", 180, True),
+        ("FAMILY_REUNION", 30, False),
+    ],
+)
+async def test_a_residence_permit_lasts_at_least_what_its_purpose_allows(
+    client, purpose, days, issued
+):
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    start = beijing_today() + timedelta(days=10)
+    until = start + timedelta(days=days - 1)  # both days count
+    application = await _approved(client, desk, who, "RESIDENCE_PERMIT_EXTENSION")
+    result = await issue(
+        client,
+        desk,
+        application,
+        category=purpose,
+        validFrom=start.isoformat(),
+        validUntil=until.isoformat(),
+    )
+    if issued:
+        assert result["__typename"] == "DocumentIssued", result
+    else:
+        assert result["__typename"] == "ValidationError", result
+        assert result["field"] == "validUntil"
+        assert f"at least {90 if purpose == 'WORK' else 180} days" in result["message"]
+        assert not await records_store.has_document(pk_of(application))
+
+
+async def test_a_residence_permit_lasts_five_years_at_the_most(client):
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    start = beijing_today() + timedelta(days=10)
+    if (start.month, start.day) == (2, 29):
+        start += timedelta(days=1)
+    last = start.replace(year=start.year + 5) - timedelta(days=1)  # five years, both ends
+    application = await _approved(client, desk, who, "RESIDENCE_PERMIT_EXTENSION")
+    longer = await issue(
+        client,
+        desk,
+        application,
+        validFrom=start.isoformat(),
+        validUntil=(last + timedelta(days=1)).isoformat(),
+    )
+    assert longer["__typename"] == "ValidationError", longer
+    assert "5 years at the most" in longer["message"]
+    five = await issue(
+        client, desk, application, validFrom=start.isoformat(), validUntil=last.isoformat()
+    )
+    assert five["__typename"] == "DocumentIssued", five
+
+
+async def test_a_document_that_would_have_ended_already_is_refused(client):
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    yesterday = beijing_today() - timedelta(days=1)
+    application = await _approved(client, desk, who, "STAY_PERMIT_EXTENSION")
+    result = await issue(
+        client,
+        desk,
+        application,
+        kind="STAY_PERMIT",
+        category="PRIVATE_AFFAIRS",
+        validFrom=(yesterday - timedelta(days=60)).isoformat(),
+        validUntil=yesterday.isoformat(),
+    )
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == "validUntil"
+    assert not await records_store.has_document(pk_of(application))
+
+
+async def test_visa_extensions_keep_the_visa_and_add_up_to_its_original_stay_at_most(client):
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    today = beijing_today()
+
+    async def visa(service: str, **terms: Any) -> dict:
+        values = {"category": "M", "entries": "SINGLE", "durationOfStayDays": 30, **terms}
+        application = await _approved(client, desk, who, service)
+        return await issue(
+            client,
+            desk,
+            application,
+            kind="VISA",
+            validFrom=today.isoformat(),
+            validUntil=(today + timedelta(days=90)).isoformat(),
+            **values,
+        )
+
+    # The visa held: M, single entry, a stay of 30 days.
+    assert (await visa("VISA_RENEWAL"))["__typename"] == "DocumentIssued"
+    longer = await visa("VISA_EXTENSION", durationOfStayDays=31)
+    assert longer["__typename"] == "ValidationError", longer
+    assert longer["field"] == "durationOfStayDays"
+    assert "original stay of 30 days" in longer["message"]
+    other = await visa("VISA_EXTENSION", category="Z")
+    assert (other["__typename"], other["field"]) == ("ValidationError", "category"), other
+    more = await visa("VISA_EXTENSION", entries="MULTIPLE")
+    assert (more["__typename"], more["field"]) == ("ValidationError", "entries"), more
+
+    assert (await visa("VISA_EXTENSION", durationOfStayDays=20))["__typename"] == "DocumentIssued"
+    past_it = await visa("VISA_EXTENSION", durationOfStayDays=11)  # 20 + 11 > 30
+    assert past_it["__typename"] == "ValidationError", past_it
+    assert "20 days granted already" in past_it["message"]
+    assert (await visa("VISA_EXTENSION", durationOfStayDays=10))["__typename"] == "DocumentIssued"
+
+
+async def test_a_visa_extension_for_a_visa_the_records_do_not_hold_is_issued_as_asked(client):
+    """A visa issued abroad need not be in these records: nothing to hold the extension to."""
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    today = beijing_today()
+    application = await _approved(client, desk, who, "VISA_EXTENSION")
+    result = await issue(
+        client,
+        desk,
+        application,
+        kind="VISA",
+        category="L",
+        entries="SINGLE",
+        durationOfStayDays=30,
+        validFrom=today.isoformat(),
+        validUntil=(today + timedelta(days=60)).isoformat(),
+    )
+    assert result["__typename"] == "DocumentIssued", result
