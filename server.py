@@ -236,6 +236,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         services.on_public_change = public_change(response_cache)
         holder["graphql"] = GraphQLEndpoint(schema, services, persisted, response_cache)
         holder["ws"] = GraphQLWebSocket(schema, services, persisted.registry)
+        app.state.websocket_view = holder["ws"]  # its per-connection limit, for tests
         task = start_job("upkeep", upkeep_forever(services))
         # Mail from the outbox and scheduled reminders run inside every server process: the
         # outbox's claims and the reminders' unique keys make that safe with several.
@@ -412,6 +413,9 @@ def main() -> None:
         log_level="info",
         log_config=None,
         proxy_headers=False,
+        # A WebSocket message is read whole: one well past the body limit is not even taken in
+        # (1009); one just past it is refused as invalid (4400, web/websocket.py).
+        ws_max_size=2 * settings.max_body_bytes,
         lifespan="on",
         timeout_graceful_shutdown=20,
     )

@@ -122,3 +122,85 @@ async def test_an_anonymous_budget_is_one_per_ipv6_slash_64(app, budget):  # noq
     prefix = f"2001:db8:8:{secrets.token_hex(2)}"
     answers = [await from_address(f"{prefix}:{n}::{n}") for n in (1, 2, 3)]
     assert [a.status_code for a in answers] == [200, 200, 429], [a.text for a in answers]
+
+
+@pytest.mark.parametrize("after_init", [False, True], ids=["before-init", "after-init"])
+async def test_a_message_nested_past_the_parsers_limit_is_a_protocol_error(
+    app, client, caplog, after_init
+):
+    """2,000 nested brackets (4 KB) exhausted Python's recursion in the JSON reader: the socket
+    dropped with a traceback logged. Read as HTTP reads a body, it is an invalid message."""
+    token = await sign_in(client, "applicant@demo.test")
+    async with ws_session(app) as ws:
+        if after_init:
+            await init_with(ws, {"authorization": f"Bearer {token}"})
+        await ws.send_text("[" * 2000 + "]" * 2000)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.receive_json(timeout=5)
+    assert closed.value.code == 4400, closed.value
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_a_message_larger_than_a_request_body_may_be_is_refused(app, client):
+    token = await sign_in(client, "applicant@demo.test")
+    limit = app.state.services.settings.max_body_bytes
+    async with ws_session(app) as ws:
+        await init_with(ws, {"authorization": f"Bearer {token}"})
+        padding = " " * (limit + 1)
+        await ws.send_text(f'{{"id": "1", "type": "ping"{padding}}}')
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.receive_json(timeout=5)
+    assert closed.value.code == 4400, closed.value
+
+
+async def test_variables_nested_too_deeply_are_refused_as_over_http(app, client):
+    token = await sign_in(client, "applicant@demo.test")
+    deep: object = 1
+    for _ in range(40):
+        deep = [deep]
+    query = "query($x: Int) { viewer { id } }"
+    over_http = await client.post("/graphql", json={"query": query, "variables": {"x": deep}})
+    async with ws_session(app) as ws:
+        await init_with(ws, {"authorization": f"Bearer {token}"})
+        payload = {"query": query, "variables": {"x": deep}}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        message = await ws.receive_json(timeout=5)
+        assert message["type"] == "error", message
+        [error] = message["payload"]
+        assert error["message"] == over_http.json()["errors"][0]["message"]
+        assert "nests more than" in error["message"]
+        await ws.send_json({"type": "ping"})  # the connection stays open
+        assert (await ws.receive_json(timeout=5))["type"] == "pong"
+
+
+async def test_too_many_operations_at_once_are_refused_with_a_code_in_the_language_asked(
+    app, client
+):
+    """Strawberry's own answer ("Subscription limit reached") had no code and no translation."""
+    token = await sign_in(client, "applicant@demo.test")
+    person = (
+        await client.post(
+            "/graphql",
+            json={"query": "{ viewer { person { id } } }"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    ).json()["data"]["viewer"]["person"]["id"]
+    view = app.state.websocket_view
+    saved = view.max_subscriptions_per_connection
+    view.max_subscriptions_per_connection = 1
+    try:
+        async with ws_session(app) as ws:
+            await init_with(ws, {"authorization": f"Bearer {token}", "language": "zh"})
+            follow = "subscription($id: ID!) { applicationUpdates(applicantId: $id) { status } }"
+            for op in ("1", "2"):
+                payload = {"query": follow, "variables": {"id": person}}
+                await ws.send_json({"id": op, "type": "subscribe", "payload": payload})
+            message = await ws.receive_json(timeout=5)
+    finally:
+        view.max_subscriptions_per_connection = saved
+    assert message["id"] == "2" and message["type"] == "error", message
+    [error] = message["payload"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["maxOperations"] == 1
+    assert "Subscription limit" not in error["message"]
+    assert any("\u4e00" <= c <= "\u9fff" for c in error["message"]), error

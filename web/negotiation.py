@@ -111,16 +111,21 @@ def _json_object(value: Any, name: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise RequestProblem(400, N_("`%(name)s` must be a JSON object.", name=name))
-    if _nested_deeper(value, MAX_VARIABLES_DEPTH):
-        raise RequestProblem(
-            400,
-            N_(
-                "`%(name)s` nests more than %(maximum)s levels of objects and lists.",
-                name=name,
-                maximum=MAX_VARIABLES_DEPTH,
-            ),
-        )
+    if problem := nesting_problem(value, name):
+        raise RequestProblem(400, problem)
     return value
+
+
+def nesting_problem(value: Any, name: str) -> Message | None:
+    """Why `value` (the `variables` or `extensions` named `name`) nests too deeply to be
+    read, or None; on every transport."""
+    if not _nested_deeper(value, MAX_VARIABLES_DEPTH):
+        return None
+    return N_(
+        "`%(name)s` nests more than %(maximum)s levels of objects and lists.",
+        name=name,
+        maximum=MAX_VARIABLES_DEPTH,
+    )
 
 
 def _nested_deeper(value: Any, limit: int) -> bool:

@@ -6,10 +6,12 @@ origins."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -17,12 +19,13 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from domain.languages import negotiate
-from domain.messages import N_
+from domain.messages import N_, Message, N_plural
 from resolvers.context import Context, Services
 from translations import render
 from web.authentication import Unauthenticated, authenticate
 from web.context_factory import act_for, build_context
 from web.cors import OriginPolicy
+from web.errors import graphql_error
 from web.logging_setup import request_id
 from web.websocket_limits import GatedTransportWSHandler
 from web.websocket_sessions import SessionBoundTransportWSHandler
@@ -63,6 +66,17 @@ def language_param(params: object) -> str | None:
     return language if isinstance(language, str) else None
 
 
+def too_many_in_flight(limit: int) -> Message:
+    """Why a connection may not start another operation now."""
+    return N_plural(
+        "This connection already runs %(count)s operation, the most it may run at once. Wait "
+        "for one to finish, or complete one, before sending another.",
+        "This connection already runs %(count)s operations, the most it may run at once. Wait "
+        "for some to finish, or complete some, before sending another.",
+        limit,
+    )
+
+
 class TransportWSHandler(
     SessionBoundTransportWSHandler, SubscriptionCapTransportWSHandler, GatedTransportWSHandler
 ):
@@ -82,6 +96,21 @@ class TransportWSHandler(
         # message (4400), not a crash of the connection (1011 with a Python error's text).
         if not isinstance(message.get("payload"), dict) or not isinstance(message.get("id"), str):
             await self.handle_invalid_message("Invalid subscribe message")
+            return
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.operations
+            and limit is not None
+            and len(self.operations) >= limit
+        ):
+            # Strawberry's own answer has no code and is English only.
+            error = graphql_error(
+                render(too_many_in_flight(limit), self.context.language),
+                "RATE_LIMITED",
+                maxOperations=limit,
+            )
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
             return
         await super().handle_subscribe(message)
 
@@ -103,6 +132,15 @@ class GraphQLWebSocket(GraphQL):
         # the same list as over HTTP.
         self.registry = registry
         self.origins = OriginPolicy.from_settings(services.settings)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A message, read as HTTP reads a body: by orjson, which refuses what nests past its
+        limit (Python's json would exhaust the interpreter's recursion and drop the socket
+        with a traceback), and refused whole above the body limit (MAX_BODY_BYTES). Either
+        refusal is an invalid message: the connection closes with 4400."""
+        if len(data) > self.services.settings.max_body_bytes:
+            raise json.JSONDecodeError("the message is larger than the request body limit", "", 0)
+        return orjson.loads(data)
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         """Strawberry already lets in no Origin and the page's own host (GraphiQL served

@@ -20,7 +20,12 @@ from resolvers import budget
 from resolvers.context import Context
 from translations import render
 from web.errors import format_error, graphql_error
-from web.negotiation import OPERATION_NAME_NOT_TEXT, QUERY_NOT_TEXT, VARIABLES_NOT_OBJECT
+from web.negotiation import (
+    OPERATION_NAME_NOT_TEXT,
+    QUERY_NOT_TEXT,
+    VARIABLES_NOT_OBJECT,
+    nesting_problem,
+)
 from web.operation_limits import Refusal, admit
 from web.parsing import parse_document
 from web.persisted import UNREGISTERED, sha256
@@ -57,6 +62,8 @@ class GatedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         # As HTTP refuses them (web/negotiation.py), before anything would read them.
         if operation.variables is not None and not isinstance(operation.variables, dict):
             return [graphql_error(render(VARIABLES_NOT_OBJECT, ctx.language), "BAD_REQUEST")]
+        if operation.variables and (problem := nesting_problem(operation.variables, "variables")):
+            return [graphql_error(render(problem, ctx.language), "BAD_REQUEST")]
         if operation.operation_name is not None and not isinstance(operation.operation_name, str):
             return [graphql_error(render(OPERATION_NAME_NOT_TEXT, ctx.language), "BAD_REQUEST")]
         registry = getattr(self.view, "registry", None)
