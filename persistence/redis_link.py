@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as redis
@@ -36,6 +36,8 @@ ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutE
 # to the cap while Redis does not answer.
 RECONNECT_FIRST_S = 0.1
 RECONNECT_MAX_S = 5.0
+# How long a pub/sub listener hears nothing before it asks Redis whether it is still there.
+QUIET_S = 1.0
 
 
 def connect(url: str, timeout_s: float) -> Any:
@@ -178,7 +180,7 @@ async def listen(
     delay = RECONNECT_FIRST_S
     while True:
         try:
-            async for message in pubsub.listen():
+            async for message in answered_messages(pubsub, QUIET_S):
                 try:
                     receive(message)
                 except Exception:
@@ -203,6 +205,30 @@ async def listen(
                 log.warning("Redis does not answer yet; %s tries again", name)
         delay = RECONNECT_FIRST_S
         resumed()
+
+
+async def answered_messages(pubsub: Any, quiet_s: float) -> AsyncIterator[dict]:
+    """The messages of `pubsub`, as long as Redis answers: after `quiet_s` without any, a PING
+    must be answered within `quiet_s` more, else RedisHangs is raised. A Redis that stopped
+    answering (paused, a network fault that leaves the socket open) would otherwise be
+    waited for without end: its outage never noticed, nothing made up for when it answers
+    again (`resumed`)."""
+    pinged = False
+    while True:
+        message = await pubsub.get_message(timeout=quiet_s)
+        if message is None:
+            if pinged:
+                raise RedisHangs(f"no answer to a PING within {quiet_s} s")
+            await pubsub.ping()
+            pinged = True
+            continue
+        pinged = False
+        if message.get("type") != "pong":
+            yield message
+
+
+class RedisHangs(RedisError):
+    """Redis keeps the connection open but does not answer."""
 
 
 async def subscribe(client: Any, channels: Sequence[str]) -> Any:

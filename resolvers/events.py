@@ -10,6 +10,7 @@ notification id), feeds the account's `notifications` subscriptions.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections import defaultdict
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "application-events"
 ACCOUNT_CHANNEL = "account-events"
 INBOX_CHANNEL = "inbox-events"
+# How many events delivered here while Redis did not take them are remembered, so that their
+# late echo is not delivered again.
+DELIVERED_HERE_KEPT = 10_000
 
 
 class _AccountChanged:
@@ -63,6 +67,12 @@ class EventBus:
         self._timeout_s = timeout_s
         self._link: redis_link.Channels | None = None
         self._redis = None  # publishes, waiting at most timeout_s
+        # Messages this process delivered itself because Redis did not take them in time: a
+        # PUBLISH that timed out may still reach Redis (a paused Redis runs it when it
+        # wakes), and its echo must not deliver the event a second time here.
+        self._delivered_here: collections.OrderedDict[tuple[str, str], None] = (
+            collections.OrderedDict()
+        )
 
     async def start(self) -> None:
         if self._redis_url is None:
@@ -87,9 +97,13 @@ class EventBus:
             return
         try:
             channel = message["channel"].decode()
-            fields = [int(x) for x in message["data"].decode().split(":")]
+            data = message["data"].decode()
+            fields = [int(x) for x in data.split(":")]
         except (ValueError, AttributeError, KeyError):
             log.warning("ignored a malformed event: %r", message)
+            return
+        if (channel, data) in self._delivered_here:
+            del self._delivered_here[(channel, data)]  # the late echo of one delivered here
             return
         if channel == self._account_channel and len(fields) == 1:
             self._deliver_account(fields[0])
@@ -128,6 +142,9 @@ class EventBus:
         except redis_link.ERRORS:
             log.exception("Redis cannot take %s %s: delivered in this process only", channel, data)
             here()
+            self._delivered_here[(channel, data)] = None
+            while len(self._delivered_here) > DELIVERED_HERE_KEPT:
+                self._delivered_here.popitem(last=False)
 
     async def publish(self, applicant_id: int, event_id: int) -> None:
         await self._publish(

@@ -1,7 +1,8 @@
 """A TCP proxy in front of the test Redis, to take Redis away from a server and give it back:
 `cut` refuses connections and ends the open ones (Redis down), `black_hole` accepts
 connections and never answers (Redis unreachable behind a dropped route), `mend` forwards
-again."""
+again; `pause` keeps every connection open but holds what goes either way until `resume`
+(a Redis that is stopped, not gone: what was sent meanwhile runs when it wakes)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class RedisProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._answering = True
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
 
     @property
@@ -48,6 +51,7 @@ class RedisProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -85,6 +89,14 @@ class RedisProxy:
         self._drop_connections()
         if self._server is None:
             await self.start()
+
+    def pause(self) -> None:
+        """Redis stops answering, its connections left open."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Redis answers again, everything held in between delivered."""
+        self._flowing.set()
 
     async def close(self) -> None:
         await self.cut()

@@ -285,3 +285,59 @@ async def test_a_drop_that_redis_cannot_take_still_empties_this_process(proxy):
         assert cache.get("key") is None
     finally:
         await cache.close()
+
+
+# ------------------------------------------------------------- a Redis that stops answering
+
+
+async def test_the_public_cache_drops_everything_when_a_paused_redis_answers_again(proxy):
+    """A Redis that keeps its connections open but answers nothing (paused, a network fault)
+    was waited for without end by the listeners: its outage never noticed, the drops made
+    meanwhile never made up for. They ask it every second now, and notice."""
+    cache = ResponseCache(proxy.url, ttl=30, namespace=f"test-outage-{secrets.token_hex(4)}")
+    await cache.start()
+    try:
+        before = cache.generation
+        proxy.pause()
+        await asyncio.sleep(3)
+        proxy.resume()
+
+        async def dropped_on_return() -> bool:
+            return cache.generation > before
+
+        await eventually(dropped_on_return)
+    finally:
+        proxy.resume()
+        await cache.close()
+
+
+async def test_an_event_delivered_here_while_redis_was_paused_is_not_delivered_again(proxy):
+    """A PUBLISH that timed out still runs when a paused Redis wakes: its echo must not give
+    this process's subscribers the event a second time."""
+    import redis.asyncio as redis
+
+    from resolvers.events import EventBus
+
+    assert REDIS_URL is not None
+    namespace = f"test-outage-{secrets.token_hex(4)}"
+    bus = EventBus(proxy.url, namespace=namespace, timeout_s=0.3)
+    publisher = redis.from_url(REDIS_URL)
+    await bus.start()
+    try:
+        async with bus.subscribe(7) as queue:
+            await bus.publish(8, 1)  # the publishing connection is open (pooled)
+            proxy.pause()
+            await bus.publish(7, 99)  # times out: delivered here
+            assert queue.get_nowait() == 99
+            await asyncio.sleep(0.3)
+            proxy.resume()  # before the listener would miss an answer: same connection
+            await asyncio.sleep(0.5)  # the held PUBLISH runs now, its echo comes
+            await publisher.publish(f"{namespace}:application-events", "7:100")
+            received = [await asyncio.wait_for(queue.get(), 10)]
+            while received[-1] != 100:
+                received.append(await asyncio.wait_for(queue.get(), 10))
+            assert received == [100]
+    finally:
+        proxy.resume()
+        await bus.close()
+        await publisher.aclose()
