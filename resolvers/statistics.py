@@ -10,6 +10,7 @@ from domain.booking import SERVICE_GROUPS
 from domain.dates import HOME_ZONE
 from domain.messages import N_, N_plural
 from domain.statistics import median_days, rounded, utilisation, whole_months
+from persistence import offices as office_store
 from persistence import statistics as store
 from persistence.appointments import local_day_bounds
 from persistence.models import Role
@@ -55,7 +56,9 @@ async def statistics(
                 MAX_DAYS,
             )
         )
-    if office_given and office_id is None:
+    # An ID of an office that does not exist is refused as a malformed one is: zeros for it
+    # would read as an office where nothing happened.
+    if office_given and (office_id is None or await office_store.office(office_id) is None):
         raise bad_input(N_("No office has this ID."))
     start, end = whole_months(start, end)
     base = ctx.settings.statistics_rounding_base

@@ -22,6 +22,7 @@ from tests.helpers import (
     SERVICE_CODES,
     beijing,
     beijing_today,
+    gid,
     move_application,
     office_id,
     passport_number,
@@ -199,10 +200,18 @@ async def test_periods_up_to_366_days_snap_outward_to_whole_months(client, start
     assert (stats["from"], stats["to"]) == counted
 
 
-async def test_a_malformed_office_id_is_bad_user_input(client):
+@pytest.mark.parametrize(
+    "office",
+    ["not-an-office", gid("Office", 999_999), gid("Person", 1)],
+    ids=["malformed", "no-such-office", "another-type"],
+)
+async def test_an_office_id_naming_no_office_is_bad_user_input(client, office):
+    """Zeros for an office that does not exist would read as an office where nothing
+    happened."""
     token = await sign_in(client, "analyst@demo.test")
-    body = await statistics(client, token, "2026-01-01", "2026-01-31", "not-an-office")
+    body = await statistics(client, token, "2026-01-01", "2026-01-31", office)
     assert error_code(body) == "BAD_USER_INPUT"
+    assert body["errors"][0]["message"] == "No office has this ID."
 
 
 # -------------------------------------------------------------------------- rounded counts
