@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from domain.messages import N_, Message
 from domain.text import name_problem
 
@@ -43,7 +45,9 @@ def _plain_domain(domain: str) -> bool:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one spelling of an address: trimmed, in Unicode's NFC ("é" one character, however
+    the keyboard sent it), in lower case."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def email_problem(email: str) -> Message | None:

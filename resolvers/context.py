@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
@@ -110,9 +111,20 @@ class Services:
             await self.events.publish_account_change(account_id)
 
     async def hash_password(self, password: str) -> str:
-        return await asyncio.to_thread(self.hasher.hash, password)
+        """The hash of the password as Unicode's NFC spells it (RFC 8265): "é" typed as one
+        character or as "e" and a combining accent, depending on the keyboard, is one
+        password."""
+        return await asyncio.to_thread(self.hasher.hash, unicodedata.normalize("NFC", password))
 
     async def verify_password(self, password_hash: str, password: str) -> bool:
+        """Whether the password, in either spelling, is the one hashed: as NFC (every hash
+        made since), or as typed (a hash made before passwords were normalised)."""
+        composed = unicodedata.normalize("NFC", password)
+        if await self._verifies(password_hash, composed):
+            return True
+        return composed != password and await self._verifies(password_hash, password)
+
+    async def _verifies(self, password_hash: str, password: str) -> bool:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         try:

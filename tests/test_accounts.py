@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -533,3 +535,55 @@ async def test_a_refresh_token_used_as_bearer_is_401(client):
     _assert_unauthenticated(
         await _post_with_authorization(client, f"Bearer {session['refreshToken']}")
     )
+
+
+# ------------------------------------------------- one spelling of é, whatever the keyboard
+
+
+def _nfd(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFD", text)
+
+
+async def test_an_address_typed_composed_or_decomposed_is_one_account(client):
+    """Keyboards send "é" as one character or as "e" and a combining accent: one address."""
+    composed = f"jos\u00e9-{secrets.token_hex(4)}@example.test"
+    assert _nfd(composed) != composed
+    made = await sign_up(client, composed)
+    again = await gql(
+        client,
+        SIGN_UP,
+        {"email": _nfd(composed), "password": "a-Strong-passphrase-1", "name": "Twin"},
+    )
+    assert again["data"]["signUp"]["__typename"] == "EmailTaken", again
+    signed_in = await gql(
+        client, SIGN_IN, {"email": _nfd(composed), "password": "a-Strong-passphrase-1"}
+    )
+    result = signed_in["data"]["signIn"]
+    assert result["__typename"] == "AuthSession", result
+    assert result["account"]["id"] == made["account"]["id"]
+
+
+@pytest.mark.parametrize("typed_first", ["composed", "decomposed"])
+async def test_a_password_typed_composed_or_decomposed_is_one_password(client, typed_first):
+    password = "caf\u00e9-Strong-passphrase-1"
+    first, then = (password, _nfd(password))[:: 1 if typed_first == "composed" else -1]
+    email = unique_email()
+    await sign_up(client, email, first)
+    body = await gql(client, SIGN_IN, {"email": email, "password": then})
+    assert body["data"]["signIn"]["__typename"] == "AuthSession", body
+
+
+async def test_a_password_hashed_before_normalising_still_signs_in(app, client):
+    """An account whose hash was made from a decomposed password (before passwords were
+    normalised) keeps signing in with it."""
+    from persistence.models import Account
+
+    password = _nfd("na\u00efve-Strong-passphrase-1")
+    email = unique_email()
+    await sign_up(client, email, "placeholder-Strong-passphrase-1")
+    legacy = await asyncio.to_thread(app.state.services.hasher.hash, password)
+    await Account.filter(email=email).update(password_hash=legacy)
+    body = await gql(client, SIGN_IN, {"email": email, "password": password})
+    assert body["data"]["signIn"]["__typename"] == "AuthSession", body
