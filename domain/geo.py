@@ -27,21 +27,35 @@ def valid_point(latitude: float, longitude: float) -> bool:
 # coordtransform algorithm): an offset computed on the Krasovsky 1940 ellipsoid from two
 # polynomial-and-sine series. It has no exact inverse; GCJ-02 -> WGS-84 is solved iteratively.
 #
-# Where it applies (a decision): the usual rectangle around China (lon 72.004..137.8347,
-# lat 0.8293..55.8271), as in the reference implementations, except Taiwan (main island and
-# Penghu), which mainland rules do not cover and where Chinese map SDKs give WGS-84. Hong Kong
-# and Macau stay inside: Chinese SDKs serve GCJ-02 there too. The rectangle also covers parts
-# of neighbouring countries; every office is in mainland China, so only `near` points given
-# from abroad meet that, where a few hundred metres do not change the order of offices
-# hundreds of kilometres away.
+# Where it applies (a decision): mainland China, Hong Kong and Macau, as the widely used
+# "is in China" test of the reference implementations draws it: six rectangles around China,
+# less six rectangles of its neighbours (northern Vietnam, Mongolia and Russia's Far East
+# beside the north-east, the Korean border) and Taiwan (main island and Penghu), which
+# mainland rules do not cover and where Chinese map SDKs give WGS-84. A single rectangle
+# around China would shift Seoul, Hanoi or Ulaanbaatar too. Hong Kong and Macau stay inside:
+# Chinese SDKs serve GCJ-02 there. Near borders the rectangles are approximate by a few
+# kilometres; every office is well inside.
 
 _KRASOVSKY_A = 6378245.0  # semi-major axis, metres
 _KRASOVSKY_EE = 0.00669342162296594323  # first eccentricity squared
 
-_CHINA_BOX = (0.8293, 55.8271, 72.004, 137.8347)  # lat min, lat max, lon min, lon max
-_TAIWAN_BOXES = (
-    (21.85, 25.35, 120.0, 122.05),  # the main island
+# (lat min, lat max, lon min, lon max)
+_CHINA_BOXES = (
+    (42.8899, 49.2204, 79.4462, 96.3300),
+    (39.3742, 54.1415, 109.6872, 135.0002),
+    (29.5297, 42.8899, 73.1246, 124.143255),
+    (26.7186, 29.5297, 82.9684, 97.0352),
+    (20.414096, 29.5297, 97.0253, 124.367395),
+    (17.871542, 20.414096, 107.975793, 111.744104),
+)
+_OUTSIDE_BOXES = (
+    (21.785006, 25.398623, 119.921265, 122.497559),  # Taiwan, the main island
     (23.15, 23.80, 119.30, 119.75),  # Penghu
+    (20.0988, 22.2840, 101.8652, 106.665293),  # northern Vietnam and Laos
+    (20.4878, 21.5422, 106.4525, 108.0510),  # the Gulf of Tonkin coast of Vietnam
+    (50.3257, 55.8175, 109.0323, 119.1270),  # Russia beyond Inner Mongolia
+    (49.5574, 55.8175, 127.4568, 137.0227),  # Russia beyond Heilongjiang
+    (42.5692, 44.8922, 131.2662, 137.0227),  # Russia's Primorye
 )
 
 
@@ -52,7 +66,9 @@ def _in_box(lat: float, lon: float, box: tuple[float, float, float, float]) -> b
 
 def gcj02_applies(lat: float, lon: float) -> bool:
     """Whether a point lies where maps use GCJ-02 (see above); elsewhere it equals WGS-84."""
-    return _in_box(lat, lon, _CHINA_BOX) and not any(_in_box(lat, lon, b) for b in _TAIWAN_BOXES)
+    return any(_in_box(lat, lon, b) for b in _CHINA_BOXES) and not any(
+        _in_box(lat, lon, b) for b in _OUTSIDE_BOXES
+    )
 
 
 def _transform_lat(x: float, y: float) -> float:

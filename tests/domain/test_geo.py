@@ -61,6 +61,11 @@ def test_round_trip_gets_back_within_1e_5_degrees_across_china():
         pytest.param((0.5, 100.0), id="south-of-the-box"),
         pytest.param((25.0330, 121.5654), id="taipei"),
         pytest.param((23.5711, 119.5793), id="penghu"),
+        pytest.param((37.5665, 126.9780), id="seoul"),
+        pytest.param((21.0285, 105.8542), id="hanoi"),
+        pytest.param((47.8864, 106.9057), id="ulaanbaatar"),
+        pytest.param((43.1155, 131.8855), id="vladivostok"),
+        pytest.param((39.0392, 125.7625), id="pyongyang"),
     ],
 )
 def test_points_outside_mainland_rules_are_unchanged(point):
@@ -77,6 +82,12 @@ def test_points_outside_mainland_rules_are_unchanged(point):
         pytest.param((24.4798, 118.0894), id="xiamen"),
         pytest.param((25.2190, 119.4870), id="nanri-island-putian"),
         pytest.param((43.8256, 87.6168), id="urumqi"),
+        pytest.param((45.8038, 126.5350), id="harbin"),
+        pytest.param((39.4704, 75.9898), id="kashgar"),
+        pytest.param((29.6520, 91.1721), id="lhasa"),
+        pytest.param((18.2528, 109.5119), id="sanya"),
+        pytest.param((22.8170, 108.3665), id="nanning"),
+        pytest.param((42.9048, 129.5130), id="yanji"),
     ],
 )
 def test_hong_kong_macau_and_mainland_points_near_taiwan_are_shifted(point):
