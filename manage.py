@@ -1,6 +1,8 @@
 """Operator commands: `python manage.py generate-slots --from 2026-12-01 --to 2026-12-31`,
 `python manage.py mark-no-shows`, `python manage.py rotate-signing-key`,
-`python manage.py deliver-mail` (the outbox's delivery worker on its own, as the server runs it)."""
+`python manage.py deliver-mail` (the outbox's delivery worker on its own, as the server runs it),
+`python manage.py set-role --email a@b.cn --role OFFICER --office BJ-DC` (staff accounts: the
+person signs up, then an operator gives the account its role; the first admin is made so)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import settings as settings_module
+from domain.accounts import normalise_email
+from persistence import accounts as account_store
 from persistence import appointments as appointment_store
 from persistence import calendar as calendar_store
+from persistence import offices as office_store
 from persistence.database import close_database
+from persistence.models import Role
 from persistence.rate_limits import make_rate_limiter
 from resolvers import waitlist
 from resolvers.context import Clock, Services
@@ -73,6 +79,26 @@ async def _deliver_mail() -> None:
         await DeliveryWorker(settings, Clock(), sender).run_forever()
 
 
+async def _set_role(email: str, role: str, office_code: str | None) -> str:
+    """Give the account of `email` the role `role` alone (at `office_code` for an officer);
+    what was done, in one line, or an error naming what is wrong."""
+    async with _opened():
+        account = await account_store.by_email(normalise_email(email))
+        if account is None:
+            raise SystemExit(f"no account has the e-mail address {email!r}: sign up first")
+        if (role == Role.OFFICER) != (office_code is not None):
+            raise SystemExit("--office is needed for OFFICER, and only for OFFICER")
+        office_id, at = None, ""
+        if office_code is not None:
+            office = await office_store.office_by_code(office_code)
+            if office is None:
+                raise SystemExit(f"no office has the code {office_code!r}")
+            office_id, at = office.id, f" at {office.code}"
+        before = await account_store.roles_of(account.id)
+        await account_store.set_only_role(account.id, role, office_id)
+        return f"{account.email}: {','.join(before)} -> {role}{at}"
+
+
 async def _rotate() -> None:
     async with _opened() as (_, keys):
         active, upcoming = await keys.rotate_documents(datetime.now(UTC)) or ("?", "?")
@@ -91,6 +117,10 @@ def main() -> None:
     )
     commands.add_parser("rotate-signing-key", help="sign with the next key, publish a new next")
     commands.add_parser("deliver-mail", help="send the outbox's mail (SMTP_URL) until stopped")
+    set_role = commands.add_parser("set-role", help="give an account a role alone (staff)")
+    set_role.add_argument("--email", required=True)
+    set_role.add_argument("--role", required=True, choices=[r.value for r in Role])
+    set_role.add_argument("--office", help="the office code of an OFFICER, e.g. BJ-DC")
     args = parser.parse_args()
     if args.command == "generate-slots":
         if args.end < args.start or (args.end - args.start).days > 400:
@@ -100,6 +130,8 @@ def main() -> None:
         asyncio.run(_rotate())
     elif args.command == "deliver-mail":
         asyncio.run(_deliver_mail())
+    elif args.command == "set-role":
+        print(asyncio.run(_set_role(args.email, args.role, args.office)))
     else:
         asyncio.run(_no_shows())
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, RawSQL
+from tortoise.transactions import in_transaction
 
 from persistence.by_ids import loader_of
 from persistence.models import Account, AccountRole, RefreshToken
@@ -50,6 +51,15 @@ async def create_account(*, roles: list[str], **values: object) -> Account | Non
         return None
     await AccountRole.bulk_create([AccountRole(account_id=account.id, role=r) for r in roles])
     return account
+
+
+async def set_only_role(account_id: int, role: str, office_id: int | None) -> None:
+    """The account holds `role` alone from now on, at `office_id` (an officer's office; None
+    for every other role), in one transaction."""
+    async with in_transaction():
+        await AccountRole.filter(account_id=account_id).delete()
+        await AccountRole.create(account_id=account_id, role=role)
+        await Account.filter(id=account_id).update(office_id=office_id)
 
 
 async def set_password(account: Account, password_hash: str, now: datetime) -> None:

@@ -49,6 +49,10 @@ async def office(office_id: int) -> Office | None:
     return await Office.get_or_none(id=office_id)
 
 
+async def office_by_code(code: str) -> Office | None:
+    return await Office.get_or_none(code=code.strip().upper())
+
+
 offices_by_ids = loader_of(Office)
 
 

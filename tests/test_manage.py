@@ -40,3 +40,31 @@ def test_commands_on_a_fresh_database_start_it_as_the_server_does(test_settings)
     rotated = manage(env, "rotate-signing-key")
     assert rotated.startswith("signing with ") and "?" not in rotated, rotated
     assert manage(env, "mark-no-shows").endswith("appointments marked NO_SHOW\n")
+
+
+def test_an_operator_makes_an_account_staff_and_back(test_settings):
+    """Production loads no demo sign-ins: staff accounts (the first admin too) are accounts
+    someone signed up for, given their role by an operator."""
+    url = f"sqlite://{Path(tempfile.mkdtemp()) / 'fresh.db'}"
+    env = server_environment(test_settings, DATABASE_URL=url, DATA_DIR=tempfile.mkdtemp())
+    env.pop("REDIS_URL", None)
+    said = manage(env, "set-role", "--email", "Applicant@Demo.Test", "--role", "OFFICER",
+                  "--office", "sh-pd")  # fmt: skip
+    assert said == "applicant@demo.test: APPLICANT -> OFFICER at SH-PD\n", said
+    said = manage(env, "set-role", "--email", "applicant@demo.test", "--role", "ADMIN")
+    assert said == "applicant@demo.test: OFFICER -> ADMIN\n", said
+    for args, why in [
+        (["--email", "nobody@demo.test", "--role", "ADMIN"], "no account has the e-mail"),
+        (["--email", "applicant@demo.test", "--role", "OFFICER"], "--office is needed"),
+        (["--email", "applicant@demo.test", "--role", "ANALYST", "--office", "BJ-DC"], "only"),
+        (["--email", "applicant@demo.test", "--role", "OFFICER", "--office", "XX"], "no office"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "set-role", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode != 0 and why in done.stderr, done.stderr
