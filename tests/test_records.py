@@ -255,12 +255,17 @@ async def application_in(
 
 
 async def issue(client: httpx.AsyncClient, token: str | None, application_id: str, **data: Any):
+    """issueDocument; by default a two-year work permit starting in 39 days (still to come
+    whatever the date: a document issued must not have ended)."""
+    start = beijing_today() + timedelta(days=39)
+    if (start.month, start.day) == (2, 29):
+        start += timedelta(days=1)
     values = {
         "applicationId": application_id,
         "kind": "RESIDENCE_PERMIT",
         "category": "WORK",
-        "validFrom": "2027-01-10",
-        "validUntil": "2029-01-09",
+        "validFrom": start.isoformat(),
+        "validUntil": (start.replace(year=start.year + 2) - timedelta(days=1)).isoformat(),
         **data,
     }
     body = await gql(client, ISSUE_DOCUMENT, {"input": values}, token)
@@ -773,7 +778,9 @@ async def test_a_visa_has_an_extension_deadline_seven_days_before_it_ends(client
     assert seen["daysRemaining"] == (valid_until - today).days
 
 
-async def test_a_stay_permit_has_an_extension_deadline_seven_days_before_it_ends(client):
+async def test_a_stay_permit_has_an_extension_deadline_seven_days_before_it_ends(client, clock):
+    # Its documents' fixed dates must be still to come when issued (validUntil not passed).
+    clock.pinned = beijing(date(2026, 12, 2), 10)
     who = await new_applicant(client)
     desk = await officer_token(client)
     application = await application_in(
@@ -827,7 +834,9 @@ async def test_a_given_document_number_is_kept_and_generated_numbers_are_distinc
     assert duplicate["__typename"] == "ValidationError", duplicate
 
 
-async def test_documents_filter_by_kind_and_valid_on(client):
+async def test_documents_filter_by_kind_and_valid_on(client, clock):
+    # Its documents' fixed dates must be still to come when issued (validUntil not passed).
+    clock.pinned = beijing(date(2026, 12, 2), 10)
     who = await new_applicant(client)
     desk = await officer_token(client)
     visa_app = await application_in(client, desk, who.person_id, "APPROVED", "VISA_EXTENSION")
@@ -1595,7 +1604,9 @@ async def _helper_of(client: httpx.AsyncClient, dependant_id: str, scopes: list[
     return token
 
 
-async def test_fields_outside_a_helpers_scopes_are_null_for_a_fresh_dependant(client):
+async def test_fields_outside_a_helpers_scopes_are_null_for_a_fresh_dependant(client, clock):
+    # Its documents' fixed dates must be still to come when issued (validUntil not passed).
+    clock.pinned = beijing(date(2026, 12, 2), 10)
     desk = await officer_token(client)
     facts, dependant = await register_person(client, desk, nationality="KOR", sex="F")
     approved = await application_in(client, desk, dependant, "APPROVED", "STAY_PERMIT_RENEWAL")
@@ -1756,19 +1767,23 @@ async def test_a_document_number_of_other_characters_is_refused(client, number):
 
 
 async def test_nothing_is_issued_as_valid_before_its_holder_was_born(client):
-    born = date(2024, 2, 1)  # after the 2023 card format began; its number is generated
-    until = (beijing_today() + timedelta(days=5 * 365)).isoformat()  # still valid any day
+    # Born well after the 2023 card format began (its number is generated), whatever today is.
+    born = beijing_today() - timedelta(days=400)
+    day_before = (born - timedelta(days=1)).isoformat()
+    until = (born + timedelta(days=4 * 365)).isoformat()  # still valid, under five years
     desk = await officer_token(client)
     _, person_id = await register_person(client, desk, birth_date=born)
     approved = await application_in(client, desk, person_id, "APPROVED")
-    document = await issue(client, desk, approved["id"], validFrom="2024-01-31", validUntil=until)
+    document = await issue(client, desk, approved["id"], validFrom=day_before, validUntil=until)
     assert document["__typename"] == "ValidationError", document
     assert document["field"] == "validFrom"
-    card = await issue_card(client, desk, person_id, issuedOn="2024-01-31", validUntil=until)
+    card = await issue_card(client, desk, person_id, issuedOn=day_before, validUntil=until)
     assert card["__typename"] == "ValidationError", card
     assert card["field"] == "issuedOn"
     # From the day of birth on, both are issued.
-    document = await issue(client, desk, approved["id"], validFrom=born.isoformat())
+    document = await issue(
+        client, desk, approved["id"], validFrom=born.isoformat(), validUntil=until
+    )
     assert document["__typename"] == "DocumentIssued", document
     card = await issue_card(client, desk, person_id, issuedOn=born.isoformat(), validUntil=until)
     assert card["__typename"] == "PermanentResidentCardIssued", card
