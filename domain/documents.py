@@ -121,6 +121,15 @@ class HeldVisa:
     extended_days: int
 
 
+VISA_EXTENSION = "VISA_EXTENSION"
+
+
+def extends_a_visa(service: str | None) -> bool:
+    """Whether a document issued on an application for `service` extends the visa held
+    (rather than being a visa of its own: a renewal, a reissuance, one issued abroad)."""
+    return service == VISA_EXTENSION
+
+
 @dataclass(frozen=True)
 class IssuedVisa:
     """A visa document of the records, newest first in `held_visa`'s list."""
@@ -128,7 +137,7 @@ class IssuedVisa:
     category: str
     entries: str | None
     duration_of_stay_days: int | None
-    is_extension: bool  # issued on a VISA_EXTENSION application
+    service: str | None  # of the application it was issued on; None without one
 
 
 def held_visa(visas: list[IssuedVisa]) -> HeldVisa | None:
@@ -137,7 +146,7 @@ def held_visa(visas: list[IssuedVisa]) -> HeldVisa | None:
     records hold no such visa (a visa issued abroad need not be in them)."""
     extended = 0
     for visa in visas:
-        if visa.is_extension:
+        if extends_a_visa(visa.service):
             extended += visa.duration_of_stay_days or 0
             continue
         return HeldVisa(visa.category, visa.entries, visa.duration_of_stay_days, extended)

@@ -112,8 +112,8 @@ async def document(document_id: int) -> Document | None:
 
 
 async def visas_of(person_id: int) -> list[IssuedVisa]:
-    """The person's visa documents, the newest issued first, each marked whether it was
-    issued on a visa extension application."""
+    """The person's visa documents, the newest issued first, each with the service of the
+    application it was issued on."""
     rows = (
         await Document.filter(person_id=person_id, kind="VISA")
         .order_by("-issued_at", "-id")
@@ -124,7 +124,7 @@ async def visas_of(person_id: int) -> list[IssuedVisa]:
             category=row["category"],
             entries=row["entries"],
             duration_of_stay_days=row["duration_of_stay_days"],
-            is_extension=row["application__service"] == "VISA_EXTENSION",
+            service=row["application__service"],
         )
         for row in rows
     ]

@@ -10,6 +10,7 @@ from domain.applications import expected_decision_on, may_move
 from domain.dates import local_day
 from domain.documents import (
     category_problem,
+    extends_a_visa,
     extension_problem,
     held_visa,
     kind_for_service,
@@ -276,7 +277,7 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     refused = validity_problem(
         request.kind, category, request.valid_from, request.valid_until, ctx.today(office)
     )
-    if refused is None and application.service == "VISA_EXTENSION":
+    if refused is None and extends_a_visa(application.service):
         assert request.duration_of_stay_days is not None
         held = held_visa(await store.visas_of(application.applicant_id))
         refused = extension_problem(held, category, request.entries, request.duration_of_stay_days)
