@@ -146,3 +146,19 @@ async def test_a_registration_with_no_such_birth_day_writes_nothing(client):
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert '"1985-02-30" is no day of the calendar' in error["message"]
     assert not await Person.filter(passports__number=number).exists()
+
+
+async def test_a_document_whose_variables_are_wrong_is_still_a_validation_failure(client):
+    """BAD_USER_INPUT is for a value that does not fit: a variable the document declares and
+    never uses, or uses where its type may not stand, makes the document invalid."""
+    office = await office_id(client, "BJ-DC")
+    unused = "query($office: ID!, $day: Date) { node(id: $office) { id } }"
+    misplaced = (
+        "query($office: ID!, $day: Date) { availableSlots(officeId: $office, "
+        "service: VISA_EXTENSION, from: $day, to: $day) { id } }"
+    )
+    for document in (unused, misplaced):
+        body = await gql(client, document, {"office": office})
+        assert body.get("data") is None, body
+        codes = {error["extensions"]["code"] for error in body["errors"]}
+        assert codes == {"GRAPHQL_VALIDATION_FAILED"}, body
