@@ -10,7 +10,9 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
+from persistence.rate_limits import MemoryCostBudget
 from schema.limits import PDF_POINTS, QR_PNG_POINTS, QR_SVG_POINTS
 from tests.conftest import gql
 from tests.helpers import pk_of
@@ -22,6 +24,14 @@ from tests.test_certificate_pdf import (
     path_of,
 )
 from tests.test_presentations import PRESENT
+
+
+@pytest.fixture(autouse=True)
+def _budget_window_held_still(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read what a budget holds before and after an operation: a per-minute
+    window that rolled over between the two readings would refill it (the difference
+    negative, the test failing at random), so the window here never rolls."""
+    monkeypatch.setattr(app.state.services, "budget", MemoryCostBudget(clock=lambda: 0.0))
 
 
 async def cost_of(client: httpx.AsyncClient, query: str, variables: dict, token: str) -> int:
