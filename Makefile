@@ -45,14 +45,21 @@ lint: $(STAMP)
 	# The import directions; no database involved (the PostgreSQL pass would deselect them).
 	env -u TEST_DATABASE_URL $(PY) -m pytest -q tests/test_architecture.py
 
+# The suite runs in parallel: one pytest-xdist worker per core, four at most, each with a session
+# database of its own. A module runs whole on one worker, in its own order (--dist loadfile):
+# some modules' tests build on state earlier tests left in the process (the plan differential's
+# closing tally). TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile
+
 test: lint $(TEST_TOOLS)
-	env -u TEST_DATABASE_URL $(PY) -m pytest -q
-	if [ -n "$$TEST_DATABASE_URL" ]; then $(PY) -m pytest -q; fi
+	env -u TEST_DATABASE_URL $(PYTEST)
+	if [ -n "$$TEST_DATABASE_URL" ]; then $(PYTEST); fi
 
 # The suite with the clock 400 days ahead (Debian's faketime), as CI runs it.
 test-ahead: lint $(TEST_TOOLS)
 	@echo "--- the suite with the clock 400 days ahead: $$(faketime -f '+400d' date -u +%F)"
-	env -u TEST_DATABASE_URL faketime -f '+400d' $(PY) -m pytest -q -p no:cacheprovider
+	env -u TEST_DATABASE_URL faketime -f '+400d' $(PYTEST) -p no:cacheprovider
 
 schema: $(STAMP)
 	$(VENV)/bin/strawberry export-schema schema:schema --output schema.graphql

@@ -17,6 +17,7 @@ to graphql-core unchanged; tests/test_subscriptions.py covers them).
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 import secrets
@@ -123,7 +124,9 @@ DOCUMENTS = collect_documents()
 
 def _document_id(text: str) -> str:
     words = re.sub(r"[^A-Za-z0-9_]+", " ", text).split()
-    return "-".join(words[:4])[:50] + "-" + format(abs(hash(text)) % 10**6, "06d")
+    # A digest, not hash(): the same in every process (pytest-xdist's workers must agree).
+    digest = int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+    return "-".join(words[:4])[:50] + "-" + format(digest % 10**6, "06d")
 
 
 def operations(document: DocumentNode) -> list[OperationDefinitionNode]:
