@@ -309,7 +309,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            Route(
+                "/graphql", graphql, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+            ),
             WebSocketRoute("/graphql", graphql_ws),
             Route("/health", health),
             Route("/metrics", metrics),

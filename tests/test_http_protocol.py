@@ -507,3 +507,92 @@ async def test_no_response_contains_a_traceback(lenient):
         response = await lenient.request(method, "/graphql", content=content, headers=headers)
         assert response.status_code < 500, (content[:40], response.status_code, response.text)
         no_traceback(response)
+
+
+# ---------------------------------------------------------------- what a poor network brings
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+async def test_a_compressed_body_is_415_not_misread(client, encoding):
+    """A gzip body used to be refused as "not valid JSON", and a plain body labelled `br`
+    was read as if the label were not there: the label is refused with what to do instead."""
+    import gzip
+
+    plain = json.dumps({"query": SERVICES}).encode()
+    for body in (gzip.compress(plain), plain):
+        response = await post(client, body, **{"content-encoding": encoding})
+        assert response.status_code == 415, response.text
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+        assert "Content-Encoding" in error["message"]
+    identity = await post(client, plain, **{"content-encoding": "identity"})
+    assert identity.status_code == 200 and "errors" not in identity.json()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "HEAD"])
+async def test_a_method_graphql_does_not_take_is_answered_in_json(client, method):
+    response = await client.request(method, "/graphql", headers={"accept": JSON})
+    assert response.status_code == 405
+    assert media_type(response) == JSON
+    assert response.headers["allow"] == "GET, POST, OPTIONS"
+    assert response.headers.get("x-request-id")
+    if method != "HEAD":
+        assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_a_bare_options_request_lists_the_methods(client):
+    """Not a CORS preflight (no Origin): 204 with the same Allow as every 405."""
+    response = await client.request("OPTIONS", "/graphql")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, POST, OPTIONS"
+    assert response.headers.get("x-request-id")
+
+
+async def test_an_unacceptable_accept_header_is_told_why_in_json(client):
+    response = await post(client, {"query": SERVICES}, accept="application/xml")
+    assert response.status_code == 406
+    assert media_type(response) == JSON
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
+
+
+async def test_a_client_that_disconnects_mid_upload_is_no_fault_of_the_service(app, caplog):
+    """A phone losing its network mid-upload used to log "Exception in ASGI application" at
+    ERROR with a traceback (ClientDisconnect): now one INFO line, and nothing runs."""
+    import logging
+
+    body = json.dumps({"query": SERVICES}).encode()
+    received = [
+        {"type": "http.request", "body": body[:10], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return received.pop(0) if received else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("192.0.2.81", 1),
+        "server": ("testserver", 80),
+    }
+    with caplog.at_level(logging.INFO):
+        await app(scope, receive, send)
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not errors, [r.getMessage() for r in errors]
+    assert any("disconnected" in r.getMessage() for r in caplog.records)

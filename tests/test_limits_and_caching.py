@@ -173,6 +173,31 @@ async def test_public_get_has_etag_and_cache_control_and_revalidates(client):
     assert second.status_code == 304
 
 
+async def test_if_none_match_is_compared_as_rfc_9110_says(client):
+    """Weak comparison of whole tags in a list, or `*`: a proxy that drops the W/ still gets
+    its 304, and a tag buried in other text is no match (it used to be a substring test)."""
+    query = "{ services { code name } }"
+    first = await client.get("/graphql", params={"query": query}, headers={"accept": GQL})
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"')
+    strong = etag.removeprefix("W/")
+    expected = {
+        etag: 304,
+        strong: 304,
+        "*": 304,
+        f'"other", {strong}': 304,
+        f'"other",{etag} ': 304,
+        f"x{etag}x": 200,
+        '"other"': 200,
+        "": 200,
+    }
+    for sent, status in expected.items():
+        response = await client.get(
+            "/graphql", params={"query": query}, headers={"accept": GQL, "if-none-match": sent}
+        )
+        assert response.status_code == status, sent
+
+
 async def test_private_answers_are_not_cacheable(client):
     token = await sign_in(client, "applicant@demo.test")
     response = await client.post(

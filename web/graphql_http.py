@@ -10,6 +10,7 @@ answers them with 200 as legacy clients expect. Mutations are refused over GET.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import orjson
 from graphql import DocumentNode
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -33,6 +34,7 @@ from resolvers.metrics import BATCH, LATENCY, REQUESTS, UNPARSED
 from translations import render
 from web.authentication import Unauthenticated, authenticate
 from web.context_factory import build_context, language_of
+from web.cors import ALLOWED_METHODS
 from web.errors import (
     error_body,
     graphql_error,
@@ -44,6 +46,7 @@ from web.errors import (
 from web.graphiql import graphiql_page
 from web.logging_setup import accepted_request_id, request_id
 from web.negotiation import (
+    JSON,
     NO_QUERY,
     GraphQLParams,
     RequestProblem,
@@ -60,6 +63,9 @@ from web.response_cache import ResponseCache, StoredAnswer, fast_key, is_public
 
 def encode(payload: Any) -> bytes:
     return orjson.dumps(payload)
+
+
+log = logging.getLogger(__name__)
 
 
 def json_response(
@@ -121,18 +127,20 @@ class GraphQLEndpoint:
         settings = self.services.settings
         # The context's language, for what is refused before there is a context.
         language = language_of(request)
+        if request.method == "OPTIONS":  # not a CORS preflight (the CORS middleware answers those)
+            return Response(status_code=204, headers={"Allow": ALLOWED_METHODS})
         if request.method not in ("GET", "POST"):
-            return Response(
-                render(N_("GraphQL accepts GET (queries) and POST."), language),
-                status_code=405,
-                headers={"Allow": "GET, POST"},
+            problem = RequestProblem(
+                405, N_("GraphQL accepts GET (queries) and POST."), {"Allow": ALLOWED_METHODS}
             )
+            return json_response(problem_body(problem, language), 405, JSON, problem.headers)
         if wants_ide(request):
             return graphiql_page()
         try:
             media = response_media_type(request.headers.get("accept"))
         except RequestProblem as problem:
-            return Response(render(problem.message, language), status_code=problem.status)
+            # The client accepts no type GraphQL answers in: the reason goes in JSON anyway.
+            return json_response(problem_body(problem, language), problem.status, JSON)
         try:
             params = await read_params(request, settings.max_body_bytes, settings.max_batch_size)
             if isinstance(params, list):
@@ -141,6 +149,12 @@ class GraphQLEndpoint:
         except RequestProblem as problem:
             body = problem_body(problem, language)
             return json_response(body, problem.status, media, problem.headers)
+        except ClientDisconnect:
+            # The client went away before its request had arrived (a phone losing its network
+            # mid-upload): nothing ran and nobody reads an answer. The client's doing, not a
+            # fault of the service: logged at INFO, without a traceback.
+            log.info("The client disconnected before its request arrived; nothing ran.")
+            return Response(status_code=400)
         if isinstance(params, list):
             items = [await self.persisted.resolve(item, media, ctx.language) for item in params]
             # The batch's summed cost is paid before any of it runs: all of it, or none runs.

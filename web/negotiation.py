@@ -39,6 +39,8 @@ class RequestProblem(Exception):
         """The `extensions.code` of the error that answers it."""
         return {
             401: "UNAUTHENTICATED",
+            405: "METHOD_NOT_ALLOWED",
+            406: "NOT_ACCEPTABLE",
             413: "PAYLOAD_TOO_LARGE",
             415: "UNSUPPORTED_MEDIA_TYPE",
         }.get(self.status, "BAD_REQUEST")
@@ -182,6 +184,13 @@ async def read_params(
     charset = _charset(content_type)
     if charset not in (None, "utf-8", "utf8"):
         raise RequestProblem(415, N_("Send the request body in UTF-8."))
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        # A compressed body read as JSON would be refused as "not JSON", and one merely labelled
+        # compressed would be read as plain text: either way the label is not honoured.
+        raise RequestProblem(
+            415, N_("Send the request body uncompressed: Content-Encoding is not supported.")
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise RequestProblem(413, _too_large(max_body))

@@ -180,6 +180,19 @@ def is_public(
     return _reads_only_public(chosen.selection_set, schema.query_type, schema, fragments)
 
 
+def etag_matches(etag: str, if_none_match: str) -> bool:
+    """RFC 9110 13.1.2: If-None-Match is `*` or a list of entity tags compared weakly (the
+    `W/` prefix ignored on either side), each whole: a tag inside other text is no match."""
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate.removeprefix("W/") == opaque:
+            return True
+    return False
+
+
 class ResponseCache:
     """Encoded answers to public anonymous queries, served before parsing. Entries live for
     `ttl` seconds (opening state depends on the clock) and are dropped at once, in every
@@ -295,7 +308,7 @@ class ResponseCache:
             "Cache-Control": f"public, max-age={int(self._ttl)}",
             "Vary": VARY,
         }
-        if revalidate and etag in if_none_match:
+        if revalidate and etag_matches(etag, if_none_match):
             return Response(status_code=304, headers=headers)
         return Response(
             body, status_code=status, media_type=f"{media}; charset=utf-8", headers=headers
