@@ -198,6 +198,10 @@ class Settings:
     # Delegation
     max_active_dependants: int = 10
     pending_delegation_days: int = 14
+    # A request to an adult with an account notifies and mails them: one helper may ask the
+    # same person this often per window (withdrawing and asking again must not flood them).
+    delegation_requests_per_person: int = 3
+    delegation_request_window_s: int = 7 * 86400
     # Revoking a delegation (consent withdrawn) revokes the certificates the helper obtained
     # through it: they no longer verify in the helper's hands. An ending by date does not.
     revoke_helper_certificates: bool = True

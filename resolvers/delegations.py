@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 from domain.delegation import (
@@ -18,6 +19,7 @@ from domain.persons import IdentityFacts
 from persistence import accounts as account_store
 from persistence import delegations as store
 from persistence.models import AuditEvent, Delegation, Role
+from persistence.rate_limits import Quota, Reservation
 from resolvers import authorization as gate
 from resolvers import delegation_endings as endings
 from resolvers import notices
@@ -80,6 +82,9 @@ async def add_dependant(
     require_field_days_in_range("validUntil", valid_until)
     if valid_until is not None and valid_until < today:
         raise invalid(N_("validUntil must not be in the past."), "validUntil")
+    # A helper at the limit is told so whoever the facts name: checked after the match, the
+    # answer (LimitReached, or IdentityNotFound) said whether those facts are a person's.
+    await _within_limit(ctx, account.id)
     person = await find_by_identity(ctx, identity=identity)
     if person.id == account.person_id:
         raise invalid(N_("You act for yourself already; add someone else."))
@@ -89,24 +94,16 @@ async def add_dependant(
     await store.expire_due(ctx.now(), today, helper_id=account.id)
     if await store.open_between(account.id, person.id):
         raise invalid(_ALREADY_ADDED)
-    held = [d for d in await store.open_count(account.id) if status_of(ctx, d) != "EXPIRED"]
-    limit = ctx.settings.max_active_dependants
-    if len(held) >= limit:
-        raise Refusal(
-            RefusalKind.LIMIT_REACHED,
-            N_plural(
-                "You can assist at most %(count)s person at a time.",
-                "You can assist at most %(count)s people at a time.",
-                limit,
-            ),
-            {"limit": limit},
-        )
+    await _within_limit(ctx, account.id)  # again, under the lock: concurrent additions
     has_account = await account_store.person_has_account(person.id)
     status = initial_status(
         dependant_has_account=has_account, birth_date=person.birth_date, today=today
     )
     if status == "ACTIVE":  # represented as a minor: no longer than until they come of age
         valid_until = represented_until(person.birth_date, valid_until)
+    asking = None
+    if status == "PENDING" and has_account:
+        asking = await _may_ask(ctx, account.id, person.id)
     now = ctx.now()
     try:
         delegation = await store.create(
@@ -126,11 +123,56 @@ async def add_dependant(
     except store.AlreadyOpen:
         # A concurrent call for the same person inserted first (open_between above could not
         # see it yet): the answer a later call gets.
+        if asking is not None:
+            await ctx.services.limiter.release(asking)
         raise invalid(_ALREADY_ADDED) from None
     endings.trail(ctx, delegation, "ADD_DEPENDANT")
     if status == "PENDING" and has_account:
         await notices.delegation_requested(delegation, account)
     return delegation
+
+
+async def _within_limit(ctx: Context, helper_id: int) -> None:
+    held = [d for d in await store.open_count(helper_id) if status_of(ctx, d) != "EXPIRED"]
+    limit = ctx.settings.max_active_dependants
+    if len(held) >= limit:
+        raise Refusal(
+            RefusalKind.LIMIT_REACHED,
+            N_plural(
+                "You can assist at most %(count)s person at a time.",
+                "You can assist at most %(count)s people at a time.",
+                limit,
+            ),
+            {"limit": limit},
+        )
+
+
+async def _may_ask(ctx: Context, helper_id: int, person_id: int) -> Reservation:
+    """Count one request that will notify and mail the person; refused (RATE_LIMITED) past
+    DELEGATION_REQUESTS_PER_PERSON in the window, so withdrawing and asking again cannot
+    flood someone's inbox. Misses are limited by find_by_identity; this limits the hits."""
+    settings = ctx.settings
+    reservation = await ctx.services.limiter.reserve(
+        [
+            Quota(
+                f"delegation-request:{helper_id}:{person_id}",
+                settings.delegation_requests_per_person,
+                settings.delegation_request_window_s,
+            )
+        ]
+    )
+    if reservation.retry_after is None:
+        return reservation
+    days = max(1, math.ceil(reservation.retry_after / 86400))
+    raise Refusal(
+        RefusalKind.RATE_LIMITED,
+        N_plural(
+            "You have asked this person too often for now: ask again in %(count)s day.",
+            "You have asked this person too often for now: ask again in %(count)s days.",
+            days,
+        ),
+        {"retry_after_seconds": reservation.retry_after},
+    )
 
 
 async def _delegation(delegation_id: int | None) -> Delegation:

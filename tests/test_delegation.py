@@ -1055,3 +1055,55 @@ async def test_only_a_helpers_actions_through_the_delegation_are_on_the_persons_
     assert flags[("BOOK_APPOINTMENT", "HELPER")] is True
     # Each still names the delegation it concerned.
     assert all(e["delegation"]["id"] == delegation["id"] for e in entries if e["delegation"])
+
+
+async def test_at_the_limit_the_answer_does_not_say_whether_the_facts_are_a_persons(client):
+    """A helper at its limit used to get LimitReached for a real person's facts and
+    IdentityNotFound for made-up ones: a free oracle. Now LimitReached either way."""
+    helper = await new_member(client)
+    officer = await officer_token(client)
+    for _ in range(10):
+        child = await register_person(client, birth_date=minor_birth_date(), officer=officer)
+        await add_ok(client, helper.token, child, scopes=["BOOK_APPOINTMENTS"])
+    real = await member_with_person(client)
+    assert real.person is not None
+    made_up = {**real.person.facts(), "passportNumber": passport_number("ZZ")}
+
+    for facts in (real.person.facts(), made_up):
+        answer = await add_dependant(client, helper.token, facts, scopes=["BOOK_APPOINTMENTS"])
+        assert answer["__typename"] == "LimitReached", answer
+
+
+async def test_asking_the_same_person_again_and_again_is_limited(client):
+    """Each request to an adult with an account notifies and mails them; withdrawing and
+    asking again used to do so without end. The fourth request in the window is RateLimited
+    and neither creates a delegation nor tells the person anything."""
+    helper = await new_member(client)
+    dependant = await member_with_person(client)
+    assert dependant.person is not None
+    inbox = "{ viewer { notifications(first: 50) { edges { node { kind } } } } }"
+
+    async def requests_told() -> int:
+        body = await gql(client, inbox, token=dependant.token)
+        edges = body["data"]["viewer"]["notifications"]["edges"]
+        return sum(e["node"]["kind"] == "DELEGATION_REQUESTED" for e in edges)
+
+    for _ in range(3):
+        added = await add_ok(client, helper.token, dependant.person, scopes=["BOOK_APPOINTMENTS"])
+        assert (await revoke(client, helper.token, added["id"]))[
+            "__typename"
+        ] == "DelegationRevoked"
+    assert await requests_told() == 3
+
+    fourth = await add_dependant(
+        client, helper.token, dependant.person.facts(), scopes=["BOOK_APPOINTMENTS"]
+    )
+
+    assert fourth["__typename"] == "RateLimited", fourth
+    assert fourth["retryAfterSeconds"] > 6 * 86400
+    assert "7 days" in fourth["message"]
+    assert await requests_told() == 3
+    assert all(d["status"] == "REVOKED" for d in (await viewer(client, helper.token))["dependants"])
+    # Another helper may still ask that person: the limit is per helper and person.
+    other = await new_member(client)
+    assert (await add_ok(client, other.token, dependant.person))["status"] == "PENDING"

@@ -205,6 +205,15 @@ def test_legal_and_procedural_terms_are_translated_as_the_glossary_says(language
     assert checked >= 5
 
 
+def test_japanese_names_an_issued_document_書類_not_証件() -> None:
+    """証件 is not Japanese usage for "a document" (docs/translations.md): only inside the
+    glossary's 居留証件 and 停留証件 (the permits' legal names) may it stand."""
+    for message in catalogue("ja"):
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        for form in forms:
+            assert not re.search(r"(?<!居留)(?<!停留)証件", form or ""), (message.id, form)
+
+
 # ------------------------------------------------------------ no bare English literals
 
 # Calls whose text arguments people read: each must be given a Message (N_ / N_plural).
