@@ -92,11 +92,16 @@ async def inbox(
     unread_only: bool,
     offset: int,
     limit: int,
+    before: tuple[datetime, int] | None = None,
 ) -> list[Notification]:
-    """A page of the inbox, newest first."""
+    """A page of the inbox, newest first: from `offset`, or of those older than the
+    notification `before` names (its created_at and id), wherever that one now stands."""
     query = Notification.filter(_visible(account_id, own_person_id, dependant_kinds, party_kinds))
     if unread_only:
         query = query.filter(read_at__isnull=True)
+    if before is not None:
+        moment, pk = before
+        query = query.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk))
     return await query.order_by("-created_at", "-id").offset(offset).limit(limit)
 
 

@@ -30,6 +30,7 @@ from resolvers.context import Context
 from resolvers.events import ACCOUNT_CHANGED
 from resolvers.following import next_while_signed_in, session_ended
 from resolvers.outcomes import invalid, unauthenticated
+from resolvers.paging import Position
 from settings import Settings
 from translations import render
 
@@ -255,7 +256,9 @@ async def reader(ctx: Context) -> Reader:
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[Notification]
-    offset: int
+    # Where the page starts: 0 on the first page, else how many came before when the client
+    # sent an offset cursor; None after a key cursor (then items came before it).
+    offset: int | None
     size: int
     unread_count: int
 
@@ -279,12 +282,18 @@ async def _record_reads(ctx: Context, who: Reader, rows: Sequence[Notification],
         await gate.read(ctx, row.person_id, scope_of(row.kind), READ_NOTIFICATIONS, target)
 
 
-async def inbox(ctx: Context, offset: int, size: int, unread_only: bool) -> InboxPage:
-    """A page of the viewer's inbox, newest first (one row read ahead), and its unread count."""
+async def inbox(ctx: Context, after: Position, size: int, unread_only: bool) -> InboxPage:
+    """A page of the viewer's inbox, newest first (one row read ahead), and its unread count.
+    Paged by key: reading notifications (which leave `unreadOnly`) or a new one arriving
+    between pages moves no other one past the client's cursor."""
     who = await reader(ctx)
     args = (who.account_id, who.own_person_id, who.dependant_kinds, who.party_kinds)
-    rows = await store.inbox(*args, unread_only=unread_only, offset=offset, limit=size + 1)
+    before = (after.moment, after.pk) if after.moment is not None else None
+    rows = await store.inbox(
+        *args, unread_only=unread_only, offset=after.offset, limit=size + 1, before=before
+    )
     await _record_reads(ctx, who, rows[:size], one=False)
+    offset = None if after.keyed else after.offset
     return InboxPage(rows, offset, size, await store.unread_count(*args))
 
 

@@ -6,6 +6,8 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from domain.messages import N_
@@ -20,6 +22,9 @@ DEFAULT_PAGE = 20
 
 
 _OFFSET = re.compile(r"0|[1-9][0-9]{0,8}")
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,17}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def canonical_base64(text: str) -> str:
@@ -56,6 +61,49 @@ def cursor_offset(cursor: str | None) -> int:
     if kind != "o" or not _OFFSET.fullmatch(value):
         raise bad_input(N_("`after` is not a cursor this API issued."))
     return int(value) + 1
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts. A list whose items come and go while someone pages through it
+    (the inbox as its notifications are read, a new one arriving) is paged by key: after the
+    item with this `moment` and `pk`, wherever it now stands, so no item is skipped or shown
+    twice. `offset` is for the other lists, and for cursors issued before keys were."""
+
+    offset: int = 0
+    moment: datetime | None = None
+    pk: int = 0
+
+    @property
+    def keyed(self) -> bool:
+        return self.moment is not None
+
+
+def key_cursor(moment: datetime, pk: int) -> str:
+    """The cursor of the item with this sort moment and primary key (exact to the
+    microsecond: the item itself is found again)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return canonical_base64(f"k:{(moment - _EPOCH) // _MICROSECOND}:{pk}")
+
+
+def cursor_position(cursor: str | None) -> Position:
+    """The position `after` names: a key cursor, or an offset cursor (the item after it);
+    anything not spelled exactly as we issue them is BAD_USER_INPUT."""
+    if cursor is None:
+        return Position()
+    text = decode_canonical_base64(cursor, max_length=60) or ""
+    if text.startswith("k:"):
+        micros, _, pk = text[2:].partition(":")
+        if _NUMBER.fullmatch(micros) and _NUMBER.fullmatch(pk):
+            try:
+                moment = _EPOCH + int(micros) * _MICROSECOND
+            except OverflowError:
+                moment = None
+            if moment is not None:
+                return Position(moment=moment, pk=int(pk))
+        raise bad_input(N_("`after` is not a cursor this API issued."))
+    return Position(offset=cursor_offset(cursor))
 
 
 def page_size(ctx: Context, first: int | None) -> int:

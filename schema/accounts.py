@@ -161,8 +161,9 @@ class Viewer:
             bool | None, strawberry.argument(description="Only the unread ones.")
         ] = None,
     ) -> NotificationConnection:
-        offset, size = paging.window(info.context, first, after)
-        page = await notification_resolvers.inbox(info.context, offset, size, bool(unread_only))
+        position = paging.cursor_position(after)
+        size = paging.page_size(info.context, first)
+        page = await notification_resolvers.inbox(info.context, position, size, bool(unread_only))
         return inbox_connection(page)
 
     @strawberry.field(

@@ -18,9 +18,9 @@ from schema.common import (
     ValidationError,
     described_enum,
     edge_type,
-    page_of,
     pk_of,
 )
+from schema.paging import key_cursor
 from schema.persons import Person, visible_person
 from schema.results import mutation, node_results, result_union
 
@@ -135,13 +135,18 @@ class NotificationConnection:
 
 
 def inbox_connection(page: notifications.InboxPage) -> NotificationConnection:
-    return page_of(
-        NotificationConnection,
-        NotificationEdge,
-        Notification.from_row,
-        page.rows,
-        page.offset,
-        page.size,
+    """Each edge's cursor names its notification (key_cursor), not its place in the list."""
+    edges = [
+        NotificationEdge(cursor=key_cursor(row.created_at, row.id), node=Notification.from_row(row))
+        for row in page.rows[: page.size]
+    ]
+    return NotificationConnection(
+        edges=edges,
+        page_info=PageInfo.of(
+            [e.cursor for e in edges],
+            offset=1 if page.offset is None else page.offset,
+            has_next=len(page.rows) > page.size,
+        ),
         unread_count=page.unread_count,
     )
 

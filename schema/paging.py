@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from resolvers.paging import (
     DEFAULT_PAGE,
+    Position,
     cursor_offset,
+    cursor_position,
+    key_cursor,
     offset_cursor,
     page,
     page_size,
@@ -13,7 +16,10 @@ from resolvers.paging import (
 
 __all__ = [
     "DEFAULT_PAGE",
+    "Position",
     "cursor_offset",
+    "cursor_position",
+    "key_cursor",
     "offset_cursor",
     "page",
     "page_size",

@@ -789,3 +789,68 @@ async def test_a_stream_opened_before_linking_identity_carries_the_persons_notif
         got = message["payload"]["data"]["notifications"]
         assert got["kind"] == "APPOINTMENT_BOOKED"
         assert got["subject"]["id"] == appointment["id"]
+
+
+PAGE = """
+query($first: Int, $after: String, $unread: Boolean) { viewer {
+  notifications(first: $first, after: $after, unreadOnly: $unread) {
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+    edges { cursor node { id } } } } }"""
+
+
+async def _page(client: httpx.AsyncClient, token: str, **variables: Any) -> dict:
+    body = await gql(client, PAGE, variables, token=token)
+    assert "errors" not in body, body
+    return body["data"]["viewer"]["notifications"]
+
+
+async def test_reading_the_unread_page_by_page_skips_none(client):
+    """A client that pages through `unreadOnly` and marks each page read used to miss
+    notifications: the cursor was a place in the list, and the read ones left the list
+    before it. Cursors now name the notification, so every unread one is seen once."""
+    member = await member_with_person(client)
+    for service in ("VISA_EXTENSION", "VISA_RENEWAL", "VISA_REISSUANCE", "STAY_PERMIT_EXTENSION"):
+        await book_open_slot(client, member.token, member.person.id, service)
+    unread = [e["node"]["id"] for e in (await inbox(client, member.token, unread=True))["edges"]]
+    assert len(unread) >= 4
+
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await _page(client, member.token, first=2, after=after, unread=True)
+        ids = [e["node"]["id"] for e in page["edges"]]
+        seen += ids
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        marked = await mutate(client, MARK_READ, member.token, ids=ids)
+        assert marked == {"__typename": "NotificationsMarkedRead", "count": len(ids)}
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+
+    assert seen == unread
+
+
+async def test_a_notification_arriving_between_pages_is_not_shown_twice(client):
+    member = await member_with_person(client)
+    for service in ("VISA_EXTENSION", "VISA_RENEWAL", "VISA_REISSUANCE"):
+        await book_open_slot(client, member.token, member.person.id, service)
+    everything = [e["node"]["id"] for e in (await inbox(client, member.token))["edges"]]
+    first = await _page(client, member.token, first=2)
+
+    await book_open_slot(client, member.token, member.person.id, "STAY_PERMIT_EXTENSION")
+    rest = await _page(client, member.token, first=100, after=first["pageInfo"]["endCursor"])
+
+    ids = [e["node"]["id"] for e in first["edges"] + rest["edges"]]
+    assert ids == everything
+
+
+async def test_an_inbox_cursor_not_issued_by_the_api_is_bad_input(client):
+    member = await member_with_person(client)
+    await book_open_slot(client, member.token, member.person.id)
+    cursor = (await _page(client, member.token, first=1))["edges"][0]["cursor"]
+    assert await _page(client, member.token, first=1, after=cursor) is not None
+    # k:1 (no id), k:1: , k:-1:1, a moment of 20 digits, a leading zero; a stray letter.
+    forged = ("azox", "azoxOg", "azotMTox", "azo5OTk5OTk5OTk5OTk5OTk5OTk5OTox", "azowMTox")
+    for after in (*forged, cursor + "A"):
+        body = await gql(client, PAGE, {"first": 1, "after": after}, token=member.token)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (after, body)
