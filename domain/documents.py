@@ -110,6 +110,24 @@ def validity_problem(
     return None
 
 
+# Policy: a visa, stay or residence permit issued here is entered in the holder's passport
+# and cites it, so it is valid no longer than that passport (the holder renews the passport
+# first). False issues documents regardless of the passport's end.
+WITHIN_PASSPORT = True
+
+
+def passport_problem(valid_until: date, passport_until: date | None) -> tuple[Message, str] | None:
+    """Why a document valid until `valid_until` cannot be entered in the holder's current
+    passport (valid until `passport_until`; None: the records hold no current one), or None."""
+    if not WITHIN_PASSPORT or passport_until is None or valid_until <= passport_until:
+        return None
+    return N_(
+        "validUntil is after the holder's passport ends (%(day)s): a document is valid no "
+        "longer than the passport it is entered in.",
+        day=passport_until.isoformat(),
+    ), "validUntil"
+
+
 @dataclass(frozen=True)
 class HeldVisa:
     """The visa a person holds as the records show it: the category, entries and duration of

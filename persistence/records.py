@@ -80,6 +80,11 @@ async def applications_by_numbers(
 applications_by_ids = loader_of(Application)
 
 
+async def current_passport(person_id: int) -> Passport | None:
+    """The passport currently bound to the person (the one documents are entered in)."""
+    return await Passport.filter(person_id=person_id, is_current=True).first()
+
+
 async def move_application(
     application_id: int, from_status: str, to_status: str, **extra: object
 ) -> bool:

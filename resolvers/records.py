@@ -14,6 +14,7 @@ from domain.documents import (
     extension_problem,
     held_visa,
     kind_for_service,
+    passport_problem,
     validity_problem,
 )
 from domain.identifiers import (
@@ -281,6 +282,11 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
         assert request.duration_of_stay_days is not None
         held = held_visa(await store.visas_of(application.applicant_id))
         refused = extension_problem(held, category, request.entries, request.duration_of_stay_days)
+    if refused is None:
+        passport = await store.current_passport(application.applicant_id)
+        refused = passport_problem(
+            request.valid_until, passport.valid_until if passport is not None else None
+        )
     if refused is not None:
         raise invalid(*refused)
     number = ""

@@ -352,7 +352,8 @@ class RecordMutations:
 
     @mutation(
         "Officers (own office) and admins: issue the document of an APPROVED application (one "
-        "per application)."
+        "per application). It must still be valid today, and valid no longer than the holder's "
+        "current passport (ValidationError on validUntil)."
     )
     async def issue_document(
         self,

@@ -36,6 +36,7 @@ from tests.helpers import (
     beijing,
     beijing_today,
     book,
+    far_passport_end,
     helper_in_database,
     linked_applicant,
     office_id,
@@ -163,6 +164,7 @@ async def register_person(
     sex: str = "X",
     birth_date: date | None = None,
     surname: str = "Recordson",
+    passport_valid_until: str | None = None,
 ) -> tuple[dict, str]:
     """Register a person as `token`; returns (the four identity facts, the person's ID)."""
     facts = {
@@ -171,7 +173,12 @@ async def register_person(
         "birthDate": (birth_date or random_birth_date()).isoformat(),
         "passportNumber": passport_number("R"),
     }
-    values = person_input(facts, given_names="Sam", passport_valid_until="2035-06-30", sex=sex)
+    values = person_input(
+        facts,
+        given_names="Sam",
+        passport_valid_until=passport_valid_until or far_passport_end(),
+        sex=sex,
+    )
     person = await register_person_as(client, token, values)
     return facts, person["id"]
 
@@ -1852,6 +1859,32 @@ async def test_a_residence_permit_lasts_five_years_at_the_most(client):
         client, desk, application, validFrom=start.isoformat(), validUntil=last.isoformat()
     )
     assert five["__typename"] == "DocumentIssued", five
+
+
+async def test_a_document_is_valid_no_longer_than_the_holders_passport(client):
+    """A permit is entered in the passport (domain/documents.WITHIN_PASSPORT): one ending
+    after the passport does was issued as asked; now it is refused, naming the passport's
+    last day, and one ending with the passport is issued."""
+    passport_end = beijing_today() + timedelta(days=400)
+    who = await new_applicant(client, passport_valid_until=passport_end.isoformat())
+    desk = await officer_token(client)
+    application = await _approved(client, desk, who, "RESIDENCE_PERMIT_EXTENSION")
+    start = (beijing_today() + timedelta(days=10)).isoformat()
+
+    longer = await issue(
+        client,
+        desk,
+        application,
+        validFrom=start,
+        validUntil=(passport_end + timedelta(days=1)).isoformat(),
+    )
+    assert longer["__typename"] == "ValidationError", longer
+    assert longer["field"] == "validUntil"
+    assert passport_end.isoformat() in longer["message"]
+    within = await issue(
+        client, desk, application, validFrom=start, validUntil=passport_end.isoformat()
+    )
+    assert within["__typename"] == "DocumentIssued", within
 
 
 async def test_a_document_that_would_have_ended_already_is_refused(client):
