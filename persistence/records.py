@@ -12,6 +12,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from domain.application_numbers import format_application_number
+from domain.applications import OPEN_STATUSES
 from domain.documents import IssuedVisa
 from persistence.by_ids import groups_of, loader_of
 from persistence.combined_reads import select
@@ -35,6 +36,20 @@ async def next_application_number(office_id: int, office_code: str, year: int) -
     await ApplicationCounter.filter(id=counter.id).update(last_number=F("last_number") + 1)
     await counter.refresh_from_db(fields=["last_number"])
     return format_application_number(office_code, year, counter.last_number)
+
+
+async def lock_applicant(person_id: int) -> None:
+    """Serialise recording applications for one person until the transaction ends (a row
+    lock on PostgreSQL; SQLite runs write transactions one at a time), so two officers
+    recording the same application at once cannot both pass the check of open ones."""
+    await Person.filter(id=person_id).select_for_update().first()
+
+
+async def open_application(person_id: int, service: str) -> Application | None:
+    """The person's application for `service` still waiting for a decision, if any."""
+    return await Application.filter(
+        applicant_id=person_id, service=service, status__in=sorted(OPEN_STATUSES)
+    ).first()
 
 
 async def create_application(**values: object) -> Application:

@@ -86,6 +86,20 @@ async def record_application(
     person = await _person(person_id)
     if service not in await ctx.loaders.office_services.load(office.id):
         raise invalid(N_("This office does not offer this service."), "service")
+    await store.lock_applicant(person.id)  # the check below stays true until this commits
+    pending = await store.open_application(person.id, service)
+    if pending is not None:
+        # One application per person and service waits for a decision at a time: a second
+        # (a form sent twice, or at two counters) would be decided twice.
+        raise invalid(
+            N_(
+                "This person's %(service)s application %(number)s awaits a decision: "
+                "continue with it, or withdraw it first.",
+                service=service,
+                number=pending.number,
+            ),
+            "service",
+        )
     if appointment_id is not None:
         appointment = await appointment_store.appointment(appointment_id)
         if (

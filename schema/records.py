@@ -310,7 +310,8 @@ BindPassportResult = result_union("bindPassport", PassportBound, ValidationError
 class RecordMutations:
     @mutation(
         "Officers (own office) and admins: record an application, optionally from a checked-in "
-        "appointment."
+        "appointment. A person has at most one application per service awaiting a decision: "
+        "a second is a ValidationError on service naming the first."
     )
     async def record_application(
         self,

@@ -759,8 +759,8 @@ async def test_an_inbox_page_takes_as_many_statements_with_one_notification_as_w
     await move_application(client, application["id"], "ACCEPTED")
     for service in ("VISA_EXTENSION", "VISA_RENEWAL", "STAY_PERMIT_EXTENSION"):
         await book_open_slot(client, many.token, many.person.id, service)
-    for _ in range(3):
-        application = await record_application(client, many.person.id)
+    for service in ("RESIDENCE_PERMIT_ISSUANCE", "VISA_RENEWAL", "VISA_REISSUANCE"):
+        application = await record_application(client, many.person.id, service)
         await move_application(client, application["id"], "ACCEPTED", "UNDER_REVIEW")
     assert (
         len((await inbox(client, many.token))["edges"])

@@ -1159,11 +1159,41 @@ async def test_recording_from_a_checked_in_appointment_completes_it(app, client,
     assert body["data"]["node"]["status"] == "COMPLETED"
     assert [a["id"] for a in await my_applications(client, who)] == [recorded["id"]]
 
-    # The completed appointment cannot lead to a second application.
+    # One application per service awaits a decision at a time; and once that one is
+    # withdrawn, the completed appointment still cannot lead to a second.
+    twice = await record(client, desk, who.person_id, service)
+    assert twice["__typename"] == "ValidationError", twice
+    assert twice["field"] == "service" and recorded["number"] in twice["message"]
+    await move_ok(client, desk, recorded["id"], "WITHDRAWN")
     again = await record(client, desk, who.person_id, service, appointmentId=appointment["id"])
     assert again["__typename"] == "ValidationError", again
     assert again["field"] == "appointmentId"
     assert len(await my_applications(client, who)) == 1
+
+
+async def test_a_second_application_for_a_service_awaiting_a_decision_is_refused(client):
+    """Fifteen identical recordApplication calls at once used to make fifteen open
+    applications, each to be decided: now one is recorded and the others are told which
+    one awaits a decision. Another service, or the same once decided, is recorded."""
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    service = "VISA_REISSUANCE"
+    answers = await asyncio.gather(
+        *(record(client, desk, who.person_id, service) for _ in range(15))
+    )
+    recorded = [a for a in answers if a["__typename"] == "ApplicationRecorded"]
+    assert len(recorded) == 1, answers
+    number = recorded[0]["application"]["number"]
+    for refused in (a for a in answers if a["__typename"] != "ApplicationRecorded"):
+        assert refused["__typename"] == "ValidationError", refused
+        assert refused["field"] == "service" and number in refused["message"]
+    assert len(await my_applications(client, who)) == 1
+
+    other = await record(client, desk, who.person_id, "VISA_RENEWAL")
+    assert other["__typename"] == "ApplicationRecorded", other
+    await move_ok(client, desk, recorded[0]["application"]["id"], "WITHDRAWN")
+    after = await record(client, desk, who.person_id, service)
+    assert after["__typename"] == "ApplicationRecorded", after
 
 
 async def test_recording_from_an_appointment_not_checked_in_is_validation_error(app, client):

@@ -222,12 +222,11 @@ async def test_counts_are_rounded_to_the_nearest_five(client, clock):
     day = date(2025, 3, 11)
     admin = await admin_at(client, clock, beijing(day, 10))
     office = await office_id(client, "CD-WH")
-    person = await register(client, admin)
     analyst = await sign_in(client, "analyst@demo.test")
 
     published = []
-    for _ in range(8):
-        await record(client, admin, person, "VISA_EXTENSION", office)
+    for _ in range(8):  # eight people: one application per person and service is open
+        await record(client, admin, await register(client, admin), "VISA_EXTENSION", office)
         stats = await figures(client, analyst, day, day, office)
         published.append(by_status(stats)["SUBMITTED"])
         assert all(by_status(stats)[s] == 0 for s in APPLICATION_STATUSES[1:]), stats

@@ -62,7 +62,7 @@ async def test_a_mutation_that_fails_midway_leaves_no_audit_entry_and_no_later_a
     officer = await officer_token(client)
     person = await register_person(client, officer=officer)
     first = await record_application(client, person.id, officer=officer)
-    other = await record_application(client, person.id, officer=officer)
+    other = await record_application(client, person.id, "VISA_RENEWAL", officer=officer)
     first_pk = pk_of(first["id"])
     # A fault after the change was made (a lost connection, a serialization failure),
     # simulated on updateApplicationStatus's last read of the application.
