@@ -36,6 +36,7 @@ from schema.persons import Passport, Person
 from schema.query import Query
 from schema.records import Application, Document, PermanentResidentCard, RecordMutations
 from schema.scalars import OVERRIDES as SCALAR_OVERRIDES
+from schema.scalars import UnreadableValue
 from schema.subscription import Subscription
 from schema.waitlist import WaitlistEntry, WaitlistMutations
 from settings import Settings
@@ -111,7 +112,12 @@ class ServiceSchema(strawberry.Schema):
                 # Logged in English, the language of the code and of whoever reads the log.
                 log.info("client error %s at %s: %s", code, error.path, error.message)
                 original = error.original_error or error
-                if isinstance(original, ClientError):
+                if isinstance(original, UnreadableValue):
+                    # graphql-core puts its own English before the value's message ("Variable
+                    # '$day' has invalid value: ..."): only the service's part is translated.
+                    english = str(original.text)
+                    error.message = error.message.replace(english, render(original.text, language))
+                elif isinstance(original, ClientError):
                     # In the language of the `lang` argument of the field it happened under,
                     # else in the request's.
                     chosen = language

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 import dateutil.parser
-from graphql import GraphQLError, StringValueNode, ValueNode, print_ast
+from graphql import StringValueNode, ValueNode, print_ast
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
+
+from domain.messages import N_, Message
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DAY_EXAMPLE = "2026-03-01"
@@ -38,26 +40,51 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:40] + "..."
 
 
+class UnreadableValue(StrawberryInputCoercionError):
+    """A Date or DateTime value that is none: its message in English, and `text` for the
+    schema to render in the request's language (schema/app.py: process_errors)."""
+
+    def __init__(self, text: Message, node: ValueNode | None = None) -> None:
+        super().__init__(text, node)
+        self.text = text
+
+
+def _not_one(expected: Message, value: object) -> UnreadableValue:
+    return UnreadableValue(
+        N_('%(expected)s; "%(value)s" is not one.', expected=expected, value=_shown(value))
+    )
+
+
+def _day_expected() -> Message:
+    return N_("Expected a calendar day as YYYY-MM-DD, e.g. %(example)s", example=_DAY_EXAMPLE)
+
+
 def parse_day(value: object) -> dt.date:
-    expected = f"Expected a calendar day as YYYY-MM-DD, e.g. {_DAY_EXAMPLE}"
     if not isinstance(value, str) or not _DAY.fullmatch(value):
-        raise StrawberryInputCoercionError(f'{expected}; "{_shown(value)}" is not one.')
+        raise _not_one(_day_expected(), value)
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise StrawberryInputCoercionError(
-            f'{expected}; "{value}" is no day of the calendar.'
+        raise UnreadableValue(
+            N_(
+                '%(expected)s; "%(value)s" is no day of the calendar.',
+                expected=_day_expected(),
+                value=value,
+            )
         ) from None
 
 
 def parse_moment(value: object) -> dt.datetime:
-    expected = f"Expected a date and time in ISO 8601 with an offset, e.g. {_MOMENT_EXAMPLE}"
+    expected = N_(
+        "Expected a date and time in ISO 8601 with an offset, e.g. %(example)s",
+        example=_MOMENT_EXAMPLE,
+    )
     if not isinstance(value, str):
-        raise StrawberryInputCoercionError(f'{expected}; "{_shown(value)}" is not one.')
+        raise _not_one(expected, value)
     try:
         return dateutil.parser.isoparse(value)
     except (ValueError, OverflowError):
-        raise StrawberryInputCoercionError(f'{expected}; "{_shown(value)}" is not one.') from None
+        raise _not_one(expected, value) from None
 
 
 def _literal(parse: Callable[[object], object]) -> Callable[..., object]:
@@ -68,8 +95,8 @@ def _literal(parse: Callable[[object], object]) -> Callable[..., object]:
         value = node.value if isinstance(node, StringValueNode) else print_ast(node)
         try:
             return parse(value)
-        except GraphQLError as error:
-            raise GraphQLError(error.message, node) from None
+        except UnreadableValue as error:
+            raise UnreadableValue(error.text, node) from None
 
     return parse_literal
 

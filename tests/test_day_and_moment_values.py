@@ -162,3 +162,46 @@ async def test_a_document_whose_variables_are_wrong_is_still_a_validation_failur
         assert body.get("data") is None, body
         codes = {error["extensions"]["code"] for error in body["errors"]}
         assert codes == {"GRAPHQL_VALIDATION_FAILED"}, body
+
+
+@pytest.mark.parametrize(
+    ("language", "expected", "not_a_day"),
+    [
+        ("zh", "应为 YYYY-MM-DD 格式的日期", "日历上没有“2026-13-01”这一天"),
+        ("fr", "Une date du calendrier au format YYYY-MM-DD", "n'est pas un jour du calendrier"),
+    ],
+)
+async def test_what_a_day_should_be_is_said_in_the_language_asked_for(
+    client, language, expected, not_a_day
+):
+    """These texts are the service's (graphql-core's own words before them stay English):
+    they used to be English in every language, beside range errors that were translated."""
+    office = await office_id(client, "BJ-DC")
+    to = beijing_today().isoformat()
+    headers = {"accept_language": language}
+    variable = _only_error(
+        await gql(client, SLOTS, {"office": office, "from": "2026-13-01", "to": to}, **headers)
+    )
+    assert variable["message"].startswith("Variable '$from'"), variable
+    assert expected in variable["message"] and not_a_day in variable["message"]
+    assert "Expected a calendar day" not in variable["message"]
+    assert variable["extensions"]["code"] == "BAD_USER_INPUT"
+
+    document = (
+        f'{{ availableSlots(officeId: "{office}", service: VISA_EXTENSION, '
+        f'from: "2026-13-01", to: "{to}") {{ id }} }}'
+    )
+    for _ in range(2):  # the second from the cache of validated documents
+        literal = _only_error(await gql(client, document, **headers))
+        assert expected in literal["message"] and not_a_day in literal["message"]
+        assert literal["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    english = _only_error(await gql(client, document))
+    assert "Expected a calendar day as YYYY-MM-DD" in english["message"]
+
+
+async def test_what_a_moment_should_be_is_said_in_the_language_asked_for(client):
+    office = await office_id(client, "BJ-DC")
+    body = await gql(client, IS_OPEN, {"office": office, "at": "yesterday"}, accept_language="ja")
+    error = _only_error(body)
+    assert "オフセット付きの ISO 8601 日時が必要です" in error["message"], error
+    assert "「yesterday」は該当しません" in error["message"]

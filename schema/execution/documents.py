@@ -35,13 +35,18 @@ def parse_document(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
 def _copy(error: GraphQLError) -> GraphQLError:
     """A fresh error for one request: error handlers may change an error's message or
     extensions, which must not leak into the next request's copy."""
+    # An error of a kind of its own (a Date the service could not read carries its text to
+    # translate) stays reachable as the copy's original error.
+    original = error.original_error
+    if original is None and type(error) is not GraphQLError:
+        original = error
     return GraphQLError(
         error.message,
         error.nodes,
         error.source,
         error.positions,
         error.path,
-        error.original_error,
+        original,
         dict(error.extensions) if error.extensions else None,
     )
 
