@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from domain.application_numbers import format_application_number
@@ -263,8 +263,21 @@ async def event_of_applicant(event_id: int, applicant_id: int) -> ApplicationEve
 
 
 async def office_applications(
-    office_id: int, status: str | None, offset: int, limit: int
+    office_id: int,
+    status: str | None,
+    offset: int,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
 ) -> list[Application]:
-    """An office's applications as a queue: first submitted, first served (then by id)."""
+    """An office's applications as a queue: first submitted, first served (then by id); from
+    `offset`, or those after the application `after` names (its submitted_at and id),
+    wherever that one now stands."""
+    if after is not None:
+        moment, pk = after
+        query = Application.filter(office_id=office_id)
+        if status:
+            query = query.filter(status=status)
+        query = query.filter(Q(submitted_at__gt=moment) | Q(submitted_at=moment, id__gt=pk))
+        return await query.order_by("submitted_at", "id").limit(limit)
     where: dict[str, list] = {"office_id": [office_id], **({"status": [status]} if status else {})}
     return await select(Application, where, ("submitted_at", "id"), offset=offset, limit=limit)

@@ -54,7 +54,7 @@ from resolvers.outcomes import (
     not_permitted,
     require_field_days_in_range,
 )
-from resolvers.paging import window
+from resolvers.paging import cursor_position, page_size
 
 VIEW = "VIEW_APPLICATIONS"
 
@@ -516,15 +516,20 @@ async def pr_card_of(ctx: Context, person_id: int) -> tuple[bool, PermanentResid
 
 async def office_queue(
     ctx: Context, office_id: int, status: str | None, first: int | None, after: str | None
-) -> tuple[list[Application], int, int] | None:
+) -> tuple[list[Application], int | None, int] | None:
     """The office's queue page as (rows, offset, size; one row more than `size`, to tell
-    whether more follow) for its officers and admins; None for everyone else, decided before
-    the paging arguments are read (a stranger learns nothing from them). Each application
-    shown is audited as read in its applicant's trail."""
+    whether more follow; offset None after a key cursor) for its officers and admins; None
+    for everyone else, decided before the paging arguments are read (a stranger learns
+    nothing from them). Paged by key: an officer who moves applications out of the status
+    being listed, or a new one recorded meanwhile, makes the next page skip or repeat none.
+    Each application shown is audited as read in its applicant's trail."""
     if not staff_office_ok(ctx, office_id):
         return None
-    offset, size = window(ctx, first, after)
-    rows = await store.office_applications(office_id, status, offset, size + 1)
+    position = cursor_position(after)
+    size = page_size(ctx, first)
+    key = (position.moment, position.pk) if position.moment is not None else None
+    rows = await store.office_applications(office_id, status, position.offset, size + 1, key)
+    offset = None if position.keyed else position.offset
     for row in rows[:size]:  # the row read ahead is not shown, so not read
         await gate.read(ctx, row.applicant_id, VIEW, "READ_APPLICATIONS", row.number)
     for row in rows:

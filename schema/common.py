@@ -153,19 +153,31 @@ def page_of(
     edge: Callable[..., Any],
     node: Callable[[R], Any],
     rows: Sequence[R],
-    offset: int,
+    offset: int | None,
     size: int,
+    cursor_of: Callable[[R], str] | None = None,
     **fields: Any,
 ) -> C:
     """The `connection` of the page of `size` rows starting `offset` items into the list, each
     row an `edge` around its `node`; `rows` may hold one more row, which says more follow.
-    `fields` are the connection's own fields besides edges and page info (a count)."""
+    With `cursor_of`, each edge's cursor names its row (a key cursor) instead of its place,
+    and `offset` None says the page starts after a key. `fields` are the connection's own
+    fields besides edges and page info (a count)."""
+    start = 0 if offset is None else offset
     edges = [
-        edge(cursor=offset_cursor(offset + i), node=node(row)) for i, row in enumerate(rows[:size])
+        edge(
+            cursor=cursor_of(row) if cursor_of else offset_cursor(start + i),
+            node=node(row),
+        )
+        for i, row in enumerate(rows[:size])
     ]
     return connection(
         edges=edges,
-        page_info=PageInfo.of([e.cursor for e in edges], offset=offset, has_next=len(rows) > size),
+        page_info=PageInfo.of(
+            [e.cursor for e in edges],
+            offset=1 if offset is None else offset,
+            has_next=len(rows) > size,
+        ),
         **fields,
     )
 

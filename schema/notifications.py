@@ -18,6 +18,7 @@ from schema.common import (
     ValidationError,
     described_enum,
     edge_type,
+    page_of,
     pk_of,
 )
 from schema.paging import key_cursor
@@ -136,17 +137,14 @@ class NotificationConnection:
 
 def inbox_connection(page: notifications.InboxPage) -> NotificationConnection:
     """Each edge's cursor names its notification (key_cursor), not its place in the list."""
-    edges = [
-        NotificationEdge(cursor=key_cursor(row.created_at, row.id), node=Notification.from_row(row))
-        for row in page.rows[: page.size]
-    ]
-    return NotificationConnection(
-        edges=edges,
-        page_info=PageInfo.of(
-            [e.cursor for e in edges],
-            offset=1 if page.offset is None else page.offset,
-            has_next=len(page.rows) > page.size,
-        ),
+    return page_of(
+        NotificationConnection,
+        NotificationEdge,
+        Notification.from_row,
+        page.rows,
+        page.offset,
+        page.size,
+        cursor_of=lambda row: key_cursor(row.created_at, row.id),
         unread_count=page.unread_count,
     )
 

@@ -153,11 +153,11 @@ class Office(Node):
         after: AfterArg = None,
     ) -> Annotated[ApplicationConnection, strawberry.lazy("schema.records")] | None:
         from resolvers.records import office_queue
-        from schema.records import application_page
+        from schema.records import queue_page
 
         status_value = status.value if status else None
         page = await office_queue(info.context, self.row.id, status_value, first, after)
-        return None if page is None else application_page(*page)
+        return None if page is None else queue_page(*page)
 
     @strawberry.field(description="The services this office offers.")
     async def services(self, info: Info) -> list[ServiceType]:

@@ -26,6 +26,7 @@ from schema.common import (
 )
 from schema.delegations import actor_for
 from schema.offices import Office, office_field, office_time, office_time_field
+from schema.paging import key_cursor
 from schema.persons import Passport, Person
 from schema.results import RefusalMessage, error_type, mutation, node_results, result_union
 
@@ -134,6 +135,19 @@ ApplicationEdge, ApplicationConnection = connection_types(
 
 def application_page(rows: list[ApplicationRow], offset: int, size: int) -> ApplicationConnection:
     return page_of(ApplicationConnection, ApplicationEdge, Application.from_row, rows, offset, size)
+
+
+def queue_page(rows: list[ApplicationRow], offset: int | None, size: int) -> ApplicationConnection:
+    """An office's queue: each cursor names its application (submitted_at, id)."""
+    return page_of(
+        ApplicationConnection,
+        ApplicationEdge,
+        Application.from_row,
+        rows,
+        offset,
+        size,
+        cursor_of=lambda row: key_cursor(row.submitted_at, row.id),
+    )
 
 
 @strawberry.type(description="An issued visa, stay permit or residence permit.")

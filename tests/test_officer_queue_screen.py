@@ -460,3 +460,46 @@ async def test_an_officer_finds_their_queues_through_the_viewer_without_knowing_
     applicant = await sign_in(client, "applicant@demo.test")
     body = await gql(client, query, variables, token=applicant)
     assert body["data"]["viewer"]["office"] is None
+
+
+QUEUE_PAGE = """
+query($office: ID!, $status: ApplicationStatus, $first: Int, $after: String) {
+  node(id: $office) { ... on Office {
+    applications(status: $status, first: $first, after: $after) {
+      pageInfo { hasNextPage hasPreviousPage endCursor }
+      edges { cursor node { id number } } } } } }"""
+
+
+async def test_working_through_the_queue_page_by_page_skips_no_application(client):
+    """An officer lists SUBMITTED applications two at a time and accepts each page before
+    asking for the next: with cursors that were places in the list, the accepted ones left
+    it and the next page skipped as many. Cursors now name the application."""
+    admin = await sign_in(client, "admin@demo.test")
+    office = await office_id(client, "NJ-XW")
+    recorded = []
+    for _ in range(5):
+        person = await register_person(client, officer=admin)
+        application = await record_application(
+            client, person.id, "VISA_EXTENSION", officer=admin, officeId=office
+        )
+        recorded.append(application["id"])
+
+    async def page(after: str | None) -> dict:
+        variables = {"office": office, "status": "SUBMITTED", "first": 2, "after": after}
+        body = await gql(client, QUEUE_PAGE, variables, admin)
+        assert "errors" not in body, body
+        return body["data"]["node"]["applications"]
+
+    seen: list[str] = []
+    after = None
+    while True:
+        listed = await page(after)
+        assert listed["pageInfo"]["hasPreviousPage"] == (after is not None)
+        for edge in listed["edges"]:
+            seen.append(edge["node"]["id"])
+            await move_application(client, edge["node"]["id"], "ACCEPTED", officer=admin)
+        if not listed["pageInfo"]["hasNextPage"]:
+            break
+        after = listed["pageInfo"]["endCursor"]
+
+    assert [s for s in seen if s in recorded] == recorded
