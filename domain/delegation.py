@@ -41,8 +41,11 @@ def effective_status(
 
 
 # What is done to a delegation itself, not through it for the dependant.
+# What ending a delegation revokes with it (REVOKE_HELPER_CERTIFICATES): part of the ending,
+# not something the helper did for the person.
+REVOKE_WITH_DELEGATION = "REVOKE_CERTIFICATE_WITH_DELEGATION"
 ABOUT_THE_DELEGATION: frozenset[str] = frozenset(
-    {"ADD_DEPENDANT", "CONFIRM_DELEGATION", "REVOKE_DELEGATION"}
+    {"ADD_DEPENDANT", "CONFIRM_DELEGATION", "REVOKE_DELEGATION", REVOKE_WITH_DELEGATION}
 )
 
 

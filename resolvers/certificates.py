@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from domain.dates import HOME_ZONE, end_of_day
+from domain.delegation import REVOKE_WITH_DELEGATION
 from domain.messages import N_
 from persistence import certificates as store
 from persistence import persons as person_store
@@ -228,13 +229,14 @@ async def revoke_superseded(
     `helper_id` ending it), in the change's unit of work, and the holder (and helpers who see
     documents) told."""
     reason = _SUPERSEDED[cause].format(what=what, day=ctx.today().isoformat())
+    action = REVOKE_WITH_DELEGATION if cause == "delegation" else "REVOKE_CERTIFICATE"
     for certificate in await store.revoke_valid_of(
         person_id, reason, ctx.now(), issued_by_id=issued_by_id, delegation_id=delegation_id
     ):
         gate.staff_write(
             ctx,
             person_id,
-            "REVOKE_CERTIFICATE",
+            action,
             certificate.jti,
             delegation_id=delegation_id,
             helper_id=helper_id,

@@ -152,7 +152,8 @@ class AuditEvent(Node):
 
     @strawberry.field(
         description="True when a helper did it through a delegation, on the person's behalf "
-        "(not when staff acted, nor for adding, confirming or ending the delegation itself)."
+        "(not when staff acted, nor for adding, confirming or ending the delegation itself, "
+        "nor for the certificates ending it revoked: REVOKE_CERTIFICATE_WITH_DELEGATION)."
     )
     def on_behalf(self) -> bool:
         return done_on_behalf(self.row.actor_kind, self.row.action, self.row.delegation_id)

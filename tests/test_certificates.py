@@ -31,6 +31,7 @@ from persistence.models import AuditEvent, KeyPurpose, KeyState, SigningKey
 from schema.common import from_global_id, to_global_id
 from tests.conftest import MovableClock, gql, sign_in, sign_up, unique_email
 from tests.helpers import (
+    ACTIONS,
     BIND_PASSPORT,
     ISSUE_CARD,
     NOT_PERMITTED,
@@ -783,12 +784,16 @@ async def test_revoking_a_delegation_revokes_what_the_helper_obtained_through_it
     # The dependant is told, in their inbox.
     told = await revocations_told(client, dependant)
     assert told == [obtained["id"]], told
-    # On the trail as the helper's revocation when the helper ended it (the dependant's own
-    # acts are not on their trail).
+    # On the trail as part of the helper's ending when the helper ended it (the dependant's
+    # own acts are not on their trail): not as something done on the dependant's behalf.
     entries = await AuditEvent.filter(
-        action="REVOKE_CERTIFICATE", target=payload_of(obtained["token"])["jti"]
+        action="REVOKE_CERTIFICATE_WITH_DELEGATION", target=payload_of(obtained["token"])["jti"]
     )
     assert [e.actor_kind for e in entries] == (["HELPER"] if ended_by == "helper" else [])
+    trail = await gql(client, ACTIONS, token=dependant)
+    shown = [e["node"] for e in trail["data"]["viewer"]["actionsOnMyBehalf"]["edges"]]
+    ending = [e for e in shown if e["action"] == "REVOKE_CERTIFICATE_WITH_DELEGATION"]
+    assert [e["onBehalf"] for e in ending] == ([False] if ended_by == "helper" else [])
 
 
 async def test_with_the_policy_off_a_revoked_delegation_leaves_certificates_valid(
