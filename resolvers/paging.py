@@ -22,7 +22,10 @@ DEFAULT_PAGE = 20
 
 
 _OFFSET = re.compile(r"0|[1-9][0-9]{0,8}")
-_NUMBER = re.compile(r"0|[1-9][0-9]{0,17}")
+# A key cursor's moment in microseconds since 1970 (year 9999 has 18 digits), and its id, which
+# the tables hold as a 32-bit integer: a larger one sent to PostgreSQL would fail the query.
+_MICROS = re.compile(r"0|[1-9][0-9]{0,17}")
+_PK_MAX = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -95,7 +98,7 @@ def cursor_position(cursor: str | None) -> Position:
     text = decode_canonical_base64(cursor, max_length=60) or ""
     if text.startswith("k:"):
         micros, _, pk = text[2:].partition(":")
-        if _NUMBER.fullmatch(micros) and _NUMBER.fullmatch(pk):
+        if _MICROS.fullmatch(micros) and _OFFSET.fullmatch(pk) and int(pk) <= _PK_MAX:
             try:
                 moment = _EPOCH + int(micros) * _MICROSECOND
             except OverflowError:

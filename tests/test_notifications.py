@@ -18,6 +18,7 @@ from domain.notifications import Kind
 from persistence.models import Delegation as DelegationRow
 from persistence.models import Delivery
 from persistence.models import Notification as NotificationRow
+from resolvers.paging import canonical_base64
 from tests.conftest import gql, sign_in
 from tests.helpers import (
     ISSUE_CARD,
@@ -849,8 +850,18 @@ async def test_an_inbox_cursor_not_issued_by_the_api_is_bad_input(client):
     await book_open_slot(client, member.token, member.person.id)
     cursor = (await _page(client, member.token, first=1))["edges"][0]["cursor"]
     assert await _page(client, member.token, first=1, after=cursor) is not None
-    # k:1 (no id), k:1: , k:-1:1, a moment of 20 digits, a leading zero; a stray letter.
-    forged = ("azox", "azoxOg", "azotMTox", "azo5OTk5OTk5OTk5OTk5OTk5OTk5OTox", "azowMTox")
+    # k:1 (no id), k:1: , k:-1:1, a moment of 20 digits, a leading zero, an id past what
+    # the tables hold (k:1:2147483648 and k:1:99999999999: PostgreSQL failed the query, a
+    # 500); a stray letter.
+    forged = (
+        "azox",
+        "azoxOg",
+        "azotMTox",
+        "azo5OTk5OTk5OTk5OTk5OTk5OTk5OTox",
+        "azowMTox",
+        canonical_base64("k:1:2147483648"),
+        canonical_base64("k:1:99999999999"),
+    )
     for after in (*forged, cursor + "A"):
         body = await gql(client, PAGE, {"first": 1, "after": after}, token=member.token)
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (after, body)
