@@ -206,7 +206,7 @@ async def bind_passport(
     # two passports bound at once take turns, the second superseding the first, instead of
     # both finding the same current one and the second failing as if its number were taken.
     await Person.filter(id=person_id).select_for_update().first()
-    previous = await Passport.filter(person_id=person_id, is_current=True).first()
+    previous = await current_passport(person_id)
     if previous is not None:
         await Passport.filter(id=previous.id).update(is_current=False, bound_until=today)
         await previous.refresh_from_db()
