@@ -851,6 +851,43 @@ async def book_open_slot(
 # ------------------------------------------------------------------ real server processes
 
 
+async def asgi_call(
+    app: Any,
+    method: str,
+    headers: list[tuple[bytes, bytes]],
+    received: list[dict[str, Any]],
+    query_string: bytes = b"",
+) -> list[dict[str, Any]]:
+    """One request to /graphql sent straight to the ASGI app, as the wire brings it (a query
+    string unencoded, a body cut short): the app receives `received`, then a disconnect;
+    returns what it sent."""
+    sent: list[dict[str, Any]] = []
+    pending = list(received)
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": query_string,
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("192.0.2.91", 1000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+    return sent
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,35 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 from resolvers.metrics import CACHED, REQUESTS
+from tests.helpers import asgi_call
 
 SERVICES = b"query=%7Bservices%7Bcode%7D%7D"
 
 
 async def raw_get(app: Any, query_string: bytes) -> tuple[int, bytes]:
     """One GET sent straight to the ASGI app, so the query string reaches it unencoded."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": query_string,
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"accept", b"application/json")],
-        "client": ("192.0.2.91", 1000),
-        "server": ("testserver", 80),
-    }
-    await app(scope, receive, send)
+    sent = await asgi_call(
+        app,
+        "GET",
+        [(b"accept", b"application/json")],
+        [{"type": "http.request", "body": b"", "more_body": False}],
+        query_string,
+    )
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body
 
