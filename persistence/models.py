@@ -609,6 +609,9 @@ class Document(Record):
             # The reminder scan: documents ending in the coming weeks, of every person (a few
             # percent of the table; without it, the whole table every round).
             Index(fields=("valid_until",), name="ix_document_valid_until"),
+            # An application's document: the reminder scan asks which approved applications
+            # were issued one (persistence.reminders.kinds_applied_for), and Application.document.
+            Index(fields=("application_id",), name="ix_document_application"),
         )
 
 

@@ -25,12 +25,14 @@ import pytest
 
 from domain.dates import local_day
 from persistence import appointments as appointment_store
+from persistence import reminders as reminder_store
 from persistence import statement_counter
 from persistence.demo import national
 from persistence.demo.records import person_with_records
+from persistence.models import Application
 from resolvers import reminders
 from tests.conftest import _postgres_url, gql, sign_in
-from tests.helpers import SLOTS, beijing_today, book, office_id
+from tests.helpers import SLOTS, beijing_today, book, office_id, pk_of
 
 pytestmark = pytest.mark.skipif(
     _postgres_url() is None,
@@ -115,9 +117,18 @@ async def hot_statements(app: Any) -> dict[str, list[Captured]]:
     # The background work every process does on its own: the reminder scan (every few
     # minutes) and the no-shows of the upkeep round.
     services = app.state.services
+    # An approved application not yet issued its document: the scan asks which approved
+    # applications were issued one (through document.application_id).
+    applicant = (
+        await Application.filter(id=pk_of(records[1]))
+        .first()
+        .values_list("applicant_id", flat=True)
+    )
+    await Application.filter(id=pk_of(records[1])).update(status="APPROVED")
     with statement_counter.capturing() as sent["scheduler"]:
         await reminders.run_due(services)
         await appointment_store.mark_no_shows(services.clock.now())
+        await reminder_store.kinds_applied_for({applicant})
     return sent
 
 
@@ -249,7 +260,11 @@ EXPECTED = {
         ("slot", "id"),
     ],
     "booking": [("slot", "id"), ("appointment", "applicant_id")],
-    "scheduler": [("document", "valid_until"), ("appointment", "starts_at")],
+    "scheduler": [
+        ("document", "valid_until"),
+        ("document", "application_id"),
+        ("appointment", "starts_at"),
+    ],
 }
 
 
