@@ -62,6 +62,50 @@ def days_remaining(valid_until: date, today: date) -> int:
     return max(0, (valid_until - today).days)
 
 
+def supersedes(service: str) -> bool:
+    """Whether the document an application for `service` yields replaces the one of the same
+    kind the holder has: an extension, a renewal or a reissuance (the lost or damaged one is
+    void once replaced) does; a first issuance does not."""
+    return not service.endswith("_ISSUANCE")
+
+
+def superseded_from(issued_on: date, valid_from: date) -> date:
+    """The first day a replaced document is no longer valid: the day its replacement takes
+    effect (issued today, or valid from a later day)."""
+    return max(issued_on, valid_from)
+
+
+def last_valid_day(valid_until: date, superseded_on: date | None) -> date:
+    """The last day a document holds: its printed end, or the day before its replacement
+    took effect."""
+    if superseded_on is None:
+        return valid_until
+    return min(valid_until, superseded_on - timedelta(days=1))
+
+
+class DocumentStatus:
+    """Where a document stands on a day (schema.records.DocumentStatus spells these)."""
+
+    NOT_YET_VALID = "NOT_YET_VALID"
+    VALID = "VALID"
+    SUPERSEDED = "SUPERSEDED"
+    EXPIRED = "EXPIRED"
+
+
+def document_status(
+    valid_from: date, valid_until: date, superseded_on: date | None, day: date
+) -> str:
+    """NOT_YET_VALID before its first day; SUPERSEDED from the day a replacement took effect;
+    EXPIRED after its last day; VALID otherwise."""
+    if superseded_on is not None and day >= superseded_on:
+        return DocumentStatus.SUPERSEDED
+    if day < valid_from:
+        return DocumentStatus.NOT_YET_VALID
+    if day > valid_until:
+        return DocumentStatus.EXPIRED
+    return DocumentStatus.VALID
+
+
 def extension_deadline(kind: str, valid_until: date) -> date:
     """The last day to apply for an extension."""
     return valid_until - timedelta(days=EXTENSION_LEAD_DAYS[kind])

@@ -600,6 +600,12 @@ class Document(Record):
         "Office", "documents_issued"
     )
     issued_at = fields.DatetimeField(auto_now_add=True)
+    # A document replaced by a later one of the same kind (an extension, a renewal, a
+    # reissuance: domain.documents.supersedes) is no longer valid from `superseded_on`.
+    superseded_by: fields.ForeignKeyNullableRelation[Document] = _may_refer_to(
+        "Document", "supersedes"
+    )
+    superseded_on = fields.DateField(null=True)
 
     class Meta:
         table = "document"

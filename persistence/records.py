@@ -166,6 +166,21 @@ async def create_document(**values: object) -> Document | None:
     return await create_unless_taken(Document, **values)
 
 
+async def supersede(replacement: Document, effective: date) -> int:
+    """Mark the holder's documents of the replacement's kind still valid on `effective` as
+    replaced by it from that day (those replaced already keep their replacement); how many."""
+    return (
+        await Document.filter(
+            person_id=replacement.person_id,
+            kind=replacement.kind,
+            superseded_by_id=None,
+            valid_until__gte=effective,
+        )
+        .exclude(id=replacement.id)
+        .update(superseded_by_id=replacement.id, superseded_on=effective)
+    )
+
+
 async def document_count(year: int) -> int:
     return await Document.filter(issued_at__gte=datetime(year, 1, 1)).count()
 

@@ -9,12 +9,16 @@ from domain.application_numbers import application_number_candidates
 from domain.applications import expected_decision_on, may_move
 from domain.dates import local_day
 from domain.documents import (
+    DocumentStatus,
     category_problem,
+    document_status,
     extends_a_visa,
     extension_problem,
     held_visa,
     kind_for_service,
     passport_problem,
+    superseded_from,
+    supersedes,
     validity_problem,
 )
 from domain.identifiers import (
@@ -327,6 +331,8 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
     )
     if document is None:
         raise invalid(N_("A document with this number exists."), "number")
+    if supersedes(application.service):
+        await store.supersede(document, superseded_from(ctx.today(office), request.valid_from))
     gate.staff_write(ctx, application.applicant_id, "ISSUE_DOCUMENT", number)
     return document
 
@@ -502,7 +508,11 @@ async def documents_of(
         r
         for r in rows
         if (kind is None or r.kind == kind)
-        and (valid_on is None or r.valid_from <= valid_on <= r.valid_until)
+        and (
+            valid_on is None
+            or document_status(r.valid_from, r.valid_until, r.superseded_on, valid_on)
+            == DocumentStatus.VALID
+        )
     ]
 
 

@@ -129,7 +129,10 @@ class Person(Node):
             strawberry.argument(description="Only documents of this kind."),
         ] = None,
         valid_on: Annotated[
-            date | None, strawberry.argument(description="Only documents valid on this day.")
+            date | None,
+            strawberry.argument(
+                description="Only documents valid on this day (issued, not expired, not replaced)."
+            ),
         ] = None,
     ) -> list[Annotated[Document, strawberry.lazy("schema.records")]] | None:
         from schema.records import Document

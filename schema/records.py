@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain.documents import days_remaining, extension_deadline
+from domain.documents import days_remaining, document_status, extension_deadline, last_valid_day
 from resolvers import records as resolve
 from resolvers.outcomes import RefusalKind
 from resolvers.rows import ApplicationRow, DocumentRow, EventRow, PassportRow
@@ -53,6 +53,18 @@ DocumentKind = described_enum(
         "VISA": "A visa.",
         "STAY_PERMIT": "A stay permit.",
         "RESIDENCE_PERMIT": "A residence permit.",
+    },
+)
+
+DocumentStatus = described_enum(
+    "DocumentStatus",
+    "Where an issued document stands on a day.",
+    {
+        "NOT_YET_VALID": "Issued, valid from a later day.",
+        "VALID": "In force.",
+        "SUPERSEDED": "Replaced by a later document of the same kind (an extension, a renewal "
+        "or a reissuance): no longer valid, whatever its printed end.",
+        "EXPIRED": "Past its last valid day.",
     },
 )
 
@@ -177,16 +189,50 @@ class Document(Node):
             return None
         return Office.from_row(await info.context.loaders.office.load(self.row.issued_by_id))
 
-    @strawberry.field(description="Days from today until it ends (0 once expired).")
+    @strawberry.field(
+        description="Days from today until it ends (0 once expired); a replaced document ends "
+        "the day before its replacement took effect."
+    )
     def days_remaining(self) -> int:
-        return days_remaining(self.row.valid_until, self.today)
+        return days_remaining(
+            last_valid_day(self.row.valid_until, self.row.superseded_on), self.today
+        )
 
     @strawberry.field(
         description="The last day to apply for an extension: 7 days before a visa or stay "
-        "permit ends, 30 days before a residence permit ends."
+        "permit ends, 30 days before a residence permit ends. Null once it has been replaced "
+        "(supersededBy): the replacement's own deadline is the one that counts."
     )
     def extension_deadline(self) -> dt.date | None:
+        if self.row.superseded_by_id is not None:
+            return None
         return extension_deadline(self.row.kind, self.row.valid_until)
+
+    @strawberry.field(description="Where it stands today.")
+    def status(self) -> DocumentStatus:
+        return DocumentStatus(
+            document_status(
+                self.row.valid_from, self.row.valid_until, self.row.superseded_on, self.today
+            )
+        )
+
+    @strawberry.field(
+        description="The first day it is no longer valid because a later document of the same "
+        "kind replaced it (an extension, a renewal or a reissuance); null while it is not "
+        "replaced."
+    )
+    def superseded_on(self) -> dt.date | None:
+        return self.row.superseded_on
+
+    @strawberry.field(description="The document that replaced it; null while it is not replaced.")
+    async def superseded_by(self, info: Info) -> Document | None:
+        if self.row.superseded_by_id is None:
+            return None
+        held = await info.context.loaders.documents.load(self.row.person_id)
+        for row in held:
+            if row.id == self.row.superseded_by_id:
+                return Document.from_row(row, self.today)
+        return None
 
 
 @strawberry.type(description="A Foreign Permanent Resident ID Card.")

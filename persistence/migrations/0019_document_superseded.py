@@ -1,0 +1,89 @@
+"""A document replaced by a later one of the same kind (an extension, a renewal, a reissuance)
+records what replaced it and the first day it no longer holds. Documents issued before this
+migration are marked the same way, replaying the issues in order: each document issued on an
+application for a service other than a first issuance replaces the holder's earlier documents of
+its kind still valid on the day it took effect (its issue day in Beijing, or its first valid
+day when later). Backward drops the columns."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.migrations import operations as ops
+
+# The service's home time zone as it stood when this migration was written.
+_HOME = ZoneInfo("Asia/Shanghai")
+
+_ISSUED = """
+SELECT "document"."id", "document"."person_id", "document"."kind", "document"."valid_from",
+       "document"."valid_until", "document"."issued_at", "application"."service"
+FROM "document" LEFT JOIN "application" ON "application"."id" = "document"."application_id"
+ORDER BY "document"."issued_at", "document"."id"
+"""
+
+
+def _day(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _moment(value) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+async def forward(apps, schema_editor) -> None:
+    client = schema_editor.client
+    sqlite = client.capabilities.dialect == "sqlite"
+    mark = (
+        'UPDATE "document" SET "superseded_by_id" = ?, "superseded_on" = ? WHERE "id" = ?'
+        if sqlite
+        else 'UPDATE "document" SET "superseded_by_id" = $1, "superseded_on" = $2 WHERE "id" = $3'
+    )
+    _, rows = await client.execute_query(_ISSUED)
+    held: dict[tuple[int, str], list[dict]] = {}  # (person, kind): documents not replaced
+    for row in rows:
+        document = {
+            "id": row["id"],
+            "valid_until": _day(row["valid_until"]),
+        }
+        mine = held.setdefault((row["person_id"], row["kind"]), [])
+        service = row["service"]
+        if service is not None and not service.endswith("_ISSUANCE"):
+            issued = _moment(row["issued_at"]).astimezone(_HOME).date()
+            effective = max(issued, _day(row["valid_from"]))
+            for earlier in [d for d in mine if d["valid_until"] >= effective]:
+                await client.execute_query(mark, [row["id"], effective, earlier["id"]])
+                mine.remove(earlier)
+        mine.append(document)
+
+
+async def backward(apps, schema_editor) -> None:
+    return None
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0018_document_application_index")]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name="Document",
+            name="superseded_by",
+            field=fields.ForeignKeyField(
+                "models.Document",
+                source_field="superseded_by_id",
+                null=True,
+                db_constraint=True,
+                to_field="id",
+                related_name="supersedes",
+                on_delete=OnDelete.SET_NULL,
+            ),
+        ),
+        ops.AddField(
+            model_name="Document",
+            name="superseded_on",
+            field=fields.DateField(null=True),
+        ),
+        ops.RunPython(forward, backward),
+    ]

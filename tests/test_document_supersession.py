@@ -1,0 +1,160 @@
+"""A document replaced by a later one of its kind (an extension, a renewal, a reissuance) is
+no longer valid from the day the replacement takes effect: the holder sees it SUPERSEDED, with
+what replaced it and from when, no days remaining and no extension deadline, and `validOn`
+leaves it out from then on. A first issuance, or a document of another kind, replaces nothing.
+Through HTTP, as the holder and the officer meet it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import gql
+from tests.helpers import beijing, officer_token
+from tests.test_records import application_in, issue, new_applicant
+
+FIELDS = """
+  id kind number validFrom validUntil daysRemaining extensionDeadline status supersededOn
+  supersededBy { id number status }
+"""
+
+DOCUMENTS = f"""
+query($validOn: Date) {{
+  viewer {{ person {{ documents(validOn: $validOn) {{ {FIELDS} }} }} }}
+}}"""
+
+NODE = f"query($id: ID!) {{ node(id: $id) {{ ... on Document {{ {FIELDS} }} }} }}"
+
+TODAY = date(2026, 12, 2)
+
+
+async def documents(client: httpx.AsyncClient, token: str, **filters: str) -> dict[str, dict]:
+    body = await gql(client, DOCUMENTS, filters, token=token)
+    assert "errors" not in body, body
+    return {d["id"]: d for d in body["data"]["viewer"]["person"]["documents"]}
+
+
+async def permit(
+    client: httpx.AsyncClient, desk: str, person_id: str, service: str, first: date, last: date
+) -> dict[str, Any]:
+    """A residence permit issued on an application for `service`, moved along to APPROVED."""
+    application = await application_in(client, desk, person_id, "APPROVED", service)
+    issued = await issue(
+        client,
+        desk,
+        application["id"],
+        kind="RESIDENCE_PERMIT",
+        category="WORK",
+        validFrom=first.isoformat(),
+        validUntil=last.isoformat(),
+    )
+    assert issued["__typename"] == "DocumentIssued", issued
+    return issued["document"]
+
+
+async def test_a_renewal_supersedes_the_permit_held_from_the_day_it_is_issued(client, clock):
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    first = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2027, 12, 1)
+    )
+    before = (await documents(client, who.token))[first["id"]]
+    assert before["status"] == "VALID" and before["supersededBy"] is None
+    assert before["extensionDeadline"] == "2027-11-01"
+
+    renewed = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_RENEWAL", TODAY, date(2028, 12, 1)
+    )
+
+    held = await documents(client, who.token)
+    old, new = held[first["id"]], held[renewed["id"]]
+    assert old["status"] == "SUPERSEDED"
+    assert old["supersededOn"] == TODAY.isoformat()
+    assert old["supersededBy"] == {"id": new["id"], "number": new["number"], "status": "VALID"}
+    assert old["daysRemaining"] == 0 and old["extensionDeadline"] is None
+    assert old["validUntil"] == "2027-12-01"  # what is printed on it stays as it was
+    assert new["status"] == "VALID" and new["supersededBy"] is None
+    assert new["supersededOn"] is None and new["extensionDeadline"] == "2028-11-01"
+    assert list(await documents(client, who.token, validOn="2027-06-01")) == [new["id"]]
+    body = await gql(client, NODE, {"id": first["id"]}, token=who.token)
+    assert body["data"]["node"]["status"] == "SUPERSEDED", body
+
+
+async def test_a_replacement_valid_from_a_later_day_supersedes_from_that_day(client, clock):
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    lost = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2027, 12, 1)
+    )
+    start = TODAY + timedelta(days=18)
+    reissued = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_REISSUANCE", start, date(2027, 12, 1)
+    )
+
+    held = await documents(client, who.token)
+    assert held[lost["id"]]["status"] == "VALID"  # until the replacement takes effect
+    assert held[lost["id"]]["supersededOn"] == start.isoformat()
+    assert held[lost["id"]]["daysRemaining"] == 17  # its last day is the day before
+    assert held[reissued["id"]]["status"] == "NOT_YET_VALID"
+    before = (start - timedelta(days=1)).isoformat()
+    assert list(await documents(client, who.token, validOn=before)) == [lost["id"]]
+    assert list(await documents(client, who.token, validOn=start.isoformat())) == [reissued["id"]]
+
+    clock.pinned = beijing(start, 9)
+    held = await documents(client, await who.sign_in_again(client))
+    assert held[lost["id"]]["status"] == "SUPERSEDED"
+    assert held[reissued["id"]]["status"] == "VALID"
+
+
+async def test_a_first_issuance_or_another_kind_replaces_nothing(client, clock):
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    visa_application = await application_in(client, desk, who.person_id, "APPROVED", "VISA_RENEWAL")
+    visa = await issue(
+        client,
+        desk,
+        visa_application["id"],
+        kind="VISA",
+        category="M",
+        validFrom=TODAY.isoformat(),
+        validUntil="2027-06-01",
+        entries="MULTIPLE",
+        durationOfStayDays=90,
+    )
+    assert visa["__typename"] == "DocumentIssued", visa
+    one = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2027, 12, 1)
+    )
+    two = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_EXTENSION", TODAY, date(2028, 6, 1)
+    )
+
+    held = await documents(client, who.token)
+    assert held[visa["document"]["id"]]["status"] == "VALID"  # a permit does not replace a visa
+    assert held[one["id"]]["supersededBy"]["id"] == two["id"]  # the extension did
+    assert held[two["id"]]["status"] == "VALID"
+
+
+async def test_a_second_first_issuance_leaves_both_in_force(client, clock):
+    """Two first issuances (say, a permit issued again on a new application) replace nothing:
+    only an extension, renewal or reissuance does."""
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    one = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2027, 12, 1)
+    )
+    two = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2028, 6, 1)
+    )
+    held = await documents(client, who.token)
+    assert held[one["id"]]["status"] == held[two["id"]]["status"] == "VALID"
+    assert held[one["id"]]["supersededBy"] is None
+    clock.pinned = beijing(date(2027, 12, 2), 10)
+    token = await who.sign_in_again(client)
+    assert (await documents(client, token))[one["id"]]["status"] == "EXPIRED"
