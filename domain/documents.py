@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -60,6 +61,29 @@ def category_problem(kind: str, category: str) -> Message | None:
 def days_remaining(valid_until: date, today: date) -> int:
     """Whole days from today until the document ends (0 on its last day; never negative)."""
     return max(0, (valid_until - today).days)
+
+
+# The numbers the service gives a document issued without one: the office's province code, the
+# year of issue, a letter for the kind and the application's id. Typed numbers may not take
+# this form, so a number given by hand can never be the one the service gives a later document.
+_NUMBER_LETTER = {"VISA": "V", "STAY_PERMIT": "S", "RESIDENCE_PERMIT": "R"}
+_GENERATED_NUMBER = re.compile(r"\d{2}\d{4}[VSR]\d{7,}")
+
+
+def generated_number(province_code: str, year: int, kind: str, application_id: int) -> str:
+    """The number the service gives a document issued on the application without one."""
+    return f"{province_code}{year}{_NUMBER_LETTER[kind]}{application_id:07d}"
+
+
+def reserved_number_problem(number: str) -> Message | None:
+    """Why a typed (normalised) document number cannot be used, or None: the form of the
+    numbers the service gives is kept for them."""
+    if _GENERATED_NUMBER.fullmatch(number):
+        return N_(
+            "Numbers of this form (province, year, V/S/R, application) are given by the "
+            "service: leave number empty to have one."
+        )
+    return None
 
 
 def supersedes(service: str) -> bool:

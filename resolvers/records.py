@@ -14,9 +14,11 @@ from domain.documents import (
     document_status,
     extends_a_visa,
     extension_problem,
+    generated_number,
     held_visa,
     kind_for_service,
     passport_problem,
+    reserved_number_problem,
     superseded_from,
     supersedes,
     validity_problem,
@@ -313,10 +315,12 @@ async def issue_document(ctx: Context, request: DocumentRequest) -> Document:
             number = normalise_document_number(request.number)
         except InvalidIdentifier as exc:
             raise invalid(exc.message, "number") from exc
+        reserved = reserved_number_problem(number)
+        if reserved is not None:
+            raise invalid(reserved, "number")
     if not number:
-        prefix = {"VISA": "V", "STAY_PERMIT": "S", "RESIDENCE_PERMIT": "R"}[request.kind]
         year = ctx.today(office).year
-        number = f"{office.province_code}{year}{prefix}{application.id:07d}"
+        number = generated_number(office.province_code, year, request.kind, application.id)
     document = await store.create_document(
         person_id=application.applicant_id,
         application_id=application.id,

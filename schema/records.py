@@ -320,7 +320,11 @@ class IssueDocumentInput:
     category: str = strawberry.field(description="Visa category or permit purpose.")
     valid_from: dt.date = strawberry.field(description="First valid day.")
     valid_until: dt.date = strawberry.field(description="Last valid day.")
-    number: str | None = strawberry.field(default=None, description="Number; generated if absent.")
+    number: str | None = strawberry.field(
+        default=None,
+        description="The number printed on it; absent: the service gives one (province, year, "
+        "V/S/R, application), a form typed numbers may not take.",
+    )
     entries: Entries | None = strawberry.field(default=None, description="Visas: entries.")
     duration_of_stay_days: int | None = strawberry.field(
         default=None, description="Visas: days of stay per entry."

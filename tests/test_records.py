@@ -841,6 +841,25 @@ async def test_a_given_document_number_is_kept_and_generated_numbers_are_distinc
     assert duplicate["__typename"] == "ValidationError", duplicate
 
 
+async def test_a_typed_number_cannot_take_the_form_the_service_gives(client):
+    """Otherwise an officer typing 112026R0001234 would take the number the service gives the
+    document of application 1234, and that issue would fail on a number nobody typed."""
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    typed = await application_in(client, desk, who.person_id, "APPROVED")
+    later = await application_in(client, desk, who.person_id, "APPROVED", "STAY_PERMIT_RENEWAL")
+    year = beijing_today().year
+    taken = f"11{year}S{pk_of(later['id']):07d}"
+
+    refused = await issue(client, desk, typed["id"], number=f" {taken.lower()} ")
+    generated = await issue(client, desk, later["id"], kind="STAY_PERMIT", category="STUDY")
+
+    assert refused["__typename"] == "ValidationError", refused
+    assert refused["field"] == "number" and "leave number empty" in refused["message"]
+    assert generated["__typename"] == "DocumentIssued", generated
+    assert generated["document"]["number"] == taken
+
+
 async def test_documents_filter_by_kind_and_valid_on(client, clock):
     # Its documents' fixed dates must be still to come when issued (validUntil not passed).
     clock.pinned = beijing(date(2026, 12, 2), 10)
