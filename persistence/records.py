@@ -167,14 +167,18 @@ async def create_document(**values: object) -> Document | None:
 
 
 async def supersede(replacement: Document, effective: date) -> int:
-    """Mark the holder's documents of the replacement's kind still valid on `effective` as
-    replaced by it from that day (those replaced already keep their replacement); how many."""
+    """Mark, as replaced by `replacement` from `effective`, the holder's other documents of its
+    kind that would still be in force on a day from then on that the replacement covers: not
+    ended before `effective`, not replaced before it, and not starting after the replacement
+    ends (a permit that continues it stays). One replaced from a later day (a replacement not
+    yet in force) is replaced from `effective` instead. How many."""
     return (
         await Document.filter(
+            Q(superseded_on__isnull=True) | Q(superseded_on__gt=effective),
             person_id=replacement.person_id,
             kind=replacement.kind,
-            superseded_by_id=None,
             valid_until__gte=effective,
+            valid_from__lte=replacement.valid_until,
         )
         .exclude(id=replacement.id)
         .update(superseded_by_id=replacement.id, superseded_on=effective)

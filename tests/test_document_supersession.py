@@ -158,3 +158,61 @@ async def test_a_second_first_issuance_leaves_both_in_force(client, clock):
     clock.pinned = beijing(date(2027, 12, 2), 10)
     token = await who.sign_in_again(client)
     assert (await documents(client, token))[one["id"]]["status"] == "EXPIRED"
+
+
+async def test_a_replacement_leaves_the_permit_that_continues_it(client, clock):
+    """A permit extended by one that starts when it ends, then lost and reissued: the
+    reissue replaces the lost one, and the extension that follows it still holds."""
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    end = date(2027, 5, 31)
+    lost = await permit(client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, end)
+    follows = await permit(
+        client,
+        desk,
+        who.person_id,
+        "RESIDENCE_PERMIT_EXTENSION",
+        date(2027, 6, 1),
+        date(2028, 5, 31),
+    )
+    assert (await documents(client, who.token))[lost["id"]]["supersededBy"] is None
+    reissued = await permit(client, desk, who.person_id, "RESIDENCE_PERMIT_REISSUANCE", TODAY, end)
+
+    held = await documents(client, who.token)
+    assert held[lost["id"]]["supersededBy"]["id"] == reissued["id"]
+    assert held[follows["id"]]["status"] == "NOT_YET_VALID"
+    assert held[follows["id"]]["supersededBy"] is None
+    assert list(await documents(client, who.token, validOn="2027-05-31")) == [reissued["id"]]
+    assert list(await documents(client, who.token, validOn="2027-06-01")) == [follows["id"]]
+
+
+async def test_the_latest_replacement_wins_over_one_not_yet_in_force(client, clock):
+    """A renewal valid from a later day, then a reissuance in force today: the reissuance
+    replaces both the permit held and the renewal that never came into force, so one permit
+    is valid on any day."""
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    held_first = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2027, 5, 31)
+    )
+    renewal = await permit(
+        client,
+        desk,
+        who.person_id,
+        "RESIDENCE_PERMIT_RENEWAL",
+        date(2026, 12, 20),
+        date(2028, 5, 31),
+    )
+    reissued = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_REISSUANCE", TODAY, date(2028, 5, 31)
+    )
+
+    held = await documents(client, who.token)
+    for replaced in (held_first["id"], renewal["id"]):
+        assert held[replaced]["status"] == "SUPERSEDED", held[replaced]
+        assert held[replaced]["supersededBy"]["id"] == reissued["id"]
+        assert held[replaced]["supersededOn"] == TODAY.isoformat()
+    for day in ("2026-12-02", "2026-12-19", "2026-12-20", "2028-05-31"):
+        assert list(await documents(client, who.token, validOn=day)) == [reissued["id"]], day

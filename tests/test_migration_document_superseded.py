@@ -7,7 +7,7 @@ a fresh database of its own (SQLite, or PostgreSQL in that pass), in a fresh int
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tests.migration_scenarios import in_fresh_database, insert_account, run_steps
@@ -133,6 +133,26 @@ def _scenario(database_url: str) -> dict[str, Any]:
             date(2027, 3, 1),
             datetime(2025, 3, 1, tzinfo=UTC),
         )
+        # Lost and reissued, with the extension that continues it kept.
+        three = await person(3)
+        rows = {
+            "lost": ("RESIDENCE_PERMIT_ISSUANCE", date(2025, 1, 1), date(2025, 12, 31), 1),
+            "follows": ("RESIDENCE_PERMIT_EXTENSION", date(2026, 1, 1), date(2026, 12, 31), 300),
+            "reissue": ("RESIDENCE_PERMIT_REISSUANCE", date(2025, 11, 15), date(2025, 12, 31), 318),
+        }
+        for name, (service, first, last, day) in rows.items():
+            issued = datetime(2025, 1, 1, 2, tzinfo=UTC) + timedelta(days=day - 1)
+            made[name] = await document(three, service, permit, first, last, issued)
+        # A renewal not yet in force when a reissuance in force at once replaced both.
+        four = await person(4)
+        rows = {
+            "held": ("RESIDENCE_PERMIT_ISSUANCE", date(2025, 1, 1), date(2025, 12, 31), 1),
+            "renewal": ("RESIDENCE_PERMIT_RENEWAL", date(2025, 12, 20), date(2027, 12, 19), 330),
+            "reissue2": ("RESIDENCE_PERMIT_REISSUANCE", date(2025, 12, 2), date(2027, 12, 19), 336),
+        }
+        for name, (service, first, last, day) in rows.items():
+            issued = datetime(2025, 1, 1, 2, tzinfo=UTC) + timedelta(days=day - 1)
+            made[name] = await document(four, service, permit, first, last, issued)
         await Tortoise.close_connections()
 
         await migrate(config=config)
@@ -158,4 +178,10 @@ async def test_migration_0019_marks_the_documents_replaced_before_it(database_ur
         "reissued": (None, None),
         "other_first": (None, None),
         "other_second": (None, None),
+        "lost": ("reissue", date(2025, 11, 15)),
+        "follows": (None, None),
+        "reissue": (None, None),
+        "held": ("reissue2", date(2025, 12, 2)),
+        "renewal": ("reissue2", date(2025, 12, 2)),
+        "reissue2": (None, None),
     }, outcome

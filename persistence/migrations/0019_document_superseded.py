@@ -1,9 +1,10 @@
 """A document replaced by a later one of the same kind (an extension, a renewal, a reissuance)
 records what replaced it and the first day it no longer holds. Documents issued before this
 migration are marked the same way, replaying the issues in order: each document issued on an
-application for a service other than a first issuance replaces the holder's earlier documents of
-its kind still valid on the day it took effect (its issue day in Beijing, or its first valid
-day when later). Backward drops the columns."""
+application for a service other than a first issuance replaces, from the day it took effect (its
+issue day in Beijing, or its first valid day when later), the holder's earlier documents of its
+kind that would still be in force on a day from then on that it covers (persistence.records'
+supersede, as it stood when this was written). Backward drops the columns."""
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -40,21 +41,28 @@ async def forward(apps, schema_editor) -> None:
         else 'UPDATE "document" SET "superseded_by_id" = $1, "superseded_on" = $2 WHERE "id" = $3'
     )
     _, rows = await client.execute_query(_ISSUED)
-    held: dict[tuple[int, str], list[dict]] = {}  # (person, kind): documents not replaced
+    issued: dict[tuple[int, str], list[dict]] = {}  # (person, kind): documents so far
     for row in rows:
         document = {
             "id": row["id"],
+            "valid_from": _day(row["valid_from"]),
             "valid_until": _day(row["valid_until"]),
+            "superseded_on": None,
         }
-        mine = held.setdefault((row["person_id"], row["kind"]), [])
+        earlier = issued.setdefault((row["person_id"], row["kind"]), [])
         service = row["service"]
         if service is not None and not service.endswith("_ISSUANCE"):
-            issued = _moment(row["issued_at"]).astimezone(_HOME).date()
-            effective = max(issued, _day(row["valid_from"]))
-            for earlier in [d for d in mine if d["valid_until"] >= effective]:
-                await client.execute_query(mark, [row["id"], effective, earlier["id"]])
-                mine.remove(earlier)
-        mine.append(document)
+            day = _moment(row["issued_at"]).astimezone(_HOME).date()
+            effective = max(day, document["valid_from"])
+            for other in earlier:
+                if (
+                    other["valid_until"] >= effective
+                    and (other["superseded_on"] is None or other["superseded_on"] > effective)
+                    and other["valid_from"] <= document["valid_until"]
+                ):
+                    await client.execute_query(mark, [row["id"], effective, other["id"]])
+                    other["superseded_on"] = effective
+        earlier.append(document)
 
 
 async def backward(apps, schema_editor) -> None:
