@@ -58,18 +58,21 @@ async def still_booked(appointment_id: int, starts_at: datetime) -> bool:
 
 
 async def documents_ending_between(first: date, last: date) -> list[Document]:
-    """Documents whose validity ends between the days, unless the same person holds a
+    """Documents whose validity ends between the days, not replaced (superseded: the
+    replacement is the one to be reminded of), unless the same person holds a
     document covering the same stay (of the same kind, or a permit over a visa: see
     domain.documents.covers) that ends later (a renewal, an extension, a permit replacing a
     visa), or on the same day and issued after it (a reissue replaced a lost one: one
     reminder, of the document held)."""
-    rows = await Document.filter(valid_until__gte=first, valid_until__lte=last).order_by("id")
+    rows = await Document.filter(
+        valid_until__gte=first, valid_until__lte=last, superseded_by_id__isnull=True
+    ).order_by("id")
     if not rows:
         return []
     held: dict[int, list[tuple[str, date, int]]] = {}
     for part in _parts({r.person_id for r in rows}):
         for person_id, kind, valid_until, pk in await Document.filter(
-            person_id__in=part, valid_until__gte=first
+            person_id__in=part, valid_until__gte=first, superseded_by_id__isnull=True
         ).values_list("person_id", "kind", "valid_until", "id"):
             held.setdefault(person_id, []).append((kind, valid_until, pk))
     return [

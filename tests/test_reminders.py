@@ -246,6 +246,22 @@ async def test_a_reissued_document_ending_the_same_day_is_reminded_once(client, 
     assert await scene.counts(moment, "DOCUMENT_EXPIRING", doc_id(lost)) == none
 
 
+async def test_a_superseded_document_is_not_reminded_even_when_it_ends_later(client, app, clock):
+    """A reissue shorter than the permit it replaced (issueDocument marked the old one
+    superseded): the old one's printed end is no end of a stay, and is not told."""
+    people = await household(client)
+    scene = Scene(client, app, clock, people)
+    today = beijing_today()
+    replaced = await residence_permit(people["person"], today + timedelta(days=60))
+    held = await residence_permit(people["person"], today + timedelta(days=30))
+    await Document.filter(id=replaced.id).update(superseded_by_id=held.id, superseded_on=today)
+    told = {"person": 1, "docs": 1, "book": 0}
+    none = {"person": 0, "docs": 0, "book": 0}
+    assert await scene.counts(at(today, 10), "DOCUMENT_EXPIRING", doc_id(held)) == told
+    ending = at(today + timedelta(days=30), 10)
+    assert await scene.counts(ending, "DOCUMENT_EXPIRING", doc_id(replaced)) == none
+
+
 async def test_a_pr_card_ending_is_told_as_document_expiring(client, app, clock):
     people = await household(client)
     scene = Scene(client, app, clock, people)
