@@ -134,7 +134,12 @@ def clock() -> MovableClock:
 
 
 @pytest.fixture(autouse=True)
-def _unpin_clock(clock: MovableClock) -> None:
+def _unpin_clock(clock: MovableClock) -> Iterator[None]:
+    """Each test starts and ends on the real clock: unpinned after it too, since the next
+    module's module-scoped fixtures are set up before this fixture runs for its first test
+    (they read a pinned clock left behind as 'today')."""
+    clock.pinned = None
+    yield
     clock.pinned = None
 
 
