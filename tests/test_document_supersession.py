@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import gql
-from tests.helpers import beijing, officer_token
+from tests.helpers import beijing, helper_in_database, officer_token
 from tests.test_records import application_in, issue, new_applicant
 
 FIELDS = """
@@ -216,3 +216,36 @@ async def test_the_latest_replacement_wins_over_one_not_yet_in_force(client, clo
         assert held[replaced]["supersededOn"] == TODAY.isoformat()
     for day in ("2026-12-02", "2026-12-19", "2026-12-20", "2028-05-31"):
         assert list(await documents(client, who.token, validOn=day)) == [reissued["id"]], day
+
+
+HELPER_VIEW = f"""
+query($person: ID!, $old: ID!) {{
+  person: node(id: $person) {{ ... on Person {{ documents {{ {FIELDS} }} }} }}
+  old: node(id: $old) {{ ... on Document {{ id supersededBy {{ id }} }} }}
+}}"""
+
+
+async def test_what_replaced_a_document_is_shown_only_to_who_may_see_documents(client, clock):
+    """supersededBy is the holder's own document: a helper with VIEW_DOCUMENTS sees it, one
+    without (or a stranger) reaches neither document."""
+    clock.pinned = beijing(TODAY, 10)
+    who = await new_applicant(client)
+    desk = await officer_token(client)
+    old = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_ISSUANCE", TODAY, date(2027, 12, 1)
+    )
+    new = await permit(
+        client, desk, who.person_id, "RESIDENCE_PERMIT_RENEWAL", TODAY, date(2028, 12, 1)
+    )
+    variables = {"person": who.person_id, "old": old["id"]}
+    docs, _ = await helper_in_database(client, who.person_id, ["VIEW_DOCUMENTS"], "PARENT")
+    body = await gql(client, HELPER_VIEW, variables, token=docs)
+    assert body["data"]["old"] == {"id": old["id"], "supersededBy": {"id": new["id"]}}, body
+    seen = {d["id"]: d for d in body["data"]["person"]["documents"]}
+    assert seen[old["id"]]["supersededBy"]["id"] == new["id"]
+    book, _ = await helper_in_database(client, who.person_id, ["BOOK_APPOINTMENTS"], "PARENT")
+    body = await gql(client, HELPER_VIEW, variables, token=book)
+    assert body["data"] == {"person": {"documents": None}, "old": None}, body
+    stranger = await new_applicant(client)
+    body = await gql(client, HELPER_VIEW, variables, token=stranger.token)
+    assert body["data"] == {"person": None, "old": None}, body
