@@ -60,6 +60,9 @@ def actor_kind(
     return ActorKind.HELPER
 
 
+STAFF_KINDS = frozenset({ActorKind.OFFICER, ActorKind.ADMIN})
+
+
 @dataclass(frozen=True)
 class Grant:
     """Why the caller may act for a person: as the person, as staff, or through a delegation."""
@@ -172,6 +175,10 @@ async def require(ctx: Context, person_id: int | None, scope: str | None) -> Gra
         raise unauthenticated()
     grant = await ctx.authorizer.may_act_for(person_id, scope) if person_id is not None else None
     if grant is None:
+        raise not_permitted()
+    if grant.actor_kind in STAFF_KINDS and await ctx.loaders.person.load(grant.person_id) is None:
+        # Staff act for anyone the records hold; someone they do not hold is refused as any
+        # unknown ID is, before a row is written about nobody.
         raise not_permitted()
     return grant
 
