@@ -400,9 +400,16 @@ async def cancel(ctx: Context, appointment_id: int | None) -> Appointment:
     await store.free_place(appointment.slot_id)
     await waitlist_offers.offer_freed(ctx, appointment.slot_id, policy(ctx), line)
     gate.acted(ctx, grant, "CANCEL_APPOINTMENT", appointment.reference)
+    if grant.actor_kind in gate.STAFF_KINDS:
+        # The applicant did not do it: they hear it, as from a closure.
+        await notices.office_closed([appointment.id], STAFF_CANCELLED)
     refreshed = await store.appointment(appointment.id)
     assert refreshed is not None
     return refreshed
+
+
+# The reason an applicant is told when an officer or an admin cancels their appointment.
+STAFF_CANCELLED = N_("an officer of the office cancelled it; call the office for details")
 
 
 async def reschedule(

@@ -373,7 +373,8 @@ class AppointmentMutations:
 
     @mutation(
         "Cancel a booked appointment (until it starts); frees its place. An officer cancels "
-        "at their own office only."
+        "at their own office only; when staff cancel, the applicant is told "
+        "(APPOINTMENT_CANCELLED_BY_OFFICE)."
     )
     async def cancel_appointment(self, info: Info, id: IdArg) -> CancelAppointmentResult:
         return await resolve.cancel(info.context, pk_of(id, "Appointment"))

@@ -21,6 +21,7 @@ from persistence.models import Notification as NotificationRow
 from resolvers.paging import canonical_base64
 from tests.conftest import gql, sign_in
 from tests.helpers import (
+    CANCEL,
     ISSUE_CARD,
     RESCHEDULE,
     SHANGHAI,
@@ -41,6 +42,7 @@ from tests.helpers import (
     new_member,
     officer_token,
     open_slots,
+    pick_slots,
     pk_of,
     record_application,
     register_person,
@@ -264,6 +266,32 @@ async def test_an_office_closure_tells_everyone_whose_appointment_it_cancelled(a
         client, person.token, "APPOINTMENT_CANCELLED_BY_OFFICE", appointment["id"]
     )
     assert "Burst water pipe" in seen["body"]
+
+
+async def test_an_appointment_staff_cancel_is_told_to_the_applicant_and_an_own_one_is_not(
+    app, client, clock
+):
+    """The applicant did not cancel it: they (and their BOOK_APPOINTMENTS helpers) hear it
+    as APPOINTMENT_CANCELLED_BY_OFFICE. One they cancel themselves tells nobody."""
+    people = await family(client)
+    person = people["person"]
+    by_staff, by_self = await pick_slots(app, client, clock, count=2, office="BJ-DC")
+    appointments = []
+    for slot in (by_staff, by_self):
+        booked = await book(client, person.token, person.person.id, slot["id"])
+        assert booked["__typename"] == "BookingConfirmed", booked
+        appointments.append(booked["appointment"]["id"])
+        # One active appointment per service: the second is booked once the first is gone.
+        token = await officer_token(client) if slot is by_staff else person.token
+        cancelled = await mutate(client, CANCEL, token, id=appointments[-1])
+        assert cancelled["__typename"] == "AppointmentCancelled", cancelled
+    kind = "APPOINTMENT_CANCELLED_BY_OFFICE"
+    counts = await receivers(client, people, kind, appointments[0])
+    assert counts == {"person": 1, "book": 1, "apps": 0, "docs": 0, "stranger": 0}
+    (seen,) = await about(client, person.token, kind, appointments[0])
+    assert "call the office" in seen["body"]
+    nobody = {"person": 0, "book": 0, "apps": 0, "docs": 0, "stranger": 0}
+    assert await receivers(client, people, kind, appointments[1]) == nobody
 
 
 async def test_a_certificate_reaches_the_holder_and_view_documents_helpers(client):
