@@ -110,13 +110,16 @@ async def expire_due(now: datetime, today: date, *, helper_id: int | None = None
     return ended + lapsed
 
 
-async def audit_of(person_id: int, offset: int, limit: int) -> list[AuditEvent]:
-    return (
-        await AuditEvent.filter(subject_id=person_id)
-        .order_by("-at", "-id")
-        .offset(offset)
-        .limit(limit)
-    )
+async def audit_of(
+    person_id: int, offset: int, limit: int, before: tuple[datetime, int] | None = None
+) -> list[AuditEvent]:
+    """A page of the person's trail, newest first: from `offset`, or of the entries older
+    than the one `before` names (its moment and id), however many were added since."""
+    query = AuditEvent.filter(subject_id=person_id)
+    if before is not None:
+        moment, pk = before
+        query = query.filter(Q(at__lt=moment) | Q(at=moment, id__lt=pk))
+    return await query.order_by("-at", "-id").offset(offset).limit(limit)
 
 
 async def audit_event(event_id: int) -> AuditEvent | None:

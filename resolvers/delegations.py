@@ -33,6 +33,7 @@ from resolvers.outcomes import (
     require_field_days_in_range,
     unauthenticated,
 )
+from resolvers.paging import Position
 from resolvers.persons import find_by_identity
 
 _ALREADY_ADDED = N_("You have already added this person; see your dependants.")
@@ -255,9 +256,14 @@ async def of_dependant(ctx: Context) -> list[Delegation]:
     return await store.of_dependant(account.person_id)
 
 
-async def my_trail(ctx: Context, offset: int, size: int) -> list[AuditEvent]:
-    """A page of what others read or did on the viewer's records (one row more than `size`)."""
+async def my_trail(ctx: Context, after: Position, size: int) -> tuple[list[AuditEvent], int | None]:
+    """A page of what others read or did on the viewer's records (one row more than `size`)
+    and its offset (None: after a key). Paged by key: entries recorded while the person reads
+    (a helper acting meanwhile) move none past their cursor."""
     account = ctx.account
+    offset = None if after.keyed else after.offset
     if account is None or account.person_id is None:
-        return []
-    return await store.audit_of(account.person_id, offset, size + 1)
+        return [], offset
+    before = (after.moment, after.pk) if after.moment is not None else None
+    rows = await store.audit_of(account.person_id, after.offset, size + 1, before)
+    return rows, offset

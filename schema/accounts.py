@@ -174,8 +174,10 @@ class Viewer:
     ) -> Annotated[AuditEventConnection, strawberry.lazy("schema.delegations")]:
         from schema.delegations import audit_page
 
-        offset, size = paging.window(info.context, first, after)
-        return audit_page(await delegations.my_trail(info.context, offset, size), offset, size)
+        position = paging.cursor_position(after)
+        size = paging.page_size(info.context, first)
+        rows, offset = await delegations.my_trail(info.context, position, size)
+        return audit_page(rows, offset, size)
 
 
 @strawberry.type(description="A signed-in session: tokens and the account they are for.")

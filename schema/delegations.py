@@ -28,6 +28,7 @@ from schema.common import (
     pk_of,
     to_global_id,
 )
+from schema.paging import key_cursor
 from schema.persons import DelegationScope, Person, visible_person
 from schema.results import mutation, node_results, result_union
 
@@ -169,8 +170,17 @@ class AuditEvent(Node):
 AuditEventEdge, AuditEventConnection = connection_types(AuditEvent, "audit event", "audit events")
 
 
-def audit_page(rows: list[AuditRow], offset: int, size: int) -> AuditEventConnection:
-    return page_of(AuditEventConnection, AuditEventEdge, AuditEvent.from_row, rows, offset, size)
+def audit_page(rows: list[AuditRow], offset: int | None, size: int) -> AuditEventConnection:
+    """Each edge's cursor names its entry (key_cursor), not its place in the trail."""
+    return page_of(
+        AuditEventConnection,
+        AuditEventEdge,
+        AuditEvent.from_row,
+        rows,
+        offset,
+        size,
+        cursor_of=lambda row: key_cursor(row.at, row.id),
+    )
 
 
 # The success members of the delegation mutations, each holding the delegation, in the order

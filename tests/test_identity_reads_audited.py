@@ -62,3 +62,43 @@ async def test_a_stranger_who_cannot_see_the_person_leaves_no_trail(client):
 
     assert await person_node(client, other_helper.token, dependant.person.id) is None
     assert [e for e in await _trail(client, dependant.token) if e["id"] not in before] == []
+
+
+TRAIL_PAGE = """
+query($first: Int, $after: String) { viewer { actionsOnMyBehalf(first: $first, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { cursor node { id } }
+} } }"""
+
+
+async def _trail_page(client, token: str, **variables) -> dict:
+    body = await gql(client, TRAIL_PAGE, variables, token=token)
+    assert "errors" not in body, body
+    return body["data"]["viewer"]["actionsOnMyBehalf"]
+
+
+async def _helper_reads(client, helper, dependant, times: int) -> None:
+    for _ in range(times):
+        body = await gql(
+            client,
+            "query($id: ID!) { node(id: $id) { id } }",
+            {"id": dependant.person.id},
+            token=helper.token,
+        )
+        assert body["data"]["node"] is not None, body
+
+
+async def test_entries_recorded_between_pages_of_the_trail_are_not_shown_twice(client):
+    """The trail grows while the person reads it (a helper acting meanwhile): the next page
+    goes on after the last entry shown, not after a count of places."""
+    helper, dependant, _ = await accepted_dependant(client)
+    await _helper_reads(client, helper, dependant, 3)
+    everything = [e["node"]["id"] for e in (await _trail_page(client, dependant.token))["edges"]]
+    first = await _trail_page(client, dependant.token, first=2)
+
+    await _helper_reads(client, helper, dependant, 2)
+    rest = await _trail_page(
+        client, dependant.token, first=100, after=first["pageInfo"]["endCursor"]
+    )
+
+    assert [e["node"]["id"] for e in first["edges"] + rest["edges"]] == everything
+    assert not rest["pageInfo"]["hasNextPage"]
