@@ -97,9 +97,15 @@ async def issue(ctx: Context, person_id: int | None) -> Certificate:
         if c.issued_on <= today <= c.valid_until
     ]
     if not cards:
-        raise Refusal(
-            RefusalKind.NOT_PERMANENT_RESIDENT,
-            N_("This person holds no valid Foreign Permanent Resident ID Card."),
+        # The answer tells a fact of the person's documents: a helper's asking is in their trail.
+        raise gate.showing(
+            ctx,
+            Refusal(
+                RefusalKind.NOT_PERMANENT_RESIDENT,
+                N_("This person holds no valid Foreign Permanent Resident ID Card."),
+            ),
+            grant,
+            "READ_DOCUMENTS",
         )
     card = cards[0]
     passports = await ctx.loaders.passports.load(person.id)

@@ -102,3 +102,22 @@ async def test_entries_recorded_between_pages_of_the_trail_are_not_shown_twice(c
 
     assert [e["node"]["id"] for e in first["edges"] + rest["edges"]] == everything
     assert not rest["pageInfo"]["hasNextPage"]
+
+
+async def test_a_helper_refused_a_certificate_for_want_of_a_card_is_in_the_trail(client):
+    """NotPermanentResident tells the helper a fact of the dependant's documents (no valid PR
+    card): that read is recorded, as the certificate would have been."""
+    helper, dependant, _ = await accepted_dependant(client, ["VIEW_DOCUMENTS"])
+    assert dependant.person is not None
+    before = {e["id"] for e in await _trail(client, dependant.token)}
+    body = await gql(
+        client,
+        "mutation($id: ID!) { issuePassportCertificate(personId: $id) { __typename } }",
+        {"id": dependant.person.id},
+        token=helper.token,
+    )
+    assert body["data"]["issuePassportCertificate"]["__typename"] == "NotPermanentResident"
+    new = [e for e in await _trail(client, dependant.token) if e["id"] not in before]
+    assert [(e["action"], e["actor"]["kind"], e["onBehalf"]) for e in new] == [
+        ("READ_DOCUMENTS", "HELPER", True)
+    ]
