@@ -52,6 +52,8 @@ def slot_refusal(
     policy: BookingPolicy,
 ) -> Message | None:
     """Why a slot cannot be booked now, or None when it can."""
+    if starts_at <= now:
+        return N_("This slot has already started: choose a later time.")
     if starts_at < now + policy.min_lead:
         minutes = int(policy.min_lead.total_seconds() // 60)
         return N_plural(

@@ -251,6 +251,12 @@ async def bookable_slot(ctx: Context, slot_id: int | None, service: str) -> Slot
 def already_booked(existing: Appointment | None) -> Refusal:
     if existing is None:
         message = N_("An appointment for this service is already booked.")
+    elif existing.status == AppointmentStatus.CHECKED_IN:
+        message = N_(
+            "You are checked in for an appointment for this service (%(reference)s): it is "
+            "being handled at the office.",
+            reference=existing.reference,
+        )
     else:
         message = N_(
             "An appointment for this service is already booked (%(reference)s). "

@@ -356,7 +356,14 @@ async def test_a_slot_within_the_minimum_lead_time_cannot_be_booked(app, client,
     before = await booked_in_db(slot["id"])
     result = await book(client, who.token, who.person_id, slot["id"])
     assert result["__typename"] == "SlotUnavailable", result
+    assert "at least 120 minutes ahead" in result["message"], result
     assert await booked_in_db(slot["id"]) == before
+    # Once it has started, that is what the answer says (no lead time would help).
+    clock.pinned = (starts + timedelta(minutes=1)).astimezone(UTC)
+    await who.sign_in_again(client)
+    result = await book(client, who.token, who.person_id, slot["id"])
+    assert result["__typename"] == "SlotUnavailable", result
+    assert result["message"] == "This slot has already started: choose a later time.", result
     # Two hours and a minute ahead is fine.
     clock.pinned = (starts - timedelta(minutes=121)).astimezone(UTC)
     await who.sign_in_again(client)
@@ -1233,6 +1240,8 @@ async def test_a_check_in_stops_holding_the_booking_once_its_day_has_ended(app, 
     same_day = await book(client, who.token, who.person_id, next_visit["id"])
     assert same_day["__typename"] == "AlreadyBooked", same_day  # the visit holds it that day
     assert same_day["existing"]["id"] == visit["id"]
+    # Not "cancel or reschedule it": a checked-in appointment is neither.
+    assert "checked in" in same_day["message"] and "Cancel" not in same_day["message"]
 
     clock.pinned = beijing(day + timedelta(days=1), 9)
     assert await appointment_store.release_past_check_ins(clock.now()) >= 1
