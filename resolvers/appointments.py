@@ -365,8 +365,17 @@ async def book(
     slot = await bookable_slot(ctx, slot_id, service)
     p = policy(ctx)
     waiting = await waitlist_offers.before_booking(ctx, slot, grant.person_id, service, p)
-    appointment = await place_appointment(ctx, grant, slot, service)
-    await waitlist_offers.after_booking(ctx, waiting, appointment, p)
+    if waiting is not None and waitlist_offers.holds_for(waiting, slot, ctx.now()):
+        # The place held for this applicant: booking it accepts the offer (the held place
+        # is theirs, not a free one, which there may be none of).
+        appointment = await place_appointment(
+            ctx, grant, slot, service, take=waitlist_offers.held_place
+        )
+        if not await waitlist_offers.take_held(ctx, waiting, appointment):
+            raise _full()  # cannot happen under the line's lock: nothing is written
+    else:
+        appointment = await place_appointment(ctx, grant, slot, service)
+        await waitlist_offers.after_booking(ctx, waiting, appointment, p)
     await notices.appointment_booked(appointment)
     await _remember_outcome(record, appointment)
     gate.acted(ctx, grant, "BOOK_APPOINTMENT", appointment.reference)

@@ -20,6 +20,7 @@ from domain.waitlist import (
     Candidate,
     hold_starts,
     next_in_line,
+    offer_open,
     offer_possible,
 )
 from domain.waitlist import offer_expires as expiry_of_offer
@@ -235,6 +236,27 @@ async def before_booking(
     if run_out:
         await expire(ctx, slot_line, policy)
     return await store.in_line(applicant_id, service) if mine is not None else None
+
+
+def holds_for(mine: WaitlistEntry | None, slot: Slot, now: datetime) -> bool:
+    """Whether the applicant's own entry (read under its line's lock) holds a place in
+    `slot` for them: then booking that slot is taking the held place (accepting the offer),
+    not looking for a free one."""
+    return (
+        mine is not None
+        and mine.offer_slot_id == slot.id
+        and offer_open(mine.status, mine.offer_expires_at, now)
+    )
+
+
+async def held_place(slot_id: int) -> bool:
+    """Turn the slot's held place into a booked one (place_appointment's `take`)."""
+    return await store.hold_to_booking(slot_id)
+
+
+async def take_held(ctx: Context, mine: WaitlistEntry, appointment: Appointment) -> bool:
+    """The applicant booked the place their offer held: the entry is over (BOOKED)."""
+    return await store.end_offer(mine.id, BOOKED, ctx.now(), appointment_id=appointment.id)
 
 
 async def after_booking(

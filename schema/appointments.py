@@ -355,7 +355,8 @@ class AppointmentMutations:
     @mutation(
         "Book a place in a slot for yourself or a dependant. Capacity is enforced atomically; "
         "one active appointment per applicant and service. Staff book for anyone: admins at "
-        "every office, officers at their own (NotPermitted elsewhere).",
+        "every office, officers at their own (NotPermitted elsewhere). Booking the slot a "
+        "waitlist offer holds for the applicant takes that place (as acceptWaitlistOffer).",
         answered=count_booking,
     )
     async def book_appointment(

@@ -752,6 +752,30 @@ async def test_booking_otherwise_ends_the_wait_and_passes_a_held_place_on(
     assert await slot_counts(line.slots[0].id) == (1, 0, 0)
 
 
+async def test_booking_the_held_place_itself_accepts_the_offer(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    """The first in line books the very slot their offer holds (bookAppointment, not
+    acceptWaitlistOffer): they get the held place, as accepting would give it, and the next
+    in line keeps waiting (no place was freed)."""
+    line = await fresh_line(app, client, clock)
+    holder, appointment = await booked_in_line(client, line, 0)
+    first, second = await new_applicant(client), await new_applicant(client)
+    one = await join_ok(client, first.token, line.input(first.person_id))
+    two = await join_ok(client, second.token, line.input(second.person_id))
+    await mutate(client, CANCEL, holder.token, id=appointment["id"])
+    offered = await entry(client, first.token, one["id"])
+    assert offered is not None and offered["status"] == "OFFERED", offered
+
+    booked = await book_ok(client, first, line.slot_id(0))
+
+    done = await stored_entry(one["id"])
+    assert done.status == "BOOKED" and done.appointment_id == pk_of(booked["id"])
+    waiting = await entry(client, second.token, two["id"])
+    assert waiting is not None and waiting["status"] == "WAITING", waiting
+    assert await slot_counts(line.slots[0].id) == (1, 1, 0)
+
+
 async def test_a_closure_returns_offers_to_the_line_and_new_slots_are_offered_first(
     app: Any, client: httpx.AsyncClient, clock: Any
 ) -> None:
