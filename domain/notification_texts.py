@@ -77,6 +77,13 @@ INBOX: dict[str, tuple[Message, Message]] = {
             "before then, or it passes to the next in line."
         ),
     ),
+    "WAITLIST_OFFER_WITHDRAWN": (
+        N_("A held place was withdrawn"),
+        N_(
+            "The office closed on the day of the place held for you at %(office)s on "
+            "%(when)s, so it is withdrawn. You keep your place in line for the other days."
+        ),
+    ),
     "CERTIFICATE_ISSUED": (
         N_("Certificate issued"),
         N_("A passport-information certificate was issued; it is valid until %(expires)s."),

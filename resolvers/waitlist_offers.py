@@ -209,9 +209,19 @@ async def after_closure(
     locked before the slots were closed."""
     returned = await store.offers_between(office_id, start, end)
     await store.back_in_line([r.id for r in returned])
+    office = await office_store.office(office_id) if returned else None
     for row in returned:
         if row.offer_slot_id is not None:
             await store.release_hold(row.offer_slot_id)
+            slot = await slot_store.slot(row.offer_slot_id)
+            assert office is not None and slot is not None
+            # The offer they were told of is gone: told too (WAITLIST_OFFER_WITHDRAWN).
+            await notify(
+                NotificationKind.WAITLIST_OFFER_WITHDRAWN,
+                about_person_id=row.applicant_id,
+                subject=("WaitlistEntry", row.id),
+                facts=place_facts(office, slot.starts_at),
+            )
     for line in sorted({(office_id, r.service_group) for r in returned}):
         await offer_free_places(ctx, line, policy)
 

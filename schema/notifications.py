@@ -49,6 +49,8 @@ NotificationKind = described_enum(
         "DELEGATION_ANSWERED": "Your request to act for someone was accepted, declined or "
         "confirmed.",
         "WAITLIST_OFFER": "A freed place is held for you for a while: accept it.",
+        "WAITLIST_OFFER_WITHDRAWN": "The office closed on the day of the place held for you: "
+        "the offer is withdrawn, and you keep your place in line.",
         "CERTIFICATE_ISSUED": "A passport-information certificate was issued.",
         "CERTIFICATE_REVOKED": "A passport-information certificate was revoked, by an officer or "
         "because a new passport was bound: verifying it now answers REVOKED.",

@@ -801,6 +801,19 @@ async def test_a_closure_returns_offers_to_the_line_and_new_slots_are_offered_fi
     assert back is not None and back["status"] == "WAITING"
     assert back["position"] == waiting["position"]
     assert await slot_counts(line.slots[6].id) == (1, 0, 0)
+    # They were told of the offer, so they are told it is gone.
+    inbox = await gql(
+        client,
+        "{ viewer { notifications(first: 20) { edges { node { kind body subject { id } } } } } }",
+        token=person.token,
+    )
+    withdrawn = [
+        e["node"]
+        for e in inbox["data"]["viewer"]["notifications"]["edges"]
+        if e["node"]["kind"] == "WAITLIST_OFFER_WITHDRAWN"
+    ]
+    assert [n["subject"]["id"] for n in withdrawn] == [waiting["id"]], withdrawn
+    assert "You keep your place in line" in withdrawn[0]["body"]
     # New slots in the range (here: the day's slots made again after the closure is taken
     # off in the data) are offered to the line in the unit of work that creates them.
     from persistence.models import OfficeClosure
