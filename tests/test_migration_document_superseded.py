@@ -158,10 +158,35 @@ def _scenario(database_url: str) -> dict[str, Any]:
         await migrate(config=config)
         await Tortoise.init(config=config)
         names = {i: name for name, i in made.items()}
-        outcome = {}
+        outcome: dict[str, Any] = {}
         for name, i in made.items():
             row = await Document.get(id=i)
             outcome[name] = (names.get(row.superseded_by_id), row.superseded_on)
+        await Tortoise.close_connections()
+
+        # Backward: the columns go, the table's indexes stay (SQLite rebuilds the table).
+        await migrate(config=config, target=BEFORE)
+        await Tortoise.init(config=config)
+        client = connections.get("default")
+        if client.capabilities.dialect == "sqlite":
+            _, rows = await client.execute_query('PRAGMA table_info("document")')
+            columns = {r["name"] for r in rows}
+            _, rows = await client.execute_query(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'document'"
+            )
+        else:
+            _, rows = await client.execute_query(
+                "SELECT column_name AS name FROM information_schema.columns "
+                "WHERE table_name = 'document'"
+            )
+            columns = {r["name"] for r in rows}
+            _, rows = await client.execute_query(
+                "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'document'"
+            )
+        outcome["backward"] = (
+            sorted(c for c in columns if c.startswith("superseded")),
+            sorted(r["name"] for r in rows if r["name"].startswith("ix_")),
+        )
         return outcome
 
     return run_steps(steps)
@@ -184,4 +209,8 @@ async def test_migration_0019_marks_the_documents_replaced_before_it(database_ur
         "held": ("reissue2", date(2025, 12, 2)),
         "renewal": ("reissue2", date(2025, 12, 2)),
         "reissue2": (None, None),
+        "backward": (
+            [],
+            ["ix_document_application", "ix_document_person", "ix_document_valid_until"],
+        ),
     }, outcome

@@ -6,14 +6,15 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
+
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_delivery_send_before')]
+    dependencies = [("models", "0017_delivery_send_before")]
 
     initial = False
 
     operations = [
         ops.AddIndex(
-            model_name='Document',
-            index=Index(fields=['application_id'], name='ix_document_application'),
+            model_name="Document",
+            index=Index(fields=["application_id"], name="ix_document_application"),
         ),
     ]

@@ -69,12 +69,40 @@ async def backward(apps, schema_editor) -> None:
     return None
 
 
+# The document table's indexes as they stood before this migration (0013, 0018 and the first).
+_INDEXES_BEFORE = (
+    'CREATE INDEX IF NOT EXISTS "ix_document_person" ON "document" '
+    '("person_id", "valid_until", "id")',
+    'CREATE INDEX IF NOT EXISTS "ix_document_valid_until" ON "document" ("valid_until")',
+    'CREATE INDEX IF NOT EXISTS "ix_document_application" ON "document" ("application_id")',
+)
+
+
+async def _nothing(apps, schema_editor) -> None:
+    return None
+
+
+async def indexes_back(apps, schema_editor) -> None:
+    """Backward, last: SQLite drops a column by rebuilding the table, and the rebuild drops
+    the table's indexes; they are made again (PostgreSQL kept them). The rebuild also keeps the
+    reference's column (superseded_by_id, without its reference): dropped here."""
+    client = schema_editor.client
+    if client.capabilities.dialect != "sqlite":
+        return
+    _, columns = await client.execute_query('PRAGMA table_info("document")')
+    if any(column["name"] == "superseded_by_id" for column in columns):
+        await client.execute_script('ALTER TABLE "document" DROP COLUMN "superseded_by_id"')
+    for statement in _INDEXES_BEFORE:
+        await client.execute_script(statement)
+
+
 class Migration(migrations.Migration):
     dependencies = [("models", "0018_document_application_index")]
 
     initial = False
 
     operations = [
+        ops.RunPython(_nothing, indexes_back),
         ops.AddField(
             model_name="Document",
             name="superseded_by",
