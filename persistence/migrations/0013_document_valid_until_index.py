@@ -6,15 +6,14 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
-
 class Migration(migrations.Migration):
-    dependencies = [("models", "0012_waitlist")]
+    dependencies = [('models', '0012_waitlist')]
 
     initial = False
 
     operations = [
         ops.AddIndex(
-            model_name="Document",
-            index=Index(fields=["valid_until"], name="ix_document_valid_until"),
+            model_name='Document',
+            index=Index(fields=['valid_until'], name='ix_document_valid_until'),
         ),
     ]

@@ -35,7 +35,9 @@ _INDEX = (
 async def forward(apps, schema_editor) -> None:
     client = schema_editor.client
     placeholder = "?" if client.capabilities.dialect == "sqlite" else "$1"
-    await client.execute_query(_END_DUPLICATES.format(now=placeholder), [datetime.now(UTC)])
+    await client.execute_query(
+        _END_DUPLICATES.format(now=placeholder), [datetime.now(UTC)]
+    )
     await client.execute_script(_INDEX)
 
 

@@ -23,7 +23,6 @@ def _represented_until(birth_date: date, valid_until: date | None) -> date:
     cap = birthday - timedelta(days=1)
     return cap if valid_until is None else min(valid_until, cap)
 
-
 _MINOR_RULE = """
 SELECT "delegation"."id", "delegation"."valid_until", "person"."birth_date"
 FROM "delegation" JOIN "person" ON "person"."id" = "delegation"."dependant_id"

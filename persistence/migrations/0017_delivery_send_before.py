@@ -6,16 +6,15 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 
-
 class Migration(migrations.Migration):
-    dependencies = [("models", "0016_account_unlinked_person")]
+    dependencies = [('models', '0016_account_unlinked_person')]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name="Delivery",
-            name="send_before",
+            model_name='Delivery',
+            name='send_before',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
     ]
